@@ -1,0 +1,151 @@
+"""Accounts: registration, sign-in with throttling, sessions and API tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from farmgate.accounts import security
+from farmgate.config import settings
+from farmgate.db import utcnow
+from farmgate.errors import AuthenticationRequired, Conflict, Throttled, ValidationFailed
+from farmgate.models import Account, AuthToken, LoginThrottle, Role
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def _check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"密码至少需要{MIN_PASSWORD_LENGTH}位",
+            fields={"password": f"至少{MIN_PASSWORD_LENGTH}位"},
+        )
+
+
+def get_by_phone(session: Session, phone: str) -> Account | None:
+    return session.scalars(select(Account).where(Account.phone == phone)).first()
+
+
+def create_account(
+    session: Session,
+    *,
+    phone: str,
+    password: str,
+    display_name: str = "",
+    role: Role = Role.CONSUMER,
+    cooperative_id: int | None = None,
+) -> Account:
+    _check_password_strength(password)
+    if role == Role.COOPERATIVE and cooperative_id is None:
+        raise ValidationFailed("合作社账号必须绑定一个合作社")
+    if get_by_phone(session, phone) is not None:
+        raise Conflict("该手机号已注册", code="phone_taken", fields={"phone": "已注册"})
+    account = Account(
+        phone=phone,
+        password_hash=security.hash_password(password),
+        display_name=display_name,
+        role=role,
+        cooperative_id=cooperative_id if role == Role.COOPERATIVE else None,
+    )
+    session.add(account)
+    session.flush()
+    return account
+
+
+def set_password(session: Session, account: Account, password: str) -> None:
+    _check_password_strength(password)
+    account.password_hash = security.hash_password(password)
+    session.add(account)
+
+
+# --- sign-in ----------------------------------------------------------------------------
+
+
+def _throttle_row(session: Session, phone: str) -> LoginThrottle | None:
+    return session.get(LoginThrottle, phone, with_for_update=True)
+
+
+def authenticate(session: Session, phone: str, password: str) -> Account:
+    """Check a phone + password; count failures and lock the number after too many.
+
+    Failures are recorded even though the caller's request fails, so the caller must commit
+    the session after an ``AuthenticationRequired`` (the API's session dependency does this
+    for errors marked ``commit_anyway``).
+    """
+    now = utcnow()
+    throttle = _throttle_row(session, phone)
+    if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
+        minutes = max(1, int((throttle.locked_until - now).total_seconds() // 60) + 1)
+        raise Throttled(f"登录失败次数过多，请{minutes}分钟后再试", context={"commit_anyway": True})
+
+    account = get_by_phone(session, phone)
+    ok = security.verify_password(account.password_hash if account else None, password)
+    if ok and account is not None and account.is_active:
+        if throttle is not None:
+            session.delete(throttle)
+        if security.needs_rehash(account.password_hash):
+            account.password_hash = security.hash_password(password)
+        return account
+
+    window = timedelta(minutes=settings.login_lock_minutes)
+    if throttle is None:
+        throttle = LoginThrottle(phone=phone, failures=0, first_failure_at=now)
+    elif now - throttle.first_failure_at > window:
+        throttle.failures, throttle.first_failure_at, throttle.locked_until = 0, now, None
+    throttle.failures += 1
+    if throttle.failures >= settings.login_max_failures:
+        throttle.locked_until = now + window
+    session.add(throttle)
+    raise AuthenticationRequired(
+        "手机号或密码不正确", code="invalid_credentials", context={"commit_anyway": True}
+    )
+
+
+# --- tokens -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    record: AuthToken
+
+
+def issue_token(session: Session, account: Account, kind: str) -> IssuedToken:
+    days = settings.session_days if kind == "session" else settings.api_token_days
+    token = security.new_token()
+    record = AuthToken(
+        token_hash=security.token_digest(token),
+        account_id=account.id,  # type: ignore[arg-type]
+        kind=kind,
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    session.add(record)
+    session.flush()
+    return IssuedToken(token, record)
+
+
+def resolve_token(session: Session, token: str, kind: str) -> Account | None:
+    """The active account a token belongs to, or None if unknown, expired or revoked."""
+    row = session.execute(
+        select(AuthToken, Account)
+        .join(Account, Account.id == AuthToken.account_id)
+        .where(AuthToken.token_hash == security.token_digest(token), AuthToken.kind == kind)
+    ).first()
+    if row is None:
+        return None
+    record, account = row
+    if record.revoked_at is not None or record.expires_at <= utcnow() or not account.is_active:
+        return None
+    return account
+
+
+def revoke_token(session: Session, token: str) -> None:
+    record = session.scalars(
+        select(AuthToken).where(AuthToken.token_hash == security.token_digest(token))
+    ).first()
+    if record is not None and record.revoked_at is None:
+        record.revoked_at = utcnow()
+        session.add(record)

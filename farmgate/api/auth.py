@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field, field_validator
+
+from farmgate.accounts import service as accounts
+from farmgate.api.deps import SESSION_COOKIE, CurrentAccount, SessionDep, bearer_token
+from farmgate.validators import normalize_mobile
+
+router = APIRouter(prefix="/auth", tags=["账号"])
+
+
+class PhoneModel(BaseModel):
+    phone: str = Field(description="中国大陆手机号")
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str) -> str:
+        return normalize_mobile(v)
+
+
+class Register(PhoneModel):
+    password: str = Field(min_length=8, max_length=128)
+    display_name: str = Field(default="", max_length=50)
+
+
+class Login(PhoneModel):
+    password: str = Field(min_length=1, max_length=128)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+
+
+class AccountOut(BaseModel):
+    id: int
+    phone: str
+    display_name: str
+    role: str
+    cooperative_id: int | None
+
+
+@router.post("/register", response_model=AccountOut, status_code=201, summary="消费者注册")
+def register(data: Register, session: SessionDep) -> AccountOut:
+    account = accounts.create_account(
+        session, phone=data.phone, password=data.password, display_name=data.display_name
+    )
+    return AccountOut.model_validate(account, from_attributes=True)
+
+
+@router.post("/token", response_model=TokenOut, summary="手机号 + 密码换取 API 令牌")
+def token(data: Login, session: SessionDep) -> TokenOut:
+    account = accounts.authenticate(session, data.phone, data.password)
+    issued = accounts.issue_token(session, account, "api")
+    return TokenOut(access_token=issued.token, expires_at=issued.record.expires_at)
+
+
+@router.post("/logout", status_code=204, summary="注销当前令牌")
+def logout(request: Request, session: SessionDep, _: CurrentAccount) -> None:
+    token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
+    if token:
+        accounts.revoke_token(session, token)
+
+
+@router.get("/me", response_model=AccountOut, summary="当前账号")
+def me(account: CurrentAccount) -> AccountOut:
+    return AccountOut.model_validate(account, from_attributes=True)

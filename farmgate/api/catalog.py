@@ -1,0 +1,84 @@
+"""Public catalogue: anyone may browse published products of approved cooperatives."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from farmgate import places
+from farmgate.api.deps import SessionDep
+from farmgate.catalog import service, views
+from farmgate.catalog.schemas import Page, ProductDetail, ProductSummary
+from farmgate.cooperatives import service as cooperatives
+from farmgate.cooperatives.schemas import CooperativePublic
+from farmgate.errors import NotFound, ValidationFailed
+from farmgate.models import CATEGORIES, STORAGE_LABELS, CooperativeStatus, StorageClass
+from farmgate.models import Cooperative as CooperativeModel
+
+router = APIRouter(tags=["商品目录"])
+
+
+@router.get("/products", response_model=Page[ProductSummary], summary="商品列表")
+def list_products(
+    session: SessionDep,
+    village_id: int | None = None,
+    category: str | None = None,
+    cooperative_id: int | None = None,
+    storage_class: StorageClass | None = None,
+    price_min_fen: Annotated[int | None, Query(ge=0)] = None,
+    price_max_fen: Annotated[int | None, Query(ge=0)] = None,
+    in_stock: bool | None = None,
+    sort: Literal["newest", "price_asc", "price_desc"] = "newest",
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Page[ProductSummary]:
+    if category is not None and category not in CATEGORIES:
+        raise ValidationFailed("类目无效", fields={"category": "类目不存在"})
+    if price_min_fen is not None and price_max_fen is not None and price_min_fen > price_max_fen:
+        raise ValidationFailed("最低价不能高于最高价", fields={"price_min_fen": "高于最高价"})
+    filters = service.CatalogFilters(
+        village_id=village_id,
+        category=category,
+        cooperative_id=cooperative_id,
+        storage_class=storage_class,
+        price_min_fen=price_min_fen,
+        price_max_fen=price_max_fen,
+        in_stock=in_stock,
+        sort=sort,
+    )
+    items, total = service.list_public(session, filters, page, page_size)
+    return Page(items=items, total=total, page=page, page_size=page_size)
+
+
+@router.get("/products/{product_id}", response_model=ProductDetail, summary="商品详情")
+def get_product(product_id: int, session: SessionDep) -> ProductDetail:
+    return views.product_detail(session, service.get_public(session, product_id))
+
+
+@router.get("/categories", summary="商品类目")
+def categories() -> list[dict[str, str]]:
+    return [{"code": k, "name": v} for k, v in CATEGORIES.items()]
+
+
+@router.get("/storage-classes", summary="储运方式")
+def storage_classes() -> list[dict[str, str]]:
+    return [{"code": k, "name": v} for k, v in STORAGE_LABELS.items()]
+
+
+@router.get("/villages", summary="本乡的村")
+def villages(session: SessionDep) -> list[dict[str, int | str]]:
+    return [{"id": v.id, "name": v.name} for v in places.list_villages(session)]  # type: ignore[misc]
+
+
+@router.get("/cooperatives", response_model=list[CooperativePublic], summary="合作社列表")
+def list_cooperatives(session: SessionDep) -> list[CooperativePublic]:
+    return [cooperatives.public_view(session, c) for c in cooperatives.list_public(session)]
+
+
+@router.get("/cooperatives/{cooperative_id}", response_model=CooperativePublic, summary="合作社")
+def get_cooperative(cooperative_id: int, session: SessionDep) -> CooperativePublic:
+    coop = session.get(CooperativeModel, cooperative_id)
+    if coop is None or coop.status != CooperativeStatus.APPROVED:
+        raise NotFound("合作社不存在")
+    return cooperatives.public_view(session, coop)

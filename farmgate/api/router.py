@@ -1,0 +1,11 @@
+"""Gathers the API's routers; nothing else lives here."""
+
+from fastapi import APIRouter
+
+from farmgate.api import admin, auth, catalog, cooperative
+
+api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(auth.router)
+api_router.include_router(catalog.router)
+api_router.include_router(cooperative.router)
+api_router.include_router(admin.router)

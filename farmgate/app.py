@@ -1,0 +1,61 @@
+"""The ASGI application: API, storefront pages and media, with one error policy."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from farmgate import __version__
+from farmgate.api.errors import JSON_HANDLERS
+from farmgate.api.router import api_router
+from farmgate.config import settings
+from farmgate.db import check_migrations, get_engine
+from farmgate.storefront.errors import html_error
+from farmgate.storefront.pages import STATIC_DIR
+from farmgate.storefront.pages import router as storefront_router
+
+log = logging.getLogger(__name__)
+
+
+def _dispatching(json_handler: Any) -> Any:
+    """API paths answer errors in JSON, pages answer them in HTML."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith("/api/"):
+            return await json_handler(request, exc)  # type: ignore[no-any-return]
+        return await html_error(request, exc, json_handler)
+
+    return handler
+
+
+def create_app(*, check_schema: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if check_schema:
+            # Refuse to serve a database the code does not match; the message names the fix.
+            check_migrations(get_engine())
+        yield
+
+    app = FastAPI(
+        title="farmgate 乡村好物",
+        version=__version__,
+        description="乡村农产品电商与溯源平台 API。金额单位均为分（整数）。",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    for exc_type, handler in JSON_HANDLERS.items():
+        app.add_exception_handler(exc_type, _dispatching(handler))
+    app.include_router(api_router)
+    app.include_router(storefront_router)
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    app.mount(settings.media_url_path, StaticFiles(directory=settings.media_dir), name="media")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

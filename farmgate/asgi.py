@@ -1,0 +1,5 @@
+"""ASGI entry point: ``uvicorn farmgate.asgi:app``."""
+
+from farmgate.app import create_app
+
+app = create_app()

@@ -1,0 +1,366 @@
+"""The catalogue: cooperatives manage products and SKUs, the township reviews, anyone browses.
+
+Authorisation is checked here, on every object: a cooperative's staff reach only their own
+cooperative's products (anything else is "not found"), the township admin reaches all.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from farmgate.catalog import views
+from farmgate.catalog.schemas import (
+    ProductCreate,
+    ProductSummary,
+    ProductUpdate,
+    SkuCreate,
+    SkuUpdate,
+)
+from farmgate.db import utcnow
+from farmgate.errors import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from farmgate.media.images import process_upload
+from farmgate.media.storage import get_storage
+from farmgate.models import (
+    Account,
+    Cooperative,
+    CooperativeStatus,
+    Product,
+    ProductPhoto,
+    ProductStatus,
+    Role,
+    Sku,
+    Village,
+)
+
+MAX_PHOTOS = 9
+# Editing these on a published product sends it back to the township for review.
+REVIEWED_FIELDS = {"name", "category", "description", "village_id", "unit", "storage_class"}
+
+P = ProductStatus
+TRANSITIONS: dict[str, set[str]] = {
+    "submit": {P.DRAFT, P.DELISTED},  # -> pending_review
+    "withdraw": {P.PENDING_REVIEW},  # -> draft
+    "approve": {P.PENDING_REVIEW},  # -> published
+    "reject": {P.PENDING_REVIEW},  # -> draft, with a note
+    "delist": {P.PUBLISHED, P.PENDING_REVIEW},  # -> delisted
+}
+STATUS_LABELS = {
+    P.DRAFT: "草稿",
+    P.PENDING_REVIEW: "待审核",
+    P.PUBLISHED: "已上架",
+    P.DELISTED: "已下架",
+}
+
+
+# --- access -----------------------------------------------------------------------------
+
+
+def require_staff(actor: Account) -> int:
+    if actor.role != Role.COOPERATIVE or actor.cooperative_id is None:
+        raise PermissionDenied("只有合作社账号可以管理商品")
+    return actor.cooperative_id
+
+
+def _require_admin(actor: Account) -> None:
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied("只有乡镇管理员可以审核商品")
+
+
+def get_owned_product(
+    session: Session, actor: Account, product_id: int, *, lock: bool = False
+) -> Product:
+    """A product the actor may manage: their cooperative's own, or any for the admin."""
+    product = session.get(Product, product_id, with_for_update=lock)
+    if product is None or not (
+        actor.role == Role.ADMIN
+        or (actor.role == Role.COOPERATIVE and actor.cooperative_id == product.cooperative_id)
+    ):
+        raise NotFound("商品不存在", context={"product_id": product_id})
+    return product
+
+
+def _owned_sku(
+    session: Session, actor: Account, product_id: int, sku_id: int
+) -> tuple[Product, Sku]:
+    product = get_owned_product(session, actor, product_id)
+    sku = session.get(Sku, sku_id)
+    if sku is None or sku.product_id != product.id:
+        raise NotFound("规格不存在")
+    return product, sku
+
+
+def _check_village(session: Session, coop: Cooperative, village_id: int) -> None:
+    village = session.get(Village, village_id)
+    if village is None or village.township_id != coop.township_id:
+        raise ValidationFailed("产地村不存在", fields={"village_id": "村不存在"})
+
+
+# --- cooperative side -------------------------------------------------------------------
+
+
+def create_product(session: Session, actor: Account, data: ProductCreate) -> Product:
+    coop_id = require_staff(actor)
+    coop = session.get(Cooperative, coop_id)
+    assert coop is not None
+    if coop.status == CooperativeStatus.SUSPENDED:
+        raise PermissionDenied("合作社已被暂停，不能新增商品")
+    _check_village(session, coop, data.village_id)
+    specs = [s.spec for s in data.skus]
+    if len(specs) != len(set(specs)):
+        raise ValidationFailed("同一商品的规格名称不能重复", fields={"skus": "规格重复"})
+    product = Product(**data.model_dump(exclude={"skus"}), cooperative_id=coop_id)
+    session.add(product)
+    session.flush()
+    for sku in data.skus:
+        session.add(Sku(**sku.model_dump(), product_id=product.id))
+    session.flush()
+    return product
+
+
+def update_product(
+    session: Session, actor: Account, product_id: int, data: ProductUpdate
+) -> Product:
+    product = get_owned_product(session, actor, product_id, lock=True)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "village_id" in changes:
+        coop = session.get(Cooperative, product.cooperative_id)
+        assert coop is not None
+        _check_village(session, coop, changes["village_id"])
+    changed = {k for k, v in changes.items() if getattr(product, k) != v}
+    for key in changed:
+        setattr(product, key, changes[key])
+    if changed & REVIEWED_FIELDS and product.status == P.PUBLISHED and actor.role != Role.ADMIN:
+        product.status = P.PENDING_REVIEW
+        product.review_note = ""
+    if changed:
+        product.updated_at = utcnow()
+    session.add(product)
+    return product
+
+
+def _transition(product: Product, action: str, target: ProductStatus) -> None:
+    if product.status not in TRANSITIONS[action]:
+        raise InvalidTransition(
+            f"商品当前为「{STATUS_LABELS[P(product.status)]}」，不能{_ACTION_LABELS[action]}",
+            context={"from": product.status, "action": action},
+        )
+    product.status = target
+    product.updated_at = utcnow()
+
+
+_ACTION_LABELS = {
+    "submit": "提交审核",
+    "withdraw": "撤回审核",
+    "approve": "审核通过",
+    "reject": "驳回",
+    "delist": "下架",
+}
+
+
+def submit_for_review(session: Session, actor: Account, product_id: int) -> Product:
+    product = get_owned_product(session, actor, product_id, lock=True)
+    coop = session.get(Cooperative, product.cooperative_id)
+    if coop is None or coop.status != CooperativeStatus.APPROVED:
+        raise PermissionDenied("合作社通过审核后才能提交商品上架", code="cooperative_not_approved")
+    has_sku = session.scalar(select(exists().where(Sku.product_id == product.id, Sku.is_active)))
+    if not has_sku:
+        raise ValidationFailed(
+            "请至少添加一个在售规格后再提交审核", fields={"skus": "至少一个规格"}
+        )
+    _transition(product, "submit", P.PENDING_REVIEW)
+    product.review_note = ""
+    session.add(product)
+    return product
+
+
+def withdraw(session: Session, actor: Account, product_id: int) -> Product:
+    product = get_owned_product(session, actor, product_id, lock=True)
+    _transition(product, "withdraw", P.DRAFT)
+    session.add(product)
+    return product
+
+
+def delist(session: Session, actor: Account, product_id: int, note: str = "") -> Product:
+    product = get_owned_product(session, actor, product_id, lock=True)
+    _transition(product, "delist", P.DELISTED)
+    if note:
+        product.review_note = note
+    session.add(product)
+    return product
+
+
+def add_sku(session: Session, actor: Account, product_id: int, data: SkuCreate) -> Sku:
+    product = get_owned_product(session, actor, product_id, lock=True)
+    if session.scalar(select(Sku.id).where(Sku.product_id == product.id, Sku.spec == data.spec)):
+        raise Conflict("该规格已存在", fields={"spec": "规格重复"})
+    sku = Sku(**data.model_dump(), product_id=product.id)
+    session.add(sku)
+    session.flush()
+    return sku
+
+
+def update_sku(
+    session: Session, actor: Account, product_id: int, sku_id: int, data: SkuUpdate
+) -> Sku:
+    _, sku = _owned_sku(session, actor, product_id, sku_id)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "spec" in changes and changes["spec"] != sku.spec:
+        clash = select(Sku.id).where(Sku.product_id == sku.product_id, Sku.spec == changes["spec"])
+        if session.scalar(clash):
+            raise Conflict("该规格已存在", fields={"spec": "规格重复"})
+    for key, value in changes.items():
+        setattr(sku, key, value)
+    session.add(sku)
+    return sku
+
+
+def add_photo(session: Session, actor: Account, product_id: int, data: bytes) -> ProductPhoto:
+    product = get_owned_product(session, actor, product_id, lock=True)
+    count = session.scalar(select(func.count()).where(ProductPhoto.product_id == product.id)) or 0
+    if count >= MAX_PHOTOS:
+        raise ValidationFailed(f"每个商品最多{MAX_PHOTOS}张图片", code="too_many_photos")
+    processed = process_upload(data)
+    key = f"products/{product.id}/{secrets.token_hex(8)}"
+    storage = get_storage()
+    for width, blob in processed.variants.items():
+        storage.save(f"{key}-{width}.webp", blob)
+    photo = ProductPhoto(
+        product_id=product.id,  # type: ignore[arg-type]
+        position=count,
+        storage_key=key,
+        width=processed.width,
+        height=processed.height,
+        widths=",".join(str(w) for w in processed.variants),
+    )
+    session.add(photo)
+    session.flush()
+    return photo
+
+
+def delete_photo(session: Session, actor: Account, product_id: int, photo_id: int) -> None:
+    product = get_owned_product(session, actor, product_id, lock=True)
+    photo = session.get(ProductPhoto, photo_id)
+    if photo is None or photo.product_id != product.id:
+        raise NotFound("图片不存在")
+    session.delete(photo)
+    # Files are left for a cleanup pass: deleting them before the commit could orphan the row
+    # if the transaction rolled back.
+
+
+def list_own(
+    session: Session, actor: Account, status: ProductStatus | None = None
+) -> list[Product]:
+    coop_id = require_staff(actor)
+    query = select(Product).where(Product.cooperative_id == coop_id).order_by(Product.id.desc())
+    if status is not None:
+        query = query.where(Product.status == status)
+    return list(session.scalars(query))
+
+
+# --- township side ----------------------------------------------------------------------
+
+
+def review_queue(session: Session, actor: Account) -> list[Product]:
+    _require_admin(actor)
+    query = select(Product).where(Product.status == P.PENDING_REVIEW).order_by(Product.updated_at)
+    return list(session.scalars(query))
+
+
+def approve(session: Session, actor: Account, product_id: int) -> Product:
+    _require_admin(actor)
+    product = get_owned_product(session, actor, product_id, lock=True)
+    _transition(product, "approve", P.PUBLISHED)
+    product.published_at = product.published_at or utcnow()
+    product.review_note = ""
+    session.add(product)
+    return product
+
+
+def reject(session: Session, actor: Account, product_id: int, note: str) -> Product:
+    _require_admin(actor)
+    if not note.strip():
+        raise ValidationFailed("驳回时请填写原因", fields={"note": "必填"})
+    product = get_owned_product(session, actor, product_id, lock=True)
+    _transition(product, "reject", P.DRAFT)
+    product.review_note = note.strip()
+    session.add(product)
+    return product
+
+
+# --- public side ------------------------------------------------------------------------
+
+
+@dataclass
+class CatalogFilters:
+    village_id: int | None = None
+    category: str | None = None
+    cooperative_id: int | None = None
+    storage_class: str | None = None
+    price_min_fen: int | None = None
+    price_max_fen: int | None = None
+    in_stock: bool | None = None
+    sort: str = "newest"  # newest | price_asc | price_desc
+
+
+def _public_products():  # type: ignore[no-untyped-def]
+    return (
+        select(Product)
+        .join(Cooperative, Cooperative.id == Product.cooperative_id)
+        .where(Product.status == P.PUBLISHED, Cooperative.status == CooperativeStatus.APPROVED)
+    )
+
+
+def list_public(
+    session: Session, filters: CatalogFilters, page: int = 1, page_size: int = 20
+) -> tuple[list[ProductSummary], int]:
+    """Published products of approved cooperatives, filtered, sorted and paginated."""
+    prices = views.sku_aggregate()
+    query = _public_products().join(prices, prices.c.product_id == Product.id, isouter=True)
+    if filters.village_id is not None:
+        query = query.where(Product.village_id == filters.village_id)
+    if filters.category:
+        query = query.where(Product.category == filters.category)
+    if filters.cooperative_id is not None:
+        query = query.where(Product.cooperative_id == filters.cooperative_id)
+    if filters.storage_class:
+        query = query.where(Product.storage_class == filters.storage_class)
+    if filters.price_min_fen is not None or filters.price_max_fen is not None:
+        cond = [Sku.product_id == Product.id, Sku.is_active]
+        if filters.price_min_fen is not None:
+            cond.append(Sku.price_fen >= filters.price_min_fen)
+        if filters.price_max_fen is not None:
+            cond.append(Sku.price_fen <= filters.price_max_fen)
+        query = query.where(exists().where(*cond))
+    if filters.in_stock is not None:
+        stocked = func.coalesce(prices.c.stock, 0) > 0
+        query = query.where(stocked if filters.in_stock else ~stocked)
+
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    order = {
+        "price_asc": [prices.c.price_min.asc().nulls_last(), Product.id.desc()],
+        "price_desc": [prices.c.price_max.desc().nulls_last(), Product.id.desc()],
+    }.get(filters.sort, [Product.published_at.desc(), Product.id.desc()])
+    rows = session.execute(
+        query.add_columns(prices.c.price_min, prices.c.price_max, prices.c.stock)
+        .order_by(*order)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return views.product_rows(session, rows), total
+
+
+def get_public(session: Session, product_id: int) -> Product:
+    product = session.scalars(_public_products().where(Product.id == product_id)).first()
+    if product is None:
+        raise NotFound("商品不存在或已下架", context={"product_id": product_id})
+    return product

@@ -1,0 +1,148 @@
+"""Turning catalogue rows into the public and owner-facing shapes, in a few batched queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Subquery, func, select
+from sqlalchemy.orm import Session
+
+from farmgate.catalog.schemas import (
+    PhotoPublic,
+    ProductDetail,
+    ProductOwnerView,
+    ProductSummary,
+    SkuPublic,
+)
+from farmgate.media.storage import get_storage
+from farmgate.models import CATEGORIES, Cooperative, Product, ProductPhoto, Sku, Village
+
+
+def sku_aggregate() -> Subquery:
+    """Per product: lowest and highest active price and the total active stock."""
+    return (
+        select(
+            Sku.product_id,
+            func.min(Sku.price_fen).label("price_min"),
+            func.max(Sku.price_fen).label("price_max"),
+            func.sum(Sku.stock).label("stock"),
+        )
+        .where(Sku.is_active)
+        .group_by(Sku.product_id)
+        .subquery()
+    )
+
+
+def photo_public(photo: ProductPhoto) -> PhotoPublic:
+    storage = get_storage()
+    return PhotoPublic(
+        id=photo.id,  # type: ignore[arg-type]
+        position=photo.position,
+        width=photo.width,
+        height=photo.height,
+        urls={w: storage.url(f"{photo.storage_key}-{w}.webp") for w in photo.widths.split(",")},
+    )
+
+
+def _names(session: Session, products: Sequence[Product]) -> tuple[dict[int, str], dict[int, str]]:
+    coop_ids = {p.cooperative_id for p in products}
+    village_ids = {p.village_id for p in products}
+    coops = dict(
+        session.execute(
+            select(Cooperative.id, Cooperative.name).where(Cooperative.id.in_(coop_ids))
+        )
+        .tuples()
+        .all()
+    )
+    villages = dict(
+        session.execute(select(Village.id, Village.name).where(Village.id.in_(village_ids)))
+        .tuples()
+        .all()
+    )
+    return coops, villages
+
+
+def _photos(session: Session, product_ids: Sequence[int]) -> dict[int, list[ProductPhoto]]:
+    by_product: dict[int, list[ProductPhoto]] = {pid: [] for pid in product_ids}
+    query = (
+        select(ProductPhoto)
+        .where(ProductPhoto.product_id.in_(product_ids))
+        .order_by(ProductPhoto.position, ProductPhoto.id)
+    )
+    for photo in session.scalars(query):
+        by_product[photo.product_id].append(photo)
+    return by_product
+
+
+def _summary_fields(
+    product: Product,
+    coops: dict[int, str],
+    villages: dict[int, str],
+    prices: Sequence[Any],
+    photos: list[ProductPhoto],
+) -> dict[str, Any]:
+    price_min, price_max, stock = prices
+    return {
+        "id": product.id,
+        "name": product.name,
+        "category": product.category,
+        "category_name": CATEGORIES.get(product.category, product.category),
+        "unit": product.unit,
+        "storage_class": product.storage_class,
+        "cooperative_id": product.cooperative_id,
+        "cooperative_name": coops.get(product.cooperative_id, ""),
+        "village_id": product.village_id,
+        "village_name": villages.get(product.village_id, ""),
+        "price_min_fen": price_min,
+        "price_max_fen": price_max,
+        "in_stock": bool(stock),
+        "cover": photo_public(photos[0]) if photos else None,
+        "published_at": product.published_at,
+    }
+
+
+def product_rows(session: Session, rows: Sequence[Any]) -> list[ProductSummary]:
+    """Rows of (Product, price_min, price_max, stock) to summaries."""
+    products = [row[0] for row in rows]
+    coops, villages = _names(session, products)
+    photos = _photos(session, [p.id for p in products])  # type: ignore[misc]
+    return [
+        ProductSummary(**_summary_fields(row[0], coops, villages, row[1:4], photos[row[0].id]))
+        for row in rows
+    ]
+
+
+def _detail_fields(session: Session, product: Product, active_only: bool) -> dict[str, Any]:
+    query = select(Sku).where(Sku.product_id == product.id).order_by(Sku.price_fen, Sku.id)
+    skus = [s for s in session.scalars(query) if s.is_active or not active_only]
+    active = [s for s in skus if s.is_active]
+    prices = (
+        min((s.price_fen for s in active), default=None),
+        max((s.price_fen for s in active), default=None),
+        sum(s.stock for s in active),
+    )
+    coops, villages = _names(session, [product])
+    photos = _photos(session, [product.id])[product.id]  # type: ignore[index,list-item]
+    fields = _summary_fields(product, coops, villages, prices, photos)
+    fields.update(
+        description=product.description,
+        shelf_life_days=product.shelf_life_days,
+        skus=[SkuPublic.model_validate(s, from_attributes=True) for s in skus],
+        photos=[photo_public(p) for p in photos],
+    )
+    return fields
+
+
+def product_detail(session: Session, product: Product) -> ProductDetail:
+    return ProductDetail(**_detail_fields(session, product, active_only=True))
+
+
+def product_owner_view(session: Session, product: Product) -> ProductOwnerView:
+    return ProductOwnerView(
+        **_detail_fields(session, product, active_only=False),
+        status=product.status,
+        review_note=product.review_note,
+        created_at=product.created_at,
+        updated_at=product.updated_at,
+    )

@@ -1,0 +1,160 @@
+"""The ``farmgate`` command."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+import typer
+
+from farmgate.config import settings
+
+app = typer.Typer(help="farmgate 乡村好物：农产品电商与溯源平台", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations", no_args_is_help=True)
+users_app = typer.Typer(help="Accounts", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply migrations to FARMGATE_DATABASE_URL."""
+    from farmgate.db import upgrade_database
+
+    upgrade_database(revision=revision)
+    typer.echo(f"Database at revision {revision}: {settings.database_url}")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Exit non-zero if the database is not at the code's migration head."""
+    from farmgate.db import DatabaseNotMigrated, check_migrations, get_engine
+
+    try:
+        check_migrations(get_engine())
+    except DatabaseNotMigrated as exc:
+        _fail(str(exc))
+    typer.echo("Database is up to date.")
+
+
+@db_app.command("revision")
+def db_revision(message: str = typer.Option(..., "-m", help="What the migration does")) -> None:
+    """Autogenerate a migration (date-prefixed file) from the models (developers)."""
+    from alembic import command
+
+    from farmgate.db import alembic_config
+
+    cfg = alembic_config()
+    cfg.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
+    command.revision(cfg, message=message, autogenerate=True)
+
+
+@users_app.command("create-admin")
+def create_admin(
+    phone: str = typer.Option(..., prompt="手机号"),
+    name: str = typer.Option("乡镇管理员"),
+    password: str | None = typer.Option(None, help="Prompted for when omitted"),
+) -> None:
+    """Create a township administrator account."""
+    from farmgate.accounts import service as accounts
+    from farmgate.db import session_scope
+    from farmgate.errors import FarmgateError
+    from farmgate.models import Role
+    from farmgate.validators import normalize_mobile
+
+    if password is None:
+        password = getpass.getpass("密码: ")
+    try:
+        with session_scope() as session:
+            accounts.create_account(
+                session,
+                phone=normalize_mobile(phone),
+                password=password,
+                display_name=name,
+                role=Role.ADMIN,
+            )
+    except (FarmgateError, ValueError) as exc:
+        _fail(getattr(exc, "message", str(exc)))
+    typer.echo(f"Admin {phone} created.")
+
+
+@app.command("import")
+def import_products(
+    csv_file: Path = typer.Argument(..., exists=True, dir_okay=False, help="products.csv"),
+    staff_phone: str = typer.Option(
+        ..., "--as", help="Phone of the cooperative staff account importing"
+    ),
+) -> None:
+    """Bulk-load a cooperative's products from CSV; all rows or none."""
+    from farmgate.accounts import service as accounts
+    from farmgate.catalog import importer
+    from farmgate.db import session_scope
+    from farmgate.errors import FarmgateError
+    from farmgate.validators import normalize_mobile
+
+    try:
+        with session_scope() as session:
+            staff = accounts.get_by_phone(session, normalize_mobile(staff_phone))
+            if staff is None:
+                _fail(f"No account with phone {staff_phone}")
+            result = importer.import_products(session, staff, csv_file.read_bytes())  # type: ignore[arg-type]
+            typer.echo(f"Imported {len(result.products)} products, {result.skus} SKUs (as drafts).")
+    except FarmgateError as exc:
+        typer.secho(exc.message, fg=typer.colors.RED, err=True)
+        for where, message in exc.fields.items():
+            typer.secho(f"  {where}: {message}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+    workers: int = typer.Option(1),
+) -> None:
+    """Serve the app with uvicorn (the database must be migrated)."""
+    import uvicorn
+
+    from farmgate.db import DatabaseNotMigrated, check_migrations, get_engine
+
+    try:
+        check_migrations(get_engine())
+    except DatabaseNotMigrated as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"farmgate serving at http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)"
+    )
+    uvicorn.run("farmgate.asgi:app", host=host, port=port, workers=workers, log_level="info")
+
+
+@app.command("demo")
+def demo(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Migrate and seed only"),
+) -> None:
+    """Create, migrate and seed a demo database (SAMPLE data for 谭家场乡), then serve it."""
+    from farmgate.db import session_scope, upgrade_database
+    from farmgate.demo.seed import DEMO_PASSWORD, seed
+
+    upgrade_database()
+    with session_scope() as session:
+        created = seed(session)
+    if created:
+        typer.echo("Demo accounts (sample data), password: " + DEMO_PASSWORD)
+        for role, phone in created.items():
+            typer.echo(f"  {phone}  {role}")
+    else:
+        typer.echo("Demo data already present.")
+    if not no_serve:
+        serve(host=host, port=port, workers=1)
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,65 @@
+"""One settings object for the whole application, read from ``FARMGATE_*`` variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "insecure-dev-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FARMGATE_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./farmgate.db"
+    redis_url: str | None = None
+    meili_url: str | None = None
+    meili_key: str | None = None
+    secret_key: str = DEFAULT_SECRET_KEY
+    public_base_url: str = "http://127.0.0.1:8000"
+    media_dir: Path = Path("./media")
+    media_url_path: str = "/media"
+    township: str = "431223222"
+    timezone: str = "Asia/Shanghai"
+
+    max_upload_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    max_image_pixels: int = Field(default=40_000_000, ge=10_000)
+    image_widths: tuple[int, ...] = (320, 640, 1280)
+
+    session_days: int = Field(default=14, ge=1)
+    api_token_days: int = Field(default=90, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lock_minutes: int = Field(default=15, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if self.env == "production" and (
+            self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "FARMGATE_SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production (generate one with `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`)"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_base_url.startswith("https://")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+settings = get_settings()

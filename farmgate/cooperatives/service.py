@@ -1,0 +1,128 @@
+"""Cooperatives: applying, approval by the township, and their public face."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from farmgate.cooperatives.schemas import (
+    CooperativeApply,
+    CooperativePrivate,
+    CooperativePublic,
+    CooperativeUpdate,
+)
+from farmgate.db import utcnow
+from farmgate.errors import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from farmgate.models import Account, Cooperative, CooperativeStatus, Role, Village
+
+
+def _village(session: Session, village_id: int) -> Village:
+    village = session.get(Village, village_id)
+    if village is None:
+        raise ValidationFailed("所选村不存在", fields={"village_id": "村不存在"})
+    return village
+
+
+def apply(session: Session, actor: Account, data: CooperativeApply) -> Cooperative:
+    """A signed-in account registers its cooperative; the account becomes its staff."""
+    if actor.role not in (Role.CONSUMER, Role.COOPERATIVE) or actor.cooperative_id is not None:
+        raise Conflict("该账号已绑定合作社或不能申请合作社", code="already_bound")
+    village = _village(session, data.village_id)
+    if session.scalars(select(Cooperative.id).where(Cooperative.uscc == data.uscc)).first():
+        raise Conflict("该统一社会信用代码已登记", fields={"uscc": "已登记"})
+    coop = Cooperative(**data.model_dump(), township_id=village.township_id)
+    session.add(coop)
+    session.flush()
+    actor.role = Role.COOPERATIVE
+    actor.cooperative_id = coop.id
+    session.add(actor)
+    return coop
+
+
+def get_for(session: Session, actor: Account, cooperative_id: int) -> Cooperative:
+    """A cooperative's full record, for its own staff or the township admin only."""
+    coop = session.get(Cooperative, cooperative_id)
+    if coop is None or not (actor.role == Role.ADMIN or actor.cooperative_id == coop.id):
+        raise NotFound("合作社不存在")
+    return coop
+
+
+def update(
+    session: Session, actor: Account, cooperative_id: int, data: CooperativeUpdate
+) -> Cooperative:
+    coop = get_for(session, actor, cooperative_id)
+    for key, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
+        setattr(coop, key, value)
+    session.add(coop)
+    return coop
+
+
+def set_status(
+    session: Session, actor: Account, cooperative_id: int, status: CooperativeStatus
+) -> Cooperative:
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied("只有乡镇管理员可以审核合作社")
+    coop = session.get(Cooperative, cooperative_id)
+    if coop is None:
+        raise NotFound("合作社不存在")
+    allowed = {
+        CooperativeStatus.APPROVED: {CooperativeStatus.PENDING, CooperativeStatus.SUSPENDED},
+        CooperativeStatus.SUSPENDED: {CooperativeStatus.APPROVED},
+        CooperativeStatus.PENDING: set(),
+    }
+    if coop.status not in allowed[status]:
+        raise InvalidTransition(f"合作社当前状态为{coop.status}，不能改为{status}")
+    coop.status = status
+    if status == CooperativeStatus.APPROVED and coop.approved_at is None:
+        coop.approved_at = utcnow()
+    session.add(coop)
+    return coop
+
+
+def list_for_admin(session: Session, status: CooperativeStatus | None = None) -> list[Cooperative]:
+    query = select(Cooperative).order_by(Cooperative.id)
+    if status is not None:
+        query = query.where(Cooperative.status == status)
+    return list(session.scalars(query))
+
+
+def list_public(session: Session) -> list[Cooperative]:
+    query = select(Cooperative).where(Cooperative.status == CooperativeStatus.APPROVED)
+    return list(session.scalars(query.order_by(Cooperative.id)))
+
+
+def _mask(account_no: str) -> str:
+    digits = account_no.replace(" ", "")
+    return "" if not digits else "*" * max(0, len(digits) - 4) + digits[-4:]
+
+
+def public_view(session: Session, coop: Cooperative) -> CooperativePublic:
+    village = session.get(Village, coop.village_id)
+    return CooperativePublic(
+        id=coop.id,  # type: ignore[arg-type]
+        name=coop.name,
+        village_id=coop.village_id,
+        village_name=village.name if village else "",
+        story=coop.story,
+        status=coop.status,
+    )
+
+
+def private_view(session: Session, coop: Cooperative) -> CooperativePrivate:
+    return CooperativePrivate(
+        **public_view(session, coop).model_dump(),
+        uscc=coop.uscc,
+        contact_name=coop.contact_name,
+        contact_phone=coop.contact_phone,
+        bank_account_name=coop.bank_account_name,
+        bank_name=coop.bank_name,
+        bank_account_no_masked=_mask(coop.bank_account_no),
+        created_at=coop.created_at,
+        approved_at=coop.approved_at,
+    )

@@ -1,0 +1,83 @@
+"""Checking and processing uploaded photos with Pillow.
+
+Uploads are untrusted: the bytes must decode as JPEG, PNG or WebP whatever the file is called,
+stay under a byte and a pixel budget (a tiny file can declare a gigantic canvas), and lose their
+EXIF block (phone photos carry the GPS position of the farm). What is kept is a set of WebP
+variants sized for phones.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from farmgate.config import settings
+from farmgate.errors import ValidationFailed
+
+ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
+WEBP_QUALITY = 80
+
+
+@dataclass(frozen=True)
+class ProcessedImage:
+    width: int
+    height: int
+    variants: dict[int, bytes]  # target width -> WebP bytes (no metadata)
+
+
+def _reject(message: str, code: str) -> ValidationFailed:
+    return ValidationFailed(message, code=code, fields={"file": message})
+
+
+def process_upload(data: bytes, widths: tuple[int, ...] | None = None) -> ProcessedImage:
+    """Validate an uploaded photo and render its WebP variants; raise ValidationFailed."""
+    widths = widths or settings.image_widths
+    # Pillow's own bomb guard, set from our budget (process-wide; the value never changes).
+    Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
+    if len(data) > settings.max_upload_bytes:
+        limit_mb = settings.max_upload_bytes / 1024 / 1024
+        raise _reject(f"图片不能超过 {limit_mb:.0f} MB", "file_too_large")
+    if not data:
+        raise _reject("上传的文件是空的", "empty_file")
+
+    # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make every excess an error.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as probe:
+                fmt = probe.format
+                size = probe.size
+                if fmt not in ALLOWED_FORMATS:
+                    raise _reject("只支持 JPEG、PNG 或 WebP 格式的图片", "unsupported_image")
+                if size[0] * size[1] > settings.max_image_pixels:
+                    raise _reject("图片尺寸过大", "image_too_large")
+                probe.verify()  # structural check (truncated or corrupt files)
+            with Image.open(io.BytesIO(data)) as img:
+                img.load()
+                img = ImageOps.exif_transpose(img)  # honour the phone's rotation, then drop EXIF
+                return _render(img, widths)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise _reject("图片尺寸过大", "image_too_large") from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            raise _reject("文件不是有效的图片", "not_an_image") from None
+
+
+def _render(img: Image.Image, widths: tuple[int, ...]) -> ProcessedImage:
+    if img.mode not in ("RGB", "RGBA"):
+        img = img.convert("RGBA" if "A" in img.getbands() or "transparency" in img.info else "RGB")
+    width, height = img.size
+    variants: dict[int, bytes] = {}
+    for target in sorted(set(widths)):
+        if target > width and variants:
+            break  # never upscale; the largest variant is the original size
+        w = min(target, width)
+        h = max(1, round(height * w / width))
+        resized = img if w == width else img.resize((w, h), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        # No exif=/icc_profile= arguments: the WebP carries pixels only.
+        resized.save(out, "WEBP", quality=WEBP_QUALITY, method=4)
+        variants[target] = out.getvalue()
+    return ProcessedImage(width=width, height=height, variants=variants)

@@ -1,0 +1,71 @@
+"""Where processed media files live: a small interface and a local-directory backend."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from farmgate.config import settings
+
+
+class MediaStorage(ABC):
+    @abstractmethod
+    def save(self, key: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def url(self, key: str) -> str: ...
+
+
+class LocalMediaStorage(MediaStorage):
+    """Files under a directory, served by the app (or a reverse proxy) at ``url_path``."""
+
+    def __init__(self, root: Path, url_path: str) -> None:
+        self.root = root
+        self.url_path = url_path.rstrip("/")
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError(f"media key escapes the media directory: {key!r}")
+        return path
+
+    def save(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename, so a reader never sees half a file.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def url(self, key: str) -> str:
+        return f"{self.url_path}/{key}"
+
+
+_storage: MediaStorage | None = None
+
+
+def get_storage() -> MediaStorage:
+    global _storage
+    if _storage is None:
+        _storage = LocalMediaStorage(settings.media_dir, settings.media_url_path)
+    return _storage
+
+
+def set_storage(storage: MediaStorage) -> None:
+    global _storage
+    _storage = storage

@@ -1,0 +1,39 @@
+"""Every table, one module each, imported here so metadata and Alembic see them all."""
+
+from farmgate.models.account import Account, AuthToken, LoginThrottle, Role
+from farmgate.models.cooperative import Cooperative, CooperativeBase, CooperativeStatus
+from farmgate.models.product import (
+    CATEGORIES,
+    STORAGE_LABELS,
+    UNITS,
+    Product,
+    ProductBase,
+    ProductPhoto,
+    ProductStatus,
+    Sku,
+    SkuBase,
+    StorageClass,
+)
+from farmgate.models.township import Township, Village
+
+__all__ = [
+    "CATEGORIES",
+    "STORAGE_LABELS",
+    "UNITS",
+    "Account",
+    "AuthToken",
+    "Cooperative",
+    "CooperativeBase",
+    "CooperativeStatus",
+    "LoginThrottle",
+    "Product",
+    "ProductBase",
+    "ProductPhoto",
+    "ProductStatus",
+    "Role",
+    "Sku",
+    "SkuBase",
+    "StorageClass",
+    "Township",
+    "Village",
+]

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import String
+from sqlmodel import Field, SQLModel
+
+from farmgate.db import AwareDateTime, utcnow
+
+
+class CooperativeStatus(StrEnum):
+    PENDING = "pending"  # applied, waiting for the township
+    APPROVED = "approved"
+    SUSPENDED = "suspended"
+
+
+class CooperativeBase(SQLModel):
+    village_id: int = Field(foreign_key="village.id", index=True)
+    name: str = Field(min_length=2, max_length=100)
+    contact_name: str = Field(min_length=1, max_length=50)
+    story: str = Field(default="", max_length=4000)
+
+
+class Cooperative(CooperativeBase, table=True):
+    """A farmers' cooperative (农民专业合作社) selling through the platform."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    township_id: int = Field(foreign_key="township.id", index=True)
+    uscc: str = Field(max_length=18, unique=True, description="统一社会信用代码")
+    contact_phone: str = Field(max_length=11)
+    status: str = Field(default=CooperativeStatus.PENDING, sa_type=String(20), index=True)
+    # Settlement details: never part of any public schema.
+    bank_account_name: str = Field(default="", max_length=100)
+    bank_name: str = Field(default="", max_length=100)
+    bank_account_no: str = Field(default="", max_length=40)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    approved_at: datetime | None = Field(default=None, sa_type=AwareDateTime)

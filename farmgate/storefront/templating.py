@@ -1,0 +1,25 @@
+"""The Jinja2 environment shared by every page, with display filters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+
+from farmgate.models import STORAGE_LABELS
+from farmgate.timeutil import format_local
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+
+
+def yuan(fen: int | None) -> str:
+    """Integer fen to a price string: 1250 -> "12.50"."""
+    if fen is None:
+        return "-"
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+templates.env.filters["yuan"] = yuan
+templates.env.filters["local_time"] = format_local
+templates.env.globals["storage_labels"] = STORAGE_LABELS

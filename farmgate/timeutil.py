@@ -1,0 +1,18 @@
+"""Display helpers: store UTC, show Asia/Shanghai."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from farmgate.config import settings
+
+LOCAL_TZ = ZoneInfo(settings.timezone)
+
+
+def to_local(value: datetime) -> datetime:
+    return value.astimezone(LOCAL_TZ)
+
+
+def format_local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return "" if value is None else to_local(value).strftime(fmt)
