@@ -119,8 +119,15 @@ def set_engine(engine: Engine) -> None:
     _session_factory = sessionmaker(engine, expire_on_commit=False)
 
 
+def set_session_factory(factory: sessionmaker[Session]) -> None:
+    """Replace how units of work get their sessions (tests bind them to one transaction)."""
+    global _session_factory
+    _session_factory = factory
+
+
 def session_factory() -> sessionmaker[Session]:
-    get_engine()
+    if _session_factory is None:
+        get_engine()
     assert _session_factory is not None
     return _session_factory
 

@@ -1,0 +1,102 @@
+"""Test fixtures: every data-layer test runs on SQLite AND on the real PostgreSQL.
+
+Each database is migrated once per run with Alembic; each test then runs inside an outer
+transaction that is rolled back, with the code's own commits becoming savepoints.
+PostgreSQL is required when FARMGATE_REQUIRE_PG=1 (CI); otherwise its half is skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from farmgate import db
+from farmgate.config import settings
+from farmgate.media.storage import LocalMediaStorage, set_storage
+
+PG_ADMIN_URL = os.environ.get(
+    "FARMGATE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PG_DB_NAME = os.environ.get("FARMGATE_TEST_PG_DB", "farmgate_test")
+
+
+def _postgres_url() -> str:
+    """Create (or recreate) the PostgreSQL test database and return its URL."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB_NAME}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{PG_DB_NAME}"'))
+    finally:
+        admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_DB_NAME}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    else:
+        try:
+            url = _postgres_url()
+        except Exception as exc:
+            if os.environ.get("FARMGATE_REQUIRE_PG") == "1":
+                raise
+            pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({exc.__class__.__name__})")
+    db.upgrade_database(url)
+    engine = db.make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[object]:
+    conn = engine.connect()
+    outer = conn.begin()
+    factory = sessionmaker(
+        bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    previous = db._session_factory
+    db.set_session_factory(factory)
+    try:
+        yield conn
+    finally:
+        db.set_session_factory(previous)  # type: ignore[arg-type]
+        outer.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def session(connection: object) -> Iterator[Session]:
+    """A session inside the test's transaction; what it commits is rolled back afterwards."""
+    s = db.session_factory()()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture(autouse=True)
+def media_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "media"
+    root.mkdir()
+    monkeypatch.setattr(settings, "media_dir", root)
+    set_storage(LocalMediaStorage(root, settings.media_url_path))
+    return root
+
+
+@pytest.fixture
+def client(connection: object):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from farmgate.app import create_app
+
+    with TestClient(create_app(check_schema=False), raise_server_exceptions=False) as c:
+        yield c
