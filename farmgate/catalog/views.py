@@ -51,14 +51,10 @@ def _names(session: Session, products: Sequence[Product]) -> tuple[dict[int, str
     coops = dict(
         session.execute(
             select(Cooperative.id, Cooperative.name).where(Cooperative.id.in_(coop_ids))
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     villages = dict(
-        session.execute(select(Village.id, Village.name).where(Village.id.in_(village_ids)))
-        .tuples()
-        .all()
+        session.execute(select(Village.id, Village.name).where(Village.id.in_(village_ids))).all()
     )
     return coops, villages
 
