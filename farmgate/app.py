@@ -19,6 +19,7 @@ from farmgate.db import check_migrations, get_engine
 from farmgate.storefront.errors import html_error
 from farmgate.storefront.pages import STATIC_DIR
 from farmgate.storefront.pages import router as storefront_router
+from farmgate.workers.dispatcher import make_job_queue
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +35,23 @@ def _dispatching(json_handler: Any) -> Any:
     return handler
 
 
-def create_app(*, check_schema: bool = True) -> FastAPI:
+def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
+    """The app. ``run_jobs`` starts this process's job executor (see farmgate/workers/)."""
+
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if check_schema:
             # Refuse to serve a database the code does not match; the message names the fix.
             check_migrations(get_engine())
-        yield
+        queue = make_job_queue() if run_jobs else None
+        app.state.job_queue = queue
+        if queue is not None:
+            await queue.start()
+        try:
+            yield
+        finally:
+            if queue is not None:
+                await queue.stop()
 
     app = FastAPI(
         title="farmgate 乡村好物",

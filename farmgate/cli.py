@@ -14,7 +14,9 @@ app = typer.Typer(help="farmgate 乡村好物：农产品电商与溯源平台",
 db_app = typer.Typer(help="Database migrations", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+jobs_app = typer.Typer(help="Background jobs", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(jobs_app, name="jobs")
 
 
 def _fail(message: str) -> None:
@@ -110,6 +112,87 @@ def import_products(
         for where, message in exc.fields.items():
             typer.secho(f"  {where}: {message}", err=True)
         raise typer.Exit(1) from None
+
+
+@app.command("worker")
+def worker(
+    queue: str = typer.Option("all", help="quick, slow or all"),
+    burst: bool = typer.Option(False, help="Exit when the queues are empty"),
+) -> None:
+    """Run arq workers (needs FARMGATE_REDIS_URL); the quick one also dispatches and sweeps."""
+    import asyncio
+    import logging
+
+    from farmgate.workers.arq_worker import run_workers
+
+    if not settings.redis_url:
+        _fail("FARMGATE_REDIS_URL is not set: without Redis the web process runs jobs itself.")
+    queues = ["quick", "slow"] if queue == "all" else [queue]
+    if any(q not in ("quick", "slow") for q in queues):
+        _fail("--queue must be quick, slow or all")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(run_workers(queues, burst=burst))
+
+
+@jobs_app.command("status")
+def jobs_status() -> None:
+    """Queued, running, failed and dead-lettered counts, and the arq workers' health."""
+    import asyncio
+
+    from farmgate.db import session_scope
+    from farmgate.jobs import admin
+
+    with session_scope() as session:
+        for name, count in admin.counts(session).items():
+            typer.echo(f"{name:>8}: {count}")
+    if not settings.redis_url:
+        typer.echo("  worker: embedded (no FARMGATE_REDIS_URL)")
+        return
+    from farmgate.workers.health import worker_health
+
+    for queue, health in asyncio.run(worker_health()).items():
+        typer.echo(f"  {queue}: {health or 'no health check recorded (is a worker running?)'}")
+
+
+@jobs_app.command("dead")
+def jobs_dead() -> None:
+    """List dead-lettered jobs waiting for a re-drive."""
+    from farmgate.db import session_scope
+    from farmgate.jobs import admin
+
+    with session_scope() as session:
+        rows = admin.dead_letters(session)
+        for d in rows:
+            typer.echo(
+                f"{d.id:>6}  {d.job}  tries={d.attempts}  "
+                f"{d.failed_at:%Y-%m-%d %H:%M}  {d.error[:120]}"
+            )
+        if not rows:
+            typer.echo("No dead letters.")
+
+
+@jobs_app.command("retry")
+def jobs_retry(
+    dead_id: int | None = typer.Argument(None, help="Dead letter id (see `farmgate jobs dead`)"),
+    all_: bool = typer.Option(False, "--all", help="Re-drive every dead letter"),
+) -> None:
+    """Re-drive dead-lettered jobs after their cause is fixed."""
+    from farmgate.db import session_scope
+    from farmgate.errors import FarmgateError
+    from farmgate.jobs import admin
+
+    if (dead_id is None) == (not all_):
+        _fail("Give a dead letter ID or --all")
+    try:
+        with session_scope() as session:
+            rows = admin.redrive_all(session) if all_ else [admin.redrive(session, dead_id)]  # type: ignore[arg-type]
+            typer.echo(
+                f"Re-driven {len(rows)} job(s): outbox " + ", ".join(str(r.id) for r in rows)
+            )
+    except FarmgateError as exc:
+        _fail(exc.message)
 
 
 @app.command("serve")

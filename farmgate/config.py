@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(default=40_000_000, ge=10_000)
     image_widths: tuple[int, ...] = (320, 640, 1280)
 
+    # Background jobs (see farmgate/jobs/__init__.py).
+    queue_prefix: str = "farmgate"
+    job_modules: tuple[str, ...] = ()  # extra modules that register jobs (plugins, tests)
+    dispatch_poll_seconds: float = Field(default=0.5, gt=0)
+    outbox_stale_seconds: int = Field(default=120, ge=1)  # re-dispatch unconfirmed rows after
+    embedded_jobs: bool = True  # without REDIS_URL, run jobs inside the web process
+
     session_days: int = Field(default=14, ge=1)
     api_token_days: int = Field(default=90, ge=1)
     login_max_failures: int = Field(default=5, ge=1)

@@ -98,5 +98,7 @@ def client(connection: object):  # type: ignore[no-untyped-def]
 
     from farmgate.app import create_app
 
-    with TestClient(create_app(check_schema=False), raise_server_exceptions=False) as c:
+    with TestClient(
+        create_app(check_schema=False, run_jobs=False), raise_server_exceptions=False
+    ) as c:
         yield c

@@ -103,7 +103,7 @@ def test_editing_a_published_product_sends_it_back_to_review(session: Session, w
 
 
 def test_public_listing_hides_drafts_and_suspended_cooperatives(session: Session, world) -> None:  # type: ignore[no-untyped-def]
-    township, village, coop, staff, _ = world
+    township, village, _coop, staff, _ = world
     live = f.create_product(session, staff, village, name="上架商品")
     f.create_product(session, staff, village, published=False, name="草稿商品")
     other = f.create_cooperative(session, township, name="另一个合作社")
@@ -118,7 +118,7 @@ def test_public_listing_hides_drafts_and_suspended_cooperatives(session: Session
 
 
 def test_filters_and_price_sorting(session: Session, world) -> None:  # type: ignore[no-untyped-def]
-    township, village, _, staff, _ = world
+    _township, village, _, staff, _ = world
     cheap = f.create_product(
         session,
         staff,

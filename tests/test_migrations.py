@@ -42,12 +42,12 @@ def test_unmigrated_database_is_refused_with_the_fix(
     monkeypatch.setattr(db, "_engine", None)  # restored after the test
     monkeypatch.setattr(db, "_session_factory", None)
     db.set_engine(engine)
-    with pytest.raises(db.DatabaseNotMigrated), TestClient(create_app()):
+    with pytest.raises(db.DatabaseNotMigrated), TestClient(create_app(run_jobs=False)):
         pass
 
     db.upgrade_database(url)
     db.check_migrations(engine)  # now accepted
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(run_jobs=False)) as client:
         assert client.get("/api/v1/products").status_code == 200
     engine.dispose()
 

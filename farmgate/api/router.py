@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
-from farmgate.api import admin, auth, catalog, cooperative
+from farmgate.api import admin, auth, catalog, cooperative, jobs
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(auth.router)
 api_router.include_router(catalog.router)
 api_router.include_router(cooperative.router)
 api_router.include_router(admin.router)
+api_router.include_router(jobs.router)

@@ -2,6 +2,7 @@
 
 from farmgate.models.account import Account, AuthToken, LoginThrottle, Role
 from farmgate.models.cooperative import Cooperative, CooperativeBase, CooperativeStatus
+from farmgate.models.outbox import DeadJob, OutboxJob, OutboxStatus
 from farmgate.models.product import (
     CATEGORIES,
     STORAGE_LABELS,
@@ -25,7 +26,10 @@ __all__ = [
     "Cooperative",
     "CooperativeBase",
     "CooperativeStatus",
+    "DeadJob",
     "LoginThrottle",
+    "OutboxJob",
+    "OutboxStatus",
     "Product",
     "ProductBase",
     "ProductPhoto",

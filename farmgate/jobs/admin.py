@@ -1,0 +1,57 @@
+"""Looking after the job machinery: counts, the dead letters, re-driving them."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from farmgate.db import utcnow
+from farmgate.errors import InvalidTransition, NotFound
+from farmgate.models import DeadJob, OutboxJob, OutboxStatus
+
+S = OutboxStatus
+
+
+def counts(session: Session) -> dict[str, int]:
+    """Outbox rows by state, plus dead letters still waiting for someone."""
+    by_status = dict(
+        session.execute(select(OutboxJob.status, func.count()).group_by(OutboxJob.status)).all()
+    )
+    waiting_dead = session.scalar(select(func.count()).where(DeadJob.redriven_at.is_(None))) or 0  # type: ignore[union-attr]
+    return {
+        "queued": sum(by_status.get(s, 0) for s in (S.PENDING, S.DISPATCHED)),
+        "running": by_status.get(S.RUNNING, 0),
+        "failed": by_status.get(S.RETRYING, 0),  # failed at least once, will retry
+        "done": by_status.get(S.DONE, 0),
+        "dead": waiting_dead,
+    }
+
+
+def dead_letters(session: Session, include_redriven: bool = False) -> list[DeadJob]:
+    query = select(DeadJob).order_by(DeadJob.id.desc())  # type: ignore[union-attr]
+    if not include_redriven:
+        query = query.where(DeadJob.redriven_at.is_(None))  # type: ignore[union-attr]
+    return list(session.scalars(query))
+
+
+def redrive(session: Session, dead_id: int) -> OutboxJob:
+    """Give a dead job a fresh set of tries (after its cause was fixed)."""
+    dead = session.get(DeadJob, dead_id, with_for_update=True)
+    if dead is None:
+        raise NotFound("死信任务不存在")
+    if dead.redriven_at is not None:
+        raise InvalidTransition("该任务已重新投递")
+    row = session.get(OutboxJob, dead.outbox_id, with_for_update=True)
+    assert row is not None
+    dead.redriven_at = utcnow()
+    row.status = S.PENDING
+    row.attempts = 0
+    row.available_at = utcnow()
+    row.finished_at = None
+    session.add_all([dead, row])
+    session.info["outbox_added"] = True  # wake the dispatcher after commit
+    return row
+
+
+def redrive_all(session: Session) -> list[OutboxJob]:
+    return [redrive(session, d.id) for d in dead_letters(session)]  # type: ignore[arg-type]

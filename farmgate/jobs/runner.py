@@ -1,0 +1,158 @@
+"""Executing one outbox row: claim it, run its body, record the outcome.
+
+Both executors (arq workers and the embedded runner) call ``execute``; only how they wait
+and retry differs.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import traceback
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+import httpx
+from sqlalchemy import and_, or_, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from farmgate.db import session_scope, utcnow
+from farmgate.jobs import registry
+from farmgate.jobs.errors import PermanentJobError, TransientJobError
+from farmgate.models import DeadJob, OutboxJob, OutboxStatus
+
+log = logging.getLogger(__name__)
+S = OutboxStatus
+RUNNABLE = (S.PENDING, S.DISPATCHED, S.RETRYING)
+TRANSIENT = (
+    TransientJobError,
+    httpx.TransportError,
+    httpx.HTTPStatusError,
+    OperationalError,
+    TimeoutError,
+)
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    SKIPPED = "skipped"  # already done, dead, or held by another executor
+    RETRY = "retry"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    retry_in: float = 0.0
+    error: str = ""
+
+
+def claimable():  # type: ignore[no-untyped-def]
+    """Rows an executor may take now: waiting ones, or running ones whose lease expired."""
+    now = utcnow()
+    return or_(
+        and_(OutboxJob.status.in_(RUNNABLE), OutboxJob.available_at <= now),  # type: ignore[attr-defined]
+        and_(OutboxJob.status == S.RUNNING, OutboxJob.lease_until < now),  # type: ignore[arg-type]
+    )
+
+
+def _claim(outbox_id: int, timeout: float) -> OutboxJob | None:
+    """Atomically take the row (one conditional UPDATE); None if someone else has it."""
+    now = utcnow()
+    with session_scope() as session:
+        taken = session.execute(
+            update(OutboxJob)
+            .where(OutboxJob.id == outbox_id)  # type: ignore[arg-type]
+            .where(
+                or_(
+                    OutboxJob.status.in_(RUNNABLE),  # type: ignore[attr-defined]
+                    and_(OutboxJob.status == S.RUNNING, OutboxJob.lease_until < now),  # type: ignore[arg-type]
+                )
+            )
+            .values(
+                status=S.RUNNING,
+                attempts=OutboxJob.attempts + 1,
+                started_at=now,
+                lease_until=now + timedelta(seconds=timeout + 5),
+            )
+        ).rowcount
+        if taken != 1:
+            return None
+        return session.get(OutboxJob, outbox_id)
+
+
+def _error_text(exc: BaseException) -> str:
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return text[:4000]
+
+
+def execute(outbox_id: int) -> Result:
+    """Run the outbox row ``outbox_id`` once, if it still needs running."""
+    registry.load_jobs()
+    with session_scope() as session:
+        row = session.get(OutboxJob, outbox_id)
+        if row is None or row.status in (S.DONE, S.DEAD):
+            return Result(Outcome.SKIPPED)
+        spec = registry.get(row.job)
+    if spec is None:
+        return _give_up(outbox_id, f"unknown job {row.job!r}")
+    claimed = _claim(outbox_id, spec.timeout)
+    if claimed is None:
+        return Result(Outcome.SKIPPED)
+
+    try:
+        with session_scope() as session:
+            spec.body(session, dict(claimed.args))
+            # Done in the same transaction as the body's effects: both or neither.
+            session.execute(
+                update(OutboxJob)
+                .where(OutboxJob.id == outbox_id)  # type: ignore[arg-type]
+                .values(status=S.DONE, finished_at=utcnow(), lease_until=None, last_error="")
+            )
+        return Result(Outcome.DONE)
+    except PermanentJobError as exc:
+        return _give_up(outbox_id, _error_text(exc))
+    except Exception as exc:
+        error = _error_text(exc)
+        if not isinstance(exc, TRANSIENT):
+            log.exception("job %s (outbox %s) failed", claimed.job, outbox_id)
+        if claimed.attempts >= spec.max_tries:
+            return _give_up(outbox_id, error)
+        delay = spec.backoff(claimed.attempts) * random.uniform(0.8, 1.2)
+        with session_scope() as session:
+            _set(
+                session,
+                outbox_id,
+                status=S.RETRYING,
+                last_error=error,
+                lease_until=None,
+                available_at=utcnow() + timedelta(seconds=delay),
+            )
+        return Result(Outcome.RETRY, retry_in=delay, error=error)
+
+
+def _set(session: Session, outbox_id: int, **values: object) -> None:
+    session.execute(update(OutboxJob).where(OutboxJob.id == outbox_id).values(**values))  # type: ignore[arg-type]
+
+
+def _give_up(outbox_id: int, error: str) -> Result:
+    with session_scope() as session:
+        row = session.get(OutboxJob, outbox_id, with_for_update=True)
+        assert row is not None
+        _set(
+            session,
+            outbox_id,
+            status=S.DEAD,
+            last_error=error,
+            lease_until=None,
+            finished_at=utcnow(),
+        )
+        session.add(
+            DeadJob(
+                outbox_id=outbox_id, job=row.job, args=row.args, attempts=row.attempts, error=error
+            )
+        )
+    log.error("job %s (outbox %s) dead-lettered: %s", row.job, outbox_id, error)
+    return Result(Outcome.DEAD, error=error)

@@ -1,0 +1,105 @@
+"""The arq side: job entry point, cron sweep and worker settings (``farmgate worker``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, ClassVar
+
+from arq import Retry, Worker, cron, func
+
+from farmgate.config import settings
+from farmgate.jobs import registry, runner
+from farmgate.workers.dispatcher import ARQ_FUNCTION, ArqDispatcher, redis_settings, sweep
+
+log = logging.getLogger(__name__)
+ARQ_MAX_TRIES = 1000  # the outbox row counts tries (runner.execute); arq must not stop first
+
+
+async def run_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
+    """arq's entry point for every job: run the outbox row in a thread (the DB code is sync)."""
+    result = await asyncio.to_thread(runner.execute, outbox_id)
+    if result.outcome == runner.Outcome.RETRY:
+        raise Retry(defer=result.retry_in)
+    return result.outcome.value
+
+
+async def sweep_outbox(ctx: dict[str, Any]) -> int:
+    return await sweep(ctx["redis"])
+
+
+async def _startup(ctx: dict[str, Any]) -> None:
+    registry.load_jobs()
+    if ctx.get("dispatch"):
+        dispatcher = ArqDispatcher()
+        await dispatcher.start()
+        ctx["dispatcher"] = dispatcher
+
+
+async def _shutdown(ctx: dict[str, Any]) -> None:
+    dispatcher = ctx.get("dispatcher")
+    if dispatcher is not None:
+        await dispatcher.stop()
+
+
+def _timeout(queue: str) -> float:
+    specs = [s for s in registry.load_jobs().values() if s.queue == queue]
+    return max((s.timeout for s in specs), default=30) + 10
+
+
+def make_worker(
+    queue: str, *, burst: bool = False, dispatch: bool = True, **overrides: Any
+) -> Worker:
+    """One arq worker for the ``quick`` or ``slow`` queue. The quick one also sweeps."""
+    options: dict[str, Any] = {
+        "functions": [
+            func(
+                run_outbox,
+                name=ARQ_FUNCTION,
+                max_tries=ARQ_MAX_TRIES,
+                timeout=_timeout(queue),
+                keep_result=0,
+            )
+        ],
+        "queue_name": registry.queue_name(queue),
+        "redis_settings": redis_settings(),
+        "on_startup": _startup,
+        "on_shutdown": _shutdown,
+        "ctx": {"dispatch": dispatch and queue == "quick"},
+        "burst": burst,
+        "keep_result": 0,
+        "max_jobs": 10 if queue == "quick" else 4,
+        "handle_signals": False,
+        "poll_delay": 0.2,
+        "cron_jobs": [cron(sweep_outbox, second={0, 30}, run_at_startup=True, unique=True)]
+        if queue == "quick"
+        else [],
+    }
+    options.update(overrides)
+    return Worker(**options)
+
+
+async def run_workers(queues: list[str], *, burst: bool = False) -> None:
+    workers = [make_worker(q, burst=burst) for q in queues]
+    try:
+        await asyncio.gather(*(w.main() for w in workers))
+    finally:
+        for w in workers:
+            with contextlib.suppress(Exception):
+                await w.close()
+
+
+class WorkerSettings:
+    """For ``arq farmgate.workers.arq_worker.WorkerSettings`` (quick queue) if preferred."""
+
+    functions: ClassVar = [
+        func(run_outbox, name=ARQ_FUNCTION, max_tries=ARQ_MAX_TRIES, keep_result=0)
+    ]
+    queue_name = registry.queue_name("quick")
+    on_startup = _startup
+    on_shutdown = _shutdown
+    keep_result = 0
+    ctx: ClassVar = {"dispatch": True}
+    cron_jobs: ClassVar = [cron(sweep_outbox, second={0, 30}, run_at_startup=True, unique=True)]
+    redis_settings = redis_settings() if settings.redis_url else None

@@ -1,0 +1,74 @@
+"""The small interface both executors share, and the loop they both run."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from abc import ABC, abstractmethod
+
+from farmgate.config import settings
+from farmgate.jobs.outbox import on_new_work
+
+log = logging.getLogger(__name__)
+
+
+class JobQueue(ABC):
+    """Moves committed outbox rows to execution. ``start`` in a lifespan, ``stop`` at exit."""
+
+    def __init__(self, poll_seconds: float | None = None) -> None:
+        self.poll_seconds = poll_seconds or settings.dispatch_poll_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unsubscribe = lambda: None
+        self.failures = 0
+
+    @abstractmethod
+    async def tick(self) -> int:
+        """Do one round of work; return how many rows were handled."""
+
+    async def close(self) -> None:  # noqa: B027  (optional hook)
+        """Release connections."""
+
+    def wake(self) -> None:
+        """Thread-safe nudge: new rows were committed."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._unsubscribe = on_new_work(self.wake)
+        self._task = asyncio.create_task(self._run(), name=type(self).__name__)
+
+    async def stop(self) -> None:
+        self._unsubscribe()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.close()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                handled = await self.tick()
+                self.failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The database or Redis is away: nothing is lost (rows stay in the outbox),
+                # so wait a little longer each time and try again.
+                self.failures += 1
+                log.warning(
+                    "%s tick failed (%d in a row)",
+                    type(self).__name__,
+                    self.failures,
+                    exc_info=True,
+                )
+                handled = 0
+                await asyncio.sleep(min(30.0, self.poll_seconds * 2**self.failures))
+            if handled == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                self._wake.clear()

@@ -1,0 +1,32 @@
+"""Running jobs inside the web process when there is no Redis (the demo, small installs)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from farmgate.db import READ_ONLY, session_scope
+from farmgate.jobs import runner
+from farmgate.models import OutboxJob
+from farmgate.workers.base import JobQueue
+
+
+def due_ids(limit: int = 100) -> list[int]:
+    with session_scope() as session:
+        session.connection(execution_options=READ_ONLY)
+        query = select(OutboxJob.id).where(runner.claimable()).order_by(OutboxJob.id).limit(limit)
+        return list(session.scalars(query))
+
+
+class EmbeddedRunner(JobQueue):
+    """Polls the outbox and runs due rows one at a time in a worker thread.
+
+    Same ``runner.execute`` as the arq workers; retries wait in the row's ``available_at``.
+    """
+
+    async def tick(self) -> int:
+        ids = await asyncio.to_thread(due_ids)
+        for outbox_id in ids:
+            await asyncio.to_thread(runner.execute, outbox_id)
+        return len(ids)
