@@ -241,3 +241,7 @@ def demo(
 
 def main() -> None:  # pragma: no cover
     sys.exit(app())
+
+
+if __name__ == "__main__":  # python -m farmgate.cli
+    app()

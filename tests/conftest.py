@@ -12,6 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Jobs the tests use (tests/jobs_for_tests.py); also inherited by worker subprocesses.
+os.environ.setdefault("FARMGATE_JOB_MODULES", '["tests.jobs_for_tests"]')
+os.environ.setdefault("FARMGATE_EMBEDDED_JOBS", "false")
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 

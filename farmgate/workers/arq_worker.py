@@ -45,7 +45,8 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
 
 def _timeout(queue: str) -> float:
     specs = [s for s in registry.load_jobs().values() if s.queue == queue]
-    return max((s.timeout for s in specs), default=30) + 10
+    # arq re-runs a job whose worker died once this plus 10 s has passed.
+    return max((s.timeout for s in specs), default=30) + 2
 
 
 def make_worker(
@@ -69,10 +70,15 @@ def make_worker(
         "ctx": {"dispatch": dispatch and queue == "quick"},
         "burst": burst,
         "keep_result": 0,
+        # arq re-runs the job of a killed worker after its longest timeout + 10 s; keep every
+        # timeout (cron jobs included) explicit so that wait stays short.
+        "job_timeout": _timeout(queue),
         "max_jobs": 10 if queue == "quick" else 4,
         "handle_signals": False,
         "poll_delay": 0.2,
-        "cron_jobs": [cron(sweep_outbox, second={0, 30}, run_at_startup=True, unique=True)]
+        "cron_jobs": [
+            cron(sweep_outbox, second={0, 30}, run_at_startup=True, unique=True, timeout=5)
+        ]
         if queue == "quick"
         else [],
     }
@@ -101,5 +107,7 @@ class WorkerSettings:
     on_shutdown = _shutdown
     keep_result = 0
     ctx: ClassVar = {"dispatch": True}
-    cron_jobs: ClassVar = [cron(sweep_outbox, second={0, 30}, run_at_startup=True, unique=True)]
+    cron_jobs: ClassVar = [
+        cron(sweep_outbox, second={0, 30}, run_at_startup=True, unique=True, timeout=5)
+    ]
     redis_settings = redis_settings() if settings.redis_url else None

@@ -22,8 +22,12 @@ ARQ_FUNCTION = "run_outbox"
 
 
 def arq_job_id(outbox_id: int) -> str:
-    """The outbox id IS the arq job id: arq refuses a second copy while one is queued."""
-    return f"outbox:{outbox_id}"
+    """The outbox id IS the arq job id: arq refuses a second copy while one is queued.
+
+    arq's job keys are global to the Redis database, so the id carries the queue prefix too:
+    two installations sharing a Redis never collide.
+    """
+    return f"{settings.queue_prefix}:outbox:{outbox_id}"
 
 
 def redis_settings() -> RedisSettings:

@@ -1,0 +1,336 @@
+"""The job machinery end to end: committed rows, the real Redis, real arq workers.
+
+These tests commit for real (workers in other processes must see the data), so they use their
+own database, emptied before each test, instead of the rolled-back transaction of the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import Engine, create_engine, text
+
+from farmgate import db
+from farmgate.config import settings
+from farmgate.db import session_scope
+from farmgate.jobs import admin, outbox
+from farmgate.models import OutboxJob, OutboxStatus, Role, Sku
+from farmgate.workers.arq_worker import make_worker
+from farmgate.workers.dispatcher import ArqDispatcher, pending_rows, send, sweep
+from farmgate.workers.embedded import EmbeddedRunner
+from tests import factories as f
+from tests.conftest import PG_ADMIN_URL, PG_DB_NAME
+
+REDIS_URL = os.environ.get("FARMGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+ROOT = Path(__file__).resolve().parent.parent
+REDIS_START = [
+    "redis-server",
+    "--daemonize",
+    "yes",
+    "--bind",
+    "127.0.0.1",
+    "--port",
+    "6379",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+]
+
+
+def _redis_up() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
+    except redis.exceptions.ConnectionError:
+        return False
+
+
+def _live_url(kind: str, tmp: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp / 'live.db'}"
+    name = PG_DB_NAME + "_live"
+    admin_engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin_engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        if os.environ.get("FARMGATE_REQUIRE_PG") == "1":
+            raise
+        pytest.skip(f"PostgreSQL not reachable ({exc.__class__.__name__})")
+    finally:
+        admin_engine.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+def live_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    url = _live_url(request.param, tmp_path_factory.mktemp("live"))
+    db.upgrade_database(url)
+    engine = db.make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def live(live_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, object]]:
+    """A committed database with one SKU (stock 10), app settings pointed at it and Redis."""
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with live_engine.begin() as conn:
+        if live_engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+    monkeypatch.setattr(db, "_engine", None)
+    monkeypatch.setattr(db, "_session_factory", None)
+    db.set_engine(live_engine)
+    monkeypatch.setattr(
+        settings, "database_url", live_engine.url.render_as_string(hide_password=False)
+    )
+    monkeypatch.setattr(settings, "redis_url", REDIS_URL)
+    monkeypatch.setattr(settings, "queue_prefix", f"fgtest-{uuid.uuid4().hex[:8]}")
+    if _redis_up():
+        redis.Redis.from_url(REDIS_URL).flushdb()
+    with session_scope() as session:
+        township = f.create_township(session)
+        coop = f.create_cooperative(session, township)
+        staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+        product = f.create_product(session, staff, f.first_village(session, township))
+        sku_id = session.query(Sku).filter_by(product_id=product.id).one().id
+    yield {"sku_id": sku_id, "dialect": live_engine.dialect.name}
+    if not _redis_up():
+        subprocess.run(REDIS_START, check=True)
+
+
+# The arq end-to-end tests run against PostgreSQL (the production pairing); the embedded
+# runner's test runs on both databases.
+on_postgresql = pytest.mark.parametrize("live_engine", ["postgresql"], indirect=True)
+
+
+def _needs_redis_pg(live: dict[str, object]) -> None:
+    if not _redis_up():
+        pytest.fail(f"Redis is not answering at {REDIS_URL}")
+
+
+def _commit_jobs(job: str, sku_id: object, n: int = 1, **args: object) -> list[int]:
+    with session_scope() as session:
+        return [outbox.enqueue(session, job, {"sku_id": sku_id, **args}).id for _ in range(n)]  # type: ignore[misc]
+
+
+def _stock(sku_id: object) -> int:
+    with session_scope() as session:
+        return session.get(Sku, sku_id).stock  # type: ignore[union-attr]
+
+
+def _statuses() -> dict[str, int]:
+    with session_scope() as session:
+        rows = session.query(OutboxJob.status).all()
+    out: dict[str, int] = {}
+    for (status,) in rows:
+        out[status] = out.get(status, 0) + 1
+    return out
+
+
+async def _burst(*queues: str) -> None:
+    for queue in queues:
+        worker = make_worker(queue, burst=True, dispatch=False, poll_delay=0.05)
+        try:
+            await worker.main()
+        finally:
+            await worker.close()
+
+
+async def _dispatch_once() -> int:
+    dispatcher = ArqDispatcher()
+    try:
+        return await dispatcher.tick()
+    finally:
+        await dispatcher.close()
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+@on_postgresql
+def test_a_row_dispatched_twice_runs_once(live: dict[str, object]) -> None:
+    _needs_redis_pg(live)
+    [row_id] = _commit_jobs("tests.bump_stock", live["sku_id"])
+
+    async def scenario() -> int:
+        assert await _dispatch_once() == 1
+        dispatcher = ArqDispatcher()
+        try:
+            # A second dispatch of the same row (another web process, a sweep): arq keeps one.
+            again = await send(await dispatcher._pool(), [(row_id, "quick")])
+        finally:
+            await dispatcher.close()
+        await _burst("quick")
+        return again
+
+    assert asyncio.run(scenario()) == 0
+    assert _stock(live["sku_id"]) == 11
+    assert _statuses() == {"done": 1}
+
+
+@on_postgresql
+def test_redis_down_while_orders_commit_loses_nothing_and_doubles_nothing(
+    live: dict[str, object],
+) -> None:
+    _needs_redis_pg(live)
+    sku_id = live["sku_id"]
+    # Five jobs reach Redis, then Redis dies (it keeps nothing on disk, so they are gone) ...
+    _commit_jobs("tests.bump_stock", sku_id, n=5)
+    assert asyncio.run(_dispatch_once()) == 5
+    subprocess.run(
+        ["redis-cli", "-p", "6379", "shutdown", "nosave"], check=False, capture_output=True
+    )
+    _wait_for(lambda: not _redis_up(), 10, "Redis to stop")
+    try:
+        # ... and twenty more commit while it is down: the commits succeed, dispatch fails.
+        _commit_jobs("tests.bump_stock", sku_id, n=20)
+        with pytest.raises(Exception):  # noqa: B017, PT011  (a connection error of some kind)
+            asyncio.run(_dispatch_once())
+        assert _statuses() == {"dispatched": 5, "pending": 20}
+    finally:
+        subprocess.run(REDIS_START, check=True)
+        _wait_for(_redis_up, 10, "Redis to restart")
+
+    async def recover() -> None:
+        assert await _dispatch_once() == 20
+        dispatcher = ArqDispatcher()
+        try:
+            settings.outbox_stale_seconds = 0  # the sweep's threshold, shortened for the test
+            assert await sweep(await dispatcher._pool()) == 5  # the five Redis lost
+        finally:
+            await dispatcher.close()
+        await _burst("quick")
+
+    stale = settings.outbox_stale_seconds
+    try:
+        asyncio.run(recover())
+    finally:
+        settings.outbox_stale_seconds = stale
+    assert _statuses() == {"done": 25}
+    assert _stock(sku_id) == 10 + 25
+
+
+def _start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "farmgate.cli", "worker", "--queue", "quick"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(os.environ.get("FARMGATE_TEST_WORKER_LOG", os.devnull), "ab"),
+    )
+
+
+@on_postgresql
+def test_worker_killed_mid_job_runs_it_again_with_one_effect(live: dict[str, object]) -> None:
+    _needs_redis_pg(live)
+    env = {
+        **os.environ,
+        "FARMGATE_DATABASE_URL": settings.database_url,
+        "FARMGATE_REDIS_URL": REDIS_URL,
+        "FARMGATE_QUEUE_PREFIX": settings.queue_prefix,
+        "PYTHONPATH": str(ROOT),
+    }
+    [row_id] = _commit_jobs("tests.bump_stock", live["sku_id"], sleep=2.5)
+
+    def status() -> str:
+        with session_scope() as session:
+            return session.get(OutboxJob, row_id).status  # type: ignore[union-attr]
+
+    worker = _start_worker(env)
+    try:
+        _wait_for(lambda: status() == OutboxStatus.RUNNING, 30, "the job to start")
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        assert (
+            status() == OutboxStatus.RUNNING and _stock(live["sku_id"]) == 10
+        )  # nothing half-done
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+
+    successor = _start_worker(env)
+    try:
+        # arq hands the job to a new worker once the dead one's in-progress mark expires.
+        _wait_for(lambda: status() == OutboxStatus.DONE, 60, "the job to run again")
+    finally:
+        successor.send_signal(signal.SIGTERM)
+        try:
+            successor.wait(10)
+        except subprocess.TimeoutExpired:
+            successor.kill()
+    assert _stock(live["sku_id"]) == 11
+    with session_scope() as session:
+        assert session.get(OutboxJob, row_id).attempts == 2  # type: ignore[union-attr]
+
+
+@on_postgresql
+def test_always_failing_job_is_dead_lettered_then_redriven(live: dict[str, object]) -> None:
+    _needs_redis_pg(live)
+    sku_id = live["sku_id"]
+    with session_scope() as session:
+        session.get(Sku, sku_id).is_active = False  # type: ignore[union-attr]
+    [row_id] = _commit_jobs("tests.needs_active_sku", sku_id)
+
+    asyncio.run(_dispatch_once())
+    asyncio.run(_burst("slow"))  # three tries with backoff, all inside this burst
+    with session_scope() as session:
+        dead = admin.dead_letters(session)
+        assert [d.outbox_id for d in dead] == [row_id]
+        assert dead[0].attempts == 3 and "is not active" in dead[0].error
+        session.get(Sku, sku_id).is_active = True  # type: ignore[union-attr]  (the fix)
+    with session_scope() as session:
+        admin.redrive_all(session)
+    asyncio.run(_dispatch_once())
+    asyncio.run(_burst("slow"))
+    assert _statuses() == {"done": 1}
+    assert _stock(sku_id) == 11
+
+
+def test_embedded_mode_runs_the_same_jobs_without_redis(
+    live: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "redis_url", None)
+    monkeypatch.setattr(settings, "embedded_jobs", True)
+    from farmgate.workers.dispatcher import make_job_queue
+
+    queue = make_job_queue()
+    assert isinstance(queue, EmbeddedRunner)
+
+    async def scenario() -> None:
+        await queue.start()
+        try:
+            await asyncio.to_thread(_commit_jobs, "tests.bump_stock", live["sku_id"], 3)
+            for _ in range(100):
+                if _statuses() == {"done": 3}:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await queue.stop()
+
+    asyncio.run(scenario())
+    assert _statuses() == {"done": 3}
+    assert _stock(live["sku_id"]) == 13
+    assert pending_rows() == []

@@ -1,0 +1,128 @@
+"""The outbox and its runner, in-process, on both databases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from farmgate.db import utcnow
+from farmgate.jobs import admin, outbox, runner
+from farmgate.models import DeadJob, OutboxJob, OutboxStatus, Role, Sku
+from tests import factories as f
+
+
+@pytest.fixture
+def sku(session: Session) -> Sku:
+    township = f.create_township(session)
+    coop = f.create_cooperative(session, township)
+    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+    product = f.create_product(session, staff, f.first_village(session, township))
+    sku = session.query(Sku).filter_by(product_id=product.id).one()
+    session.commit()
+    return sku
+
+
+def _stock(session: Session, sku_id: int) -> int:
+    session.expire_all()
+    return session.get(Sku, sku_id).stock  # type: ignore[union-attr]
+
+
+def test_rolled_back_change_queues_nothing(session: Session, sku: Sku) -> None:
+    before = session.query(OutboxJob).count()
+    sku.stock = 99
+    outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key=f"sku:{sku.id}")
+    session.rollback()
+    assert session.query(OutboxJob).count() == before
+    assert _stock(session, sku.id) == 10
+
+
+def test_committed_job_runs_exactly_once_even_when_run_twice(session: Session, sku: Sku) -> None:
+    row = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key=f"sku:{sku.id}")
+    session.commit()
+    assert runner.execute(row.id).outcome == runner.Outcome.DONE
+    assert runner.execute(row.id).outcome == runner.Outcome.SKIPPED
+    assert _stock(session, sku.id) == 11
+    session.refresh(row)
+    assert row.status == OutboxStatus.DONE and row.attempts == 1
+
+
+def test_a_live_lease_is_respected_and_an_expired_one_is_taken_over(
+    session: Session, sku: Sku
+) -> None:
+    row = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id})
+    row.status, row.lease_until = OutboxStatus.RUNNING, utcnow() + timedelta(minutes=1)
+    session.commit()
+    assert runner.execute(row.id).outcome == runner.Outcome.SKIPPED  # someone holds it
+    row.lease_until = utcnow() - timedelta(seconds=1)  # that someone died
+    session.commit()
+    assert runner.execute(row.id).outcome == runner.Outcome.DONE
+    assert _stock(session, sku.id) == 11
+
+
+def test_transient_failures_back_off_then_dead_letter_then_redrive(
+    session: Session, sku: Sku
+) -> None:
+    sku.is_active = False
+    row = outbox.enqueue(session, "tests.needs_active_sku", {"sku_id": sku.id})
+    session.commit()
+
+    first = runner.execute(row.id)
+    assert first.outcome == runner.Outcome.RETRY
+    assert 0.05 <= first.retry_in <= 0.15  # backoff_base 0.1 with jitter
+    session.refresh(row)
+    assert row.status == OutboxStatus.RETRYING and "not active" in row.last_error
+    assert row.available_at > utcnow() - timedelta(seconds=1)
+
+    assert runner.execute(row.id).outcome == runner.Outcome.RETRY
+    assert runner.execute(row.id).outcome == runner.Outcome.DEAD  # max_tries = 3
+    dead = session.query(DeadJob).filter_by(outbox_id=row.id).one()
+    assert dead.attempts == 3 and "TransientJobError: sku" in dead.error
+    assert admin.counts(session)["dead"] == 1
+    assert runner.execute(row.id).outcome == runner.Outcome.SKIPPED  # dead stays dead
+
+    # Fix the cause, re-drive, and it completes.
+    session.get(Sku, sku.id).is_active = True  # type: ignore[union-attr]
+    admin.redrive(session, dead.id)
+    session.commit()
+    assert runner.execute(row.id).outcome == runner.Outcome.DONE
+    assert _stock(session, sku.id) == 11
+    assert admin.counts(session)["dead"] == 0
+
+
+def test_permanent_failure_dead_letters_at_once(session: Session, sku: Sku) -> None:
+    row = outbox.enqueue(session, "tests.refused", {})
+    session.commit()
+    result = runner.execute(row.id)
+    assert result.outcome == runner.Outcome.DEAD and "refused this address" in result.error
+    assert session.query(DeadJob).filter_by(outbox_id=row.id).one().attempts == 1
+
+
+def test_unknown_jobs_are_refused_at_enqueue(session: Session) -> None:
+    with pytest.raises(ValueError, match="unknown job"):
+        outbox.enqueue(session, "no.such.job")
+
+
+def test_coalescing_reuses_a_waiting_row(session: Session, sku: Sku) -> None:
+    a = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key="k", coalesce=True)
+    b = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key="k", coalesce=True)
+    assert a.id == b.id
+
+
+def test_admin_api_lists_and_redrives_dead_letters(client, session: Session, sku: Sku) -> None:  # type: ignore[no-untyped-def]
+    row = outbox.enqueue(session, "tests.refused", {"order": 7})
+    session.commit()
+    runner.execute(row.id)
+    admin_headers = f.auth_headers(session, f.create_account(session, role=Role.ADMIN))
+    consumer_headers = f.auth_headers(session, f.create_account(session))
+    assert client.get("/api/v1/admin/jobs").json()["error"]["code"] == "unauthenticated"
+    assert client.get("/api/v1/admin/jobs", headers=consumer_headers).status_code == 403
+    status = client.get("/api/v1/admin/jobs", headers=admin_headers).json()
+    assert status["dead"] == 1
+    dead = client.get("/api/v1/admin/jobs/dead", headers=admin_headers).json()
+    assert dead[0]["job"] == "tests.refused" and dead[0]["args"] == {"order": 7}
+    redriven = client.post(f"/api/v1/admin/jobs/dead/{dead[0]['id']}/retry", headers=admin_headers)
+    assert redriven.json() == {"outbox_ids": [row.id]}
+    again = client.post(f"/api/v1/admin/jobs/dead/{dead[0]['id']}/retry", headers=admin_headers)
+    assert again.status_code == 409
