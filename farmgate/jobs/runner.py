@@ -12,6 +12,7 @@ import traceback
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
 import httpx
 from sqlalchemy import and_, or_, update
@@ -58,11 +59,16 @@ def claimable():  # type: ignore[no-untyped-def]
     )
 
 
-def _claim(outbox_id: int, timeout: float) -> OutboxJob | None:
-    """Atomically take the row (one conditional UPDATE); None if someone else has it."""
+def _lease_seconds() -> float:
+    # The lease only matters when an executor dies; the longest job timeout covers every job.
+    return max((spec.timeout for spec in registry.load_jobs().values()), default=30) + 5
+
+
+def _claim(outbox_id: int) -> tuple[str, dict[str, Any], int] | None:
+    """Atomically take the row (one conditional UPDATE); None if done, dead or held."""
     now = utcnow()
     with session_scope() as session:
-        taken = session.execute(
+        return session.execute(
             update(OutboxJob)
             .where(OutboxJob.id == outbox_id)  # type: ignore[arg-type]
             .where(
@@ -75,12 +81,10 @@ def _claim(outbox_id: int, timeout: float) -> OutboxJob | None:
                 status=S.RUNNING,
                 attempts=OutboxJob.attempts + 1,
                 started_at=now,
-                lease_until=now + timedelta(seconds=timeout + 5),
+                lease_until=now + timedelta(seconds=_lease_seconds()),
             )
-        ).rowcount
-        if taken != 1:
-            return None
-        return session.get(OutboxJob, outbox_id)
+            .returning(OutboxJob.job, OutboxJob.args, OutboxJob.attempts)
+        ).first()  # type: ignore[return-value]
 
 
 def _error_text(exc: BaseException) -> str:
@@ -90,21 +94,17 @@ def _error_text(exc: BaseException) -> str:
 
 def execute(outbox_id: int) -> Result:
     """Run the outbox row ``outbox_id`` once, if it still needs running."""
-    registry.load_jobs()
-    with session_scope() as session:
-        row = session.get(OutboxJob, outbox_id)
-        if row is None or row.status in (S.DONE, S.DEAD):
-            return Result(Outcome.SKIPPED)
-        spec = registry.get(row.job)
-    if spec is None:
-        return _give_up(outbox_id, f"unknown job {row.job!r}")
-    claimed = _claim(outbox_id, spec.timeout)
+    claimed = _claim(outbox_id)
     if claimed is None:
         return Result(Outcome.SKIPPED)
+    job, args, attempts = claimed
+    spec = registry.get(job)
+    if spec is None:
+        return _give_up(outbox_id, f"unknown job {job!r}")
 
     try:
         with session_scope() as session:
-            spec.body(session, dict(claimed.args))
+            spec.body(session, dict(args))
             # Done in the same transaction as the body's effects: both or neither.
             session.execute(
                 update(OutboxJob)
@@ -117,10 +117,10 @@ def execute(outbox_id: int) -> Result:
     except Exception as exc:
         error = _error_text(exc)
         if not isinstance(exc, TRANSIENT):
-            log.exception("job %s (outbox %s) failed", claimed.job, outbox_id)
-        if claimed.attempts >= spec.max_tries:
+            log.exception("job %s (outbox %s) failed", job, outbox_id)
+        if attempts >= spec.max_tries:
             return _give_up(outbox_id, error)
-        delay = spec.backoff(claimed.attempts) * random.uniform(0.8, 1.2)
+        delay = spec.backoff(attempts) * random.uniform(0.8, 1.2)
         with session_scope() as session:
             _set(
                 session,
