@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     outbox_stale_seconds: int = Field(default=120, ge=1)  # re-dispatch unconfirmed rows after
     embedded_jobs: bool = True  # without REDIS_URL, run jobs inside the web process
 
+    payment_timeout_minutes: int = Field(default=30, ge=1)  # unpaid stock is released after
+
     session_days: int = Field(default=14, ge=1)
     api_token_days: int = Field(default=90, ge=1)
     login_max_failures: int = Field(default=5, ge=1)

@@ -106,3 +106,54 @@ def client(connection: object):  # type: ignore[no-untyped-def]
         create_app(check_schema=False, run_jobs=False), raise_server_exceptions=False
     ) as c:
         yield c
+
+
+# --- committed databases: for tests where several processes or threads must see the data ----
+
+
+def _committed_url(kind: str, tmp: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp / 'committed.db'}"
+    name = PG_DB_NAME + "_live"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        if os.environ.get("FARMGATE_REQUIRE_PG") == "1":
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({exc.__class__.__name__})")
+    finally:
+        admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+def committed_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    url = _committed_url(request.param, tmp_path_factory.mktemp("committed"))
+    db.upgrade_database(url)
+    engine = db.make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def committed_db(committed_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """An emptied database that really commits, with the app's engine pointed at it."""
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with committed_engine.begin() as conn:
+        if committed_engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+    monkeypatch.setattr(db, "_engine", None)  # restored after the test
+    monkeypatch.setattr(db, "_session_factory", None)
+    db.set_engine(committed_engine)
+    monkeypatch.setattr(
+        settings, "database_url", committed_engine.url.render_as_string(hide_password=False)
+    )
+    return committed_engine

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
-from farmgate import db
 from farmgate.config import settings
 from farmgate.db import session_scope
 from farmgate.jobs import admin, outbox
@@ -29,7 +28,6 @@ from farmgate.workers.arq_worker import make_worker
 from farmgate.workers.dispatcher import ArqDispatcher, pending_rows, send, sweep
 from farmgate.workers.embedded import EmbeddedRunner
 from tests import factories as f
-from tests.conftest import PG_ADMIN_URL, PG_DB_NAME
 
 REDIS_URL = os.environ.get("FARMGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,51 +53,9 @@ def _redis_up() -> bool:
         return False
 
 
-def _live_url(kind: str, tmp: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp / 'live.db'}"
-    name = PG_DB_NAME + "_live"
-    admin_engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        if os.environ.get("FARMGATE_REQUIRE_PG") == "1":
-            raise
-        pytest.skip(f"PostgreSQL not reachable ({exc.__class__.__name__})")
-    finally:
-        admin_engine.dispose()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
-def live_engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
-    url = _live_url(request.param, tmp_path_factory.mktemp("live"))
-    db.upgrade_database(url)
-    engine = db.make_engine(url)
-    yield engine
-    engine.dispose()
-
-
 @pytest.fixture
-def live(live_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, object]]:
-    """A committed database with one SKU (stock 10), app settings pointed at it and Redis."""
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    with live_engine.begin() as conn:
-        if live_engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(text(f"DELETE FROM {table}"))
-    monkeypatch.setattr(db, "_engine", None)
-    monkeypatch.setattr(db, "_session_factory", None)
-    db.set_engine(live_engine)
-    monkeypatch.setattr(
-        settings, "database_url", live_engine.url.render_as_string(hide_password=False)
-    )
+def live(committed_db: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, object]]:
+    """A committed database with one SKU (stock 10), and Redis for this test alone."""
     monkeypatch.setattr(settings, "redis_url", REDIS_URL)
     monkeypatch.setattr(settings, "queue_prefix", f"fgtest-{uuid.uuid4().hex[:8]}")
     if _redis_up():
@@ -110,14 +66,14 @@ def live(live_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[
         staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
         product = f.create_product(session, staff, f.first_village(session, township))
         sku_id = session.query(Sku).filter_by(product_id=product.id).one().id
-    yield {"sku_id": sku_id, "dialect": live_engine.dialect.name}
+    yield {"sku_id": sku_id, "dialect": committed_db.dialect.name}
     if not _redis_up():
         subprocess.run(REDIS_START, check=True)
 
 
 # The arq end-to-end tests run against PostgreSQL (the production pairing); the embedded
 # runner's test runs on both databases.
-on_postgresql = pytest.mark.parametrize("live_engine", ["postgresql"], indirect=True)
+on_postgresql = pytest.mark.parametrize("committed_engine", ["postgresql"], indirect=True)
 
 
 def _needs_redis_pg(live: dict[str, object]) -> None:

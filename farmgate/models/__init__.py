@@ -2,6 +2,17 @@
 
 from farmgate.models.account import Account, AuthToken, LoginThrottle, Role
 from farmgate.models.cooperative import Cooperative, CooperativeBase, CooperativeStatus
+from farmgate.models.order import (
+    Cart,
+    CartItem,
+    DeliveryMethod,
+    Fulfilment,
+    FulfilmentStatus,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+)
 from farmgate.models.outbox import DeadJob, OutboxJob, OutboxStatus
 from farmgate.models.product import (
     CATEGORIES,
@@ -23,11 +34,20 @@ __all__ = [
     "UNITS",
     "Account",
     "AuthToken",
+    "Cart",
+    "CartItem",
     "Cooperative",
     "CooperativeBase",
     "CooperativeStatus",
     "DeadJob",
+    "DeliveryMethod",
+    "Fulfilment",
+    "FulfilmentStatus",
     "LoginThrottle",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "OrderStatus",
     "OutboxJob",
     "OutboxStatus",
     "Product",

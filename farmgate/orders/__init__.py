@@ -1,0 +1,1 @@
+"""Carts, checkout, orders with their state machine, fulfilments and stock reservations."""

@@ -1,0 +1,161 @@
+"""Carts: one per signed-in account, or per anonymous browser (identified by a token)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from farmgate.accounts.security import new_token, token_digest
+from farmgate.db import utcnow
+from farmgate.errors import NotFound, ValidationFailed
+from farmgate.models import (
+    Account,
+    Cart,
+    CartItem,
+    Cooperative,
+    CooperativeStatus,
+    Product,
+    ProductStatus,
+    Sku,
+)
+from farmgate.orders.schemas import CartGroup, CartLine, CartView
+
+MAX_LINES = 50
+
+
+@dataclass
+class CartRef:
+    cart: Cart
+    new_token: str | None = None  # set when an anonymous cart was just created
+
+
+def get_cart(
+    session: Session, account: Account | None, token: str | None, *, create: bool
+) -> CartRef | None:
+    """The caller's cart. A guest's cart moves to their account when they sign in."""
+    guest = None
+    if token:
+        guest = session.scalars(select(Cart).where(Cart.token_hash == token_digest(token))).first()
+    if account is not None:
+        cart = session.scalars(select(Cart).where(Cart.account_id == account.id)).first()
+        if cart is None and (create or guest is not None):
+            cart = Cart(account_id=account.id)
+            session.add(cart)
+            session.flush()
+        if cart is not None and guest is not None and guest.id != cart.id:
+            _merge(session, guest, cart)
+        return CartRef(cart) if cart else None
+    if guest is not None:
+        return CartRef(guest)
+    if not create:
+        return None
+    fresh = new_token()
+    cart = Cart(token_hash=token_digest(fresh))
+    session.add(cart)
+    session.flush()
+    return CartRef(cart, new_token=fresh)
+
+
+def _merge(session: Session, source: Cart, target: Cart) -> None:
+    for item in session.scalars(select(CartItem).where(CartItem.cart_id == source.id)):
+        set_quantity(session, target, item.sku_id, item.quantity, add=True)
+    session.execute(delete(CartItem).where(CartItem.cart_id == source.id))  # type: ignore[arg-type]
+    session.delete(source)
+
+
+def _sellable_sku(session: Session, sku_id: int) -> Sku:
+    row = session.execute(
+        select(Sku)
+        .join(Product, Product.id == Sku.product_id)
+        .join(Cooperative, Cooperative.id == Product.cooperative_id)
+        .where(
+            Sku.id == sku_id,
+            Sku.is_active,
+            Product.status == ProductStatus.PUBLISHED,
+            Cooperative.status == CooperativeStatus.APPROVED,
+        )
+    ).first()
+    if row is None:
+        raise NotFound("该商品规格不存在或已下架", fields={"sku_id": "不可购买"})
+    return row[0]
+
+
+def set_quantity(
+    session: Session, cart: Cart, sku_id: int, quantity: int, *, add: bool = False
+) -> None:
+    """Put ``quantity`` of a SKU in the cart (or add to what is there); 0 removes it."""
+    item = session.scalars(
+        select(CartItem).where(CartItem.cart_id == cart.id, CartItem.sku_id == sku_id)
+    ).first()
+    if quantity <= 0 and not add:
+        if item is not None:
+            session.delete(item)
+        return
+    sku = _sellable_sku(session, sku_id)
+    total = quantity + (item.quantity if item is not None and add else 0)
+    if total > 999:
+        raise ValidationFailed("单个商品最多购买999件", fields={"quantity": "不能超过999"})
+    if total > sku.stock:
+        raise ValidationFailed(
+            f"库存不足，仅剩{sku.stock}件",
+            code="insufficient_stock",
+            fields={"quantity": f"最多{sku.stock}"},
+        )
+    if item is None:
+        lines = session.scalar(
+            select(CartItem.id).where(CartItem.cart_id == cart.id).offset(MAX_LINES - 1).limit(1)
+        )
+        if lines is not None:
+            raise ValidationFailed(f"购物车最多放{MAX_LINES}种商品")
+        item = CartItem(cart_id=cart.id, sku_id=sku_id, quantity=total)  # type: ignore[arg-type]
+    else:
+        item.quantity = total
+    cart.updated_at = utcnow()
+    session.add_all([item, cart])
+
+
+def view(session: Session, cart: Cart | None) -> CartView:
+    if cart is None:
+        return CartView(groups=[], items_fen=0, count=0)
+    rows = session.execute(
+        select(CartItem, Sku, Product, Cooperative)
+        .join(Sku, Sku.id == CartItem.sku_id)
+        .join(Product, Product.id == Sku.product_id)
+        .join(Cooperative, Cooperative.id == Product.cooperative_id)
+        .where(CartItem.cart_id == cart.id)
+        .order_by(Cooperative.id, CartItem.id)
+    ).all()
+    groups: dict[int, CartGroup] = {}
+    for item, sku, product, coop in rows:
+        sellable = (
+            sku.is_active
+            and product.status == ProductStatus.PUBLISHED
+            and coop.status == CooperativeStatus.APPROVED
+        )
+        line = CartLine(
+            sku_id=sku.id,  # type: ignore[arg-type]
+            product_id=product.id,  # type: ignore[arg-type]
+            product_name=product.name,
+            sku_spec=sku.spec,
+            unit=product.unit,
+            unit_price_fen=sku.price_fen,
+            quantity=item.quantity,
+            line_total_fen=sku.price_fen * item.quantity,
+            available=bool(sellable and sku.stock >= item.quantity),
+            stock=sku.stock,
+        )
+        group = groups.setdefault(
+            coop.id,
+            CartGroup(cooperative_id=coop.id, cooperative_name=coop.name, lines=[], items_fen=0),  # type: ignore[arg-type]
+        )
+        group.lines.append(line)
+        group.items_fen += line.line_total_fen
+    items = sum(g.items_fen for g in groups.values())
+    count = sum(line.quantity for g in groups.values() for line in g.lines)
+    return CartView(groups=list(groups.values()), items_fen=items, count=count)
+
+
+def clear(session: Session, cart: Cart) -> None:
+    session.execute(delete(CartItem).where(CartItem.cart_id == cart.id))  # type: ignore[arg-type]

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field, field_validator
+
+from farmgate.models import DeliveryMethod
+from farmgate.validators import normalize_mobile
+
+
+class CartItemIn(BaseModel):
+    sku_id: int
+    quantity: int = Field(ge=1, le=999)
+
+
+class CartLine(BaseModel):
+    sku_id: int
+    product_id: int
+    product_name: str
+    sku_spec: str
+    unit: str
+    unit_price_fen: int
+    quantity: int
+    line_total_fen: int
+    available: bool  # on sale and enough stock right now
+    stock: int
+
+
+class CartGroup(BaseModel):
+    cooperative_id: int
+    cooperative_name: str
+    lines: list[CartLine]
+    items_fen: int
+
+
+class CartView(BaseModel):
+    groups: list[CartGroup]
+    items_fen: int
+    count: int
+
+
+class CheckoutIn(BaseModel):
+    """What checkout asks for; every field is checked with a message in Chinese."""
+
+    recipient: str = Field(min_length=1, max_length=30, description="收货人")
+    phone: str = Field(description="手机号")
+    province: str = Field(min_length=2, max_length=20)
+    city: str = Field(min_length=2, max_length=20)
+    county: str = Field(min_length=2, max_length=20)
+    township: str = Field(min_length=2, max_length=20)
+    village: str = Field(default="", max_length=30)
+    address_detail: str = Field(min_length=2, max_length=120, description="详细地址")
+    delivery_method: DeliveryMethod
+    note: str = Field(default="", max_length=200)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str) -> str:
+        return normalize_mobile(v)
+
+    @field_validator(
+        "recipient", "province", "city", "county", "township", "village", "address_detail", "note"
+    )
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        return v.strip()
+
+
+class OrderLineOut(BaseModel):
+    sku_id: int
+    product_id: int
+    product_name: str
+    sku_spec: str
+    unit: str
+    unit_price_fen: int
+    quantity: int
+    line_total_fen: int
+
+
+class FulfilmentOut(BaseModel):
+    id: int
+    cooperative_id: int
+    cooperative_name: str
+    status: str
+    items_fen: int
+    shipping_fen: int
+    lines: list[OrderLineOut]
+
+
+class OrderEventOut(BaseModel):
+    from_status: str | None
+    to_status: str
+    actor: str
+    note: str
+    created_at: datetime
+
+
+class OrderOut(BaseModel):
+    id: int
+    number: str
+    status: str
+    status_label: str
+    recipient: str
+    phone_masked: str
+    address: str
+    delivery_method: str
+    items_fen: int
+    shipping_fen: int
+    total_fen: int
+    created_at: datetime
+    pay_by: datetime
+    paid_at: datetime | None
+    fulfilments: list[FulfilmentOut]
+    events: list[OrderEventOut]

@@ -1,0 +1,214 @@
+"""Orders after checkout: who may see them, cancelling, paying, fulfilling."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from farmgate.db import utcnow
+from farmgate.errors import InvalidTransition, NotFound, PermissionDenied
+from farmgate.models import (
+    Account,
+    Cooperative,
+    Fulfilment,
+    FulfilmentStatus,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Role,
+)
+from farmgate.orders import state
+from farmgate.orders.checkout import release
+from farmgate.orders.schemas import FulfilmentOut, OrderEventOut, OrderLineOut, OrderOut
+
+OS = OrderStatus
+FS = FulfilmentStatus
+
+
+def _lock(session: Session, order_id: int) -> Order | None:
+    return session.get(Order, order_id, with_for_update=True, populate_existing=True)
+
+
+def get_for(session: Session, actor: Account, order_id: int, *, lock: bool = False) -> Order:
+    """An order its buyer or the township admin may see; anyone else gets "not found"."""
+    order = _lock(session, order_id) if lock else session.get(Order, order_id)
+    if order is None or not (actor.role == Role.ADMIN or order.account_id == actor.id):
+        raise NotFound("订单不存在")
+    return order
+
+
+def find_for_guest(session: Session, number: str, phone: str) -> Order:
+    """A guest finds an order by its number and the phone number given at checkout."""
+    order = session.scalars(select(Order).where(Order.number == number.strip())).first()
+    if order is None or order.phone != phone:
+        raise NotFound("未找到该订单，请核对订单号和手机号")
+    return order
+
+
+def list_for(
+    session: Session, actor: Account, status: OrderStatus | None = None, limit: int = 100
+) -> list[Order]:
+    query = select(Order).order_by(Order.id.desc()).limit(limit)  # type: ignore[union-attr]
+    if actor.role != Role.ADMIN:
+        query = query.where(Order.account_id == actor.id)
+    if status is not None:
+        query = query.where(Order.status == status)
+    return list(session.scalars(query))
+
+
+def cancel(session: Session, order: Order, actor: Account | None, note: str = "") -> Order:
+    """Cancel an unpaid order and give its stock back."""
+    order = _lock(session, order.id) or order  # type: ignore[arg-type]
+    if order.status != OS.PENDING_PAYMENT:
+        raise InvalidTransition("只有待付款的订单可以取消；已付款的订单请申请退款")
+    state.transition(
+        session, order, OS.CANCELLED, actor=actor, actor_name=None if actor else "system", note=note
+    )
+    release(session, order)
+    for fulfilment in session.scalars(select(Fulfilment).where(Fulfilment.order_id == order.id)):
+        fulfilment.status = FS.CANCELLED
+        session.add(fulfilment)
+    return order
+
+
+def mark_paid(session: Session, order: Order, *, note: str = "") -> Order:
+    """The payment arrived: the order is paid and each cooperative may pack."""
+    state.transition(session, order, OS.PAID, actor_name="payment", note=note)
+    for fulfilment in session.scalars(select(Fulfilment).where(Fulfilment.order_id == order.id)):
+        fulfilment.status = FS.TO_PACK
+        session.add(fulfilment)
+    return order
+
+
+# --- cooperatives -----------------------------------------------------------------------
+
+
+def fulfilments_for(
+    session: Session, staff: Account, status: FulfilmentStatus | None = None
+) -> list[Fulfilment]:
+    if staff.role != Role.COOPERATIVE or staff.cooperative_id is None:
+        raise PermissionDenied("需要合作社账号")
+    query = (
+        select(Fulfilment)
+        .where(Fulfilment.cooperative_id == staff.cooperative_id, Fulfilment.status != FS.PENDING)
+        .order_by(Fulfilment.id.desc())  # type: ignore[union-attr]
+    )
+    if status is not None:
+        query = query.where(Fulfilment.status == status)
+    return list(session.scalars(query))
+
+
+def orders_of(session: Session, fulfilments: list[Fulfilment]) -> list[Order]:
+    ids = sorted({f.order_id for f in fulfilments}, reverse=True)
+    return (
+        list(session.scalars(select(Order).where(Order.id.in_(ids)).order_by(Order.id.desc())))
+        if ids
+        else []
+    )  # type: ignore[union-attr]
+
+
+def get_order(session: Session, order_id: int) -> Order:
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFound("订单不存在")
+    return order
+
+
+def mark_packed(session: Session, staff: Account, fulfilment_id: int) -> Fulfilment:
+    fulfilment = session.get(Fulfilment, fulfilment_id, with_for_update=True)
+    if (
+        fulfilment is None
+        or staff.role != Role.COOPERATIVE
+        or fulfilment.cooperative_id != staff.cooperative_id
+    ):
+        raise NotFound("发货单不存在")
+    if fulfilment.status != FS.TO_PACK:
+        raise InvalidTransition("只有待打包的发货单可以标记为已打包")
+    order = _lock(session, fulfilment.order_id)
+    assert order is not None
+    fulfilment.status = FS.PACKED
+    fulfilment.packed_at = utcnow()
+    session.add(fulfilment)
+    if order.status == OS.PAID:
+        state.transition(
+            session, order, OS.FULFILLING, actor=staff, note=f"发货单 {fulfilment.id} 已打包"
+        )
+    return fulfilment
+
+
+# --- views ------------------------------------------------------------------------------
+
+
+def _mask(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:]
+
+
+def order_view(session: Session, order: Order, *, cooperative_id: int | None = None) -> OrderOut:
+    """The order as its buyer (or, with ``cooperative_id``, one cooperative) sees it."""
+    fulfilments = list(
+        session.scalars(
+            select(Fulfilment).where(Fulfilment.order_id == order.id).order_by(Fulfilment.id)
+        )
+    )
+    if cooperative_id is not None:
+        fulfilments = [f for f in fulfilments if f.cooperative_id == cooperative_id]
+    names = dict(
+        session.execute(
+            select(Cooperative.id, Cooperative.name).where(
+                Cooperative.id.in_([f.cooperative_id for f in fulfilments])
+            )  # type: ignore[union-attr]
+        ).all()
+    )
+    lines = list(
+        session.scalars(
+            select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)
+        )
+    )
+    events = session.scalars(
+        select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
+    )
+    return OrderOut(
+        id=order.id,  # type: ignore[arg-type]
+        number=order.number,
+        status=order.status,
+        status_label=state.LABELS[OS(order.status)],
+        recipient=order.recipient,
+        phone_masked=_mask(order.phone),
+        address=" ".join(
+            p
+            for p in (
+                order.province,
+                order.city,
+                order.county,
+                order.township,
+                order.village,
+                order.address_detail,
+            )
+            if p
+        ),
+        delivery_method=order.delivery_method,
+        items_fen=order.items_fen,
+        shipping_fen=order.shipping_fen,
+        total_fen=order.total_fen,
+        created_at=order.created_at,
+        pay_by=order.pay_by,
+        paid_at=order.paid_at,
+        fulfilments=[
+            FulfilmentOut(
+                id=f.id,  # type: ignore[arg-type]
+                cooperative_id=f.cooperative_id,
+                cooperative_name=names.get(f.cooperative_id, ""),
+                status=f.status,
+                items_fen=f.items_fen,
+                shipping_fen=f.shipping_fen,
+                lines=[
+                    OrderLineOut.model_validate(x, from_attributes=True)
+                    for x in lines
+                    if x.fulfilment_id == f.id
+                ],
+            )
+            for f in fulfilments
+        ],
+        events=[OrderEventOut.model_validate(e, from_attributes=True) for e in events],
+    )

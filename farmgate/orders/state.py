@@ -1,0 +1,84 @@
+"""The order state machine: every allowed move, and a record of each one taken."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from farmgate.db import utcnow
+from farmgate.errors import InvalidTransition
+from farmgate.models import Account, Order, OrderEvent, OrderStatus
+
+OS = OrderStatus
+TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
+    OS.PENDING_PAYMENT: {OS.PAID, OS.CANCELLED},
+    OS.PAID: {OS.FULFILLING, OS.REFUND_REQUESTED},
+    OS.FULFILLING: {OS.SHIPPED, OS.REFUND_REQUESTED},
+    OS.SHIPPED: {OS.DELIVERED, OS.REFUND_REQUESTED},
+    OS.DELIVERED: {OS.COMPLETED, OS.REFUND_REQUESTED},
+    # A declined request goes back where it came from (see decline_refund).
+    OS.REFUND_REQUESTED: {OS.REFUNDED, OS.PAID, OS.FULFILLING, OS.SHIPPED, OS.DELIVERED},
+    OS.COMPLETED: set(),
+    OS.CANCELLED: set(),
+    OS.REFUNDED: set(),
+}
+LABELS = {
+    OS.PENDING_PAYMENT: "待付款",
+    OS.PAID: "已付款",
+    OS.FULFILLING: "备货中",
+    OS.SHIPPED: "已发货",
+    OS.DELIVERED: "已送达",
+    OS.COMPLETED: "已完成",
+    OS.CANCELLED: "已取消",
+    OS.REFUND_REQUESTED: "退款申请中",
+    OS.REFUNDED: "已退款",
+}
+CLOSED = {OS.COMPLETED, OS.CANCELLED, OS.REFUNDED}
+
+
+def actor_label(actor: Account | None) -> str:
+    return "system" if actor is None else str(actor.role)
+
+
+def transition(
+    session: Session,
+    order: Order,
+    to: OrderStatus,
+    *,
+    actor: Account | None = None,
+    actor_name: str | None = None,
+    note: str = "",
+) -> OrderEvent:
+    """Move ``order`` to ``to`` or raise InvalidTransition; records who and when."""
+    current = OS(order.status)
+    if to not in TRANSITIONS[current]:
+        raise InvalidTransition(
+            f"订单当前为「{LABELS[current]}」，不能变为「{LABELS[to]}」",
+            context={"from": current, "to": to, "order": order.number},
+        )
+    now = utcnow()
+    order.status = to
+    if to == OS.PAID:
+        order.paid_at = now
+    if to in CLOSED:
+        order.closed_at = now
+    event = OrderEvent(
+        order_id=order.id,  # type: ignore[arg-type]
+        from_status=current,
+        to_status=to,
+        actor_account_id=actor.id if actor else None,
+        actor=actor_name or actor_label(actor),
+        note=note[:200],
+        created_at=now,
+    )
+    session.add_all([order, event])
+    return event
+
+
+def status_before_refund_request(session: Session, order: Order) -> OrderStatus:
+    last = session.scalars(
+        select(OrderEvent)
+        .where(OrderEvent.order_id == order.id, OrderEvent.to_status == OS.REFUND_REQUESTED)
+        .order_by(OrderEvent.id.desc())  # type: ignore[union-attr]
+    ).first()
+    return OS(last.from_status) if last and last.from_status else OS.PAID

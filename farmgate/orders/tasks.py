@@ -1,0 +1,28 @@
+"""Order jobs (see farmgate/jobs/__init__.py for the rules they follow)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from farmgate.db import utcnow
+from farmgate.jobs.errors import TransientJobError
+from farmgate.jobs.registry import job
+from farmgate.models import Order, OrderStatus
+from farmgate.orders import service
+
+
+@job("orders.release_unpaid", queue="quick", max_tries=10, timeout=20, backoff_base=10)
+def release_unpaid(session: Session, args: dict[str, Any]) -> None:
+    """Cancel an order still unpaid at its deadline and give its stock back.
+
+    Keyed by the order: a second run finds it cancelled (or paid) and does nothing.
+    """
+    order = session.get(Order, args["order_id"], with_for_update=True)
+    if order is None or order.status != OrderStatus.PENDING_PAYMENT:
+        return
+    if utcnow() < order.pay_by - timedelta(seconds=1):
+        raise TransientJobError("payment deadline not reached yet")
+    service.cancel(session, order, None, note="超时未支付，已自动取消并释放库存")

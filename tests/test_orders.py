@@ -1,0 +1,246 @@
+"""Cart, checkout, the order state machine, fulfilments and the unpaid-stock release."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from farmgate.catalog.schemas import SkuCreate
+from farmgate.db import utcnow
+from farmgate.errors import InvalidTransition
+from farmgate.jobs import runner
+from farmgate.models import Order, OrderEvent, OrderStatus, OutboxJob, Role, Sku
+from farmgate.orders import service, state
+from tests import factories as f
+
+ADDRESS = {
+    "recipient": "李四",
+    "phone": "13912345678",
+    "province": "湖南省",
+    "city": "怀化市",
+    "county": "辰溪县",
+    "township": "谭家场乡",
+    "village": "高坪村",
+    "address_detail": "3组12号",
+    "delivery_method": "courier",
+}
+
+
+@pytest.fixture
+def shop(session: Session):  # type: ignore[no-untyped-def]
+    township = f.create_township(session)
+    village = f.first_village(session, township)
+    coop_a = f.create_cooperative(session, township, name="辣椒合作社")
+    coop_b = f.create_cooperative(session, township, name="稻花鱼合作社")
+    staff_a = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop_a)
+    staff_b = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop_b)
+    chilli = f.create_product(session, staff_a, village, name="干辣椒")
+    fish = f.create_product(
+        session,
+        staff_b,
+        village,
+        name="稻花鱼",
+        category="aquatic",
+        storage_class="chilled",
+        unit="条",
+        skus=[SkuCreate(spec="一条", price_fen=3500, stock=5, weight_g=600)],
+    )
+    sku_chilli = session.query(Sku).filter_by(product_id=chilli.id).one()
+    sku_fish = session.query(Sku).filter_by(product_id=fish.id).one()
+    session.commit()
+    return {
+        "chilli": sku_chilli.id,
+        "fish": sku_fish.id,
+        "staff_a": f.auth_headers(session, staff_a),
+        "staff_b": f.auth_headers(session, staff_b),
+    }
+
+
+def _stock(session: Session, sku_id: int) -> int:
+    session.expire_all()
+    return session.get(Sku, sku_id).stock  # type: ignore[union-attr]
+
+
+def test_guest_buys_from_two_cooperatives(client, session: Session, shop) -> None:  # type: ignore[no-untyped-def]
+    added = client.post("/api/v1/cart/items", json={"sku_id": shop["chilli"], "quantity": 2})
+    assert added.status_code == 200
+    token = added.headers["X-Cart-Token"]
+    client.post("/api/v1/cart/items", json={"sku_id": shop["fish"], "quantity": 1})
+    cart = client.get("/api/v1/cart").json()
+    assert [g["cooperative_name"] for g in cart["groups"]] == ["辣椒合作社", "稻花鱼合作社"]
+    assert cart["items_fen"] == 2 * 3800 + 3500 and cart["count"] == 3
+
+    response = client.post("/api/v1/checkout", json=ADDRESS)
+    assert response.status_code == 201, response.text
+    order = response.json()
+    assert order["status"] == "pending_payment" and order["phone_masked"] == "139****5678"
+    assert [fl["cooperative_name"] for fl in order["fulfilments"]] == ["辣椒合作社", "稻花鱼合作社"]
+    assert [fl["shipping_fen"] for fl in order["fulfilments"]] == [
+        1000,
+        2500,
+    ]  # the fish travels chilled
+    assert order["total_fen"] == 7600 + 3500 + 3500
+    assert (_stock(session, shop["chilli"]), _stock(session, shop["fish"])) == (8, 4)
+    assert client.get("/api/v1/cart", headers={"X-Cart-Token": token}).json()["count"] == 0
+
+    # The release job waits in the outbox until the payment deadline.
+    release = session.query(OutboxJob).filter_by(job="orders.release_unpaid").one()
+    assert release.key == f"order:{order['id']}"
+    assert abs((release.available_at - session.get(Order, order["id"]).pay_by).total_seconds()) < 5
+
+    found = client.post(
+        "/api/v1/orders/lookup", json={"number": order["number"], "phone": "139 1234 5678"}
+    )
+    assert found.status_code == 200 and found.json()["id"] == order["id"]
+    wrong = client.post(
+        "/api/v1/orders/lookup", json={"number": order["number"], "phone": "13900000001"}
+    )
+    assert wrong.status_code == 404
+
+
+def test_checkout_input_is_validated_with_messages(client, shop) -> None:  # type: ignore[no-untyped-def]
+    client.post("/api/v1/cart/items", json={"sku_id": shop["chilli"], "quantity": 1})
+    bad = dict(ADDRESS, phone="1234", recipient="", delivery_method="drone", address_detail="")
+    response = client.post("/api/v1/checkout", json=bad)
+    assert response.status_code == 422
+    fields = response.json()["error"]["fields"]
+    assert fields["phone"] == "请输入11位中国大陆手机号码"
+    assert set(fields) >= {"recipient", "delivery_method", "address_detail"}
+
+
+def test_short_stock_rolls_the_whole_checkout_back(client, session: Session, shop) -> None:  # type: ignore[no-untyped-def]
+    client.post("/api/v1/cart/items", json={"sku_id": shop["chilli"], "quantity": 3})
+    client.post("/api/v1/cart/items", json={"sku_id": shop["fish"], "quantity": 5})
+    fish = session.get(Sku, shop["fish"])
+    fish.stock = 2  # someone else bought three meanwhile
+    session.commit()
+    response = client.post("/api/v1/checkout", json=ADDRESS)
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "out_of_stock" and "仅剩2件" in error["fields"][f"sku {shop['fish']}"]
+    assert (_stock(session, shop["chilli"]), _stock(session, shop["fish"])) == (
+        10,
+        2,
+    )  # nothing kept
+    assert session.query(Order).count() == 0
+
+
+def test_cart_refuses_more_than_the_stock_and_unpublished_skus(
+    client, session: Session, shop
+) -> None:  # type: ignore[no-untyped-def]
+    too_many = client.post("/api/v1/cart/items", json={"sku_id": shop["fish"], "quantity": 6})
+    assert too_many.status_code == 422 and too_many.json()["error"]["code"] == "insufficient_stock"
+    session.get(Sku, shop["fish"]).is_active = False  # type: ignore[union-attr]
+    session.commit()
+    assert (
+        client.post("/api/v1/cart/items", json={"sku_id": shop["fish"], "quantity": 1}).status_code
+        == 404
+    )
+
+
+def test_guest_cart_moves_to_the_account_on_sign_in(client, session: Session, shop) -> None:  # type: ignore[no-untyped-def]
+    token = client.post(
+        "/api/v1/cart/items", json={"sku_id": shop["chilli"], "quantity": 1}
+    ).headers["X-Cart-Token"]
+    client.cookies.clear()
+    buyer = f.auth_headers(session, f.create_account(session))
+    client.post("/api/v1/cart/items", json={"sku_id": shop["chilli"], "quantity": 2}, headers=buyer)
+    merged = client.get("/api/v1/cart", headers={**buyer, "X-Cart-Token": token}).json()
+    assert merged["count"] == 3
+    order = client.post("/api/v1/checkout", json=ADDRESS, headers=buyer).json()
+    mine = client.get("/api/v1/orders", headers=buyer).json()
+    assert [o["id"] for o in mine] == [order["id"]]
+    other = f.auth_headers(session, f.create_account(session))
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=other).status_code == 404
+
+
+def _order(client, shop) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    client.post("/api/v1/cart/items", json={"sku_id": shop["chilli"], "quantity": 2})
+    client.post("/api/v1/cart/items", json={"sku_id": shop["fish"], "quantity": 1})
+    return client.post("/api/v1/checkout", json=ADDRESS).json()  # type: ignore[no-any-return]
+
+
+def test_state_machine_refuses_invalid_moves_and_records_each_one(
+    client, session: Session, shop
+) -> None:  # type: ignore[no-untyped-def]
+    order = session.get(Order, _order(client, shop)["id"])
+    with pytest.raises(InvalidTransition):
+        state.transition(session, order, OrderStatus.SHIPPED)
+    service.mark_paid(session, order, note="wechat 4200000001")
+    with pytest.raises(InvalidTransition):
+        service.cancel(session, order, None)  # paid: refund instead
+    state.transition(session, order, OrderStatus.REFUND_REQUESTED, actor_name="consumer")
+    back = state.status_before_refund_request(session, order)
+    assert back == OrderStatus.PAID
+    state.transition(session, order, back, actor_name="admin", note="拒绝退款")
+    events = session.query(OrderEvent).filter_by(order_id=order.id).order_by(OrderEvent.id).all()
+    assert [(e.from_status, e.to_status, e.actor) for e in events] == [
+        (None, "pending_payment", "guest"),
+        ("pending_payment", "paid", "payment"),
+        ("paid", "refund_requested", "consumer"),
+        ("refund_requested", "paid", "admin"),
+    ]
+    assert all(e.created_at.tzinfo is not None for e in events)
+
+
+def test_each_cooperative_packs_only_its_own_fulfilment(client, session: Session, shop) -> None:  # type: ignore[no-untyped-def]
+    data = _order(client, shop)
+    a_fulfilment, b_fulfilment = (fl["id"] for fl in data["fulfilments"])
+    assert (
+        client.get("/api/v1/my/fulfilments", headers=shop["staff_a"]).json() == []
+    )  # unpaid: nothing to pack
+    service.mark_paid(session, session.get(Order, data["id"]))
+    session.commit()
+
+    seen = client.get("/api/v1/my/fulfilments", headers=shop["staff_a"]).json()
+    assert [[fl["id"] for fl in o["fulfilments"]] for o in seen] == [[a_fulfilment]]  # not the fish
+    assert (
+        client.post(
+            f"/api/v1/my/fulfilments/{b_fulfilment}/pack", headers=shop["staff_a"]
+        ).status_code
+        == 404
+    )
+    packed = client.post(f"/api/v1/my/fulfilments/{a_fulfilment}/pack", headers=shop["staff_a"])
+    assert packed.status_code == 200 and packed.json()["status"] == "fulfilling"
+    assert (
+        client.post(
+            f"/api/v1/my/fulfilments/{a_fulfilment}/pack", headers=shop["staff_a"]
+        ).status_code
+        == 409
+    )
+
+
+def test_unpaid_orders_are_released_at_the_deadline_once(client, session: Session, shop) -> None:  # type: ignore[no-untyped-def]
+    data = _order(client, shop)
+    row = session.query(OutboxJob).filter_by(key=f"order:{data['id']}").one()
+    assert runner.execute(row.id).outcome == runner.Outcome.RETRY  # too early: nothing happens
+    assert _stock(session, shop["chilli"]) == 8
+
+    order = session.get(Order, data["id"])
+    order.pay_by = utcnow() - timedelta(seconds=5)
+    session.commit()
+    row.status = "pending"
+    session.commit()
+    assert runner.execute(row.id).outcome == runner.Outcome.DONE
+    session.expire_all()
+    assert session.get(Order, data["id"]).status == OrderStatus.CANCELLED
+    assert (_stock(session, shop["chilli"]), _stock(session, shop["fish"])) == (10, 5)
+    # Running the job again changes nothing (it is keyed by the order).
+    row.status = "pending"
+    session.commit()
+    assert runner.execute(row.id).outcome == runner.Outcome.DONE
+    assert (_stock(session, shop["chilli"]), _stock(session, shop["fish"])) == (10, 5)
+
+
+def test_paid_orders_are_not_released(client, session: Session, shop) -> None:  # type: ignore[no-untyped-def]
+    data = _order(client, shop)
+    order = session.get(Order, data["id"])
+    service.mark_paid(session, order)
+    order.pay_by = utcnow() - timedelta(seconds=5)
+    session.commit()
+    row = session.query(OutboxJob).filter_by(key=f"order:{data['id']}").one()
+    assert runner.execute(row.id).outcome == runner.Outcome.DONE
+    assert session.get(Order, data["id"]).status == OrderStatus.PAID
+    assert _stock(session, shop["chilli"]) == 8

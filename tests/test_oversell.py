@@ -1,0 +1,70 @@
+"""No overselling: 50 buyers racing for the last 10 units get exactly 10 orders."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import Engine, func, select
+
+from farmgate.catalog.schemas import SkuCreate
+from farmgate.db import session_scope
+from farmgate.models import Order, OrderLine, Role, Sku
+from farmgate.orders import cart as carts
+from farmgate.orders import checkout as checkouts
+from farmgate.orders.schemas import CheckoutIn
+from tests import factories as f
+from tests.test_orders import ADDRESS
+
+BUYERS = 50
+UNITS = 10
+
+
+def test_fifty_buyers_ten_units(committed_db: Engine) -> None:
+    with session_scope() as session:
+        township = f.create_township(session)
+        coop = f.create_cooperative(session, township)
+        staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+        product = f.create_product(
+            session,
+            staff,
+            f.first_village(session, township),
+            skus=[SkuCreate(spec="最后一批", price_fen=3800, stock=UNITS, weight_g=550)],
+        )
+        sku_id = session.scalars(select(Sku.id).where(Sku.product_id == product.id)).one()
+        cart_ids = []
+        for _ in range(BUYERS):
+            ref = carts.get_cart(session, None, None, create=True)
+            assert ref is not None
+            carts.set_quantity(session, ref.cart, sku_id, 1)
+            cart_ids.append(ref.cart.id)
+
+    start = threading.Barrier(BUYERS)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def buy(cart_id: int) -> None:
+        start.wait()
+        try:
+            with session_scope() as session:
+                cart = session.get(carts.Cart, cart_id)
+                checkouts.checkout(session, cart, CheckoutIn(**ADDRESS), None)  # type: ignore[arg-type]
+            result = "ok"
+        except checkouts.OutOfStock:
+            result = "out_of_stock"
+        except Exception as exc:
+            result = f"error: {exc!r}"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=buy, args=(cid,)) for cid in cart_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+
+    assert sorted(set(outcomes)) == ["ok", "out_of_stock"], outcomes
+    assert outcomes.count("ok") == UNITS
+    with session_scope() as session:
+        assert session.get(Sku, sku_id).stock == 0  # type: ignore[union-attr]
+        assert session.scalar(select(func.count()).select_from(Order)) == UNITS
+        assert session.scalar(select(func.sum(OrderLine.quantity))) == UNITS
