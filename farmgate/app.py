@@ -16,9 +16,10 @@ from farmgate.api.errors import JSON_HANDLERS
 from farmgate.api.router import api_router
 from farmgate.config import settings
 from farmgate.db import check_migrations, get_engine
+from farmgate.storefront.common import STATIC_DIR
 from farmgate.storefront.errors import html_error
-from farmgate.storefront.pages import STATIC_DIR
 from farmgate.storefront.pages import router as storefront_router
+from farmgate.storefront.shop import router as shop_router
 from farmgate.workers.dispatcher import make_job_queue
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
         app.add_exception_handler(exc_type, _dispatching(handler))
     app.include_router(api_router)
     app.include_router(storefront_router)
+    app.include_router(shop_router)
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app.mount(settings.media_url_path, StaticFiles(directory=settings.media_dir), name="media")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

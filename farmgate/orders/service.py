@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from farmgate.config import settings
 from farmgate.db import utcnow
 from farmgate.errors import InvalidTransition, NotFound, PermissionDenied
 from farmgate.models import (
@@ -212,3 +216,21 @@ def order_view(session: Session, order: Order, *, cooperative_id: int | None = N
         ],
         events=[OrderEventOut.model_validate(e, from_attributes=True) for e in events],
     )
+
+
+def access_token(order: Order) -> str:
+    """A link secret for a guest's order page (the confirmation page links to it)."""
+    mac = hmac.new(settings.secret_key.encode(), f"order:{order.number}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:24]
+
+
+def get_by_number(session: Session, number: str, actor: Account | None, token: str | None) -> Order:
+    """An order page: its buyer, the admin, or anyone holding the order's link secret."""
+    order = session.scalars(select(Order).where(Order.number == number)).first()
+    allowed = order is not None and (
+        (actor is not None and (actor.role == Role.ADMIN or order.account_id == actor.id))
+        or (token is not None and hmac.compare_digest(token, access_token(order)))
+    )
+    if not allowed:
+        raise NotFound("订单不存在")
+    return order  # type: ignore[return-value]

@@ -2,59 +2,22 @@
 
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from farmgate import places
-from farmgate.accounts import security
 from farmgate.accounts import service as accounts
 from farmgate.api.deps import SESSION_COOKIE, SessionDep
 from farmgate.catalog import service, views
 from farmgate.config import settings
 from farmgate.errors import AuthenticationRequired, FarmgateError, PermissionDenied
 from farmgate.models import CATEGORIES, Account, Role
-from farmgate.storefront.templating import templates
+from farmgate.storefront.common import PageAccount, check_csrf, render
 from farmgate.validators import normalize_mobile
 
-STATIC_DIR = Path(__file__).parent / "static"
-ANON_COOKIE = "fg_anon"
 router = APIRouter(include_in_schema=False)
-
-
-def page_account(request: Request, session: SessionDep) -> Account | None:
-    cookie = request.cookies.get(SESSION_COOKIE)
-    return accounts.resolve_token(session, cookie, "session") if cookie else None
-
-
-PageAccount = Annotated[Account | None, Depends(page_account)]
-
-
-def _csrf_anchor(request: Request) -> str:
-    """Forms are bound to the session, or before sign-in to an anonymous browser cookie."""
-    anchor = request.cookies.get(SESSION_COOKIE) or request.cookies.get(ANON_COOKIE)
-    if not anchor:
-        anchor = request.state.__dict__.setdefault("new_anon", secrets.token_urlsafe(24))
-    return anchor
-
-
-def _check_csrf(request: Request, token: str) -> None:
-    if not security.csrf_valid(_csrf_anchor(request), token):
-        raise PermissionDenied("页面已过期，请刷新后重试", code="csrf_failed")
-
-
-def _render(request: Request, name: str, account: Account | None, **context: Any) -> Response:
-    context.update(account=account, csrf_token=security.csrf_token_for(_csrf_anchor(request)))
-    response = templates.TemplateResponse(request, name, context)
-    new_anon = request.state.__dict__.get("new_anon")
-    if new_anon:
-        response.set_cookie(
-            ANON_COOKIE, new_anon, httponly=True, samesite="lax", secure=settings.secure_cookies
-        )
-    return response
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -71,7 +34,7 @@ def home(
         village_id=village_id, category=category if category in CATEGORIES else None
     )
     items, total = service.list_public(session, filters, page, 24)
-    return _render(
+    return render(
         request,
         "index.html",
         account,
@@ -91,12 +54,12 @@ def product_page(
     product_id: int, request: Request, session: SessionDep, account: PageAccount
 ) -> Response:
     product = views.product_detail(session, service.get_public(session, product_id))
-    return _render(request, "product.html", account, product=product)
+    return render(request, "product.html", account, product=product)
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, account: PageAccount, next: str = "/") -> Response:
-    return _render(request, "login.html", account, next=next, error=None, phone="")
+    return render(request, "login.html", account, next=next, error=None, phone="")
 
 
 def _safe_next(target: str) -> str:
@@ -113,14 +76,14 @@ def login(
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    _check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     try:
         account = accounts.authenticate(session, normalize_mobile(phone), password)
     except (FarmgateError, ValueError) as exc:
         if isinstance(exc, FarmgateError) and exc.context.get("commit_anyway"):
             session.commit()  # keep the failure count even though this request fails
         message = exc.message if isinstance(exc, FarmgateError) else str(exc)
-        response = _render(request, "login.html", None, next=next, error=message, phone=phone)
+        response = render(request, "login.html", None, next=next, error=message, phone=phone)
         response.status_code = 429 if getattr(exc, "status", 0) == 429 else 400
         return response
     issued = accounts.issue_token(session, account, "session")
@@ -141,7 +104,7 @@ def login(
 def logout(
     request: Request, session: SessionDep, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
-    _check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         accounts.revoke_token(session, cookie)
@@ -162,7 +125,7 @@ def _staff(account: Account | None) -> Account:
 def coop_desk(request: Request, session: SessionDep, account: PageAccount) -> Response:
     staff = _staff(account)
     products = [views.product_owner_view(session, p) for p in service.list_own(session, staff)]
-    return _render(
+    return render(
         request,
         "coop_products.html",
         staff,
@@ -188,7 +151,7 @@ def coop_product_action(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     staff = _staff(account)
-    _check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     if action not in _DESK_ACTIONS:
         raise PermissionDenied("不支持的操作")
     _DESK_ACTIONS[action](session, staff, product_id)

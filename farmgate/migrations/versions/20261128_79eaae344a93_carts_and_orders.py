@@ -11,7 +11,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 import farmgate.db
 
 revision: str = "79eaae344a93"

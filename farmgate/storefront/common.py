@@ -1,0 +1,53 @@
+"""What every page shares: the signed-in account, CSRF-protected forms and rendering."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+
+from farmgate.accounts import security
+from farmgate.accounts import service as accounts
+from farmgate.api.deps import SESSION_COOKIE, SessionDep
+from farmgate.config import settings
+from farmgate.errors import PermissionDenied
+from farmgate.models import Account
+from farmgate.storefront.templating import templates
+
+STATIC_DIR = Path(__file__).parent / "static"
+ANON_COOKIE = "fg_anon"
+
+
+def page_account(request: Request, session: SessionDep) -> Account | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return accounts.resolve_token(session, cookie, "session") if cookie else None
+
+
+PageAccount = Annotated[Account | None, Depends(page_account)]
+
+
+def csrf_anchor(request: Request) -> str:
+    """Forms are bound to the session, or before sign-in to an anonymous browser cookie."""
+    anchor = request.cookies.get(SESSION_COOKIE) or request.cookies.get(ANON_COOKIE)
+    if not anchor:
+        anchor = request.state.__dict__.setdefault("new_anon", secrets.token_urlsafe(24))
+    return anchor
+
+
+def check_csrf(request: Request, token: str) -> None:
+    if not security.csrf_valid(csrf_anchor(request), token):
+        raise PermissionDenied("页面已过期，请刷新后重试", code="csrf_failed")
+
+
+def render(request: Request, name: str, account: Account | None, **context: Any) -> Response:
+    context.update(account=account, csrf_token=security.csrf_token_for(csrf_anchor(request)))
+    response = templates.TemplateResponse(request, name, context)
+    new_anon = request.state.__dict__.get("new_anon")
+    if new_anon:
+        response.set_cookie(
+            ANON_COOKIE, new_anon, httponly=True, samesite="lax", secure=settings.secure_cookies
+        )
+    return response

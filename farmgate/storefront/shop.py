@@ -1,0 +1,189 @@
+"""Buying without JavaScript: cart, checkout, order confirmation and "my orders"."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from farmgate.api.deps import SessionDep
+from farmgate.api.orders import CART_COOKIE
+from farmgate.config import settings
+from farmgate.errors import FarmgateError
+from farmgate.messages import validation_fields
+from farmgate.orders import cart as carts
+from farmgate.orders import checkout as checkouts
+from farmgate.orders import service, state
+from farmgate.orders.schemas import CheckoutIn
+from farmgate.storefront.common import PageAccount, check_csrf, render
+from farmgate.validators import normalize_mobile
+
+router = APIRouter(include_in_schema=False)
+DELIVERY_LABELS = {"courier": "快递到家", "post": "邮政 / EMS", "pickup": "村级电商服务站自提"}
+
+
+def _cart_ref(
+    request: Request, session: SessionDep, account: PageAccount, create: bool
+) -> carts.CartRef | None:
+    return carts.get_cart(session, account, request.cookies.get(CART_COOKIE), create=create)
+
+
+def _with_cart_cookie(response: Response, ref: carts.CartRef | None) -> Response:
+    if ref is not None and ref.new_token:
+        response.set_cookie(
+            CART_COOKIE,
+            ref.new_token,
+            max_age=30 * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=settings.secure_cookies,
+        )
+    return response
+
+
+@router.post("/cart/add")
+def add_to_cart(
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    sku_id: Annotated[int, Form()],
+    quantity: Annotated[int, Form(ge=1, le=999)] = 1,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    ref = _cart_ref(request, session, account, create=True)
+    assert ref is not None
+    carts.set_quantity(session, ref.cart, sku_id, quantity, add=True)
+    return _with_cart_cookie(RedirectResponse("/cart", status_code=303), ref)
+
+
+@router.post("/cart/set")
+def set_cart_quantity(
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    sku_id: Annotated[int, Form()],
+    quantity: Annotated[int, Form(ge=0, le=999)],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    ref = _cart_ref(request, session, account, create=False)
+    if ref is not None:
+        carts.set_quantity(session, ref.cart, sku_id, quantity)
+    return RedirectResponse("/cart", status_code=303)
+
+
+@router.get("/cart", response_class=HTMLResponse)
+def cart_page(request: Request, session: SessionDep, account: PageAccount) -> Response:
+    ref = _cart_ref(request, session, account, create=False)
+    return render(
+        request, "cart.html", account, cart=carts.view(session, ref.cart if ref else None)
+    )
+
+
+def _checkout_form(
+    request: Request,
+    account: PageAccount,
+    cart: object,
+    values: dict[str, str],
+    errors: dict[str, str],
+) -> Response:
+    response = render(
+        request,
+        "checkout.html",
+        account,
+        cart=cart,
+        values=values,
+        errors=errors,
+        delivery_labels=DELIVERY_LABELS,
+    )
+    if errors:
+        response.status_code = 422
+    return response
+
+
+@router.get("/checkout", response_class=HTMLResponse)
+def checkout_page(request: Request, session: SessionDep, account: PageAccount) -> Response:
+    ref = _cart_ref(request, session, account, create=False)
+    cart = carts.view(session, ref.cart if ref else None)
+    if not cart.count:
+        return RedirectResponse("/cart", status_code=303)
+    values = {
+        "phone": account.phone if account else "",
+        "province": "湖南省",
+        "delivery_method": "courier",
+    }
+    return _checkout_form(request, account, cart, values, {})
+
+
+@router.post("/checkout", response_class=HTMLResponse)
+async def place_order(request: Request, session: SessionDep, account: PageAccount) -> Response:
+    form = await request.form()
+    values = {k: str(v) for k, v in form.items()}
+    check_csrf(request, values.pop("csrf_token", ""))
+    ref = _cart_ref(request, session, account, create=False)
+    cart = carts.view(session, ref.cart if ref else None)
+    if ref is None or not cart.count:
+        return RedirectResponse("/cart", status_code=303)
+    try:
+        data = CheckoutIn(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        return _checkout_form(request, account, cart, values, validation_fields(list(exc.errors())))
+    try:
+        order = checkouts.checkout(session, ref.cart, data, account)
+    except FarmgateError as exc:
+        return _checkout_form(request, account, cart, values, {"_": exc.message, **exc.fields})
+    url = f"/orders/{order.number}?t={service.access_token(order)}"
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/orders/{number}", response_class=HTMLResponse)
+def order_page(
+    number: str, request: Request, session: SessionDep, account: PageAccount, t: str | None = None
+) -> Response:
+    order = service.get_by_number(session, number, account, t)
+    view = service.order_view(session, order)
+    return render(
+        request,
+        "order.html",
+        account,
+        order=view,
+        token=t or "",
+        delivery_labels=DELIVERY_LABELS,
+        pending=order.status == state.OS.PENDING_PAYMENT,
+    )
+
+
+@router.get("/my-orders", response_class=HTMLResponse)
+def my_orders(request: Request, session: SessionDep, account: PageAccount) -> Response:
+    orders = (
+        [service.order_view(session, o) for o in service.list_for(session, account)]
+        if account
+        else []
+    )
+    return render(request, "my_orders.html", account, orders=orders, error=None)
+
+
+@router.post("/my-orders", response_class=HTMLResponse)
+def lookup_order(
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    number: Annotated[str, Form()],
+    phone: Annotated[str, Form()],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    try:
+        order = service.find_for_guest(session, number, normalize_mobile(phone))
+    except (FarmgateError, ValueError) as exc:
+        response = render(
+            request, "my_orders.html", account, orders=[], error=getattr(exc, "message", str(exc))
+        )
+        response.status_code = 404
+        return response
+    return RedirectResponse(
+        f"/orders/{order.number}?t={service.access_token(order)}", status_code=303
+    )

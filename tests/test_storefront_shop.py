@@ -1,0 +1,67 @@
+"""Buying through the HTML pages alone (no JavaScript): cart, checkout, order page."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.orm import Session
+
+from farmgate.models import Order, Role, Sku
+from tests import factories as f
+from tests.test_orders import ADDRESS
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+def test_browse_add_checkout_and_see_the_order(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    township = f.create_township(session)
+    coop = f.create_cooperative(session, township, name="红辣椒合作社")
+    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+    product = f.create_product(
+        session, staff, f.first_village(session, township), name="谭家场干红辣椒"
+    )
+    sku = session.query(Sku).filter_by(product_id=product.id).one()
+    session.commit()
+
+    page = client.get(f"/products/{product.id}")
+    assert page.status_code == 200 and "加入购物车" in page.text
+    added = client.post(
+        "/cart/add",
+        data={"sku_id": sku.id, "quantity": 2, "csrf_token": _csrf(page.text)},
+        follow_redirects=True,
+    )
+    assert "谭家场干红辣椒" in added.text and "¥76.00" in added.text
+
+    form = client.get("/checkout")
+    token = _csrf(form.text)
+    bad = client.post(
+        "/checkout", data={**ADDRESS, "phone": "12345", "recipient": "", "csrf_token": token}
+    )
+    assert bad.status_code == 422
+    assert "请输入11位中国大陆手机号码" in bad.text and 'aria-invalid="true"' in bad.text
+    assert session.query(Order).count() == 0
+
+    placed = client.post("/checkout", data={**ADDRESS, "csrf_token": token}, follow_redirects=False)
+    assert placed.status_code == 303
+    order_page = client.get(placed.headers["location"])
+    assert order_page.status_code == 200
+    assert "待付款" in order_page.text and "¥86.00" in order_page.text  # 76.00 + 10.00 shipping
+    number = session.query(Order).one().number
+    assert client.get(f"/orders/{number}").status_code == 404  # without the link secret: not found
+
+    lookup = client.get("/my-orders")
+    found = client.post(
+        "/my-orders",
+        data={"number": number, "phone": ADDRESS["phone"], "csrf_token": _csrf(lookup.text)},
+        follow_redirects=True,
+    )
+    assert f"订单 {number}" in found.text
+
+
+def test_forms_without_csrf_are_refused(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/cart/add", data={"sku_id": 1, "quantity": 1})
+    assert response.status_code == 403
