@@ -10,7 +10,7 @@ from farmgate.models import Cooperative, Village
 from farmgate.validators import normalize_uscc
 
 
-def test_demo_seed_is_complete_and_idempotent(session: Session) -> None:
+def test_demo_seed_is_complete_and_idempotent(session: Session, media_dir) -> None:  # type: ignore[no-untyped-def]
     credentials = seed(session)
     assert "乡镇管理员" in credentials
     assert [v.name for v in session.query(Village).order_by(Village.id)] == VILLAGES
@@ -19,6 +19,8 @@ def test_demo_seed_is_complete_and_idempotent(session: Session) -> None:
     assert all("示例" in c.name for c in coops)  # clearly marked as sample data
     items, total = service.list_public(session, service.CatalogFilters())
     assert total >= 8
+    assert all(i.cover is not None and i.cover.urls for i in items)  # photos went through Pillow
     assert items[-1].name == "谭家场干红辣椒"  # the first listed (newest first)
+    assert list(media_dir.rglob("*.webp"))
     assert seed(session) == {}  # a second run changes nothing
     assert session.query(Village).count() == len(VILLAGES)

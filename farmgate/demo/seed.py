@@ -228,9 +228,36 @@ def seed(session: Session) -> dict[str, str]:
                 skus=[SkuCreate(spec=s, price_fen=p, stock=q, weight_g=w) for s, p, q, w in skus],
             ),
         )
+        catalog.add_photo(session, staff[coop_index], product.id, sample_photo(category, len(name)))  # type: ignore[arg-type]
         _publish(session, product)
     session.flush()
     return credentials
+
+
+_PALETTE = {
+    "dried_goods": ((178, 34, 34), (230, 80, 40)),
+    "aquatic": ((40, 110, 150), (170, 210, 220)),
+    "grain_oil": ((200, 160, 60), (245, 225, 150)),
+    "meat_eggs": ((140, 70, 40), (240, 220, 190)),
+}
+
+
+def sample_photo(category: str, seed: int) -> bytes:
+    """A plain illustrated placeholder (sample data has no real photos), as a JPEG upload."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    background, accent = _PALETTE.get(category, ((90, 120, 60), (200, 220, 160)))
+    img = Image.new("RGB", (960, 720), background)
+    draw = ImageDraw.Draw(img)
+    for i in range(6):
+        x = 120 + (i * 137 + seed * 31) % 700
+        y = 140 + (i * 89 + seed * 17) % 420
+        draw.ellipse((x, y, x + 160, y + 90), fill=accent)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=85)
+    return out.getvalue()
 
 
 def _publish(session: Session, product: Product) -> None:
