@@ -37,6 +37,8 @@ _MESSAGES = {
 
 
 def _field_message(err: dict[str, Any]) -> str:
+    if err["type"] == "string_too_short" and not str(err.get("input", "")).strip():
+        return "必填"
     if err["type"] == "value_error":
         return str(err.get("ctx", {}).get("error", err["msg"]))
     template = _MESSAGES.get(err["type"])

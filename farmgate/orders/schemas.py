@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from farmgate.models import DeliveryMethod
 from farmgate.validators import normalize_mobile
@@ -42,6 +42,8 @@ class CartView(BaseModel):
 class CheckoutIn(BaseModel):
     """What checkout asks for; every field is checked with a message in Chinese."""
 
+    model_config = ConfigDict(str_strip_whitespace=True)
+
     recipient: str = Field(min_length=1, max_length=30, description="收货人")
     phone: str = Field(description="手机号")
     province: str = Field(min_length=2, max_length=20)
@@ -57,13 +59,6 @@ class CheckoutIn(BaseModel):
     @classmethod
     def _phone(cls, v: str) -> str:
         return normalize_mobile(v)
-
-    @field_validator(
-        "recipient", "province", "city", "county", "township", "village", "address_detail", "note"
-    )
-    @classmethod
-    def _strip(cls, v: str) -> str:
-        return v.strip()
 
 
 class OrderLineOut(BaseModel):
