@@ -71,8 +71,8 @@ def _render(img: Image.Image, widths: tuple[int, ...]) -> ProcessedImage:
     width, height = img.size
     variants: dict[int, bytes] = {}
     for target in sorted(set(widths)):
-        if target > width and variants:
-            break  # never upscale; the largest variant is the original size
+        # Never upscale: the first size at or past the original keeps the original width,
+        # and larger sizes are not made.
         w = min(target, width)
         h = max(1, round(height * w / width))
         resized = img if w == width else img.resize((w, h), Image.Resampling.LANCZOS)
@@ -80,4 +80,6 @@ def _render(img: Image.Image, widths: tuple[int, ...]) -> ProcessedImage:
         # No exif=/icc_profile= arguments: the WebP carries pixels only.
         resized.save(out, "WEBP", quality=WEBP_QUALITY, method=4)
         variants[target] = out.getvalue()
+        if w == width:
+            break
     return ProcessedImage(width=width, height=height, variants=variants)
