@@ -324,8 +324,7 @@ def list_public(
     session: Session, filters: CatalogFilters, page: int = 1, page_size: int = 20
 ) -> tuple[list[ProductSummary], int]:
     """Published products of approved cooperatives, filtered, sorted and paginated."""
-    prices = views.sku_aggregate()
-    query = _public_products().join(prices, prices.c.product_id == Product.id, isouter=True)
+    query = _public_products()
     if filters.village_id is not None:
         query = query.where(Product.village_id == filters.village_id)
     if filters.category:
@@ -342,21 +341,27 @@ def list_public(
             cond.append(Sku.price_fen <= filters.price_max_fen)
         query = query.where(exists().where(*cond))
     if filters.in_stock is not None:
-        stocked = func.coalesce(prices.c.stock, 0) > 0
+        stocked = exists().where(Sku.product_id == Product.id, Sku.is_active, Sku.stock > 0)
         query = query.where(stocked if filters.in_stock else ~stocked)
 
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    # Counting needs no prices; the page computes them only for its own rows (except when
+    # sorting by price, which needs them for every filtered product).
+    total = session.scalar(query.with_only_columns(func.count(Product.id)).order_by(None)) or 0
     order = {
-        "price_asc": [prices.c.price_min.asc().nulls_last(), Product.id.desc()],
-        "price_desc": [prices.c.price_max.desc().nulls_last(), Product.id.desc()],
+        "price_asc": [views.PRICE_MIN.asc().nulls_last(), Product.id.desc()],
+        "price_desc": [views.PRICE_MAX.desc().nulls_last(), Product.id.desc()],
     }.get(filters.sort, [Product.published_at.desc(), Product.id.desc()])
-    rows = session.execute(
-        query.add_columns(prices.c.price_min, prices.c.price_max, prices.c.stock)
-        .order_by(*order)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return views.product_rows(session, rows), total
+    # Pick the page's ids first: SQLite would otherwise evaluate the per-product price
+    # subqueries for every filtered row before sorting.
+    ids = list(
+        session.scalars(
+            query.with_only_columns(Product.id)
+            .order_by(*order)
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+    )
+    return views.product_rows(session, ids), total
 
 
 def get_public(session: Session, product_id: int) -> Product:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Subquery, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from farmgate.catalog.schemas import (
@@ -19,19 +19,18 @@ from farmgate.media.storage import get_storage
 from farmgate.models import CATEGORIES, Cooperative, Product, ProductPhoto, Sku, Village
 
 
-def sku_aggregate() -> Subquery:
-    """Per product: lowest and highest active price and the total active stock."""
+def _per_product(column: Any) -> Any:
+    """A correlated scalar subquery over the product's active SKUs (evaluated per row)."""
     return (
-        select(
-            Sku.product_id,
-            func.min(Sku.price_fen).label("price_min"),
-            func.max(Sku.price_fen).label("price_max"),
-            func.sum(Sku.stock).label("stock"),
-        )
-        .where(Sku.is_active)
-        .group_by(Sku.product_id)
-        .subquery()
+        select(column)
+        .where(Sku.product_id == Product.id, Sku.is_active)
+        .correlate(Product)
+        .scalar_subquery()
     )
+
+
+PRICE_MIN = _per_product(func.min(Sku.price_fen))
+PRICE_MAX = _per_product(func.max(Sku.price_fen))
 
 
 def photo_public(photo: ProductPhoto) -> PhotoPublic:
@@ -98,14 +97,32 @@ def _summary_fields(
     }
 
 
-def product_rows(session: Session, rows: Sequence[Any]) -> list[ProductSummary]:
-    """Rows of (Product, price_min, price_max, stock) to summaries."""
-    products = [row[0] for row in rows]
-    coops, villages = _names(session, products)
-    photos = _photos(session, [p.id for p in products])  # type: ignore[misc]
+def product_rows(session: Session, ids: Sequence[int]) -> list[ProductSummary]:
+    """Summaries of the products ``ids``, in that order, in four batched queries."""
+    if not ids:
+        return []
+    products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(ids)))}  # type: ignore[union-attr]
+    prices = {
+        row[0]: row[1:]
+        for row in session.execute(
+            select(
+                Sku.product_id,
+                func.min(Sku.price_fen),
+                func.max(Sku.price_fen),
+                func.sum(Sku.stock),
+            )
+            .where(Sku.product_id.in_(ids), Sku.is_active)
+            .group_by(Sku.product_id)
+        )
+    }
+    ordered = [products[i] for i in ids if i in products]
+    coops, villages = _names(session, ordered)
+    photos = _photos(session, ids)
     return [
-        ProductSummary(**_summary_fields(row[0], coops, villages, row[1:4], photos[row[0].id]))
-        for row in rows
+        ProductSummary(
+            **_summary_fields(p, coops, villages, prices.get(p.id, (None, None, 0)), photos[p.id])
+        )  # type: ignore[index]
+        for p in ordered
     ]
 
 

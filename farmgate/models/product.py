@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from farmgate.db import AwareDateTime, utcnow
@@ -53,6 +53,9 @@ class ProductBase(SQLModel):
 
 
 class Product(ProductBase, table=True):
+    # The public list: published products, newest first.
+    __table_args__ = (Index("ix_product_status_published_at", "status", "published_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     cooperative_id: int = Field(foreign_key="cooperative.id", index=True)
     status: str = Field(default=ProductStatus.DRAFT, sa_type=String(20), index=True)

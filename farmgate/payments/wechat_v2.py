@@ -1,0 +1,212 @@
+"""WeChat Pay API v2 (XML, HMAC-SHA256 signatures) through wechatpy.
+
+wechatpy 1.8's ``parse_payment_result`` always recomputes an MD5 signature and compares with
+``!=``; notifications here are verified with HMAC-SHA256 and ``hmac.compare_digest`` instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+import xmltodict
+from wechatpy.exceptions import WeChatPayException
+from wechatpy.pay import WeChatPay
+from wechatpy.pay.utils import dict_to_xml
+
+from farmgate.payments.provider import (
+    Channel,
+    IntentCreated,
+    MalformedNotification,
+    Notification,
+    PaymentError,
+    PaymentProvider,
+    PaymentUnavailable,
+    QueryResult,
+    RefundResult,
+    SignatureInvalid,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TRADE_TYPES = {"native": "NATIVE", "jsapi": "JSAPI", "mweb": "MWEB"}
+
+
+def hmac_sha256_sign(params: Mapping[str, Any], api_key: str) -> str:
+    """WeChat Pay v2's signature: sorted non-empty k=v pairs, &key=API_KEY, HMAC-SHA256, upper."""
+    text = "&".join(
+        f"{k}={params[k]}" for k in sorted(params) if k != "sign" and params[k] not in (None, "")
+    )
+    return (
+        hmac.new(api_key.encode(), f"{text}&key={api_key}".encode(), hashlib.sha256)
+        .hexdigest()
+        .upper()
+    )
+
+
+def verify(params: Mapping[str, Any], api_key: str) -> bool:
+    given = str(params.get("sign", ""))
+    return hmac.compare_digest(hmac_sha256_sign(params, api_key).encode(), given.encode())
+
+
+def _paid_at(value: str | None) -> datetime | None:
+    return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=SHANGHAI) if value else None
+
+
+class WeChatPayV2(PaymentProvider):
+    name = "wechat_v2"
+
+    def __init__(
+        self,
+        *,
+        appid: str,
+        mch_id: str,
+        api_key: str,
+        base_url: str | None = None,
+        timeout: float = 10,
+    ) -> None:
+        self.api_key = api_key
+        self.client = WeChatPay(appid=appid, api_key=api_key, mch_id=mch_id, timeout=timeout)
+        if base_url:
+            self.client.API_BASE_URL = base_url.rstrip("/") + "/"
+
+    def _call(self, endpoint: str, **data: Any) -> dict[str, Any]:
+        """POST to a v2 endpoint, signed HMAC-SHA256 (wechatpy's helpers would sign MD5)."""
+        data = {k: v for k, v in data.items() if v is not None}
+        data.update(appid=self.client.appid, sign_type="HMAC-SHA256")
+        try:
+            result = self.client.post(endpoint, data=data)
+        except WeChatPayException as exc:
+            status = (
+                exc.response.status_code if getattr(exc, "response", None) is not None else None
+            )
+            if status is not None and status >= 500:
+                raise PaymentUnavailable(f"WeChat Pay answered {status}") from exc
+            raise PaymentError(
+                f"{exc.errcode or exc.return_code}: {exc.errmsg or exc.return_msg}"
+            ) from exc
+        except requests.RequestException as exc:  # timeouts and connection errors
+            raise PaymentUnavailable(f"WeChat Pay unreachable: {exc.__class__.__name__}") from exc
+        if not isinstance(result, dict):
+            raise PaymentUnavailable("unreadable answer from WeChat Pay")
+        if not verify(result, self.api_key):
+            raise SignatureInvalid("response signature does not verify")
+        return result
+
+    def create_intent(
+        self,
+        *,
+        out_trade_no: str,
+        amount_fen: int,
+        description: str,
+        channel: Channel,
+        notify_url: str,
+        client_ip: str,
+        openid: str | None = None,
+    ) -> IntentCreated:
+        if channel not in TRADE_TYPES:
+            raise PaymentError(f"channel {channel} is not a WeChat Pay channel")
+        try:
+            data = self._call(
+                "pay/unifiedorder",
+                trade_type=TRADE_TYPES[channel],
+                body=description[:120],
+                total_fee=amount_fen,
+                fee_type="CNY",
+                notify_url=notify_url,
+                spbill_create_ip=client_ip,
+                openid=openid,
+                out_trade_no=out_trade_no,
+                product_id=out_trade_no if channel == "native" else None,
+            )
+        except PaymentError as exc:
+            if "ORDERPAID" in str(exc) or "OUT_TRADE_NO_USED" in str(exc):
+                raise PaymentError(f"ORDERPAID: {out_trade_no} is already paid or used") from exc
+            raise
+        client: dict[str, Any] = {"trade_type": data.get("trade_type")}
+        if channel == "native":
+            client["code_url"] = data["code_url"]
+        elif channel == "mweb":
+            client["mweb_url"] = data["mweb_url"]
+        else:
+            client["jsapi"] = self.jsapi_params(data["prepay_id"])
+        return IntentCreated(provider_ref=data["prepay_id"], client=client)
+
+    def jsapi_params(self, prepay_id: str) -> dict[str, str]:
+        """Parameters for WeixinJSBridge.invoke("getBrandWCPayRequest"), signed HMAC-SHA256."""
+        params = {
+            "appId": self.client.appid,
+            "timeStamp": str(int(time.time())),
+            "nonceStr": secrets.token_hex(16),
+            "package": f"prepay_id={prepay_id}",
+            "signType": "HMAC-SHA256",
+        }
+        params["paySign"] = hmac_sha256_sign(params, self.api_key)
+        return params
+
+    def parse_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
+        try:
+            data = xmltodict.parse(body)["xml"]
+        except Exception as exc:
+            raise MalformedNotification("notification is not WeChat Pay XML") from exc
+        if not isinstance(data, dict):
+            raise MalformedNotification("notification is not WeChat Pay XML")
+        if not verify(data, self.api_key):
+            raise SignatureInvalid("notification signature does not verify")
+        try:
+            return Notification(
+                out_trade_no=data["out_trade_no"],
+                transaction_id=data["transaction_id"],
+                amount_fen=int(data["total_fee"]),
+                currency=data.get("fee_type", "CNY"),
+                paid=data.get("return_code") == "SUCCESS" and data.get("result_code") == "SUCCESS",
+                paid_at=_paid_at(data.get("time_end")),
+                raw=dict(data),
+            )
+        except (KeyError, ValueError) as exc:
+            raise MalformedNotification(f"notification lacks {exc}") from exc
+
+    def ack(self, ok: bool, message: str = "") -> tuple[int, str, bytes]:
+        body = dict_to_xml(
+            {
+                "return_code": "SUCCESS" if ok else "FAIL",
+                "return_msg": message or ("OK" if ok else "FAIL"),
+            }
+        )
+        return 200, "application/xml", body.encode()
+
+    def query(self, out_trade_no: str) -> QueryResult:
+        try:
+            data = self._call("pay/orderquery", out_trade_no=out_trade_no)
+        except PaymentError as exc:
+            if "ORDERNOTEXIST" in str(exc):
+                return QueryResult("NOT_FOUND", None, None)
+            raise
+        return QueryResult(
+            state=data.get("trade_state", "NOTPAY"),
+            transaction_id=data.get("transaction_id"),
+            amount_fen=int(data["total_fee"]) if data.get("total_fee") else None,
+            paid_at=_paid_at(data.get("time_end")),
+        )
+
+    def close(self, out_trade_no: str) -> None:
+        self._call("pay/closeorder", out_trade_no=out_trade_no)
+
+    def refund(
+        self, *, out_trade_no: str, out_refund_no: str, total_fen: int, refund_fen: int, reason: str
+    ) -> RefundResult:
+        data = self._call(
+            "secapi/pay/refund",
+            total_fee=total_fen,
+            refund_fee=refund_fen,
+            out_refund_no=out_refund_no,
+            out_trade_no=out_trade_no,
+            refund_desc=reason[:80] or None,
+        )
+        return RefundResult(out_refund_no, data["refund_id"], int(data["refund_fee"]))
