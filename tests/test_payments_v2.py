@@ -1,0 +1,182 @@
+"""WeChat Pay v2 provider against the simulator, over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from farmgate.payments.provider import PaymentError, PaymentUnavailable, SignatureInvalid
+from farmgate.payments.simulator import SimulatorServer, start_simulator
+from farmgate.payments.wechat_v2 import WeChatPayV2, hmac_sha256_sign
+
+
+class Receiver:
+    """A merchant's notify_url: records what the simulator posts."""
+
+    def __init__(self) -> None:
+        received = self.bodies = []  # type: ignore[var-annotated]
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                received.append(self.rfile.read(int(self.headers["Content-Length"])))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"<xml><return_code>SUCCESS</return_code></xml>")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/notify"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimulatorServer]:
+    with start_simulator() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+
+
+@pytest.fixture
+def provider(sim: SimulatorServer) -> WeChatPayV2:
+    s = sim.state
+    return WeChatPayV2(
+        appid=s.appid, mch_id=s.mch_id, api_key=s.api_key, base_url=sim.url, timeout=1
+    )
+
+
+_n = iter(range(10_000))
+
+
+def _no() -> str:
+    return f"T{next(_n):06d}"
+
+
+def _intent(
+    provider: WeChatPayV2, receiver: Receiver, no: str, amount: int = 4800, channel: str = "native"
+):  # type: ignore[no-untyped-def]
+    return provider.create_intent(
+        out_trade_no=no,
+        amount_fen=amount,
+        description="谭家场干红辣椒",
+        channel=channel,  # type: ignore[arg-type]
+        notify_url=receiver.url,
+        client_ip="127.0.0.1",
+        openid="o_payer" if channel == "jsapi" else None,
+    )
+
+
+def test_native_intent_is_idempotent_by_out_trade_no(provider, receiver) -> None:  # type: ignore[no-untyped-def]
+    no = _no()
+    first = _intent(provider, receiver, no)
+    again = _intent(provider, receiver, no)
+    assert first.client["code_url"] and first.provider_ref == again.provider_ref
+    with pytest.raises(PaymentError, match=r"ORDERPAID|OUT_TRADE_NO_USED"):
+        _intent(provider, receiver, no, amount=9900)  # same number, different amount: refused
+
+
+def test_jsapi_and_mweb_channels(provider, receiver) -> None:  # type: ignore[no-untyped-def]
+    jsapi = _intent(provider, receiver, _no(), channel="jsapi").client["jsapi"]
+    assert jsapi["package"].startswith("prepay_id=") and jsapi["signType"] == "HMAC-SHA256"
+    assert jsapi["paySign"] == hmac_sha256_sign(
+        {k: v for k, v in jsapi.items() if k != "paySign"}, provider.api_key
+    )
+    assert (
+        _intent(provider, receiver, _no(), channel="mweb")
+        .client["mweb_url"]
+        .startswith("http://127.0.0.1")
+    )
+
+
+def test_payment_notification_verifies_and_forgeries_do_not(provider, receiver, sim) -> None:  # type: ignore[no-untyped-def]
+    no = _no()
+    _intent(provider, receiver, no)
+    before = len(receiver.bodies)
+    sim.pay(no)
+    note = provider.parse_notification({}, receiver.bodies[before])
+    assert (note.out_trade_no, note.amount_fen, note.currency, note.paid) == (no, 4800, "CNY", True)
+    assert note.paid_at is not None and note.paid_at.tzinfo is not None
+    assert provider.query(no).state == "SUCCESS"
+
+    sim.inject("notify_forged")
+    sim.pay(no)
+    with pytest.raises(SignatureInvalid):
+        provider.parse_notification({}, receiver.bodies[-1])
+    # The same signature in lower case, or with its last character changed, is not accepted.
+    genuine = receiver.bodies[before].decode()
+    sign = genuine.split("<sign><![CDATA[")[1].split("]]>")[0]
+    for tampered in (sign.lower(), sign[:-1] + ("0" if sign[-1] != "0" else "1")):
+        with pytest.raises(SignatureInvalid):
+            provider.parse_notification({}, genuine.replace(sign, tampered).encode())
+
+
+def test_wrong_amount_and_duplicate_notifications_are_visible(provider, receiver, sim) -> None:  # type: ignore[no-untyped-def]
+    no = _no()
+    _intent(provider, receiver, no, amount=1200)
+    before = len(receiver.bodies)
+    sim.inject("notify_wrong_amount")
+    sim.pay(no)
+    assert (
+        provider.parse_notification({}, receiver.bodies[-1]).amount_fen == 1201
+    )  # the caller must compare
+    sim.inject("notify_twice")
+    sim.pay(no)
+    assert len(receiver.bodies) == before + 3
+    assert receiver.bodies[-1] == receiver.bodies[-2]
+
+
+def test_query_close_and_refunds(provider, receiver, sim) -> None:  # type: ignore[no-untyped-def]
+    unpaid = _no()
+    _intent(provider, receiver, unpaid)
+    assert provider.query(unpaid).state == "NOTPAY"
+    provider.close(unpaid)
+    assert provider.query(unpaid).state == "CLOSED"
+    assert provider.query("NOSUCHORDER").state == "NOT_FOUND"
+
+    paid = _no()
+    _intent(provider, receiver, paid, amount=5000)
+    sim.pay(paid)
+    part = provider.refund(
+        out_trade_no=paid, out_refund_no="R1", total_fen=5000, refund_fen=2000, reason="少发一袋"
+    )
+    again = provider.refund(
+        out_trade_no=paid, out_refund_no="R1", total_fen=5000, refund_fen=2000, reason="少发一袋"
+    )
+    assert part == again and part.refund_fen == 2000  # idempotent by out_refund_no
+    rest = provider.refund(
+        out_trade_no=paid, out_refund_no="R2", total_fen=5000, refund_fen=3000, reason=""
+    )
+    assert rest.refund_fen == 3000
+    with pytest.raises(PaymentError, match="NOTENOUGH"):
+        provider.refund(
+            out_trade_no=paid, out_refund_no="R3", total_fen=5000, refund_fen=1, reason=""
+        )
+
+
+def test_outages_and_timeouts_are_transient(provider, receiver, sim) -> None:  # type: ignore[no-untyped-def]
+    sim.inject("error_500")
+    with pytest.raises(PaymentUnavailable):
+        _intent(provider, receiver, _no())
+    sim.state.timeout_seconds = 2  # the provider gives up after 1 s
+    sim.inject("timeout")
+    with pytest.raises(PaymentUnavailable):
+        provider.query("whatever")
+
+
+def test_a_wrong_api_key_is_refused(sim, receiver) -> None:  # type: ignore[no-untyped-def]
+    s = sim.state
+    wrong = WeChatPayV2(
+        appid=s.appid, mch_id=s.mch_id, api_key="0" * 32, base_url=sim.url, timeout=2
+    )
+    with pytest.raises(PaymentError, match="签名错误"):
+        _intent(wrong, receiver, _no())
