@@ -7,12 +7,7 @@ Create Date: 2026-11-28 19:47:12.158795
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-import sqlmodel
 from alembic import op
-
-
-import farmgate.db
 
 revision: str = "c26cb37b21b8"
 down_revision: str | None = "79eaae344a93"
