@@ -40,6 +40,15 @@ class Settings(BaseSettings):
 
     payment_timeout_minutes: int = Field(default=30, ge=1)  # unpaid stock is released after
 
+    # Payments. Without WECHAT_API_BASE the real api.mch.weixin.qq.com is used; the demo and
+    # the tests point it at the bundled simulator.
+    wechat_appid: str = ""
+    wechat_mch_id: str = ""
+    wechat_api_key: str = ""
+    wechat_api_base: str | None = None
+    payment_http_timeout: float = Field(default=10, gt=0)
+    simulator: bool = False  # show the demo-only "simulate paying" button
+
     session_days: int = Field(default=14, ge=1)
     api_token_days: int = Field(default=90, ge=1)
     login_max_failures: int = Field(default=5, ge=1)

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from farmgate.api import admin, auth, catalog, cooperative, jobs, orders
+from farmgate.api import admin, auth, catalog, cooperative, jobs, orders, payments
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(auth.router)
@@ -11,3 +11,4 @@ api_router.include_router(cooperative.router)
 api_router.include_router(admin.router)
 api_router.include_router(jobs.router)
 api_router.include_router(orders.router)
+api_router.include_router(payments.router)

@@ -15,7 +15,7 @@ JobBody = Callable[[Session, dict[str, Any]], Any]
 Queue = Literal["quick", "slow"]
 
 # Modules whose import registers the platform's jobs. Later capabilities add theirs here.
-BUILTIN_JOB_MODULES = ("farmgate.jobs.builtin", "farmgate.orders.tasks")
+BUILTIN_JOB_MODULES = ("farmgate.jobs.builtin", "farmgate.orders.tasks", "farmgate.payments.tasks")
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,36 @@ def job(
         return body
 
     return decorator
+
+
+@dataclass(frozen=True)
+class PeriodicSpec:
+    """Work done on a clock (arq cron with Redis, the embedded runner's timer without)."""
+
+    name: str
+    body: Callable[[Session], Any]
+    every_seconds: int  # 30, 60 or a whole number of minutes
+
+
+_PERIODIC: dict[str, PeriodicSpec] = {}
+
+
+def periodic(
+    name: str, *, every_seconds: int
+) -> Callable[[Callable[[Session], Any]], Callable[[Session], Any]]:
+    if every_seconds not in (30,) and every_seconds % 60:
+        raise ValueError("every_seconds must be 30 or a whole number of minutes")
+
+    def decorator(body: Callable[[Session], Any]) -> Callable[[Session], Any]:
+        _PERIODIC[name] = PeriodicSpec(name, body, every_seconds)
+        return body
+
+    return decorator
+
+
+def periodic_jobs() -> dict[str, PeriodicSpec]:
+    load_jobs()
+    return _PERIODIC
 
 
 def load_jobs() -> dict[str, JobSpec]:

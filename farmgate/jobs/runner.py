@@ -156,3 +156,12 @@ def _give_up(outbox_id: int, error: str) -> Result:
         )
     log.error("job %s (outbox %s) dead-lettered: %s", row.job, outbox_id, error)
     return Result(Outcome.DEAD, error=error)
+
+
+def run_periodic(spec: registry.PeriodicSpec) -> None:
+    """One round of a periodic job in its own transaction; failures wait for the next round."""
+    try:
+        with session_scope() as session:
+            spec.body(session)
+    except Exception:
+        log.exception("periodic job %s failed", spec.name)

@@ -14,6 +14,7 @@ from farmgate.models.order import (
     OrderStatus,
 )
 from farmgate.models.outbox import DeadJob, OutboxJob, OutboxStatus
+from farmgate.models.payment import IntentStatus, PaymentIntent, PaymentNotification, Refund
 from farmgate.models.product import (
     CATEGORIES,
     STORAGE_LABELS,
@@ -43,6 +44,7 @@ __all__ = [
     "DeliveryMethod",
     "Fulfilment",
     "FulfilmentStatus",
+    "IntentStatus",
     "LoginThrottle",
     "Order",
     "OrderEvent",
@@ -50,10 +52,13 @@ __all__ = [
     "OrderStatus",
     "OutboxJob",
     "OutboxStatus",
+    "PaymentIntent",
+    "PaymentNotification",
     "Product",
     "ProductBase",
     "ProductPhoto",
     "ProductStatus",
+    "Refund",
     "Role",
     "Sku",
     "SkuBase",

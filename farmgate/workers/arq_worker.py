@@ -29,6 +29,21 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
     return await sweep(ctx["redis"])
 
 
+def _periodic_crons() -> list[Any]:
+    """Each registered periodic job as an arq cron (run on the quick worker only)."""
+    crons = []
+    for spec in registry.periodic_jobs().values():
+
+        async def run(ctx: dict[str, Any], _spec: registry.PeriodicSpec = spec) -> None:
+            await asyncio.to_thread(runner.run_periodic, _spec)
+
+        when: dict[str, Any] = {"second": {0, 30} if spec.every_seconds == 30 else {0}}
+        if spec.every_seconds > 60:
+            when["minute"] = set(range(0, 60, spec.every_seconds // 60))
+        crons.append(cron(run, name=f"cron:{spec.name}", unique=True, timeout=60, **when))  # type: ignore[arg-type]
+    return crons
+
+
 async def _startup(ctx: dict[str, Any]) -> None:
     registry.load_jobs()
     if ctx.get("dispatch"):
@@ -77,7 +92,8 @@ def make_worker(
         "handle_signals": False,
         "poll_delay": 0.2,
         "cron_jobs": [
-            cron(sweep_outbox, second={0, 30}, run_at_startup=True, unique=True, timeout=5)
+            cron(sweep_outbox, second={0, 30}, run_at_startup=True, unique=True, timeout=5),
+            *_periodic_crons(),
         ]
         if queue == "quick"
         else [],
@@ -108,6 +124,7 @@ class WorkerSettings:
     keep_result = 0
     ctx: ClassVar = {"dispatch": True}
     cron_jobs: ClassVar = [
-        cron(sweep_outbox, second={0, 30}, run_at_startup=True, unique=True, timeout=5)
+        cron(sweep_outbox, second={0, 30}, run_at_startup=True, unique=True, timeout=5),
+        *_periodic_crons(),
     ]
     redis_settings = redis_settings() if settings.redis_url else None

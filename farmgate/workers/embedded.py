@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from sqlalchemy import select
 
 from farmgate.db import READ_ONLY, session_scope
-from farmgate.jobs import runner
+from farmgate.jobs import registry, runner
 from farmgate.models import OutboxJob
 from farmgate.workers.base import JobQueue
 
@@ -25,7 +26,22 @@ class EmbeddedRunner(JobQueue):
     Same ``runner.execute`` as the arq workers; retries wait in the row's ``available_at``.
     """
 
+    def __init__(self, poll_seconds: float | None = None) -> None:
+        super().__init__(poll_seconds)
+        self._last_periodic: dict[str, float] = {}
+
+    async def _periodic(self) -> None:
+        now = time.monotonic()
+        for spec in registry.periodic_jobs().values():
+            last = self._last_periodic.get(spec.name)
+            if last is None:
+                self._last_periodic[spec.name] = now  # first round one period after start
+            elif now - last >= spec.every_seconds:
+                self._last_periodic[spec.name] = now
+                await asyncio.to_thread(runner.run_periodic, spec)
+
     async def tick(self) -> int:
+        await self._periodic()
         ids = await asyncio.to_thread(due_ids)
         for outbox_id in ids:
             await asyncio.to_thread(runner.execute, outbox_id)

@@ -52,7 +52,7 @@ class SimState:
     orders: dict[str, SimOrder] = field(default_factory=dict)
     faults: list[str] = field(default_factory=list)
     timeout_seconds: float = 15.0
-    notifications_sent: int = 0
+    sent: list[bytes] = field(default_factory=list)  # every notification body, delivered or not
 
     def take_fault(self, *names: str) -> str | None:
         for name in names:
@@ -221,11 +221,14 @@ def build_app(state: SimState) -> Starlette:
         ).encode()
 
     async def send(order: SimOrder, body: bytes) -> int:
-        async with httpx.AsyncClient(timeout=10) as client:
-            response = await client.post(
-                order.notify_url, content=body, headers={"Content-Type": "text/xml"}
-            )
-        state.notifications_sent += 1
+        state.sent.append(body)
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                response = await client.post(
+                    order.notify_url, content=body, headers={"Content-Type": "text/xml"}
+                )
+        except httpx.HTTPError:
+            return 0  # the merchant is unreachable; WeChat would retry, reconciliation catches it
         return response.status_code
 
     async def pay(request: Request) -> Response:

@@ -1,0 +1,81 @@
+"""Paying for orders, WeChat Pay's notifications, refunds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from farmgate.api.deps import CurrentAccount, CurrentAdmin, SessionDep
+from farmgate.models import OrderStatus
+from farmgate.orders import service as orders
+from farmgate.orders import state
+from farmgate.orders.schemas import OrderOut
+from farmgate.payments import service
+from farmgate.payments.provider import Channel
+
+router = APIRouter(tags=["支付"])
+
+
+class PayIn(BaseModel):
+    channel: Channel = Field(description="native（扫码）、jsapi（微信内）、mweb（手机浏览器）")
+    openid: str | None = Field(default=None, max_length=64)
+
+
+class IntentOut(BaseModel):
+    out_trade_no: str
+    channel: str
+    amount_fen: int
+    status: str
+    client: dict[str, Any]
+
+
+class RefundIn(BaseModel):
+    amount_fen: int | None = Field(default=None, gt=0, description="不填为全额退款")
+    reason: str = Field(default="", max_length=80)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "127.0.0.1"
+
+
+@router.post(
+    "/orders/{order_id}/pay",
+    response_model=IntentOut,
+    summary="发起微信支付（同一订单重复请求返回同一支付单）",
+)
+def pay(
+    order_id: int, data: PayIn, request: Request, session: SessionDep, account: CurrentAccount
+) -> IntentOut:
+    order = orders.get_for(session, account, order_id, lock=True)
+    intent = service.create_intent(
+        session, order, data.channel, client_ip=client_ip(request), openid=data.openid
+    )
+    return IntentOut.model_validate(intent, from_attributes=True)
+
+
+@router.post("/payments/wechat/notify", include_in_schema=False)
+async def wechat_notify(request: Request, session: SessionDep) -> Response:
+    """verify -> store -> acknowledge; applying happens in a job."""
+    body = await request.body()
+    status, content_type, payload = service.receive_notification(session, request.headers, body)
+    return Response(payload, status_code=status, media_type=content_type)
+
+
+@router.post("/orders/{order_id}/refund-request", response_model=OrderOut, summary="申请退款")
+def refund_request(order_id: int, session: SessionDep, account: CurrentAccount) -> OrderOut:
+    order = orders.get_for(session, account, order_id, lock=True)
+    state.transition(
+        session, order, OrderStatus.REFUND_REQUESTED, actor=account, note="买家申请退款"
+    )
+    return orders.order_view(session, order)
+
+
+@router.post(
+    "/admin/orders/{order_id}/refund", response_model=OrderOut, summary="退款（全额或部分）"
+)
+def refund(order_id: int, data: RefundIn, session: SessionDep, admin: CurrentAdmin) -> OrderOut:
+    order = orders.get_for(session, admin, order_id, lock=True)
+    service.approve_refund(session, order, data.amount_fen, data.reason or "乡镇管理员同意退款")
+    return orders.order_view(session, order)

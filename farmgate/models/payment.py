@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from farmgate.db import AwareDateTime, utcnow
+
+
+class IntentStatus(StrEnum):
+    CREATED = "created"  # waiting for the payer
+    PAID = "paid"
+    CLOSED = "closed"
+
+
+class PaymentIntent(SQLModel, table=True):
+    """One attempt to collect an order's total through one provider and channel."""
+
+    __tablename__ = "payment_intent"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    provider: str = Field(max_length=20)
+    channel: str = Field(max_length=10)
+    # The idempotency key at the provider.
+    out_trade_no: str = Field(max_length=32, unique=True)
+    amount_fen: int
+    currency: str = Field(default="CNY", max_length=3)
+    status: IntentStatus = Field(default=IntentStatus.CREATED, sa_type=String(10), index=True)
+    provider_ref: str = Field(default="", max_length=64)
+    client: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    transaction_id: str | None = Field(default=None, max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    paid_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+
+
+class PaymentNotification(SQLModel, table=True):
+    """A verified provider notification, stored before it is applied (once)."""
+
+    __tablename__ = "payment_notification"
+    __table_args__ = (UniqueConstraint("provider", "transaction_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=20)
+    transaction_id: str = Field(max_length=64)
+    out_trade_no: str = Field(max_length=32, index=True)
+    amount_fen: int
+    currency: str = Field(max_length=3)
+    paid: bool
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    # pending, applied, duplicate, rejected or late (paid after the order was cancelled)
+    outcome: str = Field(default="pending", max_length=20)
+    note: str = Field(default="", max_length=200)
+
+
+class Refund(SQLModel, table=True):
+    __tablename__ = "refund"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    intent_id: int = Field(foreign_key="payment_intent.id")
+    out_refund_no: str = Field(max_length=32, unique=True)
+    amount_fen: int
+    reason: str = Field(default="", max_length=80)
+    status: str = Field(default="requested", max_length=12)  # requested, succeeded, failed
+    refund_id: str = Field(default="", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)

@@ -1,0 +1,78 @@
+"""Payment jobs (rules in farmgate/jobs/__init__.py): apply, refund, reconcile."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from farmgate.db import utcnow
+from farmgate.jobs.errors import PermanentJobError, TransientJobError
+from farmgate.jobs.registry import job, periodic
+from farmgate.models import IntentStatus, Order, OrderStatus, PaymentIntent, Refund
+from farmgate.payments import service
+from farmgate.payments.provider import Notification, PaymentError, PaymentUnavailable
+
+
+@job("payments.apply_notification", queue="quick", max_tries=8, timeout=20)
+def apply_notification(session: Session, args: dict[str, Any]) -> None:
+    """Keyed by the provider's transaction id; a stored notification is applied once."""
+    service.apply_notification(session, args["notification_id"])
+
+
+@job("payments.refund", queue="slow", max_tries=8, timeout=30, backoff_base=30)
+def refund(session: Session, args: dict[str, Any]) -> None:
+    """Keyed by out_refund_no, which the provider also treats as idempotent."""
+    row = session.get(Refund, args["refund_id"], with_for_update=True)
+    if row is None or row.status != "requested":
+        return
+    intent = session.get(PaymentIntent, row.intent_id)
+    assert intent is not None
+    try:
+        result = service.wechat().refund(
+            out_trade_no=intent.out_trade_no,
+            out_refund_no=row.out_refund_no,
+            total_fen=intent.amount_fen,
+            refund_fen=row.amount_fen,
+            reason=row.reason,
+        )
+    except PaymentUnavailable as exc:
+        raise TransientJobError(str(exc)) from exc
+    except PaymentError as exc:
+        row.status = "failed"
+        session.add(row)
+        raise PermanentJobError(str(exc)) from exc
+    service.complete_refund(session, row, result.refund_id)
+
+
+@periodic("payments.reconcile", every_seconds=60)
+def reconcile(session: Session) -> int:
+    """Ask the provider about intents still waiting (a notification may have been lost)."""
+    cutoff = utcnow() - timedelta(minutes=1)
+    waiting = session.scalars(
+        select(PaymentIntent)
+        .join(Order, Order.id == PaymentIntent.order_id)
+        .where(PaymentIntent.status == IntentStatus.CREATED, PaymentIntent.created_at < cutoff)
+        .where(Order.status.in_([OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELLED]))  # type: ignore[attr-defined]
+        .limit(100)
+    ).all()
+    found = 0
+    for intent in waiting:
+        try:
+            result = service.wechat().query(intent.out_trade_no)
+        except PaymentError:
+            continue
+        if result.state == "SUCCESS" and result.transaction_id and result.amount_fen is not None:
+            note = Notification(
+                intent.out_trade_no,
+                result.transaction_id,
+                result.amount_fen,
+                "CNY",
+                True,
+                result.paid_at,
+                {"source": "reconciliation"},
+            )
+            found += service.store_notification(session, "wechat_v2", note) is not None
+    return found

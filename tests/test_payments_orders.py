@@ -1,0 +1,210 @@
+"""Paying orders through the WeChat Pay simulator: intents, notifications, refunds, reconciling."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from farmgate.config import settings
+from farmgate.db import utcnow
+from farmgate.jobs import runner
+from farmgate.models import (
+    Order,
+    OrderStatus,
+    OutboxJob,
+    PaymentIntent,
+    PaymentNotification,
+    Refund,
+    Role,
+    Sku,
+)
+from farmgate.payments import tasks
+from farmgate.payments.simulator import SimulatorServer, start_simulator
+from tests import factories as f
+from tests.test_orders import ADDRESS
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimulatorServer]:
+    with start_simulator() as server:
+        yield server
+
+
+@pytest.fixture
+def wechat(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
+    monkeypatch.setattr(settings, "wechat_appid", sim.state.appid)
+    monkeypatch.setattr(settings, "wechat_mch_id", sim.state.mch_id)
+    monkeypatch.setattr(settings, "wechat_api_key", sim.state.api_key)
+    monkeypatch.setattr(settings, "wechat_api_base", sim.url)
+    monkeypatch.setattr(settings, "payment_http_timeout", 2)
+    return sim
+
+
+@pytest.fixture
+def order(client, session: Session, wechat):  # type: ignore[no-untyped-def]
+    township = f.create_township(session)
+    coop = f.create_cooperative(session, township)
+    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+    product = f.create_product(session, staff, f.first_village(session, township))
+    sku = session.query(Sku).filter_by(product_id=product.id).one()
+    buyer = f.create_account(session)
+    headers = f.auth_headers(session, buyer)
+    client.post("/api/v1/cart/items", json={"sku_id": sku.id, "quantity": 1}, headers=headers)
+    data = client.post("/api/v1/checkout", json=ADDRESS, headers=headers).json()
+    return {"id": data["id"], "total": data["total_fen"], "headers": headers, "sku": sku.id}
+
+
+def _run_jobs(session: Session, job: str) -> list[str]:
+    session.expire_all()
+    rows = session.query(OutboxJob).filter_by(job=job, status="pending").all()
+    return [runner.execute(r.id).outcome for r in rows]
+
+
+def _pay_and_notify(client, session: Session, sim: SimulatorServer, order) -> bytes:  # type: ignore[no-untyped-def]
+    intent = client.post(
+        f"/api/v1/orders/{order['id']}/pay", json={"channel": "native"}, headers=order["headers"]
+    )
+    assert intent.status_code == 200, intent.text
+    sim.pay(intent.json()["out_trade_no"])
+    return sim.state.sent[-1]
+
+
+def _notify(client, body: bytes):  # type: ignore[no-untyped-def]
+    return client.post(
+        "/api/v1/payments/wechat/notify", content=body, headers={"Content-Type": "text/xml"}
+    )
+
+
+def test_intent_creation_is_idempotent(client, session: Session, order) -> None:  # type: ignore[no-untyped-def]
+    first = client.post(
+        f"/api/v1/orders/{order['id']}/pay", json={"channel": "native"}, headers=order["headers"]
+    ).json()
+    again = client.post(
+        f"/api/v1/orders/{order['id']}/pay", json={"channel": "native"}, headers=order["headers"]
+    ).json()
+    assert first == again and first["amount_fen"] == order["total"]
+    assert first["client"]["code_url"].startswith("http://127.0.0.1")
+    assert session.query(PaymentIntent).count() == 1
+
+
+def test_a_notification_pays_the_order_exactly_once(
+    client, session: Session, wechat, order
+) -> None:  # type: ignore[no-untyped-def]
+    body = _pay_and_notify(client, session, wechat, order)
+    ack = _notify(client, body)
+    assert ack.status_code == 200 and b"SUCCESS" in ack.content
+    assert _notify(client, body).status_code == 200  # the provider repeats itself: acknowledged ...
+    assert session.query(PaymentNotification).count() == 1  # ... but stored once
+    assert _run_jobs(session, "payments.apply_notification") == ["done"]
+    session.expire_all()
+    assert session.get(Order, order["id"]).status == OrderStatus.PAID
+    assert session.query(PaymentNotification).one().outcome == "applied"
+    paid_again = client.post(
+        f"/api/v1/orders/{order['id']}/pay", json={"channel": "native"}, headers=order["headers"]
+    )
+    assert paid_again.status_code == 409
+
+
+def test_forged_notifications_are_refused_and_not_stored(
+    client, session: Session, wechat, order
+) -> None:  # type: ignore[no-untyped-def]
+    wechat.inject("notify_forged")
+    body = _pay_and_notify(client, session, wechat, order)
+    response = _notify(client, body)
+    assert response.status_code == 400 and b"FAIL" in response.content
+    assert _notify(client, b"<xml><oops>").status_code == 400
+    assert session.query(PaymentNotification).count() == 0
+    assert session.get(Order, order["id"]).status == OrderStatus.PENDING_PAYMENT
+
+
+def test_wrong_amounts_and_unknown_orders_are_rejected(
+    client, session: Session, wechat, order
+) -> None:  # type: ignore[no-untyped-def]
+    wechat.inject("notify_wrong_amount")
+    _notify(client, _pay_and_notify(client, session, wechat, order))
+    _run_jobs(session, "payments.apply_notification")
+    note = session.query(PaymentNotification).one()
+    assert note.outcome == "rejected" and "amount" in note.note
+    assert session.get(Order, order["id"]).status == OrderStatus.PENDING_PAYMENT
+
+    session.get(PaymentIntent, 1)
+    intent = session.query(PaymentIntent).one()
+    intent.out_trade_no = "SOMEONEELSE1"  # the notification now names no intent of ours
+    session.commit()
+    wechat.state.sent.clear()
+    wechat.pay(note.out_trade_no)
+    # The simulator pays the same transaction again: a replay of a stored transaction id.
+    assert _notify(client, wechat.state.sent[-1]).status_code == 200
+    assert session.query(PaymentNotification).count() == 1
+
+
+def test_payment_after_cancellation_is_refunded(client, session: Session, wechat, order) -> None:  # type: ignore[no-untyped-def]
+    body = _pay_and_notify(client, session, wechat, order)
+    client.post(f"/api/v1/orders/{order['id']}/cancel", headers=order["headers"])
+    _notify(client, body)
+    _run_jobs(session, "payments.apply_notification")
+    assert session.query(PaymentNotification).one().outcome == "late"
+    assert _run_jobs(session, "payments.refund") == ["done"]
+    refund = session.query(Refund).one()
+    assert refund.status == "succeeded" and refund.amount_fen == order["total"]
+    assert session.get(Order, order["id"]).status == OrderStatus.CANCELLED
+
+
+def test_partial_then_full_refund(client, session: Session, wechat, order) -> None:  # type: ignore[no-untyped-def]
+    _notify(client, _pay_and_notify(client, session, wechat, order))
+    _run_jobs(session, "payments.apply_notification")
+    admin = f.auth_headers(session, f.create_account(session, role=Role.ADMIN))
+    part = client.post(
+        f"/api/v1/admin/orders/{order['id']}/refund",
+        json={"amount_fen": 1000, "reason": "少发"},
+        headers=admin,
+    )
+    assert part.status_code == 200, part.text
+    _run_jobs(session, "payments.refund")
+    assert session.get(Order, order["id"]).status == OrderStatus.PAID
+    too_much = client.post(
+        f"/api/v1/admin/orders/{order['id']}/refund",
+        json={"amount_fen": order["total"]},
+        headers=admin,
+    )
+    assert too_much.status_code == 409
+    rest = client.post(
+        f"/api/v1/admin/orders/{order['id']}/refund",
+        json={"amount_fen": order["total"] - 1000},
+        headers=admin,
+    )
+    assert rest.status_code == 200
+    _run_jobs(session, "payments.refund")
+    session.expire_all()
+    assert session.get(Order, order["id"]).status == OrderStatus.REFUNDED
+    assert [r.status for r in session.query(Refund).order_by(Refund.id)] == [
+        "succeeded",
+        "succeeded",
+    ]
+
+
+def test_reconciliation_finds_a_payment_whose_notification_was_lost(
+    client, session: Session, wechat, order
+) -> None:  # type: ignore[no-untyped-def]
+    _pay_and_notify(client, session, wechat, order)  # paid at the simulator, never notified to us
+    intent = session.query(PaymentIntent).one()
+    intent.created_at = utcnow() - timedelta(minutes=5)
+    session.commit()
+    assert tasks.reconcile(session) == 1
+    session.commit()
+    _run_jobs(session, "payments.apply_notification")
+    session.expire_all()
+    assert session.get(Order, order["id"]).status == OrderStatus.PAID
+    assert tasks.reconcile(session) == 0  # nothing waiting any more
+
+
+def test_provider_outage_is_a_clear_503(client, session: Session, wechat, order) -> None:  # type: ignore[no-untyped-def]
+    wechat.inject("error_500")
+    response = client.post(
+        f"/api/v1/orders/{order['id']}/pay", json={"channel": "native"}, headers=order["headers"]
+    )
+    assert response.status_code == 503 and response.json()["error"]["code"] == "payment_failed"
+    assert session.query(PaymentIntent).count() == 0
