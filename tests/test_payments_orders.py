@@ -21,7 +21,7 @@ from farmgate.models import (
     Role,
     Sku,
 )
-from farmgate.payments import tasks
+from farmgate.payments import service, tasks
 from farmgate.payments.simulator import SimulatorServer, start_simulator
 from tests import factories as f
 from tests.test_orders import ADDRESS
@@ -130,15 +130,20 @@ def test_wrong_amounts_and_unknown_orders_are_rejected(
     assert note.outcome == "rejected" and "amount" in note.note
     assert session.get(Order, order["id"]).status == OrderStatus.PENDING_PAYMENT
 
-    session.get(PaymentIntent, 1)
-    intent = session.query(PaymentIntent).one()
-    intent.out_trade_no = "SOMEONEELSE1"  # the notification now names no intent of ours
-    session.commit()
-    wechat.state.sent.clear()
-    wechat.pay(note.out_trade_no)
-    # The simulator pays the same transaction again: a replay of a stored transaction id.
+    # A genuine notification for a trade this shop never created.
+    service.wechat().create_intent(
+        out_trade_no="STRANGER0001",
+        amount_fen=500,
+        description="x",
+        channel="native",
+        notify_url="http://127.0.0.1:9/none",
+        client_ip="127.0.0.1",
+    )
+    wechat.pay("STRANGER0001")
     assert _notify(client, wechat.state.sent[-1]).status_code == 200
-    assert session.query(PaymentNotification).count() == 1
+    _run_jobs(session, "payments.apply_notification")
+    stranger = session.query(PaymentNotification).filter_by(out_trade_no="STRANGER0001").one()
+    assert (stranger.outcome, stranger.note) == ("rejected", "unknown out_trade_no")
 
 
 def test_payment_after_cancellation_is_refunded(client, session: Session, wechat, order) -> None:  # type: ignore[no-untyped-def]
