@@ -131,18 +131,19 @@ def test_wrong_amounts_and_unknown_orders_are_rejected(
     assert session.get(Order, order["id"]).status == OrderStatus.PENDING_PAYMENT
 
     # A genuine notification for a trade this shop never created.
+    stranger_no = f"STRANGER{len(wechat.state.orders):04d}"
     service.wechat().create_intent(
-        out_trade_no="STRANGER0001",
+        out_trade_no=stranger_no,
         amount_fen=500,
         description="x",
         channel="native",
         notify_url="http://127.0.0.1:9/none",
         client_ip="127.0.0.1",
     )
-    wechat.pay("STRANGER0001")
+    wechat.pay(stranger_no)
     assert _notify(client, wechat.state.sent[-1]).status_code == 200
     _run_jobs(session, "payments.apply_notification")
-    stranger = session.query(PaymentNotification).filter_by(out_trade_no="STRANGER0001").one()
+    stranger = session.query(PaymentNotification).filter_by(out_trade_no=stranger_no).one()
     assert (stranger.outcome, stranger.note) == ("rejected", "unknown out_trade_no")
 
 
