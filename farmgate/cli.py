@@ -235,8 +235,19 @@ def demo(
             typer.echo(f"  {phone}  {role}")
     else:
         typer.echo("Demo data already present.")
-    if not no_serve:
-        serve(host=host, port=port, workers=1)
+    if no_serve:
+        return
+    settings.public_base_url = f"http://{host}:{port}"
+    if not settings.wechat_api_key:
+        # No merchant account configured: pay through the bundled WeChat Pay SIMULATOR.
+        from farmgate.payments.simulator import SimulatorServer
+
+        sim = SimulatorServer().start()
+        settings.wechat_appid, settings.wechat_mch_id = sim.state.appid, sim.state.mch_id
+        settings.wechat_api_key, settings.wechat_api_base = sim.state.api_key, sim.url
+        settings.simulator = True
+        typer.echo(f"WeChat Pay SIMULATOR (no real payments) at {sim.url}")
+    serve(host=host, port=port, workers=1)
 
 
 def main() -> None:  # pragma: no cover

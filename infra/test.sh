@@ -5,6 +5,11 @@
 # skip when PostgreSQL is not there (CI does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Browser tests drive Debian's Chromium (never a downloaded browser); CJK fonts for screenshots.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+fi
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'

@@ -65,3 +65,44 @@ def test_browse_add_checkout_and_see_the_order(client, session: Session) -> None
 def test_forms_without_csrf_are_refused(client, session: Session) -> None:  # type: ignore[no-untyped-def]
     response = client.post("/cart/add", data={"sku_id": 1, "quantity": 1})
     assert response.status_code == 403
+
+
+def test_paying_from_the_order_page_shows_the_qr_code(
+    client, session: Session, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from farmgate.config import settings
+    from farmgate.payments.simulator import start_simulator
+
+    township = f.create_township(session)
+    coop = f.create_cooperative(session, township)
+    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+    product = f.create_product(session, staff, f.first_village(session, township))
+    sku = session.query(Sku).filter_by(product_id=product.id).one()
+    session.commit()
+    with start_simulator() as sim:
+        for key, value in {
+            "wechat_appid": sim.state.appid,
+            "wechat_mch_id": sim.state.mch_id,
+            "wechat_api_key": sim.state.api_key,
+            "wechat_api_base": sim.url,
+            "simulator": True,
+        }.items():
+            monkeypatch.setattr(settings, key, value)
+        page = client.get(f"/products/{product.id}")
+        client.post(
+            "/cart/add", data={"sku_id": sku.id, "quantity": 1, "csrf_token": _csrf(page.text)}
+        )
+        token = _csrf(client.get("/checkout").text)
+        order_page = client.post(
+            "/checkout", data={**ADDRESS, "csrf_token": token}, follow_redirects=True
+        )
+        link_secret = re.search(r'name="t" value="([^"]+)"', order_page.text).group(1)  # type: ignore[union-attr]
+        number = session.query(Order).one().number
+        paying = client.post(
+            f"/orders/{number}/pay",
+            data={"csrf_token": _csrf(order_page.text), "t": link_secret},
+            follow_redirects=True,
+        )
+        assert paying.status_code == 200
+
+        assert "<svg" in paying.text and "模拟支付（仅演示" in paying.text

@@ -101,6 +101,15 @@ def create_intent(
     return intent
 
 
+def open_intent(session: Session, order: Order) -> PaymentIntent | None:
+    """The order's latest intent still waiting for the payer, if any."""
+    return session.scalars(
+        select(PaymentIntent)
+        .where(PaymentIntent.order_id == order.id, PaymentIntent.status == IntentStatus.CREATED)
+        .order_by(PaymentIntent.id.desc())  # type: ignore[union-attr]
+    ).first()
+
+
 def receive_notification(
     session: Session, headers: Mapping[str, str], body: bytes
 ) -> tuple[int, str, bytes]:

@@ -25,26 +25,28 @@ def home(
     request: Request,
     session: SessionDep,
     account: PageAccount,
-    village_id: int | None = None,
-    category: str | None = None,
-    page: int = 1,
+    village_id: str = "",
+    category: str = "",
+    page: str = "1",
 ) -> Response:
-    page = max(1, page)
+    # The filter form sends empty strings for "all": read leniently, never a 422 page.
+    village = int(village_id) if village_id.isdigit() else None
+    page_no = max(1, int(page)) if page.isdigit() else 1
     filters = service.CatalogFilters(
-        village_id=village_id, category=category if category in CATEGORIES else None
+        village_id=village, category=category if category in CATEGORIES else None
     )
-    items, total = service.list_public(session, filters, page, 24)
+    items, total = service.list_public(session, filters, page_no, 24)
     return render(
         request,
         "index.html",
         account,
         items=items,
         total=total,
-        page=page,
+        page=page_no,
         pages=max(1, -(-total // 24)),
         villages=places.list_villages(session),
         categories=CATEGORIES,
-        village_id=village_id,
+        village_id=village,
         category=category,
     )
 

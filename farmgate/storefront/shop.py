@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from farmgate.api.deps import SessionDep
 from farmgate.api.orders import CART_COOKIE
+from farmgate.api.payments import client_ip
 from farmgate.config import settings
 from farmgate.errors import FarmgateError
 from farmgate.messages import validation_fields
@@ -17,6 +18,8 @@ from farmgate.orders import cart as carts
 from farmgate.orders import checkout as checkouts
 from farmgate.orders import service, state
 from farmgate.orders.schemas import CheckoutIn
+from farmgate.payments import service as payments
+from farmgate.payments.qr import qr_svg
 from farmgate.storefront.common import PageAccount, check_csrf, render
 from farmgate.validators import normalize_mobile
 
@@ -145,14 +148,20 @@ def order_page(
 ) -> Response:
     order = service.get_by_number(session, number, account, t)
     view = service.order_view(session, order)
+    pending = order.status == state.OS.PENDING_PAYMENT
+    intent = payments.open_intent(session, order) if pending else None
+    code_url = intent.client.get("code_url") if intent else None
     return render(
         request,
         "order.html",
         account,
         order=view,
-        token=t or "",
+        token=t or service.access_token(order),
         delivery_labels=DELIVERY_LABELS,
-        pending=order.status == state.OS.PENDING_PAYMENT,
+        pending=pending,
+        code_url=code_url,
+        qr_svg=qr_svg(code_url) if code_url else None,
+        simulator=settings.simulator,
     )
 
 
@@ -187,3 +196,23 @@ def lookup_order(
     return RedirectResponse(
         f"/orders/{order.number}?t={service.access_token(order)}", status_code=303
     )
+
+
+@router.post("/orders/{number}/pay")
+def pay_order(
+    number: str,
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    t: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Start WeChat Pay: a QR code on desktops, the H5 (MWEB) page in phone browsers."""
+    check_csrf(request, csrf_token)
+    order = service.get_by_number(session, number, account, t or None)
+    agent = request.headers.get("user-agent", "")
+    channel = "mweb" if ("Mobile" in agent and "MicroMessenger" not in agent) else "native"
+    intent = payments.create_intent(session, order, channel, client_ip=client_ip(request))  # type: ignore[arg-type]
+    if channel == "mweb":
+        return RedirectResponse(intent.client["mweb_url"], status_code=303)
+    return RedirectResponse(f"/orders/{number}?t={t}", status_code=303)
