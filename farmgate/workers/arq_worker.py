@@ -40,7 +40,8 @@ def _periodic_crons() -> list[Any]:
         when: dict[str, Any] = {"second": {0, 30} if spec.every_seconds == 30 else {0}}
         if spec.every_seconds > 60:
             when["minute"] = set(range(0, 60, spec.every_seconds // 60))
-        crons.append(cron(run, name=f"cron:{spec.name}", unique=True, timeout=60, **when))  # type: ignore[arg-type]
+        # A short timeout: arq waits for the longest one before re-running a dead worker's job.
+        crons.append(cron(run, name=f"cron:{spec.name}", unique=True, timeout=20, **when))  # type: ignore[arg-type]
     return crons
 
 
