@@ -101,17 +101,23 @@ def import_products(
     from farmgate.validators import normalize_mobile
 
     try:
+        phone = normalize_mobile(staff_phone)
+    except ValueError as exc:
+        _fail(str(exc))
+    try:
         with session_scope() as session:
-            staff = accounts.get_by_phone(session, normalize_mobile(staff_phone))
+            staff = accounts.get_by_phone(session, phone)
             if staff is None:
                 _fail(f"No account with phone {staff_phone}")
             result = importer.import_products(session, staff, csv_file.read_bytes())  # type: ignore[arg-type]
-            typer.echo(f"Imported {len(result.products)} products, {result.skus} SKUs (as drafts).")
+            created = len(result.products), result.skus
     except FarmgateError as exc:
         typer.secho(exc.message, fg=typer.colors.RED, err=True)
         for where, message in exc.fields.items():
             typer.secho(f"  {where}: {message}", err=True)
         raise typer.Exit(1) from None
+    # Only once the transaction has committed.
+    typer.echo(f"Imported {created[0]} products, {created[1]} SKUs (as drafts).")
 
 
 @app.command("worker")

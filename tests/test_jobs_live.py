@@ -189,6 +189,9 @@ def test_redis_down_while_orders_commit_loses_nothing_and_doubles_nothing(
     assert _stock(sku_id) == 10 + 25
 
 
+_WORKER_LOG = Path(os.environ.get("FARMGATE_TEST_WORKER_LOG", "/tmp/farmgate-test-worker.log"))
+
+
 def _start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "farmgate.cli", "worker", "--queue", "quick"],
@@ -210,6 +213,7 @@ def test_worker_killed_mid_job_runs_it_again_with_one_effect(live: dict[str, obj
         "PYTHONPATH": str(ROOT),
     }
     [row_id] = _commit_jobs("tests.bump_stock", live["sku_id"], sleep=2.5)
+    _WORKER_LOG.write_bytes(b"")
 
     def status() -> str:
         with session_scope() as session:
@@ -230,7 +234,10 @@ def test_worker_killed_mid_job_runs_it_again_with_one_effect(live: dict[str, obj
     successor = _start_worker(env)
     try:
         # arq hands the job to a new worker once the dead one's in-progress mark expires.
-        _wait_for(lambda: status() == OutboxStatus.DONE, 60, "the job to run again")
+        _wait_for(lambda: status() == OutboxStatus.DONE, 90, "the job to run again")
+    except BaseException:
+        print(_WORKER_LOG.read_text(errors="replace")[-4000:])  # noqa: T201
+        raise
     finally:
         successor.send_signal(signal.SIGTERM)
         try:

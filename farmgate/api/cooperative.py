@@ -115,7 +115,8 @@ def _read_limited(upload: UploadFile) -> bytes:
     data = upload.file.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
         limit_mb = settings.max_upload_bytes / 1024 / 1024
-        raise ValidationFailed(f"文件不能超过 {limit_mb:.0f} MB", code="file_too_large")
+        message = f"文件不能超过 {limit_mb:.0f} MB"
+        raise ValidationFailed(message, code="file_too_large", fields={"file": message})
     return data
 
 

@@ -43,7 +43,10 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit BEFORE the response is sent. FastAPI's default ("request") would
+# commit after it, so a client could be told "done" about a write that then fails, and its
+# next request (say the redirect after a form) could read the database before the commit.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def bearer_token(request: Request) -> str | None:

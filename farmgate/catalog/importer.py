@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from farmgate.catalog import service
 from farmgate.catalog.schemas import ProductCreate, SkuCreate
 from farmgate.errors import ValidationFailed
-from farmgate.messages import pydantic_messages
+from farmgate.messages import validation_fields
 from farmgate.models import CATEGORIES, STORAGE_LABELS, Account, Cooperative, Product, Village
 from farmgate.validators import yuan_to_fen
 
@@ -51,6 +51,14 @@ REQUIRED = (
     "weight_g",
 )
 PRODUCT_FIELDS = ("category", "village", "unit", "shelf_life_days", "storage_class", "description")
+
+# Model fields -> the column a row's reader knows them by.
+_LABELS = {
+    **{k: names[0] for k, names in COLUMNS.items()},
+    "village_id": COLUMNS["village"][0],
+    "price_fen": COLUMNS["price"][0],
+    "skus": COLUMNS["spec"][0],
+}
 
 _CATEGORY_BY_NAME = {**{v: k for k, v in CATEGORIES.items()}, **{k: k for k in CATEGORIES}}
 _STORAGE_BY_NAME = {**{v: k for k, v in STORAGE_LABELS.items()}, **{k: k for k in STORAGE_LABELS}}
@@ -88,6 +96,11 @@ def _header_map(header: list[str]) -> dict[str, int]:
     return found
 
 
+def _messages(exc: ValidationError) -> str:
+    fields = validation_fields(list(exc.errors()))
+    return "；".join(f"{_LABELS.get(k, k)}：{message}" for k, message in fields.items())
+
+
 def _int(value: str, label: str) -> int:
     try:
         return int(value.strip())
@@ -98,7 +111,12 @@ def _int(value: str, label: str) -> int:
 def import_products(session: Session, actor: Account, data: bytes) -> ImportResult:
     coop = session.get(Cooperative, service.require_staff(actor))
     assert coop is not None
-    rows = list(csv.reader(io.StringIO(decode(data))))
+    try:
+        rows = list(csv.reader(io.StringIO(decode(data))))
+    except csv.Error:  # e.g. a quote never closed, swallowing the rest of the file
+        raise ValidationFailed(
+            "CSV 格式有误（可能有未闭合的引号），请用 Excel 另存为 CSV 后重试", code="bad_csv"
+        ) from None
     if not rows:
         raise ValidationFailed("文件是空的", code="empty_file")
     columns = _header_map(rows[0])
@@ -155,7 +173,7 @@ def import_products(session: Session, actor: Account, data: bytes) -> ImportResu
                     raise ValueError(f"规格「{sku.spec}」重复")
                 entry["skus"].append(sku)
         except ValidationError as exc:
-            errors[f"line {line_no}"] = "；".join(pydantic_messages(exc.errors()))
+            errors[f"line {line_no}"] = _messages(exc)
         except ValueError as exc:
             errors[f"line {line_no}"] = str(exc)
 
@@ -164,7 +182,7 @@ def import_products(session: Session, actor: Account, data: bytes) -> ImportResu
         try:
             to_create.append(ProductCreate(**{k: v for k, v in entry.items() if k != "line"}))
         except ValidationError as exc:
-            errors[f"line {entry['line']}"] = "；".join(pydantic_messages(exc.errors()))
+            errors[f"line {entry['line']}"] = _messages(exc)
     if errors:
         raise ValidationFailed(
             f"共有{len(errors)}行有错误，未导入任何商品", code="import_failed", fields=errors

@@ -12,13 +12,24 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 from farmgate.config import settings
 from farmgate.errors import ValidationFailed
 
-ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
+# MPO is how Pillow names a JPEG carrying extra frames (many phones add a depth or preview
+# image); it is still a JPEG, and only its first frame is kept.
+ALLOWED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP"}
 WEBP_QUALITY = 80
+_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 @dataclass(frozen=True)
@@ -57,12 +68,19 @@ def process_upload(data: bytes, widths: tuple[int, ...] | None = None) -> Proces
                 probe.verify()  # structural check (truncated or corrupt files)
             with Image.open(io.BytesIO(data)) as img:
                 img.load()
-                img = ImageOps.exif_transpose(img)  # honour the phone's rotation, then drop EXIF
-                return _render(img, widths)
+                return _render(_upright(img), widths)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise _reject("图片尺寸过大", "image_too_large") from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
             raise _reject("文件不是有效的图片", "not_an_image") from None
+
+
+def _upright(img: Image.Image) -> Image.Image:
+    """Honour the phone's EXIF rotation. The EXIF block itself is dropped, never re-encoded
+    (ImageOps.exif_transpose would re-encode it, and raises on the malformed ones phones and
+    editing apps produce)."""
+    method = _ORIENTATION.get(img.getexif().get(ExifTags.Base.Orientation, 1))
+    return img if method is None else img.transpose(method)
 
 
 def _render(img: Image.Image, widths: tuple[int, ...]) -> ProcessedImage:

@@ -1,0 +1,207 @@
+"""Orders per second from cart to paid, through the real HTTP app and the WeChat Pay simulator.
+
+    .venv/bin/python bench/checkout.py [--orders 200] [--buyers 4] [--backends sqlite,postgresql]
+
+For each backend: a fresh database with the demo township, one uvicorn process (embedded job
+runner, no Redis) and the simulator in this process. Each buyer (a thread) loops: add to cart
+-> checkout -> create the WeChat intent -> the simulator pays and notifies the app -> poll the
+order until the job has marked it paid. Prints orders/s and p50/p99 seconds from cart to
+paid, and the bytes of a product page (HTML + CSS + JS; the budget is 60 KB). 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from farmgate.payments.simulator import start_simulator  # noqa: E402
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+ADDRESS = {
+    "recipient": "压测",
+    "phone": "13912345678",
+    "province": "湖南省",
+    "city": "怀化市",
+    "county": "辰溪县",
+    "township": "谭家场乡",
+    "village": "高坪村",
+    "address_detail": "1组1号",
+    "delivery_method": "courier",
+}
+
+
+def fresh_pg(name: str) -> str:
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def page_bytes(base: str) -> int:
+    html = httpx.get(f"{base}/products/1").text
+    total = len(html.encode())
+    for asset in ("/static/site.css",):
+        total += len(httpx.get(base + asset).content)
+    return total
+
+
+def buyer(
+    base: str,
+    token: str,
+    orders: int,
+    sku_id: int,
+    latencies: list[float],
+    lock: threading.Lock,
+    sim,
+) -> None:  # type: ignore[no-untyped-def]
+    with httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as client:
+        for _ in range(orders):
+            start = time.perf_counter()
+            client.post(
+                "/api/v1/cart/items", json={"sku_id": sku_id, "quantity": 1}
+            ).raise_for_status()
+            order = client.post("/api/v1/checkout", json=ADDRESS)
+            order.raise_for_status()
+            order_id = order.json()["id"]
+            intent = client.post(f"/api/v1/orders/{order_id}/pay", json={"channel": "native"})
+            intent.raise_for_status()
+            sim.pay(intent.json()["out_trade_no"])
+            while client.get(f"/api/v1/orders/{order_id}").json()["status"] != "paid":
+                time.sleep(0.02)
+            with lock:
+                latencies.append(time.perf_counter() - start)
+
+
+def run(backend: str, orders: int, buyers: int) -> None:
+    url = (
+        f"sqlite:///{tempfile.mkdtemp()}/checkout.db"
+        if backend == "sqlite"
+        else fresh_pg("farmgate_bench_checkout")
+    )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with start_simulator() as sim:
+        env = {
+            **os.environ,
+            "FARMGATE_DATABASE_URL": url,
+            "FARMGATE_MEDIA_DIR": tempfile.mkdtemp(),
+            "FARMGATE_PUBLIC_BASE_URL": base,
+            "FARMGATE_EMBEDDED_JOBS": "true",
+            "FARMGATE_DISPATCH_POLL_SECONDS": "0.05",
+            "FARMGATE_WECHAT_APPID": sim.state.appid,
+            "FARMGATE_WECHAT_MCH_ID": sim.state.mch_id,
+            "FARMGATE_WECHAT_API_KEY": sim.state.api_key,
+            "FARMGATE_WECHAT_API_BASE": sim.url,
+        }
+        env.pop("FARMGATE_REDIS_URL", None)
+        subprocess.run(
+            [sys.executable, "-m", "farmgate.cli", "demo", "--no-serve"],
+            env=env,
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE sku SET stock = 1000000"))
+        engine.dispose()
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "farmgate.asgi:app",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env=env,
+            cwd=ROOT,
+        )
+        try:
+            for _ in range(100):
+                try:
+                    httpx.get(base + "/api/v1/categories", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            tokens = []
+            for i in range(buyers):
+                phone = f"1370000{i:04d}"
+                httpx.post(
+                    base + "/api/v1/auth/register",
+                    json={"phone": phone, "password": "bench-password"},
+                )
+                tokens.append(
+                    httpx.post(
+                        base + "/api/v1/auth/token",
+                        json={"phone": phone, "password": "bench-password"},
+                    ).json()["access_token"]
+                )
+            latencies: list[float] = []
+            lock = threading.Lock()
+            per_buyer = orders // buyers
+            t0 = time.perf_counter()
+            threads = [
+                threading.Thread(target=buyer, args=(base, tok, per_buyer, 1, latencies, lock, sim))
+                for tok in tokens
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            elapsed = time.perf_counter() - t0
+            lat = sorted(latencies)
+            print(
+                f"{backend:<12} {len(lat):>7} {len(lat) / elapsed:>9.1f} "
+                f"{statistics.median(lat):>8.2f} {lat[max(0, int(len(lat) * 0.99) - 1)]:>8.2f} "
+                f"{page_bytes(base):>12}",
+                flush=True,
+            )
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=200)
+    parser.add_argument("--buyers", type=int, default=4)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    print(
+        f"{'backend':<12} {'orders':>7} {'orders/s':>9} {'p50 s':>8} {'p99 s':>8} "
+        f"{'page bytes':>12}"
+    )
+    for backend in args.backends.split(","):
+        run(backend, args.orders, args.buyers)
+
+
+if __name__ == "__main__":
+    main()
