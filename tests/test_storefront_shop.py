@@ -106,3 +106,49 @@ def test_paying_from_the_order_page_shows_the_qr_code(
         assert paying.status_code == 200
 
         assert "<svg" in paying.text and "模拟支付（仅演示" in paying.text
+
+
+def test_cooperative_page_and_packing_desk(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    from farmgate.orders import service as orders
+
+    township = f.create_township(session)
+    coop = f.create_cooperative(session, township, name="高坪稻花鱼合作社")
+    coop.story = "稻田里养鱼"
+    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+    product = f.create_product(session, staff, f.first_village(session, township), name="稻花鱼")
+    sku = session.query(Sku).filter_by(product_id=product.id).one()
+    session.commit()
+
+    page = client.get(f"/cooperatives/{coop.id}")
+    assert page.status_code == 200 and "稻田里养鱼" in page.text and "稻花鱼" in page.text
+    assert client.get("/cooperatives/999").status_code == 404
+
+    client.post(
+        "/cart/add",
+        data={
+            "sku_id": sku.id,
+            "quantity": 1,
+            "csrf_token": _csrf(client.get(f"/products/{product.id}").text),
+        },
+    )
+    token = _csrf(client.get("/checkout").text)
+    client.post("/checkout", data={**ADDRESS, "csrf_token": token})
+    order = session.query(Order).one()
+    orders.mark_paid(session, order)
+    session.commit()
+
+    client.cookies.clear()
+    login = client.get("/login")
+    client.post(
+        "/login",
+        data={"phone": staff.phone, "password": f.PASSWORD, "csrf_token": _csrf(login.text)},
+    )
+    desk = client.get("/coop")
+    assert (
+        "待打包发货（1）" in desk.text and ADDRESS["phone"] in desk.text
+    )  # the packer needs the number
+    fulfilment_id = re.search(r"/coop/fulfilments/(\d+)/pack", desk.text).group(1)  # type: ignore[union-attr]
+    client.post(f"/coop/fulfilments/{fulfilment_id}/pack", data={"csrf_token": _csrf(desk.text)})
+    session.expire_all()
+    assert session.get(Order, order.id).status == "fulfilling"
+    assert "待打包发货（0）" in client.get("/coop").text

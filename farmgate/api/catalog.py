@@ -12,9 +12,8 @@ from farmgate.catalog import service, views
 from farmgate.catalog.schemas import Page, ProductDetail, ProductSummary
 from farmgate.cooperatives import service as cooperatives
 from farmgate.cooperatives.schemas import CooperativePublic
-from farmgate.errors import NotFound, ValidationFailed
-from farmgate.models import CATEGORIES, STORAGE_LABELS, CooperativeStatus, StorageClass
-from farmgate.models import Cooperative as CooperativeModel
+from farmgate.errors import ValidationFailed
+from farmgate.models import CATEGORIES, STORAGE_LABELS, StorageClass
 
 router = APIRouter(tags=["商品目录"])
 
@@ -78,7 +77,4 @@ def list_cooperatives(session: SessionDep) -> list[CooperativePublic]:
 
 @router.get("/cooperatives/{cooperative_id}", response_model=CooperativePublic, summary="合作社")
 def get_cooperative(cooperative_id: int, session: SessionDep) -> CooperativePublic:
-    coop = session.get(CooperativeModel, cooperative_id)
-    if coop is None or coop.status != CooperativeStatus.APPROVED:
-        raise NotFound("合作社不存在")
-    return cooperatives.public_view(session, coop)
+    return cooperatives.public_view(session, cooperatives.get_public(session, cooperative_id))

@@ -97,6 +97,13 @@ def list_public(session: Session) -> list[Cooperative]:
     return list(session.scalars(query.order_by(Cooperative.id)))
 
 
+def get_public(session: Session, cooperative_id: int) -> Cooperative:
+    coop = session.get(Cooperative, cooperative_id)
+    if coop is None or coop.status != CooperativeStatus.APPROVED:
+        raise NotFound("合作社不存在")
+    return coop
+
+
 def _mask(account_no: str) -> str:
     digits = account_no.replace(" ", "")
     return "" if not digits else "*" * max(0, len(digits) - 4) + digits[-4:]

@@ -97,6 +97,7 @@ class OrderOut(BaseModel):
     status_label: str
     recipient: str
     phone_masked: str
+    delivery_phone: str | None = None  # full number, only for the cooperative that ships
     address: str
     delivery_method: str
     items_fen: int

@@ -179,6 +179,7 @@ def order_view(session: Session, order: Order, *, cooperative_id: int | None = N
         status_label=state.LABELS[OS(order.status)],
         recipient=order.recipient,
         phone_masked=_mask(order.phone),
+        delivery_phone=order.phone if cooperative_id is not None else None,
         address=" ".join(
             p
             for p in (

@@ -12,8 +12,10 @@ from farmgate.accounts import service as accounts
 from farmgate.api.deps import SESSION_COOKIE, SessionDep
 from farmgate.catalog import service, views
 from farmgate.config import settings
+from farmgate.cooperatives import service as cooperatives
 from farmgate.errors import AuthenticationRequired, FarmgateError, PermissionDenied
-from farmgate.models import CATEGORIES, Account, Role
+from farmgate.models import CATEGORIES, Account, FulfilmentStatus, Role
+from farmgate.orders import service as orders
 from farmgate.storefront.common import PageAccount, check_csrf, render
 from farmgate.validators import normalize_mobile
 
@@ -57,6 +59,24 @@ def product_page(
 ) -> Response:
     product = views.product_detail(session, service.get_public(session, product_id))
     return render(request, "product.html", account, product=product)
+
+
+@router.get("/cooperatives/{cooperative_id}", response_class=HTMLResponse)
+def cooperative_page(
+    cooperative_id: int, request: Request, session: SessionDep, account: PageAccount
+) -> Response:
+    coop = cooperatives.get_public(session, cooperative_id)
+    items, total = service.list_public(
+        session, service.CatalogFilters(cooperative_id=cooperative_id), 1, 60
+    )
+    return render(
+        request,
+        "cooperative.html",
+        account,
+        coop=cooperatives.public_view(session, coop),
+        items=items,
+        total=total,
+    )
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -127,11 +147,18 @@ def _staff(account: Account | None) -> Account:
 def coop_desk(request: Request, session: SessionDep, account: PageAccount) -> Response:
     staff = _staff(account)
     products = [views.product_owner_view(session, p) for p in service.list_own(session, staff)]
+    to_pack = orders.orders_of(
+        session, orders.fulfilments_for(session, staff, FulfilmentStatus.TO_PACK)
+    )
+    fulfilments = [
+        orders.order_view(session, o, cooperative_id=staff.cooperative_id) for o in to_pack
+    ]
     return render(
         request,
         "coop_products.html",
         staff,
         products=products,
+        fulfilments=fulfilments,
         notice=request.query_params.get("ok"),
     )
 
@@ -141,6 +168,20 @@ _DESK_ACTIONS = {
     "withdraw": service.withdraw,
     "delist": service.delist,
 }
+
+
+@router.post("/coop/fulfilments/{fulfilment_id}/pack")
+def coop_pack(
+    fulfilment_id: int,
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    staff = _staff(account)
+    check_csrf(request, csrf_token)
+    orders.mark_packed(session, staff, fulfilment_id)
+    return RedirectResponse("/coop?ok=1", status_code=303)
 
 
 @router.post("/coop/products/{product_id}/{action}")
