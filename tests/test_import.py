@@ -177,6 +177,19 @@ def test_every_bad_row_is_reported_and_nothing_is_imported(session: Session, sta
         ("辣椒,干货调味,谭家场,斤,365,常温,,,38,10,550", "规格：必填"),
         ("辣椒,干货调味,谭家场,斤,365,常温,,500g,2000000,10,550", "价格（元）：不能大于"),
     ],
+    ids=[
+        "no-name",
+        "zero-price",
+        "negative-price",
+        "price-in-words",
+        "fractional-weight",
+        "stock-in-words",
+        "unknown-storage",
+        "unknown-unit",
+        "zero-shelf-life",
+        "no-spec",
+        "price-too-high",
+    ],
 )
 def test_each_kind_of_bad_row_is_explained(session: Session, staff, row: str, message: str) -> None:  # type: ignore[no-untyped-def]
     error = failure(
@@ -254,6 +267,7 @@ def test_missing_header_columns_are_named(
             "bad_csv",
         ),
     ],
+    ids=["empty", "header-only", "utf-16", "unclosed-quote"],
 )
 def test_unusable_files_are_refused_clearly(
     session: Session, staff, data: bytes, code: str
@@ -380,6 +394,7 @@ def test_cli_import_of_a_good_file_commits(cli_staff: str, tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("phone", "message"),
     [("123", "请输入11位中国大陆手机号码"), ("13800000000", "No account with phone 13800000000")],
+    ids=["not-a-mobile", "no-such-account"],
 )
 def test_cli_import_refuses_unknown_staff(
     cli_staff: str, tmp_path: Path, phone: str, message: str
