@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import hmac
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+import xmltodict
 
-from farmgate.payments.provider import PaymentError, PaymentUnavailable, SignatureInvalid
+from farmgate.payments import wechat_v2
+from farmgate.payments.provider import (
+    AlreadyPaid,
+    MalformedNotification,
+    Notification,
+    PaymentError,
+    PaymentUnavailable,
+    SignatureInvalid,
+    TradeClosed,
+)
 from farmgate.payments.simulator import SimulatorServer, start_simulator
 from farmgate.payments.wechat_v2 import WeChatPayV2, hmac_sha256_sign
+from tests.test_payments_v3 import Merchant
 
 
 class Receiver:
@@ -180,3 +192,68 @@ def test_a_wrong_api_key_is_refused(sim, receiver) -> None:  # type: ignore[no-u
     )
     with pytest.raises(PaymentError, match="签名错误"):
         _intent(wrong, receiver, _no())
+
+
+def test_recreating_a_paid_or_closed_trade_asks_wechat_and_never_charges_twice(
+    provider, receiver, sim
+) -> None:  # type: ignore[no-untyped-def]
+    paid = _no()
+    _intent(provider, receiver, paid, amount=3300)
+    transaction_id = sim.pay(paid)["transaction_id"]
+    with pytest.raises(AlreadyPaid) as again:
+        _intent(provider, receiver, paid, amount=3300)
+    assert again.value.code == "ORDERPAID"
+    assert (again.value.result.transaction_id, again.value.result.amount_fen) == (
+        transaction_id,
+        3300,
+    )
+    closed = _no()
+    _intent(provider, receiver, closed)
+    provider.close(closed)
+    with pytest.raises(TradeClosed):
+        _intent(provider, receiver, closed)
+    with pytest.raises(PaymentError) as refused:  # a paid trade cannot be closed
+        provider.close(paid)
+    assert refused.value.code == "ORDERPAID"
+
+
+def test_the_merchant_verifies_and_acknowledges_in_v2_xml(provider, sim) -> None:  # type: ignore[no-untyped-def]
+    merchant = Merchant()
+    merchant.provider = provider
+    try:
+        no = _no()
+        _intent(provider, merchant, no, amount=880)  # type: ignore[arg-type]
+        assert sim.pay(no)["notify_status"] == [200]
+        note = merchant.parsed[-1]
+        assert isinstance(note, Notification) and note.amount_fen == 880
+        assert xmltodict.parse(provider.ack(True)[2])["xml"]["return_code"] == "SUCCESS"
+        sim.inject("notify_forged")
+        sim.pay(no)
+        assert isinstance(merchant.parsed[-1], SignatureInvalid)
+        assert sim.state.deliveries[-1].status == 200  # v2 acks FAIL inside a 200
+        assert b"FAIL" in provider.ack(False)[2]
+    finally:
+        merchant.server.shutdown()
+
+
+def test_verification_compares_in_constant_time(
+    provider, receiver, sim, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    no = _no()
+    _intent(provider, receiver, no)
+    sim.pay(no)
+    body = receiver.bodies[-1]
+    calls: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(wechat_v2.hmac, "compare_digest", spy)
+    assert provider.parse_notification({}, body).out_trade_no == no
+    assert len(calls) == 1 and calls[0][0] == calls[0][1]
+    with pytest.raises(MalformedNotification):
+        provider.parse_notification({}, b"<xml><oops")
+    with pytest.raises(SignatureInvalid):  # unsigned
+        provider.parse_notification({}, b"<xml><out_trade_no>X</out_trade_no></xml>")

@@ -2,6 +2,8 @@
 
 wechatpy 1.8's ``parse_payment_result`` always recomputes an MD5 signature and compares with
 ``!=``; notifications here are verified with HMAC-SHA256 and ``hmac.compare_digest`` instead.
+``WeChatPay.API_BASE_URL`` is a class attribute read on every request, so setting it on the
+instance points one client at another host (the simulator) without touching the others.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from wechatpy.pay import WeChatPay
 from wechatpy.pay.utils import dict_to_xml
 
 from farmgate.payments.provider import (
+    TRANSIENT_CODES,
+    AlreadyPaid,
     Channel,
     IntentCreated,
     MalformedNotification,
@@ -32,6 +36,7 @@ from farmgate.payments.provider import (
     QueryResult,
     RefundResult,
     SignatureInvalid,
+    TradeClosed,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -70,9 +75,20 @@ class WeChatPayV2(PaymentProvider):
         api_key: str,
         base_url: str | None = None,
         timeout: float = 10,
+        mch_cert: str | None = None,
+        mch_key: str | None = None,
     ) -> None:
+        """``mch_cert``/``mch_key``: paths of the merchant's API client certificate, which the
+        real /secapi/pay/refund requires (the simulator does not)."""
         self.api_key = api_key
-        self.client = WeChatPay(appid=appid, api_key=api_key, mch_id=mch_id, timeout=timeout)
+        self.client = WeChatPay(
+            appid=appid,
+            api_key=api_key,
+            mch_id=mch_id,
+            timeout=timeout,
+            mch_cert=mch_cert,
+            mch_key=mch_key,
+        )
         if base_url:
             self.client.API_BASE_URL = base_url.rstrip("/") + "/"
 
@@ -88,9 +104,11 @@ class WeChatPayV2(PaymentProvider):
             )
             if status is not None and status >= 500:
                 raise PaymentUnavailable(f"WeChat Pay answered {status}") from exc
-            raise PaymentError(
-                f"{exc.errcode or exc.return_code}: {exc.errmsg or exc.return_msg}"
-            ) from exc
+            code = exc.errcode or exc.return_code
+            message = f"{code}: {exc.errmsg or exc.return_msg}"
+            if code in TRANSIENT_CODES:
+                raise PaymentUnavailable(message, code=code) from exc
+            raise PaymentError(message, code=code) from exc
         except requests.RequestException as exc:  # timeouts and connection errors
             raise PaymentUnavailable(f"WeChat Pay unreachable: {exc.__class__.__name__}") from exc
         if not isinstance(result, dict):
@@ -126,8 +144,8 @@ class WeChatPayV2(PaymentProvider):
                 product_id=out_trade_no if channel == "native" else None,
             )
         except PaymentError as exc:
-            if "ORDERPAID" in str(exc) or "OUT_TRADE_NO_USED" in str(exc):
-                raise PaymentError(f"ORDERPAID: {out_trade_no} is already paid or used") from exc
+            if exc.code in ("ORDERPAID", "OUT_TRADE_NO_USED", "ORDERCLOSED"):
+                self._explain_used(out_trade_no, amount_fen, exc)
             raise
         client: dict[str, Any] = {"trade_type": data.get("trade_type")}
         if channel == "native":
@@ -137,6 +155,19 @@ class WeChatPayV2(PaymentProvider):
         else:
             client["jsapi"] = self.jsapi_params(data["prepay_id"])
         return IntentCreated(provider_ref=data["prepay_id"], client=client)
+
+    def _explain_used(self, out_trade_no: str, amount_fen: int, exc: PaymentError) -> None:
+        """The number is taken: ask WeChat why, so a paid trade is never offered again."""
+        found = self.query(out_trade_no)
+        if found.state in ("SUCCESS", "REFUND"):
+            raise AlreadyPaid(f"ORDERPAID: {out_trade_no} is already paid", found) from exc
+        if found.state in ("CLOSED", "REVOKED"):
+            raise TradeClosed(f"ORDERCLOSED: {out_trade_no} was closed") from exc
+        raise PaymentError(
+            f"OUT_TRADE_NO_USED: {out_trade_no} exists with other parameters "
+            f"({found.amount_fen} fen there, {amount_fen} asked)",
+            code="OUT_TRADE_NO_USED",
+        ) from exc
 
     def jsapi_params(self, prepay_id: str) -> dict[str, str]:
         """Parameters for WeixinJSBridge.invoke("getBrandWCPayRequest"), signed HMAC-SHA256."""
@@ -209,4 +240,7 @@ class WeChatPayV2(PaymentProvider):
             out_trade_no=out_trade_no,
             refund_desc=reason[:80] or None,
         )
-        return RefundResult(out_refund_no, data["refund_id"], int(data["refund_fee"]))
+        # v2 only says the refund was accepted; the money moves later (/pay/refundquery).
+        return RefundResult(
+            out_refund_no, data["refund_id"], int(data["refund_fee"]), status="PROCESSING"
+        )

@@ -8,15 +8,22 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, Literal
 
 import httpx
 import uvicorn
 
-from farmgate.payments.simulator.app import SimState, build_app
+from farmgate.payments.simulator.app import build_app
+from farmgate.payments.simulator.state import SimState
 
 
 class SimulatorServer:
-    """The simulator with its merchant credentials, reachable at ``url``."""
+    """The simulator, reachable at ``url``, with the merchant credentials it generated.
+
+    ``state`` is the live in-memory state (orders, faults, ``sent`` notification bodies,
+    ``deliveries`` with headers and the merchant's answer status); ``v2_config()`` and
+    ``v3_config()`` are keyword arguments for ``WeChatPayV2(...)`` and ``WeChatPayV3(...)``.
+    """
 
     def __init__(
         self, port: int = 0, *, appid: str = "wx_simulated_app", mch_id: str = "1900000109"
@@ -30,7 +37,11 @@ class SimulatorServer:
             appid=appid, mch_id=mch_id, api_key=secrets.token_hex(16), public_url=self.url
         )
         config = uvicorn.Config(
-            build_app(self.state), host="127.0.0.1", port=port, log_level="warning"
+            build_app(self.state),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=1,  # a stalled "timeout" answer must not block stop()
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -39,7 +50,7 @@ class SimulatorServer:
 
     def start(self) -> SimulatorServer:
         self._thread.start()
-        for _ in range(100):
+        for _ in range(200):
             if self._server.started:
                 return self
             time.sleep(0.05)
@@ -49,20 +60,61 @@ class SimulatorServer:
         self._server.should_exit = True
         self._thread.join(5)
 
-    def inject(self, *faults: str) -> None:
-        httpx.post(
-            f"{self.url}/_simulator/faults", json={"faults": list(faults)}, timeout=5
-        ).raise_for_status()
+    # Credentials, for configuring the providers.
 
-    def pay(self, out_trade_no: str) -> dict[str, object]:
-        response = httpx.post(f"{self.url}/_simulator/pay/{out_trade_no}", timeout=15)
+    def v2_config(self) -> dict[str, Any]:
+        s = self.state
+        return {"appid": s.appid, "mch_id": s.mch_id, "api_key": s.api_key, "base_url": self.url}
+
+    def v3_config(
+        self, verification: Literal["public_key", "certificate"] = "public_key"
+    ) -> dict[str, Any]:
+        """Keyword arguments for ``WeChatPayV3``. Also switches which Wechatpay-Serial the
+        simulator signs with: "certificate" makes the provider download /v3/certificates."""
+        s = self.state
+        s.platform_mode = verification
+        config: dict[str, Any] = {
+            "appid": s.appid,
+            "mchid": s.mch_id,
+            "merchant_private_key": s.merchant_private_key_pem,
+            "merchant_serial_no": s.merchant_serial_no,
+            "apiv3_key": s.apiv3_key,
+            "base_url": self.url,
+        }
+        if verification == "public_key":
+            config["platform_public_key"] = s.platform_public_key_pem
+            config["platform_public_key_id"] = s.platform_public_key_id
+        return config
+
+    # Control API (over HTTP, as another process would use it).
+
+    def inject(self, *faults: str, timeout_seconds: float | None = None) -> None:
+        """Queue faults, each used once by the next call it applies to."""
+        payload: dict[str, Any] = {"faults": list(faults)}
+        if timeout_seconds is not None:
+            payload["timeout_seconds"] = timeout_seconds
+        httpx.post(f"{self.url}/_simulator/faults", json=payload, timeout=5).raise_for_status()
+
+    def pay(self, out_trade_no: str) -> dict[str, Any]:
+        """The payer pays; returns state, transaction_id and the notify_url's answer statuses."""
+        response = httpx.post(f"{self.url}/_simulator/pay/{out_trade_no}", timeout=30)
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+    def order(self, out_trade_no: str) -> dict[str, Any] | None:
+        response = httpx.get(f"{self.url}/_simulator/orders/{out_trade_no}", timeout=5)
+        if response.status_code == 404:
+            return None
         response.raise_for_status()
         return response.json()  # type: ignore[no-any-return]
 
 
 @contextmanager
-def start_simulator(**kwargs: object) -> Iterator[SimulatorServer]:
-    server = SimulatorServer(**kwargs).start()  # type: ignore[arg-type]
+def start_simulator(
+    port: int = 0, *, appid: str = "wx_simulated_app", mch_id: str = "1900000109"
+) -> Iterator[SimulatorServer]:
+    """Run the WeChat Pay SIMULATOR on 127.0.0.1 (a free port unless given) for the block."""
+    server = SimulatorServer(port, appid=appid, mch_id=mch_id).start()
     try:
         yield server
     finally:

@@ -1,0 +1,316 @@
+"""WeChat Pay API v3 (JSON, RSA-SHA256 both ways, AES-256-GCM notifications) via wechatpayv3.
+
+wechatpayv3 signs requests (``WECHATPAY2-SHA256-RSA2048`` Authorization), verifies answers and
+notifications (Wechatpay-Timestamp/Nonce/Signature/Serial, with WeChat's platform public key or
+its downloaded platform certificates) and decrypts notification resources. It works with any
+locally generated keys. Its gateway, though, is hard-coded: ``Core.__init__`` sets
+``_gate_way`` to the production host and, in certificate mode, downloads certificates from it
+before returning. ``_GatewayCore`` makes ``_gate_way`` a property so the host is ours from the
+first request, and ``_Client`` builds that core in place of ``WeChatPay``'s own (it sets the
+same five attributes ``WeChatPay.__init__`` does; pinned to wechatpayv3 2.x).
+
+Added on top: explicit timeouts, transient failures as ``PaymentUnavailable``, a freshness check
+on notification timestamps (wechatpayv3 has none) and errors sorted by kind.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import requests
+from wechatpayv3 import SignType, WeChatPay, WeChatPayType
+from wechatpayv3.core import Core
+
+from farmgate.payments.provider import (
+    TRANSIENT_CODES,
+    WECHAT_CHANNELS,
+    AlreadyPaid,
+    Channel,
+    IntentCreated,
+    MalformedNotification,
+    Notification,
+    PaymentError,
+    PaymentProvider,
+    PaymentUnavailable,
+    QueryResult,
+    RefundResult,
+    SignatureInvalid,
+    TradeClosed,
+)
+
+PRODUCTION = "https://api.mch.weixin.qq.com"
+PAY_TYPES = {"native": WeChatPayType.NATIVE, "jsapi": WeChatPayType.JSAPI, "mweb": WeChatPayType.H5}
+NOTIFY_HEADERS = ("signature", "timestamp", "nonce", "serial", "signature-type")
+
+
+class _GatewayCore(Core):  # type: ignore[misc]
+    def __init__(self, *, gateway: str, **kwargs: Any) -> None:
+        self._gateway = gateway
+        super().__init__(**kwargs)
+
+    @property
+    def _gate_way(self) -> str:
+        return self._gateway
+
+    @_gate_way.setter
+    def _gate_way(self, value: str) -> None:
+        pass  # Core.__init__ assigns the production host; ours stands
+
+
+class _Client(WeChatPay):  # type: ignore[misc]
+    def __init__(self, *, gateway: str, appid: str, mchid: str, **core: Any) -> None:
+        self._type = WeChatPayType.NATIVE
+        self._mchid, self._appid = mchid, appid
+        self._notify_url = None
+        self._partner_mode = False
+        self._core = _GatewayCore(gateway=gateway, mchid=mchid, **core)
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """wechatpayv3 raises bare ``Exception``s; sort them into the provider errors."""
+    try:
+        yield
+    except PaymentError:
+        raise
+    except requests.RequestException as exc:  # timeouts, refused connections
+        raise PaymentUnavailable(f"WeChat Pay {what}: {exc.__class__.__name__}") from exc
+    except Exception as exc:
+        text = str(exc)
+        if "signature" in text or "algorithm" in text or isinstance(exc, ValueError):
+            raise SignatureInvalid(f"WeChat Pay {what}: answer does not verify ({text})") from exc
+        if "certificate" in text:  # could not download/verify platform certificates
+            raise PaymentUnavailable(f"WeChat Pay {what}: {text}") from exc
+        raise PaymentError(f"WeChat Pay {what}: {text}") from exc
+
+
+def _result(what: str, answer: tuple[int, Any]) -> dict[str, Any]:
+    """A verified 2xx body as a dict; refusals and outages as errors."""
+    status, body = answer
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if 200 <= status < 300:
+        try:
+            return json.loads(body) if body else {}
+        except ValueError as exc:
+            raise PaymentUnavailable(f"WeChat Pay {what}: unreadable answer") from exc
+    try:
+        error = json.loads(body) if body else {}
+    except ValueError:
+        error = {}
+    code = str(error.get("code") or status)
+    message = f"{code}: {error.get('message', '')}"
+    if status >= 500 or status == 429 or code in TRANSIENT_CODES:
+        raise PaymentUnavailable(f"WeChat Pay {what} answered {status} {message}", code=code)
+    raise PaymentError(message, code=code)
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None  # RFC 3339 with +08:00
+
+
+class WeChatPayV3(PaymentProvider):
+    name = "wechat_v3"
+
+    def __init__(
+        self,
+        *,
+        appid: str,
+        mchid: str,
+        merchant_private_key: str,
+        merchant_serial_no: str,
+        apiv3_key: str,
+        platform_public_key: str | None = None,
+        platform_public_key_id: str | None = None,
+        platform_cert_dir: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 10,
+        notify_max_age: float = 300,
+    ) -> None:
+        """Verification uses WeChat's platform public key when ``platform_public_key`` and
+        its id are given; otherwise platform certificates, read from ``platform_cert_dir`` or
+        downloaded from /v3/certificates (at construction, hence the errors it may raise).
+        ``notify_max_age``: seconds a notification's Wechatpay-Timestamp may be off by."""
+        self.appid, self.mchid = appid, mchid
+        self.notify_max_age = notify_max_age
+        with _translated("setup"):
+            self.client = _Client(
+                gateway=(base_url or PRODUCTION).rstrip("/"),
+                appid=appid,
+                mchid=mchid,
+                cert_serial_no=merchant_serial_no,
+                private_key=merchant_private_key,
+                apiv3_key=apiv3_key,
+                cert_dir=platform_cert_dir,
+                timeout=timeout,
+                public_key=platform_public_key,
+                public_key_id=platform_public_key_id,
+            )
+
+    def create_intent(
+        self,
+        *,
+        out_trade_no: str,
+        amount_fen: int,
+        description: str,
+        channel: Channel,
+        notify_url: str,
+        client_ip: str,
+        openid: str | None = None,
+    ) -> IntentCreated:
+        if channel not in WECHAT_CHANNELS:
+            raise PaymentError(f"channel {channel} is not a WeChat Pay channel")
+        if channel == "jsapi" and not openid:
+            raise PaymentError("JSAPI needs the payer's openid")
+        scene: dict[str, Any] = {"payer_client_ip": client_ip}
+        if channel == "mweb":
+            scene["h5_info"] = {"type": "Wap"}
+        try:
+            with _translated("create"):
+                data = _result(
+                    "create",
+                    self.client.pay(
+                        description=description[:127],
+                        out_trade_no=out_trade_no,
+                        amount={"total": amount_fen, "currency": "CNY"},
+                        payer={"openid": openid} if channel == "jsapi" else None,
+                        scene_info=scene,
+                        notify_url=notify_url,
+                        pay_type=PAY_TYPES[channel],
+                    ),
+                )
+        except PaymentError as exc:
+            if exc.code in ("ORDERPAID", "OUT_TRADE_NO_USED", "ORDER_CLOSED"):
+                self._explain_used(out_trade_no, amount_fen, exc)
+            raise
+        # v3 answers NATIVE and H5 with a URL and no prepay id: the trade number stands in.
+        if channel == "native":
+            return IntentCreated(out_trade_no, {"trade_type": "NATIVE", **data})
+        if channel == "mweb":
+            return IntentCreated(out_trade_no, {"trade_type": "MWEB", "mweb_url": data["h5_url"]})
+        prepay_id = data["prepay_id"]
+        return IntentCreated(
+            prepay_id, {"trade_type": "JSAPI", "jsapi": self.jsapi_params(prepay_id)}
+        )
+
+    def _explain_used(self, out_trade_no: str, amount_fen: int, exc: PaymentError) -> None:
+        """The number is taken: ask WeChat why, so a paid trade is never offered again."""
+        found = self.query(out_trade_no)
+        if found.state in ("SUCCESS", "REFUND"):
+            raise AlreadyPaid(f"ORDERPAID: {out_trade_no} is already paid", found) from exc
+        if found.state in ("CLOSED", "REVOKED"):
+            raise TradeClosed(f"ORDER_CLOSED: {out_trade_no} was closed") from exc
+        raise PaymentError(
+            f"OUT_TRADE_NO_USED: {out_trade_no} exists with other parameters "
+            f"({found.amount_fen} fen there, {amount_fen} asked)",
+            code="OUT_TRADE_NO_USED",
+        ) from exc
+
+    def jsapi_params(self, prepay_id: str) -> dict[str, str]:
+        """Parameters for WeixinJSBridge.invoke("getBrandWCPayRequest"), signed RSA."""
+        params = {
+            "appId": self.appid,
+            "timeStamp": str(int(time.time())),
+            "nonceStr": secrets.token_hex(16),
+            "package": f"prepay_id={prepay_id}",
+            "signType": "RSA",
+        }
+        message = [params["appId"], params["timeStamp"], params["nonceStr"], params["package"]]
+        params["paySign"] = self.client.sign(message, SignType.RSA_SHA256)
+        return params
+
+    def parse_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
+        lower = {k.lower(): v for k, v in headers.items()}
+        if any(not lower.get(f"wechatpay-{h}") for h in NOTIFY_HEADERS):
+            raise SignatureInvalid("notification lacks Wechatpay-* signature headers")
+        try:
+            skew = abs(time.time() - int(lower["wechatpay-timestamp"]))
+        except ValueError as exc:
+            raise SignatureInvalid("notification timestamp is not a number") from exc
+        if skew > self.notify_max_age:  # an old, replayed notification
+            raise SignatureInvalid(f"notification timestamp is {skew:.0f} s off")
+        try:
+            envelope = json.loads(body)
+            resource = envelope["resource"]
+            well_formed = (
+                envelope["resource_type"] == "encrypt-resource"
+                and resource["algorithm"] == "AEAD_AES_256_GCM"
+                and bool(resource["nonce"] and resource["ciphertext"])
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise MalformedNotification("notification is not a WeChat Pay v3 event") from exc
+        if not well_formed:
+            raise MalformedNotification("notification is not an AES-256-GCM encrypted resource")
+        with _translated("notification"):
+            # None: the RSA signature, or the AES-GCM tag (bad key or tampered), failed.
+            plain = self.client.decrypt_callback(lower, body.decode("utf-8"))
+        if not plain:
+            raise SignatureInvalid("notification signature or encryption does not verify")
+        try:
+            data = json.loads(plain)
+            amount = data["amount"]
+            return Notification(
+                out_trade_no=data["out_trade_no"],
+                transaction_id=data["transaction_id"],
+                amount_fen=int(amount["total"]),
+                currency=amount.get("currency", "CNY"),
+                paid=envelope.get("event_type") == "TRANSACTION.SUCCESS"
+                and data.get("trade_state") == "SUCCESS",
+                paid_at=_time(data.get("success_time")),
+                raw={"event": {k: v for k, v in envelope.items() if k != "resource"}, **data},
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise MalformedNotification(f"notification resource lacks {exc}") from exc
+
+    def ack(self, ok: bool, message: str = "") -> tuple[int, str, bytes]:
+        """v3: 2xx with no body accepts; 4xx/5xx with {"code": "FAIL"} asks for a retry."""
+        if ok:
+            return 204, "application/json", b""
+        body = json.dumps({"code": "FAIL", "message": message or "失败"}, ensure_ascii=False)
+        return 400, "application/json", body.encode()
+
+    def query(self, out_trade_no: str) -> QueryResult:
+        try:
+            with _translated("query"):
+                data = _result("query", self.client.query(out_trade_no=out_trade_no))
+        except PaymentError as exc:
+            if exc.code == "ORDER_NOT_EXIST" or exc.code == "RESOURCE_NOT_EXISTS":
+                return QueryResult("NOT_FOUND", None, None)
+            raise
+        total = (data.get("amount") or {}).get("total")
+        return QueryResult(
+            state=data.get("trade_state", "NOTPAY"),
+            transaction_id=data.get("transaction_id"),
+            amount_fen=int(total) if total is not None else None,
+            paid_at=_time(data.get("success_time")),
+        )
+
+    def close(self, out_trade_no: str) -> None:
+        with _translated("close"):
+            _result("close", self.client.close(out_trade_no=out_trade_no))
+
+    def refund(
+        self, *, out_trade_no: str, out_refund_no: str, total_fen: int, refund_fen: int, reason: str
+    ) -> RefundResult:
+        with _translated("refund"):
+            data = _result(
+                "refund",
+                self.client.refund(
+                    out_refund_no=out_refund_no,
+                    amount={"refund": refund_fen, "total": total_fen, "currency": "CNY"},
+                    out_trade_no=out_trade_no,
+                    reason=reason[:80] or None,
+                ),
+            )
+        return RefundResult(
+            out_refund_no=data["out_refund_no"],
+            refund_id=data["refund_id"],
+            refund_fen=int(data["amount"]["refund"]),
+            status=data.get("status", "PROCESSING"),
+        )
