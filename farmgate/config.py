@@ -42,11 +42,27 @@ class Settings(BaseSettings):
 
     # Payments. Without WECHAT_API_BASE the real api.mch.weixin.qq.com is used; the demo and
     # the tests point it at the bundled simulator.
+    # WECHAT_PAY_VERSION picks the protocol: v2 (XML, HMAC-SHA256; API_KEY, and for refunds
+    # the merchant's client certificate MCH_CERT/MCH_KEY) or v3 (JSON, RSA; new merchants only
+    # get v3: APIV3_KEY, PRIVATE_KEY (PEM path), SERIAL_NO, and WeChat's platform public key
+    # PLATFORM_PUBLIC_KEY (PEM path) + its id, or PLATFORM_CERT_DIR of downloaded certificates).
+    wechat_pay_version: Literal["v2", "v3"] = "v2"
     wechat_appid: str = ""
     wechat_mch_id: str = ""
     wechat_api_key: str = ""
+    wechat_mch_cert: str | None = None
+    wechat_mch_key: str | None = None
+    wechat_apiv3_key: str = ""
+    wechat_private_key: str | None = None
+    wechat_serial_no: str = ""
+    wechat_platform_public_key: str | None = None
+    wechat_platform_public_key_id: str | None = None
+    wechat_platform_cert_dir: str | None = None
     wechat_api_base: str | None = None
     payment_http_timeout: float = Field(default=10, gt=0)
+    # Paying cash at the village e-commerce service station; staff confirm the receipt.
+    cash_payments: bool = True
+    cash_hold_hours: int = Field(default=72, ge=1)  # stock stays reserved this long
     simulator: bool = False  # show the demo-only "simulate paying" button
 
     session_days: int = Field(default=14, ge=1)

@@ -184,6 +184,7 @@ def test_fault_control_api(sim: SimulatorServer) -> None:
         "notify_twice",
         "notify_forged",
         "notify_wrong_amount",
+        "refund_processing",
     }
     bad = httpx.post(f"{sim.url}/_simulator/faults", json={"faults": ["meteor"]}, timeout=5)
     assert bad.status_code == 400

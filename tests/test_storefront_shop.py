@@ -108,6 +108,32 @@ def test_paying_from_the_order_page_shows_the_qr_code(
         assert "<svg" in paying.text and "模拟支付（仅演示" in paying.text
 
 
+def test_choosing_cash_at_the_station_holds_the_order(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    township = f.create_township(session)
+    coop = f.create_cooperative(session, township)
+    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+    product = f.create_product(session, staff, f.first_village(session, township))
+    sku = session.query(Sku).filter_by(product_id=product.id).one()
+    session.commit()
+    page = client.get(f"/products/{product.id}")
+    client.post("/cart/add", data={"sku_id": sku.id, "quantity": 1, "csrf_token": _csrf(page.text)})
+    token = _csrf(client.get("/checkout").text)
+    order_page = client.post(
+        "/checkout", data={**ADDRESS, "csrf_token": token}, follow_redirects=True
+    )
+    assert 'value="cash"' in order_page.text
+    link_secret = re.search(r'name="t" value="([^"]+)"', order_page.text).group(1)  # type: ignore[union-attr]
+    number = session.query(Order).one().number
+    held = client.post(
+        f"/orders/{number}/pay",
+        data={"csrf_token": _csrf(order_page.text), "t": link_secret, "method": "cash"},
+        follow_redirects=True,
+    )
+    assert held.status_code == 200 and "到村服务站付款" in held.text
+    assert 'value="cash"' not in held.text  # chosen already; WeChat Pay stays offered
+    assert 'value="wechat"' in held.text
+
+
 def test_cooperative_page_and_packing_desk(client, session: Session) -> None:  # type: ignore[no-untyped-def]
     from farmgate.orders import service as orders
 

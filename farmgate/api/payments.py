@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from farmgate.api.deps import CurrentAccount, CurrentAdmin, SessionDep
-from farmgate.models import OrderStatus
+from farmgate.errors import NotFound
+from farmgate.models import OrderStatus, Refund
 from farmgate.orders import service as orders
 from farmgate.orders import state
 from farmgate.orders.schemas import OrderOut
@@ -19,7 +20,9 @@ router = APIRouter(tags=["支付"])
 
 
 class PayIn(BaseModel):
-    channel: Channel = Field(description="native（扫码）、jsapi（微信内）、mweb（手机浏览器）")
+    channel: Channel = Field(
+        description="native（扫码）、jsapi（微信内）、mweb（手机浏览器）、cash（到村服务站现金付款）"
+    )
     openid: str | None = Field(default=None, max_length=64)
 
 
@@ -29,6 +32,11 @@ class IntentOut(BaseModel):
     amount_fen: int
     status: str
     client: dict[str, Any]
+
+
+class CashReceivedIn(BaseModel):
+    receipt_no: str = Field(min_length=1, max_length=32, description="纸质收据编号")
+    amount_fen: int = Field(gt=0, description="实收金额（分），须与订单金额一致")
 
 
 class RefundIn(BaseModel):
@@ -78,4 +86,33 @@ def refund_request(order_id: int, session: SessionDep, account: CurrentAccount) 
 def refund(order_id: int, data: RefundIn, session: SessionDep, admin: CurrentAdmin) -> OrderOut:
     order = orders.get_for(session, admin, order_id, lock=True)
     service.approve_refund(session, order, data.amount_fen, data.reason or "乡镇管理员同意退款")
+    return orders.order_view(session, order)
+
+
+@router.post(
+    "/admin/orders/{order_id}/cash-received",
+    response_model=OrderOut,
+    summary="服务站确认已收到现金（同一收据重复确认只记一次）",
+)
+def cash_received(
+    order_id: int, data: CashReceivedIn, session: SessionDep, admin: CurrentAdmin
+) -> OrderOut:
+    order = orders.get_for(session, admin, order_id, lock=True)
+    service.confirm_cash(
+        session, order, receipt_no=data.receipt_no, amount_fen=data.amount_fen, staff=admin
+    )
+    return orders.order_view(session, order)
+
+
+@router.post(
+    "/admin/refunds/{refund_id}/cash-returned",
+    response_model=OrderOut,
+    summary="服务站确认已将现金退还买家",
+)
+def cash_returned(refund_id: int, session: SessionDep, admin: CurrentAdmin) -> OrderOut:
+    refund = session.get(Refund, refund_id, with_for_update=True)
+    if refund is None:
+        raise NotFound("退款记录不存在")
+    service.cash_returned(session, refund, admin)
+    order = orders.get_for(session, admin, refund.order_id)
     return orders.order_view(session, order)

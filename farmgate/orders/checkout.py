@@ -169,7 +169,7 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
     outbox.enqueue(
         session,
         "orders.release_unpaid",
-        {"order_id": order.id},
+        {"order_id": order.id, "due": order.pay_by.isoformat()},
         key=f"order:{order.id}",
         delay_seconds=settings.payment_timeout_minutes * 60,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,11 +18,16 @@ from farmgate.orders import service
 def release_unpaid(session: Session, args: dict[str, Any]) -> None:
     """Cancel an order still unpaid at its deadline and give its stock back.
 
+    ``due`` is the deadline the job was queued for; a later deadline has its own job.
+
     Keyed by the order: a second run finds it cancelled (or paid) and does nothing.
     """
     order = session.get(Order, args["order_id"], with_for_update=True)
     if order is None or order.status != OrderStatus.PENDING_PAYMENT:
         return
+    due = args.get("due")
+    if due is not None and order.pay_by > datetime.fromisoformat(due) + timedelta(seconds=1):
+        return  # the deadline moved (cash at the station); that change queued its own release
     if utcnow() < order.pay_by - timedelta(seconds=1):
         raise TransientJobError("payment deadline not reached yet")
     service.cancel(session, order, None, note="超时未支付，已自动取消并释放库存")

@@ -126,3 +126,7 @@ class CashProvider(PaymentProvider):
         return RefundResult(
             out_refund_no, f"CASH-REFUND-{out_refund_no}", refund_fen, status="PENDING_CASH"
         )
+
+    def refund_status(self, out_refund_no: str) -> RefundResult:
+        """Only staff know: the shop's refund row says whether the cash was handed back."""
+        return RefundResult(out_refund_no, f"CASH-REFUND-{out_refund_no}", 0, status="PENDING_CASH")

@@ -173,3 +173,7 @@ class PaymentProvider(ABC):
         self, *, out_trade_no: str, out_refund_no: str, total_fen: int, refund_fen: int, reason: str
     ) -> RefundResult:
         """Refund all or part of a paid trade; idempotent by ``out_refund_no``."""
+
+    @abstractmethod
+    def refund_status(self, out_refund_no: str) -> RefundResult:
+        """Where an accepted refund stands: SUCCESS, PROCESSING, or CLOSED/ABNORMAL (failed)."""

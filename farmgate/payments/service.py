@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from farmgate.config import settings
 from farmgate.db import utcnow
-from farmgate.errors import Conflict, FarmgateError, InvalidTransition, ValidationFailed
+from farmgate.errors import Conflict, InvalidTransition, ValidationFailed
 from farmgate.jobs import outbox
 from farmgate.models import (
+    Account,
     IntentStatus,
     Order,
     OrderStatus,
@@ -22,49 +24,43 @@ from farmgate.models import (
 )
 from farmgate.orders import service as orders
 from farmgate.orders import state
+from farmgate.payments import providers
 from farmgate.payments.provider import (
+    AlreadyPaid,
     Channel,
     Notification,
     PaymentError,
     PaymentProvider,
     PaymentUnavailable,
+    QueryResult,
+    TradeClosed,
 )
-from farmgate.payments.wechat_v2 import WeChatPayV2
+from farmgate.payments.providers import PaymentFailed
 
 log = logging.getLogger(__name__)
-CHANNEL_CODES = {"native": "N", "jsapi": "J", "mweb": "H"}
+CHANNEL_CODES = {"native": "N", "jsapi": "J", "mweb": "H", "cash": "C"}
 NOTIFY_PATH = "/api/v1/payments/wechat/notify"
+PROVIDER_LABELS = {"wechat_v2": "微信支付", "wechat_v3": "微信支付", "cash": "到站现金付款"}
 
-
-class PaymentFailed(FarmgateError):
-    status = 502
-    code = "payment_failed"
-
-
-def wechat() -> PaymentProvider:
-    if not (settings.wechat_appid and settings.wechat_mch_id and settings.wechat_api_key):
-        raise PaymentFailed("微信支付尚未配置", code="payment_not_configured", status=503)
-    return WeChatPayV2(
-        appid=settings.wechat_appid,
-        mch_id=settings.wechat_mch_id,
-        api_key=settings.wechat_api_key,
-        base_url=settings.wechat_api_base,
-        timeout=settings.payment_http_timeout,
-    )
+__all__ = ["PaymentFailed", "create_intent", "receive_notification"]
 
 
 def create_intent(
     session: Session, order: Order, channel: Channel, *, client_ip: str, openid: str | None = None
 ) -> PaymentIntent:
-    """An intent to pay ``order`` by WeChat Pay; asking again returns the same one."""
+    """An intent to pay ``order``; asking again returns the same one, never a second charge."""
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise InvalidTransition("该订单不是待付款状态")
     if utcnow() >= order.pay_by:
         raise InvalidTransition("订单已超过支付期限")
     if channel not in CHANNEL_CODES:
-        raise ValidationFailed("不支持的支付方式", fields={"channel": "可选 native、jsapi、mweb"})
+        raise ValidationFailed(
+            "不支持的支付方式", fields={"channel": "可选 native、jsapi、mweb、cash"}
+        )
     if channel == "jsapi" and not openid:
         raise ValidationFailed("微信内支付需要 openid", fields={"openid": "必填"})
+    if channel == "cash" and not settings.cash_payments:
+        raise ValidationFailed("本平台未开通到站现金付款", fields={"channel": "请选择微信支付"})
     # Deterministic: a retry after a timeout reaches the provider with the same key.
     out_trade_no = f"{order.number}{CHANNEL_CODES[channel]}"
     intent = session.scalars(
@@ -72,8 +68,18 @@ def create_intent(
     ).first()
     if intent is not None and intent.client:
         return intent
+    name = "cash" if channel == "cash" else providers.wechat_name()
+    provider = providers.provider(name)
+    if intent is None:
+        intent = PaymentIntent(
+            order_id=order.id,  # type: ignore[arg-type]
+            provider=name,
+            channel=channel,
+            out_trade_no=out_trade_no,
+            amount_fen=order.total_fen,
+        )
     try:
-        created = wechat().create_intent(
+        created = provider.create_intent(
             out_trade_no=out_trade_no,
             amount_fen=order.total_fen,
             description=f"乡村好物订单 {order.number}",
@@ -82,23 +88,63 @@ def create_intent(
             client_ip=client_ip,
             openid=openid,
         )
+    except AlreadyPaid as exc:
+        # Paid already (our answer to an earlier request was lost): record the provider's
+        # word like a notification and apply it now; nothing is charged again.
+        session.add(intent)
+        session.flush()
+        record_provider_paid(session, intent, exc.result, "create_intent")
+        return intent
+    except TradeClosed as exc:
+        raise PaymentFailed("该支付单已关闭，请重新下单", code="trade_closed", status=409) from exc
     except PaymentUnavailable as exc:
         raise PaymentFailed("微信支付暂时无法连接，请稍后重试", status=503) from exc
     except PaymentError as exc:
         raise PaymentFailed(f"微信支付下单失败：{exc}") from exc
-    if intent is None:
-        intent = PaymentIntent(
-            order_id=order.id,  # type: ignore[arg-type]
-            provider="wechat_v2",
-            channel=channel,
-            out_trade_no=out_trade_no,
-            amount_fen=order.total_fen,
-        )
     intent.provider_ref = created.provider_ref
     intent.client = created.client
     session.add(intent)
+    if channel == "cash":
+        _hold_for_cash(session, order)
     session.flush()
     return intent
+
+
+def _hold_for_cash(session: Session, order: Order) -> None:
+    """Keep the stock reserved until the buyer can reach the station, with its own release."""
+    deadline = utcnow() + timedelta(hours=settings.cash_hold_hours)
+    if deadline <= order.pay_by:
+        return
+    order.pay_by = deadline
+    session.add(order)
+    outbox.enqueue(
+        session,
+        "orders.release_unpaid",
+        {"order_id": order.id, "due": deadline.isoformat()},
+        key=f"order:{order.id}",
+        delay_seconds=settings.cash_hold_hours * 3600,
+    )
+
+
+def record_provider_paid(
+    session: Session, intent: PaymentIntent, result: QueryResult, source: str
+) -> PaymentNotification | None:
+    """Store a "this trade is paid" answer from the provider as a notification, apply it."""
+    if result.state != "SUCCESS" or not result.transaction_id or result.amount_fen is None:
+        return None
+    note = Notification(
+        intent.out_trade_no,
+        result.transaction_id,
+        result.amount_fen,
+        "CNY",
+        True,
+        result.paid_at,
+        {"source": source},
+    )
+    row = store_notification(session, intent.provider, note)
+    if row is not None:
+        apply_notification(session, row.id)  # type: ignore[arg-type]
+    return row
 
 
 def open_intent(session: Session, order: Order) -> PaymentIntent | None:
@@ -114,16 +160,57 @@ def receive_notification(
     session: Session, headers: Mapping[str, str], body: bytes
 ) -> tuple[int, str, bytes]:
     """verify -> store (keyed by transaction id) -> acknowledge; the applying is a job."""
-    provider = wechat()
+    # v3 notifications are signed in headers; v2's signature is inside the XML body.
+    name = "wechat_v3" if "wechatpay-signature" in headers else "wechat_v2"
+    try:
+        provider: PaymentProvider = providers.provider(name)
+    except PaymentFailed:  # that version is not configured: let the configured one refuse it
+        name, provider = providers.wechat_name(), providers.wechat()
     try:
         note = provider.parse_notification(headers, body)
     except PaymentError as exc:
-        log.warning("payment notification refused: %s", exc)
+        log.warning("payment notification refused (%s): %s", name, exc)
         _, ctype, payload = provider.ack(False, "签名或格式错误")
         return 400, ctype, payload
-    if store_notification(session, "wechat_v2", note) is None:
+    if store_notification(session, name, note) is None:
         log.info("duplicate notification %s ignored", note.transaction_id)
     return provider.ack(True)
+
+
+def confirm_cash(
+    session: Session, order: Order, *, receipt_no: str, amount_fen: int, staff: Account
+) -> PaymentNotification | None:
+    """Station staff received the cash for ``order``: stored and applied like a notification.
+
+    Confirming the same receipt twice stores it once; a wrong amount is rejected.
+    """
+    intent = session.scalars(
+        select(PaymentIntent).where(
+            PaymentIntent.order_id == order.id, PaymentIntent.provider == "cash"
+        )
+    ).first()
+    if intent is None:
+        raise InvalidTransition("该订单没有选择到站现金付款")
+    if amount_fen != intent.amount_fen:
+        raise ValidationFailed(
+            "收款金额与订单金额不符",
+            fields={"amount_fen": f"应收 {intent.amount_fen} 分"},
+        )
+    try:
+        note = providers.cash().confirm(
+            out_trade_no=intent.out_trade_no,
+            amount_fen=amount_fen,
+            receipt_no=receipt_no,
+            received_by=f"{staff.display_name or staff.phone}",
+        )
+    except PaymentError as exc:
+        raise ValidationFailed(
+            "收据号无效", fields={"receipt_no": "1-32 位字母、数字或 -"}
+        ) from exc
+    row = store_notification(session, "cash", note)
+    if row is not None:
+        apply_notification(session, row.id)  # type: ignore[arg-type]
+    return row
 
 
 def store_notification(
@@ -178,6 +265,8 @@ def apply_notification(session: Session, notification_id: int) -> str:
 
     if intent is None:
         return outcome("rejected", "unknown out_trade_no")
+    if note.provider != intent.provider:
+        return outcome("rejected", f"{note.provider} notification for a {intent.provider} intent")
     if not note.paid:
         return outcome("rejected", "notification does not report success")
     if note.amount_fen != intent.amount_fen or note.currency != intent.currency:
@@ -199,7 +288,8 @@ def apply_notification(session: Session, notification_id: int) -> str:
         # Paid after the order was cancelled (stock released): the money goes back.
         request_refund(session, order, intent, intent.amount_fen, "订单已取消，自动退款")
         return outcome("late", f"order was {order.status}; refund requested")
-    orders.mark_paid(session, order, note=f"微信支付 {note.transaction_id}")
+    label = PROVIDER_LABELS.get(note.provider, note.provider)
+    orders.mark_paid(session, order, note=f"{label} {note.transaction_id}")
     return outcome("applied")
 
 
@@ -245,6 +335,13 @@ def approve_refund(session: Session, order: Order, amount_fen: int | None, reaso
     """The township admin refunds a paid order in full or in part."""
     intent = paid_intent(session, order)
     return request_refund(session, order, intent, amount_fen or intent.amount_fen, reason)
+
+
+def cash_returned(session: Session, refund: Refund, staff: Account) -> None:
+    """Station staff handed a cash refund back to the buyer."""
+    if refund.status != "pending_cash":
+        raise InvalidTransition("该退款不是待退现金状态")
+    complete_refund(session, refund, refund.refund_id or f"CASH-REFUND-{refund.out_refund_no}")
 
 
 def complete_refund(session: Session, refund: Refund, refund_id: str) -> None:

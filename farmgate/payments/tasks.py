@@ -12,8 +12,8 @@ from farmgate.db import utcnow
 from farmgate.jobs.errors import PermanentJobError, TransientJobError
 from farmgate.jobs.registry import job, periodic
 from farmgate.models import IntentStatus, Order, OrderStatus, PaymentIntent, Refund
-from farmgate.payments import service
-from farmgate.payments.provider import Notification, PaymentError, PaymentUnavailable
+from farmgate.payments import providers, service
+from farmgate.payments.provider import PaymentError, PaymentUnavailable
 
 
 @job("payments.apply_notification", queue="quick", max_tries=8, timeout=20)
@@ -30,20 +30,33 @@ def refund(session: Session, args: dict[str, Any]) -> None:
         return
     intent = session.get(PaymentIntent, row.intent_id)
     assert intent is not None
+    provider = providers.provider(intent.provider)
     try:
-        result = service.wechat().refund(
+        result = provider.refund(
             out_trade_no=intent.out_trade_no,
             out_refund_no=row.out_refund_no,
             total_fen=intent.amount_fen,
             refund_fen=row.amount_fen,
             reason=row.reason,
         )
+        if result.status == "PROCESSING":
+            result = provider.refund_status(row.out_refund_no)
     except PaymentUnavailable as exc:
         raise TransientJobError(str(exc)) from exc
     except PaymentError as exc:
-        row.status = "failed"
-        session.add(row)
+        # The refund stays "requested" (its amount stays reserved) and the dead letter shows
+        # the admin why; re-driving it repeats the same out_refund_no, so it is never doubled.
         raise PermanentJobError(str(exc)) from exc
+    if result.status == "PROCESSING":
+        # Accepted; the bank is still moving it. Refunding again with the same out_refund_no
+        # is safe, so the retry simply repeats both calls.
+        raise TransientJobError(f"refund {row.out_refund_no} still processing")
+    if result.status == "PENDING_CASH":
+        row.status, row.refund_id = "pending_cash", result.refund_id
+        session.add(row)
+        return
+    if result.status != "SUCCESS":  # CLOSED, ABNORMAL, REFUNDCLOSE, CHANGE: a person must act
+        raise PermanentJobError(f"refund {row.out_refund_no} ended {result.status}")
     service.complete_refund(session, row, result.refund_id)
 
 
@@ -55,24 +68,15 @@ def reconcile(session: Session) -> int:
         select(PaymentIntent)
         .join(Order, Order.id == PaymentIntent.order_id)
         .where(PaymentIntent.status == IntentStatus.CREATED, PaymentIntent.created_at < cutoff)
+        .where(PaymentIntent.provider != "cash")  # only staff can say cash was paid
         .where(Order.status.in_([OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELLED]))  # type: ignore[attr-defined]
         .limit(100)
     ).all()
     found = 0
     for intent in waiting:
         try:
-            result = service.wechat().query(intent.out_trade_no)
+            result = providers.provider(intent.provider).query(intent.out_trade_no)
         except PaymentError:
             continue
-        if result.state == "SUCCESS" and result.transaction_id and result.amount_fen is not None:
-            note = Notification(
-                intent.out_trade_no,
-                result.transaction_id,
-                result.amount_fen,
-                "CNY",
-                True,
-                result.paid_at,
-                {"source": "reconciliation"},
-            )
-            found += service.store_notification(session, "wechat_v2", note) is not None
+        found += service.record_provider_paid(session, intent, result, "reconciliation") is not None
     return found

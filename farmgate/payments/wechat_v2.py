@@ -244,3 +244,15 @@ class WeChatPayV2(PaymentProvider):
         return RefundResult(
             out_refund_no, data["refund_id"], int(data["refund_fee"]), status="PROCESSING"
         )
+
+    def refund_status(self, out_refund_no: str) -> RefundResult:
+        data = self._call("pay/refundquery", out_refund_no=out_refund_no)
+        try:
+            return RefundResult(
+                out_refund_no,
+                data["refund_id_0"],
+                int(data["refund_fee_0"]),
+                status=data["refund_status_0"],  # SUCCESS, PROCESSING, REFUNDCLOSE, CHANGE
+            )
+        except (KeyError, ValueError) as exc:
+            raise PaymentError(f"refund query answer lacks {exc}") from exc

@@ -308,9 +308,21 @@ class WeChatPayV3(PaymentProvider):
                     reason=reason[:80] or None,
                 ),
             )
+        return _refund_result(data)
+
+    def refund_status(self, out_refund_no: str) -> RefundResult:
+        with _translated("refund query"):
+            data = _result("refund query", self.client.query_refund(out_refund_no=out_refund_no))
+        return _refund_result(data)
+
+
+def _refund_result(data: dict[str, Any]) -> RefundResult:
+    try:
         return RefundResult(
             out_refund_no=data["out_refund_no"],
             refund_id=data["refund_id"],
             refund_fen=int(data["amount"]["refund"]),
-            status=data.get("status", "PROCESSING"),
+            status=data.get("status", "PROCESSING"),  # SUCCESS, PROCESSING, CLOSED, ABNORMAL
         )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PaymentError(f"refund answer lacks {exc}") from exc

@@ -161,6 +161,8 @@ def order_page(
         pending=pending,
         code_url=code_url,
         qr_svg=qr_svg(code_url) if code_url else None,
+        cash=intent.client if intent and intent.channel == "cash" else None,
+        cash_enabled=settings.cash_payments,
         simulator=settings.simulator,
     )
 
@@ -206,12 +208,16 @@ def pay_order(
     account: PageAccount,
     t: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
+    method: Annotated[str, Form()] = "wechat",
 ) -> Response:
-    """Start WeChat Pay: a QR code on desktops, the H5 (MWEB) page in phone browsers."""
+    """Start paying: WeChat Pay (a QR code on desktops, the H5 page in phone browsers) or
+    cash at the village service station."""
     check_csrf(request, csrf_token)
     order = service.get_by_number(session, number, account, t or None)
     agent = request.headers.get("user-agent", "")
     channel = "mweb" if ("Mobile" in agent and "MicroMessenger" not in agent) else "native"
+    if method == "cash":
+        channel = "cash"
     intent = payments.create_intent(session, order, channel, client_ip=client_ip(request))  # type: ignore[arg-type]
     if channel == "mweb":
         return RedirectResponse(intent.client["mweb_url"], status_code=303)

@@ -22,7 +22,16 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-FAULTS = frozenset({"error_500", "timeout", "notify_twice", "notify_forged", "notify_wrong_amount"})
+FAULTS = frozenset(
+    {
+        "error_500",
+        "timeout",
+        "notify_twice",
+        "notify_forged",
+        "notify_wrong_amount",
+        "refund_processing",  # the next refund stays PROCESSING until its status is queried
+    }
+)
 
 
 def new_rsa_key() -> rsa.RSAPrivateKey:
@@ -124,6 +133,7 @@ class SimState:
     timeout_seconds: float = 15.0  # how long the "timeout" fault stalls an answer
     sent: list[bytes] = field(default_factory=list)  # every notification body, delivered or not
     deliveries: list[Delivery] = field(default_factory=list)
+    processing_refunds: set[str] = field(default_factory=set)  # answer PROCESSING once more
     # v3 credentials, all generated here.
     apiv3_key: str = field(default_factory=_key32)
     merchant_key: rsa.RSAPrivateKey = field(default_factory=new_rsa_key, repr=False)

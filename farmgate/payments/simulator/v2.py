@@ -175,6 +175,8 @@ def routes(state: SimState) -> list[Route]:
                 return fail("NOTENOUGH", "退款金额超过可退金额", sign_type)
             order.refunds[refund_no] = fee
             order.state = "REFUND"
+            if state.take_fault("refund_processing"):
+                state.processing_refunds.add(refund_no)
         return signed(
             {
                 "result_code": "SUCCESS",
@@ -188,8 +190,33 @@ def routes(state: SimState) -> list[Route]:
             sign_type,
         )
 
+    async def refundquery(request: Request) -> Response:
+        data, error, sign_type = await parse(request)
+        if data is None:
+            return error  # type: ignore[return-value]
+        refund_no = data.get("out_refund_no", "")
+        for order in state.orders.values():
+            if refund_no in order.refunds:
+                processing = refund_no in state.processing_refunds
+                state.processing_refunds.discard(refund_no)
+                return signed(
+                    {
+                        "result_code": "SUCCESS",
+                        "out_trade_no": order.out_trade_no,
+                        "transaction_id": order.transaction_id,
+                        "refund_count": 1,
+                        "out_refund_no_0": refund_no,
+                        "refund_id_0": order.refund_id(refund_no),
+                        "refund_fee_0": order.refunds[refund_no],
+                        "refund_status_0": "PROCESSING" if processing else "SUCCESS",
+                    },
+                    sign_type,
+                )
+        return fail("REFUNDNOTEXIST", "退款单不存在", sign_type)
+
     return [
         Route("/pay/unifiedorder", unifiedorder, methods=["POST"]),
+        Route("/pay/refundquery", refundquery, methods=["POST"]),
         Route("/pay/orderquery", orderquery, methods=["POST"]),
         Route("/pay/closeorder", closeorder, methods=["POST"]),
         Route("/secapi/pay/refund", refund, methods=["POST"]),

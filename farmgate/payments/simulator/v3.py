@@ -227,14 +227,14 @@ def routes(state: SimState) -> list[Route]:
         order.state = "CLOSED"
         return answer(204)
 
-    def refund_body(order: SimOrder, refund_no: str) -> dict[str, Any]:
+    def refund_body(order: SimOrder, refund_no: str, status: str = "SUCCESS") -> dict[str, Any]:
         return {
             "refund_id": order.refund_id(refund_no),
             "out_refund_no": refund_no,
             "transaction_id": order.transaction_id,
             "out_trade_no": order.out_trade_no,
             "channel": "ORIGINAL",
-            "status": "SUCCESS",  # the simulator refunds at once; WeChat may say PROCESSING
+            "status": status,  # at once, unless the "refund_processing" fault was injected
             "create_time": _iso(datetime.now(SHANGHAI)),
             "amount": {
                 "total": order.amount_fen,
@@ -266,7 +266,10 @@ def routes(state: SimState) -> list[Route]:
                 return error(403, "NOT_ENOUGH", "申请退款金额超过订单可退金额")
             order.refunds[refund_no] = fee
             order.state = "REFUND"
-        return answer(200, refund_body(order, refund_no))
+            if state.take_fault("refund_processing"):
+                state.processing_refunds.add(refund_no)
+        status = "PROCESSING" if refund_no in state.processing_refunds else "SUCCESS"
+        return answer(200, refund_body(order, refund_no, status))
 
     async def query_refund(request: Request) -> Response:
         _, failure = await authenticate(request)
@@ -275,7 +278,11 @@ def routes(state: SimState) -> list[Route]:
         refund_no = request.path_params["refund_no"]
         for order in state.orders.values():
             if refund_no in order.refunds and order.api == "v3":
-                return answer(200, refund_body(order, refund_no))
+                processing = refund_no in state.processing_refunds
+                state.processing_refunds.discard(refund_no)  # done by the next time it is asked
+                return answer(
+                    200, refund_body(order, refund_no, "PROCESSING" if processing else "SUCCESS")
+                )
         return error(404, "RESOURCE_NOT_EXISTS", "退款单不存在")
 
     async def certificates(request: Request) -> Response:
