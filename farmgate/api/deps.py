@@ -49,6 +49,22 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+# Endpoints that use the database are plain ``def`` (run in the thread pool): blocking database
+# calls on the event loop would stall every other request, and on SQLite could deadlock with a
+# request whose commit the loop must schedule. They read bodies through these async pieces.
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+async def _form_values(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {key: str(value) for key, value in form.items()}
+
+
+RawBody = Annotated[bytes, Depends(_raw_body)]
+FormValues = Annotated[dict[str, str], Depends(_form_values)]
+
+
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

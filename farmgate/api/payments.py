@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from farmgate.api.deps import CurrentAccount, CurrentAdmin, SessionDep
+from farmgate.api.deps import CurrentAccount, CurrentAdmin, RawBody, SessionDep
 from farmgate.errors import NotFound
 from farmgate.models import OrderStatus, Refund
 from farmgate.orders import service as orders
@@ -64,9 +64,8 @@ def pay(
 
 
 @router.post("/payments/wechat/notify", include_in_schema=False)
-async def wechat_notify(request: Request, session: SessionDep) -> Response:
+def wechat_notify(request: Request, body: RawBody, session: SessionDep) -> Response:
     """verify -> store -> acknowledge; applying happens in a job."""
-    body = await request.body()
     status, content_type, payload = service.receive_notification(session, request.headers, body)
     return Response(payload, status_code=status, media_type=content_type)
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from farmgate.api.deps import SessionDep
+from farmgate.api.deps import FormValues, SessionDep
 from farmgate.api.orders import CART_COOKIE
 from farmgate.api.payments import client_ip
 from farmgate.config import settings
@@ -122,9 +122,10 @@ def checkout_page(request: Request, session: SessionDep, account: PageAccount) -
 
 
 @router.post("/checkout", response_class=HTMLResponse)
-async def place_order(request: Request, session: SessionDep, account: PageAccount) -> Response:
-    form = await request.form()
-    values = {k: str(v) for k, v in form.items()}
+def place_order(
+    request: Request, form: FormValues, session: SessionDep, account: PageAccount
+) -> Response:
+    values = dict(form)
     check_csrf(request, values.pop("csrf_token", ""))
     ref = _cart_ref(request, session, account, create=False)
     cart = carts.view(session, ref.cart if ref else None)
