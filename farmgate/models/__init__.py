@@ -1,7 +1,10 @@
 """Every table, one module each, imported here so metadata and Alembic see them all."""
 
 from farmgate.models.account import Account, AuthToken, LoginThrottle, Role
+from farmgate.models.batch import Batch, BatchInput, BatchLink, BatchStatus, InputKind
+from farmgate.models.coldchain import ColdShipment, Handoff, TemperatureReading
 from farmgate.models.cooperative import Cooperative, CooperativeBase, CooperativeStatus
+from farmgate.models.evidence import Certification, Inspection
 from farmgate.models.order import (
     Cart,
     CartItem,
@@ -28,6 +31,7 @@ from farmgate.models.product import (
     StorageClass,
 )
 from farmgate.models.township import Township, Village
+from farmgate.models.trace_event import ScanCount, TraceEvent
 
 __all__ = [
     "CATEGORIES",
@@ -35,8 +39,14 @@ __all__ = [
     "UNITS",
     "Account",
     "AuthToken",
+    "Batch",
+    "BatchInput",
+    "BatchLink",
+    "BatchStatus",
     "Cart",
     "CartItem",
+    "Certification",
+    "ColdShipment",
     "Cooperative",
     "CooperativeBase",
     "CooperativeStatus",
@@ -44,6 +54,9 @@ __all__ = [
     "DeliveryMethod",
     "Fulfilment",
     "FulfilmentStatus",
+    "Handoff",
+    "InputKind",
+    "Inspection",
     "IntentStatus",
     "LoginThrottle",
     "Order",
@@ -60,9 +73,12 @@ __all__ = [
     "ProductStatus",
     "Refund",
     "Role",
+    "ScanCount",
     "Sku",
     "SkuBase",
     "StorageClass",
+    "TemperatureReading",
     "Township",
+    "TraceEvent",
     "Village",
 ]

@@ -50,6 +50,11 @@ class ProductBase(SQLModel):
     storage_class: StorageClass = Field(
         default=StorageClass.AMBIENT, sa_type=String(10), index=True
     )
+    gtin: str | None = Field(
+        default=None, max_length=14, description="GTIN（无则由平台按厂商识别代码生成）"
+    )
+    temp_min_c: float | None = Field(default=None, ge=-60, le=60, description="最低温度（℃）")
+    temp_max_c: float | None = Field(default=None, ge=-60, le=60, description="最高温度（℃）")
 
 
 class Product(ProductBase, table=True):
