@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     cash_hold_hours: int = Field(default=72, ge=1)  # stock stays reserved this long
     simulator: bool = False  # show the demo-only "simulate paying" button
 
+    # Traceability. Products without their own GTIN get one from this GS1 company prefix
+    # (6-12 digits; the default is a placeholder for the demo: register your own with GS1 China).
+    gs1_company_prefix: str = Field(default="6970000", pattern=r"^\d{6,12}$")
+    # A per-unit code scanned more often than this, or from more network areas, is flagged.
+    scan_alert_count: int = Field(default=30, ge=2)
+    scan_alert_places: int = Field(default=5, ge=2)
+
     session_days: int = Field(default=14, ge=1)
     api_token_days: int = Field(default=90, ge=1)
     login_max_failures: int = Field(default=5, ge=1)

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from farmgate.api import admin, auth, catalog, cooperative, jobs, orders, payments
+from farmgate.api import admin, auth, catalog, cooperative, jobs, orders, payments, trace
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(auth.router)
@@ -12,3 +12,4 @@ api_router.include_router(admin.router)
 api_router.include_router(jobs.router)
 api_router.include_router(orders.router)
 api_router.include_router(payments.router)
+api_router.include_router(trace.router)

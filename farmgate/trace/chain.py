@@ -1,0 +1,116 @@
+"""The hash chain that makes a batch's trace events tamper-evident.
+
+Each event's hash is the SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of its
+batch identity, sequence number, kind, time, data and the previous event's hash. Changing any
+stored field, deleting an event or reordering events breaks the chain from that point on, and
+``verify`` says where. Events are only ever appended; a correction is a new event that points
+at the one it corrects (EPCIS's errorDeclaration idea).
+
+This proves the platform's records were not altered *behind the application's back* (a direct
+database edit, a restored old backup); it is not a defence against the platform itself. The
+head hash of every batch is in its EPCIS export, so a buyer who keeps an export can later
+prove that the history they were shown has not been rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from farmgate.db import utcnow
+from farmgate.models import Batch, TraceEvent
+
+GENESIS = "0" * 64
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
+
+
+def _time(value: datetime) -> str:
+    if value.tzinfo is None:  # SQLite hands naive UTC back through some paths
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def event_hash(batch: Batch, seq: int, kind: str, at: datetime, data: Any, prev: str) -> str:
+    content = {
+        "batch": {"cooperative": batch.cooperative_id, "gtin": batch.gtin, "lot": batch.lot_code},
+        "seq": seq,
+        "kind": kind,
+        "time": _time(at),
+        "data": data,
+        "prev": prev,
+    }
+    return hashlib.sha256(canonical_json(content)).hexdigest()
+
+
+def append(
+    session: Session,
+    batch: Batch,
+    kind: str,
+    data: dict[str, Any],
+    *,
+    at: datetime | None = None,
+    actor_id: int | None = None,
+) -> TraceEvent:
+    """Add the next event of ``batch``'s chain (the batch row is locked while it is added)."""
+    session.get(Batch, batch.id, with_for_update=True)
+    last = session.scalars(
+        select(TraceEvent)
+        .where(TraceEvent.batch_id == batch.id)
+        .order_by(TraceEvent.seq.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    ).first()
+    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    when = (at or utcnow()).replace(microsecond=0)
+    # Store exactly what was hashed: JSON in, JSON out (no Decimals, no datetimes).
+    data = json.loads(canonical_json(data))
+    event = TraceEvent(
+        batch_id=batch.id,  # type: ignore[arg-type]
+        seq=seq,
+        kind=kind,
+        event_time=when,
+        data=data,
+        actor_account_id=actor_id,
+        prev_hash=prev,
+        hash=event_hash(batch, seq, kind, when, data, prev),
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    intact: bool
+    events: int
+    head: str  # the last event's stored hash
+    broken_at: int | None = None  # the first sequence number that does not verify
+    reason: str = ""
+
+
+def verify(session: Session, batch: Batch) -> ChainReport:
+    """Recompute every hash of ``batch``'s chain from the stored fields."""
+    events = session.scalars(
+        select(TraceEvent).where(TraceEvent.batch_id == batch.id).order_by(TraceEvent.seq)  # type: ignore[arg-type]
+    ).all()
+    prev = GENESIS
+    for expected_seq, event in enumerate(events, start=1):
+        if event.seq != expected_seq:
+            return ChainReport(False, len(events), events[-1].hash, expected_seq, "事件缺失")
+        if event.prev_hash != prev:
+            return ChainReport(False, len(events), events[-1].hash, event.seq, "链接断开")
+        again = event_hash(batch, event.seq, event.kind, event.event_time, event.data, prev)
+        if again != event.hash:
+            return ChainReport(False, len(events), events[-1].hash, event.seq, "内容被改动")
+        prev = event.hash
+    return ChainReport(True, len(events), prev)

@@ -1,0 +1,458 @@
+"""Batches and their story: inputs, harvest, inspections, handling steps, transformations,
+corrections and recalls. Every change that is part of the story is a hash-chained event."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from farmgate.config import settings
+from farmgate.db import utcnow
+from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from farmgate.models import (
+    Account,
+    Batch,
+    BatchInput,
+    BatchLink,
+    BatchStatus,
+    ColdShipment,
+    Fulfilment,
+    InputKind,
+    Inspection,
+    Order,
+    OrderLine,
+    Product,
+    Role,
+    Sku,
+    TraceEvent,
+)
+from farmgate.trace import chain
+from farmgate.trace.digital_link import gtin_from_prefix, is_valid_gtin, to_gtin14
+from farmgate.trace.schemas import (
+    BatchIn,
+    CorrectionIn,
+    HarvestIn,
+    InputIn,
+    InspectionIn,
+    RecallIn,
+    StepIn,
+    TransformIn,
+)
+
+STEP_LABELS = {
+    "commissioning": "采收入库",
+    "inspecting": "检测",
+    "packing": "包装",
+    "storing": "仓储",
+    "shipping": "发出",
+    "receiving": "接收",
+    "retail_selling": "销售",
+    "transforming": "加工",
+    "recall": "召回",
+    "correction": "更正",
+}
+INPUT_LABELS = {InputKind.FERTILISER: "施肥", InputKind.PESTICIDE: "用药"}
+
+
+# --- access -----------------------------------------------------------------------------
+
+
+def can_manage(actor: Account, cooperative_id: int) -> bool:
+    return actor.role == Role.ADMIN or (
+        actor.role == Role.COOPERATIVE and actor.cooperative_id == cooperative_id
+    )
+
+
+def get_batch(session: Session, actor: Account, batch_id: int, *, lock: bool = False) -> Batch:
+    """A batch the actor may manage; others' batches do not exist for them."""
+    batch = session.get(Batch, batch_id, with_for_update=lock)
+    if batch is None or not can_manage(actor, batch.cooperative_id):
+        raise NotFound("批次不存在", context={"batch_id": batch_id})
+    return batch
+
+
+def find_public(session: Session, gtin: str, lot: str) -> Batch:
+    """The batch a scanned Digital Link names (any cooperative: the trace page is public)."""
+    batch = session.scalars(
+        select(Batch).where(Batch.gtin == to_gtin14(gtin), Batch.lot_code == lot)
+    ).first()
+    if batch is None:
+        raise NotFound("没有找到这个批次，请核对包装上的二维码")
+    return batch
+
+
+# --- batches ----------------------------------------------------------------------------
+
+
+def product_gtin(product: Product) -> str:
+    if product.gtin:
+        return to_gtin14(product.gtin)
+    return gtin_from_prefix(settings.gs1_company_prefix, product.id or 0)
+
+
+def create_batch(session: Session, actor: Account, data: BatchIn) -> Batch:
+    product = session.get(Product, data.product_id)
+    if product is None or not can_manage(actor, product.cooperative_id):
+        raise NotFound("商品不存在", context={"product_id": data.product_id})
+    if actor.role != Role.COOPERATIVE and actor.role != Role.ADMIN:
+        raise PermissionDenied("只有合作社可以登记批次")
+    if product.gtin and not is_valid_gtin(product.gtin):
+        raise ValidationFailed("商品的 GTIN 校验位不正确", fields={"gtin": product.gtin})
+    taken = session.scalars(
+        select(Batch.id).where(
+            Batch.cooperative_id == product.cooperative_id, Batch.lot_code == data.lot_code
+        )
+    ).first()
+    if taken is not None:
+        raise Conflict("本合作社已有同一批次号", fields={"lot_code": "批次号须唯一"})
+    batch = Batch(
+        cooperative_id=product.cooperative_id,
+        product_id=product.id,  # type: ignore[arg-type]
+        gtin=product_gtin(product),
+        **data.model_dump(exclude={"product_id"}),
+    )
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def list_batches(session: Session, actor: Account, limit: int = 200) -> list[Batch]:
+    query = select(Batch).order_by(Batch.id.desc()).limit(limit)  # type: ignore[union-attr]
+    if actor.role != Role.ADMIN:
+        if actor.role != Role.COOPERATIVE or actor.cooperative_id is None:
+            raise PermissionDenied("只有合作社和乡镇管理员可以查看批次")
+        query = query.where(Batch.cooperative_id == actor.cooperative_id)
+    return list(session.scalars(query))
+
+
+def _require_active(batch: Batch) -> None:
+    if batch.status == BatchStatus.RECALLED:
+        raise Conflict("该批次已召回，不能再登记新的流转记录")
+
+
+def events(session: Session, batch: Batch) -> Sequence[TraceEvent]:
+    return session.scalars(
+        select(TraceEvent).where(TraceEvent.batch_id == batch.id).order_by(TraceEvent.seq)  # type: ignore[arg-type]
+    ).all()
+
+
+# --- inputs and harvest -----------------------------------------------------------------
+
+
+def add_input(session: Session, actor: Account, batch: Batch, data: InputIn) -> BatchInput:
+    _require_active(batch)
+    if batch.harvest_date and data.applied_on > batch.harvest_date:
+        raise ValidationFailed(
+            "施用日期不能晚于采收日期", fields={"applied_on": f"采收日期为 {batch.harvest_date}"}
+        )
+    record = BatchInput(batch_id=batch.id, **data.model_dump())  # type: ignore[arg-type]
+    session.add(record)
+    session.flush()
+    return record
+
+
+def inputs(session: Session, batch: Batch) -> Sequence[BatchInput]:
+    return session.scalars(
+        select(BatchInput).where(BatchInput.batch_id == batch.id).order_by(BatchInput.applied_on)  # type: ignore[arg-type]
+    ).all()
+
+
+def earliest_harvest(session: Session, batch: Batch) -> tuple[date, BatchInput] | None:
+    """The first day a harvest respects every pre-harvest interval, and the input deciding it."""
+    latest: tuple[date, BatchInput] | None = None
+    for record in inputs(session, batch):
+        ready = record.applied_on + timedelta(days=record.preharvest_interval_days)
+        if latest is None or ready > latest[0]:
+            latest = (ready, record)
+    return latest
+
+
+def record_harvest(session: Session, actor: Account, batch: Batch, data: HarvestIn) -> TraceEvent:
+    """The EPCIS ``commissioning`` event: the lot comes into being (ilmd: lot, date, plot)."""
+    _require_active(batch)
+    if any(e.kind == "commissioning" for e in events(session, batch)):
+        raise Conflict("该批次已登记采收；如有错误请提交更正")
+    if data.harvest_date > utcnow().date() + timedelta(days=1):
+        raise ValidationFailed("采收日期不能晚于今天", fields={"harvest_date": "请核对日期"})
+    gate = earliest_harvest(session, batch)
+    if gate and data.harvest_date < gate[0]:
+        ready, record = gate
+        raise ValidationFailed(
+            f"安全间隔期未满：{record.product_name} 于 {record.applied_on} 施用，"
+            f"安全间隔期 {record.preharvest_interval_days} 天，最早可于 {ready} 采收",
+            code="preharvest_interval",
+            fields={"harvest_date": f"最早 {ready}"},
+        )
+    batch.harvest_date = data.harvest_date
+    session.add(batch)
+    return chain.append(
+        session,
+        batch,
+        "commissioning",
+        {
+            "lot": batch.lot_code,
+            "harvest_date": data.harvest_date.isoformat(),
+            "quantity": str(batch.quantity),
+            "unit": batch.unit,
+            "plot": {
+                "village_code": batch.village_code,
+                "name": batch.plot_name,
+                "latitude": batch.latitude,
+                "longitude": batch.longitude,
+                "area_mu": str(batch.area_mu) if batch.area_mu is not None else None,
+            },
+            "producer": batch.producer,
+            "inputs": [_input_summary(r) for r in inputs(session, batch)],
+            "note": data.note,
+        },
+        actor_id=actor.id,
+    )
+
+
+def _input_summary(record: BatchInput) -> dict[str, Any]:
+    return {
+        "kind": record.kind,
+        "product": record.product_name,
+        "registration_no": record.registration_no,
+        "dose": record.dose,
+        "applied_on": record.applied_on.isoformat(),
+        "preharvest_interval_days": record.preharvest_interval_days,
+    }
+
+
+# --- inspections and handling -----------------------------------------------------------
+
+
+def add_inspection(
+    session: Session, actor: Account, batch: Batch, data: InspectionIn
+) -> Inspection:
+    _require_active(batch)
+    items = [item.model_dump() for item in data.items]
+    report = Inspection(
+        batch_id=batch.id,  # type: ignore[arg-type]
+        lab=data.lab,
+        report_no=data.report_no,
+        inspected_on=data.inspected_on,
+        items=items,
+        passed=all(item.passed for item in data.items),
+    )
+    session.add(report)
+    session.flush()
+    chain.append(
+        session,
+        batch,
+        "inspecting",
+        {
+            "lab": data.lab,
+            "report_no": data.report_no,
+            "inspected_on": data.inspected_on.isoformat(),
+            "passed": report.passed,
+            "items": items,
+            "inspection_id": report.id,
+        },
+        actor_id=actor.id,
+    )
+    return report
+
+
+def record_step(session: Session, actor: Account, batch: Batch, data: StepIn) -> TraceEvent:
+    """Packing, storing, shipping, receiving or retail selling, with custody when it moves."""
+    _require_active(batch)
+    if data.step in ("shipping", "receiving") and not (data.from_party and data.to_party):
+        raise ValidationFailed(
+            "发出和接收须填写交接双方",
+            fields={"from_party": "必填", "to_party": "必填"},
+        )
+    return chain.append(
+        session,
+        batch,
+        data.step,
+        {
+            "place": data.place,
+            "from_party": data.from_party,
+            "to_party": data.to_party,
+            "note": data.note,
+        },
+        at=data.at,
+        actor_id=actor.id,
+    )
+
+
+def correct(session: Session, actor: Account, batch: Batch, data: CorrectionIn) -> TraceEvent:
+    """A correction is a new event naming the one it corrects; the original stays."""
+    target = session.scalars(
+        select(TraceEvent).where(TraceEvent.batch_id == batch.id, TraceEvent.seq == data.seq)
+    ).first()
+    if target is None:
+        raise NotFound("要更正的事件不存在", fields={"seq": str(data.seq)})
+    if target.kind == "correction":
+        raise Conflict("不能更正一条更正记录；请更正原事件")
+    return chain.append(
+        session,
+        batch,
+        "correction",
+        {
+            "corrects_seq": target.seq,
+            "corrects_hash": target.hash,
+            "corrects_kind": target.kind,
+            "reason": data.reason,
+            "note": data.note,
+            "corrected": data.corrected,
+        },
+        actor_id=actor.id,
+    )
+
+
+# --- transformation and lineage ---------------------------------------------------------
+
+
+def transform(session: Session, actor: Account, data: TransformIn) -> Batch:
+    """Input lots (e.g. fresh chilli from several plots) become one output lot (dried chilli)."""
+    sources = []
+    for item in data.inputs:
+        source = get_batch(session, actor, item.batch_id, lock=True)
+        _require_active(source)
+        sources.append((source, item))
+    if len({s.id for s, _ in sources}) != len(sources):
+        raise ValidationFailed("同一投入批次只能列一次", fields={"inputs": "有重复批次"})
+    output = create_batch(session, actor, data.output)
+    for source, item in sources:
+        session.add(
+            BatchLink(
+                input_batch_id=source.id,  # type: ignore[arg-type]
+                output_batch_id=output.id,  # type: ignore[arg-type]
+                quantity=item.quantity,
+                unit=item.unit,
+                details={"process": data.process},
+            )
+        )
+        chain.append(
+            session,
+            source,
+            "transforming",
+            {
+                "role": "input",
+                "output": {"gtin": output.gtin, "lot": output.lot_code},
+                "quantity": str(item.quantity),
+                "unit": item.unit,
+                "process": data.process,
+            },
+            at=data.at,
+            actor_id=actor.id,
+        )
+    chain.append(
+        session,
+        output,
+        "transforming",
+        {
+            "role": "output",
+            "inputs": [
+                {"gtin": s.gtin, "lot": s.lot_code, "quantity": str(i.quantity), "unit": i.unit}
+                for s, i in sources
+            ],
+            "quantity": str(output.quantity),
+            "unit": output.unit,
+            "process": data.process,
+        },
+        at=data.at,
+        actor_id=actor.id,
+    )
+    session.flush()
+    return output
+
+
+def _walk(session: Session, start: int, upstream: bool, depth: int = 20) -> list[int]:
+    """Batch ids reachable from ``start`` through links, nearest first, cycles ignored."""
+    here, there = (
+        (BatchLink.output_batch_id, BatchLink.input_batch_id)
+        if upstream
+        else (BatchLink.input_batch_id, BatchLink.output_batch_id)
+    )
+    seen: list[int] = []
+    frontier = [start]
+    for _ in range(depth):
+        if not frontier:
+            break
+        found = session.scalars(select(there).where(here.in_(frontier))).all()  # type: ignore[attr-defined]
+        frontier = [b for b in dict.fromkeys(found) if b not in seen and b != start]
+        seen.extend(frontier)
+    return seen
+
+
+def lineage(session: Session, batch: Batch) -> dict[str, list[Batch]]:
+    """Which lots went into this one (upstream), and where it went (downstream)."""
+    result = {}
+    for name, upstream in (("upstream", True), ("downstream", False)):
+        ids = _walk(session, batch.id, upstream)  # type: ignore[arg-type]
+        rows = {b.id: b for b in session.scalars(select(Batch).where(Batch.id.in_(ids)))}  # type: ignore[union-attr]
+        result[name] = [rows[i] for i in ids if i in rows]
+    return result
+
+
+# --- recall -----------------------------------------------------------------------------
+
+
+def recall(session: Session, actor: Account, batch: Batch, data: RecallIn) -> list[Batch]:
+    """Recall ``batch`` and every lot made from it: their SKUs stop selling at once.
+
+    Returns the recalled batches (this one first).
+    """
+    if batch.status == BatchStatus.RECALLED:
+        raise Conflict("该批次已经召回")
+    recalled = [batch, *lineage(session, batch)["downstream"]]
+    now = utcnow()
+    for lot in recalled:
+        if lot.status == BatchStatus.RECALLED:
+            continue
+        lot.status, lot.recall_reason, lot.recalled_at = BatchStatus.RECALLED, data.reason, now
+        session.add(lot)
+        chain.append(
+            session,
+            lot,
+            "recall",
+            {
+                "disposition": "recalled",
+                "reason": data.reason,
+                "origin": {"gtin": batch.gtin, "lot": batch.lot_code},
+            },
+            at=now,
+            actor_id=actor.id,
+        )
+        for sku in session.scalars(select(Sku).where(Sku.product_id == lot.product_id)):
+            sku.is_active = False
+            session.add(sku)
+    session.flush()
+    return recalled
+
+
+def affected_orders(session: Session, batch: Batch) -> list[Order]:
+    """Orders that received (or may have received) this lot.
+
+    Exact where a cold-chain shipment ties the lot to a fulfilment; otherwise every paid order
+    for the lot's product packed since the lot was registered, because parcels are not yet
+    scanned lot by lot at packing (see the logistics issue).
+    """
+    exact = (
+        select(Fulfilment.order_id)
+        .join(ColdShipment, ColdShipment.fulfilment_id == Fulfilment.id)
+        .where(ColdShipment.batch_id == batch.id)
+    )
+    possible = (
+        select(OrderLine.order_id)
+        .join(Fulfilment, Fulfilment.id == OrderLine.fulfilment_id)
+        .where(
+            OrderLine.product_id == batch.product_id,
+            Fulfilment.cooperative_id == batch.cooperative_id,
+            Fulfilment.packed_at >= batch.created_at,  # type: ignore[operator]
+        )
+    )
+    ids = set(session.scalars(exact)) | set(session.scalars(possible))
+    if not ids:
+        return []
+    return list(
+        session.scalars(select(Order).where(Order.id.in_(ids)).order_by(Order.id))  # type: ignore[union-attr]
+    )
