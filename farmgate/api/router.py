@@ -2,7 +2,17 @@
 
 from fastapi import APIRouter
 
-from farmgate.api import admin, auth, catalog, cooperative, jobs, orders, payments, trace
+from farmgate.api import (
+    admin,
+    auth,
+    catalog,
+    coldchain,
+    cooperative,
+    jobs,
+    orders,
+    payments,
+    trace,
+)
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(auth.router)
@@ -13,3 +23,4 @@ api_router.include_router(jobs.router)
 api_router.include_router(orders.router)
 api_router.include_router(payments.router)
 api_router.include_router(trace.router)
+api_router.include_router(coldchain.router)

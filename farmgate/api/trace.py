@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from farmgate.api.deps import CurrentAccount, SessionDep
-from farmgate.models import Batch, Inspection, TraceEvent
+from farmgate.errors import PermissionDenied, ValidationFailed
+from farmgate.models import Alert, Batch, Inspection, Product, Role, TraceEvent
 from farmgate.orders import service as orders
 from farmgate.orders.schemas import OrderOut
-from farmgate.trace import chain, service, urls
+from farmgate.trace import chain, evidence, labels, records, service, urls
 from farmgate.trace.schemas import (
     BatchIn,
     BatchOut,
+    CertificationIn,
     ChainOut,
     CorrectionIn,
     EventOut,
@@ -171,3 +177,146 @@ def recall(
 def batch_orders(batch_id: int, session: SessionDep, account: CurrentAccount) -> list[OrderOut]:
     batch = service.get_batch(session, account, batch_id)
     return [orders.order_view(session, o) for o in service.affected_orders(session, batch)]
+
+
+# --- QR codes and labels ------------------------------------------------------------------
+
+
+class SerialsIn(BaseModel):
+    count: int = Field(ge=1, le=5000, description="本次发放的单品码数量")
+
+
+class SerialsOut(BaseModel):
+    first: int
+    last: int
+    urls: list[str]
+
+
+@router.get("/batches/{batch_id}/qr.{fmt}", summary="批次二维码（PNG 或 SVG）")
+def batch_qr(
+    batch_id: int, fmt: Literal["png", "svg"], session: SessionDep, account: CurrentAccount
+) -> Response:
+    batch = service.get_batch(session, account, batch_id)
+    product = session.get(Product, batch.product_id)
+    title, subtitle = (product.name if product else ""), f"批次 {batch.lot_code}"
+    if fmt == "png":
+        return Response(
+            labels.qr_png(urls.trace_url(batch), title, subtitle), media_type="image/png"
+        )
+    return Response(
+        labels.qr_svg(urls.trace_url(batch), title, subtitle), media_type="image/svg+xml"
+    )
+
+
+@router.post(
+    "/batches/{batch_id}/serials",
+    response_model=SerialsOut,
+    status_code=201,
+    summary="发放一物一码单品码（带签名，无法猜测）",
+)
+def issue_serials(
+    batch_id: int, data: SerialsIn, session: SessionDep, account: CurrentAccount
+) -> SerialsOut:
+    batch = service.get_batch(session, account, batch_id, lock=True)
+    first = batch.serial_count + 1
+    batch.serial_count += data.count
+    session.add(batch)
+    codes = urls.serials(batch, first, data.count)
+    return SerialsOut(
+        first=first,
+        last=batch.serial_count,
+        urls=[urls.trace_url(batch, code) for code in codes],
+    )
+
+
+@router.get("/batches/{batch_id}/labels.pdf", summary="打印标签（A4，可设行列）")
+def label_sheet(
+    batch_id: int,
+    session: SessionDep,
+    account: CurrentAccount,
+    start: int = Query(default=1, ge=1),
+    count: int = Query(default=40, ge=1, le=2000),
+    columns: int = Query(default=4, ge=1, le=10),
+    rows: int = Query(default=10, ge=1, le=20),
+    serials: bool = Query(default=True, description="false 时打印批次码"),
+) -> Response:
+    batch = service.get_batch(session, account, batch_id)
+    product = session.get(Product, batch.product_id)
+    title = product.name if product else ""
+    if serials:
+        if start + count - 1 > batch.serial_count:
+            raise ValidationFailed(
+                "只能打印已发放的单品码",
+                fields={"count": f"已发放 {batch.serial_count} 个"},
+            )
+        items = [
+            labels.Label(urls.trace_url(batch, code), title, f"批次 {batch.lot_code} · {code}")
+            for code in urls.serials(batch, start, count)
+        ]
+    else:
+        items = [labels.Label(urls.trace_url(batch), title, f"批次 {batch.lot_code}")] * count
+    pdf = labels.label_sheet_pdf(items, columns=columns, rows=rows)
+    name = f"labels-{batch.lot_code}-{start}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# --- alerts --------------------------------------------------------------------------------
+
+
+class AlertOut(BaseModel):
+    id: int
+    kind: str
+    message: str
+    cooperative_id: int | None
+    batch_id: int | None
+    details: dict[str, object]
+    created_at: datetime
+    read_at: datetime | None
+
+
+@router.get("/alerts", response_model=list[AlertOut], summary="预警（冷链超标等）")
+def list_alerts(session: SessionDep, account: CurrentAccount) -> list[AlertOut]:
+    query = select(Alert).order_by(Alert.id.desc()).limit(200)  # type: ignore[union-attr]
+    if account.role == Role.COOPERATIVE and account.cooperative_id is not None:
+        query = query.where(Alert.cooperative_id == account.cooperative_id)
+    elif account.role != Role.ADMIN:
+        raise PermissionDenied("只有合作社和乡镇管理员可以查看预警")
+    return [AlertOut.model_validate(a, from_attributes=True) for a in session.scalars(query)]
+
+
+# --- certifications and records -----------------------------------------------------------
+
+
+@router.post("/batches/{batch_id}/certifications", status_code=201, summary="登记认证或合格证")
+def add_certification(
+    batch_id: int, data: CertificationIn, session: SessionDep, account: CurrentAccount
+) -> dict[str, object]:
+    batch = service.get_batch(session, account, batch_id, lock=True)
+    return evidence.certification_view(evidence.add_certification(session, account, batch, data))
+
+
+@router.get("/trace-records.{fmt}", summary="导出溯源记录（CSV 或 XLSX，按批次或时间段）")
+def export_records(
+    fmt: Literal["csv", "xlsx"],
+    session: SessionDep,
+    account: CurrentAccount,
+    batch_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Response:
+    if batch_id is not None:
+        service.get_batch(session, account, batch_id)  # 404 unless it is theirs
+    data = records.rows(session, account, batch_id=batch_id, since=since, until=until)
+    if fmt == "csv":
+        body, media = records.to_csv(data), "text/csv; charset=utf-8"
+    else:
+        body = records.to_xlsx(data)
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    name = f"trace-records-{batch_id or 'range'}.{fmt}"
+    return Response(
+        body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )

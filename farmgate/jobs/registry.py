@@ -15,7 +15,12 @@ JobBody = Callable[[Session, dict[str, Any]], Any]
 Queue = Literal["quick", "slow"]
 
 # Modules whose import registers the platform's jobs. Later capabilities add theirs here.
-BUILTIN_JOB_MODULES = ("farmgate.jobs.builtin", "farmgate.orders.tasks", "farmgate.payments.tasks")
+BUILTIN_JOB_MODULES = (
+    "farmgate.jobs.builtin",
+    "farmgate.orders.tasks",
+    "farmgate.payments.tasks",
+    "farmgate.trace.tasks",
+)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Every table, one module each, imported here so metadata and Alembic see them all."""
 
 from farmgate.models.account import Account, AuthToken, LoginThrottle, Role
+from farmgate.models.alert import Alert
 from farmgate.models.batch import Batch, BatchInput, BatchLink, BatchStatus, InputKind
 from farmgate.models.coldchain import ColdShipment, Handoff, TemperatureReading
 from farmgate.models.cooperative import Cooperative, CooperativeBase, CooperativeStatus
@@ -38,6 +39,7 @@ __all__ = [
     "STORAGE_LABELS",
     "UNITS",
     "Account",
+    "Alert",
     "AuthToken",
     "Batch",
     "BatchInput",

@@ -30,6 +30,7 @@ from farmgate.models import (
     Sku,
     TraceEvent,
 )
+from farmgate.timeutil import local_today
 from farmgate.trace import chain
 from farmgate.trace.digital_link import gtin_from_prefix, is_valid_gtin, to_gtin14
 from farmgate.trace.schemas import (
@@ -46,6 +47,7 @@ from farmgate.trace.schemas import (
 STEP_LABELS = {
     "commissioning": "采收入库",
     "inspecting": "检测",
+    "certifying": "认证",
     "packing": "包装",
     "storing": "仓储",
     "shipping": "发出",
@@ -176,7 +178,7 @@ def record_harvest(session: Session, actor: Account, batch: Batch, data: Harvest
     _require_active(batch)
     if any(e.kind == "commissioning" for e in events(session, batch)):
         raise Conflict("该批次已登记采收；如有错误请提交更正")
-    if data.harvest_date > utcnow().date() + timedelta(days=1):
+    if data.harvest_date > local_today():
         raise ValidationFailed("采收日期不能晚于今天", fields={"harvest_date": "请核对日期"})
     gate = earliest_harvest(session, batch)
     if gate and data.harvest_date < gate[0]:

@@ -1,0 +1,383 @@
+"""Cold-chain shipments: couriers record handoffs, loggers upload readings, excursions flag.
+
+Readings are keyed by (device, sequence number), so uploading the same file twice stores each
+reading once. Bad rows are reported with their line numbers and the good rows are kept.
+After each upload or handoff the shipment's readings are analysed again (single and
+cumulative excursions, mean kinetic temperature, see coldchain.py); a breach marks the batch,
+alerts the cooperative and the township (a job), and shows on the trace page.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from farmgate.db import utcnow
+from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from farmgate.jobs import outbox
+from farmgate.models import (
+    Account,
+    Batch,
+    ColdShipment,
+    Handoff,
+    Product,
+    Role,
+    StorageClass,
+    TemperatureReading,
+)
+from farmgate.trace import chain, coldchain
+from farmgate.trace.charts import temperature_svg
+from farmgate.trace.service import can_manage, get_batch
+
+MAX_READINGS_PER_UPLOAD = 200_000
+STORAGE_NAMES = {"ambient": "常温", "chilled": "冷藏", "frozen": "冷冻"}
+
+
+class ShipmentIn(BaseModel):
+    courier_account_id: int | None = None
+    device_id: str | None = Field(default=None, min_length=1, max_length=40)
+    fulfilment_id: int | None = None
+
+
+class HandoffIn(BaseModel):
+    from_party: str = Field(min_length=1, max_length=60)
+    to_party: str = Field(min_length=1, max_length=60)
+    at: AwareDatetime | None = None
+    place: str = Field(default="", max_length=80)
+    temperature_c: float | None = Field(default=None, ge=-60, le=60)
+    delivered: bool = False
+
+
+class ReadingIn(BaseModel):
+    device_id: str = Field(min_length=1, max_length=40)
+    seq: int = Field(ge=0)
+    at: AwareDatetime
+    celsius: float = Field(ge=-80, le=80)
+
+
+# --- access -----------------------------------------------------------------------------
+
+
+def get_shipment(session: Session, actor: Account, shipment_id: int) -> ColdShipment:
+    """The cooperative's own shipments, the courier's assigned ones, or any for the admin."""
+    shipment = session.get(ColdShipment, shipment_id)
+    allowed = shipment is not None and (
+        can_manage(actor, shipment.cooperative_id)
+        or (actor.role == Role.COURIER and shipment.courier_account_id == actor.id)
+    )
+    if not allowed or shipment is None:
+        raise NotFound("运输记录不存在", context={"shipment_id": shipment_id})
+    return shipment
+
+
+def courier_shipments(session: Session, actor: Account) -> list[ColdShipment]:
+    if actor.role != Role.COURIER:
+        raise PermissionDenied("只有配送员账号可以查看派给自己的运输")
+    return list(
+        session.scalars(
+            select(ColdShipment)
+            .where(ColdShipment.courier_account_id == actor.id)
+            .order_by(ColdShipment.id.desc())  # type: ignore[union-attr]
+            .limit(100)
+        )
+    )
+
+
+# --- shipments and handoffs -------------------------------------------------------------
+
+
+def profile_for(product: Product) -> coldchain.Profile:
+    """The storage class's defaults, narrowed by the product's own limits when it has them."""
+    base = coldchain.default_profile(product.storage_class)
+    return coldchain.Profile(
+        min_c=product.temp_min_c if product.temp_min_c is not None else base.min_c,
+        max_c=product.temp_max_c if product.temp_max_c is not None else base.max_c,
+        single_delay=base.single_delay,
+        cumulative_limit=base.cumulative_limit,
+    )
+
+
+def create_shipment(
+    session: Session, actor: Account, batch_id: int, data: ShipmentIn
+) -> ColdShipment:
+    batch = get_batch(session, actor, batch_id)
+    product = session.get(Product, batch.product_id)
+    assert product is not None
+    if data.courier_account_id is not None:
+        courier = session.get(Account, data.courier_account_id)
+        if courier is None or courier.role != Role.COURIER:
+            raise ValidationFailed(
+                "配送员不存在", fields={"courier_account_id": "请选择配送员账号"}
+            )
+    shipment = ColdShipment(
+        batch_id=batch.id,  # type: ignore[arg-type]
+        cooperative_id=batch.cooperative_id,
+        storage_class=str(product.storage_class),
+        **data.model_dump(),
+    )
+    session.add(shipment)
+    session.flush()
+    return shipment
+
+
+def add_handoff(
+    session: Session, actor: Account, shipment: ColdShipment, data: HandoffIn
+) -> Handoff:
+    """Custody passes: a shipping event in the batch's chain, with the readings so far."""
+    if shipment.status == "delivered":
+        raise Conflict("该运输已签收，不能再登记交接")
+    batch = session.get(Batch, shipment.batch_id, with_for_update=True)
+    assert batch is not None
+    if batch.status == "recalled":
+        raise Conflict("该批次已召回")
+    at = data.at or utcnow()
+    previous = session.scalar(
+        select(func.max(Handoff.at)).where(Handoff.shipment_id == shipment.id)
+    )
+    analysis = analyse(session, shipment, since=previous, until=at)
+    report = coldchain.sensor_report(analysis, shipment.device_id) if analysis.count else None
+    event = chain.append(
+        session,
+        batch,
+        "receiving" if data.delivered else "shipping",
+        {
+            "from_party": data.from_party,
+            "to_party": data.to_party,
+            "place": data.place,
+            "temperature_c": data.temperature_c,
+            "shipment_id": shipment.id,
+            "storage_class": shipment.storage_class,
+            "sensor_report": _json_safe(report),
+        },
+        at=at,
+        actor_id=actor.id,
+    )
+    handoff = Handoff(
+        shipment_id=shipment.id,  # type: ignore[arg-type]
+        from_party=data.from_party,
+        to_party=data.to_party,
+        at=at,
+        place=data.place,
+        temperature_c=data.temperature_c,
+        recorded_by=actor.id,
+        trace_event_id=event.id,
+    )
+    session.add(handoff)
+    if data.delivered:
+        shipment.status = "delivered"
+    refresh(session, shipment)
+    return handoff
+
+
+def _json_safe(value: Any) -> Any:
+    if value is None:
+        return None
+    if hasattr(value, "__dataclass_fields__"):
+        value = asdict(value)
+    return json.loads(json.dumps(value, default=str))
+
+
+# --- readings ---------------------------------------------------------------------------
+
+
+def parse_readings(raw: bytes, content_type: str) -> tuple[list[ReadingIn], dict[str, str]]:
+    """CSV (``device_id,seq,at,celsius`` header) or JSON (a list of objects) -> rows, errors.
+
+    Errors are keyed ``line N`` (CSV, counting the header as line 1) or ``item N`` (JSON).
+    """
+    errors: dict[str, str] = {}
+    good: list[ReadingIn] = []
+    if "json" in content_type:
+        try:
+            items = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValidationFailed("JSON 格式错误", fields={"file": str(exc)[:120]}) from exc
+        if not isinstance(items, list):
+            raise ValidationFailed("JSON 应为读数数组", fields={"file": "应为 [...]"})
+        rows = [(f"item {i}", item) for i, item in enumerate(items, start=1)]
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed(
+                "文件须为 UTF-8 编码的 CSV", fields={"file": "编码错误"}
+            ) from exc
+        reader = csv.DictReader(io.StringIO(text))
+        missing = {"device_id", "seq", "at", "celsius"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValidationFailed(
+                "CSV 缺少列", fields={"file": "缺少 " + "、".join(sorted(missing))}
+            )
+        rows = [(f"line {n}", row) for n, row in enumerate(reader, start=2)]
+    if len(rows) > MAX_READINGS_PER_UPLOAD:
+        raise ValidationFailed("一次最多上传 200000 条读数", fields={"file": f"共 {len(rows)} 条"})
+    for where, row in rows:
+        try:
+            good.append(ReadingIn.model_validate(row))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            errors[where] = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return good, errors
+
+
+def store_readings(session: Session, readings: list[ReadingIn]) -> int:
+    """Insert readings, skipping (device, seq) pairs already stored; returns how many are new."""
+    if not readings:
+        return 0
+    rows = [r.model_dump() for r in readings]
+    table = TemperatureReading.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    added = 0
+    for start in range(0, len(rows), 2000):
+        chunk = rows[start : start + 2000]
+        result = session.execute(
+            insert(table).values(chunk).on_conflict_do_nothing(index_elements=["device_id", "seq"])
+        )
+        added += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+    return added
+
+
+def upload_readings(
+    session: Session, actor: Account, shipment: ColdShipment, raw: bytes, content_type: str
+) -> dict[str, Any]:
+    readings, errors = parse_readings(raw, content_type)
+    if shipment.device_id is None:
+        raise Conflict("该运输没有绑定温度记录仪", fields={"device_id": "请先绑定设备"})
+    foreign = [r for r in readings if r.device_id != shipment.device_id]
+    readings = [r for r in readings if r.device_id == shipment.device_id]
+    if foreign:
+        errors["device_id"] = f"{len(foreign)} 条读数不属于设备 {shipment.device_id}，已忽略"
+    added = store_readings(session, readings)
+    refresh(session, shipment)
+    return {
+        "received": len(readings),
+        "added": added,
+        "duplicates": len(readings) - added,
+        "errors": errors,
+        "breached": shipment.breached,
+    }
+
+
+# --- analysis ---------------------------------------------------------------------------
+
+
+def readings_of(
+    session: Session,
+    shipment: ColdShipment,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[tuple[datetime, float]]:
+    if shipment.device_id is None:
+        return []
+    query = select(TemperatureReading.at, TemperatureReading.celsius).where(
+        TemperatureReading.device_id == shipment.device_id,
+        TemperatureReading.at >= (since or shipment.created_at - timedelta(days=1)),
+    )
+    if until is not None:
+        query = query.where(TemperatureReading.at <= until)
+    return [(at, c) for at, c in session.execute(query.order_by(TemperatureReading.at))]  # type: ignore[arg-type]
+
+
+def analyse(
+    session: Session,
+    shipment: ColdShipment,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> coldchain.Analysis:
+    batch = session.get(Batch, shipment.batch_id)
+    product = session.get(Product, batch.product_id) if batch else None
+    assert product is not None
+    points = readings_of(session, shipment, since, until)
+    return coldchain.analyse(
+        [coldchain.Reading(at, celsius) for at, celsius in points], profile_for(product)
+    )
+
+
+def refresh(session: Session, shipment: ColdShipment) -> None:
+    """Re-analyse the whole shipment; a new breach marks the batch and alerts (once)."""
+    result = analyse(session, shipment)
+    was = shipment.breached
+    shipment.analysis = summary(result)
+    shipment.breached = bool(result.breached)
+    session.add(shipment)
+    if shipment.breached and not was:
+        batch = session.get(Batch, shipment.batch_id, with_for_update=True)
+        assert batch is not None
+        batch.excursion = True
+        session.add(batch)
+        outbox.enqueue(
+            session,
+            "trace.excursion_alert",
+            {"shipment_id": shipment.id},
+            key=f"excursion:{shipment.id}",
+        )
+    session.flush()
+
+
+def summary(result: coldchain.Analysis) -> dict[str, Any]:
+    """The figures kept on the shipment and shown on the trace page."""
+
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 1)
+
+    return {
+        "count": result.count,
+        "first": result.first.isoformat() if result.first else None,
+        "last": result.last.isoformat() if result.last else None,
+        "min_c": rounded(result.min_c),
+        "max_c": rounded(result.max_c),
+        "mean_c": rounded(result.mean_c),
+        "mkt_c": rounded(result.mkt_c),
+        "minutes_out": round(result.time_out.total_seconds() / 60),
+        "excursions": [
+            {
+                "start": e.start.isoformat(),
+                "end": e.end.isoformat(),
+                "direction": e.direction,
+                "peak_c": e.peak_c,
+                "minutes": round(e.duration.total_seconds() / 60),
+            }
+            for e in result.excursions
+        ],
+        "single_breach": result.single_breach,
+        "cumulative_breach": result.cumulative_breach,
+    }
+
+
+def views(session: Session, batch: Batch) -> list[dict[str, Any]]:
+    """What the trace page shows of each shipment: handoffs, figures, a chart."""
+    product = session.get(Product, batch.product_id)
+    assert product is not None
+    profile = profile_for(product)
+    out = []
+    for shipment in session.scalars(
+        select(ColdShipment).where(ColdShipment.batch_id == batch.id).order_by(ColdShipment.id)  # type: ignore[arg-type]
+    ):
+        points = readings_of(session, shipment)
+        handoffs = session.scalars(
+            select(Handoff).where(Handoff.shipment_id == shipment.id).order_by(Handoff.at)  # type: ignore[arg-type]
+        ).all()
+        out.append(
+            {
+                "id": shipment.id,
+                "storage": STORAGE_NAMES.get(shipment.storage_class, shipment.storage_class),
+                "cold": shipment.storage_class != StorageClass.AMBIENT,
+                "status": "已签收" if shipment.status == "delivered" else "运输中",
+                "breached": shipment.breached,
+                "analysis": shipment.analysis,
+                "handoffs": handoffs,
+                "chart": temperature_svg(points, low=profile.min_c, high=profile.max_c),
+            }
+        )
+    return out

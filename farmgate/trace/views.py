@@ -1,0 +1,167 @@
+"""A batch's story as the public page (and its JSON twin) shows it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from farmgate.models import (
+    Batch,
+    BatchStatus,
+    Certification,
+    Cooperative,
+    Inspection,
+    Product,
+    ScanCount,
+    Sku,
+    TraceEvent,
+    Village,
+)
+from farmgate.timeutil import format_local
+from farmgate.trace import chain, evidence, scans, service, urls
+
+
+def describe(event: TraceEvent) -> str:
+    """One line of Chinese saying what happened."""
+    d = event.data
+    kind = event.kind
+    if kind == "commissioning":
+        plot = (d.get("plot") or {}).get("name") or ""
+        return f"采收 {d.get('harvest_date')}，{d.get('quantity')} {d.get('unit')}" + (
+            f"，地块：{plot}" if plot else ""
+        )
+    if kind == "inspecting":
+        verdict = "合格" if d.get("passed") else "不合格"
+        return f"{d.get('lab')} 检测报告 {d.get('report_no')}：{verdict}"
+    if kind in ("shipping", "receiving"):
+        text = f"{d.get('from_party')} → {d.get('to_party')}"
+        if d.get("temperature_c") is not None:
+            text += f"，{d['temperature_c']:g} ℃"
+        return text + (f"，{d['place']}" if d.get("place") else "")
+    if kind == "transforming":
+        if d.get("role") == "input":
+            out = d.get("output") or {}
+            return f"{d.get('quantity')} {d.get('unit')} 加工为批次 {out.get('lot')}"
+        lots = "、".join(str(i.get("lot")) for i in d.get("inputs", []))
+        return f"由批次 {lots} {d.get('process') or '加工'}而成"
+    if kind == "recall":
+        return f"召回：{d.get('reason')}"
+    if kind == "correction":
+        return f"更正第 {d.get('corrects_seq')} 条记录：{d.get('note')}"
+    bits = [str(d[k]) for k in ("place", "note") if d.get(k)]
+    return "，".join(bits)
+
+
+@dataclass
+class Story:
+    batch: Batch
+    product: Product
+    cooperative: Cooperative
+    village: str
+    trace_url: str
+    price_from_fen: int | None
+    on_sale: bool
+    inputs: list[Any]
+    inspections: list[Inspection]
+    certifications: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    chain: chain.ChainReport
+    upstream: list[dict[str, str]]
+    downstream: list[dict[str, str]]
+    shipments: list[dict[str, Any]] = field(default_factory=list)
+    scan: ScanCount | None = None
+    serial: str | None = None
+    suspicious: bool = False
+
+    @property
+    def recalled(self) -> bool:
+        return self.batch.status == BatchStatus.RECALLED
+
+
+def _lot_ref(batch: Batch, product_name: str) -> dict[str, str]:
+    return {"lot": batch.lot_code, "product": product_name, "path": urls.trace_path(batch)}
+
+
+def certifications_for(session: Session, batch: Batch) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(Certification)
+        .where(Certification.cooperative_id == batch.cooperative_id)
+        .where(
+            or_(
+                Certification.batch_id == batch.id,
+                Certification.product_id == batch.product_id,
+                (Certification.batch_id.is_(None)) & (Certification.product_id.is_(None)),  # type: ignore[union-attr]
+            )
+        )
+        .order_by(Certification.issued_on)  # type: ignore[arg-type]
+    ).all()
+    return [evidence.certification_view(row) for row in rows]
+
+
+def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
+    product = session.get(Product, batch.product_id)
+    coop = session.get(Cooperative, batch.cooperative_id)
+    assert product is not None and coop is not None
+    village = ""
+    if batch.village_code:
+        village = (
+            session.scalars(select(Village.name).where(Village.code == batch.village_code)).first()
+            or ""
+        )
+    price = session.scalar(
+        select(func.min(Sku.price_fen)).where(Sku.product_id == product.id, Sku.is_active)
+    )
+    events = service.events(session, batch)
+    family = service.lineage(session, batch)
+    names = dict(
+        session.execute(
+            select(Product.id, Product.name).where(
+                Product.id.in_({b.product_id for b in family["upstream"] + family["downstream"]})  # type: ignore[union-attr]
+            )
+        ).all()
+    )
+    from farmgate.trace import shipments
+
+    return Story(
+        batch=batch,
+        product=product,
+        cooperative=coop,
+        village=village,
+        trace_url=urls.trace_url(batch, serial),
+        price_from_fen=price,
+        on_sale=price is not None and product.status == "published",
+        inputs=list(service.inputs(session, batch)),
+        inspections=list(
+            session.scalars(
+                select(Inspection)
+                .where(Inspection.batch_id == batch.id)
+                .order_by(Inspection.inspected_on)  # type: ignore[arg-type]
+            )
+        ),
+        certifications=certifications_for(session, batch),
+        events=[
+            {
+                "seq": e.seq,
+                "kind": e.kind,
+                "label": service.STEP_LABELS.get(e.kind, e.kind),
+                "time": format_local(e.event_time),
+                "text": describe(e),
+                "hash": e.hash,
+            }
+            for e in events
+        ],
+        chain=chain.verify(session, batch),
+        upstream=[_lot_ref(b, names.get(b.product_id, "")) for b in family["upstream"]],
+        downstream=[_lot_ref(b, names.get(b.product_id, "")) for b in family["downstream"]],
+        shipments=shipments.views(session, batch),
+        serial=serial,
+    )
+
+
+def with_scan(story_: Story, row: ScanCount | None) -> Story:
+    story_.scan = row
+    story_.suspicious = scans.suspicious(row)
+    return story_

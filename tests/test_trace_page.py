@@ -1,0 +1,169 @@
+"""The public trace page behind every QR code, per-unit serials, counterfeit flags, labels."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from io import BytesIO
+
+import pytest
+import zxingcpp
+from PIL import Image
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from farmgate.config import settings
+from farmgate.models import Role
+from tests import factories as f
+from tests.test_labels import _pdf_pages
+from tests.test_trace import _batch
+
+
+@pytest.fixture
+def farm(session: Session):  # type: ignore[no-untyped-def]
+    township = f.create_township(session)
+    coop = f.create_cooperative(session, township)
+    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+    other = f.create_cooperative(session, township, name="另一个合作社")
+    rival = f.create_account(session, role=Role.COOPERATIVE, cooperative=other)
+    village = f.first_village(session, township)
+    product = f.create_product(session, staff, village, name="干红辣椒")
+    return {
+        "staff": f.auth_headers(session, staff),
+        "rival": f.auth_headers(session, rival),
+        "admin": f.auth_headers(session, f.create_account(session, role=Role.ADMIN)),
+        "fresh": product.id,
+        "dried": product.id,
+        "product": product.id,
+        "village_code": village.code,
+    }
+
+
+def _path(batch: dict) -> str:  # type: ignore[type-arg]
+    return batch["trace_url"].removeprefix(settings.public_base_url.rstrip("/"))
+
+
+def _story(client, farm) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    batch = _batch(client, farm, "TJC-2026/07", village_code=farm["village_code"])
+    url = f"/api/v1/batches/{batch['id']}"
+    client.post(
+        f"{url}/inputs",
+        json={
+            "kind": "pesticide",
+            "product_name": "苦参碱",
+            "dose": "30 毫升/亩",
+            "applied_on": str(date.today() - timedelta(days=20)),
+            "preharvest_interval_days": 10,
+        },
+        headers=farm["staff"],
+    )
+    client.post(f"{url}/harvest", json={"harvest_date": str(date.today())}, headers=farm["staff"])
+    client.post(
+        f"{url}/inspections",
+        json={
+            "lab": "怀化市农产品质量检测中心",
+            "report_no": "HH2026-0815",
+            "inspected_on": str(date.today()),
+            "items": [
+                {"name": "毒死蜱", "result": "未检出", "limit": "≤0.02 mg/kg", "passed": True}
+            ],
+        },
+        headers=farm["staff"],
+    )
+    return batch
+
+
+def test_the_page_tells_the_story_and_offers_to_buy_again(client, farm) -> None:  # type: ignore[no-untyped-def]
+    batch = _story(client, farm)
+    assert "%2F" in batch["trace_url"]  # the lot's slash is percent-encoded in the link
+    page = client.get(_path(batch))
+    assert page.status_code == 200, page.text
+    html = page.text
+    for expected in ("干红辣椒", "TJC-2026/07", "苦参碱", "HH2026-0815", "未检出", "谭家场"):
+        assert expected in html, expected
+    assert "哈希链校验通过" in html and f'href="/products/{farm["product"]}"' in html
+    assert "<script" not in html
+    assert len(page.content) <= 50 * 1024
+
+
+def test_unknown_lots_and_malformed_links_are_404(client, farm) -> None:  # type: ignore[no-untyped-def]
+    batch = _batch(client, farm)
+    assert client.get(f"/01/{batch['gtin']}/10/NOPE").status_code == 404
+    bad_check_digit = batch["gtin"][:-1] + str((int(batch["gtin"][-1]) + 1) % 10)
+    assert client.get(f"/01/{bad_check_digit}/10/{batch['lot_code']}").status_code == 404
+
+
+def test_a_broken_chain_and_a_recall_show_on_the_page(client, session: Session, farm) -> None:  # type: ignore[no-untyped-def]
+    batch = _story(client, farm)
+    session.execute(
+        text("UPDATE trace_event SET kind = 'packing' WHERE batch_id = :b AND seq = 2"),
+        {"b": batch["id"]},
+    )
+    session.commit()
+    html = client.get(_path(batch)).text
+    assert "校验未通过" in html and "第 2 条" in html
+    client.post(
+        f"/api/v1/batches/{batch['id']}/recall",
+        json={"reason": "包装破损受潮"},
+        headers=farm["admin"],
+    )
+    html = client.get(_path(batch)).text
+    assert "该批次已召回" in html and "包装破损受潮" in html
+    assert "再买一份" not in html
+
+
+def test_serials_are_signed_and_copies_are_flagged(client, farm, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    batch = _batch(client, farm)
+    issued = client.post(
+        f"/api/v1/batches/{batch['id']}/serials", json={"count": 3}, headers=farm["staff"]
+    )
+    assert issued.status_code == 201 and (issued.json()["first"], issued.json()["last"]) == (1, 3)
+    more = client.post(
+        f"/api/v1/batches/{batch['id']}/serials", json={"count": 2}, headers=farm["staff"]
+    ).json()
+    assert more["first"] == 4 and len(set(issued.json()["urls"] + more["urls"])) == 5
+    theirs = client.post(
+        f"/api/v1/batches/{batch['id']}/serials", json={"count": 1}, headers=farm["rival"]
+    )
+    assert theirs.status_code == 404
+
+    unit = issued.json()["urls"][0].removeprefix(settings.public_base_url.rstrip("/"))
+    assert client.get(unit).status_code == 200
+    serial = unit.rsplit("/", 1)[1]
+    forged = unit[: -len(serial)] + serial[:-1] + ("A" if serial[-1] != "A" else "B")
+    response = client.get(forged)
+    assert response.status_code == 404 and "假冒" in response.text
+
+    monkeypatch.setattr(settings, "scan_alert_count", 4)
+    for _ in range(3):  # scans 2-4 of this package (the first was above)
+        assert "疑似被复制" not in client.get(unit).text
+    assert "疑似被复制" in client.get(unit).text  # the fifth: more than the limit of 4
+    lot_page = client.get(_path(batch))
+    assert "疑似被复制" not in lot_page.text  # lot codes are shared by every package
+
+
+def test_qr_codes_and_label_sheets_decode_to_the_trace_links(client, farm) -> None:  # type: ignore[no-untyped-def]
+    batch = _batch(client, farm)
+    png = client.get(f"/api/v1/batches/{batch['id']}/qr.png", headers=farm["staff"])
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    decoded = zxingcpp.read_barcodes(Image.open(BytesIO(png.content)))
+    assert [d.text for d in decoded] == [batch["trace_url"]]
+    svg = client.get(f"/api/v1/batches/{batch['id']}/qr.svg", headers=farm["staff"])
+    assert svg.text.lstrip().startswith(("<?xml", "<svg")) and "干红辣椒" in svg.text
+    assert (
+        client.get(f"/api/v1/batches/{batch['id']}/qr.png", headers=farm["rival"]).status_code
+        == 404
+    )
+
+    too_many = client.get(
+        f"/api/v1/batches/{batch['id']}/labels.pdf?count=4", headers=farm["staff"]
+    )
+    assert too_many.status_code == 422  # no serials issued yet
+    urls = client.post(
+        f"/api/v1/batches/{batch['id']}/serials", json={"count": 6}, headers=farm["staff"]
+    ).json()["urls"]
+    pdf = client.get(
+        f"/api/v1/batches/{batch['id']}/labels.pdf?count=6&columns=3&rows=2", headers=farm["staff"]
+    )
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    found = [d.text for _, page in _pdf_pages(pdf.content) for d in zxingcpp.read_barcodes(page)]
+    assert sorted(found) == sorted(urls)
