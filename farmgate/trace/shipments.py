@@ -241,10 +241,13 @@ def store_readings(session: Session, readings: list[ReadingIn]) -> int:
     added = 0
     for start in range(0, len(rows), 2000):
         chunk = rows[start : start + 2000]
-        result = session.execute(
-            insert(table).values(chunk).on_conflict_do_nothing(index_elements=["device_id", "seq"])
+        statement = (
+            insert(table)
+            .values(chunk)
+            .on_conflict_do_nothing(index_elements=["device_id", "seq"])
+            .returning(table.c.id)
         )
-        added += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+        added += len(session.execute(statement).all())  # rowcount is not reliable here
     return added
 
 

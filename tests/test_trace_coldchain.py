@@ -1,0 +1,187 @@
+"""Cold chain: excursion rules, MKT, logger uploads, courier handoffs and their authorisation."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from farmgate.jobs import runner
+from farmgate.models import Alert, Batch, OutboxJob, Role, TemperatureReading
+from farmgate.trace import coldchain
+from farmgate.trace.coldchain import Reading, analyse, default_profile
+from tests import factories as f
+from tests.test_trace import _batch
+
+T0 = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
+
+
+def _series(*celsius: float, step: int = 10) -> list[Reading]:
+    return [Reading(T0 + timedelta(minutes=step * i), c) for i, c in enumerate(celsius)]
+
+
+def test_a_continuous_excursion_counts_only_beyond_the_delay() -> None:
+    chilled = default_profile("chilled")  # 0 < t < 8, 30 minutes
+    # Out of range for 3 intervals of 10 minutes = 30 minutes: not longer than the delay.
+    short = analyse(_series(4, 9, 9, 9, 5), chilled)
+    assert len(short.excursions) == 1 and short.excursions[0].duration == timedelta(minutes=30)
+    assert not short.single_breach and short.excursions[0].peak_c == 9
+    longer = analyse(_series(4, 9, 10, 9, 9, 5), chilled)
+    assert longer.single_breach and longer.excursions[0].peak_c == 10
+    assert longer.time_out == timedelta(minutes=40)
+
+
+def test_short_excursions_add_up_to_a_cumulative_breach() -> None:
+    profile = coldchain.Profile(min_c=0, max_c=8, cumulative_limit=timedelta(minutes=50))
+    readings = _series(*([9, 9, 5] * 3))  # three 20-minute excursions
+    result = analyse(readings, profile)
+    assert len(result.excursions) == 3 and not result.single_breach
+    assert result.time_out == timedelta(minutes=60) and result.cumulative_breach and result.breached
+
+
+def test_boundaries_and_the_low_side() -> None:
+    chilled = default_profile("chilled")
+    assert chilled.direction(8) == "high" and chilled.direction(7.9) is None
+    assert chilled.direction(0) == "low" and chilled.direction(0.1) is None
+    frozen = default_profile("frozen")
+    assert frozen.direction(-18) is None and frozen.direction(-17.9) == "high"
+    frozen_hot = analyse(_series(-20, -15, -15, -15, -15, -20), frozen)
+    assert frozen_hot.single_breach and frozen_hot.excursions[0].direction == "high"
+    freezing = analyse(_series(3, -1, -1, -1, -1, 3), chilled)
+    assert freezing.single_breach and freezing.excursions[0].direction == "low"
+    assert not analyse(_series(35, 40), default_profile("ambient")).breached
+
+
+def test_mean_kinetic_temperature() -> None:
+    assert coldchain.mean_kinetic_temperature(_series(5, 5, 5)) == pytest.approx(5)
+    # Half the time at 2 °C, half at 12 °C (the last reading carries no time).
+    mkt = coldchain.mean_kinetic_temperature(_series(2, 12, 2))
+    h = coldchain.DELTA_H_OVER_R
+    expected = h / -math.log((math.exp(-h / 275.15) + math.exp(-h / 285.15)) / 2) - 273.15
+    assert mkt == pytest.approx(expected) and mkt > 7  # above the arithmetic mean of 7
+    shuffled = _series(2, 12, 2)
+    assert analyse(list(reversed(shuffled)), default_profile("chilled")).mkt_c == pytest.approx(mkt)
+    assert analyse([], default_profile("chilled")).count == 0
+
+
+@pytest.fixture
+def chain_setup(client, session: Session):  # type: ignore[no-untyped-def]
+    township = f.create_township(session)
+    coop = f.create_cooperative(session, township)
+    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+    product = f.create_product(
+        session,
+        staff,
+        f.first_village(session, township),
+        name="辰溪稻花鱼",
+        storage_class="chilled",
+    )
+    courier = f.create_account(session, role=Role.COURIER)
+    other_courier = f.create_account(session, role=Role.COURIER)
+    farm = {
+        "staff": f.auth_headers(session, staff),
+        "courier": f.auth_headers(session, courier),
+        "other_courier": f.auth_headers(session, other_courier),
+        "fresh": product.id,
+    }
+    batch = _batch(client, farm, "FISH-0701")
+    shipment = client.post(
+        f"/api/v1/batches/{batch['id']}/shipments",
+        json={"courier_account_id": courier.id, "device_id": "LOGGER-7"},
+        headers=farm["staff"],
+    )
+    assert shipment.status_code == 201, shipment.text
+    return farm, batch, shipment.json()
+
+
+def _csv(rows: list[tuple[str, int, datetime, float]]) -> bytes:
+    lines = ["device_id,seq,at,celsius"] + [f"{d},{s},{t.isoformat()},{c}" for d, s, t, c in rows]
+    return "\n".join(lines).encode()
+
+
+def test_readings_upload_is_idempotent_and_reports_bad_lines(
+    client, session: Session, chain_setup
+) -> None:  # type: ignore[no-untyped-def]
+    farm, _, shipment = chain_setup
+    now = datetime.now(UTC).replace(microsecond=0)
+    rows = [("LOGGER-7", i, now - timedelta(minutes=60 - 10 * i), 3.5) for i in range(6)]
+    bad = "\nLOGGER-7,6,not-a-time,3\nLOGGER-7,7,2026-07-01T08:00:00,3\n"
+    body = _csv(rows).decode() + bad
+    url = f"/api/v1/shipments/{shipment['id']}/readings"
+    first = client.post(
+        url, content=body.encode(), headers={**farm["courier"], "Content-Type": "text/csv"}
+    )
+    assert first.status_code == 200, first.text
+    result = first.json()
+    assert (result["received"], result["added"]) == (6, 6)
+    assert set(result["errors"]) == {"line 8", "line 9"}  # bad time; a time without its zone
+    again = client.post(
+        url, content=body.encode(), headers={**farm["courier"], "Content-Type": "text/csv"}
+    )
+    assert (again.json()["added"], again.json()["duplicates"]) == (0, 6)
+    as_json = json.dumps(
+        [{"device_id": "LOGGER-7", "seq": 3, "at": rows[3][2].isoformat(), "celsius": 3.5}]
+    )
+    third = client.post(
+        url, content=as_json, headers={**farm["staff"], "Content-Type": "application/json"}
+    )
+    assert third.json()["added"] == 0
+    assert session.query(TemperatureReading).count() == 6
+    assert client.post(url, content=body.encode(), headers=farm["other_courier"]).status_code == 404
+
+
+def test_an_excursion_marks_the_batch_alerts_once_and_shows_on_the_page(
+    client, session: Session, chain_setup
+) -> None:  # type: ignore[no-untyped-def]
+    farm, batch, shipment = chain_setup
+    now = datetime.now(UTC).replace(microsecond=0)
+    temps = [4, 4, 12, 13, 14, 13, 12, 4]  # 50 minutes above 8 °C
+    rows = [("LOGGER-7", i, now - timedelta(minutes=80 - 10 * i), t) for i, t in enumerate(temps)]
+    url = f"/api/v1/shipments/{shipment['id']}/readings"
+    result = client.post(url, content=_csv(rows), headers=farm["courier"]).json()
+    assert result["breached"] is True
+    session.expire_all()
+    assert session.get(Batch, batch["id"]).excursion is True
+    alert_jobs = session.query(OutboxJob).filter_by(job="trace.excursion_alert").all()
+    assert len(alert_jobs) == 1
+    assert runner.execute(alert_jobs[0].id).outcome == "done"
+    client.post(url, content=_csv(rows), headers=farm["courier"])  # the same upload again
+    assert session.query(OutboxJob).filter_by(job="trace.excursion_alert").count() == 1
+    alert = session.query(Alert).one()
+    assert "FISH-0701" in alert.message and alert.details["single_breach"] is True
+
+    handoff = client.post(
+        f"/api/v1/shipments/{shipment['id']}/handoffs",
+        json={
+            "from_party": "谭家场合作社",
+            "to_party": "辰溪县邮政",
+            "temperature_c": 4.2,
+            "place": "谭家场村服务站",
+        },
+        headers=farm["courier"],
+    )
+    assert handoff.status_code == 201, handoff.text
+    detail = client.get(f"/api/v1/batches/{batch['id']}", headers=farm["staff"]).json()
+    shipping = detail["events"][-1]
+    assert shipping["kind"] == "shipping"
+    report = shipping["data"]["sensor_report"]
+    assert report["uom"] == "CEL" and report["exception"] == "ALARM_CONDITION"
+    assert (report["min_value"], report["max_value"]) == (4, 14)
+    page = client.get(detail["batch"]["trace_url"].split("8000", 1)[1]).text
+    assert "温度超标" in page and "<svg" in page and "辰溪县邮政" in page
+
+
+def test_only_the_assigned_courier_records_handoffs(client, chain_setup) -> None:  # type: ignore[no-untyped-def]
+    farm, _, shipment = chain_setup
+    body = {"from_party": "A", "to_party": "B"}
+    url = f"/api/v1/shipments/{shipment['id']}/handoffs"
+    assert client.post(url, json=body, headers=farm["other_courier"]).status_code == 404
+    assert client.get("/api/v1/courier/shipments", headers=farm["other_courier"]).json() == []
+    mine = client.get("/api/v1/courier/shipments", headers=farm["courier"]).json()
+    assert [s["id"] for s in mine] == [shipment["id"]]
+    done = client.post(url, json={**body, "delivered": True}, headers=farm["courier"])
+    assert done.status_code == 201
+    assert client.post(url, json=body, headers=farm["courier"]).status_code == 409
