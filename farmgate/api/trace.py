@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 
 from farmgate.api.deps import CurrentAccount, SessionDep
@@ -14,7 +15,7 @@ from farmgate.errors import PermissionDenied, ValidationFailed
 from farmgate.models import Alert, Batch, Inspection, Product, Role, TraceEvent
 from farmgate.orders import service as orders
 from farmgate.orders.schemas import OrderOut
-from farmgate.trace import chain, evidence, labels, records, service, urls
+from farmgate.trace import chain, epcis, evidence, labels, records, service, urls
 from farmgate.trace.schemas import (
     BatchIn,
     BatchOut,
@@ -305,8 +306,8 @@ def export_records(
     session: SessionDep,
     account: CurrentAccount,
     batch_id: int | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
 ) -> Response:
     if batch_id is not None:
         service.get_batch(session, account, batch_id)  # 404 unless it is theirs
@@ -320,3 +321,31 @@ def export_records(
     return Response(
         body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
+
+
+# --- EPCIS ---------------------------------------------------------------------------------
+
+EPCIS_MEDIA = "application/ld+json"
+
+
+@router.get("/batches/{batch_id}/epcis", summary="批次的 EPCIS 2.0 JSON-LD 文档（含上游原料批次）")
+def batch_epcis(batch_id: int, session: SessionDep, account: CurrentAccount) -> Response:
+    batch = service.get_batch(session, account, batch_id)
+    upstream = service.lineage(session, batch)["upstream"]
+    document = epcis.for_batches(session, [batch, *upstream])
+    return Response(json.dumps(document, ensure_ascii=False), media_type=EPCIS_MEDIA)
+
+
+@router.get("/epcis", summary="时间段内全部事件的 EPCIS 2.0 JSON-LD 文档")
+def range_epcis(
+    session: SessionDep,
+    account: CurrentAccount,
+    since: datetime,
+    until: datetime | None = None,
+) -> Response:
+    if since.tzinfo is None or (until is not None and until.tzinfo is None):
+        raise ValidationFailed(
+            "时间须带时区，如 2026-11-01T00:00:00+08:00", fields={"since": "带时区"}
+        )
+    document = epcis.for_range(session, account, since, until)
+    return Response(json.dumps(document, ensure_ascii=False), media_type=EPCIS_MEDIA)
