@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import typer
+from sqlalchemy.orm import Session
 
 from farmgate.config import settings
 
@@ -241,9 +242,11 @@ def demo(
             typer.echo(f"  {phone}  {role}")
     else:
         typer.echo("Demo data already present.")
+    settings.public_base_url = f"http://{host}:{port}"
+    with session_scope() as session:
+        _print_trace_pages(session)
     if no_serve:
         return
-    settings.public_base_url = f"http://{host}:{port}"
     if not settings.wechat_api_key:
         # No merchant account configured: pay through the bundled WeChat Pay SIMULATOR.
         from farmgate.payments.simulator import SimulatorServer
@@ -254,6 +257,23 @@ def demo(
         settings.simulator = True
         typer.echo(f"WeChat Pay SIMULATOR (no real payments) at {sim.url}")
     serve(host=host, port=port, workers=1)
+
+
+def _print_trace_pages(session: Session) -> None:
+    from sqlalchemy import select
+
+    from farmgate.models import Batch, Product
+    from farmgate.trace import urls
+
+    rows = session.execute(
+        select(Batch, Product.name).join(Product, Product.id == Batch.product_id).limit(10)
+    ).all()
+    if rows:
+        typer.echo("Trace pages (what the QR codes on the sample packages open):")
+    for batch, name in rows:
+        typer.echo(f"  {urls.trace_url(batch)}  {name} {batch.lot_code}")
+        if batch.serial_count:
+            typer.echo(f"  {urls.trace_url(batch, urls.serials(batch, 1, 1)[0])}  单品码 #1")
 
 
 def main() -> None:  # pragma: no cover

@@ -167,3 +167,14 @@ def test_qr_codes_and_label_sheets_decode_to_the_trace_links(client, farm) -> No
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     found = [d.text for _, page in _pdf_pages(pdf.content) for d in zxingcpp.read_barcodes(page)]
     assert sorted(found) == sorted(urls)
+
+
+def test_the_product_page_links_to_its_newest_harvested_lot(client, farm) -> None:  # type: ignore[no-untyped-def]
+    assert "查看溯源" not in client.get(f"/products/{farm['product']}").text
+    batch = _story(client, farm)
+    page = client.get(f"/products/{farm['product']}").text
+    assert f'href="{_path(batch)}"' in page
+    client.post(
+        f"/api/v1/batches/{batch['id']}/recall", json={"reason": "召回"}, headers=farm["staff"]
+    )
+    assert "查看溯源" not in client.get(f"/products/{farm['product']}").text

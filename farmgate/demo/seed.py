@@ -231,6 +231,11 @@ def seed(session: Session) -> dict[str, str]:
         catalog.add_photo(session, staff[coop_index], product.id, sample_photo(category, len(name)))  # type: ignore[arg-type]
         _publish(session, product)
     session.flush()
+    # Imported here: the trace seed builds on the catalogue created above.
+    from farmgate.demo.trace_seed import COURIER_PHONE, seed_trace
+
+    credentials["村级配送员"] = COURIER_PHONE
+    seed_trace(session, DEMO_PASSWORD)
     return credentials
 
 

@@ -17,6 +17,8 @@ from farmgate.errors import AuthenticationRequired, FarmgateError, PermissionDen
 from farmgate.models import CATEGORIES, Account, FulfilmentStatus, Role
 from farmgate.orders import service as orders
 from farmgate.storefront.common import PageAccount, check_csrf, render
+from farmgate.trace import service as trace_service
+from farmgate.trace import urls as trace_urls
 from farmgate.validators import normalize_mobile
 
 router = APIRouter(include_in_schema=False)
@@ -58,7 +60,11 @@ def product_page(
     product_id: int, request: Request, session: SessionDep, account: PageAccount
 ) -> Response:
     product = views.product_detail(session, service.get_public(session, product_id))
-    return render(request, "product.html", account, product=product)
+    batch = trace_service.current_batch(session, product_id)
+    trace_path = trace_urls.trace_path(batch) if batch else None
+    return render(
+        request, "product.html", account, product=product, batch=batch, trace_path=trace_path
+    )
 
 
 @router.get("/cooperatives/{cooperative_id}", response_class=HTMLResponse)

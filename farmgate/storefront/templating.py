@@ -21,7 +21,14 @@ def yuan(fen: int | None) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
 
+def qty(value: object) -> str:
+    """A decimal quantity without trailing zeros: Decimal("120.000") -> "120"."""
+    text = f"{value:f}" if hasattr(value, "as_tuple") else str(value)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 templates.env.filters["yuan"] = yuan
+templates.env.filters["qty"] = qty
 templates.env.filters["local_time"] = format_local
 templates.env.globals["storage_labels"] = STORAGE_LABELS
 templates.env.globals["status_labels"] = {str(k): v for k, v in LABELS.items()}

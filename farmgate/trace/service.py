@@ -122,6 +122,20 @@ def create_batch(session: Session, actor: Account, data: BatchIn) -> Batch:
     return batch
 
 
+def current_batch(session: Session, product_id: int) -> Batch | None:
+    """The newest active, harvested lot of a product: what the product page links to."""
+    return session.scalars(
+        select(Batch)
+        .where(
+            Batch.product_id == product_id,
+            Batch.status == BatchStatus.ACTIVE,
+            Batch.harvest_date.is_not(None),  # type: ignore[union-attr]
+        )
+        .order_by(Batch.harvest_date.desc(), Batch.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    ).first()
+
+
 def list_batches(session: Session, actor: Account, limit: int = 200) -> list[Batch]:
     query = select(Batch).order_by(Batch.id.desc()).limit(limit)  # type: ignore[union-attr]
     if actor.role != Role.ADMIN:

@@ -105,12 +105,12 @@ def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
     product = session.get(Product, batch.product_id)
     coop = session.get(Cooperative, batch.cooperative_id)
     assert product is not None and coop is not None
-    village = ""
-    if batch.village_code:
-        village = (
-            session.scalars(select(Village.name).where(Village.code == batch.village_code)).first()
-            or ""
-        )
+    where = (
+        Village.code == batch.village_code
+        if batch.village_code
+        else Village.id == product.village_id
+    )
+    village = session.scalars(select(Village.name).where(where)).first() or ""
     price = session.scalar(
         select(func.min(Sku.price_fen)).where(Sku.product_id == product.id, Sku.is_active)
     )
@@ -151,7 +151,7 @@ def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
                 "text": describe(e),
                 "hash": e.hash,
             }
-            for e in events
+            for e in sorted(events, key=lambda e: (e.event_time, e.seq))
         ],
         chain=chain.verify(session, batch),
         upstream=[_lot_ref(b, names.get(b.product_id, "")) for b in family["upstream"]],

@@ -1,0 +1,239 @@
+"""Sample traceability records for the demo: a chilli lot, a chilled fish lot with its cold
+chain, and an oil with an expired certificate. All of it is clearly sample data (示例)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from farmgate.accounts import service as accounts
+from farmgate.models import Account, Product, Role
+from farmgate.trace import evidence, service, shipments, urls
+from farmgate.trace.schemas import (
+    BatchIn,
+    CertificationIn,
+    HarvestIn,
+    InputIn,
+    InspectionIn,
+    InspectionItem,
+    StepIn,
+)
+
+COURIER_PHONE = "13800000009"
+
+
+def _staff(session: Session, product: Product) -> Account:
+    found = session.scalars(
+        select(Account).where(
+            Account.cooperative_id == product.cooperative_id, Account.role == Role.COOPERATIVE
+        )
+    ).first()
+    assert found is not None
+    return found
+
+
+def _product(session: Session, name: str) -> Product:
+    found = session.scalars(select(Product).where(Product.name == name)).first()
+    assert found is not None, name
+    return found
+
+
+def seed_trace(session: Session, password: str) -> dict[str, str]:
+    """Returns {label: trace path} of the sample lots."""
+    today = date.today()
+    now = datetime.now(UTC).replace(microsecond=0)
+    paths: dict[str, str] = {}
+
+    chilli = _product(session, "谭家场干红辣椒")
+    staff = _staff(session, chilli)
+    lot = service.create_batch(
+        session,
+        staff,
+        BatchIn(
+            product_id=chilli.id or 0,
+            lot_code=f"TJC{today:%y%m}A",
+            quantity=Decimal(800),
+            unit="kg",
+            plot_name="谭家场村 3 组辣椒地（示例）",
+            latitude=27.934,
+            longitude=110.312,
+            area_mu=Decimal("6.5"),
+            producer="张三（示例）",
+        ),
+    )
+    for record in (
+        InputIn(
+            kind="fertiliser",
+            product_name="腐熟农家肥",
+            dose="1500 公斤/亩",
+            applied_on=today - timedelta(days=120),
+        ),
+        InputIn(
+            kind="pesticide",
+            product_name="苦参碱水剂（示例）",
+            registration_no="PD20000000",
+            dose="40 毫升/亩",
+            applied_on=today - timedelta(days=45),
+            preharvest_interval_days=10,
+        ),
+    ):
+        service.add_input(session, staff, lot, record)
+    service.record_harvest(session, staff, lot, HarvestIn(harvest_date=today - timedelta(days=20)))
+    service.add_inspection(
+        session,
+        staff,
+        lot,
+        InspectionIn(
+            lab="县农产品质量安全检测站（示例）",
+            report_no=f"CX{today:%Y}-0815",
+            inspected_on=today - timedelta(days=18),
+            items=[
+                InspectionItem(name="毒死蜱", result="未检出", limit="≤0.02 mg/kg", passed=True),
+                InspectionItem(name="克百威", result="未检出", limit="≤0.02 mg/kg", passed=True),
+            ],
+        ),
+    )
+    evidence.add_certification(
+        session,
+        staff,
+        lot,
+        CertificationIn(
+            kind="green_food",
+            code=f"GF431223{today:%y}0017",
+            issuer="中国绿色食品发展中心（示例）",
+            issued_on=today - timedelta(days=200),
+            scope="product",
+        ),
+    )
+    evidence.add_certification(
+        session,
+        staff,
+        lot,
+        CertificationIn(
+            kind="compliance_cert",
+            issued_on=today - timedelta(days=15),
+            details={
+                "product_name": "干红辣椒",
+                "quantity": "800",
+                "unit": "kg",
+                "origin": "湖南省辰溪县谭家场乡",
+                "committer": "谭家场辣椒合作社（示例）",
+                "contact": "13800000001",
+                "basis": "commissioned_test",
+            },
+        ),
+    )
+    for step, days in (("packing", 14), ("storing", 13)):
+        service.record_step(
+            session,
+            staff,
+            lot,
+            StepIn(step=step, at=now - timedelta(days=days), place="谭家场村电商服务站"),  # type: ignore[arg-type]
+        )
+    paths["干红辣椒批次"] = urls.trace_path(lot)
+
+    fish = _product(session, "辰溪稻花鱼")
+    staff = _staff(session, fish)
+    courier = accounts.create_account(
+        session,
+        phone=COURIER_PHONE,
+        password=password,
+        display_name="村级配送员（示例）",
+        role=Role.COURIER,
+    )
+    catch = service.create_batch(
+        session,
+        staff,
+        BatchIn(
+            product_id=fish.id or 0,
+            lot_code=f"GP{today:%y%m%d}",
+            quantity=Decimal(120),
+            unit="条",
+            plot_name="高坪村稻田（示例）",
+            latitude=27.961,
+            longitude=110.275,
+            producer="李四（示例）",
+        ),
+    )
+    service.record_harvest(session, staff, catch, HarvestIn(harvest_date=today))
+    evidence.add_certification(
+        session,
+        staff,
+        catch,
+        CertificationIn(
+            kind="geo_indication",
+            code="AGI00000",
+            issuer="农业农村部（示例编号）",
+            issued_on=date(2018, 1, 1),
+            scope="product",
+        ),
+    )
+    trip = shipments.create_shipment(
+        session,
+        staff,
+        catch.id or 0,
+        shipments.ShipmentIn(courier_account_id=courier.id, device_id=f"DEMO-LOGGER-{catch.id}"),
+    )
+    start = now - timedelta(hours=3)
+    readings = [
+        shipments.ReadingIn(
+            device_id=trip.device_id or "",
+            seq=i,
+            at=start + timedelta(minutes=5 * i),
+            celsius=3.2 + (i % 7) * 0.3,
+        )
+        for i in range(36)
+    ]
+    shipments.store_readings(session, readings)
+    for hours, (giver, taker, place, temp) in (
+        (2, ("高坪稻花鱼合作社", "村级配送员", "高坪村冷库", 3.4)),
+        (0, ("村级配送员", "辰溪县邮政", "谭家场乡邮政所", 4.1)),
+    ):
+        shipments.add_handoff(
+            session,
+            courier,
+            trip,
+            shipments.HandoffIn(
+                from_party=giver,
+                to_party=taker,
+                place=place,
+                temperature_c=temp,
+                at=now - timedelta(hours=hours),
+            ),
+        )
+    paths["稻花鱼批次（冷链）"] = urls.trace_path(catch)
+    first = urls.serials(catch, 1, 1)[0]
+    catch.serial_count = 5
+    session.add(catch)
+    paths["稻花鱼单品码"] = urls.trace_path(catch, first)
+
+    oil = _product(session, "压榨山茶油")
+    staff = _staff(session, oil)
+    pressing = service.create_batch(
+        session,
+        staff,
+        BatchIn(
+            product_id=oil.id or 0, lot_code=f"STP{today:%y}01", quantity=Decimal(300), unit="L"
+        ),
+    )
+    service.record_harvest(
+        session, staff, pressing, HarvestIn(harvest_date=today - timedelta(days=60))
+    )
+    evidence.add_certification(
+        session,
+        staff,
+        pressing,
+        CertificationIn(
+            kind="organic",
+            code="12300000000000000",
+            issuer="认证机构（示例）",
+            issued_on=today - timedelta(days=500),
+            scope="product",
+        ),
+    )
+    paths["山茶油批次（有机证书已过期）"] = urls.trace_path(pressing)
+    session.flush()
+    return paths
