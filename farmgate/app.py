@@ -17,6 +17,7 @@ from farmgate.api.router import api_router
 from farmgate.config import settings
 from farmgate.db import check_migrations, get_engine
 from farmgate.storefront.common import STATIC_DIR
+from farmgate.storefront.courier import router as courier_router
 from farmgate.storefront.errors import html_error
 from farmgate.storefront.pages import router as storefront_router
 from farmgate.storefront.shop import router as shop_router
@@ -70,6 +71,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.include_router(storefront_router)
     app.include_router(shop_router)
     app.include_router(trace_router)
+    app.include_router(courier_router)
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app.mount(settings.media_url_path, StaticFiles(directory=settings.media_dir), name="media")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -242,11 +242,11 @@ def demo(
             typer.echo(f"  {phone}  {role}")
     else:
         typer.echo("Demo data already present.")
-    settings.public_base_url = f"http://{host}:{port}"
     with session_scope() as session:
-        _print_trace_pages(session)
+        _print_trace_pages(session, f"http://{host}:{port}")
     if no_serve:
         return
+    settings.public_base_url = f"http://{host}:{port}"
     if not settings.wechat_api_key:
         # No merchant account configured: pay through the bundled WeChat Pay SIMULATOR.
         from farmgate.payments.simulator import SimulatorServer
@@ -259,7 +259,7 @@ def demo(
     serve(host=host, port=port, workers=1)
 
 
-def _print_trace_pages(session: Session) -> None:
+def _print_trace_pages(session: Session, base: str) -> None:
     from sqlalchemy import select
 
     from farmgate.models import Batch, Product
@@ -271,9 +271,10 @@ def _print_trace_pages(session: Session) -> None:
     if rows:
         typer.echo("Trace pages (what the QR codes on the sample packages open):")
     for batch, name in rows:
-        typer.echo(f"  {urls.trace_url(batch)}  {name} {batch.lot_code}")
+        typer.echo(f"  {base}{urls.trace_path(batch)}  {name} {batch.lot_code}")
         if batch.serial_count:
-            typer.echo(f"  {urls.trace_url(batch, urls.serials(batch, 1, 1)[0])}  单品码 #1")
+            first = urls.serials(batch, 1, 1)[0]
+            typer.echo(f"  {base}{urls.trace_path(batch, first)}  单品码 #1")
 
 
 def main() -> None:  # pragma: no cover

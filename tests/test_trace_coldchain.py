@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy.orm import Session
@@ -170,7 +171,7 @@ def test_an_excursion_marks_the_batch_alerts_once_and_shows_on_the_page(
     report = shipping["data"]["sensor_report"]
     assert report["uom"] == "CEL" and report["exception"] == "ALARM_CONDITION"
     assert (report["min_value"], report["max_value"]) == (4, 14)
-    page = client.get(detail["batch"]["trace_url"].split("8000", 1)[1]).text
+    page = client.get(urlsplit(detail["batch"]["trace_url"]).path).text
     assert "温度超标" in page and "<svg" in page and "辰溪县邮政" in page
 
 
@@ -185,3 +186,36 @@ def test_only_the_assigned_courier_records_handoffs(client, chain_setup) -> None
     done = client.post(url, json={**body, "delivered": True}, headers=farm["courier"])
     assert done.status_code == 201
     assert client.post(url, json=body, headers=farm["courier"]).status_code == 409
+
+
+def test_the_courier_phone_page_records_a_handoff(client, session: Session, chain_setup) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from farmgate.models import Account, Handoff
+
+    _, _, shipment = chain_setup
+    courier = session.get(Account, shipment["courier_account_id"])
+    login = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)  # type: ignore[union-attr]
+    landed = client.post(
+        "/login", data={"phone": courier.phone, "password": f.PASSWORD, "csrf_token": token}
+    )
+    assert landed.url.path == "/courier" and "FISH-0701" in landed.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', landed.text).group(1)  # type: ignore[union-attr]
+    url = f"/courier/shipments/{shipment['id']}/handoff"
+    bad = client.post(url, data={"from_party": "", "to_party": "乡邮政所", "csrf_token": token})
+    assert bad.status_code == 422 and session.query(Handoff).count() == 0
+    ok = client.post(
+        url,
+        data={
+            "from_party": "合作社",
+            "to_party": "乡邮政所",
+            "temperature_c": "3.8",
+            "place": "谭家场",
+            "csrf_token": token,
+        },
+    )
+    assert ok.status_code == 200 and "交接已记录" in ok.text
+    handoff = session.query(Handoff).one()
+    assert (handoff.to_party, handoff.temperature_c) == ("乡邮政所", 3.8)
+    assert client.get("/coop").status_code == 403

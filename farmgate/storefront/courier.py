@@ -1,0 +1,86 @@
+"""The courier's phone page: assigned cold-chain shipments and a form per handoff."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from farmgate.api.deps import SessionDep
+from farmgate.errors import AuthenticationRequired, FarmgateError, PermissionDenied
+from farmgate.messages import validation_fields
+from farmgate.models import Account, Batch, Product, Role
+from farmgate.storefront.common import PageAccount, check_csrf, render
+from farmgate.trace import shipments
+
+router = APIRouter(include_in_schema=False)
+
+
+def _courier(account: Account | None) -> Account:
+    if account is None:
+        raise AuthenticationRequired("请先登录")
+    if account.role != Role.COURIER:
+        raise PermissionDenied("只有配送员账号可以使用此页面")
+    return account
+
+
+def _page(
+    request: Request, session: SessionDep, courier: Account, errors: dict[str, str] | None = None
+) -> Response:
+    rows = []
+    for shipment in shipments.courier_shipments(session, courier):
+        batch = session.get(Batch, shipment.batch_id)
+        product = session.get(Product, batch.product_id) if batch else None
+        rows.append({"shipment": shipment, "batch": batch, "product": product})
+    response = render(
+        request,
+        "courier.html",
+        courier,
+        rows=rows,
+        errors=errors or {},
+        notice=request.query_params.get("ok"),
+    )
+    if errors:
+        response.status_code = 422
+    return response
+
+
+@router.get("/courier", response_class=HTMLResponse)
+def courier_page(request: Request, session: SessionDep, account: PageAccount) -> Response:
+    return _page(request, session, _courier(account))
+
+
+@router.post("/courier/shipments/{shipment_id}/handoff")
+def record_handoff(
+    shipment_id: int,
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    from_party: Annotated[str, Form()] = "",
+    to_party: Annotated[str, Form()] = "",
+    place: Annotated[str, Form()] = "",
+    temperature_c: Annotated[str, Form()] = "",
+    delivered: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    courier = _courier(account)
+    shipment = shipments.get_shipment(session, courier, shipment_id)
+    try:
+        data = shipments.HandoffIn(
+            from_party=from_party,
+            to_party=to_party,
+            place=place,
+            temperature_c=temperature_c or None,  # type: ignore[arg-type]
+            delivered=bool(delivered),
+        )
+        shipments.add_handoff(session, courier, shipment, data)
+    except ValidationError as exc:
+        session.rollback()
+        return _page(request, session, courier, validation_fields(list(exc.errors())))
+    except FarmgateError as exc:
+        session.rollback()  # nothing half-recorded is committed with the error page
+        return _page(request, session, courier, {"_": exc.message, **exc.fields})
+    return RedirectResponse("/courier?ok=1", status_code=303)
