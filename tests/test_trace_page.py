@@ -178,3 +178,27 @@ def test_the_product_page_links_to_its_newest_harvested_lot(client, farm) -> Non
         f"/api/v1/batches/{batch['id']}/recall", json={"reason": "召回"}, headers=farm["staff"]
     )
     assert "查看溯源" not in client.get(f"/products/{farm['product']}").text
+
+
+def test_the_home_page_puts_this_seasons_harvest_and_best_sellers_first(
+    client, session: Session, farm
+) -> None:  # type: ignore[no-untyped-def]
+    from farmgate.models import Order, Sku
+    from farmgate.orders import service as orders
+    from tests.test_orders import ADDRESS
+
+    home = client.get("/").text
+    assert "当季新采" not in home and "乡亲们都在买" not in home
+    _story(client, farm)  # harvested today
+    buyer = f.auth_headers(session, f.create_account(session))
+    sku = session.query(Sku).filter_by(product_id=farm["product"]).first()
+    client.post("/api/v1/cart/items", json={"sku_id": sku.id, "quantity": 2}, headers=buyer)
+    client.post("/api/v1/checkout", json=ADDRESS, headers=buyer)
+    orders.mark_paid(session, session.query(Order).one())
+    session.commit()
+    home = client.get("/").text
+    seasonal = home.split("当季新采", 1)[1].split("</section>", 1)[0]
+    assert "干红辣椒" in seasonal and "采收" in seasonal
+    sellers = home.split("乡亲们都在买", 1)[1].split("</section>", 1)[0]
+    assert "干红辣椒" in sellers and "售出 2" in sellers
+    assert "当季新采" not in client.get("/?category=aquatic").text  # only on the front page

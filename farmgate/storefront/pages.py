@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from farmgate import places
 from farmgate.accounts import service as accounts
 from farmgate.api.deps import SESSION_COOKIE, SessionDep
-from farmgate.catalog import service, views
+from farmgate.catalog import highlights, service, views
 from farmgate.config import settings
 from farmgate.cooperatives import service as cooperatives
 from farmgate.errors import AuthenticationRequired, FarmgateError, PermissionDenied
@@ -40,6 +40,7 @@ def home(
         village_id=village, category=category if category in CATEGORIES else None
     )
     items, total = service.list_public(session, filters, page_no, 24)
+    front = village is None and not filters.category and page_no == 1
     return render(
         request,
         "index.html",
@@ -52,6 +53,8 @@ def home(
         categories=CATEGORIES,
         village_id=village,
         category=category,
+        seasonal=highlights.seasonal(session) if front else [],
+        best_sellers=highlights.best_sellers(session) if front else [],
     )
 
 
