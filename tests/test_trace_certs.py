@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from farmgate.models import Role
-from farmgate.trace import certificates
-from farmgate.trace.certificates import CertificateInvalid, status, valid_until, validate_code
+from farmgate.trace import cert_codes
+from farmgate.trace.cert_codes import CertificateInvalid, status, valid_until, validate_code
 from tests import factories as f
 from tests.test_trace import _batch
 
@@ -72,9 +72,9 @@ def test_compliance_certificate_fields() -> None:
         "contact": "0745-5221234",
         "basis": "self_test",
     }
-    assert certificates.compliance_errors(complete) == {}
+    assert cert_codes.compliance_errors(complete) == {}
     broken = {**complete, "quantity": "0", "contact": "12345", "basis": "trust_me", "origin": ""}
-    assert set(certificates.compliance_errors(broken)) == {"quantity", "contact", "basis", "origin"}
+    assert set(cert_codes.compliance_errors(broken)) == {"quantity", "contact", "basis", "origin"}
 
 
 @pytest.fixture

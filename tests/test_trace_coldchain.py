@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from farmgate.jobs import runner
 from farmgate.models import Alert, Batch, OutboxJob, Role, TemperatureReading
-from farmgate.trace import coldchain
-from farmgate.trace.coldchain import Reading, analyse, default_profile
+from farmgate.trace import temperature
+from farmgate.trace.temperature import Reading, analyse, default_profile
 from tests import factories as f
 from tests.test_trace import _batch
 
@@ -36,7 +36,7 @@ def test_a_continuous_excursion_counts_only_beyond_the_delay() -> None:
 
 
 def test_short_excursions_add_up_to_a_cumulative_breach() -> None:
-    profile = coldchain.Profile(min_c=0, max_c=8, cumulative_limit=timedelta(minutes=50))
+    profile = temperature.Profile(min_c=0, max_c=8, cumulative_limit=timedelta(minutes=50))
     readings = _series(*([9, 9, 5] * 3))  # three 20-minute excursions
     result = analyse(readings, profile)
     assert len(result.excursions) == 3 and not result.single_breach
@@ -57,10 +57,10 @@ def test_boundaries_and_the_low_side() -> None:
 
 
 def test_mean_kinetic_temperature() -> None:
-    assert coldchain.mean_kinetic_temperature(_series(5, 5, 5)) == pytest.approx(5)
+    assert temperature.mean_kinetic_temperature(_series(5, 5, 5)) == pytest.approx(5)
     # Half the time at 2 °C, half at 12 °C (the last reading carries no time).
-    mkt = coldchain.mean_kinetic_temperature(_series(2, 12, 2))
-    h = coldchain.DELTA_H_OVER_R
+    mkt = temperature.mean_kinetic_temperature(_series(2, 12, 2))
+    h = temperature.DELTA_H_OVER_R
     expected = h / -math.log((math.exp(-h / 275.15) + math.exp(-h / 285.15)) / 2) - 273.15
     assert mkt == pytest.approx(expected) and mkt > 7  # above the arithmetic mean of 7
     shuffled = _series(2, 12, 2)

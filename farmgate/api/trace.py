@@ -15,7 +15,7 @@ from farmgate.errors import PermissionDenied, ValidationFailed
 from farmgate.models import Alert, Batch, Inspection, Product, Role, TraceEvent
 from farmgate.orders import service as orders
 from farmgate.orders.schemas import OrderOut
-from farmgate.trace import chain, epcis, evidence, labels, records, service, urls
+from farmgate.trace import chain, epcis_json, evidence, labels, records, service, urls
 from farmgate.trace.schemas import (
     BatchIn,
     BatchOut,
@@ -332,7 +332,7 @@ EPCIS_MEDIA = "application/ld+json"
 def batch_epcis(batch_id: int, session: SessionDep, account: CurrentAccount) -> Response:
     batch = service.get_batch(session, account, batch_id)
     upstream = service.lineage(session, batch)["upstream"]
-    document = epcis.for_batches(session, [batch, *upstream])
+    document = epcis_json.for_batches(session, [batch, *upstream])
     return Response(json.dumps(document, ensure_ascii=False), media_type=EPCIS_MEDIA)
 
 
@@ -347,5 +347,5 @@ def range_epcis(
         raise ValidationFailed(
             "时间须带时区，如 2026-11-01T00:00:00+08:00", fields={"since": "带时区"}
         )
-    document = epcis.for_range(session, account, since, until)
+    document = epcis_json.for_range(session, account, since, until)
     return Response(json.dumps(document, ensure_ascii=False), media_type=EPCIS_MEDIA)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -67,8 +68,29 @@ def _count(session: Session, batch_id: int, serial: str, place: str) -> ScanCoun
     return row
 
 
-def suspicious(row: ScanCount | None) -> bool:
+@dataclass(frozen=True)
+class ScanView:
+    """A code's counts including the scan being served (recorded after the response)."""
+
+    serial: str
+    scans: int
+    places: tuple[str, ...]
+
+
+def current(session: Session, batch_id: int, serial: str, place: str) -> ScanView:
+    """Read the counts in the page's own session; the write happens after the response, so a
+    page view never holds one pooled connection while waiting for a second."""
+    row = session.scalars(
+        select(ScanCount).where(ScanCount.batch_id == batch_id, ScanCount.serial == serial)
+    ).first()
+    places = tuple(row.places) if row else ()
+    if place not in places:
+        places = (*places, place)
+    return ScanView(serial, (row.scans if row else 0) + 1, places)
+
+
+def suspicious(view: ScanView | ScanCount | None) -> bool:
     """Whether a per-unit code looks copied."""
-    if row is None or not row.serial:
+    if view is None or not view.serial:
         return False
-    return row.scans > settings.scan_alert_count or len(row.places) > settings.scan_alert_places
+    return view.scans > settings.scan_alert_count or len(view.places) > settings.scan_alert_places

@@ -15,7 +15,6 @@ from farmgate.models import (
     Cooperative,
     Inspection,
     Product,
-    ScanCount,
     Sku,
     TraceEvent,
     Village,
@@ -72,7 +71,7 @@ class Story:
     upstream: list[dict[str, str]]
     downstream: list[dict[str, str]]
     shipments: list[dict[str, Any]] = field(default_factory=list)
-    scan: ScanCount | None = None
+    scan: scans.ScanView | None = None
     serial: str | None = None
     suspicious: bool = False
 
@@ -161,7 +160,7 @@ def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
     )
 
 
-def with_scan(story_: Story, row: ScanCount | None) -> Story:
+def with_scan(story_: Story, row: scans.ScanView | None) -> Story:
     story_.scan = row
     story_.suspicious = scans.suspicious(row)
     return story_
