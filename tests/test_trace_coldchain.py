@@ -1,9 +1,10 @@
-"""Cold chain: excursion rules, MKT, logger uploads, courier handoffs and their authorisation."""
+"""Cold chain through the app: logger uploads, excursion alerts, courier handoffs and pages.
+
+The excursion rules and MKT themselves are tested in test_coldchain.py."""
 
 from __future__ import annotations
 
 import json
-import math
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -12,60 +13,8 @@ from sqlalchemy.orm import Session
 
 from farmgate.jobs import runner
 from farmgate.models import Alert, Batch, OutboxJob, Role, TemperatureReading
-from farmgate.trace import temperature
-from farmgate.trace.temperature import Reading, analyse, default_profile
 from tests import factories as f
 from tests.test_trace import _batch
-
-T0 = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
-
-
-def _series(*celsius: float, step: int = 10) -> list[Reading]:
-    return [Reading(T0 + timedelta(minutes=step * i), c) for i, c in enumerate(celsius)]
-
-
-def test_a_continuous_excursion_counts_only_beyond_the_delay() -> None:
-    chilled = default_profile("chilled")  # 0 < t < 8, 30 minutes
-    # Out of range for 3 intervals of 10 minutes = 30 minutes: not longer than the delay.
-    short = analyse(_series(4, 9, 9, 9, 5), chilled)
-    assert len(short.excursions) == 1 and short.excursions[0].duration == timedelta(minutes=30)
-    assert not short.single_breach and short.excursions[0].peak_c == 9
-    longer = analyse(_series(4, 9, 10, 9, 9, 5), chilled)
-    assert longer.single_breach and longer.excursions[0].peak_c == 10
-    assert longer.time_out == timedelta(minutes=40)
-
-
-def test_short_excursions_add_up_to_a_cumulative_breach() -> None:
-    profile = temperature.Profile(min_c=0, max_c=8, cumulative_limit=timedelta(minutes=50))
-    readings = _series(*([9, 9, 5] * 3))  # three 20-minute excursions
-    result = analyse(readings, profile)
-    assert len(result.excursions) == 3 and not result.single_breach
-    assert result.time_out == timedelta(minutes=60) and result.cumulative_breach and result.breached
-
-
-def test_boundaries_and_the_low_side() -> None:
-    chilled = default_profile("chilled")
-    assert chilled.direction(8) == "high" and chilled.direction(7.9) is None
-    assert chilled.direction(0) == "low" and chilled.direction(0.1) is None
-    frozen = default_profile("frozen")
-    assert frozen.direction(-18) is None and frozen.direction(-17.9) == "high"
-    frozen_hot = analyse(_series(-20, -15, -15, -15, -15, -20), frozen)
-    assert frozen_hot.single_breach and frozen_hot.excursions[0].direction == "high"
-    freezing = analyse(_series(3, -1, -1, -1, -1, 3), chilled)
-    assert freezing.single_breach and freezing.excursions[0].direction == "low"
-    assert not analyse(_series(35, 40), default_profile("ambient")).breached
-
-
-def test_mean_kinetic_temperature() -> None:
-    assert temperature.mean_kinetic_temperature(_series(5, 5, 5)) == pytest.approx(5)
-    # Half the time at 2 °C, half at 12 °C (the last reading carries no time).
-    mkt = temperature.mean_kinetic_temperature(_series(2, 12, 2))
-    h = temperature.DELTA_H_OVER_R
-    expected = h / -math.log((math.exp(-h / 275.15) + math.exp(-h / 285.15)) / 2) - 273.15
-    assert mkt == pytest.approx(expected) and mkt > 7  # above the arithmetic mean of 7
-    shuffled = _series(2, 12, 2)
-    assert analyse(list(reversed(shuffled)), default_profile("chilled")).mkt_c == pytest.approx(mkt)
-    assert analyse([], default_profile("chilled")).count == 0
 
 
 @pytest.fixture

@@ -165,7 +165,7 @@ def seed_trace(session: Session, password: str) -> dict[str, str]:
         catch,
         CertificationIn(
             kind="geo_indication",
-            code="AGI00000",
+            code="AGI09999",
             issuer="农业农村部（示例编号）",
             issued_on=date(2018, 1, 1),
             scope="product",
@@ -228,7 +228,7 @@ def seed_trace(session: Session, password: str) -> dict[str, str]:
         pressing,
         CertificationIn(
             kind="organic",
-            code="12300000000000000",
+            code=f"123{today - timedelta(days=500):%y}000000000017",
             issuer="认证机构（示例）",
             issued_on=today - timedelta(days=500),
             scope="product",

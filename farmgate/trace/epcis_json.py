@@ -23,6 +23,7 @@ get ``farmgate`` URIs on the platform's host. Event IDs are the platform's own c
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -35,9 +36,9 @@ from farmgate.config import settings
 from farmgate.errors import PermissionDenied
 from farmgate.models import Account, Batch, Role, TraceEvent
 from farmgate.timeutil import LOCAL_TZ
+from farmgate.trace import epcis
 from farmgate.trace.digital_link import DigitalLink
 
-CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 # UN/CEFACT Rec 20 codes for the units cooperatives use; "斤" is half a kilogram.
 UOM: dict[str, tuple[str, Decimal]] = {
     "kg": ("KGM", Decimal(1)),
@@ -51,6 +52,7 @@ UOM: dict[str, tuple[str, Decimal]] = {
     "L": ("LTR", Decimal(1)),
     "升": ("LTR", Decimal(1)),
 }
+DETAIL_KEYS = ("lab", "report_no", "passed", "items", "reason", "note", "certification", "code")
 PIECE = "H87"  # bags, boxes, fish, bottles: counted pieces
 STEPS = {
     "commissioning": ("commissioning", "active"),
@@ -73,14 +75,11 @@ def lot_class(gtin: str, lot: str) -> str:
     return "https://id.gs1.org" + DigitalLink(gtin=gtin, lot=lot).path()
 
 
-def quantity(gtin: str, lot: str, amount: Any, unit: str) -> dict[str, Any]:
-    element: dict[str, Any] = {"epcClass": lot_class(gtin, lot)}
+def quantity(gtin: str, lot: str, amount: Any, unit: str) -> epcis.QuantityElement:
     if amount in (None, ""):
-        return element
+        return epcis.QuantityElement(lot_class(gtin, lot))
     code, factor = UOM.get(unit, (PIECE, Decimal(1)))
-    element["quantity"] = float(Decimal(str(amount)) * factor)
-    element["uom"] = code
-    return element
+    return epcis.QuantityElement(lot_class(gtin, lot), float(Decimal(str(amount)) * factor), code)
 
 
 def party(name: str) -> str:
@@ -91,112 +90,90 @@ def event_id(event: TraceEvent) -> str:
     return f"ni:///sha-256;{event.hash}?ver=CBV2.0"
 
 
-def _time(value: datetime) -> tuple[str, str]:
+def _local(value: datetime | str | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    local = value.astimezone(LOCAL_TZ)
-    offset = local.strftime("%z")
-    return local.isoformat(), f"{offset[:3]}:{offset[3:]}"
+    return value.astimezone(LOCAL_TZ)
 
 
-def _base(event: TraceEvent, kind: str) -> dict[str, Any]:
-    when, offset = _time(event.event_time)
-    return {
-        "type": kind,
-        "eventID": event_id(event),
-        "eventTime": when,
-        "eventTimeZoneOffset": offset,
-        "recordTime": _time(event.recorded_at)[0],
-    }
+def _sensor(report: dict[str, Any]) -> epcis.SensorReport:
+    device = report.get("device_id")
+    return epcis.SensorReport(
+        min_value=report.get("min_value"),
+        max_value=report.get("max_value"),
+        mean_value=report.get("mean_value"),
+        uom=report.get("uom") or "CEL",
+        exception=report.get("exception"),
+        start_time=_local(report.get("start_time")),
+        end_time=_local(report.get("end_time")),
+        device_id=ns() + "device/" + quote(device, safe="") if device else None,
+    )
 
 
-def _object_event(event: TraceEvent, batch: Batch, data: dict[str, Any]) -> dict[str, Any]:
+def _object_event(event: TraceEvent, batch: Batch, data: dict[str, Any]) -> epcis.Event:
     step, disposition = STEPS.get(event.kind, ("other", None))
-    out = _base(event, "ObjectEvent")
-    out["action"] = "ADD" if event.kind == "commissioning" else "OBSERVE"
-    out["bizStep"] = step
-    if disposition:
-        out["disposition"] = disposition
     amount = data.get("quantity") if event.kind == "commissioning" else None
-    out["quantityList"] = [
-        quantity(batch.gtin, batch.lot_code, amount, data.get("unit") or batch.unit)
-    ]
-    if data.get("place"):
-        out["bizLocation"] = {"id": ns() + "place/" + quote(data["place"], safe="")}
-    if event.kind in ("shipping", "receiving") and data.get("from_party"):
-        out["sourceList"] = [{"type": "possessing_party", "source": party(data["from_party"])}]
-        out["destinationList"] = [
-            {"type": "possessing_party", "destination": party(data.get("to_party", ""))}
-        ]
-    report = data.get("sensor_report")
-    if report:
-        element: dict[str, Any] = {
-            "type": "Temperature",
-            "minValue": report.get("min_value"),
-            "maxValue": report.get("max_value"),
-            "meanValue": report.get("mean_value"),
-            "uom": report.get("uom", "CEL"),
-        }
-        if report.get("exception"):
-            element["exception"] = report["exception"]
-        metadata: dict[str, Any] = {}
-        if report.get("time"):
-            metadata["time"] = _time(datetime.fromisoformat(report["time"]))[0]
-        if report.get("device_id"):
-            metadata["deviceID"] = ns() + "device/" + quote(report["device_id"], safe="")
-        sensor: dict[str, Any] = {
-            "sensorReport": [{k: v for k, v in element.items() if v is not None}]
-        }
-        if metadata:
-            sensor["sensorMetadata"] = metadata
-        out["sensorElementList"] = [sensor]
+    ilmd: dict[str, Any] | None = None
     if event.kind == "commissioning":
-        ilmd: dict[str, Any] = {"cbvmda:lotNumber": batch.lot_code}
+        ilmd = {"cbvmda:lotNumber": batch.lot_code, "cbvmda:countryOfOrigin": "CN"}
         if data.get("harvest_date"):
             ilmd["cbvmda:harvestStartDate"] = data["harvest_date"]
             ilmd["cbvmda:harvestEndDate"] = data["harvest_date"]
-        ilmd["cbvmda:countryOfOrigin"] = "CN"
-        if data.get("plot"):
-            ilmd["farmgate:plot"] = data["plot"]
-        if data.get("producer"):
-            ilmd["farmgate:producer"] = data["producer"]
-        if data.get("inputs"):
-            ilmd["farmgate:inputs"] = data["inputs"]
-        out["ilmd"] = ilmd
-    extra = {
-        k: v
-        for k, v in data.items()
-        if k in ("lab", "report_no", "passed", "items", "reason", "note", "certification", "code")
-        and v not in (None, "", [])
-    }
-    if extra:
-        out["farmgate:details"] = extra
-    return out
+        for key in ("plot", "producer", "inputs"):
+            if data.get(key):
+                ilmd[f"farmgate:{key}"] = data[key]
+    handoff = event.kind in ("shipping", "receiving") and data.get("from_party")
+    report = data.get("sensor_report")
+    details = {k: v for k, v in data.items() if k in DETAIL_KEYS and v not in (None, "", [])}
+    return epcis.Event(
+        event_id=event_id(event),
+        event_time=_local(event.event_time),  # type: ignore[arg-type]
+        record_time=_local(event.recorded_at),
+        action="ADD" if event.kind == "commissioning" else "OBSERVE",
+        biz_step=step,
+        disposition=disposition,
+        biz_location=ns() + "place/" + quote(data["place"], safe="") if data.get("place") else None,
+        quantities=(quantity(batch.gtin, batch.lot_code, amount, data.get("unit") or batch.unit),),
+        sources=(("possessing_party", party(data["from_party"])),) if handoff else (),
+        destinations=(("possessing_party", party(data.get("to_party", ""))),) if handoff else (),
+        ilmd=ilmd,
+        sensor_reports=(_sensor(report),) if report else (),
+        extensions={"farmgate:details": details} if details else None,
+    )
 
 
-def _transformation(event: TraceEvent, batch: Batch, data: dict[str, Any]) -> dict[str, Any]:
-    out = _base(event, "TransformationEvent")
+def _transformation(event: TraceEvent, batch: Batch, data: dict[str, Any]) -> epcis.Event:
     if data.get("role") == "output":
-        inputs = [
+        inputs = tuple(
             quantity(i["gtin"], i["lot"], i.get("quantity"), i.get("unit", ""))
             for i in data.get("inputs", [])
-        ]
-        outputs = [quantity(batch.gtin, batch.lot_code, data.get("quantity"), data.get("unit", ""))]
+        )
+        outputs = (
+            quantity(batch.gtin, batch.lot_code, data.get("quantity"), data.get("unit", "")),
+        )
     else:
         target = data.get("output") or {}
-        inputs = [quantity(batch.gtin, batch.lot_code, data.get("quantity"), data.get("unit", ""))]
-        outputs = [{"epcClass": lot_class(target["gtin"], target["lot"])}]
-    out["inputQuantityList"] = inputs
-    out["outputQuantityList"] = outputs
-    out["bizStep"] = "commissioning" if data.get("role") == "output" else "other"
-    if data.get("process"):
-        out["farmgate:process"] = data["process"]
-    return out
+        inputs = (quantity(batch.gtin, batch.lot_code, data.get("quantity"), data.get("unit", "")),)
+        outputs = (epcis.QuantityElement(lot_class(target["gtin"], target["lot"])),)
+    return epcis.Event(
+        event_id=event_id(event),
+        event_time=_local(event.event_time),  # type: ignore[arg-type]
+        record_time=_local(event.recorded_at),
+        kind="transformation",
+        biz_step="commissioning" if data.get("role") == "output" else "other",
+        inputs=inputs,
+        outputs=outputs,
+        extensions={"farmgate:process": data["process"]} if data.get("process") else None,
+    )
 
 
 def events_for(
     batch: Batch, event: TraceEvent, chain_events: dict[int, TraceEvent]
-) -> list[dict[str, Any]]:
+) -> list[epcis.Event]:
     """The EPCIS event(s) one chain event becomes (two for a correction)."""
     if event.kind == "transforming":
         return [_transformation(event, batch, event.data)]
@@ -205,12 +182,8 @@ def events_for(
     original = chain_events.get(event.data.get("corrects_seq", -1))
     if original is None:
         return []
-    declared = events_for(batch, original, chain_events)[0]
-    declared["errorDeclaration"] = {
-        "declarationTime": _time(event.event_time)[0],
-        "reason": event.data.get("reason", "incorrect_data"),
-    }
-    result = [declared]
+    corrective_ids: tuple[str, ...] = ()
+    result: list[epcis.Event] = []
     if event.data.get("corrected") and event.data.get("reason") != "did_not_occur":
         corrective = TraceEvent(
             batch_id=original.batch_id,
@@ -222,29 +195,34 @@ def events_for(
             prev_hash=event.prev_hash,
             hash=event.hash,
         )
-        declared["errorDeclaration"]["correctiveEventIDs"] = [event_id(event)]
-        result.append(events_for(batch, corrective, chain_events)[0])
-    return result
+        corrective_ids = (event_id(event),)
+        result = events_for(batch, corrective, chain_events)
+    declared = replace(
+        events_for(batch, original, chain_events)[0],
+        error_declaration=epcis.ErrorDeclaration(
+            declaration_time=_local(event.event_time),  # type: ignore[arg-type]
+            reason=event.data.get("reason", "incorrect_data"),
+            corrective_event_ids=corrective_ids,
+        ),
+    )
+    return [declared, *result]
 
 
 def document(
     pairs: Iterable[tuple[Batch, Sequence[TraceEvent]]], *, created: datetime | None = None
 ) -> dict[str, Any]:
     """An EPCISDocument of the given batches' chains."""
-    body: list[dict[str, Any]] = []
+    body: list[epcis.Event] = []
     for batch, chain_events in pairs:
         by_seq = {e.seq: e for e in chain_events}
         for event in chain_events:
             body.extend(events_for(batch, event, by_seq))
-    body.sort(key=lambda e: e["eventTime"])
-    return {
-        "@context": [CONTEXT, {"farmgate": ns(), "cbvmda": "urn:epcglobal:cbv:mda#"}],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": _time(created or datetime.now(UTC))[0],
-        "sender": settings.public_base_url,
-        "epcisBody": {"eventList": body},
-    }
+    return epcis.document(
+        body,
+        created=_local(created or datetime.now(UTC)),  # type: ignore[arg-type]
+        sender=settings.public_base_url,
+        vocabulary_base=ns(),
+    )
 
 
 def for_batches(session: Session, batches: Sequence[Batch]) -> dict[str, Any]:

@@ -3,15 +3,24 @@
 A real package is scanned a handful of times, from one or two places. A serial that is scanned
 far more often, or from many network areas, has probably been copied onto other packages.
 Lot-level codes are shared by every package of the lot, so they are counted but never flagged.
+
+Scans are counted in memory and written in batches (every couple of seconds, in one short
+transaction) rather than one write per page view: the trace page is the busiest page there is,
+and a write per view serialises every scan behind the database's write lock (on SQLite, one
+writer at a time). The page adds the counts still waiting in memory to those stored, so what it
+shows is current for this process; a process that dies loses at most its last few seconds of
+counts, which only affects a statistic.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-from dataclasses import dataclass
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -21,6 +30,7 @@ from farmgate.models import ScanCount
 
 log = logging.getLogger(__name__)
 MAX_PLACES = 50
+FLUSH_SECONDS = 2.0
 
 
 def place_of(client_ip: str | None) -> str:
@@ -33,63 +43,110 @@ def place_of(client_ip: str | None) -> str:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
-def record(batch_id: int, serial: str, client_ip: str | None) -> ScanCount | None:
-    """Count one scan in its own short transaction; never fails the page that shows it."""
-    place = place_of(client_ip)
-    try:
-        with session_scope() as session:
-            return _count(session, batch_id, serial, place)
-    except (OperationalError, IntegrityError) as exc:  # busy database, racing first scans
-        log.warning("scan of batch %s not counted: %s", batch_id, exc.__class__.__name__)
-        return None
+@dataclass
+class _Pending:
+    scans: int = 0
+    places: list[str] = field(default_factory=list)
 
 
-def _count(session: Session, batch_id: int, serial: str, place: str) -> ScanCount:
+class ScanBuffer:
+    """Scans not yet written, per (batch, serial); flushed by a daemon timer."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[int, str], _Pending] = defaultdict(_Pending)
+        self._timer: threading.Timer | None = None
+
+    def add(self, batch_id: int, serial: str, place: str) -> None:
+        with self._lock:
+            entry = self._pending[(batch_id, serial)]
+            entry.scans += 1
+            if place not in entry.places:
+                entry.places.append(place)
+            if self._timer is None:
+                self._timer = threading.Timer(FLUSH_SECONDS, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def pending(self, batch_id: int, serial: str) -> _Pending:
+        with self._lock:
+            found = self._pending.get((batch_id, serial))
+            return _Pending(found.scans, list(found.places)) if found else _Pending()
+
+    def flush(self) -> int:
+        """Write everything waiting in one transaction; returns the codes written."""
+        with self._lock:
+            batch, self._pending = self._pending, defaultdict(_Pending)
+            self._timer = None
+        if not batch:
+            return 0
+        try:
+            with session_scope() as session:
+                for (batch_id, serial), entry in batch.items():
+                    _write(session, batch_id, serial, entry)
+        except (OperationalError, IntegrityError) as exc:
+            log.warning("%d scan counts not written: %s", len(batch), exc.__class__.__name__)
+            with self._lock:  # put them back for the next flush
+                for key, entry in batch.items():
+                    again = self._pending[key]
+                    again.scans += entry.scans
+                    again.places.extend(p for p in entry.places if p not in again.places)
+            return 0
+        return len(batch)
+
+
+def _write(session: Session, batch_id: int, serial: str, entry: _Pending) -> None:
     row = session.scalars(
         select(ScanCount)
         .where(ScanCount.batch_id == batch_id, ScanCount.serial == serial)
         .with_for_update()
     ).first()
     if row is None:
-        row = ScanCount(batch_id=batch_id, serial=serial, scans=1, places=[place])
-        session.add(row)
+        session.add(
+            ScanCount(
+                batch_id=batch_id,
+                serial=serial,
+                scans=entry.scans,
+                places=entry.places[:MAX_PLACES],
+            )
+        )
         session.flush()
-        return row
+        return
     places = list(row.places)
-    if place not in places and len(places) < MAX_PLACES:
-        places.append(place)
-    session.execute(
-        update(ScanCount)
-        .where(ScanCount.id == row.id)  # type: ignore[arg-type]
-        .values(scans=ScanCount.scans + 1, places=places, last_at=utcnow())
-    )
+    places.extend(p for p in entry.places if p not in places)
+    row.scans += entry.scans
+    row.places = places[:MAX_PLACES]
+    row.last_at = utcnow()
+    session.add(row)
     session.flush()
-    session.refresh(row)
-    return row
+
+
+buffer = ScanBuffer()
 
 
 @dataclass(frozen=True)
 class ScanView:
-    """A code's counts including the scan being served (recorded after the response)."""
+    """A code's counts including the scan being served."""
 
     serial: str
     scans: int
     places: tuple[str, ...]
 
 
-def current(session: Session, batch_id: int, serial: str, place: str) -> ScanView:
-    """Read the counts in the page's own session; the write happens after the response, so a
-    page view never holds one pooled connection while waiting for a second."""
+def record(session: Session, batch_id: int, serial: str, client_ip: str | None) -> ScanView:
+    """Count this scan and return the code's counts (stored + waiting + this one)."""
+    place = place_of(client_ip)
+    buffer.add(batch_id, serial, place)
     row = session.scalars(
         select(ScanCount).where(ScanCount.batch_id == batch_id, ScanCount.serial == serial)
     ).first()
-    places = tuple(row.places) if row else ()
-    if place not in places:
-        places = (*places, place)
-    return ScanView(serial, (row.scans if row else 0) + 1, places)
+    waiting = buffer.pending(batch_id, serial)
+    places = list(row.places) if row else []
+    places.extend(p for p in waiting.places if p not in places)
+    return ScanView(serial, (row.scans if row else 0) + waiting.scans, tuple(places))
 
 
-def suspicious(view: ScanView | ScanCount | None) -> bool:
+def suspicious(view: ScanView | None) -> bool:
     """Whether a per-unit code looks copied."""
     if view is None or not view.serial:
         return False

@@ -3,7 +3,7 @@
 Readings are keyed by (device, sequence number), so uploading the same file twice stores each
 reading once. Bad rows are reported with their line numbers and the good rows are kept.
 After each upload or handoff the shipment's readings are analysed again (single and
-cumulative excursions, mean kinetic temperature, see temperature.py); a breach marks the batch,
+cumulative excursions, mean kinetic temperature, see coldchain.py); a breach marks the batch,
 alerts the cooperative and the township (a job), and shows on the trace page.
 """
 
@@ -35,7 +35,7 @@ from farmgate.models import (
     StorageClass,
     TemperatureReading,
 )
-from farmgate.trace import chain, temperature
+from farmgate.trace import chain, coldchain
 from farmgate.trace.charts import temperature_svg
 from farmgate.trace.service import can_manage, get_batch
 
@@ -96,10 +96,10 @@ def courier_shipments(session: Session, actor: Account) -> list[ColdShipment]:
 # --- shipments and handoffs -------------------------------------------------------------
 
 
-def profile_for(product: Product) -> temperature.Profile:
+def profile_for(product: Product) -> coldchain.Profile:
     """The storage class's defaults, narrowed by the product's own limits when it has them."""
-    base = temperature.default_profile(product.storage_class)
-    return temperature.Profile(
+    base = coldchain.default_profile(product.storage_class)
+    return coldchain.Profile(
         min_c=product.temp_min_c if product.temp_min_c is not None else base.min_c,
         max_c=product.temp_max_c if product.temp_max_c is not None else base.max_c,
         single_delay=base.single_delay,
@@ -145,7 +145,7 @@ def add_handoff(
         select(func.max(Handoff.at)).where(Handoff.shipment_id == shipment.id)
     )
     analysis = analyse(session, shipment, since=previous, until=at)
-    report = temperature.sensor_report(analysis, shipment.device_id) if analysis.count else None
+    report = coldchain.sensor_report(analysis, shipment.device_id) if analysis.count else None
     event = chain.append(
         session,
         batch,
@@ -297,13 +297,13 @@ def analyse(
     shipment: ColdShipment,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> temperature.Analysis:
+) -> coldchain.Analysis:
     batch = session.get(Batch, shipment.batch_id)
     product = session.get(Product, batch.product_id) if batch else None
     assert product is not None
     points = readings_of(session, shipment, since, until)
-    return temperature.analyse(
-        [temperature.Reading(at, celsius) for at, celsius in points], profile_for(product)
+    return coldchain.analyse(
+        [coldchain.Reading(at, celsius) for at, celsius in points], profile_for(product)
     )
 
 
@@ -328,7 +328,7 @@ def refresh(session: Session, shipment: ColdShipment) -> None:
     session.flush()
 
 
-def summary(result: temperature.Analysis) -> dict[str, Any]:
+def summary(result: coldchain.Analysis) -> dict[str, Any]:
     """The figures kept on the shipment and shown on the trace page."""
 
     def rounded(value: float | None) -> float | None:
