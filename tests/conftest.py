@@ -88,6 +88,16 @@ def session(connection: object) -> Iterator[Session]:
 
 
 @pytest.fixture(autouse=True)
+def empty_scan_buffer() -> Iterator[None]:
+    """Scan counts wait in a process-wide buffer; no test sees another's (or flushes them)."""
+    from farmgate.trace import scans
+
+    scans.buffer.reset()
+    yield
+    scans.buffer.reset()
+
+
+@pytest.fixture(autouse=True)
 def media_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "media"
     root.mkdir()

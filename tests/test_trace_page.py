@@ -202,3 +202,42 @@ def test_the_home_page_puts_this_seasons_harvest_and_best_sellers_first(
     sellers = home.split("乡亲们都在买", 1)[1].split("</section>", 1)[0]
     assert "干红辣椒" in sellers and "售出 2" in sellers
     assert "当季新采" not in client.get("/?category=aquatic").text  # only on the front page
+
+
+def test_buffered_scan_counts_reach_the_database(committed_db) -> None:  # type: ignore[no-untyped-def]
+    from farmgate.db import session_scope
+    from farmgate.models import ScanCount
+    from farmgate.trace import scans
+
+    with session_scope() as session:
+        township = f.create_township(session)
+        coop = f.create_cooperative(session, township)
+        staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+        product = f.create_product(session, staff, f.first_village(session, township))
+        from decimal import Decimal
+
+        from farmgate.trace import service
+        from farmgate.trace.schemas import BatchIn
+
+        batch = service.create_batch(
+            session,
+            staff,
+            BatchIn(product_id=product.id, lot_code="B1", quantity=Decimal(1), unit="kg"),
+        )
+        batch_id = batch.id
+    with session_scope() as session:
+        for ip in ("10.1.2.3", "10.1.9.9", "172.16.0.1"):
+            view = scans.record(session, batch_id, "S1", ip)
+        assert (view.scans, len(view.places)) == (3, 2)  # two /16 areas
+    assert scans.buffer.flush() == 1
+    assert scans.buffer.flush() == 0  # nothing left waiting
+    with session_scope() as session:
+        scans.record(session, batch_id, "S1", "192.168.1.1")
+    scans.buffer.flush()
+    with session_scope() as session:
+        row = session.query(ScanCount).filter_by(batch_id=batch_id, serial="S1").one()
+        assert row.scans == 4 and sorted(row.places) == [
+            "10.1.0.0/16",
+            "172.16.0.0/16",
+            "192.168.0.0/16",
+        ]

@@ -5,7 +5,7 @@ Public, no sign-in, no JavaScript, small: it must open fast on a weak rural netw
 
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from farmgate.api.deps import SessionDep
@@ -40,17 +40,10 @@ def resolve(session: SessionDep, request: Request) -> tuple[views.Story, str | N
 
 
 @router.get("/01/{rest:path}")
-def trace_page(
-    request: Request, rest: str, session: SessionDep, background: BackgroundTasks
-) -> Response:
+def trace_page(request: Request, rest: str, session: SessionDep) -> Response:
     story, serial = resolve(session, request)
-    place = scans.place_of(request.client.host if request.client else None)
-    batch_id = story.batch.id or 0
-    views.with_scan(story, scans.current(session, batch_id, serial or "", place))
-    # Counted after the response, in its own transaction (see scans.current).
-    background.add_task(
-        scans.record, batch_id, serial or "", request.client.host if request.client else None
-    )
+    client = request.client.host if request.client else None
+    views.with_scan(story, scans.record(session, story.batch.id or 0, serial or "", client))
     response = templates.TemplateResponse(
         request, "trace.html", {"s": story, "account": None, "csrf_token": ""}
     )

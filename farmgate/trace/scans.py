@@ -68,6 +68,14 @@ class ScanBuffer:
                 self._timer.daemon = True
                 self._timer.start()
 
+    def reset(self) -> None:
+        """Forget everything waiting (tests: each one starts with an empty buffer)."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = None
+            self._pending = defaultdict(_Pending)
+
     def pending(self, batch_id: int, serial: str) -> _Pending:
         with self._lock:
             found = self._pending.get((batch_id, serial))
