@@ -89,12 +89,15 @@ def session(connection: object) -> Iterator[Session]:
 
 @pytest.fixture(autouse=True)
 def empty_scan_buffer() -> Iterator[None]:
-    """Scan counts wait in a process-wide buffer; no test sees another's (or flushes them)."""
-    from farmgate.trace import scans
+    """Scan counts wait in a process-wide buffer and trace stories in a short cache; no test
+    sees another's."""
+    from farmgate.trace import scans, views
 
     scans.buffer.reset()
+    views.clear_cache()
     yield
     scans.buffer.reset()
+    views.clear_cache()
 
 
 @pytest.fixture(autouse=True)

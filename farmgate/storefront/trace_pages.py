@@ -36,14 +36,14 @@ def resolve(session: SessionDep, request: Request) -> tuple[views.Story, str | N
             code="unknown_serial",
             fields={"serial": serial},
         )
-    return views.story(session, batch, serial), serial
+    return views.cached_story(session, batch, serial), serial
 
 
 @router.get("/01/{rest:path}")
 def trace_page(request: Request, rest: str, session: SessionDep) -> Response:
     story, serial = resolve(session, request)
     client = request.client.host if request.client else None
-    views.with_scan(story, scans.record(session, story.batch.id or 0, serial or "", client))
+    story = views.with_scan(story, scans.record(session, story.batch.id or 0, serial or "", client))
     response = templates.TemplateResponse(
         request, "trace.html", {"s": story, "account": None, "csrf_token": ""}
     )

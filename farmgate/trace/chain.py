@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -98,11 +99,15 @@ class ChainReport:
     reason: str = ""
 
 
-def verify(session: Session, batch: Batch) -> ChainReport:
-    """Recompute every hash of ``batch``'s chain from the stored fields."""
-    events = session.scalars(
-        select(TraceEvent).where(TraceEvent.batch_id == batch.id).order_by(TraceEvent.seq)  # type: ignore[arg-type]
-    ).all()
+def verify(
+    session: Session, batch: Batch, events: Sequence[TraceEvent] | None = None
+) -> ChainReport:
+    """Recompute every hash of ``batch``'s chain from the stored fields (``events``: the chain
+    already loaded in sequence order, to save reading it twice)."""
+    if events is None:
+        events = session.scalars(
+            select(TraceEvent).where(TraceEvent.batch_id == batch.id).order_by(TraceEvent.seq)  # type: ignore[arg-type]
+        ).all()
     prev = GENESIS
     for expected_seq, event in enumerate(events, start=1):
         if event.seq != expected_seq:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+import time
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -152,7 +154,7 @@ def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
             }
             for e in sorted(events, key=lambda e: (e.event_time, e.seq))
         ],
-        chain=chain.verify(session, batch),
+        chain=chain.verify(session, batch, events),
         upstream=[_lot_ref(b, names.get(b.product_id, "")) for b in family["upstream"]],
         downstream=[_lot_ref(b, names.get(b.product_id, "")) for b in family["downstream"]],
         shipments=shipments.views(session, batch),
@@ -161,6 +163,40 @@ def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
 
 
 def with_scan(story_: Story, row: scans.ScanView | None) -> Story:
-    story_.scan = row
-    story_.suspicious = scans.suspicious(row)
-    return story_
+    """A copy of the (possibly shared, cached) story with this scan's counts."""
+    return replace(story_, scan=row, suspicious=scans.suspicious(row))
+
+
+# The page every package leads to is read far more often than its lot changes: stories are
+# kept for a few seconds, keyed by everything that changes what they say (the chain's head
+# hash, the lot's status and excursion flag); readings uploaded in the meantime reach the
+# chart when the entry expires.
+STORY_TTL_SECONDS = 10.0
+_stories: dict[tuple[Any, ...], tuple[float, Story]] = {}
+_stories_lock = threading.Lock()
+
+
+def cached_story(session: Session, batch: Batch, serial: str | None = None) -> Story:
+    head = session.scalars(
+        select(TraceEvent.hash)
+        .where(TraceEvent.batch_id == batch.id)
+        .order_by(TraceEvent.seq.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    ).first()
+    key = (batch.id, serial, head, batch.status, batch.excursion, batch.recall_reason)
+    now = time.monotonic()
+    with _stories_lock:
+        hit = _stories.get(key)
+    if hit is not None and now - hit[0] < STORY_TTL_SECONDS:
+        return hit[1]
+    fresh = story(session, batch, serial)
+    with _stories_lock:
+        if len(_stories) > 2000:  # bounded: drop everything rather than track ages
+            _stories.clear()
+        _stories[key] = (now, fresh)
+    return fresh
+
+
+def clear_cache() -> None:
+    with _stories_lock:
+        _stories.clear()
