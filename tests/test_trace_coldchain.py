@@ -168,3 +168,23 @@ def test_the_courier_phone_page_records_a_handoff(client, session: Session, chai
     handoff = session.query(Handoff).one()
     assert (handoff.to_party, handoff.temperature_c) == ("乡邮政所", 3.8)
     assert client.get("/coop").status_code == 403
+
+
+def test_a_courier_adds_a_photo_to_their_own_handoff(client, chain_setup) -> None:  # type: ignore[no-untyped-def]
+    from io import BytesIO
+
+    from PIL import Image
+
+    farm, _, shipment = chain_setup
+    handoff = client.post(
+        f"/api/v1/shipments/{shipment['id']}/handoffs",
+        json={"from_party": "合作社", "to_party": "配送员", "temperature_c": 3.1},
+        headers=farm["courier"],
+    ).json()
+    out = BytesIO()
+    Image.new("RGB", (640, 480), (20, 90, 160)).save(out, "JPEG")
+    files = {"file": ("box.jpg", out.getvalue(), "image/jpeg")}
+    url = f"/api/v1/shipments/{shipment['id']}/handoffs/{handoff['id']}/photo"
+    assert client.post(url, files=files, headers=farm["other_courier"]).status_code == 404
+    done = client.post(url, files=files, headers=farm["courier"])
+    assert done.status_code == 200 and done.json()["photo"].startswith(f"handoffs/{handoff['id']}/")

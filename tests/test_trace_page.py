@@ -241,3 +241,23 @@ def test_buffered_scan_counts_reach_the_database(committed_db) -> None:  # type:
             "172.16.0.0/16",
             "192.168.0.0/16",
         ]
+
+
+def _jpeg() -> bytes:
+    out = BytesIO()
+    Image.new("RGB", (800, 600), (180, 40, 30)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_batch_photos_show_on_the_page_and_only_owners_upload(client, farm) -> None:  # type: ignore[no-untyped-def]
+    batch = _batch(client, farm)
+    url = f"/api/v1/batches/{batch['id']}/photos"
+    files = {"file": ("plot.jpg", _jpeg(), "image/jpeg")}
+    assert client.post(url, files=files, headers=farm["rival"]).status_code == 404
+    text_file = {"file": ("plot.jpg", b"not an image", "image/jpeg")}
+    assert client.post(url, files=text_file, headers=farm["staff"]).status_code == 422
+    uploaded = client.post(url, files=files, headers=farm["staff"])
+    assert uploaded.status_code == 201, uploaded.text
+    page = client.get(_path(batch)).text
+    key = uploaded.json()["key"]
+    assert f"{key}-320.webp" in page and 'loading="lazy"' in page

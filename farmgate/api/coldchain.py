@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, UploadFile
 from pydantic import BaseModel
 
 from farmgate.api.deps import CurrentAccount, RawBody, SessionDep
+from farmgate.api.uploads import read_upload
 from farmgate.models import ColdShipment, Handoff
 from farmgate.trace import shipments
 from farmgate.trace.shipments import HandoffIn, ShipmentIn
@@ -33,6 +34,7 @@ class HandoffOut(BaseModel):
     place: str
     temperature_c: float | None
     trace_event_id: int | None
+    photo: str | None = None
 
 
 def shipment_out(shipment: ColdShipment) -> ShipmentOut:
@@ -89,3 +91,20 @@ def upload_readings(
     shipment = shipments.get_shipment(session, account, shipment_id)
     content_type = request.headers.get("content-type", "text/csv")
     return shipments.upload_readings(session, account, shipment, body, content_type)
+
+
+@router.post(
+    "/shipments/{shipment_id}/handoffs/{handoff_id}/photo",
+    response_model=HandoffOut,
+    summary="上传交接照片",
+)
+def upload_handoff_photo(
+    shipment_id: int,
+    handoff_id: int,
+    file: UploadFile,
+    session: SessionDep,
+    account: CurrentAccount,
+) -> HandoffOut:
+    shipment = shipments.get_shipment(session, account, shipment_id)
+    handoff = shipments.add_handoff_photo(session, account, shipment, handoff_id, read_upload(file))
+    return HandoffOut.model_validate(handoff, from_attributes=True)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, UploadFile
 from pydantic import BaseModel, Field
 
 from farmgate.api.deps import CurrentAccount, CurrentCooperativeStaff, SessionDep
+from farmgate.api.uploads import read_upload
 from farmgate.catalog import importer, service, views
 from farmgate.catalog.schemas import (
     PhotoPublic,
@@ -16,7 +17,6 @@ from farmgate.catalog.schemas import (
     SkuPublic,
     SkuUpdate,
 )
-from farmgate.config import settings
 from farmgate.cooperatives import service as cooperatives
 from farmgate.cooperatives.schemas import CooperativeApply, CooperativePrivate, CooperativeUpdate
 from farmgate.errors import ValidationFailed
@@ -111,15 +111,6 @@ def update_sku(
     return SkuPublic.model_validate(sku, from_attributes=True)
 
 
-def _read_limited(upload: UploadFile) -> bytes:
-    data = upload.file.read(settings.max_upload_bytes + 1)
-    if len(data) > settings.max_upload_bytes:
-        limit_mb = settings.max_upload_bytes / 1024 / 1024
-        message = f"文件不能超过 {limit_mb:.0f} MB"
-        raise ValidationFailed(message, code="file_too_large", fields={"file": message})
-    return data
-
-
 @router.post(
     "/my/products/{product_id}/photos",
     response_model=PhotoPublic,
@@ -129,7 +120,7 @@ def _read_limited(upload: UploadFile) -> bytes:
 def upload_photo(
     product_id: int, file: UploadFile, session: SessionDep, staff: CurrentCooperativeStaff
 ) -> PhotoPublic:
-    photo = service.add_photo(session, staff, product_id, _read_limited(file))
+    photo = service.add_photo(session, staff, product_id, read_upload(file))
     return views.photo_public(photo)
 
 
@@ -154,7 +145,7 @@ class ImportResult(BaseModel):
 def import_products(
     file: UploadFile, session: SessionDep, staff: CurrentCooperativeStaff
 ) -> ImportResult:
-    result = importer.import_products(session, staff, _read_limited(file))
+    result = importer.import_products(session, staff, read_upload(file))
     return ImportResult(
         products_created=len(result.products),
         skus_created=result.skus,

@@ -6,11 +6,12 @@ import json
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Response, UploadFile
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 
 from farmgate.api.deps import CurrentAccount, SessionDep
+from farmgate.api.uploads import read_upload
 from farmgate.errors import PermissionDenied, ValidationFailed
 from farmgate.models import Alert, Batch, Inspection, Product, Role, TraceEvent
 from farmgate.orders import service as orders
@@ -87,6 +88,14 @@ def get_batch(batch_id: int, session: SessionDep, account: CurrentAccount) -> Ba
         upstream=[batch_out(b) for b in family["upstream"]],
         downstream=[batch_out(b) for b in family["downstream"]],
     )
+
+
+@router.post("/batches/{batch_id}/photos", status_code=201, summary="上传批次照片（地块、采收）")
+def upload_batch_photo(
+    batch_id: int, file: UploadFile, session: SessionDep, account: CurrentAccount
+) -> dict[str, object]:
+    batch = service.get_batch(session, account, batch_id, lock=True)
+    return service.add_photo(session, account, batch, read_upload(file))
 
 
 @router.post("/batches/{batch_id}/inputs", status_code=201, summary="登记施肥、用药记录")

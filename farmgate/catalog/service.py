@@ -6,7 +6,6 @@ cooperative's products (anything else is "not found"), the township admin reache
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import exists, func, select
@@ -28,8 +27,7 @@ from farmgate.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from farmgate.media.images import process_upload
-from farmgate.media.storage import get_storage
+from farmgate.media.photos import store_photo
 from farmgate.models import (
     Account,
     Cooperative,
@@ -229,18 +227,14 @@ def add_photo(session: Session, actor: Account, product_id: int, data: bytes) ->
     count = session.scalar(select(func.count()).where(ProductPhoto.product_id == product.id)) or 0
     if count >= MAX_PHOTOS:
         raise ValidationFailed(f"每个商品最多{MAX_PHOTOS}张图片", code="too_many_photos")
-    processed = process_upload(data)
-    key = f"products/{product.id}/{secrets.token_hex(8)}"
-    storage = get_storage()
-    for width, blob in processed.variants.items():
-        storage.save(f"{key}-{width}.webp", blob)
+    stored = store_photo(f"products/{product.id}", data)
     photo = ProductPhoto(
         product_id=product.id,  # type: ignore[arg-type]
         position=count,
-        storage_key=key,
-        width=processed.width,
-        height=processed.height,
-        widths=",".join(str(w) for w in processed.variants),
+        storage_key=stored.key,
+        width=stored.width,
+        height=stored.height,
+        widths=",".join(str(w) for w in stored.widths),
     )
     session.add(photo)
     session.flush()

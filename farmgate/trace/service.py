@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from farmgate.config import settings
 from farmgate.db import utcnow
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from farmgate.media.photos import store_photo
 from farmgate.models import (
     Account,
     Batch,
@@ -154,6 +155,22 @@ def events(session: Session, batch: Batch) -> Sequence[TraceEvent]:
     return session.scalars(
         select(TraceEvent).where(TraceEvent.batch_id == batch.id).order_by(TraceEvent.seq)  # type: ignore[arg-type]
     ).all()
+
+
+MAX_BATCH_PHOTOS = 6
+
+
+def add_photo(session: Session, actor: Account, batch: Batch, data: bytes) -> dict[str, Any]:
+    """A photo of the plot, the harvest or the lot (EXIF, and with it GPS, stripped)."""
+    if len(batch.photos) >= MAX_BATCH_PHOTOS:
+        raise ValidationFailed(f"每个批次最多 {MAX_BATCH_PHOTOS} 张照片", code="too_many_photos")
+    stored = store_photo(f"batches/{batch.id}", data)
+    entry = {"key": stored.key, "width": stored.width, "height": stored.height}
+    entry["widths"] = list(stored.widths)
+    batch.photos = [*batch.photos, entry]  # a new list: JSON columns track assignment only
+    session.add(batch)
+    session.flush()
+    return entry
 
 
 # --- inputs and harvest -----------------------------------------------------------------

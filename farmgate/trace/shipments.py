@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 from farmgate.db import utcnow
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from farmgate.jobs import outbox
+from farmgate.media.photos import store_photo
+from farmgate.media.storage import get_storage
 from farmgate.models import (
     Account,
     Batch,
@@ -185,6 +187,21 @@ def _json_safe(value: Any) -> Any:
     if hasattr(value, "__dataclass_fields__"):
         value = asdict(value)
     return json.loads(json.dumps(value, default=str))
+
+
+def add_handoff_photo(
+    session: Session, actor: Account, shipment: ColdShipment, handoff_id: int, data: bytes
+) -> Handoff:
+    """The photo a courier takes at a handoff (the parcel, the thermometer)."""
+    handoff = session.get(Handoff, handoff_id)
+    if handoff is None or handoff.shipment_id != shipment.id:
+        raise NotFound("交接记录不存在")
+    if handoff.recorded_by != actor.id and not can_manage(actor, shipment.cooperative_id):
+        raise NotFound("交接记录不存在")
+    handoff.photo = store_photo(f"handoffs/{handoff.id}", data).key
+    session.add(handoff)
+    session.flush()
+    return handoff
 
 
 # --- readings ---------------------------------------------------------------------------
@@ -380,6 +397,9 @@ def views(session: Session, batch: Batch) -> list[dict[str, Any]]:
                 "breached": shipment.breached,
                 "analysis": shipment.analysis,
                 "handoffs": handoffs,
+                "photos": {
+                    h.id: get_storage().url(f"{h.photo}-320.webp") for h in handoffs if h.photo
+                },
                 "chart": temperature_svg(points, low=profile.min_c, high=profile.max_c),
             }
         )

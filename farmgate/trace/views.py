@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from farmgate.media.storage import get_storage
 from farmgate.models import (
     Batch,
     BatchStatus,
@@ -73,6 +74,7 @@ class Story:
     upstream: list[dict[str, str]]
     downstream: list[dict[str, str]]
     shipments: list[dict[str, Any]] = field(default_factory=list)
+    photos: list[dict[str, Any]] = field(default_factory=list)
     scan: scans.ScanView | None = None
     serial: str | None = None
     suspicious: bool = False
@@ -80,6 +82,15 @@ class Story:
     @property
     def recalled(self) -> bool:
         return self.batch.status == BatchStatus.RECALLED
+
+
+def photo_view(entry: dict[str, Any], width: int = 320) -> dict[str, Any]:
+    """A stored photo's smallest variant at least ``width`` wide (or its largest)."""
+    widths = sorted(entry.get("widths") or [width])
+    chosen = next((w for w in widths if w >= width), widths[-1])
+    height = round(entry.get("height", chosen) * chosen / max(entry.get("width", chosen), 1))
+    url = get_storage().url(f"{entry['key']}-{chosen}.webp")
+    return {"url": url, "width": chosen, "height": height}
 
 
 def _lot_ref(batch: Batch, product_name: str) -> dict[str, str]:
@@ -158,6 +169,7 @@ def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
         upstream=[_lot_ref(b, names.get(b.product_id, "")) for b in family["upstream"]],
         downstream=[_lot_ref(b, names.get(b.product_id, "")) for b in family["downstream"]],
         shipments=shipments.views(session, batch),
+        photos=[photo_view(p) for p in batch.photos],
         serial=serial,
     )
 
