@@ -59,3 +59,34 @@ def test_the_page_shows_expired_certificates_as_expired(client, farm) -> None:  
     page = client.get(urlsplit(batch["trace_url"]).path).text
     expired_item = page.split("GF431223200017", 1)[1].split("</li>", 1)[0]
     assert "已过期" in expired_item and "有效" not in expired_item.replace("有效期", "")
+
+
+def test_a_lot_without_its_compliance_certificate_says_so(client, farm) -> None:  # type: ignore[no-untyped-def]
+    batch = _batch(client, farm)
+    client.post(
+        f"/api/v1/batches/{batch['id']}/harvest",
+        json={"harvest_date": str(date.today())},
+        headers=farm["staff"],
+    )
+    path = urlsplit(batch["trace_url"]).path
+    assert "未登记承诺达标合格证" in client.get(path).text
+    issued = client.post(
+        f"/api/v1/batches/{batch['id']}/certifications",
+        json={
+            "kind": "compliance_cert",
+            "issued_on": str(date.today()),
+            "details": {
+                "product_name": "干红辣椒",
+                "quantity": "100",
+                "unit": "kg",
+                "origin": "湖南省辰溪县谭家场乡",
+                "committer": "示例合作社",
+                "contact": "13912345678",
+                "basis": "self_test",
+            },
+        },
+        headers=farm["staff"],
+    )
+    assert issued.status_code == 201, issued.text
+    page = client.get(path).text
+    assert "未登记承诺达标合格证" not in page and "承诺达标合格证" in page and "自行检测" in page

@@ -23,7 +23,7 @@ from farmgate.models import (
     Village,
 )
 from farmgate.timeutil import format_local
-from farmgate.trace import chain, evidence, scans, service, urls
+from farmgate.trace import certificates, chain, evidence, scans, service, urls
 
 
 def describe(event: TraceEvent) -> str:
@@ -82,6 +82,16 @@ class Story:
     @property
     def recalled(self) -> bool:
         return self.batch.status == BatchStatus.RECALLED
+
+    @property
+    def compliance_missing(self) -> bool:
+        """Harvested since 承诺达标合格证 became compulsory, and none issued for this lot."""
+        harvested = self.batch.harvest_date
+        return (
+            harvested is not None
+            and harvested >= certificates.COMPLIANCE_REQUIRED_SINCE
+            and not any(c["kind"] == "compliance_cert" for c in self.certifications)
+        )
 
 
 def photo_view(entry: dict[str, Any], width: int = 320) -> dict[str, Any]:
