@@ -188,3 +188,27 @@ def test_a_courier_adds_a_photo_to_their_own_handoff(client, chain_setup) -> Non
     assert client.post(url, files=files, headers=farm["other_courier"]).status_code == 404
     done = client.post(url, files=files, headers=farm["courier"])
     assert done.status_code == 200 and done.json()["photo"].startswith(f"handoffs/{handoff['id']}/")
+
+
+def test_alerts_are_listed_per_cooperative(session: Session) -> None:
+    from farmgate.trace.tasks import raise_alert, recent_alerts
+
+    township = f.create_township(session)
+    ours, theirs = (f.create_cooperative(session, township, name=n) for n in ("甲社", "乙社"))
+    for coop in (ours, theirs):
+        raise_alert(
+            session,
+            f"x:{coop.id}",
+            "excursion",
+            f"{coop.name} 超温",
+            cooperative_id=coop.id,
+            batch_id=None,
+        )
+    assert (
+        raise_alert(
+            session, f"x:{ours.id}", "excursion", "again", cooperative_id=ours.id, batch_id=None
+        )
+        is None
+    )
+    assert [a.message for a in recent_alerts(session, ours.id)] == ["甲社 超温"]
+    assert len(recent_alerts(session, None)) == 2  # the township sees every cooperative's

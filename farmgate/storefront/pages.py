@@ -18,6 +18,7 @@ from farmgate.models import CATEGORIES, Account, FulfilmentStatus, Role
 from farmgate.orders import service as orders
 from farmgate.storefront.common import PageAccount, check_csrf, render
 from farmgate.trace import service as trace_service
+from farmgate.trace import tasks as trace_tasks
 from farmgate.trace import urls as trace_urls
 from farmgate.validators import normalize_mobile
 
@@ -169,6 +170,7 @@ def coop_desk(request: Request, session: SessionDep, account: PageAccount) -> Re
         staff,
         products=products,
         fulfilments=fulfilments,
+        alerts=trace_tasks.recent_alerts(session, staff.cooperative_id),
         notice=request.query_params.get("ok"),
     )
 

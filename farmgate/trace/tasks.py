@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from farmgate.db import utcnow
 from farmgate.jobs.registry import job
 from farmgate.models import Alert, Batch, ColdShipment, Product
 
@@ -39,6 +41,21 @@ def raise_alert(
     session.flush()
     log.warning("alert %s: %s", key, message)
     return alert
+
+
+def recent_alerts(
+    session: Session, cooperative_id: int | None, days: int = 14, limit: int = 20
+) -> list[Alert]:
+    """A cooperative's alerts of the last ``days`` days, newest first (None: the township's)."""
+    query = (
+        select(Alert)
+        .where(Alert.created_at >= utcnow() - timedelta(days=days))
+        .order_by(Alert.id.desc())  # type: ignore[union-attr]
+        .limit(limit)
+    )
+    if cooperative_id is not None:
+        query = query.where(Alert.cooperative_id == cooperative_id)
+    return list(session.scalars(query))
 
 
 @job("trace.excursion_alert", queue="quick", max_tries=5, timeout=20)
