@@ -7,7 +7,6 @@ import itertools
 import json
 import re
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -28,8 +27,9 @@ from farmgate.trace.digital_link import (
     parse_ai_pairs,
     to_gtin14,
 )
+from tests.standards import STANDARDS_DIR
 
-VECTORS = Path(__file__).parents[1].parent / "shared/standards/digital-link/parse-vectors.json"
+VECTORS = STANDARDS_DIR / "digital-link/parse-vectors.json"
 BASE = "https://trace.example.cn"
 SECRET = b"0123456789abcdef-test-secret"
 

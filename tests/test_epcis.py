@@ -27,10 +27,11 @@ from farmgate.trace.epcis import (
     document,
     event_dict,
 )
+from tests.standards import STANDARDS_DIR
 
 jsonschema = pytest.importorskip("jsonschema")
 
-STANDARDS = Path(__file__).resolve().parents[2] / "shared/standards"
+STANDARDS = STANDARDS_DIR
 EPCIS_DIR = STANDARDS / "epcis"
 EXAMPLES = sorted((EPCIS_DIR / "examples").glob("*.jsonld")) if EPCIS_DIR.is_dir() else []
 needs_schema = pytest.mark.skipif(

@@ -5,17 +5,17 @@ from __future__ import annotations
 import copy
 import json
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
 
 from farmgate.models import Role
 from tests import factories as f
+from tests.standards import STANDARDS_DIR
 from tests.test_trace import _batch
 
 jsonschema = pytest.importorskip("jsonschema")
-STANDARDS = Path(__file__).resolve().parents[2] / "shared" / "standards" / "epcis"
+STANDARDS = STANDARDS_DIR / "epcis"
 if not STANDARDS.is_dir():
     pytest.skip(f"GS1's EPCIS schema is not at {STANDARDS}", allow_module_level=True)
 
