@@ -261,3 +261,20 @@ def test_batch_photos_show_on_the_page_and_only_owners_upload(client, farm) -> N
     page = client.get(_path(batch)).text
     key = uploaded.json()["key"]
     assert f"{key}-320.webp" in page and 'loading="lazy"' in page
+
+
+def test_an_inspection_report_file_is_linked_from_the_page(client, farm) -> None:  # type: ignore[no-untyped-def]
+    batch = _story(client, farm)
+    detail = client.get(f"/api/v1/batches/{batch['id']}", headers=farm["staff"]).json()
+    inspection_id = next(e for e in detail["events"] if e["kind"] == "inspecting")["data"][
+        "inspection_id"
+    ]
+    url = f"/api/v1/batches/{batch['id']}/inspections/{inspection_id}/report"
+    pdf = {"file": ("report.pdf", b"%PDF-1.4\n% sample report\n%%EOF\n", "application/pdf")}
+    assert client.post(url, files=pdf, headers=farm["rival"]).status_code == 404
+    junk = {"file": ("report.pdf", b"MZ not a report", "application/pdf")}
+    assert client.post(url, files=junk, headers=farm["staff"]).status_code == 422
+    stored = client.post(url, files=pdf, headers=farm["staff"])
+    assert stored.status_code == 200 and stored.json()["report_file"].endswith(".pdf")
+    page = client.get(_path(batch)).text
+    assert "查看报告" in page and stored.json()["report_file"] in page

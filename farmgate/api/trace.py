@@ -129,6 +129,22 @@ def add_inspection(
 
 
 @router.post(
+    "/batches/{batch_id}/inspections/{inspection_id}/report",
+    summary="上传检测报告文件（PDF 或照片）",
+)
+def upload_report(
+    batch_id: int,
+    inspection_id: int,
+    file: UploadFile,
+    session: SessionDep,
+    account: CurrentAccount,
+) -> dict[str, object]:
+    batch = service.get_batch(session, account, batch_id)
+    report = service.attach_report(session, batch, inspection_id, read_upload(file))
+    return {"id": report.id, "report_file": report.report_file}
+
+
+@router.post(
     "/batches/{batch_id}/events",
     response_model=EventOut,
     status_code=201,

@@ -3,6 +3,7 @@ corrections and recalls. Every change that is part of the story is a hash-chaine
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from farmgate.config import settings
 from farmgate.db import utcnow
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from farmgate.media.photos import store_photo
+from farmgate.media.storage import get_storage
 from farmgate.models import (
     Account,
     Batch,
@@ -289,6 +291,23 @@ def add_inspection(
         },
         actor_id=actor.id,
     )
+    return report
+
+
+def attach_report(session: Session, batch: Batch, inspection_id: int, data: bytes) -> Inspection:
+    """The lab's report: a PDF kept as it is, or a photo of it (processed like every photo)."""
+    report = session.get(Inspection, inspection_id)
+    if report is None or report.batch_id != batch.id:
+        raise NotFound("检测报告不存在")
+    if data.startswith(b"%PDF-"):
+        key = f"inspections/{report.id}/{secrets.token_hex(8)}.pdf"
+        get_storage().save(key, data)
+    else:
+        stored = store_photo(f"inspections/{report.id}", data)
+        key = f"{stored.key}-{max(stored.widths)}.webp"  # the sharpest copy: it must be legible
+    report.report_file = key
+    session.add(report)
+    session.flush()
     return report
 
 

@@ -75,6 +75,7 @@ class Story:
     downstream: list[dict[str, str]]
     shipments: list[dict[str, Any]] = field(default_factory=list)
     photos: list[dict[str, Any]] = field(default_factory=list)
+    report_urls: dict[int | None, str] = field(default_factory=dict)
     scan: scans.ScanView | None = None
     serial: str | None = None
     suspicious: bool = False
@@ -137,6 +138,13 @@ def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
         select(func.min(Sku.price_fen)).where(Sku.product_id == product.id, Sku.is_active)
     )
     events = service.events(session, batch)
+    inspections = list(
+        session.scalars(
+            select(Inspection)
+            .where(Inspection.batch_id == batch.id)
+            .order_by(Inspection.inspected_on)  # type: ignore[arg-type]
+        )
+    )
     family = service.lineage(session, batch)
     names = dict(
         session.execute(
@@ -156,14 +164,9 @@ def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
         price_from_fen=price,
         on_sale=price is not None and product.status == "published",
         inputs=list(service.inputs(session, batch)),
-        inspections=list(
-            session.scalars(
-                select(Inspection)
-                .where(Inspection.batch_id == batch.id)
-                .order_by(Inspection.inspected_on)  # type: ignore[arg-type]
-            )
-        ),
+        inspections=inspections,
         certifications=certifications_for(session, batch),
+        report_urls={i.id: get_storage().url(i.report_file) for i in inspections if i.report_file},
         events=[
             {
                 "seq": e.seq,
