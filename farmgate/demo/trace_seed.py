@@ -158,7 +158,27 @@ def seed_trace(session: Session, password: str) -> dict[str, str]:
             producer="李四（示例）",
         ),
     )
-    service.record_harvest(session, staff, catch, HarvestIn(harvest_date=today))
+    service.record_harvest(
+        session, staff, catch, HarvestIn(harvest_date=today, at=now - timedelta(hours=4))
+    )
+    evidence.add_certification(
+        session,
+        staff,
+        catch,
+        CertificationIn(
+            kind="compliance_cert",
+            issued_on=today,
+            details={
+                "product_name": "辰溪稻花鱼",
+                "quantity": "120",
+                "unit": "条",
+                "origin": "湖南省辰溪县谭家场乡高坪村",
+                "committer": "高坪稻花鱼合作社（示例）",
+                "contact": "13800000002",
+                "basis": "internal_control",
+            },
+        ),
+    )
     evidence.add_certification(
         session,
         staff,

@@ -46,6 +46,7 @@ class InputIn(BaseModel):
 
 class HarvestIn(BaseModel):
     harvest_date: date
+    at: AwareDatetime | None = Field(default=None, description="记录时间，默认现在")
     note: str = Field(default="", max_length=200)
 
 

@@ -244,6 +244,7 @@ def record_harvest(session: Session, actor: Account, batch: Batch, data: Harvest
             "inputs": [_input_summary(r) for r in inputs(session, batch)],
             "note": data.note,
         },
+        at=data.at,
         actor_id=actor.id,
     )
 
