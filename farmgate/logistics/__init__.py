@@ -1,0 +1,1 @@
+"""Logistics: courier adapters (waybills, tracking queries, tracking pushes) and their simulator."""
