@@ -256,6 +256,19 @@ def demo(
         settings.wechat_api_key, settings.wechat_api_base = sim.state.api_key, sim.url
         settings.simulator = True
         typer.echo(f"WeChat Pay SIMULATOR (no real payments) at {sim.url}")
+    if not settings.kuaidi100_key:
+        # No carrier account: waybills and tracking come from the bundled courier SIMULATOR.
+        from farmgate.logistics.simulator import CourierSimulatorServer
+
+        courier = CourierSimulatorServer().start()
+        config = courier.config()
+        settings.kuaidi100_customer, settings.kuaidi100_key = config["customer"], config["key"]
+        settings.kuaidi100_secret = config["secret"]
+        settings.kuaidi100_base = settings.kuaidi100_label_base = courier.url
+        typer.echo(
+            f"Courier SIMULATOR (no real parcels) at {courier.url}; "
+            f"move a parcel on: curl -X POST {courier.url}/_simulator/advance/WAYBILL"
+        )
     serve(host=host, port=port, workers=1)
 
 

@@ -65,6 +65,18 @@ class Settings(BaseSettings):
     cash_hold_hours: int = Field(default=72, ge=1)  # stock stays reserved this long
     simulator: bool = False  # show the demo-only "simulate paying" button
 
+    # Logistics: waybills and tracking through a Kuaidi100-protocol aggregator. Without
+    # KUAIDI100_KEY no waybills are requested (the demo and tests use the bundled simulator).
+    kuaidi100_customer: str = ""
+    kuaidi100_key: str = ""
+    kuaidi100_secret: str = ""
+    kuaidi100_base: str | None = None  # tracking API host (default: the real one)
+    kuaidi100_label_base: str | None = None  # e-waybill API host
+    courier_company: str = "zhongtong"  # carrier for "快递" deliveries
+    post_company: str = "youzhengguonei"  # carrier for "邮政" deliveries (ems for EMS)
+    courier_http_timeout: float = Field(default=10, gt=0)
+    tracking_poll_minutes: int = Field(default=120, ge=1)  # poll parcels whose pushes stopped
+
     # Traceability. Products without their own GTIN get one from this GS1 company prefix
     # (6-12 digits; the default is a placeholder for the demo: register your own with GS1 China).
     gs1_company_prefix: str = Field(default="6970000", pattern=r"^\d{6,12}$")

@@ -9,6 +9,7 @@ from farmgate.api import (
     coldchain,
     cooperative,
     jobs,
+    logistics,
     orders,
     payments,
     trace,
@@ -24,3 +25,4 @@ api_router.include_router(orders.router)
 api_router.include_router(payments.router)
 api_router.include_router(trace.router)
 api_router.include_router(coldchain.router)
+api_router.include_router(logistics.router)

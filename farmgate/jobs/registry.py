@@ -20,6 +20,7 @@ BUILTIN_JOB_MODULES = (
     "farmgate.orders.tasks",
     "farmgate.payments.tasks",
     "farmgate.trace.tasks",
+    "farmgate.logistics.tasks",
 )
 
 

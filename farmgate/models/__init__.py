@@ -18,6 +18,7 @@ from farmgate.models.order import (
     OrderStatus,
 )
 from farmgate.models.outbox import DeadJob, OutboxJob, OutboxStatus
+from farmgate.models.parcel import CourierPush, Parcel
 from farmgate.models.payment import IntentStatus, PaymentIntent, PaymentNotification, Refund
 from farmgate.models.product import (
     CATEGORIES,
@@ -52,6 +53,7 @@ __all__ = [
     "Cooperative",
     "CooperativeBase",
     "CooperativeStatus",
+    "CourierPush",
     "DeadJob",
     "DeliveryMethod",
     "Fulfilment",
@@ -67,6 +69,7 @@ __all__ = [
     "OrderStatus",
     "OutboxJob",
     "OutboxStatus",
+    "Parcel",
     "PaymentIntent",
     "PaymentNotification",
     "Product",

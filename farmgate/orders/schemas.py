@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -90,6 +91,15 @@ class OrderEventOut(BaseModel):
     created_at: datetime
 
 
+class ParcelOut(BaseModel):
+    carrier: str
+    carrier_label: str
+    waybill_no: str | None
+    status: str
+    status_label: str
+    events: list[dict[str, Any]]
+
+
 class OrderOut(BaseModel):
     id: int
     number: str
@@ -108,3 +118,4 @@ class OrderOut(BaseModel):
     paid_at: datetime | None
     fulfilments: list[FulfilmentOut]
     events: list[OrderEventOut]
+    parcels: list[ParcelOut] = []

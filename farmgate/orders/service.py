@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from farmgate.config import settings
 from farmgate.db import utcnow
 from farmgate.errors import InvalidTransition, NotFound, PermissionDenied
+from farmgate.logistics import service as logistics
 from farmgate.models import (
     Account,
     Cooperative,
@@ -24,7 +25,13 @@ from farmgate.models import (
 )
 from farmgate.orders import state
 from farmgate.orders.checkout import release
-from farmgate.orders.schemas import FulfilmentOut, OrderEventOut, OrderLineOut, OrderOut
+from farmgate.orders.schemas import (
+    FulfilmentOut,
+    OrderEventOut,
+    OrderLineOut,
+    OrderOut,
+    ParcelOut,
+)
 
 OS = OrderStatus
 FS = FulfilmentStatus
@@ -82,6 +89,8 @@ def mark_paid(session: Session, order: Order, *, note: str = "") -> Order:
     for fulfilment in session.scalars(select(Fulfilment).where(Fulfilment.order_id == order.id)):
         fulfilment.status = FS.TO_PACK
         session.add(fulfilment)
+    if settings.kuaidi100_key:  # without a carrier account, cooperatives ship by hand
+        logistics.open_parcels(session, order)
     return order
 
 
@@ -199,6 +208,17 @@ def order_view(session: Session, order: Order, *, cooperative_id: int | None = N
         created_at=order.created_at,
         pay_by=order.pay_by,
         paid_at=order.paid_at,
+        parcels=[
+            ParcelOut(
+                carrier=p.carrier,
+                carrier_label=logistics.CARRIER_LABELS.get(p.carrier, p.carrier),
+                waybill_no=p.waybill_no,
+                status=p.status,
+                status_label=logistics.STATUS_LABELS.get(p.status, p.status),
+                events=list(reversed(p.events)),  # newest first
+            )
+            for p in logistics.parcels_of(session, order)
+        ],
         fulfilments=[
             FulfilmentOut(
                 id=f.id,  # type: ignore[arg-type]

@@ -1,0 +1,197 @@
+"""Paid orders get exactly one waybill each, and their tracking follows pushes and polls.
+
+Runs against the Kuaidi100-protocol SIMULATOR on 127.0.0.1; the push callback (our app) is not
+reachable from it in these tests, so the tests hand its recorded pushes to the app's endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from farmgate.config import settings
+from farmgate.db import utcnow
+from farmgate.jobs import runner
+from farmgate.logistics import tasks
+from farmgate.logistics.simulator import CourierSimulatorServer, start_courier_simulator
+from farmgate.models import (
+    CourierPush,
+    Fulfilment,
+    Order,
+    OrderStatus,
+    OutboxJob,
+    Parcel,
+    Role,
+    Sku,
+    Township,
+)
+from farmgate.orders import service as orders
+from tests import factories as f
+from tests.test_orders import ADDRESS
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[CourierSimulatorServer]:
+    with start_courier_simulator() as server:
+        yield server
+
+
+@pytest.fixture
+def carrier(sim: CourierSimulatorServer, monkeypatch: pytest.MonkeyPatch) -> CourierSimulatorServer:
+    config = sim.config()
+    monkeypatch.setattr(settings, "kuaidi100_customer", config["customer"])
+    monkeypatch.setattr(settings, "kuaidi100_key", config["key"])
+    monkeypatch.setattr(settings, "kuaidi100_secret", config["secret"])
+    monkeypatch.setattr(settings, "kuaidi100_base", config["base_url"])
+    monkeypatch.setattr(settings, "kuaidi100_label_base", config["label_base_url"])
+    monkeypatch.setattr(settings, "courier_http_timeout", 1)
+    return sim
+
+
+def _paid_order(client, session: Session, method: str = "courier") -> Order:  # type: ignore[no-untyped-def]
+    township = session.query(Township).first() or f.create_township(session)
+    coop = f.create_cooperative(session, township)
+    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+    product = f.create_product(session, staff, f.first_village(session, township))
+    sku = session.query(Sku).filter_by(product_id=product.id).one()
+    buyer = f.auth_headers(session, f.create_account(session))
+    client.post("/api/v1/cart/items", json={"sku_id": sku.id, "quantity": 2}, headers=buyer)
+    data = client.post(
+        "/api/v1/checkout", json={**ADDRESS, "delivery_method": method}, headers=buyer
+    ).json()
+    order = session.get(Order, data["id"])
+    orders.mark_paid(session, order)
+    session.commit()
+    return order
+
+
+def _run(session: Session, job: str) -> list[str]:
+    session.expire_all()
+    rows = (
+        session.query(OutboxJob)
+        .filter(OutboxJob.job == job, OutboxJob.status.in_(["pending", "retrying"]))
+        .all()
+    )
+    return [runner.execute(r.id).outcome for r in rows]
+
+
+def _deliver(client, sim: CourierSimulatorServer, index: int = -1):  # type: ignore[no-untyped-def]
+    push = sim.state.deliveries[index]
+    headers = {
+        "Content-Type": push.headers.get("content-type", "application/x-www-form-urlencoded")
+    }
+    return client.post("/api/v1/logistics/kuaidi100/push", content=push.body, headers=headers)
+
+
+def test_a_paid_order_gets_exactly_one_waybill(client, session: Session, carrier) -> None:  # type: ignore[no-untyped-def]
+    order = _paid_order(client, session)
+    parcel = session.query(Parcel).filter_by(order_id=order.id).one()
+    assert parcel.carrier == settings.courier_company and parcel.waybill_no is None
+    assert _run(session, "logistics.create_waybill") == ["done"]
+    session.expire_all()
+    parcel = session.get(Parcel, parcel.id)
+    assert parcel.waybill_no and parcel.status == "created"
+    assert carrier.parcel(parcel.waybill_no) is not None
+    # The job again (a re-drive, a duplicate dispatch): nothing new at the carrier.
+    assert runner.execute(
+        session.query(OutboxJob).filter_by(job="logistics.create_waybill").one().id
+    ).outcome in ("skipped", "done")
+    made = [p for p in carrier.state.parcels.values() if p.order_ref == parcel.order_ref]
+    assert len(made) == 1
+
+
+def test_a_carrier_timeout_after_creating_never_makes_a_second_waybill(
+    client, session: Session, carrier
+) -> None:  # type: ignore[no-untyped-def]
+    order = _paid_order(client, session)
+    carrier.inject("create_then_timeout", timeout_seconds=3)
+    assert _run(session, "logistics.create_waybill") == ["retry"]
+    parcel = session.query(Parcel).filter_by(order_id=order.id).one()
+    assert parcel.waybill_no is None  # we never heard the answer ...
+    assert _run(session, "logistics.create_waybill") == ["done"]  # ... so we look first
+    session.expire_all()
+    parcel = session.get(Parcel, parcel.id)
+    made = [p for p in carrier.state.parcels.values() if p.order_ref == parcel.order_ref]
+    assert len(made) == 1 and made[0].waybill_no == parcel.waybill_no
+
+
+def _shipped(client, session: Session, carrier) -> Parcel:  # type: ignore[no-untyped-def]
+    order = _paid_order(client, session)
+    _run(session, "logistics.create_waybill")
+    assert _run(session, "logistics.subscribe") == ["done"]
+    session.expire_all()
+    parcel = session.query(Parcel).filter_by(order_id=order.id).one()
+    assert parcel.subscribed
+    return parcel
+
+
+def test_pushes_move_the_parcel_the_fulfilment_and_the_order(
+    client, session: Session, carrier
+) -> None:  # type: ignore[no-untyped-def]
+    parcel = _shipped(client, session, carrier)
+    carrier.advance(parcel.waybill_no)  # picked up
+    assert _deliver(client, carrier).status_code == 200
+    assert _deliver(client, carrier).status_code == 200  # the carrier repeats itself
+    assert session.query(CourierPush).count() == 1
+    assert _run(session, "logistics.apply_push") == ["done"]
+    session.expire_all()
+    assert session.get(Parcel, parcel.id).status == "picked_up"
+    order = session.get(Order, parcel.order_id)
+    assert order.status == OrderStatus.SHIPPED
+    assert session.get(Fulfilment, parcel.fulfilment_id).status == "shipped"
+    carrier.advance(parcel.waybill_no, 3)  # signed for
+    _deliver(client, carrier)
+    _run(session, "logistics.apply_push")
+    session.expire_all()
+    assert session.get(Order, parcel.order_id).status == OrderStatus.DELIVERED
+    page = client.get(
+        "/api/v1/admin/orders",
+        headers=f.auth_headers(session, f.create_account(session, role=Role.ADMIN)),
+    ).json()
+    tracked = next(o for o in page if o["id"] == parcel.order_id)["parcels"][0]
+    assert tracked["status_label"] == "已签收" and tracked["events"]
+
+
+def test_forged_and_out_of_order_pushes_change_nothing(client, session: Session, carrier) -> None:  # type: ignore[no-untyped-def]
+    parcel = _shipped(client, session, carrier)
+    carrier.inject("push_forged")
+    carrier.advance(parcel.waybill_no)
+    forged = _deliver(client, carrier)
+    assert forged.status_code == 400 and session.query(CourierPush).count() == 0
+    carrier.advance(parcel.waybill_no)  # in transit
+    carrier.inject("push_out_of_order")
+    carrier.advance(parcel.waybill_no)  # out for delivery, then the older snapshot again
+    for index in range(-2, 0):
+        _deliver(client, carrier, index)
+    _run(session, "logistics.apply_push")
+    session.expire_all()
+    assert session.get(Parcel, parcel.id).status == "out_for_delivery"
+    outcomes = sorted(p.outcome for p in session.query(CourierPush))
+    assert outcomes == ["applied", "stale"]
+
+
+def test_the_poll_catches_a_parcel_whose_pushes_stopped(client, session: Session, carrier) -> None:  # type: ignore[no-untyped-def]
+    parcel = _shipped(client, session, carrier)
+    carrier.advance(parcel.waybill_no)  # pushed, but the push never reached us
+    carrier.advance(parcel.waybill_no)
+    assert tasks.poll(session) == 0  # not quiet long enough yet
+    parcel.updated_at = utcnow() - timedelta(minutes=settings.tracking_poll_minutes + 1)
+    session.commit()
+    assert tasks.poll(session) == 1
+    session.commit()
+    session.expire_all()
+    assert session.get(Parcel, parcel.id).status == "in_transit"
+
+
+def test_pickup_orders_need_no_waybill_and_outages_retry(client, session: Session, carrier) -> None:  # type: ignore[no-untyped-def]
+    pickup = _paid_order(client, session, "pickup")
+    assert session.query(Parcel).filter_by(order_id=pickup.id).count() == 0
+    order = _paid_order(client, session, "post")
+    parcel = session.query(Parcel).filter_by(order_id=order.id).one()
+    assert parcel.carrier == settings.post_company
+    carrier.inject("error_500")
+    assert _run(session, "logistics.create_waybill") == ["retry"]
+    assert _run(session, "logistics.create_waybill") == ["done"]
