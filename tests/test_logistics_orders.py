@@ -195,3 +195,49 @@ def test_pickup_orders_need_no_waybill_and_outages_retry(client, session: Sessio
     carrier.inject("error_500")
     assert _run(session, "logistics.create_waybill") == ["retry"]
     assert _run(session, "logistics.create_waybill") == ["done"]
+
+
+def test_lots_chosen_at_packing_follow_the_parcel_and_recalls_find_the_order(
+    client, session: Session, carrier
+) -> None:  # type: ignore[no-untyped-def]
+    from decimal import Decimal
+
+    from farmgate.models import Account, Batch, OrderLine, TraceEvent
+    from farmgate.trace import service as trace
+    from farmgate.trace.schemas import BatchIn
+
+    order = _paid_order(client, session)
+    other = _paid_order(client, session)  # the same kind of product, another cooperative
+    line = session.query(OrderLine).filter_by(order_id=order.id).one()
+    fulfilment = session.get(Fulfilment, line.fulfilment_id)
+    staff = session.query(Account).filter_by(cooperative_id=fulfilment.cooperative_id).one()
+    lot = trace.create_batch(
+        session,
+        staff,
+        BatchIn(product_id=line.product_id, lot_code="PACK-1", quantity=Decimal(50), unit="kg"),
+    )
+    session.commit()
+    headers = f.auth_headers(session, staff)
+    url = f"/api/v1/my/fulfilments/{fulfilment.id}/pack"
+    wrong = client.post(url, json={"lots": {str(line.id): lot.id + 999}}, headers=headers)
+    assert wrong.status_code == 422
+    packed = client.post(url, json={"lots": {str(line.id): lot.id}}, headers=headers)
+    assert packed.status_code == 200, packed.text
+    _run(session, "logistics.create_waybill")
+    _run(session, "logistics.subscribe")
+    session.expire_all()
+    parcel = session.query(Parcel).filter_by(order_id=order.id).one()
+    carrier.advance(parcel.waybill_no)
+    _deliver(client, carrier)
+    carrier.advance(parcel.waybill_no, 3)
+    _deliver(client, carrier)
+    _run(session, "logistics.apply_push")
+    session.expire_all()
+    kinds = [
+        e.kind
+        for e in session.query(TraceEvent).filter_by(batch_id=lot.id).order_by(TraceEvent.seq)
+    ]
+    assert kinds == ["packing", "shipping", "receiving"]
+    listed = client.get(f"/api/v1/batches/{lot.id}/orders", headers=headers).json()
+    assert [o["id"] for o in listed] == [order.id] and other.id != order.id
+    assert session.get(Batch, lot.id).status == "active"

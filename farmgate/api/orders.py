@@ -156,9 +156,21 @@ def my_fulfilments(
     return [service.order_view(session, o, cooperative_id=staff.cooperative_id) for o in orders]
 
 
+class PackIn(BaseModel):
+    lots: dict[int, int] = Field(
+        default_factory=dict, description="每一行发出的批次：{订单行 id: 批次 id}（可选）"
+    )
+
+
 @router.post("/my/fulfilments/{fulfilment_id}/pack", response_model=OrderOut, summary="标记已打包")
-def pack(fulfilment_id: int, session: SessionDep, staff: CurrentCooperativeStaff) -> OrderOut:
-    fulfilment = service.mark_packed(session, staff, fulfilment_id)
+def pack(
+    fulfilment_id: int,
+    session: SessionDep,
+    staff: CurrentCooperativeStaff,
+    data: PackIn | None = None,
+) -> OrderOut:
+    lots = data.lots if data else {}
+    fulfilment = service.mark_packed(session, staff, fulfilment_id, lots)
     order = service.get_order(session, fulfilment.order_id)
     return service.order_view(session, order, cooperative_id=staff.cooperative_id)
 

@@ -37,6 +37,7 @@ from farmgate.logistics.adapter import (
 )
 from farmgate.logistics.kuaidi100 import Kuaidi100Adapter
 from farmgate.models import (
+    Batch,
     Cooperative,
     CourierPush,
     DeliveryMethod,
@@ -49,6 +50,7 @@ from farmgate.models import (
     Township,
 )
 from farmgate.orders import state
+from farmgate.trace import chain
 
 PUSH_PATH = "/api/v1/logistics/kuaidi100/push"
 STATUS_LABELS = {
@@ -282,13 +284,21 @@ def _follow(session: Session, parcel: Parcel) -> None:
     fulfilment = session.get(Fulfilment, parcel.fulfilment_id, with_for_update=True)
     order = session.get(Order, parcel.order_id, with_for_update=True)
     assert fulfilment is not None and order is not None
+    carrier = CARRIER_LABELS.get(parcel.carrier, parcel.carrier)
     if parcel.status in MOVING and fulfilment.status in (
         FulfilmentStatus.TO_PACK,
         FulfilmentStatus.PACKED,
     ):
         fulfilment.status = FulfilmentStatus.SHIPPED
-    elif parcel.status == "delivered" and fulfilment.status != FulfilmentStatus.CANCELLED:
+        _trace(session, fulfilment, "shipping", fulfilment_party(session, fulfilment), carrier)
+    elif parcel.status == "delivered" and fulfilment.status not in (
+        FulfilmentStatus.CANCELLED,
+        FulfilmentStatus.DELIVERED,
+    ):
+        if fulfilment.status != FulfilmentStatus.SHIPPED:
+            _trace(session, fulfilment, "shipping", fulfilment_party(session, fulfilment), carrier)
         fulfilment.status = FulfilmentStatus.DELIVERED
+        _trace(session, fulfilment, "receiving", carrier, "收货人（消费者）")
     session.add(fulfilment)
     session.flush()
     siblings = [
@@ -310,6 +320,36 @@ def _follow(session: Session, parcel: Parcel) -> None:
         and order.status == OrderStatus.SHIPPED
     ):
         state.transition(session, order, OrderStatus.DELIVERED, actor_name="logistics", note=note)
+
+
+def fulfilment_party(session: Session, fulfilment: Fulfilment) -> str:
+    coop = session.get(Cooperative, fulfilment.cooperative_id)
+    return coop.name if coop else "合作社"
+
+
+def _trace(session: Session, fulfilment: Fulfilment, step: str, giver: str, taker: str) -> None:
+    """The lots packed into this parcel (chosen at packing) record the handoff in their chain.
+
+    No waybill number or address goes into the public story: only who handed it to whom.
+    """
+    batch_ids = sorted(
+        {
+            line.batch_id
+            for line in session.scalars(
+                select(OrderLine).where(OrderLine.fulfilment_id == fulfilment.id)
+            )
+            if line.batch_id is not None
+        }
+    )
+    for batch_id in batch_ids:
+        batch = session.get(Batch, batch_id)
+        if batch is not None and batch.status == "active":
+            chain.append(
+                session,
+                batch,
+                step,
+                {"from_party": giver, "to_party": taker, "note": "快递包裹"},
+            )
 
 
 def parcels_of(session: Session, order: Order) -> list[Parcel]:

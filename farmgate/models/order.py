@@ -120,6 +120,8 @@ class OrderLine(SQLModel, table=True):
     unit_price_fen: int
     quantity: int
     line_total_fen: int
+    # The lot packed for this line (chosen at packing): recalls and tracking follow it.
+    batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)
 
 
 class OrderEvent(SQLModel, table=True):

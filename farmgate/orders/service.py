@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from farmgate.config import settings
 from farmgate.db import utcnow
-from farmgate.errors import InvalidTransition, NotFound, PermissionDenied
+from farmgate.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from farmgate.logistics import service as logistics
 from farmgate.models import (
     Account,
+    Batch,
+    BatchStatus,
     Cooperative,
     Fulfilment,
     FulfilmentStatus,
@@ -32,6 +35,7 @@ from farmgate.orders.schemas import (
     OrderOut,
     ParcelOut,
 )
+from farmgate.trace import chain
 
 OS = OrderStatus
 FS = FulfilmentStatus
@@ -128,7 +132,11 @@ def get_order(session: Session, order_id: int) -> Order:
     return order
 
 
-def mark_packed(session: Session, staff: Account, fulfilment_id: int) -> Fulfilment:
+def mark_packed(
+    session: Session, staff: Account, fulfilment_id: int, lots: Mapping[int, int] | None = None
+) -> Fulfilment:
+    """Packed, optionally saying which lot went into each line (``{order_line_id: batch_id}``):
+    then a recall finds exactly these orders, and the lot's story shows the parcel's way."""
     fulfilment = session.get(Fulfilment, fulfilment_id, with_for_update=True)
     if (
         fulfilment is None
@@ -143,11 +151,55 @@ def mark_packed(session: Session, staff: Account, fulfilment_id: int) -> Fulfilm
     fulfilment.status = FS.PACKED
     fulfilment.packed_at = utcnow()
     session.add(fulfilment)
+    _assign_lots(session, staff, fulfilment, lots or {})
     if order.status == OS.PAID:
         state.transition(
             session, order, OS.FULFILLING, actor=staff, note=f"发货单 {fulfilment.id} 已打包"
         )
     return fulfilment
+
+
+def _assign_lots(
+    session: Session, staff: Account, fulfilment: Fulfilment, lots: Mapping[int, int]
+) -> None:
+    lines = {
+        line.id: line
+        for line in session.scalars(
+            select(OrderLine).where(OrderLine.fulfilment_id == fulfilment.id)
+        )
+    }
+    errors: dict[str, str] = {}
+    for line_id, batch_id in lots.items():
+        line = lines.get(line_id)
+        batch = session.get(Batch, batch_id)
+        if line is None:
+            errors[f"lots.{line_id}"] = "该发货单没有这一行"
+        elif batch is None or batch.cooperative_id != fulfilment.cooperative_id:
+            errors[f"lots.{line_id}"] = "批次不存在"
+        elif batch.product_id != line.product_id:
+            errors[f"lots.{line_id}"] = "批次与商品不符"
+        elif batch.status == BatchStatus.RECALLED:
+            errors[f"lots.{line_id}"] = "该批次已召回，不能发货"
+        else:
+            line.batch_id = batch.id
+            session.add(line)
+    if errors:
+        raise ValidationFailed("批次信息有误", fields=errors)
+    for batch_id in sorted(set(lots.values())):
+        batch = session.get(Batch, batch_id)
+        assert batch is not None
+        packed = [line for line in lines.values() if line.batch_id == batch_id]
+        chain.append(
+            session,
+            batch,
+            "packing",
+            {
+                "note": "订单发货打包",
+                "quantity": str(sum(line.quantity for line in packed)),
+                "unit": "件",  # SKUs packed (each of its own spec), not the lot's unit
+            },
+            actor_id=staff.id,
+        )
 
 
 # --- views ------------------------------------------------------------------------------

@@ -485,9 +485,9 @@ def recall(session: Session, actor: Account, batch: Batch, data: RecallIn) -> li
 def affected_orders(session: Session, batch: Batch) -> list[Order]:
     """Orders that received (or may have received) this lot.
 
-    Exact where a cold-chain shipment ties the lot to a fulfilment; otherwise every paid order
-    for the lot's product packed since the lot was registered, because parcels are not yet
-    scanned lot by lot at packing (see the logistics issue).
+    Exact when packing said which lot went into each line, or a cold-chain shipment ties the
+    lot to a fulfilment; when nothing does, every order for the lot's product packed since the
+    lot was registered (better a few too many than one missed).
     """
     exact = (
         select(Fulfilment.order_id)
@@ -503,7 +503,10 @@ def affected_orders(session: Session, batch: Batch) -> list[Order]:
             Fulfilment.packed_at >= batch.created_at,  # type: ignore[operator]
         )
     )
-    ids = set(session.scalars(exact)) | set(session.scalars(possible))
+    packed = select(OrderLine.order_id).where(OrderLine.batch_id == batch.id)
+    ids = set(session.scalars(exact)) | set(session.scalars(packed))
+    if not ids:  # no parcel says which lot it held: everyone who may have received it
+        ids = set(session.scalars(possible))
     if not ids:
         return []
     return list(
