@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -39,6 +40,7 @@ def _page(
         "courier.html",
         courier,
         rows=rows,
+        form_token=secrets.token_urlsafe(16),
         errors=errors or {},
         notice=request.query_params.get("ok"),
     )
@@ -63,6 +65,7 @@ def record_handoff(
     place: Annotated[str, Form()] = "",
     temperature_c: Annotated[str, Form()] = "",
     delivered: Annotated[str, Form()] = "",
+    form_token: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
@@ -70,6 +73,7 @@ def record_handoff(
     shipment = shipments.get_shipment(session, courier, shipment_id)
     try:
         data = shipments.HandoffIn(
+            client_token=form_token or None,
             from_party=from_party,
             to_party=to_party,
             place=place,

@@ -52,6 +52,9 @@ class ShipmentIn(BaseModel):
 
 
 class HandoffIn(BaseModel):
+    client_token: str | None = Field(
+        default=None, min_length=8, max_length=64, description="重复提交时相同，只记录一次"
+    )
     from_party: str = Field(min_length=1, max_length=60)
     to_party: str = Field(min_length=1, max_length=60)
     at: AwareDatetime | None = None
@@ -135,7 +138,19 @@ def create_shipment(
 def add_handoff(
     session: Session, actor: Account, shipment: ColdShipment, data: HandoffIn
 ) -> Handoff:
-    """Custody passes: a shipping event in the batch's chain, with the readings so far."""
+    """Custody passes: a shipping event in the batch's chain, with the readings so far.
+
+    The same ``client_token`` twice (a form resubmitted on a flaky network) returns the handoff
+    recorded the first time.
+    """
+    if data.client_token:
+        seen = session.scalars(
+            select(Handoff).where(Handoff.client_token == data.client_token)
+        ).first()
+        if seen is not None:
+            if seen.shipment_id != shipment.id:
+                raise Conflict("重复的提交编号")
+            return seen
     if shipment.status == "delivered":
         raise Conflict("该运输已签收，不能再登记交接")
     batch = session.get(Batch, shipment.batch_id, with_for_update=True)
@@ -173,6 +188,7 @@ def add_handoff(
         temperature_c=data.temperature_c,
         recorded_by=actor.id,
         trace_event_id=event.id,
+        client_token=data.client_token,
     )
     session.add(handoff)
     if data.delivered:

@@ -6,118 +6,13 @@ Debian's Chromium with Playwright. Screenshots land in test-artifacts/ for peopl
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
-import pytest
+from tests.e2e.browser import _shot, _submit
+from tests.e2e.conftest import NEEDS_CHROMIUM
 
-from farmgate.payments.simulator import SimulatorServer, start_simulator
-
-CHROMIUM = os.environ.get("FARMGATE_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and os.environ.get("CI") != "true",
-    reason=f"Chromium not installed at {CHROMIUM} (apt-get install chromium)",
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorServer]:
-    with start_simulator() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def app_url(sim: SimulatorServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("e2e")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "FARMGATE_DATABASE_URL": f"sqlite:///{workdir / 'e2e.db'}",
-        "FARMGATE_MEDIA_DIR": str(workdir / "media"),
-        "FARMGATE_EMBEDDED_JOBS": "true",
-        "FARMGATE_WECHAT_APPID": sim.state.appid,
-        "FARMGATE_WECHAT_MCH_ID": sim.state.mch_id,
-        "FARMGATE_WECHAT_API_KEY": sim.state.api_key,
-        "FARMGATE_WECHAT_API_BASE": sim.url,
-        "FARMGATE_SIMULATOR": "true",
-    }
-    env.pop("FARMGATE_REDIS_URL", None)
-    env.pop("FARMGATE_JOB_MODULES", None)  # the test-only jobs are not importable from there
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "farmgate.cli", "demo", "--port", str(port)],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(workdir / "server.log", "wb"),
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                httpx.get(url + "/api/v1/categories", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the demo server did not start")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        ARTIFACTS.mkdir(exist_ok=True)
-        shutil.copy(workdir / "server.log", ARTIFACTS / "server.log")
-
-
-@pytest.fixture
-def page(app_url: str):  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(
-            viewport={"width": 360, "height": 760},
-            locale="zh-CN",
-            base_url=app_url,
-            user_agent="Mozilla/5.0 (X11; Linux x86_64) farmgate-e2e",  # a desktop: pay by QR code
-        )
-        yield context.new_page()
-        browser.close()
-
-
-def _submit(page, selector: str) -> None:  # type: ignore[no-untyped-def]
-    """Click something that loads a new page, and wait for that page."""
-    with page.expect_navigation():
-        page.click(selector)
-
-
-def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+pytestmark = NEEDS_CHROMIUM
 
 
 def test_a_phone_buys_from_two_cooperatives_and_pays(page, sim) -> None:  # type: ignore[no-untyped-def]
