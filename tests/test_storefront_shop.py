@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import date
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from farmgate.models import Order, Role, Sku
+from farmgate.models import Order, OrderLine, Role, Sku
+from farmgate.trace import service as trace
+from farmgate.trace.schemas import BatchIn, HarvestIn
 from tests import factories as f
 from tests.test_orders import ADDRESS
 
@@ -161,6 +165,12 @@ def test_cooperative_page_and_packing_desk(client, session: Session) -> None:  #
     client.post("/checkout", data={**ADDRESS, "csrf_token": token})
     order = session.query(Order).one()
     orders.mark_paid(session, order)
+    lot = trace.create_batch(
+        session,
+        staff,
+        BatchIn(product_id=product.id, lot_code="GP-01", quantity=Decimal(100), unit="条"),
+    )
+    trace.record_harvest(session, staff, lot, HarvestIn(harvest_date=date.today()))
     session.commit()
 
     client.cookies.clear()
@@ -174,7 +184,15 @@ def test_cooperative_page_and_packing_desk(client, session: Session) -> None:  #
         "待打包发货（1）" in desk.text and ADDRESS["phone"] in desk.text
     )  # the packer needs the number
     fulfilment_id = re.search(r"/coop/fulfilments/(\d+)/pack", desk.text).group(1)  # type: ignore[union-attr]
-    client.post(f"/coop/fulfilments/{fulfilment_id}/pack", data={"csrf_token": _csrf(desk.text)})
+    lot_field = re.search(
+        r'<select name="(lot_\d+)"><option value="">不指定</option><option value="(\d+)"', desk.text
+    )
+    assert lot_field and lot_field.group(2) == str(lot.id)  # the newest harvested lot offered
+    client.post(
+        f"/coop/fulfilments/{fulfilment_id}/pack",
+        data={"csrf_token": _csrf(desk.text), lot_field.group(1): lot_field.group(2)},
+    )
     session.expire_all()
     assert session.get(Order, order.id).status == "fulfilling"
+    assert session.query(OrderLine).filter_by(order_id=order.id).one().batch_id == lot.id
     assert "待打包发货（0）" in client.get("/coop").text

@@ -63,6 +63,7 @@ class CheckoutIn(BaseModel):
 
 
 class OrderLineOut(BaseModel):
+    id: int
     sku_id: int
     product_id: int
     product_name: str
@@ -71,6 +72,7 @@ class OrderLineOut(BaseModel):
     unit_price_fen: int
     quantity: int
     line_total_fen: int
+    batch_id: int | None = None  # the lot packed for this line, once packing said so
 
 
 class FulfilmentOut(BaseModel):

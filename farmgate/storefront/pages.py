@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from farmgate import places
 from farmgate.accounts import service as accounts
-from farmgate.api.deps import SESSION_COOKIE, SessionDep
+from farmgate.api.deps import SESSION_COOKIE, FormValues, SessionDep
 from farmgate.catalog import highlights, service, views
 from farmgate.config import settings
 from farmgate.cooperatives import service as cooperatives
@@ -171,6 +171,7 @@ def coop_desk(request: Request, session: SessionDep, account: PageAccount) -> Re
         products=products,
         fulfilments=fulfilments,
         alerts=trace_tasks.recent_alerts(session, staff.cooperative_id),
+        lots=trace_service.lots_by_product(session, staff.cooperative_id or 0),
         notice=request.query_params.get("ok"),
     )
 
@@ -186,13 +187,18 @@ _DESK_ACTIONS = {
 def coop_pack(
     fulfilment_id: int,
     request: Request,
+    form: FormValues,
     session: SessionDep,
     account: PageAccount,
-    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     staff = _staff(account)
-    check_csrf(request, csrf_token)
-    orders.mark_packed(session, staff, fulfilment_id)
+    check_csrf(request, form.get("csrf_token", ""))
+    lots = {
+        int(key[4:]): int(value)
+        for key, value in form.items()
+        if key.startswith("lot_") and key[4:].isdigit() and value.isdigit()
+    }
+    orders.mark_packed(session, staff, fulfilment_id, lots)
     return RedirectResponse("/coop?ok=1", status_code=303)
 
 

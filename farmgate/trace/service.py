@@ -139,6 +139,22 @@ def current_batch(session: Session, product_id: int) -> Batch | None:
     ).first()
 
 
+def lots_by_product(session: Session, cooperative_id: int) -> dict[int, list[Batch]]:
+    """A cooperative's active, harvested lots by product, newest first (for packing)."""
+    out: dict[int, list[Batch]] = {}
+    for batch in session.scalars(
+        select(Batch)
+        .where(
+            Batch.cooperative_id == cooperative_id,
+            Batch.status == BatchStatus.ACTIVE,
+            Batch.harvest_date.is_not(None),  # type: ignore[union-attr]
+        )
+        .order_by(Batch.harvest_date.desc(), Batch.id.desc())  # type: ignore[union-attr]
+    ):
+        out.setdefault(batch.product_id, []).append(batch)
+    return out
+
+
 def list_batches(session: Session, actor: Account, limit: int = 200) -> list[Batch]:
     query = select(Batch).order_by(Batch.id.desc()).limit(limit)  # type: ignore[union-attr]
     if actor.role != Role.ADMIN:
