@@ -1,0 +1,169 @@
+"""Paid orders synced with the carrier: waybills through the outbox, arq and the simulator.
+
+    .venv/bin/python bench/logistics.py [--orders 2000] [--timeout 1200]
+
+A fresh PostgreSQL database and Redis queue prefix; ``--orders`` orders are checked out and
+paid (each opens a parcel and queues its waybill job); one ``farmgate worker`` process (quick
+queue: dispatcher and sweep; slow queue: carrier calls) talks to the courier SIMULATOR in this
+process, running while the orders are paid. Prints orders/s from the first payment to the
+last waybill, the lag from payment to waybill (p50/p99), and the lost and duplicate waybills,
+which must both be 0: lost = a parcel without a waybill at the end; duplicate = the carrier
+holding more than one waybill for an order_ref, or two parcels sharing a number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from catalog import fresh_pg  # noqa: E402
+
+REDIS_URL = os.environ.get("FARMGATE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=2000)
+    parser.add_argument("--timeout", type=float, default=1200)
+    args = parser.parse_args()
+
+    url = fresh_pg("farmgate_bench_logistics")
+    prefix = f"fgbench-{uuid.uuid4().hex[:6]}"
+    from farmgate.logistics.simulator import start_courier_simulator
+
+    with start_courier_simulator() as sim:
+        config = sim.config()
+        env = {
+            "FARMGATE_DATABASE_URL": url,
+            "FARMGATE_REDIS_URL": REDIS_URL,
+            "FARMGATE_QUEUE_PREFIX": prefix,
+            "FARMGATE_KUAIDI100_CUSTOMER": config["customer"],
+            "FARMGATE_KUAIDI100_KEY": config["key"],
+            "FARMGATE_KUAIDI100_SECRET": config["secret"],
+            "FARMGATE_KUAIDI100_BASE": config["base_url"],
+            "FARMGATE_KUAIDI100_LABEL_BASE": config["label_base_url"],
+            "FARMGATE_EMBEDDED_JOBS": "false",
+        }
+        os.environ.update(env)
+        from farmgate import db
+        from farmgate.config import settings
+
+        for key, value in env.items():
+            name = key.removeprefix("FARMGATE_").lower()
+            if name != "embedded_jobs":
+                setattr(settings, name, value)
+        settings.embedded_jobs = False
+        db.set_engine(db.make_engine(url))
+        db.upgrade_database()
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "farmgate.cli", "worker"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(3)  # the worker is up before the first payment
+            started = time.perf_counter()
+            order_ids = seed_paid_orders(args.orders)  # paid while the worker runs
+            print(f"# {len(order_ids)} orders paid", flush=True)
+            done_at = wait_for_waybills(len(order_ids), args.timeout)
+            elapsed = (done_at or time.perf_counter()) - started
+        finally:
+            worker.terminate()
+            worker.wait(20)
+        report(sim, len(order_ids), elapsed)
+
+
+def seed_paid_orders(n: int) -> list[int]:
+    from farmgate.db import session_scope
+    from farmgate.models import Role, Sku, Township
+    from farmgate.orders import cart as carts
+    from farmgate.orders import checkout
+    from farmgate.orders import service as orders
+    from farmgate.orders.schemas import CheckoutIn
+    from tests import factories as f
+    from tests.test_orders import ADDRESS
+
+    with session_scope() as session:
+        township = session.query(Township).first() or f.create_township(session)
+        coop = f.create_cooperative(session, township)
+        staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+        product = f.create_product(session, staff, f.first_village(session, township))
+        sku = session.query(Sku).filter_by(product_id=product.id).one()
+        sku.stock = n + 10
+        sku_id = sku.id
+    ids = []
+    for i in range(n):
+        with session_scope() as session:
+            buyer = f.create_account(session)
+            ref = carts.get_cart(session, buyer, None, create=True)
+            assert ref is not None
+            carts.set_quantity(session, ref.cart, sku_id, 1)
+            order = checkout.checkout(session, ref.cart, CheckoutIn(**ADDRESS), buyer)
+            orders.mark_paid(session, order)
+            ids.append(order.id)
+        if (i + 1) % 500 == 0:
+            print(f"#   {i + 1} orders", flush=True)
+    return ids
+
+
+def wait_for_waybills(n: int, timeout: float) -> float | None:
+    from sqlalchemy import func, select
+
+    from farmgate.db import session_scope
+    from farmgate.models import Parcel
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with session_scope() as session:
+            done = session.scalar(
+                select(func.count()).where(Parcel.waybill_no.is_not(None))  # type: ignore[union-attr]
+            )
+        if done >= n:
+            return time.perf_counter()
+        time.sleep(0.5)
+    return None
+
+
+def report(sim, n: int, elapsed: float) -> None:  # type: ignore[no-untyped-def]
+    from collections import Counter
+
+    from farmgate.db import session_scope
+    from farmgate.models import Order, Parcel
+
+    with session_scope() as session:
+        rows = session.query(Parcel, Order.paid_at).join(Order, Order.id == Parcel.order_id).all()
+        lags = [
+            (parcel.updated_at - paid_at).total_seconds()
+            for parcel, paid_at in rows
+            if parcel.waybill_no and paid_at
+        ]
+        lost = sum(1 for parcel, _ in rows if not parcel.waybill_no)
+        numbers = Counter(parcel.waybill_no for parcel, _ in rows if parcel.waybill_no)
+        refs = {parcel.order_ref for parcel, _ in rows}
+    at_carrier = Counter(p.order_ref for p in sim.state.parcels.values() if p.order_ref in refs)
+    duplicates = sum(c - 1 for c in at_carrier.values() if c > 1) + sum(
+        c - 1 for c in numbers.values() if c > 1
+    )
+    lags.sort()
+    p50 = statistics.median(lags) if lags else float("nan")
+    p99 = lags[min(len(lags) - 1, int(len(lags) * 0.99))] if lags else float("nan")
+    print(
+        f"{'orders':>7} {'orders/s':>9} {'lag p50 s':>10} {'lag p99 s':>10} {'lost':>5} {'dup':>5}"
+    )
+    print(f"{n:>7} {n / elapsed:>9.1f} {p50:>10.1f} {p99:>10.1f} {lost:>5} {duplicates:>5}")
+
+
+if __name__ == "__main__":
+    main()
