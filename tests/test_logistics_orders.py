@@ -241,3 +241,33 @@ def test_lots_chosen_at_packing_follow_the_parcel_and_recalls_find_the_order(
     listed = client.get(f"/api/v1/batches/{lot.id}/orders", headers=headers).json()
     assert [o["id"] for o in listed] == [order.id] and other.id != order.id
     assert session.get(Batch, lot.id).status == "active"
+
+
+def test_each_cooperative_sees_only_its_own_parcel(client, session: Session, carrier) -> None:  # type: ignore[no-untyped-def]
+    township = session.query(Township).first() or f.create_township(session)
+    staffs, skus = [], []
+    for name in ("甲社", "乙社"):
+        coop = f.create_cooperative(session, township, name=name)
+        staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+        product = f.create_product(session, staff, f.first_village(session, township))
+        staffs.append(staff)
+        skus.append(session.query(Sku).filter_by(product_id=product.id).one())
+    buyer = f.auth_headers(session, f.create_account(session))
+    for sku in skus:
+        client.post("/api/v1/cart/items", json={"sku_id": sku.id, "quantity": 1}, headers=buyer)
+    data = client.post("/api/v1/checkout", json=ADDRESS, headers=buyer).json()
+    orders.mark_paid(session, session.get(Order, data["id"]))
+    session.commit()
+    _run(session, "logistics.create_waybill")
+    mine = orders.order_view(
+        session, session.get(Order, data["id"]), cooperative_id=staffs[0].cooperative_id
+    )
+    buyers = orders.order_view(session, session.get(Order, data["id"]))
+    assert len(buyers.parcels) == 2 and len(mine.parcels) == 1
+    own = session.query(Parcel).filter(Parcel.order_id == data["id"]).all()
+    first = next(
+        p
+        for p in own
+        if session.get(Fulfilment, p.fulfilment_id).cooperative_id == staffs[0].cooperative_id
+    )
+    assert mine.parcels[0].waybill_no == first.waybill_no

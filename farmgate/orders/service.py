@@ -270,6 +270,7 @@ def order_view(session: Session, order: Order, *, cooperative_id: int | None = N
                 events=list(reversed(p.events)),  # newest first
             )
             for p in logistics.parcels_of(session, order)
+            if p.fulfilment_id in {f.id for f in fulfilments}  # a cooperative sees its own
         ],
         fulfilments=[
             FulfilmentOut(
