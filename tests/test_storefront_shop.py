@@ -195,4 +195,5 @@ def test_cooperative_page_and_packing_desk(client, session: Session) -> None:  #
     session.expire_all()
     assert session.get(Order, order.id).status == "fulfilling"
     assert session.query(OrderLine).filter_by(order_id=order.id).one().batch_id == lot.id
-    assert "待打包发货（0）" in client.get("/coop").text
+    desk_after = client.get("/coop").text
+    assert "待打包发货（0）" in desk_after and "运输中（1）" in desk_after

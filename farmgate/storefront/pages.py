@@ -164,12 +164,21 @@ def coop_desk(request: Request, session: SessionDep, account: PageAccount) -> Re
     fulfilments = [
         orders.order_view(session, o, cooperative_id=staff.cooperative_id) for o in to_pack
     ]
+    on_the_way = [
+        orders.order_view(session, o, cooperative_id=staff.cooperative_id)
+        for o in orders.orders_of(
+            session,
+            orders.fulfilments_for(session, staff, FulfilmentStatus.PACKED)
+            + orders.fulfilments_for(session, staff, FulfilmentStatus.SHIPPED),
+        )[:30]
+    ]
     return render(
         request,
         "coop_products.html",
         staff,
         products=products,
         fulfilments=fulfilments,
+        on_the_way=on_the_way,
         alerts=trace_tasks.recent_alerts(session, staff.cooperative_id),
         lots=trace_service.lots_by_product(session, staff.cooperative_id or 0),
         notice=request.query_params.get("ok"),
