@@ -212,3 +212,25 @@ def test_alerts_are_listed_per_cooperative(session: Session) -> None:
     )
     assert [a.message for a in recent_alerts(session, ours.id)] == ["甲社 超温"]
     assert len(recent_alerts(session, None)) == 2  # the township sees every cooperative's
+
+
+def test_the_courier_finds_a_shipment_by_scanning_or_typing_its_code(
+    client, session: Session, chain_setup
+) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from farmgate.models import Account
+
+    _, batch, shipment = chain_setup
+    courier = session.get(Account, shipment["courier_account_id"])
+    login = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)  # type: ignore[union-attr]
+    client.post(
+        "/login", data={"phone": courier.phone, "password": f.PASSWORD, "csrf_token": token}
+    )
+    scanned = client.get("/courier", params={"code": batch["trace_url"]}).text
+    assert "已找到该批次的运输" in scanned and "FISH-0701" in scanned
+    typed = client.get("/courier", params={"code": "FISH-0701"}).text
+    assert "FISH-0701" in typed and 'src="/static/scan.js"' in typed
+    other = client.get("/courier", params={"code": "NOT-MINE"}).text
+    assert "没有派给你的该批次运输" in other and "记录交接" not in other

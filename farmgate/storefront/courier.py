@@ -15,6 +15,7 @@ from farmgate.messages import validation_fields
 from farmgate.models import Account, Batch, Product, Role
 from farmgate.storefront.common import PageAccount, check_csrf, render
 from farmgate.trace import shipments
+from farmgate.trace.digital_link import InvalidDigitalLink, parse
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,12 +28,29 @@ def _courier(account: Account | None) -> Account:
     return account
 
 
+def _lot_code(code: str) -> str | None:
+    """The lot a scanned Digital Link names, or the code itself when it is typed by hand."""
+    if "/01/" in code:
+        try:
+            return parse(code if "://" in code else "https://x" + code[code.index("/01/") :]).lot
+        except InvalidDigitalLink:
+            return None
+    return code or None
+
+
 def _page(
-    request: Request, session: SessionDep, courier: Account, errors: dict[str, str] | None = None
+    request: Request,
+    session: SessionDep,
+    courier: Account,
+    errors: dict[str, str] | None = None,
+    code: str = "",
 ) -> Response:
     rows = []
+    lot = _lot_code(code)
     for shipment in shipments.courier_shipments(session, courier):
         batch = session.get(Batch, shipment.batch_id)
+        if code and (batch is None or batch.lot_code != lot):
+            continue
         product = session.get(Product, batch.product_id) if batch else None
         rows.append({"shipment": shipment, "batch": batch, "product": product})
     response = render(
@@ -40,6 +58,7 @@ def _page(
         "courier.html",
         courier,
         rows=rows,
+        code=code,
         form_token=secrets.token_urlsafe(16),
         errors=errors or {},
         notice=request.query_params.get("ok"),
@@ -50,8 +69,12 @@ def _page(
 
 
 @router.get("/courier", response_class=HTMLResponse)
-def courier_page(request: Request, session: SessionDep, account: PageAccount) -> Response:
-    return _page(request, session, _courier(account))
+def courier_page(
+    request: Request, session: SessionDep, account: PageAccount, code: str = ""
+) -> Response:
+    """Assigned shipments; ``code`` (a scanned or typed trace link, or a lot code) narrows them
+    to that lot's."""
+    return _page(request, session, _courier(account), code=code.strip())
 
 
 @router.post("/courier/shipments/{shipment_id}/handoff")
