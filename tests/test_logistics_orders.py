@@ -271,3 +271,21 @@ def test_each_cooperative_sees_only_its_own_parcel(client, session: Session, car
         if session.get(Fulfilment, p.fulfilment_id).cooperative_id == staffs[0].cooperative_id
     )
     assert mine.parcels[0].waybill_no == first.waybill_no
+
+
+def test_a_5xx_storm_ends_in_the_dead_letter_table_with_its_reason(
+    client, session: Session, carrier
+) -> None:  # type: ignore[no-untyped-def]
+    from farmgate.jobs.registry import get
+    from farmgate.models import DeadJob
+
+    order = _paid_order(client, session)
+    tries = get("logistics.create_waybill").max_tries
+    carrier.inject(*["error_500"] * tries)
+    outcomes = []
+    for _ in range(tries):
+        outcomes += _run(session, "logistics.create_waybill")
+    assert outcomes == ["retry"] * (tries - 1) + ["dead"]
+    dead = session.query(DeadJob).filter_by(job="logistics.create_waybill").one()
+    assert dead.error.endswith("Kuaidi100 HTTP 503") and dead.attempts == tries
+    assert session.query(Parcel).filter_by(order_id=order.id).one().waybill_no is None
