@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 from farmgate.payments.simulator import SimulatorServer, start_simulator
+from farmgate.simulation import free_port
 from tests.e2e.browser import ARTIFACTS
 
 CHROMIUM = os.environ.get("FARMGATE_CHROMIUM", "/usr/bin/chromium")
@@ -23,12 +23,6 @@ NEEDS_CHROMIUM = pytest.mark.skipif(
     not Path(CHROMIUM).exists() and os.environ.get("CI") != "true",
     reason=f"Chromium not installed at {CHROMIUM} (apt-get install chromium)",
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +45,7 @@ def app_db(app_workdir: Path) -> Path:
 @pytest.fixture(scope="module")
 def app_url(sim: SimulatorServer, app_workdir: Path) -> Iterator[str]:
     workdir = app_workdir
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "FARMGATE_DATABASE_URL": f"sqlite:///{workdir / 'e2e.db'}",

@@ -34,6 +34,7 @@ from farmgate.logistics.simulator.state import (
     SimParcel,
     Subscription,
 )
+from farmgate.simulation import faults_route
 
 BANNER = "模拟快递"
 SIM_HEADER = {"X-Simulator": "kuaidi100"}
@@ -219,17 +220,6 @@ def build_app(state: CourierSimState) -> ASGIApp:
             {"waybill": parcel.waybill_no, "state": parcel.state, "pushes": statuses}
         )
 
-    async def faults(request: Request) -> Response:
-        payload = await request.json()
-        names = payload.get("faults", [])
-        unknown = set(names) - FAULTS
-        if unknown:
-            return JSONResponse({"error": f"unknown faults {sorted(unknown)}"}, status_code=400)
-        if "timeout_seconds" in payload:
-            state.timeout_seconds = float(payload["timeout_seconds"])
-        state.faults.extend(names)
-        return JSONResponse({"faults": state.faults, "timeout_seconds": state.timeout_seconds})
-
     async def parcel_record(request: Request) -> Response:
         parcel = state.parcels.get(request.path_params["waybill"])
         if parcel is None:
@@ -262,7 +252,7 @@ def build_app(state: CourierSimState) -> ASGIApp:
             Route("/poll", poll, methods=["POST"]),
             Route("/label/order", label, methods=["POST"]),
             Route("/_simulator/advance/{waybill}", advance, methods=["POST"]),
-            Route("/_simulator/faults", faults, methods=["POST"]),
+            faults_route(state, FAULTS),
             Route("/_simulator/parcels/{waybill}", parcel_record, methods=["GET"]),
             Route("/_simulator/labels/{waybill}", label_page, methods=["GET"]),
         ]

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from farmgate.payments.simulator import v2, v3
 from farmgate.payments.simulator.common import deliver
 from farmgate.payments.simulator.state import FAULTS, SimState
+from farmgate.simulation import faults_route
 
 BANNER = "模拟支付"
 
@@ -93,17 +94,6 @@ def build_app(state: SimState) -> ASGIApp:
         )
         return HTMLResponse(_page("微信支付（模拟）", body))
 
-    async def faults(request: Request) -> Response:
-        payload = await request.json()
-        names = payload.get("faults", [])
-        unknown = set(names) - FAULTS
-        if unknown:
-            return JSONResponse({"error": f"unknown faults {sorted(unknown)}"}, status_code=400)
-        if "timeout_seconds" in payload:
-            state.timeout_seconds = float(payload["timeout_seconds"])
-        state.faults.extend(names)
-        return JSONResponse({"faults": state.faults, "timeout_seconds": state.timeout_seconds})
-
     async def order_record(request: Request) -> Response:
         order = state.orders.get(request.path_params["out_trade_no"])
         if order is None:
@@ -126,7 +116,7 @@ def build_app(state: SimState) -> ASGIApp:
             *v3.routes(state),
             Route("/_simulator/pay/{out_trade_no}", pay, methods=["POST"]),
             Route("/_simulator/scan/{out_trade_no}", scan, methods=["GET"]),
-            Route("/_simulator/faults", faults, methods=["POST"]),
+            faults_route(state, FAULTS),
             Route("/_simulator/orders/{out_trade_no}", order_record, methods=["GET"]),
         ]
     )

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import secrets
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
 import httpx
-import uvicorn
 
 from farmgate.payments.simulator.app import build_app
 from farmgate.payments.simulator.state import SimState
+from farmgate.simulation import LocalServer
 
 
-class SimulatorServer:
+class SimulatorServer(LocalServer):
     """The simulator, reachable at ``url``, with the merchant credentials it generated.
 
     ``state`` is the live in-memory state (orders, faults, ``sent`` notification bodies,
@@ -25,40 +22,16 @@ class SimulatorServer:
     ``v3_config()`` are keyword arguments for ``WeChatPayV2(...)`` and ``WeChatPayV3(...)``.
     """
 
+    name = "wechatpay-simulator"
+
     def __init__(
         self, port: int = 0, *, appid: str = "wx_simulated_app", mch_id: str = "1900000109"
     ) -> None:
-        if port == 0:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                port = int(s.getsockname()[1])
-        self.url = f"http://127.0.0.1:{port}"
+        super().__init__(port)
         self.state = SimState(
             appid=appid, mch_id=mch_id, api_key=secrets.token_hex(16), public_url=self.url
         )
-        config = uvicorn.Config(
-            build_app(self.state),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            timeout_graceful_shutdown=1,  # a stalled "timeout" answer must not block stop()
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, name="wechatpay-simulator", daemon=True
-        )
-
-    def start(self) -> SimulatorServer:
-        self._thread.start()
-        for _ in range(200):
-            if self._server.started:
-                return self
-            time.sleep(0.05)
-        raise RuntimeError("WeChat Pay simulator did not start")
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(5)
+        self._serve(build_app(self.state))
 
     # Credentials, for configuring the providers.
 
@@ -87,13 +60,6 @@ class SimulatorServer:
         return config
 
     # Control API (over HTTP, as another process would use it).
-
-    def inject(self, *faults: str, timeout_seconds: float | None = None) -> None:
-        """Queue faults, each used once by the next call it applies to."""
-        payload: dict[str, Any] = {"faults": list(faults)}
-        if timeout_seconds is not None:
-            payload["timeout_seconds"] = timeout_seconds
-        httpx.post(f"{self.url}/_simulator/faults", json=payload, timeout=5).raise_for_status()
 
     def pay(self, out_trade_no: str) -> dict[str, Any]:
         """The payer pays; returns state, transaction_id and the notify_url's answer statuses."""
