@@ -174,6 +174,20 @@ class PaymentProvider(ABC):
     ) -> RefundResult:
         """Refund all or part of a paid trade; idempotent by ``out_refund_no``."""
 
+    def explain_used(self, out_trade_no: str, amount_fen: int, exc: PaymentError) -> None:
+        """``out_trade_no`` is taken: ask the provider why, so a paid trade is never offered
+        again. Raises ``AlreadyPaid``, ``TradeClosed`` or a ``PaymentError`` about the clash."""
+        found = self.query(out_trade_no)
+        if found.state in ("SUCCESS", "REFUND"):
+            raise AlreadyPaid(f"ORDERPAID: {out_trade_no} is already paid", found) from exc
+        if found.state in ("CLOSED", "REVOKED"):
+            raise TradeClosed(f"{exc.code}: {out_trade_no} was closed") from exc
+        raise PaymentError(
+            f"OUT_TRADE_NO_USED: {out_trade_no} exists with other parameters "
+            f"({found.amount_fen} fen there, {amount_fen} asked)",
+            code="OUT_TRADE_NO_USED",
+        ) from exc
+
     @abstractmethod
     def refund_status(self, out_refund_no: str) -> RefundResult:
         """Where an accepted refund stands: SUCCESS, PROCESSING, or CLOSED/ABNORMAL (failed)."""

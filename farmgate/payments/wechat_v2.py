@@ -25,7 +25,6 @@ from wechatpy.pay.utils import dict_to_xml
 
 from farmgate.payments.provider import (
     TRANSIENT_CODES,
-    AlreadyPaid,
     Channel,
     IntentCreated,
     MalformedNotification,
@@ -36,7 +35,6 @@ from farmgate.payments.provider import (
     QueryResult,
     RefundResult,
     SignatureInvalid,
-    TradeClosed,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -145,7 +143,7 @@ class WeChatPayV2(PaymentProvider):
             )
         except PaymentError as exc:
             if exc.code in ("ORDERPAID", "OUT_TRADE_NO_USED", "ORDERCLOSED"):
-                self._explain_used(out_trade_no, amount_fen, exc)
+                self.explain_used(out_trade_no, amount_fen, exc)
             raise
         client: dict[str, Any] = {"trade_type": data.get("trade_type")}
         if channel == "native":
@@ -155,19 +153,6 @@ class WeChatPayV2(PaymentProvider):
         else:
             client["jsapi"] = self.jsapi_params(data["prepay_id"])
         return IntentCreated(provider_ref=data["prepay_id"], client=client)
-
-    def _explain_used(self, out_trade_no: str, amount_fen: int, exc: PaymentError) -> None:
-        """The number is taken: ask WeChat why, so a paid trade is never offered again."""
-        found = self.query(out_trade_no)
-        if found.state in ("SUCCESS", "REFUND"):
-            raise AlreadyPaid(f"ORDERPAID: {out_trade_no} is already paid", found) from exc
-        if found.state in ("CLOSED", "REVOKED"):
-            raise TradeClosed(f"ORDERCLOSED: {out_trade_no} was closed") from exc
-        raise PaymentError(
-            f"OUT_TRADE_NO_USED: {out_trade_no} exists with other parameters "
-            f"({found.amount_fen} fen there, {amount_fen} asked)",
-            code="OUT_TRADE_NO_USED",
-        ) from exc
 
     def jsapi_params(self, prepay_id: str) -> dict[str, str]:
         """Parameters for WeixinJSBridge.invoke("getBrandWCPayRequest"), signed HMAC-SHA256."""

@@ -30,7 +30,6 @@ from wechatpayv3.core import Core
 from farmgate.payments.provider import (
     TRANSIENT_CODES,
     WECHAT_CHANNELS,
-    AlreadyPaid,
     Channel,
     IntentCreated,
     MalformedNotification,
@@ -41,7 +40,6 @@ from farmgate.payments.provider import (
     QueryResult,
     RefundResult,
     SignatureInvalid,
-    TradeClosed,
 )
 
 PRODUCTION = "https://api.mch.weixin.qq.com"
@@ -187,7 +185,7 @@ class WeChatPayV3(PaymentProvider):
                 )
         except PaymentError as exc:
             if exc.code in ("ORDERPAID", "OUT_TRADE_NO_USED", "ORDER_CLOSED"):
-                self._explain_used(out_trade_no, amount_fen, exc)
+                self.explain_used(out_trade_no, amount_fen, exc)
             raise
         # v3 answers NATIVE and H5 with a URL and no prepay id: the trade number stands in.
         if channel == "native":
@@ -198,19 +196,6 @@ class WeChatPayV3(PaymentProvider):
         return IntentCreated(
             prepay_id, {"trade_type": "JSAPI", "jsapi": self.jsapi_params(prepay_id)}
         )
-
-    def _explain_used(self, out_trade_no: str, amount_fen: int, exc: PaymentError) -> None:
-        """The number is taken: ask WeChat why, so a paid trade is never offered again."""
-        found = self.query(out_trade_no)
-        if found.state in ("SUCCESS", "REFUND"):
-            raise AlreadyPaid(f"ORDERPAID: {out_trade_no} is already paid", found) from exc
-        if found.state in ("CLOSED", "REVOKED"):
-            raise TradeClosed(f"ORDER_CLOSED: {out_trade_no} was closed") from exc
-        raise PaymentError(
-            f"OUT_TRADE_NO_USED: {out_trade_no} exists with other parameters "
-            f"({found.amount_fen} fen there, {amount_fen} asked)",
-            code="OUT_TRADE_NO_USED",
-        ) from exc
 
     def jsapi_params(self, prepay_id: str) -> dict[str, str]:
         """Parameters for WeixinJSBridge.invoke("getBrandWCPayRequest"), signed RSA."""
