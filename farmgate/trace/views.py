@@ -23,7 +23,7 @@ from farmgate.models import (
     Village,
 )
 from farmgate.timeutil import format_local
-from farmgate.trace import certificates, chain, evidence, scans, service, urls
+from farmgate.trace import certificates, chain, evidence, scans, service, shipments, urls
 
 
 def describe(event: TraceEvent) -> str:
@@ -153,7 +153,6 @@ def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
             )
         ).all()
     )
-    from farmgate.trace import shipments
 
     return Story(
         batch=batch,
