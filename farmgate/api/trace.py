@@ -16,7 +16,16 @@ from farmgate.errors import PermissionDenied, ValidationFailed
 from farmgate.models import Alert, Batch, Inspection, Product, Role, TraceEvent
 from farmgate.orders import service as orders
 from farmgate.orders.schemas import OrderOut
-from farmgate.trace import chain, epcis_json, evidence, labels, records, service, urls
+from farmgate.trace import (
+    chain,
+    epcis_json,
+    evidence,
+    labels,
+    lineage,
+    records,
+    service,
+    urls,
+)
 from farmgate.trace.schemas import (
     BatchIn,
     BatchOut,
@@ -80,7 +89,7 @@ def list_batches(session: SessionDep, account: CurrentAccount) -> list[BatchOut]
 def get_batch(batch_id: int, session: SessionDep, account: CurrentAccount) -> BatchDetail:
     batch = service.get_batch(session, account, batch_id)
     report = chain.verify(session, batch)
-    family = service.lineage(session, batch)
+    family = lineage.family(session, batch)
     return BatchDetail(
         batch=batch_out(batch),
         events=[event_out(e) for e in service.events(session, batch)],
@@ -175,7 +184,7 @@ def correct(
     summary="加工或混批：投入批次生成新批次",
 )
 def transform(data: TransformIn, session: SessionDep, account: CurrentAccount) -> BatchOut:
-    return batch_out(service.transform(session, account, data))
+    return batch_out(lineage.transform(session, account, data))
 
 
 @router.post(
@@ -187,8 +196,8 @@ def recall(
     batch_id: int, data: RecallIn, session: SessionDep, account: CurrentAccount
 ) -> RecallOut:
     batch = service.get_batch(session, account, batch_id, lock=True)
-    recalled = service.recall(session, account, batch, data)
-    found = {o.id: o for lot in recalled for o in service.affected_orders(session, lot)}
+    recalled = lineage.recall(session, account, batch, data)
+    found = {o.id: o for lot in recalled for o in lineage.affected_orders(session, lot)}
     return RecallOut(
         recalled=[batch_out(b) for b in recalled],
         orders=[orders.order_view(session, o) for o in found.values()],
@@ -202,7 +211,7 @@ def recall(
 )
 def batch_orders(batch_id: int, session: SessionDep, account: CurrentAccount) -> list[OrderOut]:
     batch = service.get_batch(session, account, batch_id)
-    return [orders.order_view(session, o) for o in service.affected_orders(session, batch)]
+    return [orders.order_view(session, o) for o in lineage.affected_orders(session, batch)]
 
 
 # --- QR codes and labels ------------------------------------------------------------------
@@ -356,7 +365,7 @@ EPCIS_MEDIA = "application/ld+json"
 @router.get("/batches/{batch_id}/epcis", summary="批次的 EPCIS 2.0 JSON-LD 文档（含上游原料批次）")
 def batch_epcis(batch_id: int, session: SessionDep, account: CurrentAccount) -> Response:
     batch = service.get_batch(session, account, batch_id)
-    upstream = service.lineage(session, batch)["upstream"]
+    upstream = lineage.family(session, batch)["upstream"]
     document = epcis_json.for_batches(session, [batch, *upstream])
     return Response(json.dumps(document, ensure_ascii=False), media_type=EPCIS_MEDIA)
 

@@ -23,7 +23,16 @@ from farmgate.models import (
     Village,
 )
 from farmgate.timeutil import format_local
-from farmgate.trace import certificates, chain, evidence, scans, service, shipments, urls
+from farmgate.trace import (
+    certificates,
+    chain,
+    evidence,
+    lineage,
+    scans,
+    service,
+    shipments,
+    urls,
+)
 
 
 def describe(event: TraceEvent) -> str:
@@ -145,7 +154,7 @@ def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
             .order_by(Inspection.inspected_on)  # type: ignore[arg-type]
         )
     )
-    family = service.lineage(session, batch)
+    family = lineage.family(session, batch)
     names = dict(
         session.execute(
             select(Product.id, Product.name).where(
