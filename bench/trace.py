@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from catalog import fresh_pg, serve, stop  # noqa: E402
+from catalog import fresh_pg, print_ceiling, serve, stop  # noqa: E402
 from loadgen import drive  # noqa: E402
 
 CHUNK = 200_000
@@ -145,14 +145,7 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
     load = {"concurrency": args.concurrency, "duration": args.duration}
-    print(
-        f"{'backend':<14} {'scenario':<14} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
-    )
-    proc, base = serve("_ceiling_app:app", {})
-    try:
-        print(drive(base, ["/constant"], **load).row("fastapi", "constant"), flush=True)
-    finally:
-        stop(proc)
+    print_ceiling(load)
     ingests = []
     for backend in args.backends.split(","):
         url = (
