@@ -265,6 +265,7 @@ def demo(
         settings.kuaidi100_customer, settings.kuaidi100_key = config["customer"], config["key"]
         settings.kuaidi100_secret = config["secret"]
         settings.kuaidi100_base = settings.kuaidi100_label_base = courier.url
+        settings.kuaidi100_waybill_lookup = True  # the simulator answers the lookup
         typer.echo(
             f"Courier SIMULATOR (no real parcels) at {courier.url}; "
             f"move a parcel on: curl -X POST {courier.url}/_simulator/advance/WAYBILL"

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     kuaidi100_secret: str = ""
     kuaidi100_base: str | None = None  # tracking API host (default: the real one)
     kuaidi100_label_base: str | None = None  # e-waybill API host
+    # Only a gateway that answers an e-waybill lookup by order id (the simulator does;
+    # Kuaidi100 documents none) may turn this on; see logistics/tasks.py.
+    kuaidi100_waybill_lookup: bool = False
     courier_company: str = "zhongtong"  # carrier for "快递" deliveries
     post_company: str = "youzhengguonei"  # carrier for "邮政" deliveries (ems for EMS)
     courier_http_timeout: float = Field(default=10, gt=0)

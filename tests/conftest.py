@@ -23,6 +23,9 @@ from farmgate import db
 from farmgate.config import settings
 from farmgate.media.storage import LocalMediaStorage, set_storage
 
+# The courier simulator fixtures (sim, carrier) the logistics test modules share.
+pytest_plugins = ["tests.logistics_support"]
+
 PG_ADMIN_URL = os.environ.get(
     "FARMGATE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

@@ -121,3 +121,20 @@ def create_product(
         session.add(product)
         session.flush()
     return product
+
+
+def login_browser(client, session: Session, account: Account) -> None:  # type: ignore[no-untyped-def]
+    """Sign ``account`` in through the login page, as a browser would (cookies on ``client``)."""
+    import re
+
+    session.commit()
+    client.cookies.clear()
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
+    signed_in = client.post(
+        "/login",
+        data={"phone": account.phone, "password": PASSWORD, "csrf_token": csrf.group(1)},
+        follow_redirects=False,
+    )
+    assert signed_in.status_code == 303, signed_in.text

@@ -45,6 +45,7 @@ def carrier(
             "kuaidi100_base": config["base_url"],
             "kuaidi100_label_base": config["label_base_url"],
             "courier_http_timeout": 1,
+            "kuaidi100_waybill_lookup": True,
         }.items():
             monkeypatch.setattr(settings, name, value)
         yield sim

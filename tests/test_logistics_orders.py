@@ -6,17 +6,14 @@ reachable from it in these tests, so the tests hand its recorded pushes to the a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy.orm import Session
 
 from farmgate.config import settings
 from farmgate.db import utcnow
 from farmgate.jobs import runner
 from farmgate.logistics import tasks
-from farmgate.logistics.simulator import CourierSimulatorServer, start_courier_simulator
 from farmgate.models import (
     CourierPush,
     Fulfilment,
@@ -30,67 +27,15 @@ from farmgate.models import (
 )
 from farmgate.orders import service as orders
 from tests import factories as f
+from tests.logistics_support import deliver_push, paid_order, run_jobs
 from tests.test_orders import ADDRESS
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[CourierSimulatorServer]:
-    with start_courier_simulator() as server:
-        yield server
-
-
-@pytest.fixture
-def carrier(sim: CourierSimulatorServer, monkeypatch: pytest.MonkeyPatch) -> CourierSimulatorServer:
-    config = sim.config()
-    monkeypatch.setattr(settings, "kuaidi100_customer", config["customer"])
-    monkeypatch.setattr(settings, "kuaidi100_key", config["key"])
-    monkeypatch.setattr(settings, "kuaidi100_secret", config["secret"])
-    monkeypatch.setattr(settings, "kuaidi100_base", config["base_url"])
-    monkeypatch.setattr(settings, "kuaidi100_label_base", config["label_base_url"])
-    monkeypatch.setattr(settings, "courier_http_timeout", 1)
-    return sim
-
-
-def _paid_order(client, session: Session, method: str = "courier") -> Order:  # type: ignore[no-untyped-def]
-    township = session.query(Township).first() or f.create_township(session)
-    coop = f.create_cooperative(session, township)
-    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
-    product = f.create_product(session, staff, f.first_village(session, township))
-    sku = session.query(Sku).filter_by(product_id=product.id).one()
-    buyer = f.auth_headers(session, f.create_account(session))
-    client.post("/api/v1/cart/items", json={"sku_id": sku.id, "quantity": 2}, headers=buyer)
-    data = client.post(
-        "/api/v1/checkout", json={**ADDRESS, "delivery_method": method}, headers=buyer
-    ).json()
-    order = session.get(Order, data["id"])
-    orders.mark_paid(session, order)
-    session.commit()
-    return order
-
-
-def _run(session: Session, job: str) -> list[str]:
-    session.expire_all()
-    rows = (
-        session.query(OutboxJob)
-        .filter(OutboxJob.job == job, OutboxJob.status.in_(["pending", "retrying"]))
-        .all()
-    )
-    return [runner.execute(r.id).outcome for r in rows]
-
-
-def _deliver(client, sim: CourierSimulatorServer, index: int = -1):  # type: ignore[no-untyped-def]
-    push = sim.state.deliveries[index]
-    headers = {
-        "Content-Type": push.headers.get("content-type", "application/x-www-form-urlencoded")
-    }
-    return client.post("/api/v1/logistics/kuaidi100/push", content=push.body, headers=headers)
-
-
 def test_a_paid_order_gets_exactly_one_waybill(client, session: Session, carrier) -> None:  # type: ignore[no-untyped-def]
-    order = _paid_order(client, session)
+    order = paid_order(client, session)
     parcel = session.query(Parcel).filter_by(order_id=order.id).one()
     assert parcel.carrier == settings.courier_company and parcel.waybill_no is None
-    assert _run(session, "logistics.create_waybill") == ["done"]
+    assert run_jobs(session, "logistics.create_waybill") == ["done"]
     session.expire_all()
     parcel = session.get(Parcel, parcel.id)
     assert parcel.waybill_no and parcel.status == "created"
@@ -106,12 +51,12 @@ def test_a_paid_order_gets_exactly_one_waybill(client, session: Session, carrier
 def test_a_carrier_timeout_after_creating_never_makes_a_second_waybill(
     client, session: Session, carrier
 ) -> None:  # type: ignore[no-untyped-def]
-    order = _paid_order(client, session)
+    order = paid_order(client, session)
     carrier.inject("create_then_timeout", timeout_seconds=3)
-    assert _run(session, "logistics.create_waybill") == ["retry"]
+    assert run_jobs(session, "logistics.create_waybill") == ["retry"]
     parcel = session.query(Parcel).filter_by(order_id=order.id).one()
     assert parcel.waybill_no is None  # we never heard the answer ...
-    assert _run(session, "logistics.create_waybill") == ["done"]  # ... so we look first
+    assert run_jobs(session, "logistics.create_waybill") == ["done"]  # ... so we look first
     session.expire_all()
     parcel = session.get(Parcel, parcel.id)
     made = [p for p in carrier.state.parcels.values() if p.order_ref == parcel.order_ref]
@@ -119,9 +64,9 @@ def test_a_carrier_timeout_after_creating_never_makes_a_second_waybill(
 
 
 def _shipped(client, session: Session, carrier) -> Parcel:  # type: ignore[no-untyped-def]
-    order = _paid_order(client, session)
-    _run(session, "logistics.create_waybill")
-    assert _run(session, "logistics.subscribe") == ["done"]
+    order = paid_order(client, session)
+    run_jobs(session, "logistics.create_waybill")
+    assert run_jobs(session, "logistics.subscribe") == ["done"]
     session.expire_all()
     parcel = session.query(Parcel).filter_by(order_id=order.id).one()
     assert parcel.subscribed
@@ -133,18 +78,18 @@ def test_pushes_move_the_parcel_the_fulfilment_and_the_order(
 ) -> None:  # type: ignore[no-untyped-def]
     parcel = _shipped(client, session, carrier)
     carrier.advance(parcel.waybill_no)  # picked up
-    assert _deliver(client, carrier).status_code == 200
-    assert _deliver(client, carrier).status_code == 200  # the carrier repeats itself
+    assert deliver_push(client, carrier).status_code == 200
+    assert deliver_push(client, carrier).status_code == 200  # the carrier repeats itself
     assert session.query(CourierPush).count() == 1
-    assert _run(session, "logistics.apply_push") == ["done"]
+    assert run_jobs(session, "logistics.apply_push") == ["done"]
     session.expire_all()
     assert session.get(Parcel, parcel.id).status == "picked_up"
     order = session.get(Order, parcel.order_id)
     assert order.status == OrderStatus.SHIPPED
     assert session.get(Fulfilment, parcel.fulfilment_id).status == "shipped"
     carrier.advance(parcel.waybill_no, 3)  # signed for
-    _deliver(client, carrier)
-    _run(session, "logistics.apply_push")
+    deliver_push(client, carrier)
+    run_jobs(session, "logistics.apply_push")
     session.expire_all()
     assert session.get(Order, parcel.order_id).status == OrderStatus.DELIVERED
     page = client.get(
@@ -159,14 +104,14 @@ def test_forged_and_out_of_order_pushes_change_nothing(client, session: Session,
     parcel = _shipped(client, session, carrier)
     carrier.inject("push_forged")
     carrier.advance(parcel.waybill_no)
-    forged = _deliver(client, carrier)
+    forged = deliver_push(client, carrier)
     assert forged.status_code == 400 and session.query(CourierPush).count() == 0
     carrier.advance(parcel.waybill_no)  # in transit
     carrier.inject("push_out_of_order")
     carrier.advance(parcel.waybill_no)  # out for delivery, then the older snapshot again
     for index in range(-2, 0):
-        _deliver(client, carrier, index)
-    _run(session, "logistics.apply_push")
+        deliver_push(client, carrier, index)
+    run_jobs(session, "logistics.apply_push")
     session.expire_all()
     assert session.get(Parcel, parcel.id).status == "out_for_delivery"
     outcomes = sorted(p.outcome for p in session.query(CourierPush))
@@ -187,14 +132,14 @@ def test_the_poll_catches_a_parcel_whose_pushes_stopped(client, session: Session
 
 
 def test_pickup_orders_need_no_waybill_and_outages_retry(client, session: Session, carrier) -> None:  # type: ignore[no-untyped-def]
-    pickup = _paid_order(client, session, "pickup")
+    pickup = paid_order(client, session, "pickup")
     assert session.query(Parcel).filter_by(order_id=pickup.id).count() == 0
-    order = _paid_order(client, session, "post")
+    order = paid_order(client, session, "post")
     parcel = session.query(Parcel).filter_by(order_id=order.id).one()
     assert parcel.carrier == settings.post_company
     carrier.inject("error_500")
-    assert _run(session, "logistics.create_waybill") == ["retry"]
-    assert _run(session, "logistics.create_waybill") == ["done"]
+    assert run_jobs(session, "logistics.create_waybill") == ["retry"]
+    assert run_jobs(session, "logistics.create_waybill") == ["done"]
 
 
 def test_lots_chosen_at_packing_follow_the_parcel_and_recalls_find_the_order(
@@ -206,8 +151,8 @@ def test_lots_chosen_at_packing_follow_the_parcel_and_recalls_find_the_order(
     from farmgate.trace import service as trace
     from farmgate.trace.schemas import BatchIn
 
-    order = _paid_order(client, session)
-    other = _paid_order(client, session)  # the same kind of product, another cooperative
+    order = paid_order(client, session)
+    other = paid_order(client, session)  # the same kind of product, another cooperative
     line = session.query(OrderLine).filter_by(order_id=order.id).one()
     fulfilment = session.get(Fulfilment, line.fulfilment_id)
     staff = session.query(Account).filter_by(cooperative_id=fulfilment.cooperative_id).one()
@@ -223,15 +168,15 @@ def test_lots_chosen_at_packing_follow_the_parcel_and_recalls_find_the_order(
     assert wrong.status_code == 422
     packed = client.post(url, json={"lots": {str(line.id): lot.id}}, headers=headers)
     assert packed.status_code == 200, packed.text
-    _run(session, "logistics.create_waybill")
-    _run(session, "logistics.subscribe")
+    run_jobs(session, "logistics.create_waybill")
+    run_jobs(session, "logistics.subscribe")
     session.expire_all()
     parcel = session.query(Parcel).filter_by(order_id=order.id).one()
     carrier.advance(parcel.waybill_no)
-    _deliver(client, carrier)
+    deliver_push(client, carrier)
     carrier.advance(parcel.waybill_no, 3)
-    _deliver(client, carrier)
-    _run(session, "logistics.apply_push")
+    deliver_push(client, carrier)
+    run_jobs(session, "logistics.apply_push")
     session.expire_all()
     kinds = [
         e.kind
@@ -258,7 +203,7 @@ def test_each_cooperative_sees_only_its_own_parcel(client, session: Session, car
     data = client.post("/api/v1/checkout", json=ADDRESS, headers=buyer).json()
     orders.mark_paid(session, session.get(Order, data["id"]))
     session.commit()
-    _run(session, "logistics.create_waybill")
+    run_jobs(session, "logistics.create_waybill")
     mine = orders.order_view(
         session, session.get(Order, data["id"]), cooperative_id=staffs[0].cooperative_id
     )
@@ -279,12 +224,12 @@ def test_a_5xx_storm_ends_in_the_dead_letter_table_with_its_reason(
     from farmgate.jobs.registry import get
     from farmgate.models import DeadJob
 
-    order = _paid_order(client, session)
+    order = paid_order(client, session)
     tries = get("logistics.create_waybill").max_tries
     carrier.inject(*["error_500"] * tries)
     outcomes = []
     for _ in range(tries):
-        outcomes += _run(session, "logistics.create_waybill")
+        outcomes += run_jobs(session, "logistics.create_waybill")
     assert outcomes == ["retry"] * (tries - 1) + ["dead"]
     dead = session.query(DeadJob).filter_by(job="logistics.create_waybill").one()
     assert dead.error.endswith("Kuaidi100 HTTP 503") and dead.attempts == tries

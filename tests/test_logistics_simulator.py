@@ -80,7 +80,7 @@ def callback() -> Iterator[Callback]:
 @pytest.fixture
 def kd(sim: CourierSimulatorServer) -> Kuaidi100Adapter:
     sim.state.faults.clear()
-    return Kuaidi100Adapter(**sim.config(), timeout=5)
+    return Kuaidi100Adapter(**sim.config(), timeout=5, waybill_lookup=True)
 
 
 def request(carrier: str = EMS, order_ref: str | None = None) -> WaybillRequest:
@@ -107,17 +107,19 @@ def test_every_answer_says_simulator(sim: CourierSimulatorServer) -> None:
     assert answer.headers["x-simulator"] == "kuaidi100"
 
 
-def test_create_waybill_is_idempotent_per_order_ref(
+def test_the_simulator_makes_a_waybill_per_create_call_and_the_lookup_finds_the_first(
     sim: CourierSimulatorServer, kd: Kuaidi100Adapter
 ) -> None:
+    # Like a carrier that does not deduplicate: asking twice makes two, which is what the
+    # sync jobs must never do (the tests count them here).
     req = request(CHINA_POST)
     first = kd.create_waybill(req)
     again = kd.create_waybill(req)
     other = kd.create_waybill(request(CHINA_POST))
-    assert first == again
-    assert first.waybill_no != other.waybill_no
+    assert len({first.waybill_no, again.waybill_no, other.waybill_no}) == 3
     assert (first.carrier, first.order_ref) == (CHINA_POST, req.order_ref)
-    assert [p.order_ref for p in sim.state.parcels.values()].count(req.order_ref) == 1
+    assert [p.order_ref for p in sim.state.parcels.values()].count(req.order_ref) == 2
+    assert kd.find_waybill(req.order_ref) == first
     assert first.label_url is not None
     page = httpx.get(first.label_url)
     assert page.status_code == 200 and "模拟" in page.text and first.waybill_no in page.text
@@ -140,8 +142,14 @@ def test_create_then_timeout_then_look_before_creating_again(
         impatient.create_waybill(req)
     found = kd.find_waybill(req.order_ref)
     assert found is not None and found.order_ref == req.order_ref
-    assert kd.create_waybill(req).waybill_no == found.waybill_no
     assert [p.order_ref for p in sim.state.parcels.values()].count(req.order_ref) == 1
+
+
+def test_without_the_lookup_the_adapter_refuses_to_look(sim: CourierSimulatorServer) -> None:
+    plain = Kuaidi100Adapter(**sim.config())
+    assert not plain.can_find_waybill
+    with pytest.raises(CourierError):
+        plain.find_waybill("FUL-anything")
 
 
 def test_find_waybill_for_an_unknown_order_is_none(kd: Kuaidi100Adapter) -> None:

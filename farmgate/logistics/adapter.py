@@ -63,6 +63,10 @@ class CourierUnavailable(CourierError):
     create, ``find_waybill`` before creating again."""
 
 
+class CourierNotReached(CourierUnavailable):
+    """Transient, and the request never left: nothing can have been created."""
+
+
 class SignatureInvalid(CourierError):
     """A push whose signature does not verify."""
 
@@ -138,6 +142,9 @@ class CourierAdapter(ABC):
     """One courier service, reached over its own wire protocol. No database, no web framework."""
 
     name: str
+    # Whether ``find_waybill`` can really answer. Without it, a create whose answer was lost
+    # cannot be told apart from one that never happened, and a person has to look.
+    can_find_waybill: bool = False
 
     @abstractmethod
     def create_waybill(self, req: WaybillRequest) -> Waybill:

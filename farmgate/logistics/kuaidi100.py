@@ -26,10 +26,12 @@ ASSUMED (not confirmed; the simulator matches these, production needs checking):
 - the e-waybill answer envelope ``{success, code, message, data: {taskId, kuaidinum,
   kdComOrderNum, label}}`` (the envelope is documented for the reprint call, the fields partly);
 - ``find_waybill``: Kuaidi100 documents no lookup of an e-waybill by the merchant's order id.
-  This adapter calls ``/label/order?method=query`` with ``{"orderId": order_ref}`` and treats
-  code 30009 as "none"; the simulator implements it and also makes creation idempotent per
-  ``orderId``. Against production, replace it with the answer stored before the timeout, or
-  the courier's own order query.
+  With ``waybill_lookup=True`` this adapter calls ``/label/order?method=query`` with
+  ``{"orderId": order_ref}`` and treats code 30009 as "none"; the simulator implements it (and,
+  like a carrier that does not deduplicate, makes a new waybill per create call). The default
+  is off (``can_find_waybill`` is
+  False): a create whose answer was lost then goes to a person (see logistics/tasks.py), who
+  looks in the carrier's portal, rather than risking a second waybill.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from farmgate.logistics.adapter import (
     FINAL_STATUSES,
     CourierAdapter,
     CourierError,
+    CourierNotReached,
     CourierUnavailable,
     MalformedPush,
     SignatureInvalid,
@@ -186,6 +189,7 @@ class Kuaidi100Adapter(CourierAdapter):
         label_base_url: str = "https://api.kuaidi100.com",
         partner: Mapping[str, str] | None = None,
         print_type: str = "IMAGE",
+        waybill_lookup: bool = False,
     ) -> None:
         """``secret`` is needed for e-waybills only; ``partner`` holds the e-waybill account
         fields (``partnerId``, ``partnerKey``, ``net``...) the courier's outlet issued."""
@@ -197,16 +201,19 @@ class Kuaidi100Adapter(CourierAdapter):
         self.partner = dict(partner or {})
         self.print_type = print_type
         self.timeout = httpx.Timeout(timeout)
+        self.can_find_waybill = waybill_lookup
 
     # Transport.
 
     def _post(self, url: str, form: Mapping[str, str]) -> dict[str, Any]:
         try:
             response = httpx.post(url, data=dict(form), timeout=self.timeout)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise CourierNotReached(f"Kuaidi100 unreachable: {exc}") from exc
         except httpx.TimeoutException as exc:
             raise CourierUnavailable(f"Kuaidi100 timed out: {url}") from exc
         except httpx.TransportError as exc:
-            raise CourierUnavailable(f"Kuaidi100 unreachable: {exc}") from exc
+            raise CourierUnavailable(f"Kuaidi100 connection failed: {exc}") from exc
         if response.status_code >= 500 or response.status_code == 429:
             raise CourierUnavailable(
                 f"Kuaidi100 HTTP {response.status_code}", code=str(response.status_code)
@@ -290,6 +297,8 @@ class Kuaidi100Adapter(CourierAdapter):
         return self._waybill(answer, req.carrier, req.order_ref)
 
     def find_waybill(self, order_ref: str) -> Waybill | None:
+        if not self.can_find_waybill:
+            raise CourierError("this Kuaidi100 account has no e-waybill lookup")
         answer = self._label_call("query", {"orderId": order_ref})  # ASSUMED, see module doc
         if str(answer.get("code")) == LABEL_NOT_FOUND:
             return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from farmgate.config import settings
 from farmgate.db import utcnow
-from farmgate.errors import FarmgateError
+from farmgate.errors import Conflict, FarmgateError, NotFound, ValidationFailed
 from farmgate.jobs import outbox
 from farmgate.logistics.adapter import (
     CourierAdapter,
@@ -32,11 +33,13 @@ from farmgate.logistics.adapter import (
     TrackingEvent,
     TrackingSnapshot,
     TrackingStatus,
+    Waybill,
     WaybillRequest,
     newer,
 )
 from farmgate.logistics.kuaidi100 import Kuaidi100Adapter
 from farmgate.models import (
+    Account,
     Batch,
     Cooperative,
     CourierPush,
@@ -47,6 +50,7 @@ from farmgate.models import (
     OrderLine,
     OrderStatus,
     Parcel,
+    Role,
     Township,
 )
 from farmgate.orders import state
@@ -65,7 +69,16 @@ STATUS_LABELS = {
     "returning": "退回中",
     "returned": "已退回",
 }
-CARRIER_LABELS = {"youzhengguonei": "中国邮政", "ems": "EMS", "zhongtong": "中通快递"}
+TOWNSHIP = "township"  # the township's own couriers: no carrier API, no waybill to ask for
+CARRIER_LABELS = {
+    "youzhengguonei": "中国邮政",
+    "ems": "EMS",
+    "zhongtong": "中通快递",
+    TOWNSHIP: "乡镇配送员",
+}
+# Parcel.create_state: see the model. SENT: asked, answer not stored; CHECK: a person looks.
+SENT, CHECK = "sent", "check"
+WAYBILL_NO = re.compile(r"^[A-Za-z0-9-]{6,40}$")
 MOVING = {"picked_up", "in_transit", "out_for_delivery", "problem"}
 
 
@@ -86,6 +99,7 @@ def adapter() -> CourierAdapter:
         settings.kuaidi100_customer,
         settings.kuaidi100_key,
         settings.kuaidi100_secret or None,
+        waybill_lookup=settings.kuaidi100_waybill_lookup,
         **kwargs,
     )
 
@@ -94,14 +108,16 @@ def adapter() -> CourierAdapter:
 
 
 def open_parcels(session: Session, order: Order) -> list[Parcel]:
-    """One parcel per fulfilment, and a job to get its waybill (called when the order is paid)."""
+    """One parcel per fulfilment (called when the order is paid): a job gets a carrier's
+    waybill; the township's own couriers need none, the parcel waits to be assigned."""
     if order.delivery_method == DeliveryMethod.PICKUP:
         return []
-    carrier = (
-        settings.post_company
-        if order.delivery_method == DeliveryMethod.POST
-        else settings.courier_company
-    )
+    carrier = {
+        DeliveryMethod.POST: settings.post_company,
+        DeliveryMethod.LOCAL: TOWNSHIP,
+    }.get(DeliveryMethod(order.delivery_method), settings.courier_company)
+    if carrier != TOWNSHIP and not settings.kuaidi100_key:
+        return []  # no carrier account: cooperatives ship by hand
     parcels = []
     for fulfilment in session.scalars(select(Fulfilment).where(Fulfilment.order_id == order.id)):
         exists = session.scalars(
@@ -116,11 +132,17 @@ def open_parcels(session: Session, order: Order) -> list[Parcel]:
             order_ref=f"{order.number}-{fulfilment.id}",
             salt=secrets.token_hex(16),
         )
+        if carrier == TOWNSHIP:  # our own number: what the courier scans or types
+            parcel.waybill_no, parcel.status = parcel.order_ref, TrackingStatus.CREATED
         session.add(parcel)
         session.flush()
-        outbox.enqueue(
-            session, "logistics.create_waybill", {"parcel_id": parcel.id}, key=f"parcel:{parcel.id}"
-        )
+        if carrier != TOWNSHIP:
+            outbox.enqueue(
+                session,
+                "logistics.create_waybill",
+                {"parcel_id": parcel.id},
+                key=f"parcel:{parcel.id}",
+            )
         parcels.append(parcel)
     return parcels
 
@@ -153,19 +175,75 @@ def waybill_request(session: Session, parcel: Parcel) -> WaybillRequest:
     )
 
 
-def create_waybill(session: Session, parcel: Parcel) -> Parcel:
-    """Get the parcel its waybill, never two: look for one made earlier, then create."""
-    if parcel.waybill_no:
-        return parcel
-    carrier = adapter()
-    found = carrier.find_waybill(parcel.order_ref) or carrier.create_waybill(
-        waybill_request(session, parcel)
-    )
-    parcel.waybill_no, parcel.label_url = found.waybill_no, found.label_url
+def record_waybill(session: Session, parcel: Parcel, waybill: Waybill) -> Parcel:
+    """The carrier's answer, kept the moment it is known; then subscribe to its tracking."""
+    parcel.waybill_no, parcel.label_url = waybill.waybill_no, waybill.label_url
     parcel.status, parcel.updated_at = TrackingStatus.CREATED, utcnow()
+    parcel.create_state = ""
     session.add(parcel)
     outbox.enqueue(
         session, "logistics.subscribe", {"parcel_id": parcel.id}, key=f"parcel:{parcel.id}"
+    )
+    return parcel
+
+
+def needs_check(session: Session, parcel: Parcel) -> None:
+    """An earlier create got no answer and the carrier cannot be asked: a person must look in
+    the carrier's portal, then enter the number or ask for a new waybill (``resolve_check``)."""
+    from farmgate.trace.tasks import raise_alert  # trace jobs import this module's callers
+
+    parcel.create_state = CHECK
+    session.add(parcel)
+    fulfilment = session.get(Fulfilment, parcel.fulfilment_id)
+    raise_alert(
+        session,
+        f"waybill-check:{parcel.id}",
+        "waybill",
+        f"包裹 {parcel.order_ref} 下单时承运商未应答，可能已生成运单："
+        "请在承运商后台核对后补录单号或重新下单",
+        cooperative_id=fulfilment.cooperative_id if fulfilment else None,
+        batch_id=None,
+        details={"parcel_id": parcel.id, "carrier": parcel.carrier},
+    )
+
+
+def staff_parcel(session: Session, actor: Account, parcel_id: int) -> Parcel:
+    """A parcel of the actor's own cooperative (any, for the township admin), locked."""
+    parcel = session.get(Parcel, parcel_id, with_for_update=True)
+    fulfilment = session.get(Fulfilment, parcel.fulfilment_id) if parcel else None
+    allowed = fulfilment is not None and (
+        actor.role == Role.ADMIN
+        or (actor.role == Role.COOPERATIVE and actor.cooperative_id == fulfilment.cooperative_id)
+    )
+    if parcel is None or not allowed:
+        raise NotFound("包裹不存在", context={"parcel_id": parcel_id})
+    return parcel
+
+
+def resolve_check(
+    session: Session, actor: Account, parcel_id: int, waybill_no: str | None
+) -> Parcel:
+    """After looking in the carrier's portal: the waybill it made, or none (create again)."""
+    parcel = staff_parcel(session, actor, parcel_id)
+    if parcel.create_state != CHECK:
+        raise Conflict("该包裹的运单无需核对", context={"parcel_id": parcel_id})
+    if waybill_no:
+        if not WAYBILL_NO.match(waybill_no):
+            raise ValidationFailed("运单号格式不对", fields={"waybill_no": "6–40位字母或数字"})
+        taken = session.scalars(
+            select(Parcel.id).where(Parcel.waybill_no == waybill_no, Parcel.id != parcel.id)
+        ).first()
+        if taken is not None:
+            raise Conflict("该运单号已属于另一个包裹", fields={"waybill_no": "运单号重复"})
+        return record_waybill(
+            session,
+            parcel,
+            Waybill(carrier=parcel.carrier, waybill_no=waybill_no, order_ref=parcel.order_ref),
+        )
+    parcel.create_state = ""
+    session.add(parcel)
+    outbox.enqueue(
+        session, "logistics.create_waybill", {"parcel_id": parcel.id}, key=f"parcel:{parcel.id}"
     )
     return parcel
 
@@ -231,7 +309,9 @@ def receive_push(
         number = str(unverified["lastResult"]["nu"])
     except (UnicodeDecodeError, ValueError, KeyError, TypeError):
         return _refuse(carrier)
-    parcel = session.scalars(select(Parcel).where(Parcel.waybill_no == number)).first()
+    parcel = session.scalars(
+        select(Parcel).where(Parcel.waybill_no == number, Parcel.carrier != TOWNSHIP)
+    ).first()
     if parcel is None:
         return _refuse(carrier)
     try:
@@ -254,8 +334,15 @@ def _refuse(carrier: CourierAdapter) -> tuple[int, str, bytes]:
     return 400, content_type, body
 
 
-def apply_snapshot(session: Session, parcel: Parcel, snapshot: TrackingSnapshot) -> bool:
-    """Keep the newer of the stored and the given snapshot; False when the given one is stale."""
+def apply_snapshot(
+    session: Session,
+    parcel: Parcel,
+    snapshot: TrackingSnapshot,
+    trace_extra: Mapping[str, Any] | None = None,
+) -> bool:
+    """Keep the newer of the stored and the given snapshot; False when the given one is stale.
+
+    ``trace_extra`` goes into the lots' chain events this move causes (place, temperature)."""
     if parcel.events:
         current = snapshot_from(
             {
@@ -275,11 +362,11 @@ def apply_snapshot(session: Session, parcel: Parcel, snapshot: TrackingSnapshot)
     parcel.last_event_at = snapshot.latest_time
     parcel.updated_at = utcnow()
     session.add(parcel)
-    _follow(session, parcel)
+    _follow(session, parcel, trace_extra)
     return True
 
 
-def _follow(session: Session, parcel: Parcel) -> None:
+def _follow(session: Session, parcel: Parcel, extra: Mapping[str, Any] | None = None) -> None:
     """The fulfilment and the order move with the parcel."""
     fulfilment = session.get(Fulfilment, parcel.fulfilment_id, with_for_update=True)
     order = session.get(Order, parcel.order_id, with_for_update=True)
@@ -290,7 +377,9 @@ def _follow(session: Session, parcel: Parcel) -> None:
         FulfilmentStatus.PACKED,
     ):
         fulfilment.status = FulfilmentStatus.SHIPPED
-        _trace(session, fulfilment, "shipping", fulfilment_party(session, fulfilment), carrier)
+        _trace(
+            session, fulfilment, "shipping", fulfilment_party(session, fulfilment), carrier, extra
+        )
     elif parcel.status == "delivered" and fulfilment.status not in (
         FulfilmentStatus.CANCELLED,
         FulfilmentStatus.DELIVERED,
@@ -298,7 +387,7 @@ def _follow(session: Session, parcel: Parcel) -> None:
         if fulfilment.status != FulfilmentStatus.SHIPPED:
             _trace(session, fulfilment, "shipping", fulfilment_party(session, fulfilment), carrier)
         fulfilment.status = FulfilmentStatus.DELIVERED
-        _trace(session, fulfilment, "receiving", carrier, "收货人（消费者）")
+        _trace(session, fulfilment, "receiving", carrier, "收货人（消费者）", extra)
     session.add(fulfilment)
     session.flush()
     siblings = [
@@ -327,10 +416,18 @@ def fulfilment_party(session: Session, fulfilment: Fulfilment) -> str:
     return coop.name if coop else "合作社"
 
 
-def _trace(session: Session, fulfilment: Fulfilment, step: str, giver: str, taker: str) -> None:
+def _trace(
+    session: Session,
+    fulfilment: Fulfilment,
+    step: str,
+    giver: str,
+    taker: str,
+    extra: Mapping[str, Any] | None = None,
+) -> None:
     """The lots packed into this parcel (chosen at packing) record the handoff in their chain.
 
-    No waybill number or address goes into the public story: only who handed it to whom.
+    No waybill number or address goes into the public story: only who handed it to whom (and,
+    from the township's couriers, the place and the temperature they read).
     """
     batch_ids = sorted(
         {
@@ -348,8 +445,15 @@ def _trace(session: Session, fulfilment: Fulfilment, step: str, giver: str, take
                 session,
                 batch,
                 step,
-                {"from_party": giver, "to_party": taker, "note": "快递包裹"},
+                {"from_party": giver, "to_party": taker, "note": "快递包裹", **(extra or {})},
             )
+
+
+def courier_name(session: Session, parcel: Parcel) -> str | None:
+    if parcel.courier_account_id is None:
+        return None
+    courier = session.get(Account, parcel.courier_account_id)
+    return (courier.display_name or "配送员") if courier else None
 
 
 def parcels_of(session: Session, order: Order) -> list[Parcel]:

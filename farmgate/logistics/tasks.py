@@ -15,7 +15,7 @@ from farmgate.db import utcnow
 from farmgate.jobs.errors import PermanentJobError, TransientJobError
 from farmgate.jobs.registry import job, periodic
 from farmgate.logistics import service
-from farmgate.logistics.adapter import CourierError, CourierUnavailable
+from farmgate.logistics.adapter import CourierError, CourierNotReached, CourierUnavailable
 from farmgate.models import CourierPush, Parcel
 
 
@@ -32,10 +32,55 @@ def _carrier_call(action: Any) -> Any:
 
 @job("logistics.create_waybill", queue="slow", max_tries=10, timeout=40, backoff_base=15)
 def create_waybill(session: Session, args: dict[str, Any]) -> None:
+    """Get the parcel its waybill, never two.
+
+    Before asking, the attempt is committed (``create_state = "sent"``): if the answer is then
+    lost (a timeout, a 5xx, this process killed), the next run knows the carrier may have made
+    one. It asks the carrier when the carrier can be asked (``find_waybill``); otherwise the
+    parcel waits for a person (``service.needs_check``) instead of risking a second waybill.
+    Only one run at a time: the outbox lease outlasts this job's timeout.
+    """
     parcel = session.get(Parcel, args["parcel_id"], with_for_update=True)
-    if parcel is None or parcel.waybill_no:
+    if parcel is None or parcel.waybill_no or parcel.create_state == service.CHECK:
         return
-    _carrier_call(lambda: service.create_waybill(session, parcel))
+    carrier = _carrier_call(service.adapter)
+    if parcel.create_state == service.SENT:
+        if not carrier.can_find_waybill:
+            service.needs_check(session, parcel)
+            return
+        found = _carrier_call(lambda: carrier.find_waybill(parcel.order_ref))
+        if found is not None:
+            service.record_waybill(session, parcel, found)
+            return
+    request = service.waybill_request(session, parcel)
+    parcel_id = parcel.id
+    parcel.create_state, parcel.create_sent_at = service.SENT, utcnow()
+    session.add(parcel)
+    session.commit()  # the mark must outlive whatever happens to the call
+
+    def create() -> Any:
+        try:
+            return carrier.create_waybill(request)
+        except CourierError as exc:
+            # Nothing was made when the request never left or the carrier said no; after a
+            # timeout or a 5xx it may exist, and the "sent" mark stays.
+            if isinstance(exc, CourierNotReached) or not isinstance(exc, CourierUnavailable):
+                _forget_attempt(session, parcel_id)
+            raise
+
+    made = _carrier_call(create)
+    parcel = session.get(Parcel, parcel_id, with_for_update=True)
+    assert parcel is not None
+    service.record_waybill(session, parcel, made)
+
+
+def _forget_attempt(session: Session, parcel_id: int | None) -> None:
+    session.rollback()
+    parcel = session.get(Parcel, parcel_id, with_for_update=True)
+    if parcel is not None and not parcel.waybill_no:
+        parcel.create_state = ""
+        session.add(parcel)
+        session.commit()
 
 
 @job("logistics.subscribe", queue="slow", max_tries=10, timeout=40, backoff_base=15)
@@ -69,6 +114,7 @@ def poll(session: Session) -> int:
         .where(
             Parcel.waybill_no.is_not(None),  # type: ignore[union-attr]
             Parcel.is_final.is_(False),  # type: ignore[attr-defined]
+            Parcel.carrier != service.TOWNSHIP,
             Parcel.updated_at < quiet,
         )
         .order_by(Parcel.updated_at)

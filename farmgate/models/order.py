@@ -25,6 +25,7 @@ class DeliveryMethod(StrEnum):
     COURIER = "courier"  # 快递
     POST = "post"  # 邮政 / EMS
     PICKUP = "pickup"  # 村级电商服务站自提
+    LOCAL = "local"  # 乡镇配送员送货上门: the township's own couriers, within its county
 
 
 class FulfilmentStatus(StrEnum):

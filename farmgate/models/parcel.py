@@ -16,7 +16,7 @@ class Parcel(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     fulfilment_id: int = Field(foreign_key="fulfilment.id", unique=True)
     order_id: int = Field(foreign_key="orders.id", index=True)
-    carrier: str = Field(max_length=30)  # the aggregator's company code, e.g. youzhengguonei
+    carrier: str = Field(max_length=30)  # the aggregator's company code, or "township"
     order_ref: str = Field(max_length=40, unique=True)  # our idempotency key at the carrier
     waybill_no: str | None = Field(default=None, max_length=40, index=True)
     label_url: str | None = Field(default=None, max_length=300)
@@ -27,6 +27,13 @@ class Parcel(SQLModel, table=True):
     is_final: bool = False
     subscribed: bool = False
     salt: str = Field(max_length=32)  # signs this parcel's pushes
+    # Creating the waybill: "" (not tried or safe to try), "sent" (asked, no answer stored
+    # yet: it may exist at the carrier), "check" (a person must look at the carrier's portal).
+    create_state: str = Field(default="", max_length=10)
+    create_sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # The township's own couriers: who carries it, and the form tokens already recorded.
+    courier_account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    step_tokens: list[str] = Field(default_factory=list, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime, index=True)
 

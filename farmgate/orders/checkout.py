@@ -34,13 +34,15 @@ from farmgate.models import (
     ProductStatus,
     Sku,
     StorageClass,
+    Township,
 )
 from farmgate.orders import cart as carts
 from farmgate.orders.schemas import CheckoutIn
 from farmgate.timeutil import to_local
 
 # Flat shipping per cooperative parcel, in fen; cold-chain parcels cost more.
-SHIPPING_FEN = {"ambient": 1000, "cold": 2500}
+# Township couriers deliver within the county at one price, chilled or not.
+SHIPPING_FEN = {"ambient": 1000, "cold": 2500, "local": 500}
 
 
 class OutOfStock(Conflict):
@@ -72,6 +74,18 @@ def release(session: Session, order: Order) -> None:
         )  # type: ignore[arg-type]
 
 
+def _check_local(session: Session, township_ids: set[int], data: CheckoutIn) -> None:
+    """Township couriers carry parcels only within the county their township belongs to."""
+    for township_id in township_ids:
+        township = session.get(Township, township_id)
+        if township is None or (data.city, data.county) != (township.city, township.county):
+            area = f"{township.city}{township.county}" if township else "本县"
+            raise ValidationFailed(
+                f"乡镇配送员只送{area}内的地址，请选择快递或邮政",
+                fields={"delivery_method": f"仅限{area}内的地址"},
+            )
+
+
 def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | None) -> Order:
     rows = session.execute(
         select(CartItem, Sku, Product, Cooperative)
@@ -97,6 +111,9 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
             "部分商品已下架，请从购物车移除后再结算", code="unavailable", fields=gone
         )
 
+    if data.delivery_method == DeliveryMethod.LOCAL:
+        _check_local(session, {coop.township_id for _, _, _, coop in rows}, data)
+
     short = {}
     for item, sku, product, _ in rows:  # in SKU id order
         if not reserve(session, sku.id, item.quantity):  # type: ignore[arg-type]
@@ -112,6 +129,8 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
     shipping = {
         coop_id: 0
         if data.delivery_method == DeliveryMethod.PICKUP
+        else SHIPPING_FEN["local"]
+        if data.delivery_method == DeliveryMethod.LOCAL
         else SHIPPING_FEN[
             "cold"
             if any(p.storage_class != StorageClass.AMBIENT for _, _, p in lines)

@@ -94,12 +94,15 @@ class OrderEventOut(BaseModel):
 
 
 class ParcelOut(BaseModel):
+    id: int
     carrier: str
     carrier_label: str
     waybill_no: str | None
     status: str
     status_label: str
     events: list[dict[str, Any]]
+    courier_name: str | None = None  # the township courier carrying it
+    needs_check: bool = False  # a lost create answer: someone must look at the carrier's portal
 
 
 class OrderOut(BaseModel):

@@ -93,8 +93,7 @@ def mark_paid(session: Session, order: Order, *, note: str = "") -> Order:
     for fulfilment in session.scalars(select(Fulfilment).where(Fulfilment.order_id == order.id)):
         fulfilment.status = FS.TO_PACK
         session.add(fulfilment)
-    if settings.kuaidi100_key:  # without a carrier account, cooperatives ship by hand
-        logistics.open_parcels(session, order)
+    logistics.open_parcels(session, order)
     return order
 
 
@@ -262,12 +261,15 @@ def order_view(session: Session, order: Order, *, cooperative_id: int | None = N
         paid_at=order.paid_at,
         parcels=[
             ParcelOut(
+                id=p.id,  # type: ignore[arg-type]
                 carrier=p.carrier,
                 carrier_label=logistics.CARRIER_LABELS.get(p.carrier, p.carrier),
                 waybill_no=p.waybill_no,
                 status=p.status,
                 status_label=logistics.STATUS_LABELS.get(p.status, p.status),
                 events=list(reversed(p.events)),  # newest first
+                courier_name=logistics.courier_name(session, p),
+                needs_check=p.create_state == logistics.CHECK,
             )
             for p in logistics.parcels_of(session, order)
             if p.fulfilment_id in {f.id for f in fulfilments}  # a cooperative sees its own

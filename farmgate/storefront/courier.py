@@ -1,4 +1,5 @@
-"""The courier's phone page: assigned cold-chain shipments and a form per handoff."""
+"""The courier's phone page: parcels to deliver, with a form per step, and assigned cold-chain
+shipments, with a form per handoff."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from pydantic import ValidationError
 
 from farmgate.api.deps import SessionDep
 from farmgate.errors import AuthenticationRequired, FarmgateError, PermissionDenied
+from farmgate.logistics import service as logistics
+from farmgate.logistics import township
 from farmgate.messages import validation_fields
-from farmgate.models import Account, Batch, Product, Role
+from farmgate.models import Account, Batch, Order, Product, Role
 from farmgate.storefront.common import PageAccount, check_csrf, render
 from farmgate.trace import shipments
 from farmgate.trace.digital_link import InvalidDigitalLink, parse
@@ -53,11 +56,26 @@ def _page(
             continue
         product = session.get(Product, batch.product_id) if batch else None
         rows.append({"shipment": shipment, "batch": batch, "product": product})
+    parcels = []
+    for parcel in township.courier_parcels(session, courier):
+        if code and code not in (parcel.waybill_no, parcel.order_ref):
+            continue
+        order = session.get(Order, parcel.order_id)
+        parcels.append(
+            {
+                "parcel": parcel,
+                "order": order,
+                "status_label": logistics.STATUS_LABELS.get(parcel.status, parcel.status),
+                "last": parcel.events[-1]["context"] if parcel.events else "",
+            }
+        )
     response = render(
         request,
         "courier.html",
         courier,
         rows=rows,
+        parcels=parcels,
+        steps=township.STEP_LABELS,
         code=code,
         form_token=secrets.token_urlsafe(16),
         errors=errors or {},
@@ -111,3 +129,38 @@ def record_handoff(
         session.rollback()  # nothing half-recorded is committed with the error page
         return _page(request, session, courier, {"_": exc.message, **exc.fields})
     return RedirectResponse("/courier?ok=1", status_code=303)
+
+
+@router.post("/courier/parcels/{parcel_id}/step")
+def record_parcel_step(
+    parcel_id: int,
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    status: Annotated[str, Form()] = "",
+    place: Annotated[str, Form()] = "",
+    temperature_c: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+    form_token: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    courier = _courier(account)
+    try:
+        data = township.ParcelStepIn(
+            status=status,  # type: ignore[arg-type]
+            place=place,
+            temperature_c=temperature_c or None,  # type: ignore[arg-type]
+            note=note,
+            client_token=form_token or None,
+        )
+        township.record_step(session, courier, parcel_id, data)
+    except ValidationError as exc:
+        session.rollback()
+        return _page(request, session, courier, validation_fields(list(exc.errors())))
+    except FarmgateError as exc:
+        if exc.status == 404:
+            raise
+        session.rollback()
+        return _page(request, session, courier, {"_": exc.message, **exc.fields})
+    return RedirectResponse("/courier?ok=step", status_code=303)

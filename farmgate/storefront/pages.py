@@ -13,7 +13,14 @@ from farmgate.api.deps import SESSION_COOKIE, FormValues, SessionDep
 from farmgate.catalog import highlights, service, views
 from farmgate.config import settings
 from farmgate.cooperatives import service as cooperatives
-from farmgate.errors import AuthenticationRequired, FarmgateError, PermissionDenied
+from farmgate.errors import (
+    AuthenticationRequired,
+    FarmgateError,
+    PermissionDenied,
+    ValidationFailed,
+)
+from farmgate.logistics import service as logistics
+from farmgate.logistics import township
 from farmgate.models import CATEGORIES, Account, FulfilmentStatus, Role
 from farmgate.orders import service as orders
 from farmgate.storefront.common import PageAccount, check_csrf, render
@@ -179,6 +186,7 @@ def coop_desk(request: Request, session: SessionDep, account: PageAccount) -> Re
         products=products,
         fulfilments=fulfilments,
         on_the_way=on_the_way,
+        couriers=township.couriers(session, staff),
         alerts=trace_tasks.recent_alerts(session, staff.cooperative_id),
         lots=trace_service.lots_by_product(session, staff.cooperative_id or 0),
         notice=request.query_params.get("ok"),
@@ -208,6 +216,43 @@ def coop_pack(
         if key.startswith("lot_") and key[4:].isdigit() and value.isdigit()
     }
     orders.mark_packed(session, staff, fulfilment_id, lots)
+    return RedirectResponse("/coop?ok=1", status_code=303)
+
+
+@router.post("/coop/parcels/{parcel_id}/courier")
+def coop_assign_courier(
+    parcel_id: int,
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    courier_account_id: Annotated[int, Form()],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    staff = _staff(account)
+    check_csrf(request, csrf_token)
+    township.assign(session, staff, parcel_id, courier_account_id)
+    return RedirectResponse("/coop?ok=1", status_code=303)
+
+
+@router.post("/coop/parcels/{parcel_id}/waybill-check")
+def coop_waybill_check(
+    parcel_id: int,
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    waybill_no: Annotated[str, Form()] = "",
+    recreate: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """The number found in the carrier's portal, or (``recreate``) none was made."""
+    staff = _staff(account)
+    check_csrf(request, csrf_token)
+    number = None if recreate else waybill_no.strip()
+    if number == "":
+        raise ValidationFailed(
+            "请填写运单号，或确认没有生成运单后重新下单", fields={"waybill_no": "请填写运单号"}
+        )
+    logistics.resolve_check(session, staff, parcel_id, number)
     return RedirectResponse("/coop?ok=1", status_code=303)
 
 

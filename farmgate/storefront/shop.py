@@ -24,7 +24,12 @@ from farmgate.storefront.common import PageAccount, check_csrf, render
 from farmgate.validators import normalize_mobile
 
 router = APIRouter(include_in_schema=False)
-DELIVERY_LABELS = {"courier": "快递到家", "post": "邮政 / EMS", "pickup": "村级电商服务站自提"}
+DELIVERY_LABELS = {
+    "courier": "快递到家",
+    "post": "邮政 / EMS",
+    "local": "乡镇配送员送货上门（限本县）",
+    "pickup": "村级电商服务站自提",
+}
 
 
 def _cart_ref(
