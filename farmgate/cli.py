@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+import time
 from pathlib import Path
 
 import typer
@@ -18,6 +19,8 @@ app.add_typer(db_app, name="db")
 jobs_app = typer.Typer(help="Background jobs", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(jobs_app, name="jobs")
+search_app = typer.Typer(help="Product search", no_args_is_help=True)
+app.add_typer(search_app, name="search")
 
 
 def _fail(message: str) -> None:
@@ -119,6 +122,19 @@ def import_products(
         raise typer.Exit(1) from None
     # Only once the transaction has committed.
     typer.echo(f"Imported {created[0]} products, {created[1]} SKUs (as drafts).")
+
+
+@search_app.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the search index from the database (published products only)."""
+    from farmgate.db import session_scope
+    from farmgate.search import service as search
+
+    started = time.perf_counter()
+    with session_scope() as session:
+        count = search.reindex(session)
+    where = f"Meilisearch at {settings.meili_url}" if settings.meili_url else "the embedded index"
+    typer.echo(f"Indexed {count} products into {where} in {time.perf_counter() - started:.1f}s.")
 
 
 @app.command("worker")
@@ -237,6 +253,10 @@ def demo(
     with session_scope() as session:
         created = seed(session)
     if created:
+        from farmgate.search import service as search
+
+        with session_scope() as session:
+            search.reindex(session)
         typer.echo("Demo accounts (sample data), password: " + DEMO_PASSWORD)
         for role, phone in created.items():
             typer.echo(f"  {phone}  {role}")

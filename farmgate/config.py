@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     meili_url: str | None = None
     meili_key: str | None = None
+    meili_index: str = "products"  # the Meilisearch index farmgate creates and configures
+    # The embedded backend: how often a process looks for documents other processes wrote.
+    search_refresh_seconds: float = Field(default=0.5, ge=0)
     secret_key: str = DEFAULT_SECRET_KEY
     public_base_url: str = "http://127.0.0.1:8000"
     media_dir: Path = Path("./media")

@@ -91,16 +91,20 @@ def session(connection: object) -> Iterator[Session]:
 
 
 @pytest.fixture(autouse=True)
-def empty_scan_buffer() -> Iterator[None]:
-    """Scan counts wait in a process-wide buffer and trace stories in a short cache; no test
-    sees another's."""
+def empty_scan_buffer(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Scan counts wait in a process-wide buffer, trace stories in a short cache and the search
+    index in memory; no test sees another's."""
+    from farmgate.search import service as search
     from farmgate.trace import scans, views
 
     scans.buffer.reset()
     views.clear_cache()
+    search.reset_for_tests()
+    monkeypatch.setattr(settings, "search_refresh_seconds", 0)  # see writes at once
     yield
     scans.buffer.reset()
     views.clear_cache()
+    search.reset_for_tests()
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ from farmgate.api import (
     logistics,
     orders,
     payments,
+    search,
     trace,
 )
 
@@ -26,3 +27,4 @@ api_router.include_router(payments.router)
 api_router.include_router(trace.router)
 api_router.include_router(coldchain.router)
 api_router.include_router(logistics.router)
+api_router.include_router(search.router)

@@ -21,6 +21,7 @@ BUILTIN_JOB_MODULES = (
     "farmgate.payments.tasks",
     "farmgate.trace.tasks",
     "farmgate.logistics.tasks",
+    "farmgate.search.tasks",
 )
 
 

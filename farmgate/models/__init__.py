@@ -32,6 +32,7 @@ from farmgate.models.product import (
     SkuBase,
     StorageClass,
 )
+from farmgate.models.search import SearchEntry, SearchVersion
 from farmgate.models.township import Township, Village
 from farmgate.models.trace_event import ScanCount, TraceEvent
 
@@ -79,6 +80,8 @@ __all__ = [
     "Refund",
     "Role",
     "ScanCount",
+    "SearchEntry",
+    "SearchVersion",
     "Sku",
     "SkuBase",
     "StorageClass",

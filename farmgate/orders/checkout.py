@@ -38,6 +38,7 @@ from farmgate.models import (
 )
 from farmgate.orders import cart as carts
 from farmgate.orders.schemas import CheckoutIn
+from farmgate.search import tracking as search_tracking
 from farmgate.timeutil import to_local
 
 # Flat shipping per cooperative parcel, in fen; cold-chain parcels cost more.
@@ -68,10 +69,13 @@ def release(session: Session, order: Order) -> None:
     lines = session.scalars(
         select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.sku_id)
     )
+    products = set()
     for line in lines:
         session.execute(
             update(Sku).where(Sku.id == line.sku_id).values(stock=Sku.stock + line.quantity)
         )  # type: ignore[arg-type]
+        products.add(line.product_id)
+    search_tracking.touch(session, products)  # back in stock, perhaps
 
 
 def _check_local(session: Session, township_ids: set[int], data: CheckoutIn) -> None:
@@ -122,6 +126,11 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
     if short:
         # Raising rolls the whole transaction back, returning what was already reserved.
         raise OutOfStock("库存不足，请调整购买数量", fields=short)
+    # A SKU just sold out may take its product out of "in stock" in search results.
+    search_tracking.touch(
+        session,
+        [p.id for item, sku, p, _ in rows if sku.stock - item.quantity <= 0],  # type: ignore[misc]
+    )
 
     by_coop: dict[int, list[tuple[CartItem, Sku, Product]]] = defaultdict(list)
     for item, sku, product, coop in rows:
