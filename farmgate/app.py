@@ -13,9 +13,11 @@ from fastapi.staticfiles import StaticFiles
 
 from farmgate import __version__
 from farmgate.api.errors import JSON_HANDLERS
+from farmgate.api.ops import router as ops_router
 from farmgate.api.router import api_router
 from farmgate.config import settings
 from farmgate.db import check_migrations, get_engine
+from farmgate.ops.middleware import RequestContext
 from farmgate.storefront.common import STATIC_DIR
 from farmgate.storefront.courier import router as courier_router
 from farmgate.storefront.errors import html_error
@@ -68,6 +70,8 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     )
     for exc_type, handler in JSON_HANDLERS.items():
         app.add_exception_handler(exc_type, _dispatching(handler))
+    app.add_middleware(RequestContext)
+    app.include_router(ops_router)
     app.include_router(api_router)
     app.include_router(storefront_router)
     app.include_router(shop_router)

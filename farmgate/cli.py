@@ -144,7 +144,6 @@ def worker(
 ) -> None:
     """Run arq workers (needs FARMGATE_REDIS_URL); the quick one also dispatches and sweeps."""
     import asyncio
-    import logging
 
     from farmgate.workers.arq_worker import run_workers
 
@@ -153,9 +152,9 @@ def worker(
     queues = ["quick", "slow"] if queue == "all" else [queue]
     if any(q not in ("quick", "slow") for q in queues):
         _fail("--queue must be quick, slow or all")
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from farmgate.ops import logs
+
+    logs.configure(json_lines=settings.log_json)
     asyncio.run(run_workers(queues, burst=burst))
 
 
@@ -236,7 +235,16 @@ def serve(
     typer.echo(
         f"farmgate serving at http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)"
     )
-    uvicorn.run("farmgate.asgi:app", host=host, port=port, workers=workers, log_level="info")
+    # Our middleware logs each request (with its id); uvicorn's own access log would repeat it.
+    uvicorn.run(
+        "farmgate.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+        log_config=None,  # farmgate.asgi configures logging in every worker process
+    )
 
 
 @app.command("demo")

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     meili_url: str | None = None
     meili_key: str | None = None
     meili_index: str = "products"  # the Meilisearch index farmgate creates and configures
+    log_json: bool = False  # one JSON object per log line (production); plain text otherwise
     # The embedded backend: how often a process looks for documents other processes wrote.
     search_refresh_seconds: float = Field(default=0.5, ge=0)
     secret_key: str = DEFAULT_SECRET_KEY

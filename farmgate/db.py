@@ -11,7 +11,7 @@ from typing import Any
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -166,16 +166,19 @@ class DatabaseNotMigrated(RuntimeError):
     """The database schema is behind (or ahead of) the code's migrations."""
 
 
-def check_migrations(engine: Engine) -> None:
+def check_migrations(engine: Engine | Connection) -> None:
     """Refuse to serve a database whose schema does not match the code's head revision."""
-    script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
+    script = ScriptDirectory.from_config(alembic_config(str(engine.engine.url)))
     heads = set(script.get_heads())
-    with engine.connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
+    if isinstance(engine, Connection):
+        current = set(MigrationContext.configure(engine).get_current_heads())
+    else:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
     if current != heads:
         shown = ", ".join(sorted(current)) or "empty"
         raise DatabaseNotMigrated(
-            f"The database at {engine.url.render_as_string(hide_password=True)} is at revision "
-            f"{shown} but the code expects {', '.join(sorted(heads))}. "
+            f"The database at {engine.engine.url.render_as_string(hide_password=True)} is at "
+            f"revision {shown} but the code expects {', '.join(sorted(heads))}. "
             "Run `farmgate db upgrade` to migrate it."
         )

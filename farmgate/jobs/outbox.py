@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from farmgate.db import utcnow
 from farmgate.jobs import registry
 from farmgate.models import OutboxJob, OutboxStatus
+from farmgate.ops import logs
 
 _listeners: list[Callable[[], None]] = []
 _lock = threading.Lock()
@@ -45,9 +46,10 @@ def enqueue(
         ).first()
         if waiting is not None:
             return waiting
+    rid = logs.request_id.get()  # the request that caused this work, for the logs
     row = OutboxJob(
         job=job,
-        args=args or {},
+        args={**(args or {}), **({"_request_id": rid} if rid else {})},
         key=key,
         queue=spec.queue,
         available_at=utcnow() + timedelta(seconds=delay_seconds),

@@ -23,6 +23,7 @@ from farmgate.db import session_scope, utcnow
 from farmgate.jobs import registry
 from farmgate.jobs.errors import PermanentJobError, TransientJobError
 from farmgate.models import DeadJob, OutboxJob, OutboxStatus
+from farmgate.ops import logs
 
 log = logging.getLogger(__name__)
 S = OutboxStatus
@@ -102,9 +103,21 @@ def execute(outbox_id: int) -> Result:
     if spec is None:
         return _give_up(outbox_id, f"unknown job {job!r}")
 
+    args = dict(args)
+    # The request that queued the job names the job's log lines and the jobs it queues.
+    token = logs.request_id.set(args.pop("_request_id", None))
+    try:
+        return _run(outbox_id, spec, job, args, attempts)
+    finally:
+        logs.request_id.reset(token)
+
+
+def _run(
+    outbox_id: int, spec: registry.JobSpec, job: str, args: dict[str, Any], attempts: int
+) -> Result:
     try:
         with session_scope() as session:
-            spec.body(session, dict(args))
+            spec.body(session, args)
             # Done in the same transaction as the body's effects: both or neither.
             session.execute(
                 update(OutboxJob)

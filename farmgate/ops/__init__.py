@@ -1,0 +1,1 @@
+"""Operating the platform: health checks, Prometheus metrics and structured logs."""

@@ -1,0 +1,107 @@
+"""Probes, metrics and logs: what operators and their tools see."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from sqlalchemy.orm import Session
+
+from farmgate.config import settings
+from farmgate.jobs import outbox
+from farmgate.models import OutboxJob, Role
+from farmgate.ops import logs
+from farmgate.simulation import free_port
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def test_healthz_and_readyz(client, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/healthz").json() == {"status": "ok"}
+    monkeypatch.setattr(settings, "redis_url", REDIS_URL)
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    checks = ready.json()["checks"]
+    assert {k: v["status"] for k, v in checks.items()} == {
+        "database": "ok",
+        "migrations": "ok",
+        "redis": "ok",
+        "search": "ok",
+    }
+    assert checks["search"]["backend"] == "embedded"
+    monkeypatch.setattr(settings, "redis_url", f"redis://127.0.0.1:{free_port()}/0")
+    down = client.get("/readyz")
+    assert down.status_code == 503 and down.json()["status"] == "fail"
+    assert down.json()["checks"]["redis"]["status"] == "fail"
+    assert down.json()["checks"]["database"]["status"] == "ok"
+
+
+def test_metrics_count_requests_by_route_and_read_the_outbox(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    from farmgate.ops import metrics
+
+    client.get("/api/v1/products/999999")  # a 404, counted under its route template
+    outbox.enqueue(session, "search.reflect", {"product_ids": []})
+    session.commit()
+    for collector in list(metrics.REGISTRY._collector_to_names):
+        if isinstance(collector, metrics.DatabaseFigures):
+            collector._at = float("-inf")  # no cached figures from an earlier test
+    text = client.get("/metrics").text
+    assert (
+        'farmgate_http_request_duration_seconds_count{method="GET",route="/api/v1/products/{product_id}",status="4xx"}'
+        in text
+    )
+    pending = session.query(OutboxJob).filter_by(status="pending").count()
+    assert f'farmgate_outbox_jobs{{status="pending"}} {float(pending)}' in text
+    assert "farmgate_payment_notifications" in text and "farmgate_cold_shipments" in text
+
+
+def test_requests_carry_an_id_into_their_jobs_and_logs(  # type: ignore[no-untyped-def]
+    client, session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests import factories as f
+
+    answer = client.get("/healthz", headers={"X-Request-ID": "req-abc-123"})
+    assert answer.headers["x-request-id"] == "req-abc-123"
+    generated = client.get("/api/v1/categories").headers["x-request-id"]
+    assert len(generated) == 16
+    # A request that queues work: the job remembers the request.
+    township = f.create_township(session)
+    coop = f.create_cooperative(session, township)
+    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+    f.create_product(session, staff, f.first_village(session, township))
+    admin = f.auth_headers(session, f.create_account(session, role=Role.ADMIN))
+    session.query(OutboxJob).delete()  # the set-up's own jobs
+    session.commit()
+    with caplog.at_level(logging.INFO, logger="farmgate.request"):
+        changed = client.post(
+            f"/api/v1/admin/cooperatives/{coop.id}/suspend",
+            headers={**admin, "X-Request-ID": "req-suspend-1"},
+        )
+    assert changed.status_code == 200, changed.text
+    session.expire_all()
+    job = session.query(OutboxJob).filter_by(job="search.reflect").one()
+    assert job.args["_request_id"] == "req-suspend-1"
+    logged = [r for r in caplog.records if getattr(r, "request_id", None) == "req-suspend-1"]
+    assert [(r.method, r.status) for r in logged] == [("POST", 200)]  # type: ignore[attr-defined]
+    assert logged[0].path == "/api/v1/admin/cooperatives/{cooperative_id}/{action}"  # type: ignore[attr-defined]
+
+
+def test_json_logs_mask_personal_data() -> None:
+    formatter = logs.JsonFormatter()
+    record = logging.LogRecord(
+        "farmgate.test",
+        logging.INFO,
+        __file__,
+        1,
+        "buyer %s id %s",
+        ("13912345678", "43122319900101123X"),
+        None,
+    )
+    token = logs.request_id.set("rid-1")
+    try:
+        entry = json.loads(formatter.format(record))
+    finally:
+        logs.request_id.reset(token)
+    assert entry["message"] == "buyer 139****5678 id 431223********123X"
+    assert entry["request_id"] == "rid-1" and entry["level"] == "info"
