@@ -22,6 +22,7 @@ from farmgate.storefront.common import STATIC_DIR
 from farmgate.storefront.courier import router as courier_router
 from farmgate.storefront.errors import html_error
 from farmgate.storefront.pages import router as storefront_router
+from farmgate.storefront.reports_pages import router as reports_router
 from farmgate.storefront.search_pages import router as search_router
 from farmgate.storefront.shop import router as shop_router
 from farmgate.storefront.trace_pages import router as trace_router
@@ -78,6 +79,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.include_router(trace_router)
     app.include_router(courier_router)
     app.include_router(search_router)
+    app.include_router(reports_router)
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app.mount(settings.media_url_path, StaticFiles(directory=settings.media_dir), name="media")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -21,6 +21,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(jobs_app, name="jobs")
 search_app = typer.Typer(help="Product search", no_args_is_help=True)
 app.add_typer(search_app, name="search")
+reports_app = typer.Typer(help="The township's sales figures", no_args_is_help=True)
+app.add_typer(reports_app, name="reports")
 
 
 def _fail(message: str) -> None:
@@ -135,6 +137,32 @@ def search_reindex() -> None:
         count = search.reindex(session)
     where = f"Meilisearch at {settings.meili_url}" if settings.meili_url else "the embedded index"
     typer.echo(f"Indexed {count} products into {where} in {time.perf_counter() - started:.1f}s.")
+
+
+@reports_app.command("rebuild")
+def reports_rebuild(
+    since: str = typer.Option(..., help="First day to recompute, YYYY-MM-DD (Asia/Shanghai)"),
+    until: str = typer.Option("", help="Last day (default: today)"),
+) -> None:
+    """Recompute the daily figures behind the dashboards (after a restore or an import)."""
+    from datetime import date
+
+    from farmgate.db import session_scope
+    from farmgate.reports import summary
+    from farmgate.timeutil import local_today
+
+    try:
+        first = date.fromisoformat(since)
+        last = date.fromisoformat(until) if until else local_today()
+    except ValueError as exc:
+        _fail(f"Dates are YYYY-MM-DD: {exc}")
+    if last < first:
+        _fail("--until is before --since")
+    started = time.perf_counter()
+    with session_scope() as session:
+        rows = summary.rebuild(session, first, last, commit_every=10)
+    days = (last - first).days + 1
+    typer.echo(f"Recomputed {days} days ({rows} rows) in {time.perf_counter() - started:.1f}s.")
 
 
 @app.command("worker")

@@ -12,6 +12,7 @@ from farmgate.api import (
     logistics,
     orders,
     payments,
+    reports,
     search,
     trace,
 )
@@ -28,3 +29,4 @@ api_router.include_router(trace.router)
 api_router.include_router(coldchain.router)
 api_router.include_router(logistics.router)
 api_router.include_router(search.router)
+api_router.include_router(reports.router)

@@ -22,6 +22,7 @@ BUILTIN_JOB_MODULES = (
     "farmgate.trace.tasks",
     "farmgate.logistics.tasks",
     "farmgate.search.tasks",
+    "farmgate.reports.tasks",
 )
 
 

@@ -32,6 +32,7 @@ from farmgate.models.product import (
     SkuBase,
     StorageClass,
 )
+from farmgate.models.report import ReportFact as ReportFact
 from farmgate.models.search import SearchEntry, SearchVersion
 from farmgate.models.township import Township, Village
 from farmgate.models.trace_event import ScanCount, TraceEvent

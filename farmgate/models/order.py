@@ -84,9 +84,9 @@ class Order(SQLModel, table=True):
     items_fen: int
     shipping_fen: int
     total_fen: int
-    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime, index=True)
     pay_by: datetime = Field(sa_type=AwareDateTime, description="unpaid stock is released then")
-    paid_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    paid_at: datetime | None = Field(default=None, sa_type=AwareDateTime, index=True)
     closed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
 
 

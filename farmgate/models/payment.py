@@ -69,4 +69,4 @@ class Refund(SQLModel, table=True):
     status: str = Field(default="requested", max_length=12)  # requested, succeeded, failed
     refund_id: str = Field(default="", max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
-    completed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=AwareDateTime, index=True)

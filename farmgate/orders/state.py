@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from farmgate.db import utcnow
 from farmgate.errors import InvalidTransition
 from farmgate.models import Account, Order, OrderEvent, OrderStatus
+from farmgate.reports import tasks as report_tasks
 
 OS = OrderStatus
 TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
@@ -72,6 +73,7 @@ def transition(
         created_at=now,
     )
     session.add_all([order, event])
+    report_tasks.order_changed(session, order)  # the township's figures for its days
     return event
 
 

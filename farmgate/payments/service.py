@@ -36,6 +36,7 @@ from farmgate.payments.provider import (
     TradeClosed,
 )
 from farmgate.payments.providers import PaymentFailed
+from farmgate.reports import tasks as report_tasks
 
 log = logging.getLogger(__name__)
 CHANNEL_CODES = {"native": "N", "jsapi": "J", "mweb": "H", "cash": "C"}
@@ -347,6 +348,7 @@ def cash_returned(session: Session, refund: Refund, staff: Account) -> None:
 def complete_refund(session: Session, refund: Refund, refund_id: str) -> None:
     refund.status, refund.refund_id, refund.completed_at = "succeeded", refund_id, utcnow()
     session.add(refund)
+    report_tasks.refund_completed(session, refund)  # the township's figures count it that day
     order = session.get(Order, refund.order_id, with_for_update=True)
     assert order is not None
     done = sum(

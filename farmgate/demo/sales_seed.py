@@ -1,0 +1,146 @@
+"""SAMPLE order history for the demo, so the township's dashboard has something to show.
+
+About three months of delivered orders of the demo catalogue from buyers in several
+provinces, a few refunded; written straight into the order tables (no stock is taken and no
+payment exists: these orders are history, marked 示例 in their notes), then the daily figures
+are built from them as the report jobs would.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from farmgate.db import utcnow
+from farmgate.models import (
+    Fulfilment,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentIntent,
+    Product,
+    ProductStatus,
+    Refund,
+    Sku,
+)
+from farmgate.reports import summary
+from farmgate.timeutil import local_today
+
+DAYS = 90
+PROVINCES = (
+    ("湖南省", "怀化市", "辰溪县"),
+    ("湖南省", "长沙市", "岳麓区"),
+    ("广东省", "深圳市", "南山区"),
+    ("广东省", "广州市", "天河区"),
+    ("浙江省", "杭州市", "西湖区"),
+    ("上海市", "上海市", "浦东新区"),
+    ("北京市", "北京市", "朝阳区"),
+    ("湖北省", "武汉市", "洪山区"),
+)
+
+
+def seed_sales(session: Session, *, seed: int = 20261129) -> int:
+    """Create the sample orders; returns how many."""
+    rng = random.Random(seed)
+    skus = session.execute(
+        select(Sku, Product)
+        .join(Product, Product.id == Sku.product_id)
+        .where(Product.status == ProductStatus.PUBLISHED, Sku.is_active)
+        .order_by(Sku.id)
+    ).all()
+    if not skus:
+        return 0
+    now = utcnow()
+    made = 0
+    for day in range(DAYS, 0, -1):
+        for _ in range(rng.choice((0, 1, 1, 2, 3))):
+            paid = now - timedelta(days=day, minutes=rng.randrange(8 * 60, 22 * 60))
+            picked = rng.sample(skus, k=min(len(skus), rng.choice((1, 1, 2))))
+            province, city, county = rng.choice(PROVINCES)
+            _order(session, rng, picked, paid, province, city, county, made)
+            made += 1
+    session.flush()
+    summary.rebuild(session, local_today() - timedelta(days=DAYS + 1), local_today())
+    return made
+
+
+def _order(session, rng, picked, paid, province, city, county, serial):  # type: ignore[no-untyped-def]
+    lines = [(sku, product, rng.choice((1, 1, 2, 3))) for sku, product in picked]
+    items = sum(sku.price_fen * q for sku, _, q in lines)
+    coops = sorted({product.cooperative_id for _, product, _ in lines})
+    refunded = rng.random() < 0.06
+    order = Order(
+        number=f"DEMO{paid:%Y%m%d}{serial:04d}",
+        recipient="示例买家",
+        phone="13800000000",
+        province=province,
+        city=city,
+        county=county,
+        township="示例街道",
+        address_detail="示例地址",
+        delivery_method="post",
+        note="示例订单（演示数据）",
+        items_fen=items,
+        shipping_fen=1000 * len(coops),
+        total_fen=items + 1000 * len(coops),
+        created_at=paid - timedelta(minutes=3),
+        pay_by=paid + timedelta(minutes=27),
+        paid_at=paid,
+        closed_at=paid + timedelta(days=3),
+        status=OrderStatus.REFUNDED if refunded else OrderStatus.COMPLETED,
+    )
+    session.add(order)
+    session.flush()
+    for coop in coops:
+        fulfilment = Fulfilment(
+            order_id=order.id,  # type: ignore[arg-type]
+            cooperative_id=coop,
+            items_fen=sum(s.price_fen * q for s, p, q in lines if p.cooperative_id == coop),
+            shipping_fen=1000,
+            status="delivered",
+        )
+        session.add(fulfilment)
+        session.flush()
+        for sku, product, quantity in lines:
+            if product.cooperative_id != coop:
+                continue
+            session.add(
+                OrderLine(
+                    order_id=order.id,  # type: ignore[arg-type]
+                    fulfilment_id=fulfilment.id,  # type: ignore[arg-type]
+                    sku_id=sku.id,
+                    product_id=product.id,
+                    product_name=product.name,
+                    sku_spec=sku.spec,
+                    unit=product.unit,
+                    unit_price_fen=sku.price_fen,
+                    quantity=quantity,
+                    line_total_fen=sku.price_fen * quantity,
+                )
+            )
+    if refunded:
+        intent = PaymentIntent(
+            order_id=order.id,  # type: ignore[arg-type]
+            provider="cash",
+            channel="cash",
+            out_trade_no=f"{order.number}C",
+            amount_fen=order.total_fen,
+            status="paid",
+            paid_at=paid,
+        )
+        session.add(intent)
+        session.flush()
+        session.add(
+            Refund(
+                order_id=order.id,  # type: ignore[arg-type]
+                intent_id=intent.id,  # type: ignore[arg-type]
+                out_refund_no=f"{order.number}R",
+                amount_fen=order.total_fen,
+                reason="示例：收到时包装破损",
+                status="succeeded",
+                completed_at=paid + timedelta(days=2),
+            )
+        )

@@ -1,0 +1,115 @@
+"""What a report is asked for: a date range, a village, a granularity; and whose figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from farmgate.errors import ValidationFailed
+from farmgate.timeutil import local_today
+
+
+class Granularity(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+GRANULARITY_LABELS = {Granularity.DAY: "按日", Granularity.WEEK: "按周", Granularity.MONTH: "按月"}
+MAX_DAYS = 1100  # about three years: a plan's whole period, and still a bounded query
+DEFAULT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """Which days (Asia/Shanghai, both ends included), which village, and how to bucket."""
+
+    date_from: date
+    date_to: date
+    village_id: int | None = None
+    granularity: Granularity = Granularity.DAY
+
+    def __post_init__(self) -> None:
+        if self.date_from > self.date_to:
+            raise ValidationFailed(
+                "开始日期不能晚于结束日期", fields={"date_from": "应不晚于结束日期"}
+            )
+        if (self.date_to - self.date_from).days >= MAX_DAYS:
+            raise ValidationFailed(
+                "时间范围不能超过三年", fields={"date_to": f"最多 {MAX_DAYS} 天"}
+            )
+
+    @classmethod
+    def parse(
+        cls,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        village_id: str | int | None = None,
+        granularity: str | None = None,
+    ) -> ReportFilters:
+        """From query-string values; empty ones mean the last 30 days, every village, by day."""
+        errors: dict[str, str] = {}
+
+        def day(name: str, value: str | None, default: date) -> date:
+            if not value:
+                return default
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                errors[name] = "日期格式应为 YYYY-MM-DD"
+                return default
+
+        end = day("date_to", date_to, local_today())
+        start = day("date_from", date_from, end - timedelta(days=DEFAULT_DAYS - 1))
+        village: int | None = None
+        if village_id is not None and village_id != "":
+            if str(village_id).isdigit():
+                village = int(village_id)
+            else:
+                errors["village_id"] = "村编号无效"
+        if granularity and granularity not in {g.value for g in Granularity}:
+            errors["granularity"] = "可选 day、week、month"
+        if errors:
+            raise ValidationFailed("筛选条件有误", fields=errors)
+        return cls(start, end, village, Granularity(granularity or Granularity.DAY))
+
+    def params(self) -> dict[str, str]:
+        """The filters as query-string values (for export links)."""
+        out = {
+            "date_from": self.date_from.isoformat(),
+            "date_to": self.date_to.isoformat(),
+            "granularity": str(self.granularity),
+        }
+        if self.village_id is not None:
+            out["village_id"] = str(self.village_id)
+        return out
+
+    def buckets(self) -> list[tuple[date, date, str]]:
+        """The trend's periods as (first day, last day, label), clipped to the range."""
+        out, day = [], self.date_from
+        while day <= self.date_to:
+            if self.granularity == Granularity.DAY:
+                last, label = day, day.isoformat()
+            elif self.granularity == Granularity.WEEK:  # Monday to Sunday
+                last = min(day + timedelta(days=6 - day.weekday()), self.date_to)
+                label = f"{day.isoformat()}～{last.strftime('%m-%d')}"
+            else:
+                next_month = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+                last = min(next_month - timedelta(days=1), self.date_to)
+                label = day.strftime("%Y-%m")
+            out.append((day, last, label))
+            day = last + timedelta(days=1)
+        return out
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose figures: the whole township (``cooperative_id`` None) or one cooperative."""
+
+    cooperative_id: int | None
+    name: str
+
+    @property
+    def township(self) -> bool:
+        return self.cooperative_id is None
