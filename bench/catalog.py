@@ -141,7 +141,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(app: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+def serve(
+    app: str, env: dict[str, str], *, factory: bool = False
+) -> tuple[subprocess.Popen[bytes], str]:
+    """One uvicorn worker serving ``app`` (``module:attr``, or a factory) on a free port."""
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -149,6 +152,7 @@ def serve(app: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
             "-m",
             "uvicorn",
             app,
+            *(["--factory"] if factory else []),
             "--host",
             "127.0.0.1",
             "--port",

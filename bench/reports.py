@@ -16,10 +16,8 @@ queries and of the same "sales by village" read live from the order lines instea
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -32,7 +30,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from catalog import free_port, fresh_pg, stop  # noqa: E402
+from catalog import fresh_pg, serve, stop  # noqa: E402
 
 DB_NAME = "farmgate_bench_reports"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/" + DB_NAME
@@ -666,26 +664,7 @@ def main() -> None:
     for label, p50, p99 in database_times(url, first, last, village, args.requests):
         print(f"{label:<34} {p50:>8.1f} {p99:>8.1f}", flush=True)
 
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "reports:make_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "FARMGATE_DATABASE_URL": url, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"},
-    )
-    base = f"http://127.0.0.1:{port}"
+    proc, base = serve("reports:make_app", {"FARMGATE_DATABASE_URL": url}, factory=True)
     page, api = "/township/dashboard?", "/api/v1/reports/"
     two_years = f"date_from={first}&date_to={last}"
     by_month = two_years + "&granularity=month"

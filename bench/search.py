@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import zhconv
 
+from farmgate.demo.seed import VILLAGES
 from farmgate.search.backend import (
     SearchBackend,
     SearchDocument,
@@ -35,18 +36,6 @@ from farmgate.search.backend import (
 )
 from farmgate.search.embedded import EmbeddedIndex
 
-VILLAGES = [
-    "谭家场",
-    "李家坳",
-    "高坪",
-    "上荆竹溪",
-    "下荆竹溪",
-    "小板林",
-    "大板林",
-    "狮头坡",
-    "草子坳",
-    "王洋屯",
-]
 TRADES = [
     "红辣椒种植",
     "稻花鱼养殖",

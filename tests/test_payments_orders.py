@@ -25,6 +25,7 @@ from farmgate.payments import providers, tasks
 from farmgate.payments.simulator import SimulatorServer, start_simulator
 from farmgate.payments.simulator.state import Delivery
 from tests import factories as f
+from tests.logistics_support import run_jobs
 from tests.test_orders import ADDRESS
 
 
@@ -70,16 +71,6 @@ def order(client, session: Session, wechat):  # type: ignore[no-untyped-def]
     return {"id": data["id"], "total": data["total_fen"], "headers": headers, "sku": sku.id}
 
 
-def _run_jobs(session: Session, job: str) -> list[str]:
-    session.expire_all()
-    rows = (
-        session.query(OutboxJob)
-        .filter(OutboxJob.job == job, OutboxJob.status.in_(["pending", "retrying"]))
-        .all()
-    )
-    return [runner.execute(r.id).outcome for r in rows]
-
-
 def _pay_and_notify(client, session: Session, sim: SimulatorServer, order) -> Delivery:  # type: ignore[no-untyped-def]
     """Pay at the simulator; returns the notification it sent (v2 XML or v3 JSON + headers)."""
     intent = client.post(
@@ -118,7 +109,7 @@ def test_a_notification_pays_the_order_exactly_once(
     assert ack.status_code in (200, 204) and (b"SUCCESS" in ack.content or not ack.content)
     assert _notify(client, body).status_code in (200, 204)  # a repeat is acknowledged ...
     assert session.query(PaymentNotification).count() == 1  # ... but stored once
-    assert _run_jobs(session, "payments.apply_notification") == ["done"]
+    assert run_jobs(session, "payments.apply_notification") == ["done"]
     session.expire_all()
     assert session.get(Order, order["id"]).status == OrderStatus.PAID
     assert session.query(PaymentNotification).one().outcome == "applied"
@@ -145,7 +136,7 @@ def test_wrong_amounts_and_unknown_orders_are_rejected(
 ) -> None:  # type: ignore[no-untyped-def]
     wechat.inject("notify_wrong_amount")
     _notify(client, _pay_and_notify(client, session, wechat, order))
-    _run_jobs(session, "payments.apply_notification")
+    run_jobs(session, "payments.apply_notification")
     note = session.query(PaymentNotification).one()
     assert note.outcome == "rejected" and "amount" in note.note
     assert session.get(Order, order["id"]).status == OrderStatus.PENDING_PAYMENT
@@ -162,7 +153,7 @@ def test_wrong_amounts_and_unknown_orders_are_rejected(
     )
     wechat.pay(stranger_no)
     assert _notify(client, wechat.state.deliveries[-1]).status_code in (200, 204)
-    _run_jobs(session, "payments.apply_notification")
+    run_jobs(session, "payments.apply_notification")
     stranger = session.query(PaymentNotification).filter_by(out_trade_no=stranger_no).one()
     assert (stranger.outcome, stranger.note) == ("rejected", "unknown out_trade_no")
 
@@ -171,9 +162,9 @@ def test_payment_after_cancellation_is_refunded(client, session: Session, wechat
     body = _pay_and_notify(client, session, wechat, order)
     client.post(f"/api/v1/orders/{order['id']}/cancel", headers=order["headers"])
     _notify(client, body)
-    _run_jobs(session, "payments.apply_notification")
+    run_jobs(session, "payments.apply_notification")
     assert session.query(PaymentNotification).one().outcome == "late"
-    assert _run_jobs(session, "payments.refund") == ["done"]
+    assert run_jobs(session, "payments.refund") == ["done"]
     refund = session.query(Refund).one()
     assert refund.status == "succeeded" and refund.amount_fen == order["total"]
     assert session.get(Order, order["id"]).status == OrderStatus.CANCELLED
@@ -181,7 +172,7 @@ def test_payment_after_cancellation_is_refunded(client, session: Session, wechat
 
 def test_partial_then_full_refund(client, session: Session, wechat, order) -> None:  # type: ignore[no-untyped-def]
     _notify(client, _pay_and_notify(client, session, wechat, order))
-    _run_jobs(session, "payments.apply_notification")
+    run_jobs(session, "payments.apply_notification")
     admin = f.auth_headers(session, f.create_account(session, role=Role.ADMIN))
     part = client.post(
         f"/api/v1/admin/orders/{order['id']}/refund",
@@ -189,7 +180,7 @@ def test_partial_then_full_refund(client, session: Session, wechat, order) -> No
         headers=admin,
     )
     assert part.status_code == 200, part.text
-    _run_jobs(session, "payments.refund")
+    run_jobs(session, "payments.refund")
     assert session.get(Order, order["id"]).status == OrderStatus.PAID
     too_much = client.post(
         f"/api/v1/admin/orders/{order['id']}/refund",
@@ -203,7 +194,7 @@ def test_partial_then_full_refund(client, session: Session, wechat, order) -> No
         headers=admin,
     )
     assert rest.status_code == 200
-    _run_jobs(session, "payments.refund")
+    run_jobs(session, "payments.refund")
     session.expire_all()
     assert session.get(Order, order["id"]).status == OrderStatus.REFUNDED
     assert [r.status for r in session.query(Refund).order_by(Refund.id)] == [
@@ -221,7 +212,7 @@ def test_reconciliation_finds_a_payment_whose_notification_was_lost(
     session.commit()
     assert tasks.reconcile(session) == 1
     session.commit()
-    _run_jobs(session, "payments.apply_notification")
+    run_jobs(session, "payments.apply_notification")
     session.expire_all()
     assert session.get(Order, order["id"]).status == OrderStatus.PAID
     assert tasks.reconcile(session) == 0  # nothing waiting any more
@@ -268,15 +259,15 @@ def test_a_refund_still_processing_is_asked_about_again(
     client, session: Session, wechat, order
 ) -> None:  # type: ignore[no-untyped-def]
     _notify(client, _pay_and_notify(client, session, wechat, order))
-    _run_jobs(session, "payments.apply_notification")
+    run_jobs(session, "payments.apply_notification")
     admin = f.auth_headers(session, f.create_account(session, role=Role.ADMIN))
     wechat.inject("refund_processing")
     client.post(f"/api/v1/admin/orders/{order['id']}/refund", json={}, headers=admin)
-    assert _run_jobs(session, "payments.refund") == ["retry"]
+    assert run_jobs(session, "payments.refund") == ["retry"]
     session.expire_all()
     assert session.query(Refund).one().status == "requested"
     assert session.get(Order, order["id"]).status == OrderStatus.PAID
-    assert _run_jobs(session, "payments.refund") == ["done"]  # same out_refund_no: SUCCESS
+    assert run_jobs(session, "payments.refund") == ["done"]  # same out_refund_no: SUCCESS
     session.expire_all()
     assert session.query(Refund).one().status == "succeeded"
     assert session.get(Order, order["id"]).status == OrderStatus.REFUNDED
@@ -311,7 +302,7 @@ def test_cash_at_the_village_station(client, session: Session, order) -> None:  
     assert session.query(PaymentNotification).count() == 1
 
     client.post(f"/api/v1/admin/orders/{order['id']}/refund", json={}, headers=admin)
-    assert _run_jobs(session, "payments.refund") == ["done"]
+    assert run_jobs(session, "payments.refund") == ["done"]
     session.expire_all()
     refund = session.query(Refund).one()
     assert refund.status == "pending_cash"  # staff must hand the money back first
