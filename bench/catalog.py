@@ -162,7 +162,13 @@ def serve(
             "--no-access-log",
         ],
         cwd=ROOT,
-        env={**os.environ, **env, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"},
+        # Load from one address is the point here, not something to throttle.
+        env={
+            **os.environ,
+            "FARMGATE_RATE_LIMITS": "false",
+            **env,
+            "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}",
+        },
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):

@@ -111,6 +111,7 @@ def run(backend: str, orders: int, buyers: int) -> None:
             "FARMGATE_MEDIA_DIR": tempfile.mkdtemp(),
             "FARMGATE_PUBLIC_BASE_URL": base,
             "FARMGATE_EMBEDDED_JOBS": "true",
+            "FARMGATE_RATE_LIMITS": "false",  # many buyers, one address
             "FARMGATE_DISPATCH_POLL_SECONDS": "0.05",
             "FARMGATE_WECHAT_APPID": sim.state.appid,
             "FARMGATE_WECHAT_MCH_ID": sim.state.mch_id,

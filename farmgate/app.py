@@ -17,6 +17,7 @@ from farmgate.api.ops import router as ops_router
 from farmgate.api.router import api_router
 from farmgate.config import settings
 from farmgate.db import check_migrations, get_engine
+from farmgate.ops.guard import Guard
 from farmgate.ops.middleware import RequestContext
 from farmgate.storefront.common import STATIC_DIR
 from farmgate.storefront.courier import router as courier_router
@@ -68,10 +69,12 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         lifespan=lifespan,
+        max_body_size=settings.max_request_bytes,  # chunked bodies; Guard checks lengths
     )
     for exc_type, handler in JSON_HANDLERS.items():
         app.add_exception_handler(exc_type, _dispatching(handler))
-    app.add_middleware(RequestContext)
+    app.add_middleware(Guard)
+    app.add_middleware(RequestContext)  # outermost: its id and timing cover the guard's 4xx
     app.include_router(ops_router)
     app.include_router(api_router)
     app.include_router(storefront_router)

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
 
     max_upload_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # Any request body (a logger's readings file is the largest legitimate one).
+    max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    rate_limits: bool = True  # per address and session on login, checkout, scans, uploads
     max_image_pixels: int = Field(default=40_000_000, ge=10_000)
     image_widths: tuple[int, ...] = (320, 640, 1280)
 

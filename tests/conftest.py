@@ -101,6 +101,7 @@ def empty_scan_buffer(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     views.clear_cache()
     search.reset_for_tests()
     monkeypatch.setattr(settings, "search_refresh_seconds", 0)  # see writes at once
+    monkeypatch.setattr(settings, "rate_limits", False)  # tests/test_guard.py turns them on
     yield
     scans.buffer.reset()
     views.clear_cache()

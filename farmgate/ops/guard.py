@@ -1,0 +1,111 @@
+"""Security at the door, for every response and request: headers, body size, rate limits.
+
+- Headers: a Content-Security-Policy without inline scripts or styles (pages load their
+  scripts from /static), no framing, no MIME sniffing, a strict referrer policy, the camera
+  only for this site (the courier's scanner), and HSTS when the request came over TLS (as
+  the proxy tells uvicorn with ``--proxy-headers``).
+- A request body larger than ``FARMGATE_MAX_REQUEST_BYTES`` (by its Content-Length) is
+  refused with 413 before it is read; FastAPI's own limit stops chunked ones.
+- Rate limits (farmgate/ops/ratelimit.py) answer 429 with Retry-After.
+Errors use the API's JSON shape.
+"""
+
+from __future__ import annotations
+
+import json
+from http.cookies import SimpleCookie
+from typing import Any
+
+from farmgate.config import settings
+from farmgate.ops import ratelimit
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"permissions-policy", b"camera=(self), microphone=(), geolocation=()"),
+]
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
+def _error(status: int, code: str, message: str, extra: list[tuple[bytes, bytes]]) -> Any:
+    body = json.dumps(
+        {"error": {"code": code, "message": message, "fields": {}}}, ensure_ascii=False
+    ).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *extra,
+    ]
+    return status, headers, body
+
+
+def _client(headers: dict[bytes, bytes]) -> str | None:
+    auth = headers.get(b"authorization", b"").decode("latin-1")
+    if auth.lower().startswith("bearer ") and len(auth) > 7:
+        return ratelimit.client_key(auth[7:].strip())
+    cookie = headers.get(b"cookie", b"").decode("latin-1")
+    if cookie:
+        try:
+            jar = SimpleCookie(cookie)
+        except Exception:
+            return None
+        morsel = jar.get("fg_session")
+        if morsel is not None and morsel.value:
+            return ratelimit.client_key(morsel.value)
+    return None
+
+
+class Guard:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        secure = scope.get("scheme") == "https"
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                extra = [*HEADERS, HSTS] if secure else list(HEADERS)
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        headers = dict(scope.get("headers") or [])
+        refusal = await self._refusal(scope, headers)
+        if refusal is not None:
+            status, response_headers, body = refusal
+            await send_with_headers(
+                {"type": "http.response.start", "status": status, "headers": response_headers}
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send_with_headers)
+
+    async def _refusal(self, scope: dict[str, Any], headers: dict[bytes, bytes]) -> Any:
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > settings.max_request_bytes:
+            limit_mb = settings.max_request_bytes / 1024 / 1024
+            return _error(413, "too_large", f"请求内容过大（上限 {limit_mb:.0f} MB）", [])
+        if not settings.rate_limits:
+            return None
+        rule = ratelimit.rule_for(scope.get("method", ""), scope.get("path", ""))
+        if rule is None:
+            return None
+        ip = (scope.get("client") or ("unknown", 0))[0]
+        wait = await ratelimit.limiter.check(rule, ip, _client(headers))
+        if wait is None:
+            return None
+        return _error(
+            429,
+            "rate_limited",
+            f"操作太频繁，请 {wait} 秒后再试",
+            [(b"retry-after", str(wait).encode())],
+        )

@@ -1,0 +1,96 @@
+"""Security headers on every answer, request size limits, and rate limits (memory and Redis)."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from farmgate.config import settings
+from farmgate.ops import ratelimit
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def test_pages_and_api_answers_carry_the_security_headers(client) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/", "/api/v1/categories", "/nowhere", "/healthz"):
+        headers = client.get(path).headers
+        csp = headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp, path
+        assert "frame-ancestors 'none'" in csp
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY"
+        assert "strict-transport-security" not in headers  # plain HTTP: no HSTS
+    secure = client.get("https://testserver/healthz").headers
+    assert secure["strict-transport-security"].startswith("max-age=")
+
+
+def test_pages_have_no_inline_scripts_or_styles(client) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    html = client.get("/").text + client.get("/login").text + client.get("/search?q=x").text
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)
+    assert "style=" not in html and "<style" not in html
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(  # type: ignore[no-untyped-def]
+    client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "max_request_bytes", 2048)
+    answer = client.post(
+        "/api/v1/auth/token",
+        content=b"x" * 4096,
+        headers={"content-type": "application/json"},
+    )
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "too_large"
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_sign_in_attempts_are_limited_per_address(  # type: ignore[no-untyped-def]
+    client, monkeypatch: pytest.MonkeyPatch, store: str
+) -> None:
+    monkeypatch.setattr(settings, "rate_limits", True)
+    monkeypatch.setattr(ratelimit, "limiter", ratelimit.Limiter())
+    monkeypatch.setattr(ratelimit, "WINDOW", 3600)  # no minute boundary inside the test
+    if store == "redis":
+        monkeypatch.setattr(settings, "redis_url", REDIS_URL)
+        monkeypatch.setattr(settings, "queue_prefix", "fgtest-guard")
+        redis.Redis.from_url(REDIS_URL).delete(
+            *redis.Redis.from_url(REDIS_URL).keys("fgtest-guard:rl:*") or ["none"]
+        )
+    else:
+        monkeypatch.setattr(settings, "redis_url", None)
+    limit = next(r for r in ratelimit.RULES if r.name == "login").per_ip
+    # A different number each time: the per-number lockout (5 failures) is another guard.
+    answers = [
+        client.post(
+            "/api/v1/auth/token", json={"phone": f"1390000{i:04d}", "password": "wrong-password"}
+        ).status_code
+        for i in range(limit)
+    ]
+    assert 429 not in answers
+    refused = client.post(
+        "/api/v1/auth/token", json={"phone": "13911110000", "password": "wrong-password"}
+    )
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert client.get("/api/v1/categories").status_code == 200  # other doors stay open
+    if store == "redis":
+        assert redis.Redis.from_url(REDIS_URL).keys("fgtest-guard:rl:login:*")
+
+
+def test_checkout_is_limited_per_session_too(client, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(settings, "rate_limits", True)
+    monkeypatch.setattr(settings, "redis_url", None)
+    monkeypatch.setattr(ratelimit, "limiter", ratelimit.Limiter())
+    monkeypatch.setattr(ratelimit, "WINDOW", 3600)
+    rule = next(r for r in ratelimit.RULES if r.name == "checkout")
+    mine = {"Authorization": "Bearer one-session-token"}
+    codes = [
+        client.post("/api/v1/checkout", json={}, headers=mine).status_code
+        for _ in range(rule.per_client + 1)
+    ]
+    assert codes[-1] == 429 and 429 not in codes[:-1]
+    other = {"Authorization": "Bearer another-session"}
+    assert client.post("/api/v1/checkout", json={}, headers=other).status_code != 429
