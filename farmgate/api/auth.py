@@ -3,8 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
+from farmgate.accounts import privacy
 from farmgate.accounts import service as accounts
 from farmgate.api.deps import SESSION_COOKIE, CurrentAccount, SessionDep, bearer_token
 from farmgate.validators import normalize_mobile
@@ -69,3 +71,20 @@ def logout(request: Request, session: SessionDep, _: CurrentAccount) -> None:
 @router.get("/me", response_model=AccountOut, summary="当前账号")
 def me(account: CurrentAccount) -> AccountOut:
     return AccountOut.model_validate(account, from_attributes=True)
+
+
+class EraseIn(BaseModel):
+    password: str = Field(min_length=1, max_length=128, description="再次输入密码以确认")
+
+
+@router.get("/me/data", summary="导出我的个人信息（账号、订单、地址、购物车）")
+def my_data(session: SessionDep, account: CurrentAccount) -> JSONResponse:
+    return JSONResponse(
+        privacy.export(session, account),
+        headers={"Content-Disposition": 'attachment; filename="farmgate-my-data.json"'},
+    )
+
+
+@router.post("/me/erase", status_code=204, summary="注销账号并删除个人信息（订单记录去标识化保留）")
+def erase_me(data: EraseIn, session: SessionDep, account: CurrentAccount) -> None:
+    privacy.erase(session, account, data.password)
