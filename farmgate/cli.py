@@ -36,7 +36,10 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
     from farmgate.db import upgrade_database
 
     upgrade_database(revision=revision)
-    typer.echo(f"Database at revision {revision}: {settings.database_url}")
+    from sqlalchemy import make_url
+
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    typer.echo(f"Database at revision {revision}: {shown}")
 
 
 @db_app.command("check")
