@@ -68,3 +68,32 @@ def test_fifty_buyers_ten_units(committed_db: Engine) -> None:
         assert session.get(Sku, sku_id).stock == 0  # type: ignore[union-attr]
         assert session.scalar(select(func.count()).select_from(Order)) == UNITS
         assert session.scalar(select(func.sum(OrderLine.quantity))) == UNITS
+
+
+def test_an_order_number_already_taken_is_drawn_again(  # type: ignore[no-untyped-def]
+    client, session, monkeypatch
+) -> None:
+    """Order numbers are random; a clash (the bench met one in 6,000 orders at 8 digits) must
+    not fail the checkout."""
+    from farmgate.models import Order, Role, Sku, Township
+    from farmgate.orders import checkout
+    from tests import factories as f
+    from tests.test_orders import ADDRESS
+
+    township = session.query(Township).first() or f.create_township(session)
+    coop = f.create_cooperative(session, township)
+    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+    product = f.create_product(session, staff, f.first_village(session, township))
+    sku = session.query(Sku).filter_by(product_id=product.id).one()
+    buyer = f.auth_headers(session, f.create_account(session))
+    session.commit()
+    numbers = iter(["2026112900000001", "2026112900000001", "2026112900000002"])
+    monkeypatch.setattr(checkout, "_order_number", lambda: next(numbers))
+    for _ in range(2):
+        client.post("/api/v1/cart/items", json={"sku_id": sku.id, "quantity": 1}, headers=buyer)
+        placed = client.post("/api/v1/checkout", json=ADDRESS, headers=buyer)
+        assert placed.status_code == 201, placed.text
+    assert sorted(o.number for o in session.query(Order)) == [
+        "2026112900000001",
+        "2026112900000002",
+    ]

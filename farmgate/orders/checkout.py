@@ -12,6 +12,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from farmgate.config import settings
@@ -51,7 +52,24 @@ class OutOfStock(Conflict):
 
 
 def _order_number() -> str:
-    return to_local(utcnow()).strftime("%Y%m%d") + f"{secrets.randbelow(10**8):08d}"
+    # Random, not sequential (numbers must not reveal sales volumes); ten digits make a clash
+    # rare, and _insert_order draws again when one happens anyway.
+    return to_local(utcnow()).strftime("%Y%m%d") + f"{secrets.randbelow(10**10):010d}"
+
+
+def _insert_order(session: Session, order: Order, tries: int = 5) -> None:
+    """Insert the order under a fresh number if its number is already taken (a savepoint
+    keeps the rest of checkout's work)."""
+    for attempt in range(tries):
+        try:
+            with session.begin_nested():
+                session.add(order)
+                session.flush()
+            return
+        except IntegrityError:
+            if attempt == tries - 1:
+                raise
+            order.number = _order_number()
 
 
 def reserve(session: Session, sku_id: int, quantity: int) -> bool:
@@ -159,8 +177,7 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
         created_at=now,
         pay_by=now + timedelta(minutes=settings.payment_timeout_minutes),
     )
-    session.add(order)
-    session.flush()
+    _insert_order(session, order)
     for coop_id, lines in sorted(by_coop.items()):
         fulfilment = Fulfilment(
             order_id=order.id,  # type: ignore[arg-type]
