@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -123,3 +123,11 @@ def get_admin(account: CurrentAccount) -> Account:
 
 CurrentCooperativeStaff = Annotated[Account, Depends(get_cooperative_staff)]
 CurrentAdmin = Annotated[Account, Depends(get_admin)]
+
+
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def files(*media_types: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI for an endpoint that answers with a file: its media types, not JSON."""
+    return {200: {"content": {media_type: {} for media_type in media_types}}}

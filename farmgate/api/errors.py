@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from farmgate.errors import FarmgateError
@@ -54,6 +54,14 @@ async def integrity_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("conflict", "数据与已有记录冲突，请刷新后重试"), status_code=409)
 
 
+async def out_of_range(_: Request, exc: Exception) -> JSONResponse:
+    # An id or amount beyond what the database stores (an INTEGER column): it names nothing.
+    log.info("value out of the database's range mapped to 422: %s", exc)
+    return JSONResponse(
+        error_body("out_of_range", "数值超出范围", {"_": "编号或数值超出范围"}), status_code=422
+    )
+
+
 async def operational_error(_: Request, exc: Exception) -> JSONResponse:
     log.exception("database unavailable", exc_info=exc)
     return JSONResponse(
@@ -71,6 +79,8 @@ JSON_HANDLERS = {
     RequestValidationError: request_validation_error,
     StarletteHTTPException: http_error,
     IntegrityError: integrity_error,
+    DataError: out_of_range,
+    OverflowError: out_of_range,
     OperationalError: operational_error,
     Exception: unexpected_error,
 }

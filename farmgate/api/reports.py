@@ -14,12 +14,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
-from farmgate.api.deps import CurrentAccount, SessionDep
+from farmgate.api.deps import XLSX_MEDIA, CurrentAccount, SessionDep, files
 from farmgate.reports import exports, service
 from farmgate.reports.service import Dashboard, Granularity, ReportFilters, Table
 
 router = APIRouter(prefix="/reports", tags=["报表"])
-XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 Cell = str | int | float | None
 
@@ -133,7 +132,12 @@ def one_table(name: str, board: Board) -> TableOut:
     return table_out(service.table(board, name))
 
 
-@router.get("/export.{fmt}", summary="导出报表（CSV 为一张表；XLSX 不指定表时含全部报表）")
+@router.get(
+    "/export.{fmt}",
+    summary="导出报表（CSV 为一张表；XLSX 不指定表时含全部报表）",
+    response_class=Response,
+    responses=files("text/csv", XLSX_MEDIA),
+)
 def export(
     fmt: Literal["csv", "xlsx"],
     board: Board,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response, UploadFile
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 
-from farmgate.api.deps import CurrentAccount, SessionDep
+from farmgate.api.deps import XLSX_MEDIA, CurrentAccount, SessionDep, files
 from farmgate.api.uploads import read_upload
 from farmgate.errors import PermissionDenied, ValidationFailed
 from farmgate.models import Alert, Batch, Inspection, Product, Role, TraceEvent
@@ -227,7 +227,12 @@ class SerialsOut(BaseModel):
     urls: list[str]
 
 
-@router.get("/batches/{batch_id}/qr.{fmt}", summary="批次二维码（PNG 或 SVG）")
+@router.get(
+    "/batches/{batch_id}/qr.{fmt}",
+    summary="批次二维码（PNG 或 SVG）",
+    response_class=Response,
+    responses=files("image/png", "image/svg+xml"),
+)
 def batch_qr(
     batch_id: int, fmt: Literal["png", "svg"], session: SessionDep, account: CurrentAccount
 ) -> Response:
@@ -264,7 +269,12 @@ def issue_serials(
     )
 
 
-@router.get("/batches/{batch_id}/labels.pdf", summary="打印标签（A4，可设行列）")
+@router.get(
+    "/batches/{batch_id}/labels.pdf",
+    summary="打印标签（A4，可设行列）",
+    response_class=Response,
+    responses=files("application/pdf"),
+)
 def label_sheet(
     batch_id: int,
     session: SessionDep,
@@ -334,7 +344,12 @@ def add_certification(
     return evidence.certification_view(evidence.add_certification(session, account, batch, data))
 
 
-@router.get("/trace-records.{fmt}", summary="导出溯源记录（CSV 或 XLSX，按批次或时间段）")
+@router.get(
+    "/trace-records.{fmt}",
+    summary="导出溯源记录（CSV 或 XLSX，按批次或时间段）",
+    response_class=Response,
+    responses=files("text/csv", XLSX_MEDIA),
+)
 def export_records(
     fmt: Literal["csv", "xlsx"],
     session: SessionDep,
@@ -350,7 +365,7 @@ def export_records(
         body, media = records.to_csv(data), "text/csv; charset=utf-8"
     else:
         body = records.to_xlsx(data)
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        media = XLSX_MEDIA
     name = f"trace-records-{batch_id or 'range'}.{fmt}"
     return Response(
         body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
@@ -362,7 +377,12 @@ def export_records(
 EPCIS_MEDIA = "application/ld+json"
 
 
-@router.get("/batches/{batch_id}/epcis", summary="批次的 EPCIS 2.0 JSON-LD 文档（含上游原料批次）")
+@router.get(
+    "/batches/{batch_id}/epcis",
+    summary="批次的 EPCIS 2.0 JSON-LD 文档（含上游原料批次）",
+    response_class=Response,
+    responses=files(EPCIS_MEDIA),
+)
 def batch_epcis(batch_id: int, session: SessionDep, account: CurrentAccount) -> Response:
     batch = service.get_batch(session, account, batch_id)
     upstream = lineage.family(session, batch)["upstream"]
@@ -370,7 +390,12 @@ def batch_epcis(batch_id: int, session: SessionDep, account: CurrentAccount) -> 
     return Response(json.dumps(document, ensure_ascii=False), media_type=EPCIS_MEDIA)
 
 
-@router.get("/epcis", summary="时间段内全部事件的 EPCIS 2.0 JSON-LD 文档")
+@router.get(
+    "/epcis",
+    summary="时间段内全部事件的 EPCIS 2.0 JSON-LD 文档",
+    response_class=Response,
+    responses=files(EPCIS_MEDIA),
+)
 def range_epcis(
     session: SessionDep,
     account: CurrentAccount,

@@ -19,6 +19,8 @@ class Granularity(StrEnum):
 GRANULARITY_LABELS = {Granularity.DAY: "按日", Granularity.WEEK: "按周", Granularity.MONTH: "按月"}
 MAX_DAYS = 1100  # about three years: a plan's whole period, and still a bounded query
 DEFAULT_DAYS = 30
+# Dates outside these are typing mistakes, and date arithmetic near year 1 or 9999 overflows.
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -55,13 +57,17 @@ class ReportFilters:
             if not value:
                 return default
             try:
-                return date.fromisoformat(value)
+                parsed = date.fromisoformat(value)
             except ValueError:
                 errors[name] = "日期格式应为 YYYY-MM-DD"
                 return default
+            if not EARLIEST <= parsed <= LATEST:
+                errors[name] = f"日期应在 {EARLIEST.year} 年至 {LATEST.year} 年之间"
+                return default
+            return parsed
 
         end = day("date_to", date_to, local_today())
-        start = day("date_from", date_from, end - timedelta(days=DEFAULT_DAYS - 1))
+        start = day("date_from", date_from, max(EARLIEST, end - timedelta(days=DEFAULT_DAYS - 1)))
         village: int | None = None
         if village_id is not None and village_id != "":
             if str(village_id).isdigit():
