@@ -53,6 +53,7 @@ from farmgate.config import settings as app_settings
 from farmgate.models import Role, Sku
 from farmgate.payments.simulator import SimulatorServer, start_simulator
 from tests import factories as f
+from tests.test_orders import ADDRESS as CHECKOUT
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 MAX_EXAMPLES = 15  # per operation and role, fuzzing phase (the coverage phase adds its own)
@@ -206,18 +207,6 @@ def call_and_check(case: Any, headers: dict[str, str]) -> None:
 
 
 # --- the seeded catalogue ------------------------------------------------------------------
-
-CHECKOUT = {
-    "recipient": "李四",
-    "phone": "13912345678",
-    "province": "湖南省",
-    "city": "怀化市",
-    "county": "辰溪县",
-    "township": "谭家场乡",
-    "village": "高坪村",
-    "address_detail": "3组12号",
-    "delivery_method": "courier",
-}
 
 
 @dataclass
