@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -60,15 +60,20 @@ def claimable():  # type: ignore[no-untyped-def]
     )
 
 
-def _lease_seconds() -> float:
-    # The lease only matters when an executor dies; the longest job timeout covers every job.
-    return max((spec.timeout for spec in registry.load_jobs().values()), default=30) + 5
+def _lease_seconds(job: str | None) -> float:
+    # The lease only matters when an executor dies: the job's own timeout covers it, so a
+    # short job is retried soon even when another kind of job may run for minutes.
+    spec = registry.get(job) if job else None
+    if spec is not None:
+        return spec.timeout + 5
+    return max((s.timeout for s in registry.load_jobs().values()), default=30) + 5
 
 
 def _claim(outbox_id: int) -> tuple[str, dict[str, Any], int] | None:
     """Atomically take the row (one conditional UPDATE); None if done, dead or held."""
     now = utcnow()
     with session_scope() as session:
+        job = session.scalar(select(OutboxJob.job).where(OutboxJob.id == outbox_id))  # type: ignore[arg-type]
         return session.execute(
             update(OutboxJob)
             .where(OutboxJob.id == outbox_id)  # type: ignore[arg-type]
@@ -82,7 +87,7 @@ def _claim(outbox_id: int) -> tuple[str, dict[str, Any], int] | None:
                 status=S.RUNNING,
                 attempts=OutboxJob.attempts + 1,
                 started_at=now,
-                lease_until=now + timedelta(seconds=_lease_seconds()),
+                lease_until=now + timedelta(seconds=_lease_seconds(job)),
             )
             .returning(OutboxJob.job, OutboxJob.args, OutboxJob.attempts)
         ).first()  # type: ignore[return-value]

@@ -51,7 +51,7 @@ def refund_completed(session: Session, refund: Refund) -> None:
     queue_refresh(session, refund.completed_at)
 
 
-@job("reports.refresh_day", queue="slow", max_tries=8, timeout=120, backoff_base=10)
+@job("reports.refresh_day", queue="slow", max_tries=8, timeout=60, backoff_base=10)
 def refresh_day(session: Session, args: dict[str, Any]) -> None:
     """Keyed by the day; recomputes it whole, so running it again changes nothing."""
     summary.refresh_day(session, date.fromisoformat(args["day"]))

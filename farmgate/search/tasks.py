@@ -18,7 +18,7 @@ from farmgate.search import tracking as tracking  # registers the listener with 
 SALES_EVERY_SECONDS = 900
 
 
-@job(tracking.JOB, queue="quick", max_tries=8, timeout=60)
+@job(tracking.JOB, queue="quick", max_tries=8, timeout=20)
 def reflect(session: Session, args: dict[str, Any]) -> None:
     service.reflect(session, [int(i) for i in args["product_ids"]])
 
