@@ -13,7 +13,28 @@ import uvicorn
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class SimulatorHeader:
+    """Every answer, even a 404, says it comes from the simulator (``X-Simulator: <name>``)."""
+
+    def __init__(self, app: ASGIApp, name: str) -> None:
+        self.app = app
+        self.value = name.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_marked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0] != b"x-simulator"]
+                message["headers"] = [*headers, (b"x-simulator", self.value)]
+            await send(message)
+
+        await self.app(scope, receive, send_marked)
 
 
 def free_port() -> int:

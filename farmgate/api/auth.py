@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 
 from farmgate.accounts import privacy
 from farmgate.accounts import service as accounts
-from farmgate.api.deps import SESSION_COOKIE, CurrentAccount, SessionDep, bearer_token
+from farmgate.api.deps import SESSION_COOKIE, CurrentAccount, SessionDep, bearer_token, download
 from farmgate.validators import normalize_mobile
 
 router = APIRouter(prefix="/auth", tags=["账号"])
@@ -78,11 +79,9 @@ class EraseIn(BaseModel):
 
 
 @router.get("/me/data", summary="导出我的个人信息（账号、订单、地址、购物车）")
-def my_data(session: SessionDep, account: CurrentAccount) -> JSONResponse:
-    return JSONResponse(
-        privacy.export(session, account),
-        headers={"Content-Disposition": 'attachment; filename="farmgate-my-data.json"'},
-    )
+def my_data(session: SessionDep, account: CurrentAccount) -> Response:
+    body = json.dumps(privacy.export(session, account), ensure_ascii=False)
+    return download(body, "application/json", "farmgate-my-data.json")
 
 
 @router.post("/me/erase", status_code=204, summary="注销账号并删除个人信息（订单记录去标识化保留）")

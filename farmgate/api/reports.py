@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
-from farmgate.api.deps import XLSX_MEDIA, CurrentAccount, SessionDep, files
+from farmgate.api.deps import XLSX_MEDIA, CurrentAccount, SessionDep, download, files
 from farmgate.reports import exports, service
 from farmgate.reports.service import Dashboard, Granularity, ReportFilters, Table
 
@@ -149,7 +149,4 @@ def export(
     else:
         names = [service.table(board, table).name] if table else None
         body, media = exports.dashboard_xlsx(board, names), XLSX_MEDIA
-    name = exports.filename(board, table, fmt)
-    return Response(
-        body, media_type=media, headers={"Content-Disposition": exports.content_disposition(name)}
-    )
+    return download(body, media, exports.filename(board, table, fmt))

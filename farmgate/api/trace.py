@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response, UploadFile
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 
-from farmgate.api.deps import XLSX_MEDIA, CurrentAccount, SessionDep, files
+from farmgate.api.deps import XLSX_MEDIA, CurrentAccount, SessionDep, download, files
 from farmgate.api.uploads import read_upload
 from farmgate.errors import PermissionDenied, ValidationFailed
 from farmgate.models import Alert, Batch, Inspection, Product, Role, TraceEvent
@@ -301,12 +301,7 @@ def label_sheet(
     else:
         items = [labels.Label(urls.trace_url(batch), title, f"批次 {batch.lot_code}")] * count
     pdf = labels.label_sheet_pdf(items, columns=columns, rows=rows)
-    name = f"labels-{batch.lot_code}-{start}.pdf"
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return download(pdf, "application/pdf", f"labels-{batch.lot_code}-{start}.pdf")
 
 
 # --- alerts --------------------------------------------------------------------------------
@@ -366,10 +361,7 @@ def export_records(
     else:
         body = records.to_xlsx(data)
         media = XLSX_MEDIA
-    name = f"trace-records-{batch_id or 'range'}.{fmt}"
-    return Response(
-        body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return download(body, media, f"trace-records-{batch_id or 'range'}.{fmt}")
 
 
 # --- EPCIS ---------------------------------------------------------------------------------

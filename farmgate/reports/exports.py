@@ -13,7 +13,6 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -131,7 +130,3 @@ def filename(board: Dashboard, table: str | None, extension: str) -> str:
     f = board.filters
     part = f"-{table}" if table else ""
     return f"farmgate-report{part}-{f.date_from:%Y%m%d}-{f.date_to:%Y%m%d}.{extension}"
-
-
-def content_disposition(name: str) -> str:
-    return f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"

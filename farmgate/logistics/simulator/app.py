@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from farmgate.logistics.kuaidi100 import dumps, label_sign, push_sign, query_sign
 from farmgate.logistics.simulator.state import (
@@ -34,31 +34,11 @@ from farmgate.logistics.simulator.state import (
     SimParcel,
     Subscription,
 )
-from farmgate.simulation import faults_route
+from farmgate.simulation import SimulatorHeader, faults_route
 
 BANNER = "模拟快递"
 SIM_HEADER = {"X-Simulator": "kuaidi100"}
 FINAL_STATES = frozenset({"3", "4"})
-
-
-class SimulatorHeader:
-    """Every answer, even a 404, says it comes from the simulator."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_marked(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0] != b"x-simulator"]
-                message["headers"] = [*headers, (b"x-simulator", b"kuaidi100")]
-            await send(message)
-
-        await self.app(scope, receive, send_marked)
 
 
 def _json(payload: dict[str, Any], status: int = 200) -> Response:
@@ -257,7 +237,7 @@ def build_app(state: CourierSimState) -> ASGIApp:
             Route("/_simulator/labels/{waybill}", label_page, methods=["GET"]),
         ]
     )
-    return SimulatorHeader(app)
+    return SimulatorHeader(app, "kuaidi100")
 
 
 def _label_answer(

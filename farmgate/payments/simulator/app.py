@@ -19,34 +19,14 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from farmgate.payments.simulator import v2, v3
 from farmgate.payments.simulator.common import deliver
 from farmgate.payments.simulator.state import FAULTS, SimState
-from farmgate.simulation import faults_route
+from farmgate.simulation import SimulatorHeader, faults_route
 
 BANNER = "模拟支付"
-
-
-class SimulatorHeader:
-    """Every answer, even a 404, says it comes from the simulator."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_marked(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0] != b"x-simulator"]
-                message["headers"] = [*headers, (b"x-simulator", b"wechatpay")]
-            await send(message)
-
-        await self.app(scope, receive, send_marked)
 
 
 def build_app(state: SimState) -> ASGIApp:
@@ -120,7 +100,7 @@ def build_app(state: SimState) -> ASGIApp:
             Route("/_simulator/orders/{out_trade_no}", order_record, methods=["GET"]),
         ]
     )
-    return SimulatorHeader(app)
+    return SimulatorHeader(app, "wechatpay")
 
 
 def _page(title: str, body: str) -> str:
