@@ -1,5 +1,8 @@
 """Test fixtures: every data-layer test runs on SQLite AND on the real PostgreSQL.
 
+Every fixture is defined once, here or in a conftest.py below (tests/test_test_layout.py
+checks); plain helper functions live in tests/support/.
+
 Each database is migrated once per run with Alembic; each test then runs inside an outer
 transaction that is rolled back, with the code's own commits becoming savepoints.
 PostgreSQL is required when FARMGATE_REQUIRE_PG=1 (CI); otherwise its half is skipped, saying why.
@@ -13,18 +16,21 @@ from pathlib import Path
 
 import pytest
 
-# Jobs the tests use (tests/jobs_for_tests.py); also inherited by worker subprocesses.
-os.environ.setdefault("FARMGATE_JOB_MODULES", '["tests.jobs_for_tests"]')
+# Jobs the tests use (tests/support/jobs.py); also inherited by worker subprocesses.
+os.environ.setdefault("FARMGATE_JOB_MODULES", '["tests.support.jobs"]')
 os.environ.setdefault("FARMGATE_EMBEDDED_JOBS", "false")
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from farmgate import db
 from farmgate.config import settings
+from farmgate.logistics.simulator import CourierSimulatorServer, start_courier_simulator
 from farmgate.media.storage import LocalMediaStorage, set_storage
-
-# The courier simulator fixtures (sim, carrier) the logistics test modules share.
-pytest_plugins = ["tests.logistics_support"]
+from farmgate.models import Role
+from farmgate.payments.simulator import SimulatorServer, start_simulator
+from farmgate.search.backend import SearchBackend
+from tests.support import factories as f
+from tests.support.search_catalogue import catalogue_backend
 
 PG_ADMIN_URL = os.environ.get(
     "FARMGATE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -178,3 +184,81 @@ def committed_db(committed_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> E
         settings, "database_url", committed_engine.url.render_as_string(hide_password=False)
     )
     return committed_engine
+
+
+# --- the protocol simulators: one server per test module ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def pay_sim() -> Iterator[SimulatorServer]:
+    """The WeChat Pay simulator (API v2 and v3) on 127.0.0.1."""
+    with start_simulator() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def courier_sim() -> Iterator[CourierSimulatorServer]:
+    """The Kuaidi100-protocol courier simulator on 127.0.0.1."""
+    with start_courier_simulator() as server:
+        yield server
+
+
+@pytest.fixture
+def carrier(
+    courier_sim: CourierSimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> CourierSimulatorServer:
+    """The courier simulator, with the shop's settings pointing at it and no faults set."""
+    config = courier_sim.config()
+    monkeypatch.setattr(settings, "kuaidi100_customer", config["customer"])
+    monkeypatch.setattr(settings, "kuaidi100_key", config["key"])
+    monkeypatch.setattr(settings, "kuaidi100_secret", config["secret"])
+    monkeypatch.setattr(settings, "kuaidi100_base", config["base_url"])
+    monkeypatch.setattr(settings, "kuaidi100_label_base", config["label_base_url"])
+    monkeypatch.setattr(settings, "courier_http_timeout", 1)
+    monkeypatch.setattr(settings, "kuaidi100_waybill_lookup", True)
+    courier_sim.state.faults.clear()
+    return courier_sim
+
+
+# --- a farm for the traceability tests ---------------------------------------------------------
+
+
+@pytest.fixture
+def farm(session: Session) -> dict[str, object]:
+    """A cooperative with two products in one village (鲜红辣椒 and 干红辣椒), a rival
+    cooperative, an admin and a buyer: their auth headers and the product ids."""
+    township = f.create_township(session)
+    coop = f.create_cooperative(session, township)
+    other = f.create_cooperative(session, township, name="另一个合作社")
+    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+    rival = f.create_account(session, role=Role.COOPERATIVE, cooperative=other)
+    village = f.first_village(session, township)
+    fresh = f.create_product(session, staff, village, name="鲜红辣椒")
+    dried = f.create_product(session, staff, village, name="干红辣椒")
+    return {
+        "staff": f.auth_headers(session, staff),
+        "rival": f.auth_headers(session, rival),
+        "admin": f.auth_headers(session, f.create_account(session, role=Role.ADMIN)),
+        "buyer": f.auth_headers(session, f.create_account(session)),
+        "fresh": fresh.id,
+        "dried": dried.id,
+        "village_code": village.code,
+    }
+
+
+# --- the search catalogue, indexed by each search backend ---------------------------------
+
+
+@pytest.fixture(scope="module", params=["embedded", "meili"])
+def search_backend(request: pytest.FixtureRequest) -> Iterator[SearchBackend]:
+    """The catalogue indexed once per module; tests that change the index take
+    fresh_search_backend instead."""
+    with catalogue_backend(request.param) as backend:
+        yield backend
+
+
+@pytest.fixture(params=["embedded", "meili"])
+def fresh_search_backend(request: pytest.FixtureRequest) -> Iterator[SearchBackend]:
+    """The catalogue indexed for this test alone, to change as it likes."""
+    with catalogue_backend(request.param) as backend:
+        yield backend

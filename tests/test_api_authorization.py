@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from farmgate.models import Product, ProductStatus, Role, Sku
-from tests import factories as f
+from tests.support import factories as f
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from farmgate.models import Role
-from tests import factories as f
+from tests.support import factories as f
 
 
 def _shape(response) -> dict:  # type: ignore[no-untyped-def, type-arg]

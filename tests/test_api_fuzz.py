@@ -52,8 +52,8 @@ from farmgate.app import create_app
 from farmgate.config import settings as app_settings
 from farmgate.models import Role, Sku
 from farmgate.payments.simulator import SimulatorServer, start_simulator
-from tests import factories as f
-from tests.test_orders import ADDRESS as CHECKOUT
+from tests.support import factories as f
+from tests.support.factories import ADDRESS as CHECKOUT
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 MAX_EXAMPLES = 15  # per operation and role, fuzzing phase (the coverage phase adds its own)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -13,7 +12,8 @@ from farmgate.accounts import service as accounts
 from farmgate.config import settings
 from farmgate.db import utcnow
 from farmgate.models import AuthToken, Role
-from tests import factories as f
+from tests.support import factories as f
+from tests.support.web import csrf_token
 
 
 def test_passwords_are_argon2id_and_verified(session: Session) -> None:
@@ -75,12 +75,6 @@ def test_unknown_phone_gives_the_same_answer_as_a_wrong_password(client) -> None
     assert r.status_code == 401 and r.json()["error"]["message"] == "手机号或密码不正确"
 
 
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match
-    return match.group(1)
-
-
 def test_browser_sign_in_uses_a_httponly_cookie_and_forms_need_csrf(
     client, session: Session
 ) -> None:  # type: ignore[no-untyped-def]
@@ -96,7 +90,7 @@ def test_browser_sign_in_uses_a_httponly_cookie_and_forms_need_csrf(
     )
     assert refused.status_code == 403
 
-    token = _csrf(client.get("/login").text)
+    token = csrf_token(client.get("/login").text)
     response = client.post(
         "/login",
         data={"phone": staff.phone, "password": f.PASSWORD, "csrf_token": token},
@@ -114,7 +108,7 @@ def test_browser_sign_in_uses_a_httponly_cookie_and_forms_need_csrf(
     # The desk's form carries the token and works.
     ok = client.post(
         f"/coop/products/{product.id}/delist",
-        data={"csrf_token": _csrf(desk.text)},
+        data={"csrf_token": csrf_token(desk.text)},
         follow_redirects=False,
     )
     assert ok.status_code == 303

@@ -10,7 +10,6 @@ without touching anything. Every database made here is dropped at the end.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import shutil
 import subprocess
@@ -22,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.orm import Session
 
@@ -34,7 +32,8 @@ from farmgate.media.storage import LocalMediaStorage, set_storage
 from farmgate.models import Role
 from farmgate.search import service as search
 from farmgate.search.backend import SearchQuery
-from tests import factories
+from tests.support import factories
+from tests.support.images import jpeg
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKUP = ROOT / "infra" / "backup.sh"
@@ -107,12 +106,6 @@ def _run(
     )
 
 
-def _jpeg() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (700, 500), (200, 40, 30)).save(out, "JPEG")
-    return out.getvalue()
-
-
 def _digests(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -178,7 +171,7 @@ def source(
                 SkuCreate(spec="500g", price_fen=3800, stock=25, weight_g=550),
             ],
         )
-        catalog.add_photo(session, staff, product.id, _jpeg())  # type: ignore[arg-type]
+        catalog.add_photo(session, staff, product.id, jpeg((700, 500), (200, 40, 30)))  # type: ignore[arg-type]
         factories.create_product(session, staff, village, name="高坪土鸡蛋", published=False)
         search.reindex(session)
         session.commit()

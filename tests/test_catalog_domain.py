@@ -16,7 +16,7 @@ from farmgate.errors import (
     ValidationFailed,
 )
 from farmgate.models import CooperativeStatus, ProductStatus, Role, Sku
-from tests import factories as f
+from tests.support import factories as f
 
 
 @pytest.fixture

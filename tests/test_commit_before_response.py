@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from farmgate.app import create_app
 from farmgate.models import Role, Sku
-from tests import factories as f
+from tests.support import factories as f
 
 
 def test_commit_happens_before_the_response_starts(

@@ -27,7 +27,7 @@ from farmgate.trace.digital_link import (
     parse_ai_pairs,
     to_gtin14,
 )
-from tests.standards import STANDARDS_DIR
+from tests.support.standards import STANDARDS_DIR
 
 VECTORS = STANDARDS_DIR / "digital-link/parse-vectors.json"
 BASE = "https://trace.example.cn"

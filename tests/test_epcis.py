@@ -27,7 +27,7 @@ from farmgate.trace.epcis import (
     document,
     event_dict,
 )
-from tests.standards import STANDARDS_DIR
+from tests.support.standards import STANDARDS_DIR
 
 jsonschema = pytest.importorskip("jsonschema")
 

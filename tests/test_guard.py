@@ -7,8 +7,7 @@ import redis
 
 from farmgate.config import settings
 from farmgate.ops import ratelimit
-
-REDIS_URL = "redis://127.0.0.1:6379/15"
+from tests.support.live import REDIS_URL
 
 
 def test_pages_and_api_answers_carry_the_security_headers(client) -> None:  # type: ignore[no-untyped-def]

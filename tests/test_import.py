@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from farmgate.catalog.importer import import_products
 from farmgate.errors import PermissionDenied, ValidationFailed
 from farmgate.models import Cooperative, Product, Role, Sku, Township, Village
-from tests import factories as f
+from tests.support import factories as f
 
 HEADER = "商品名称,类目,产地村,单位,保质期天数,储存方式,商品描述,规格,价格（元）,库存,重量（克）\n"
 GOOD = HEADER + (

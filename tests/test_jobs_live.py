@@ -24,33 +24,19 @@ from farmgate.config import settings
 from farmgate.db import session_scope
 from farmgate.jobs import admin, outbox
 from farmgate.models import OutboxJob, OutboxStatus, Role, Sku
-from farmgate.workers.arq_worker import make_worker
 from farmgate.workers.dispatcher import ArqDispatcher, pending_rows, send, sweep
 from farmgate.workers.embedded import EmbeddedRunner
-from tests import factories as f
+from tests.support import factories as f
+from tests.support.live import (
+    REDIS_START,
+    REDIS_URL,
+    burst,
+    dispatch_once,
+    on_postgresql,
+    redis_up,
+)
 
-REDIS_URL = os.environ.get("FARMGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_START = [
-    "redis-server",
-    "--daemonize",
-    "yes",
-    "--bind",
-    "127.0.0.1",
-    "--port",
-    "6379",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-]
-
-
-def _redis_up() -> bool:
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
-    except redis.exceptions.ConnectionError:
-        return False
 
 
 @pytest.fixture
@@ -58,7 +44,7 @@ def live(committed_db: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
     """A committed database with one SKU (stock 10), and Redis for this test alone."""
     monkeypatch.setattr(settings, "redis_url", REDIS_URL)
     monkeypatch.setattr(settings, "queue_prefix", f"fgtest-{uuid.uuid4().hex[:8]}")
-    if _redis_up():
+    if redis_up():
         redis.Redis.from_url(REDIS_URL).flushdb()
     with session_scope() as session:
         township = f.create_township(session)
@@ -71,17 +57,12 @@ def live(committed_db: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
         # counts only the jobs it makes.
         session.query(OutboxJob).delete()
     yield {"sku_id": sku_id, "dialect": committed_db.dialect.name}
-    if not _redis_up():
+    if not redis_up():
         subprocess.run(REDIS_START, check=True)
 
 
-# The arq end-to-end tests run against PostgreSQL (the production pairing); the embedded
-# runner's test runs on both databases.
-on_postgresql = pytest.mark.parametrize("committed_engine", ["postgresql"], indirect=True)
-
-
 def _needs_redis_pg(live: dict[str, object]) -> None:
-    if not _redis_up():
+    if not redis_up():
         pytest.fail(f"Redis is not answering at {REDIS_URL}")
 
 
@@ -106,23 +87,6 @@ def _statuses() -> dict[str, int]:
     return out
 
 
-async def _burst(*queues: str) -> None:
-    for queue in queues:
-        worker = make_worker(queue, burst=True, dispatch=False, poll_delay=0.05)
-        try:
-            await worker.main()
-        finally:
-            await worker.close()
-
-
-async def _dispatch_once() -> int:
-    dispatcher = ArqDispatcher()
-    try:
-        return await dispatcher.tick()
-    finally:
-        await dispatcher.close()
-
-
 def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -138,14 +102,14 @@ def test_a_row_dispatched_twice_runs_once(live: dict[str, object]) -> None:
     [row_id] = _commit_jobs("tests.bump_stock", live["sku_id"])
 
     async def scenario() -> int:
-        assert await _dispatch_once() == 1
+        assert await dispatch_once() == 1
         dispatcher = ArqDispatcher()
         try:
             # A second dispatch of the same row (another web process, a sweep): arq keeps one.
             again = await send(await dispatcher._pool(), [(row_id, "quick")])
         finally:
             await dispatcher.close()
-        await _burst("quick")
+        await burst("quick")
         return again
 
     assert asyncio.run(scenario()) == 0
@@ -161,30 +125,30 @@ def test_redis_down_while_orders_commit_loses_nothing_and_doubles_nothing(
     sku_id = live["sku_id"]
     # Five jobs reach Redis, then Redis dies (it keeps nothing on disk, so they are gone) ...
     _commit_jobs("tests.bump_stock", sku_id, n=5)
-    assert asyncio.run(_dispatch_once()) == 5
+    assert asyncio.run(dispatch_once()) == 5
     subprocess.run(
         ["redis-cli", "-p", "6379", "shutdown", "nosave"], check=False, capture_output=True
     )
-    _wait_for(lambda: not _redis_up(), 10, "Redis to stop")
+    _wait_for(lambda: not redis_up(), 10, "Redis to stop")
     try:
         # ... and twenty more commit while it is down: the commits succeed, dispatch fails.
         _commit_jobs("tests.bump_stock", sku_id, n=20)
         with pytest.raises(Exception):  # noqa: B017, PT011  (a connection error of some kind)
-            asyncio.run(_dispatch_once())
+            asyncio.run(dispatch_once())
         assert _statuses() == {"dispatched": 5, "pending": 20}
     finally:
         subprocess.run(REDIS_START, check=True)
-        _wait_for(_redis_up, 10, "Redis to restart")
+        _wait_for(redis_up, 10, "Redis to restart")
 
     async def recover() -> None:
-        assert await _dispatch_once() == 20
+        assert await dispatch_once() == 20
         dispatcher = ArqDispatcher()
         try:
             settings.outbox_stale_seconds = 0  # the sweep's threshold, shortened for the test
             assert await sweep(await dispatcher._pool()) == 5  # the five Redis lost
         finally:
             await dispatcher.close()
-        await _burst("quick")
+        await burst("quick")
 
     stale = settings.outbox_stale_seconds
     try:
@@ -263,8 +227,8 @@ def test_always_failing_job_is_dead_lettered_then_redriven(live: dict[str, objec
         session.get(Sku, sku_id).is_active = False  # type: ignore[union-attr]
     [row_id] = _commit_jobs("tests.needs_active_sku", sku_id)
 
-    asyncio.run(_dispatch_once())
-    asyncio.run(_burst("slow"))  # three tries with backoff, all inside this burst
+    asyncio.run(dispatch_once())
+    asyncio.run(burst("slow"))  # three tries with backoff, all inside this burst
     with session_scope() as session:
         dead = admin.dead_letters(session)
         assert [d.outbox_id for d in dead] == [row_id]
@@ -272,8 +236,8 @@ def test_always_failing_job_is_dead_lettered_then_redriven(live: dict[str, objec
         session.get(Sku, sku_id).is_active = True  # type: ignore[union-attr]  (the fix)
     with session_scope() as session:
         admin.redrive_all(session)
-    asyncio.run(_dispatch_once())
-    asyncio.run(_burst("slow"))
+    asyncio.run(dispatch_once())
+    asyncio.run(burst("slow"))
     assert _statuses() == {"done": 1}
     assert _stock(sku_id) == 11
 

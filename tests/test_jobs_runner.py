@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from farmgate.db import utcnow
 from farmgate.jobs import admin, outbox, runner
 from farmgate.models import DeadJob, OutboxJob, OutboxStatus, Role, Sku
-from tests import factories as f
+from tests.support import factories as f
 
 
 @pytest.fixture
@@ -24,18 +24,13 @@ def sku(session: Session) -> Sku:
     return sku
 
 
-def _stock(session: Session, sku_id: int) -> int:
-    session.expire_all()
-    return session.get(Sku, sku_id).stock  # type: ignore[union-attr]
-
-
 def test_rolled_back_change_queues_nothing(session: Session, sku: Sku) -> None:
     before = session.query(OutboxJob).count()
     sku.stock = 99
     outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key=f"sku:{sku.id}")
     session.rollback()
     assert session.query(OutboxJob).count() == before
-    assert _stock(session, sku.id) == 10
+    assert f.stock_of(session, sku.id) == 10
 
 
 def test_committed_job_runs_exactly_once_even_when_run_twice(session: Session, sku: Sku) -> None:
@@ -43,7 +38,7 @@ def test_committed_job_runs_exactly_once_even_when_run_twice(session: Session, s
     session.commit()
     assert runner.execute(row.id).outcome == runner.Outcome.DONE
     assert runner.execute(row.id).outcome == runner.Outcome.SKIPPED
-    assert _stock(session, sku.id) == 11
+    assert f.stock_of(session, sku.id) == 11
     session.refresh(row)
     assert row.status == OutboxStatus.DONE and row.attempts == 1
 
@@ -58,7 +53,7 @@ def test_a_live_lease_is_respected_and_an_expired_one_is_taken_over(
     row.lease_until = utcnow() - timedelta(seconds=1)  # that someone died
     session.commit()
     assert runner.execute(row.id).outcome == runner.Outcome.DONE
-    assert _stock(session, sku.id) == 11
+    assert f.stock_of(session, sku.id) == 11
 
 
 def test_transient_failures_back_off_then_dead_letter_then_redrive(
@@ -87,7 +82,7 @@ def test_transient_failures_back_off_then_dead_letter_then_redrive(
     admin.redrive(session, dead.id)
     session.commit()
     assert runner.execute(row.id).outcome == runner.Outcome.DONE
-    assert _stock(session, sku.id) == 11
+    assert f.stock_of(session, sku.id) == 11
     assert admin.counts(session)["dead"] == 0
 
 

@@ -11,7 +11,6 @@ import io
 import logging
 import math
 import re
-import struct
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from PIL.PdfParser import PdfParser
 
 from farmgate.trace import labels
 from farmgate.trace.labels import QUIET_ZONE, Label, label_sheet_pdf, qr_matrix, qr_png, qr_svg
+from tests.support.labels import pdf_pages
 
 URL = "https://trace.example.cn/01/06901234567892/10/B2024-07%2FA/21/0000K3MZ8Q2H5T7VX"
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -222,36 +222,6 @@ def test_svg_squeezes_long_titles_and_omits_an_empty_subtitle() -> None:
 # --- PDF sheets --------------------------------------------------------------------------------
 
 
-def _tiff_short(tag: int, value: int) -> bytes:
-    return struct.pack("<HHIHH", tag, 3, 1, value, 0)
-
-
-def _tiff_long(tag: int, value: int) -> bytes:
-    return struct.pack("<HHII", tag, 4, 1, value)
-
-
-def _pdf_pages(pdf: bytes) -> list[tuple[dict, Image.Image]]:
-    """Each page's dictionary and its (single, CCITT G4) image, decoded through a TIFF wrapper."""
-    doc = PdfParser(buf=pdf)
-    pages = []
-    for ref in doc.pages:
-        page = doc.read_indirect(ref)
-        stream = doc.read_indirect(page[b"Resources"][b"XObject"][b"image"])
-        info = stream.dictionary
-        assert info.Filter == [b"CCITTFaxDecode"]
-        width, height, data = info.Width, info.Height, bytes(stream.buf)
-        # Minimal little-endian TIFF: width, length, 1 bit, Group 4, BlackIsZero, one strip.
-        entries = [_tiff_short(256, width), _tiff_short(257, height), _tiff_short(258, 1)]
-        entries += [_tiff_short(259, 4), _tiff_short(262, 1), _tiff_long(273, 8)]
-        entries += [_tiff_short(278, height), _tiff_long(279, len(data))]
-        ifd = struct.pack("<H", len(entries)) + b"".join(entries) + b"\0\0\0\0"
-        tiff = b"II*\0" + struct.pack("<I", 8 + len(data)) + data + ifd
-        image = Image.open(io.BytesIO(tiff))
-        image.load()
-        pages.append((page, image))
-    return pages
-
-
 def _labels(count: int) -> list[Label]:
     return [
         Label(
@@ -278,12 +248,12 @@ def test_sheet_page_count(count: int, pages: int) -> None:
 def test_long_runs_are_written_in_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     items = _labels(5)
     one_by_one = [label_sheet_pdf([label], columns=1, rows=1, dpi=72) for label in items]
-    singles = [_pdf_pages(pdf)[0][1].tobytes() for pdf in one_by_one]
+    singles = [pdf_pages(pdf)[0][1].tobytes() for pdf in one_by_one]
     assert len(set(singles)) == 5
-    width, height = _pdf_pages(one_by_one[0])[0][1].size
+    width, height = pdf_pages(one_by_one[0])[0][1].size
     monkeypatch.setattr(labels, "_BATCH_PIXELS", width * height * 2)  # two pages a batch
     pdf = label_sheet_pdf(items, columns=1, rows=1, dpi=72)
-    pages = _pdf_pages(pdf)
+    pages = pdf_pages(pdf)
     # Every page is there once, in order, drawn as it is on its own.
     assert [image.tobytes() for _, image in pages] == singles
     assert pdf.count(b"%%EOF") == 3  # the first batch and two incremental updates
@@ -293,7 +263,7 @@ def test_long_runs_are_written_in_batches(monkeypatch: pytest.MonkeyPatch) -> No
 @pytest.mark.parametrize("dpi", [150, 300])
 def test_sheet_page_is_the_paper_size(page: str, mm: tuple[int, int], dpi: int) -> None:
     pdf = label_sheet_pdf(_labels(3), page=page, dpi=dpi, columns=2, rows=4)
-    ((info, image),) = _pdf_pages(pdf)
+    ((info, image),) = pdf_pages(pdf)
     media_box = [float(v) for v in info[b"MediaBox"]]
     assert media_box[:2] == [0, 0]
     assert media_box[2] == pytest.approx(mm[0] / 25.4 * 72, abs=0.01)
@@ -306,7 +276,7 @@ def test_sheet_page_is_the_paper_size(page: str, mm: tuple[int, int], dpi: int) 
 def test_sheet_layout_follows_the_grid() -> None:
     columns, rows, margin_mm, dpi = 3, 5, 10, 150
     pdf = label_sheet_pdf(_labels(17), columns=columns, rows=rows, margin_mm=margin_mm, dpi=dpi)
-    pages = _pdf_pages(pdf)
+    pages = pdf_pages(pdf)
     assert len(pages) == 2
     first, second = pages[0][1].convert("L"), pages[1][1].convert("L")
     assert first.getpixel((0, 0)) == 255  # white paper, not an inverted image
@@ -338,7 +308,7 @@ def test_sheet_layout_follows_the_grid() -> None:
 @needs_decoder
 def test_sheet_codes_scan_back_to_their_urls() -> None:
     items = _labels(45)
-    pages = _pdf_pages(label_sheet_pdf(items))  # the default: A4, 4 x 10, 300 dpi
+    pages = pdf_pages(label_sheet_pdf(items))  # the default: A4, 4 x 10, 300 dpi
     assert sorted(_decode(pages[0][1])) == sorted(label.url for label in items[:40])
     assert sorted(_decode(pages[1][1])) == sorted(label.url for label in items[40:])
 

@@ -22,16 +22,16 @@ from farmgate.orders import cart as carts
 from farmgate.orders import checkout
 from farmgate.orders import service as orders
 from farmgate.orders.schemas import CheckoutIn
-from tests import factories as f
-from tests.test_jobs_live import REDIS_URL, _burst, _dispatch_once, _redis_up, on_postgresql
-from tests.test_orders import ADDRESS
+from tests.support import factories as f
+from tests.support.factories import ADDRESS
+from tests.support.live import REDIS_URL, burst, dispatch_once, on_postgresql, redis_up
 
 
 @pytest.fixture
-def carrier(
+def live_carrier(
     committed_db: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[CourierSimulatorServer]:
-    if not _redis_up():
+    if not redis_up():
         pytest.fail(f"Redis is not answering at {REDIS_URL}")
     monkeypatch.setattr(settings, "redis_url", REDIS_URL)
     monkeypatch.setattr(settings, "queue_prefix", f"fglog-{uuid.uuid4().hex[:8]}")
@@ -52,7 +52,7 @@ def carrier(
 
 
 @on_postgresql
-def test_a_timeout_after_the_carrier_created_the_waybill_ends_with_one(carrier) -> None:  # type: ignore[no-untyped-def]
+def test_a_timeout_after_the_carrier_created_the_waybill_ends_with_one(live_carrier) -> None:  # type: ignore[no-untyped-def]
     with session_scope() as session:
         township = f.create_township(session)
         coop = f.create_cooperative(session, township)
@@ -66,12 +66,12 @@ def test_a_timeout_after_the_carrier_created_the_waybill_ends_with_one(carrier) 
         order = checkout.checkout(session, ref.cart, CheckoutIn(**ADDRESS), buyer)
         orders.mark_paid(session, order)
         order_id = order.id
-    carrier.inject("create_then_timeout", timeout_seconds=3)
+    live_carrier.inject("create_then_timeout", timeout_seconds=3)
 
     async def run() -> None:
         for _ in range(2):  # waybill (with its retry), then the subscription it queues
-            await _dispatch_once()
-            await _burst("slow")
+            await dispatch_once()
+            await burst("slow")
 
     asyncio.run(run())
     with session_scope() as session:
@@ -80,5 +80,5 @@ def test_a_timeout_after_the_carrier_created_the_waybill_ends_with_one(carrier) 
         assert session.get(Order, order_id).status == "paid"
         job = session.query(OutboxJob).filter_by(job="logistics.create_waybill").one()
         assert (job.status, job.attempts) == ("done", 2)  # timed out once, then looked first
-    made = [p for p in carrier.state.parcels.values() if p.order_ref == parcel.order_ref]
+    made = [p for p in live_carrier.state.parcels.values() if p.order_ref == parcel.order_ref]
     assert len(made) == 1 and made[0].waybill_no == parcel.waybill_no

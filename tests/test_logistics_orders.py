@@ -26,9 +26,9 @@ from farmgate.models import (
     Township,
 )
 from farmgate.orders import service as orders
-from tests import factories as f
-from tests.logistics_support import deliver_push, paid_order, run_jobs
-from tests.test_orders import ADDRESS
+from tests.support import factories as f
+from tests.support.factories import ADDRESS
+from tests.support.logistics import deliver_push, paid_order, run_jobs
 
 
 def test_a_paid_order_gets_exactly_one_waybill(client, session: Session, carrier) -> None:  # type: ignore[no-untyped-def]

@@ -27,8 +27,8 @@ from farmgate.models import (
 from farmgate.orders import service as orders
 from farmgate.trace import service as trace
 from farmgate.trace.schemas import BatchIn
-from tests import factories as f
-from tests.test_orders import ADDRESS
+from tests.support import factories as f
+from tests.support.factories import ADDRESS
 
 LOCAL = {**ADDRESS, "delivery_method": "local"}
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from farmgate.config import settings
 from farmgate.models import Alert, DeadJob, OutboxJob, Parcel, Role, Township
 from farmgate.simulation import free_port
-from tests import factories as f
-from tests.logistics_support import paid_order, run_jobs
+from tests.support import factories as f
+from tests.support.logistics import paid_order, run_jobs
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from farmgate.jobs import outbox
 from farmgate.models import OutboxJob, Role
 from farmgate.ops import logs
 from farmgate.simulation import free_port
-
-REDIS_URL = "redis://127.0.0.1:6379/15"
+from tests.support.live import REDIS_URL
 
 
 def test_healthz_and_readyz(client, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
@@ -59,7 +58,7 @@ def test_metrics_count_requests_by_route_and_read_the_outbox(client, session: Se
 def test_requests_carry_an_id_into_their_jobs_and_logs(  # type: ignore[no-untyped-def]
     client, session: Session, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from tests import factories as f
+    from tests.support import factories as f
 
     answer = client.get("/healthz", headers={"X-Request-ID": "req-abc-123"})
     assert answer.headers["x-request-id"] == "req-abc-123"

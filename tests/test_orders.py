@@ -13,19 +13,8 @@ from farmgate.errors import InvalidTransition
 from farmgate.jobs import runner
 from farmgate.models import Order, OrderEvent, OrderStatus, OutboxJob, Role, Sku
 from farmgate.orders import service, state
-from tests import factories as f
-
-ADDRESS = {
-    "recipient": "李四",
-    "phone": "13912345678",
-    "province": "湖南省",
-    "city": "怀化市",
-    "county": "辰溪县",
-    "township": "谭家场乡",
-    "village": "高坪村",
-    "address_detail": "3组12号",
-    "delivery_method": "courier",
-}
+from tests.support import factories as f
+from tests.support.factories import ADDRESS
 
 
 @pytest.fixture
@@ -58,11 +47,6 @@ def shop(session: Session):  # type: ignore[no-untyped-def]
     }
 
 
-def _stock(session: Session, sku_id: int) -> int:
-    session.expire_all()
-    return session.get(Sku, sku_id).stock  # type: ignore[union-attr]
-
-
 def test_guest_buys_from_two_cooperatives(client, session: Session, shop) -> None:  # type: ignore[no-untyped-def]
     added = client.post("/api/v1/cart/items", json={"sku_id": shop["chilli"], "quantity": 2})
     assert added.status_code == 200
@@ -82,7 +66,7 @@ def test_guest_buys_from_two_cooperatives(client, session: Session, shop) -> Non
         2500,
     ]  # the fish travels chilled
     assert order["total_fen"] == 7600 + 3500 + 3500
-    assert (_stock(session, shop["chilli"]), _stock(session, shop["fish"])) == (8, 4)
+    assert (f.stock_of(session, shop["chilli"]), f.stock_of(session, shop["fish"])) == (8, 4)
     assert client.get("/api/v1/cart", headers={"X-Cart-Token": token}).json()["count"] == 0
 
     # The release job waits in the outbox until the payment deadline.
@@ -120,7 +104,7 @@ def test_short_stock_rolls_the_whole_checkout_back(client, session: Session, sho
     assert response.status_code == 409
     error = response.json()["error"]
     assert error["code"] == "out_of_stock" and "仅剩2件" in error["fields"][f"sku {shop['fish']}"]
-    assert (_stock(session, shop["chilli"]), _stock(session, shop["fish"])) == (
+    assert (f.stock_of(session, shop["chilli"]), f.stock_of(session, shop["fish"])) == (
         10,
         2,
     )  # nothing kept
@@ -216,7 +200,7 @@ def test_unpaid_orders_are_released_at_the_deadline_once(client, session: Sessio
     data = _order(client, shop)
     row = session.query(OutboxJob).filter_by(key=f"order:{data['id']}").one()
     assert runner.execute(row.id).outcome == runner.Outcome.RETRY  # too early: nothing happens
-    assert _stock(session, shop["chilli"]) == 8
+    assert f.stock_of(session, shop["chilli"]) == 8
 
     order = session.get(Order, data["id"])
     order.pay_by = utcnow() - timedelta(seconds=5)
@@ -226,12 +210,12 @@ def test_unpaid_orders_are_released_at_the_deadline_once(client, session: Sessio
     assert runner.execute(row.id).outcome == runner.Outcome.DONE
     session.expire_all()
     assert session.get(Order, data["id"]).status == OrderStatus.CANCELLED
-    assert (_stock(session, shop["chilli"]), _stock(session, shop["fish"])) == (10, 5)
+    assert (f.stock_of(session, shop["chilli"]), f.stock_of(session, shop["fish"])) == (10, 5)
     # Running the job again changes nothing (it is keyed by the order).
     row.status = "pending"
     session.commit()
     assert runner.execute(row.id).outcome == runner.Outcome.DONE
-    assert (_stock(session, shop["chilli"]), _stock(session, shop["fish"])) == (10, 5)
+    assert (f.stock_of(session, shop["chilli"]), f.stock_of(session, shop["fish"])) == (10, 5)
 
 
 def test_paid_orders_are_not_released(client, session: Session, shop) -> None:  # type: ignore[no-untyped-def]
@@ -243,4 +227,4 @@ def test_paid_orders_are_not_released(client, session: Session, shop) -> None:  
     row = session.query(OutboxJob).filter_by(key=f"order:{data['id']}").one()
     assert runner.execute(row.id).outcome == runner.Outcome.DONE
     assert session.get(Order, data["id"]).status == OrderStatus.PAID
-    assert _stock(session, shop["chilli"]) == 8
+    assert f.stock_of(session, shop["chilli"]) == 8

@@ -12,8 +12,8 @@ from farmgate.models import Order, OrderLine, Role, Sku
 from farmgate.orders import cart as carts
 from farmgate.orders import checkout as checkouts
 from farmgate.orders.schemas import CheckoutIn
-from tests import factories as f
-from tests.test_orders import ADDRESS
+from tests.support import factories as f
+from tests.support.factories import ADDRESS
 
 BUYERS = 50
 UNITS = 10
@@ -77,8 +77,8 @@ def test_an_order_number_already_taken_is_drawn_again(  # type: ignore[no-untype
     not fail the checkout."""
     from farmgate.models import Order, Role, Sku, Township
     from farmgate.orders import checkout
-    from tests import factories as f
-    from tests.test_orders import ADDRESS
+    from tests.support import factories as f
+    from tests.support.factories import ADDRESS
 
     township = session.query(Township).first() or f.create_township(session)
     coop = f.create_cooperative(session, township)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -22,39 +21,33 @@ from farmgate.models import (
     Sku,
 )
 from farmgate.payments import providers, tasks
-from farmgate.payments.simulator import SimulatorServer, start_simulator
+from farmgate.payments.simulator import SimulatorServer
 from farmgate.payments.simulator.state import Delivery
-from tests import factories as f
-from tests.logistics_support import run_jobs
-from tests.test_orders import ADDRESS
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorServer]:
-    with start_simulator() as server:
-        yield server
+from tests.support import factories as f
+from tests.support.factories import ADDRESS
+from tests.support.logistics import run_jobs
 
 
 @pytest.fixture(params=["v2", "v3"])
 def wechat(
-    request: pytest.FixtureRequest, sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, pay_sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> SimulatorServer:
     """The shop configured for the simulator through WeChat Pay API v2, then v3."""
     monkeypatch.setattr(settings, "wechat_pay_version", request.param)
-    monkeypatch.setattr(settings, "wechat_appid", sim.state.appid)
-    monkeypatch.setattr(settings, "wechat_mch_id", sim.state.mch_id)
-    monkeypatch.setattr(settings, "wechat_api_base", sim.url)
+    monkeypatch.setattr(settings, "wechat_appid", pay_sim.state.appid)
+    monkeypatch.setattr(settings, "wechat_mch_id", pay_sim.state.mch_id)
+    monkeypatch.setattr(settings, "wechat_api_base", pay_sim.url)
     monkeypatch.setattr(settings, "payment_http_timeout", 2)
     if request.param == "v2":
-        monkeypatch.setattr(settings, "wechat_api_key", sim.state.api_key)
+        monkeypatch.setattr(settings, "wechat_api_key", pay_sim.state.api_key)
     else:
-        v3 = sim.v3_config()
+        v3 = pay_sim.v3_config()
         monkeypatch.setattr(settings, "wechat_apiv3_key", v3["apiv3_key"])
         monkeypatch.setattr(settings, "wechat_private_key", v3["merchant_private_key"])
         monkeypatch.setattr(settings, "wechat_serial_no", v3["merchant_serial_no"])
         monkeypatch.setattr(settings, "wechat_platform_public_key", v3["platform_public_key"])
         monkeypatch.setattr(settings, "wechat_platform_public_key_id", v3["platform_public_key_id"])
-    return sim
+    return pay_sim
 
 
 @pytest.fixture
@@ -71,14 +64,14 @@ def order(client, session: Session, wechat):  # type: ignore[no-untyped-def]
     return {"id": data["id"], "total": data["total_fen"], "headers": headers, "sku": sku.id}
 
 
-def _pay_and_notify(client, session: Session, sim: SimulatorServer, order) -> Delivery:  # type: ignore[no-untyped-def]
+def _pay_and_notify(client, session: Session, pay_sim: SimulatorServer, order) -> Delivery:  # type: ignore[no-untyped-def]
     """Pay at the simulator; returns the notification it sent (v2 XML or v3 JSON + headers)."""
     intent = client.post(
         f"/api/v1/orders/{order['id']}/pay", json={"channel": "native"}, headers=order["headers"]
     )
     assert intent.status_code == 200, intent.text
-    sim.pay(intent.json()["out_trade_no"])
-    return sim.state.deliveries[-1]
+    pay_sim.pay(intent.json()["out_trade_no"])
+    return pay_sim.state.deliveries[-1]
 
 
 def _notify(client, sent: Delivery | bytes):  # type: ignore[no-untyped-def]

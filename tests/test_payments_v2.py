@@ -20,9 +20,9 @@ from farmgate.payments.provider import (
     SignatureInvalid,
     TradeClosed,
 )
-from farmgate.payments.simulator import SimulatorServer, start_simulator
+from farmgate.payments.simulator import SimulatorServer
 from farmgate.payments.wechat_v2 import WeChatPayV2, hmac_sha256_sign
-from tests.test_payments_v3 import Merchant
+from tests.support.payments import Merchant
 
 
 class Receiver:
@@ -47,12 +47,6 @@ class Receiver:
 
 
 @pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorServer]:
-    with start_simulator() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
@@ -60,10 +54,10 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def provider(sim: SimulatorServer) -> WeChatPayV2:
-    s = sim.state
+def v2_provider(pay_sim: SimulatorServer) -> WeChatPayV2:
+    s = pay_sim.state
     return WeChatPayV2(
-        appid=s.appid, mch_id=s.mch_id, api_key=s.api_key, base_url=sim.url, timeout=1
+        appid=s.appid, mch_id=s.mch_id, api_key=s.api_key, base_url=pay_sim.url, timeout=1
     )
 
 
@@ -75,9 +69,13 @@ def _no() -> str:
 
 
 def _intent(
-    provider: WeChatPayV2, receiver: Receiver, no: str, amount: int = 4800, channel: str = "native"
+    v2_provider: WeChatPayV2,
+    receiver: Receiver,
+    no: str,
+    amount: int = 4800,
+    channel: str = "native",
 ):  # type: ignore[no-untyped-def]
-    return provider.create_intent(
+    return v2_provider.create_intent(
         out_trade_no=no,
         amount_fen=amount,
         description="谭家场干红辣椒",
@@ -88,160 +86,162 @@ def _intent(
     )
 
 
-def test_native_intent_is_idempotent_by_out_trade_no(provider, receiver) -> None:  # type: ignore[no-untyped-def]
+def test_native_intent_is_idempotent_by_out_trade_no(v2_provider, receiver) -> None:  # type: ignore[no-untyped-def]
     no = _no()
-    first = _intent(provider, receiver, no)
-    again = _intent(provider, receiver, no)
+    first = _intent(v2_provider, receiver, no)
+    again = _intent(v2_provider, receiver, no)
     assert first.client["code_url"] and first.provider_ref == again.provider_ref
     with pytest.raises(PaymentError, match=r"ORDERPAID|OUT_TRADE_NO_USED"):
-        _intent(provider, receiver, no, amount=9900)  # same number, different amount: refused
+        _intent(v2_provider, receiver, no, amount=9900)  # same number, different amount: refused
 
 
-def test_jsapi_and_mweb_channels(provider, receiver) -> None:  # type: ignore[no-untyped-def]
-    jsapi = _intent(provider, receiver, _no(), channel="jsapi").client["jsapi"]
+def test_jsapi_and_mweb_channels(v2_provider, receiver) -> None:  # type: ignore[no-untyped-def]
+    jsapi = _intent(v2_provider, receiver, _no(), channel="jsapi").client["jsapi"]
     assert jsapi["package"].startswith("prepay_id=") and jsapi["signType"] == "HMAC-SHA256"
     assert jsapi["paySign"] == hmac_sha256_sign(
-        {k: v for k, v in jsapi.items() if k != "paySign"}, provider.api_key
+        {k: v for k, v in jsapi.items() if k != "paySign"}, v2_provider.api_key
     )
     assert (
-        _intent(provider, receiver, _no(), channel="mweb")
+        _intent(v2_provider, receiver, _no(), channel="mweb")
         .client["mweb_url"]
         .startswith("http://127.0.0.1")
     )
 
 
-def test_payment_notification_verifies_and_forgeries_do_not(provider, receiver, sim) -> None:  # type: ignore[no-untyped-def]
+def test_payment_notification_verifies_and_forgeries_do_not(v2_provider, receiver, pay_sim) -> None:  # type: ignore[no-untyped-def]
     no = _no()
-    _intent(provider, receiver, no)
+    _intent(v2_provider, receiver, no)
     before = len(receiver.bodies)
-    sim.pay(no)
-    note = provider.parse_notification({}, receiver.bodies[before])
+    pay_sim.pay(no)
+    note = v2_provider.parse_notification({}, receiver.bodies[before])
     assert (note.out_trade_no, note.amount_fen, note.currency, note.paid) == (no, 4800, "CNY", True)
     assert note.paid_at is not None and note.paid_at.tzinfo is not None
-    assert provider.query(no).state == "SUCCESS"
+    assert v2_provider.query(no).state == "SUCCESS"
 
-    sim.inject("notify_forged")
-    sim.pay(no)
+    pay_sim.inject("notify_forged")
+    pay_sim.pay(no)
     with pytest.raises(SignatureInvalid):
-        provider.parse_notification({}, receiver.bodies[-1])
+        v2_provider.parse_notification({}, receiver.bodies[-1])
     # The same signature in lower case, or with its last character changed, is not accepted.
     genuine = receiver.bodies[before].decode()
     sign = genuine.split("<sign><![CDATA[")[1].split("]]>")[0]
     for tampered in (sign.lower(), sign[:-1] + ("0" if sign[-1] != "0" else "1")):
         with pytest.raises(SignatureInvalid):
-            provider.parse_notification({}, genuine.replace(sign, tampered).encode())
+            v2_provider.parse_notification({}, genuine.replace(sign, tampered).encode())
 
 
-def test_wrong_amount_and_duplicate_notifications_are_visible(provider, receiver, sim) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_amount_and_duplicate_notifications_are_visible(
+    v2_provider, receiver, pay_sim
+) -> None:  # type: ignore[no-untyped-def]
     no = _no()
-    _intent(provider, receiver, no, amount=1200)
+    _intent(v2_provider, receiver, no, amount=1200)
     before = len(receiver.bodies)
-    sim.inject("notify_wrong_amount")
-    sim.pay(no)
+    pay_sim.inject("notify_wrong_amount")
+    pay_sim.pay(no)
     assert (
-        provider.parse_notification({}, receiver.bodies[-1]).amount_fen == 1201
+        v2_provider.parse_notification({}, receiver.bodies[-1]).amount_fen == 1201
     )  # the caller must compare
-    sim.inject("notify_twice")
-    sim.pay(no)
+    pay_sim.inject("notify_twice")
+    pay_sim.pay(no)
     assert len(receiver.bodies) == before + 3
     assert receiver.bodies[-1] == receiver.bodies[-2]
 
 
-def test_query_close_and_refunds(provider, receiver, sim) -> None:  # type: ignore[no-untyped-def]
+def test_query_close_and_refunds(v2_provider, receiver, pay_sim) -> None:  # type: ignore[no-untyped-def]
     unpaid = _no()
-    _intent(provider, receiver, unpaid)
-    assert provider.query(unpaid).state == "NOTPAY"
-    provider.close(unpaid)
-    assert provider.query(unpaid).state == "CLOSED"
-    assert provider.query("NOSUCHORDER").state == "NOT_FOUND"
+    _intent(v2_provider, receiver, unpaid)
+    assert v2_provider.query(unpaid).state == "NOTPAY"
+    v2_provider.close(unpaid)
+    assert v2_provider.query(unpaid).state == "CLOSED"
+    assert v2_provider.query("NOSUCHORDER").state == "NOT_FOUND"
 
     paid = _no()
-    _intent(provider, receiver, paid, amount=5000)
-    sim.pay(paid)
-    part = provider.refund(
+    _intent(v2_provider, receiver, paid, amount=5000)
+    pay_sim.pay(paid)
+    part = v2_provider.refund(
         out_trade_no=paid, out_refund_no="R1", total_fen=5000, refund_fen=2000, reason="少发一袋"
     )
-    again = provider.refund(
+    again = v2_provider.refund(
         out_trade_no=paid, out_refund_no="R1", total_fen=5000, refund_fen=2000, reason="少发一袋"
     )
     assert part == again and part.refund_fen == 2000  # idempotent by out_refund_no
-    rest = provider.refund(
+    rest = v2_provider.refund(
         out_trade_no=paid, out_refund_no="R2", total_fen=5000, refund_fen=3000, reason=""
     )
     assert rest.refund_fen == 3000
     with pytest.raises(PaymentError, match="NOTENOUGH"):
-        provider.refund(
+        v2_provider.refund(
             out_trade_no=paid, out_refund_no="R3", total_fen=5000, refund_fen=1, reason=""
         )
 
 
-def test_outages_and_timeouts_are_transient(provider, receiver, sim) -> None:  # type: ignore[no-untyped-def]
-    sim.inject("error_500")
+def test_outages_and_timeouts_are_transient(v2_provider, receiver, pay_sim) -> None:  # type: ignore[no-untyped-def]
+    pay_sim.inject("error_500")
     with pytest.raises(PaymentUnavailable):
-        _intent(provider, receiver, _no())
-    sim.state.timeout_seconds = 2  # the provider gives up after 1 s
-    sim.inject("timeout")
+        _intent(v2_provider, receiver, _no())
+    pay_sim.state.timeout_seconds = 2  # the provider gives up after 1 s
+    pay_sim.inject("timeout")
     with pytest.raises(PaymentUnavailable):
-        provider.query("whatever")
+        v2_provider.query("whatever")
 
 
-def test_a_wrong_api_key_is_refused(sim, receiver) -> None:  # type: ignore[no-untyped-def]
-    s = sim.state
+def test_a_wrong_api_key_is_refused(pay_sim, receiver) -> None:  # type: ignore[no-untyped-def]
+    s = pay_sim.state
     wrong = WeChatPayV2(
-        appid=s.appid, mch_id=s.mch_id, api_key="0" * 32, base_url=sim.url, timeout=2
+        appid=s.appid, mch_id=s.mch_id, api_key="0" * 32, base_url=pay_sim.url, timeout=2
     )
     with pytest.raises(PaymentError, match="签名错误"):
         _intent(wrong, receiver, _no())
 
 
 def test_recreating_a_paid_or_closed_trade_asks_wechat_and_never_charges_twice(
-    provider, receiver, sim
+    v2_provider, receiver, pay_sim
 ) -> None:  # type: ignore[no-untyped-def]
     paid = _no()
-    _intent(provider, receiver, paid, amount=3300)
-    transaction_id = sim.pay(paid)["transaction_id"]
+    _intent(v2_provider, receiver, paid, amount=3300)
+    transaction_id = pay_sim.pay(paid)["transaction_id"]
     with pytest.raises(AlreadyPaid) as again:
-        _intent(provider, receiver, paid, amount=3300)
+        _intent(v2_provider, receiver, paid, amount=3300)
     assert again.value.code == "ORDERPAID"
     assert (again.value.result.transaction_id, again.value.result.amount_fen) == (
         transaction_id,
         3300,
     )
     closed = _no()
-    _intent(provider, receiver, closed)
-    provider.close(closed)
+    _intent(v2_provider, receiver, closed)
+    v2_provider.close(closed)
     with pytest.raises(TradeClosed):
-        _intent(provider, receiver, closed)
+        _intent(v2_provider, receiver, closed)
     with pytest.raises(PaymentError) as refused:  # a paid trade cannot be closed
-        provider.close(paid)
+        v2_provider.close(paid)
     assert refused.value.code == "ORDERPAID"
 
 
-def test_the_merchant_verifies_and_acknowledges_in_v2_xml(provider, sim) -> None:  # type: ignore[no-untyped-def]
+def test_the_merchant_verifies_and_acknowledges_in_v2_xml(v2_provider, pay_sim) -> None:  # type: ignore[no-untyped-def]
     merchant = Merchant()
-    merchant.provider = provider
+    merchant.provider = v2_provider
     try:
         no = _no()
-        _intent(provider, merchant, no, amount=880)  # type: ignore[arg-type]
-        assert sim.pay(no)["notify_status"] == [200]
+        _intent(v2_provider, merchant, no, amount=880)  # type: ignore[arg-type]
+        assert pay_sim.pay(no)["notify_status"] == [200]
         note = merchant.parsed[-1]
         assert isinstance(note, Notification) and note.amount_fen == 880
-        assert xmltodict.parse(provider.ack(True)[2])["xml"]["return_code"] == "SUCCESS"
-        sim.inject("notify_forged")
-        sim.pay(no)
+        assert xmltodict.parse(v2_provider.ack(True)[2])["xml"]["return_code"] == "SUCCESS"
+        pay_sim.inject("notify_forged")
+        pay_sim.pay(no)
         assert isinstance(merchant.parsed[-1], SignatureInvalid)
-        assert sim.state.deliveries[-1].status == 200  # v2 acks FAIL inside a 200
-        assert b"FAIL" in provider.ack(False)[2]
+        assert pay_sim.state.deliveries[-1].status == 200  # v2 acks FAIL inside a 200
+        assert b"FAIL" in v2_provider.ack(False)[2]
     finally:
         merchant.server.shutdown()
 
 
 def test_verification_compares_in_constant_time(
-    provider, receiver, sim, monkeypatch: pytest.MonkeyPatch
+    v2_provider, receiver, pay_sim, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     no = _no()
-    _intent(provider, receiver, no)
-    sim.pay(no)
+    _intent(v2_provider, receiver, no)
+    pay_sim.pay(no)
     body = receiver.bodies[-1]
     calls: list[tuple[bytes, bytes]] = []
     real = hmac.compare_digest
@@ -251,9 +251,9 @@ def test_verification_compares_in_constant_time(
         return real(a, b)
 
     monkeypatch.setattr(wechat_v2.hmac, "compare_digest", spy)
-    assert provider.parse_notification({}, body).out_trade_no == no
+    assert v2_provider.parse_notification({}, body).out_trade_no == no
     assert len(calls) == 1 and calls[0][0] == calls[0][1]
     with pytest.raises(MalformedNotification):
-        provider.parse_notification({}, b"<xml><oops")
+        v2_provider.parse_notification({}, b"<xml><oops")
     with pytest.raises(SignatureInvalid):  # unsigned
-        provider.parse_notification({}, b"<xml><out_trade_no>X</out_trade_no></xml>")
+        v2_provider.parse_notification({}, b"<xml><out_trade_no>X</out_trade_no></xml>")

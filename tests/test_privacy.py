@@ -6,8 +6,8 @@ from sqlalchemy.orm import Session
 
 from farmgate.models import Account, AuthToken, Order, OrderStatus, Role, Sku, Township
 from farmgate.orders import service as orders
-from tests import factories as f
-from tests.test_orders import ADDRESS
+from tests.support import factories as f
+from tests.support.factories import ADDRESS
 
 
 def _buyer_with_orders(client, session: Session):  # type: ignore[no-untyped-def]

@@ -27,8 +27,8 @@ from farmgate.models import Account, Role
 from farmgate.reports import summary
 from farmgate.reports.tables import SPECS
 from farmgate.storefront import reports_pages
-from tests import factories as f
-from tests.test_reports import World, at, make_order, make_refund, make_world
+from tests.support import factories as f
+from tests.support.reports import World, at, make_order, make_refund, make_world
 
 DAY = date(2026, 3, 10)
 RANGE = {"date_from": (DAY - timedelta(days=2)).isoformat(), "date_to": DAY.isoformat()}
@@ -48,7 +48,7 @@ def web(connection: object) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def world(session: Session) -> World:
+def sales(session: Session) -> World:
     w = make_world(session)
     chilli, rice, fish = w.products["chilli"], w.products["rice"], w.products["fish"]
     for i, lines in enumerate(
@@ -135,9 +135,9 @@ def as_page(value: object, kind: str) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def test_api_summary_for_the_township(web: TestClient, session: Session, world: World) -> None:
+def test_api_summary_for_the_township(web: TestClient, session: Session, sales: World) -> None:
     response = web.get(
-        "/api/v1/reports/summary", params=RANGE, headers=f.auth_headers(session, world.admin)
+        "/api/v1/reports/summary", params=RANGE, headers=f.auth_headers(session, sales.admin)
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -159,13 +159,13 @@ def test_api_summary_for_the_township(web: TestClient, session: Session, world: 
     one = web.get(
         "/api/v1/reports/tables/provinces",
         params=RANGE,
-        headers=f.auth_headers(session, world.admin),
+        headers=f.auth_headers(session, sales.admin),
     ).json()
     assert [r[:2] for r in one["rows"]] == [["广东省", 3], ["湖南省", 1]]
 
 
-def test_a_cooperative_reads_only_its_own(web: TestClient, session: Session, world: World) -> None:
-    staff1, staff2 = world.staff
+def test_a_cooperative_reads_only_its_own(web: TestClient, session: Session, sales: World) -> None:
+    staff1, staff2 = sales.staff
     mine = web.get("/api/v1/reports/summary", params=RANGE, headers=f.auth_headers(session, staff1))
     assert mine.status_code == 200
     body = mine.json()
@@ -176,7 +176,7 @@ def test_a_cooperative_reads_only_its_own(web: TestClient, session: Session, wor
         "gross"
     ] == 2 * 3800 + 3 * 2500 + 3800 + 2500
 
-    other = {"cooperative_id": str(world.coops[1].id), **RANGE}
+    other = {"cooperative_id": str(sales.coops[1].id), **RANGE}
     consumer = f.create_account(session, role=Role.CONSUMER)
     courier = f.create_account(session, role=Role.COURIER)
     for account, params in ((staff1, other), (consumer, RANGE), (courier, RANGE)):
@@ -203,8 +203,8 @@ def test_a_cooperative_reads_only_its_own(web: TestClient, session: Session, wor
     assert signed_out.status_code == 303 and signed_out.headers["location"].startswith("/login")
 
 
-def test_the_page_draws_every_chart(web: TestClient, session: Session, world: World) -> None:
-    login(web, session, world.admin)
+def test_the_page_draws_every_chart(web: TestClient, session: Session, sales: World) -> None:
+    login(web, session, sales.admin)
     page = web.get("/township/dashboard", params={**RANGE, "granularity": "day"})
     assert page.status_code == 200, page.text
     # No inline script and nothing from another host (the base page's own /static is fine).
@@ -232,9 +232,9 @@ def test_the_page_draws_every_chart(web: TestClient, session: Session, world: Wo
     ]
 
 
-def test_exports_open_and_match_the_page(web: TestClient, session: Session, world: World) -> None:
-    login(web, session, world.admin)
-    params = {**RANGE, "village_id": str(world.villages[1].id), "granularity": "week"}
+def test_exports_open_and_match_the_page(web: TestClient, session: Session, sales: World) -> None:
+    login(web, session, sales.admin)
+    params = {**RANGE, "village_id": str(sales.villages[1].id), "granularity": "week"}
     page = page_tables(web.get("/township/dashboard", params=params).text)
     export = web.get("/api/v1/reports/export.xlsx", params=params)
     assert export.status_code == 200
@@ -279,14 +279,14 @@ def test_exports_open_and_match_the_page(web: TestClient, session: Session, worl
     assert bad.status_code == 422 and "table" in bad.json()["error"]["fields"]
 
 
-def test_bad_filters_are_explained(web: TestClient, session: Session, world: World) -> None:
-    login(web, session, world.admin)
+def test_bad_filters_are_explained(web: TestClient, session: Session, sales: World) -> None:
+    login(web, session, sales.admin)
     page = web.get("/township/dashboard", params={"date_from": "2026-02-30", "village_id": "999"})
     assert page.status_code == 200 and "筛选条件有误" in page.text
     api = web.get(
         "/api/v1/reports/summary",
         params={"village_id": "999"},
-        headers=f.auth_headers(session, world.admin),
+        headers=f.auth_headers(session, sales.admin),
     )
     assert api.status_code == 422 and api.json()["error"]["fields"] == {
         "village_id": "请选择本乡的村"
@@ -294,7 +294,7 @@ def test_bad_filters_are_explained(web: TestClient, session: Session, world: Wor
     api = web.get(
         "/api/v1/reports/summary",
         params={"date_from": "2026-03-10", "date_to": "2026-03-01"},
-        headers=f.auth_headers(session, world.admin),
+        headers=f.auth_headers(session, sales.admin),
     )
     assert api.status_code == 422 and "date_from" in api.json()["error"]["fields"]
 

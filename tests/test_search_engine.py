@@ -5,12 +5,9 @@ engine's segments and snapshots."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -26,36 +23,17 @@ from farmgate.search.backend import (
     SearchQuery,
 )
 from farmgate.search.embedded import EmbeddedIndex
-from tests.search_catalogue import catalogue
+from tests.support.search_catalogue import catalogue
 
 DOCS = {d.id: d for d in catalogue()}
 
 
-@pytest.fixture(params=["embedded", "meili"])
-def engine(request: pytest.FixtureRequest) -> Iterator[SearchBackend]:
-    if request.param == "embedded":
-        yield EmbeddedIndex(DOCS.values())
-        return
-    url = os.environ.get("FARMGATE_MEILI_URL")
-    if not url:
-        pytest.skip("FARMGATE_MEILI_URL is not set: no Meilisearch server to test against")
-    from farmgate.search.meili import MeiliBackend
-
-    backend = MeiliBackend(url, os.environ.get("FARMGATE_MEILI_KEY"), f"test-{uuid.uuid4().hex}")
-    backend.configure()
-    backend.index(DOCS.values())
-    try:
-        yield backend
-    finally:
-        backend.drop()
-
-
-def all_ids(engine: SearchBackend, **kwargs: Any) -> list[int]:
+def all_ids(search_backend: SearchBackend, **kwargs: Any) -> list[int]:
     """Every matching id, page after page."""
     ids: list[int] = []
     page = 1
     while True:
-        result = engine.search(SearchQuery(page=page, page_size=50, **kwargs))
+        result = search_backend.search(SearchQuery(page=page, page_size=50, **kwargs))
         ids += result.ids
         if page >= result.pages:
             return ids
@@ -89,12 +67,12 @@ FILTERS = [
 
 @pytest.mark.parametrize("filters", FILTERS)
 def test_browsing_with_filters_matches_a_plain_count(
-    engine: SearchBackend, filters: SearchFilters
+    search_backend: SearchBackend, filters: SearchFilters
 ) -> None:
     wanted = [d for d in DOCS.values() if filters.matches(d)]
-    result = engine.search(SearchQuery(filters=filters, page_size=100))
+    result = search_backend.search(SearchQuery(filters=filters, page_size=100))
     assert result.total == len(wanted)
-    assert sorted(all_ids(engine, filters=filters)) == sorted(d.id for d in wanted)
+    assert sorted(all_ids(search_backend, filters=filters)) == sorted(d.id for d in wanted)
     assert result.facets == expected_facets(wanted)
     if wanted:
         priced = [d for d in wanted if d.price_min_fen is not None]
@@ -106,11 +84,11 @@ def test_browsing_with_filters_matches_a_plain_count(
 @pytest.mark.parametrize("q", ["辣椒", "谭家场", "lj", "腊肉 500g", "500g"])
 @pytest.mark.parametrize("filters", FILTERS[1:6])
 def test_a_query_with_filters_is_the_query_within_the_filters(
-    engine: SearchBackend, q: str, filters: SearchFilters
+    search_backend: SearchBackend, q: str, filters: SearchFilters
 ) -> None:
-    everything = set(all_ids(engine, q=q))
-    inside = all_ids(engine, q=q, filters=filters)
-    result = engine.search(SearchQuery(q=q, filters=filters))
+    everything = set(all_ids(search_backend, q=q))
+    inside = all_ids(search_backend, q=q, filters=filters)
+    result = search_backend.search(SearchQuery(q=q, filters=filters))
     if result.relaxed:  # nothing inside the filters has every word: some words will do
         assert all(filters.matches(DOCS[i]) for i in inside)
         assert not {i for i in everything if filters.matches(DOCS[i])}
@@ -119,8 +97,8 @@ def test_a_query_with_filters_is_the_query_within_the_filters(
     assert result.facets == expected_facets([DOCS[i] for i in inside])
 
 
-def test_facet_labels_name_every_value(engine: SearchBackend) -> None:
-    result = engine.search(SearchQuery(q="鸡蛋"))
+def test_facet_labels_name_every_value(search_backend: SearchBackend) -> None:
+    result = search_backend.search(SearchQuery(q="鸡蛋"))
     labels = result.facet_labels
     assert labels["village_id"][1] == "谭家场"
     assert labels["cooperative_id"][1].startswith("辰溪县谭家场红辣椒")
@@ -139,9 +117,9 @@ def test_facet_labels_name_every_value(engine: SearchBackend) -> None:
         ("newest", lambda d: d.published_at, True),
     ],
 )
-def test_sorting(engine: SearchBackend, sort: str, key: Any, descending: bool) -> None:
+def test_sorting(search_backend: SearchBackend, sort: str, key: Any, descending: bool) -> None:
     for q in ("", "辣椒", "lj"):
-        ids = all_ids(engine, q=q, sort=sort)
+        ids = all_ids(search_backend, q=q, sort=sort)
         values = [key(DOCS[i]) for i in ids]
         priced = [v for v in values if v is not None]
         assert priced == sorted(priced, reverse=descending), (q, sort)
@@ -149,8 +127,8 @@ def test_sorting(engine: SearchBackend, sort: str, key: Any, descending: bool) -
             assert values[values.index(None) :] == [None] * values.count(None)
 
 
-def test_relevance_breaks_ties_by_sales(engine: SearchBackend) -> None:
-    ids = engine.search(SearchQuery(q="lajiao", page_size=30)).ids
+def test_relevance_breaks_ties_by_sales(search_backend: SearchBackend) -> None:
+    ids = search_backend.search(SearchQuery(q="lajiao", page_size=30)).ids
     chilli = [
         i for i in ids if "辣椒" in DOCS[i].name or "辣椒" in DOCS[i].name.replace("乾", "干")
     ]
@@ -158,14 +136,14 @@ def test_relevance_breaks_ties_by_sales(engine: SearchBackend) -> None:
     assert sales == sorted(sales, reverse=True)
 
 
-def test_pages_partition_the_results(engine: SearchBackend) -> None:
-    whole = engine.search(SearchQuery(q="辣椒", page_size=100))
-    pages = [engine.search(SearchQuery(q="辣椒", page=p, page_size=7)) for p in range(1, 8)]
+def test_pages_partition_the_results(search_backend: SearchBackend) -> None:
+    whole = search_backend.search(SearchQuery(q="辣椒", page_size=100))
+    pages = [search_backend.search(SearchQuery(q="辣椒", page=p, page_size=7)) for p in range(1, 8)]
     joined = [i for page in pages for i in page.ids]
     assert joined == whole.ids
     assert all(page.total == whole.total for page in pages)
     assert pages[0].pages == -(-whole.total // 7)
-    assert engine.search(SearchQuery(q="辣椒", page=50, page_size=7)).hits == []
+    assert search_backend.search(SearchQuery(q="辣椒", page=50, page_size=7)).hits == []
 
 
 def test_invalid_queries_are_refused() -> None:
@@ -178,24 +156,24 @@ def test_invalid_queries_are_refused() -> None:
     assert len(SearchQuery(q="辣" * 500).q) == 100
 
 
-def test_highlights(engine: SearchBackend) -> None:
-    hit = engine.search(SearchQuery(q="谭家场 干辣椒")).hits[0]
+def test_highlights(search_backend: SearchBackend) -> None:
+    hit = search_backend.search(SearchQuery(q="谭家场 干辣椒")).hits[0]
     assert hit.id == 121
     assert hit.name.marked == ["谭家场干辣椒"]
     assert "<mark>谭家场</mark>" in hit.snippet.__html__()
-    pinyin = engine.search(SearchQuery(q="tjc")).hits[0]
+    pinyin = search_backend.search(SearchQuery(q="tjc")).hits[0]
     assert pinyin.name.marked == ["谭家场"] or pinyin.name.marked == ["譚家場"]
-    traditional = engine.search(SearchQuery(q="土鸡蛋 谭家场 30枚")).hits[0]
+    traditional = search_backend.search(SearchQuery(q="土鸡蛋 谭家场 30枚")).hits[0]
     assert traditional.id == 903
     assert traditional.name.__html__() == "<mark>譚家場土雞蛋</mark>"
     assert traditional.snippet.marked[0] == "譚家場"
-    units = engine.search(SearchQuery(q="腊肉 500g")).hits[0]
+    units = search_backend.search(SearchQuery(q="腊肉 500g")).hits[0]
     assert units.id == 314
     assert units.name.marked == ["腊肉", "500克"]
 
 
-def test_update_and_delete(engine: SearchBackend) -> None:
-    before = engine.search(SearchQuery(q="谭家场 鸡蛋"))
+def test_update_and_delete(fresh_search_backend: SearchBackend) -> None:
+    before = fresh_search_backend.search(SearchQuery(q="谭家场 鸡蛋"))
     renamed = replace(
         DOCS[603],
         name="农家鸭蛋",
@@ -203,43 +181,45 @@ def test_update_and_delete(engine: SearchBackend) -> None:
         village_id=3,
         village_name="高坪",
     )
-    engine.index([renamed])
-    after = engine.search(SearchQuery(q="谭家场 鸡蛋"))
+    fresh_search_backend.index([renamed])
+    after = fresh_search_backend.search(SearchQuery(q="谭家场 鸡蛋"))
     assert 603 in before.ids and 603 not in after.ids
-    assert 603 in engine.search(SearchQuery(q="高坪 鸭蛋")).ids
-    engine.delete([603, 602, 12345])
-    gone = engine.search(SearchQuery(q="鸭蛋", page_size=50))
+    assert 603 in fresh_search_backend.search(SearchQuery(q="高坪 鸭蛋")).ids
+    fresh_search_backend.delete([603, 602, 12345])
+    gone = fresh_search_backend.search(SearchQuery(q="鸭蛋", page_size=50))
     assert 603 not in gone.ids
-    assert 602 not in all_ids(engine)
+    assert 602 not in all_ids(fresh_search_backend)
     assert gone.facets["village_id"].get(3) == sum(
         1 for i in gone.ids if DOCS[i].village_id == 3 and i != 603
     )
-    engine.index([DOCS[602]])
-    assert 602 in engine.search(SearchQuery(q="谭家场 鸡蛋")).ids
-    engine.clear()
-    assert engine.search(SearchQuery()).total == 0
+    fresh_search_backend.index([DOCS[602]])
+    assert 602 in fresh_search_backend.search(SearchQuery(q="谭家场 鸡蛋")).ids
+    fresh_search_backend.clear()
+    assert fresh_search_backend.search(SearchQuery()).total == 0
 
 
-def test_suggest(engine: SearchBackend) -> None:
-    assert "辣椒" in engine.suggest("辣")
-    assert "辣椒" in engine.suggest("laj")
-    assert "谭家场" in engine.suggest("tjc")
-    assert "稻花鱼" in engine.suggest("daohua")
-    assert any(s.startswith("谭家场 土鸡蛋") for s in engine.suggest("谭家场 土鸡"))
-    assert engine.suggest("") == []
-    assert len(engine.suggest("l", limit=3)) <= 3
+def test_suggest(search_backend: SearchBackend) -> None:
+    assert "辣椒" in search_backend.suggest("辣")
+    assert "辣椒" in search_backend.suggest("laj")
+    assert "谭家场" in search_backend.suggest("tjc")
+    assert "稻花鱼" in search_backend.suggest("daohua")
+    assert any(s.startswith("谭家场 土鸡蛋") for s in search_backend.suggest("谭家场 土鸡"))
+    assert search_backend.suggest("") == []
+    assert len(search_backend.suggest("l", limit=3)) <= 3
 
 
-def test_no_results_help(engine: SearchBackend) -> None:
-    nothing = engine.search(SearchQuery(q="榴莲"))
+def test_no_results_help(search_backend: SearchBackend) -> None:
+    nothing = search_backend.search(SearchQuery(q="榴莲"))
     assert (nothing.total, nothing.hits, nothing.relaxed) == (0, [], False)
-    partial = engine.search(SearchQuery(q="谭家场 榴莲"))
+    partial = search_backend.search(SearchQuery(q="谭家场 榴莲"))
     assert partial.relaxed and partial.total > 0
     assert "谭家场" in partial.suggestions
-    assert set(partial.ids) <= set(all_ids(engine, q="谭家场"))
-    near = engine.search(SearchQuery(q="稻花鲤鱼"))
+    assert set(partial.ids) <= set(all_ids(search_backend, q="谭家场"))
+    near = search_backend.search(SearchQuery(q="稻花鲤鱼"))
     assert any("鱼" in s for s in near.suggestions)
-    typo = engine.search(SearchQuery(q="fengmo"))  # one letter off: corrected, not "no results"
+    typo = search_backend.search(
+        SearchQuery(q="fengmo")
+    )  # one letter off: corrected, not "no results"
     assert {801, 802, 803, 829} <= set(typo.ids)
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from farmgate.models import Role, Sku, Township, Village
 from farmgate.search import service as search
-from tests import factories as f
+from tests.support import factories as f
 
 
 def _text(html: str) -> str:

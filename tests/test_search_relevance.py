@@ -7,16 +7,11 @@ The Meilisearch run needs a server: set FARMGATE_MEILI_URL (and FARMGATE_MEILI_K
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
 from farmgate.search.backend import SearchBackend, SearchQuery
-from farmgate.search.embedded import EmbeddedIndex
-from tests.search_catalogue import catalogue
 
 CHILLI_NAMES = {
     101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 117, 118, 121,
@@ -174,33 +169,14 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module", params=["embedded", "meili"])
-def engine(request: pytest.FixtureRequest) -> Iterator[SearchBackend]:
-    if request.param == "embedded":
-        yield EmbeddedIndex(catalogue())
-        return
-    url = os.environ.get("FARMGATE_MEILI_URL")
-    if not url:
-        pytest.skip("FARMGATE_MEILI_URL is not set: no Meilisearch server to test against")
-    from farmgate.search.meili import MeiliBackend
-
-    backend = MeiliBackend(url, os.environ.get("FARMGATE_MEILI_KEY"), f"test-{uuid.uuid4().hex}")
-    backend.configure()
-    backend.index(catalogue())
-    try:
-        yield backend
-    finally:
-        backend.drop()
-
-
 def test_the_suite_is_big_enough() -> None:
     assert len(CASES) >= 60
     assert len({c.q for c in CASES}) >= 60
 
 
 @pytest.mark.parametrize("labelled", CASES, ids=[f"{i:03d}-{c.q}" for i, c in enumerate(CASES)])
-def test_relevance(engine: SearchBackend, labelled: Case) -> None:
-    result = engine.search(SearchQuery(q=labelled.q, page_size=max(labelled.top, 10)))
+def test_relevance(search_backend: SearchBackend, labelled: Case) -> None:
+    result = search_backend.search(SearchQuery(q=labelled.q, page_size=max(labelled.top, 10)))
     top = result.ids[: labelled.top]
     missing = labelled.expected - set(top)
     intruders = labelled.forbidden & set(top)

@@ -29,8 +29,8 @@ from farmgate.models import (
 from farmgate.search import service as search
 from farmgate.search import store
 from farmgate.search.backend import SearchFilters, SearchQuery
-from tests import factories as f
-from tests.logistics_support import run_jobs
+from tests.support import factories as f
+from tests.support.logistics import run_jobs
 
 
 def _ids(client, q: str, **params) -> list[int]:  # type: ignore[no-untyped-def]
@@ -84,7 +84,7 @@ def test_sold_out_and_suspended(client, session: Session) -> None:  # type: igno
     # Sold out through checkout's bulk UPDATE (not the ORM): checkout reports it.
     buyer = f.auth_headers(session, f.create_account(session))
     client.post("/api/v1/cart/items", json={"sku_id": sku.id, "quantity": 10}, headers=buyer)
-    from tests.test_orders import ADDRESS
+    from tests.support.factories import ADDRESS
 
     placed = client.post("/api/v1/checkout", json=ADDRESS, headers=buyer)
     assert placed.status_code == 201, placed.text

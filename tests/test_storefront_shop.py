@@ -11,14 +11,9 @@ from sqlalchemy.orm import Session
 from farmgate.models import Order, OrderLine, Role, Sku
 from farmgate.trace import service as trace
 from farmgate.trace.schemas import BatchIn, HarvestIn
-from tests import factories as f
-from tests.test_orders import ADDRESS
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match
-    return match.group(1)
+from tests.support import factories as f
+from tests.support.factories import ADDRESS
+from tests.support.web import csrf_token
 
 
 def test_browse_add_checkout_and_see_the_order(client, session: Session) -> None:  # type: ignore[no-untyped-def]
@@ -35,13 +30,13 @@ def test_browse_add_checkout_and_see_the_order(client, session: Session) -> None
     assert page.status_code == 200 and "加入购物车" in page.text
     added = client.post(
         "/cart/add",
-        data={"sku_id": sku.id, "quantity": 2, "csrf_token": _csrf(page.text)},
+        data={"sku_id": sku.id, "quantity": 2, "csrf_token": csrf_token(page.text)},
         follow_redirects=True,
     )
     assert "谭家场干红辣椒" in added.text and "¥76.00" in added.text
 
     form = client.get("/checkout")
-    token = _csrf(form.text)
+    token = csrf_token(form.text)
     bad = client.post(
         "/checkout", data={**ADDRESS, "phone": "12345", "recipient": "", "csrf_token": token}
     )
@@ -60,7 +55,7 @@ def test_browse_add_checkout_and_see_the_order(client, session: Session) -> None
     lookup = client.get("/my-orders")
     found = client.post(
         "/my-orders",
-        data={"number": number, "phone": ADDRESS["phone"], "csrf_token": _csrf(lookup.text)},
+        data={"number": number, "phone": ADDRESS["phone"], "csrf_token": csrf_token(lookup.text)},
         follow_redirects=True,
     )
     assert f"订单 {number}" in found.text
@@ -94,9 +89,9 @@ def test_paying_from_the_order_page_shows_the_qr_code(
             monkeypatch.setattr(settings, key, value)
         page = client.get(f"/products/{product.id}")
         client.post(
-            "/cart/add", data={"sku_id": sku.id, "quantity": 1, "csrf_token": _csrf(page.text)}
+            "/cart/add", data={"sku_id": sku.id, "quantity": 1, "csrf_token": csrf_token(page.text)}
         )
-        token = _csrf(client.get("/checkout").text)
+        token = csrf_token(client.get("/checkout").text)
         order_page = client.post(
             "/checkout", data={**ADDRESS, "csrf_token": token}, follow_redirects=True
         )
@@ -104,7 +99,7 @@ def test_paying_from_the_order_page_shows_the_qr_code(
         number = session.query(Order).one().number
         paying = client.post(
             f"/orders/{number}/pay",
-            data={"csrf_token": _csrf(order_page.text), "t": link_secret},
+            data={"csrf_token": csrf_token(order_page.text), "t": link_secret},
             follow_redirects=True,
         )
         assert paying.status_code == 200
@@ -120,8 +115,10 @@ def test_choosing_cash_at_the_station_holds_the_order(client, session: Session) 
     sku = session.query(Sku).filter_by(product_id=product.id).one()
     session.commit()
     page = client.get(f"/products/{product.id}")
-    client.post("/cart/add", data={"sku_id": sku.id, "quantity": 1, "csrf_token": _csrf(page.text)})
-    token = _csrf(client.get("/checkout").text)
+    client.post(
+        "/cart/add", data={"sku_id": sku.id, "quantity": 1, "csrf_token": csrf_token(page.text)}
+    )
+    token = csrf_token(client.get("/checkout").text)
     order_page = client.post(
         "/checkout", data={**ADDRESS, "csrf_token": token}, follow_redirects=True
     )
@@ -130,7 +127,7 @@ def test_choosing_cash_at_the_station_holds_the_order(client, session: Session) 
     number = session.query(Order).one().number
     held = client.post(
         f"/orders/{number}/pay",
-        data={"csrf_token": _csrf(order_page.text), "t": link_secret, "method": "cash"},
+        data={"csrf_token": csrf_token(order_page.text), "t": link_secret, "method": "cash"},
         follow_redirects=True,
     )
     assert held.status_code == 200 and "到村服务站付款" in held.text
@@ -158,10 +155,10 @@ def test_cooperative_page_and_packing_desk(client, session: Session) -> None:  #
         data={
             "sku_id": sku.id,
             "quantity": 1,
-            "csrf_token": _csrf(client.get(f"/products/{product.id}").text),
+            "csrf_token": csrf_token(client.get(f"/products/{product.id}").text),
         },
     )
-    token = _csrf(client.get("/checkout").text)
+    token = csrf_token(client.get("/checkout").text)
     client.post("/checkout", data={**ADDRESS, "csrf_token": token})
     order = session.query(Order).one()
     orders.mark_paid(session, order)
@@ -177,7 +174,7 @@ def test_cooperative_page_and_packing_desk(client, session: Session) -> None:  #
     login = client.get("/login")
     client.post(
         "/login",
-        data={"phone": staff.phone, "password": f.PASSWORD, "csrf_token": _csrf(login.text)},
+        data={"phone": staff.phone, "password": f.PASSWORD, "csrf_token": csrf_token(login.text)},
     )
     desk = client.get("/coop")
     assert (
@@ -190,7 +187,7 @@ def test_cooperative_page_and_packing_desk(client, session: Session) -> None:  #
     assert lot_field and lot_field.group(2) == str(lot.id)  # the newest harvested lot offered
     client.post(
         f"/coop/fulfilments/{fulfilment_id}/pack",
-        data={"csrf_token": _csrf(desk.text), lot_field.group(1): lot_field.group(2)},
+        data={"csrf_token": csrf_token(desk.text), lot_field.group(1): lot_field.group(2)},
     )
     session.expire_all()
     assert session.get(Order, order.id).status == "fulfilling"

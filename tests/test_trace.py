@@ -4,58 +4,18 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from farmgate.db import utcnow
-from farmgate.models import Batch, Role, Sku, TraceEvent
+from farmgate.models import Batch, Sku, TraceEvent
 from farmgate.trace import chain
 from farmgate.trace.digital_link import is_valid_gtin
-from tests import factories as f
-
-
-@pytest.fixture
-def farm(session: Session):  # type: ignore[no-untyped-def]
-    township = f.create_township(session)
-    coop = f.create_cooperative(session, township)
-    other = f.create_cooperative(session, township, name="另一个合作社")
-    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
-    rival = f.create_account(session, role=Role.COOPERATIVE, cooperative=other)
-    village = f.first_village(session, township)
-    fresh = f.create_product(session, staff, village, name="鲜红辣椒")
-    dried = f.create_product(session, staff, village, name="干红辣椒")
-    return {
-        "staff": f.auth_headers(session, staff),
-        "rival": f.auth_headers(session, rival),
-        "admin": f.auth_headers(session, f.create_account(session, role=Role.ADMIN)),
-        "buyer": f.auth_headers(session, f.create_account(session)),
-        "fresh": fresh.id,
-        "dried": dried.id,
-        "village": village.code if hasattr(village, "code") else None,
-    }
-
-
-def _batch(client, farm, lot: str = "TJC2026A", product: str = "fresh", **extra):  # type: ignore[no-untyped-def]
-    body = {
-        "product_id": farm[product],
-        "lot_code": lot,
-        "quantity": "500",
-        "unit": "kg",
-        "plot_name": "谭家场 3 号地",
-        "latitude": 27.9,
-        "longitude": 110.2,
-        "area_mu": "4.5",
-        "producer": "张三",
-        **extra,
-    }
-    response = client.post("/api/v1/batches", json=body, headers=farm["staff"])
-    assert response.status_code == 201, response.text
-    return response.json()
+from tests.support.trace import create_batch
 
 
 def test_a_batch_gets_a_gtin_and_a_digital_link(client, farm) -> None:  # type: ignore[no-untyped-def]
-    batch = _batch(client, farm)
+    batch = create_batch(client, farm)
     assert is_valid_gtin(batch["gtin"]) and len(batch["gtin"]) == 14
     assert batch["trace_url"].endswith(f"/01/{batch['gtin']}/10/TJC2026A")
     again = client.post(
@@ -73,7 +33,7 @@ def test_a_batch_gets_a_gtin_and_a_digital_link(client, farm) -> None:  # type: 
 
 
 def test_one_cooperative_never_touches_anothers_batches(client, farm) -> None:  # type: ignore[no-untyped-def]
-    batch = _batch(client, farm)
+    batch = create_batch(client, farm)
     url = f"/api/v1/batches/{batch['id']}"
     assert client.get(url, headers=farm["rival"]).status_code == 404
     assert client.get(url, headers=farm["buyer"]).status_code == 404
@@ -92,7 +52,7 @@ def test_one_cooperative_never_touches_anothers_batches(client, farm) -> None:  
 
 
 def test_harvest_before_the_preharvest_interval_is_refused(client, farm) -> None:  # type: ignore[no-untyped-def]
-    batch = _batch(client, farm)
+    batch = create_batch(client, farm)
     url = f"/api/v1/batches/{batch['id']}"
     sprayed = date.today() - timedelta(days=5)
     response = client.post(
@@ -124,7 +84,7 @@ def test_harvest_before_the_preharvest_interval_is_refused(client, farm) -> None
 
 
 def test_harvest_after_the_interval_is_a_commissioning_event(client, farm) -> None:  # type: ignore[no-untyped-def]
-    batch = _batch(client, farm)
+    batch = create_batch(client, farm)
     url = f"/api/v1/batches/{batch['id']}"
     client.post(
         f"{url}/inputs",
@@ -154,7 +114,7 @@ def test_harvest_after_the_interval_is_a_commissioning_event(client, farm) -> No
 def test_the_chain_verifies_and_an_edit_behind_the_apps_back_is_reported(
     client, session: Session, farm
 ) -> None:  # type: ignore[no-untyped-def]
-    batch = _batch(client, farm)
+    batch = create_batch(client, farm)
     url = f"/api/v1/batches/{batch['id']}"
     client.post(f"{url}/harvest", json={"harvest_date": str(date.today())}, headers=farm["staff"])
     for step, extra in (
@@ -192,7 +152,7 @@ def test_the_chain_verifies_and_an_edit_behind_the_apps_back_is_reported(
 
 
 def test_a_deleted_event_breaks_the_chain(client, session: Session, farm) -> None:  # type: ignore[no-untyped-def]
-    batch = _batch(client, farm)
+    batch = create_batch(client, farm)
     url = f"/api/v1/batches/{batch['id']}"
     client.post(f"{url}/harvest", json={"harvest_date": str(date.today())}, headers=farm["staff"])
     client.post(f"{url}/events", json={"step": "packing"}, headers=farm["staff"])
@@ -206,7 +166,7 @@ def test_a_deleted_event_breaks_the_chain(client, session: Session, farm) -> Non
 
 
 def test_corrections_are_new_events_and_the_original_stays(client, farm) -> None:  # type: ignore[no-untyped-def]
-    batch = _batch(client, farm)
+    batch = create_batch(client, farm)
     url = f"/api/v1/batches/{batch['id']}"
     client.post(f"{url}/harvest", json={"harvest_date": str(date.today())}, headers=farm["staff"])
     original = client.get(url, headers=farm["staff"]).json()["events"][0]
@@ -224,8 +184,8 @@ def test_corrections_are_new_events_and_the_original_stays(client, farm) -> None
 
 
 def test_transformation_traces_both_ways(client, farm) -> None:  # type: ignore[no-untyped-def]
-    a = _batch(client, farm, "FRESH-A")
-    b = _batch(client, farm, "FRESH-B")
+    a = create_batch(client, farm, "FRESH-A")
+    b = create_batch(client, farm, "FRESH-B")
     dried = client.post(
         "/api/v1/transformations",
         json={
@@ -265,7 +225,7 @@ def test_transformation_traces_both_ways(client, farm) -> None:  # type: ignore[
 def test_recall_stops_sales_of_the_lot_and_what_was_made_from_it(
     client, session: Session, farm
 ) -> None:  # type: ignore[no-untyped-def]
-    fresh = _batch(client, farm, "FRESH-R")
+    fresh = create_batch(client, farm, "FRESH-R")
     client.post(
         "/api/v1/transformations",
         json={
@@ -308,9 +268,9 @@ def test_recall_stops_sales_of_the_lot_and_what_was_made_from_it(
 def test_recall_lists_the_orders_that_may_have_received_the_lot(
     client, session: Session, farm
 ) -> None:  # type: ignore[no-untyped-def]
-    from tests.test_orders import ADDRESS
+    from tests.support.factories import ADDRESS
 
-    batch = _batch(client, farm, "SOLD-1")
+    batch = create_batch(client, farm, "SOLD-1")
     sku = session.query(Sku).filter_by(product_id=farm["fresh"]).first()
     client.post("/api/v1/cart/items", json={"sku_id": sku.id, "quantity": 1}, headers=farm["buyer"])
     order = client.post("/api/v1/checkout", json=ADDRESS, headers=farm["buyer"]).json()

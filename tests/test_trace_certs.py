@@ -6,25 +6,11 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlsplit
 
-import pytest
-from sqlalchemy.orm import Session
-
-from farmgate.models import Role
-from tests import factories as f
-from tests.test_trace import _batch
-
-
-@pytest.fixture
-def farm(session: Session):  # type: ignore[no-untyped-def]
-    township = f.create_township(session)
-    coop = f.create_cooperative(session, township)
-    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
-    product = f.create_product(session, staff, f.first_village(session, township))
-    return {"staff": f.auth_headers(session, staff), "fresh": product.id}
+from tests.support.trace import create_batch
 
 
 def test_the_page_shows_expired_certificates_as_expired(client, farm) -> None:  # type: ignore[no-untyped-def]
-    batch = _batch(client, farm)
+    batch = create_batch(client, farm)
     url = f"/api/v1/batches/{batch['id']}/certifications"
     old = client.post(
         url,
@@ -62,7 +48,7 @@ def test_the_page_shows_expired_certificates_as_expired(client, farm) -> None:  
 
 
 def test_a_lot_without_its_compliance_certificate_says_so(client, farm) -> None:  # type: ignore[no-untyped-def]
-    batch = _batch(client, farm)
+    batch = create_batch(client, farm)
     client.post(
         f"/api/v1/batches/{batch['id']}/harvest",
         json={"harvest_date": str(date.today())},

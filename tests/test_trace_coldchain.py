@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from farmgate.jobs import runner
 from farmgate.models import Alert, Batch, OutboxJob, Role, TemperatureReading
-from tests import factories as f
-from tests.test_trace import _batch
+from tests.support import factories as f
+from tests.support.trace import create_batch
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def chain_setup(client, session: Session):  # type: ignore[no-untyped-def]
         "other_courier": f.auth_headers(session, other_courier),
         "fresh": product.id,
     }
-    batch = _batch(client, farm, "FISH-0701")
+    batch = create_batch(client, farm, "FISH-0701")
     shipment = client.post(
         f"/api/v1/batches/{batch['id']}/shipments",
         json={"courier_account_id": courier.id, "device_id": "LOGGER-7"},

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from farmgate.models import Role
-from tests import factories as f
-from tests.standards import STANDARDS_DIR
-from tests.test_trace import _batch
+from tests.support import factories as f
+from tests.support.standards import STANDARDS_DIR
+from tests.support.trace import create_batch
 
 jsonschema = pytest.importorskip("jsonschema")
 STANDARDS = STANDARDS_DIR / "epcis"
@@ -67,8 +67,8 @@ def story(client, session: Session):  # type: ignore[no-untyped-def]
     fish = f.create_product(session, staff, village, name="辰溪稻花鱼", storage_class="chilled")
     dried = f.create_product(session, staff, village, name="干红辣椒")
     farm = {"staff": f.auth_headers(session, staff), "fresh": fish.id, "dried": dried.id}
-    a = _batch(client, farm, "FISH-A", unit="条")
-    b = _batch(client, farm, "FISH-B")
+    a = create_batch(client, farm, "FISH-A", unit="条")
+    b = create_batch(client, farm, "FISH-B")
     h = farm["staff"]
     today = str(date.today())
     for batch in (a, b):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from io import BytesIO
 
-import pytest
 import zxingcpp
 from PIL import Image
 from sqlalchemy import text
@@ -13,29 +12,10 @@ from sqlalchemy.orm import Session
 
 from farmgate.config import settings
 from farmgate.models import Role
-from tests import factories as f
-from tests.test_labels import _pdf_pages
-from tests.test_trace import _batch
-
-
-@pytest.fixture
-def farm(session: Session):  # type: ignore[no-untyped-def]
-    township = f.create_township(session)
-    coop = f.create_cooperative(session, township)
-    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
-    other = f.create_cooperative(session, township, name="另一个合作社")
-    rival = f.create_account(session, role=Role.COOPERATIVE, cooperative=other)
-    village = f.first_village(session, township)
-    product = f.create_product(session, staff, village, name="干红辣椒")
-    return {
-        "staff": f.auth_headers(session, staff),
-        "rival": f.auth_headers(session, rival),
-        "admin": f.auth_headers(session, f.create_account(session, role=Role.ADMIN)),
-        "fresh": product.id,
-        "dried": product.id,
-        "product": product.id,
-        "village_code": village.code,
-    }
+from tests.support import factories as f
+from tests.support.images import jpeg
+from tests.support.labels import pdf_pages
+from tests.support.trace import create_batch
 
 
 def _path(batch: dict) -> str:  # type: ignore[type-arg]
@@ -43,7 +23,7 @@ def _path(batch: dict) -> str:  # type: ignore[type-arg]
 
 
 def _story(client, farm) -> dict:  # type: ignore[no-untyped-def, type-arg]
-    batch = _batch(client, farm, "TJC-2026/07", village_code=farm["village_code"])
+    batch = create_batch(client, farm, "TJC-2026/07", village_code=farm["village_code"])
     url = f"/api/v1/batches/{batch['id']}"
     client.post(
         f"{url}/inputs",
@@ -78,15 +58,15 @@ def test_the_page_tells_the_story_and_offers_to_buy_again(client, farm) -> None:
     page = client.get(_path(batch))
     assert page.status_code == 200, page.text
     html = page.text
-    for expected in ("干红辣椒", "TJC-2026/07", "苦参碱", "HH2026-0815", "未检出", "谭家场"):
+    for expected in ("鲜红辣椒", "TJC-2026/07", "苦参碱", "HH2026-0815", "未检出", "谭家场"):
         assert expected in html, expected
-    assert "哈希链校验通过" in html and f'href="/products/{farm["product"]}"' in html
+    assert "哈希链校验通过" in html and f'href="/products/{farm["fresh"]}"' in html
     assert "<script" not in html
     assert len(page.content) <= 50 * 1024
 
 
 def test_unknown_lots_and_malformed_links_are_404(client, farm) -> None:  # type: ignore[no-untyped-def]
-    batch = _batch(client, farm)
+    batch = create_batch(client, farm)
     assert client.get(f"/01/{batch['gtin']}/10/NOPE").status_code == 404
     bad_check_digit = batch["gtin"][:-1] + str((int(batch["gtin"][-1]) + 1) % 10)
     assert client.get(f"/01/{bad_check_digit}/10/{batch['lot_code']}").status_code == 404
@@ -112,7 +92,7 @@ def test_a_broken_chain_and_a_recall_show_on_the_page(client, session: Session, 
 
 
 def test_serials_are_signed_and_copies_are_flagged(client, farm, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    batch = _batch(client, farm)
+    batch = create_batch(client, farm)
     issued = client.post(
         f"/api/v1/batches/{batch['id']}/serials", json={"count": 3}, headers=farm["staff"]
     )
@@ -142,13 +122,13 @@ def test_serials_are_signed_and_copies_are_flagged(client, farm, monkeypatch) ->
 
 
 def test_qr_codes_and_label_sheets_decode_to_the_trace_links(client, farm) -> None:  # type: ignore[no-untyped-def]
-    batch = _batch(client, farm)
+    batch = create_batch(client, farm)
     png = client.get(f"/api/v1/batches/{batch['id']}/qr.png", headers=farm["staff"])
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"
     decoded = zxingcpp.read_barcodes(Image.open(BytesIO(png.content)))
     assert [d.text for d in decoded] == [batch["trace_url"]]
     svg = client.get(f"/api/v1/batches/{batch['id']}/qr.svg", headers=farm["staff"])
-    assert svg.text.lstrip().startswith(("<?xml", "<svg")) and "干红辣椒" in svg.text
+    assert svg.text.lstrip().startswith(("<?xml", "<svg")) and "鲜红辣椒" in svg.text
     assert (
         client.get(f"/api/v1/batches/{batch['id']}/qr.png", headers=farm["rival"]).status_code
         == 404
@@ -165,19 +145,19 @@ def test_qr_codes_and_label_sheets_decode_to_the_trace_links(client, farm) -> No
         f"/api/v1/batches/{batch['id']}/labels.pdf?count=6&columns=3&rows=2", headers=farm["staff"]
     )
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    found = [d.text for _, page in _pdf_pages(pdf.content) for d in zxingcpp.read_barcodes(page)]
+    found = [d.text for _, page in pdf_pages(pdf.content) for d in zxingcpp.read_barcodes(page)]
     assert sorted(found) == sorted(urls)
 
 
 def test_the_product_page_links_to_its_newest_harvested_lot(client, farm) -> None:  # type: ignore[no-untyped-def]
-    assert "查看溯源" not in client.get(f"/products/{farm['product']}").text
+    assert "查看溯源" not in client.get(f"/products/{farm['fresh']}").text
     batch = _story(client, farm)
-    page = client.get(f"/products/{farm['product']}").text
+    page = client.get(f"/products/{farm['fresh']}").text
     assert f'href="{_path(batch)}"' in page
     client.post(
         f"/api/v1/batches/{batch['id']}/recall", json={"reason": "召回"}, headers=farm["staff"]
     )
-    assert "查看溯源" not in client.get(f"/products/{farm['product']}").text
+    assert "查看溯源" not in client.get(f"/products/{farm['fresh']}").text
 
 
 def test_the_home_page_puts_this_seasons_harvest_and_best_sellers_first(
@@ -185,22 +165,22 @@ def test_the_home_page_puts_this_seasons_harvest_and_best_sellers_first(
 ) -> None:  # type: ignore[no-untyped-def]
     from farmgate.models import Order, Sku
     from farmgate.orders import service as orders
-    from tests.test_orders import ADDRESS
+    from tests.support.factories import ADDRESS
 
     home = client.get("/").text
     assert "当季新采" not in home and "乡亲们都在买" not in home
     _story(client, farm)  # harvested today
     buyer = f.auth_headers(session, f.create_account(session))
-    sku = session.query(Sku).filter_by(product_id=farm["product"]).first()
+    sku = session.query(Sku).filter_by(product_id=farm["fresh"]).first()
     client.post("/api/v1/cart/items", json={"sku_id": sku.id, "quantity": 2}, headers=buyer)
     client.post("/api/v1/checkout", json=ADDRESS, headers=buyer)
     orders.mark_paid(session, session.query(Order).one())
     session.commit()
     home = client.get("/").text
     seasonal = home.split("当季新采", 1)[1].split("</section>", 1)[0]
-    assert "干红辣椒" in seasonal and "采收" in seasonal
+    assert "鲜红辣椒" in seasonal and "采收" in seasonal
     sellers = home.split("乡亲们都在买", 1)[1].split("</section>", 1)[0]
-    assert "干红辣椒" in sellers and "售出 2" in sellers
+    assert "鲜红辣椒" in sellers and "售出 2" in sellers
     assert "当季新采" not in client.get("/?category=aquatic").text  # only on the front page
 
 
@@ -243,16 +223,10 @@ def test_buffered_scan_counts_reach_the_database(committed_db) -> None:  # type:
         ]
 
 
-def _jpeg() -> bytes:
-    out = BytesIO()
-    Image.new("RGB", (800, 600), (180, 40, 30)).save(out, "JPEG")
-    return out.getvalue()
-
-
 def test_batch_photos_show_on_the_page_and_only_owners_upload(client, farm) -> None:  # type: ignore[no-untyped-def]
-    batch = _batch(client, farm)
+    batch = create_batch(client, farm)
     url = f"/api/v1/batches/{batch['id']}/photos"
-    files = {"file": ("plot.jpg", _jpeg(), "image/jpeg")}
+    files = {"file": ("plot.jpg", jpeg(), "image/jpeg")}
     assert client.post(url, files=files, headers=farm["rival"]).status_code == 404
     text_file = {"file": ("plot.jpg", b"not an image", "image/jpeg")}
     assert client.post(url, files=text_file, headers=farm["staff"]).status_code == 422

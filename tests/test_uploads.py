@@ -17,7 +17,7 @@ from farmgate.config import settings
 from farmgate.errors import ValidationFailed
 from farmgate.media.images import process_upload
 from farmgate.models import ProductPhoto, Role
-from tests import factories as f
+from tests.support import factories as f
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112

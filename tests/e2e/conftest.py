@@ -14,21 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from farmgate.payments.simulator import SimulatorServer, start_simulator
+from farmgate.payments.simulator import SimulatorServer
 from farmgate.simulation import free_port
-from tests.e2e.browser import ARTIFACTS
-
-CHROMIUM = os.environ.get("FARMGATE_CHROMIUM", "/usr/bin/chromium")
-NEEDS_CHROMIUM = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and os.environ.get("CI") != "true",
-    reason=f"Chromium not installed at {CHROMIUM} (apt-get install chromium)",
-)
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorServer]:
-    with start_simulator() as server:
-        yield server
+from tests.support.browser import ARTIFACTS, CHROMIUM
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +31,7 @@ def app_db(app_workdir: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def app_url(sim: SimulatorServer, app_workdir: Path) -> Iterator[str]:
+def app_url(pay_sim: SimulatorServer, app_workdir: Path) -> Iterator[str]:
     workdir = app_workdir
     port = free_port()
     env = {
@@ -51,10 +39,10 @@ def app_url(sim: SimulatorServer, app_workdir: Path) -> Iterator[str]:
         "FARMGATE_DATABASE_URL": f"sqlite:///{workdir / 'e2e.db'}",
         "FARMGATE_MEDIA_DIR": str(workdir / "media"),
         "FARMGATE_EMBEDDED_JOBS": "true",
-        "FARMGATE_WECHAT_APPID": sim.state.appid,
-        "FARMGATE_WECHAT_MCH_ID": sim.state.mch_id,
-        "FARMGATE_WECHAT_API_KEY": sim.state.api_key,
-        "FARMGATE_WECHAT_API_BASE": sim.url,
+        "FARMGATE_WECHAT_APPID": pay_sim.state.appid,
+        "FARMGATE_WECHAT_MCH_ID": pay_sim.state.mch_id,
+        "FARMGATE_WECHAT_API_KEY": pay_sim.state.api_key,
+        "FARMGATE_WECHAT_API_BASE": pay_sim.url,
         "FARMGATE_SIMULATOR": "true",
     }
     env.pop("FARMGATE_REDIS_URL", None)

@@ -9,31 +9,30 @@ from __future__ import annotations
 import re
 import time
 
-from tests.e2e.browser import _shot, _submit
-from tests.e2e.conftest import NEEDS_CHROMIUM
+from tests.support.browser import NEEDS_CHROMIUM, shot, submit
 
 pytestmark = NEEDS_CHROMIUM
 
 
-def test_a_phone_buys_from_two_cooperatives_and_pays(page, sim) -> None:  # type: ignore[no-untyped-def]
+def test_a_phone_buys_from_two_cooperatives_and_pays(page, pay_sim) -> None:  # type: ignore[no-untyped-def]
     page.goto("/")
     page.select_option("select[name=category]", "dried_goods")
-    _submit(page, "text=筛选")
+    submit(page, "text=筛选")
     assert "谭家场干红辣椒" in page.content() and "辰溪稻花鱼" not in page.content()
-    _shot(page, "01-filtered")
+    shot(page, "01-filtered")
 
-    _submit(page, "text=谭家场干红辣椒")
+    submit(page, "text=谭家场干红辣椒")
     page.fill("input[name=quantity]", "2")
-    _submit(page, "text=加入购物车")
-    _shot(page, "02a-cart")
+    submit(page, "text=加入购物车")
+    shot(page, "02a-cart")
     page.goto("/")
-    _submit(page, "text=辰溪稻花鱼")
-    _shot(page, "02-product")
-    _submit(page, "text=加入购物车")
+    submit(page, "text=辰溪稻花鱼")
+    shot(page, "02-product")
+    submit(page, "text=加入购物车")
     assert page.locator(".group h2").count() == 2  # two cooperatives in one cart
-    _shot(page, "03-cart")
+    shot(page, "03-cart")
 
-    _submit(page, "text=去结算")
+    submit(page, "text=去结算")
     for name, value in {
         "recipient": "李四",
         "phone": "13912345678",
@@ -44,19 +43,19 @@ def test_a_phone_buys_from_two_cooperatives_and_pays(page, sim) -> None:  # type
         "address_detail": "3组12号",
     }.items():
         page.fill(f"input[name={name}]", value)
-    _submit(page, "text=提交订单")
+    submit(page, "text=提交订单")
     page.wait_for_selector("text=待付款")
     assert page.locator(".group").count() == 2  # one fulfilment per cooperative
-    _shot(page, "04-order")
+    shot(page, "04-order")
 
-    _submit(page, "text=微信支付")
+    submit(page, "text=微信支付")
     page.wait_for_selector(".qr svg")
-    _shot(page, "05-qr")
-    _shot(page, "05-qr")
+    shot(page, "05-qr")
+    shot(page, "05-qr")
     order_url = page.url
-    _submit(page, "text=模拟支付")
+    submit(page, "text=模拟支付")
     page.wait_for_selector("text=确认支付（模拟）")
-    _submit(page, "text=确认支付（模拟）")
+    submit(page, "text=确认支付（模拟）")
     page.wait_for_selector("text=支付成功（模拟）")
     for _ in range(50):
         page.goto(order_url)
@@ -64,17 +63,17 @@ def test_a_phone_buys_from_two_cooperatives_and_pays(page, sim) -> None:  # type
             break
         time.sleep(0.2)
     assert "已付款" in page.content()
-    _shot(page, "06-paid")
+    shot(page, "06-paid")
 
 
 def test_bad_checkout_input_shows_the_messages(page) -> None:  # type: ignore[no-untyped-def]
     page.goto("/products/1")
-    _submit(page, "text=加入购物车")
-    _submit(page, "text=去结算")
+    submit(page, "text=加入购物车")
+    submit(page, "text=去结算")
     page.fill("input[name=phone]", "12345")
     page.fill("input[name=province]", "")
-    _submit(page, "text=提交订单")
+    submit(page, "text=提交订单")
     text = page.content()
     assert "请输入11位中国大陆手机号码" in text and "必填" in text
     assert re.search(r'aria-invalid="true"', text)
-    _shot(page, "07-checkout-errors")
+    shot(page, "07-checkout-errors")

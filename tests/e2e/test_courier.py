@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from tests.e2e.browser import _shot, _submit
-from tests.e2e.conftest import NEEDS_CHROMIUM
+from tests.support.browser import NEEDS_CHROMIUM, shot, submit
 
 pytestmark = NEEDS_CHROMIUM
 
@@ -18,7 +17,7 @@ def test_a_courier_records_a_handoff_with_a_temperature(page, app_url, app_db) -
     page.goto("/login")
     page.fill("input[name=phone]", "13800000009")
     page.fill("input[name=password]", "farmgate-demo")
-    _submit(page, "button[type=submit]")
+    submit(page, "button[type=submit]")
     assert page.url.endswith("/courier") and "辰溪稻花鱼" in page.content()
     before = sqlite3.connect(app_db).execute("SELECT count(*) FROM handoff").fetchone()[0]
     page.fill("input[name=from_party]", "村级配送员")
@@ -29,9 +28,9 @@ def test_a_courier_records_a_handoff_with_a_temperature(page, app_url, app_db) -
         "() => new URLSearchParams(new FormData(document.querySelector('form.stack'))).toString()"
     )
     action = page.locator("form.stack").first.get_attribute("action")
-    _submit(page, "text=记录交接")
+    submit(page, "text=记录交接")
     assert "交接已记录" in page.content()
-    _shot(page, "10-courier-handoff")
+    shot(page, "10-courier-handoff")
     # The same form posted again, as a browser would on a retried request.
     again = page.request.post(
         app_url + action,

@@ -5,8 +5,7 @@ The demo seeds about three months of SAMPLE orders, so the charts have data to d
 
 from __future__ import annotations
 
-from tests.e2e.browser import _shot, _submit
-from tests.e2e.conftest import NEEDS_CHROMIUM
+from tests.support.browser import NEEDS_CHROMIUM, shot, submit
 
 pytestmark = NEEDS_CHROMIUM
 
@@ -15,8 +14,8 @@ def test_the_township_admin_sees_the_dashboard_with_its_charts(page, app_url) ->
     page.goto("/login")
     page.fill("input[name=phone]", "13800000000")
     page.fill("input[name=password]", "farmgate-demo")
-    _submit(page, "button[type=submit]")
-    _submit(page, "text=数据看板")
+    submit(page, "button[type=submit]")
+    submit(page, "text=数据看板")
     assert page.url.endswith("/township/dashboard")
     charts = page.locator("svg.chart")
     assert charts.count() >= 3
@@ -34,7 +33,7 @@ def test_the_township_admin_sees_the_dashboard_with_its_charts(page, app_url) ->
     # The page fits a 360 px phone: nothing wider than the screen but scrollable tables.
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 362
-    _shot(page, "20-township-dashboard")
+    shot(page, "20-township-dashboard")
     page.emulate_media(media="print")
     assert page.locator(".report-filters").first.is_hidden()
     page.emulate_media(media="screen")

@@ -13,10 +13,10 @@ CANDIDATES = [
     Path(os.environ["FARMGATE_STANDARDS_DIR"])
     if os.environ.get("FARMGATE_STANDARDS_DIR")
     else None,
-    Path(__file__).resolve().parents[2] / "shared" / "standards",
+    Path(__file__).resolve().parents[3] / "shared" / "standards",
     Path("/work/shared/standards"),
 ]
 STANDARDS_DIR = next(
     (p for p in CANDIDATES if p is not None and p.is_dir()),
-    Path(__file__).resolve().parents[2] / "shared" / "standards",
+    Path(__file__).resolve().parents[3] / "shared" / "standards",
 )

@@ -1,40 +1,16 @@
-"""What the logistics tests share: the Kuaidi100-protocol SIMULATOR, settings pointing at it,
-a paid order and a way to run the outbox jobs waiting for a job name."""
+"""What the logistics tests share besides the simulator fixtures (tests/conftest.py): a paid
+order and a way to run the outbox jobs waiting for a job name."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy.orm import Session
 
-from farmgate.config import settings
 from farmgate.jobs import runner
-from farmgate.logistics.simulator import CourierSimulatorServer, start_courier_simulator
+from farmgate.logistics.simulator import CourierSimulatorServer
 from farmgate.models import Order, OutboxJob, Role, Sku, Township
 from farmgate.orders import service as orders
-from tests import factories as f
-from tests.test_orders import ADDRESS
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[CourierSimulatorServer]:
-    with start_courier_simulator() as server:
-        yield server
-
-
-@pytest.fixture
-def carrier(sim: CourierSimulatorServer, monkeypatch: pytest.MonkeyPatch) -> CourierSimulatorServer:
-    config = sim.config()
-    monkeypatch.setattr(settings, "kuaidi100_customer", config["customer"])
-    monkeypatch.setattr(settings, "kuaidi100_key", config["key"])
-    monkeypatch.setattr(settings, "kuaidi100_secret", config["secret"])
-    monkeypatch.setattr(settings, "kuaidi100_base", config["base_url"])
-    monkeypatch.setattr(settings, "kuaidi100_label_base", config["label_base_url"])
-    monkeypatch.setattr(settings, "courier_http_timeout", 1)
-    monkeypatch.setattr(settings, "kuaidi100_waybill_lookup", True)
-    sim.state.faults.clear()
-    return sim
+from tests.support import factories as f
+from tests.support.factories import ADDRESS
 
 
 def paid_order(client, session: Session, method: str = "courier") -> Order:  # type: ignore[no-untyped-def]

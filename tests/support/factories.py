@@ -17,6 +17,7 @@ from farmgate.models import (
     Product,
     ProductStatus,
     Role,
+    Sku,
     Township,
     Village,
 )
@@ -138,3 +139,23 @@ def login_browser(client, session: Session, account: Account) -> None:  # type: 
         follow_redirects=False,
     )
     assert signed_in.status_code == 303, signed_in.text
+
+
+# A delivery address in 谭家场乡 that checkout accepts.
+ADDRESS = {
+    "recipient": "李四",
+    "phone": "13912345678",
+    "province": "湖南省",
+    "city": "怀化市",
+    "county": "辰溪县",
+    "township": "谭家场乡",
+    "village": "高坪村",
+    "address_detail": "3组12号",
+    "delivery_method": "courier",
+}
+
+
+def stock_of(session: Session, sku_id: int) -> int:
+    """A SKU's stock as the database has it now."""
+    session.expire_all()
+    return session.get(Sku, sku_id).stock  # type: ignore[union-attr]

@@ -10,9 +10,16 @@ sales|description`` with specs as ``spec:price_fen:stock`` joined by ``;``.
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from farmgate.search.backend import SearchDocument
+import pytest
+
+from farmgate.search.backend import SearchBackend, SearchDocument
+from farmgate.search.embedded import EmbeddedIndex
 
 VILLAGES = {
     1: "谭家场",
@@ -221,3 +228,24 @@ def _document(line: str) -> SearchDocument:
 def catalogue() -> list[SearchDocument]:
     """The catalogue, freshly built (documents are immutable, the list is yours)."""
     return [_document(line) for line in ROWS.strip().splitlines()]
+
+
+@contextmanager
+def catalogue_backend(kind: str) -> Iterator[SearchBackend]:
+    """The catalogue indexed by the embedded engine or, when FARMGATE_MEILI_URL names a
+    server, by Meilisearch in an index of its own (dropped afterwards)."""
+    if kind == "embedded":
+        yield EmbeddedIndex(catalogue())
+        return
+    url = os.environ.get("FARMGATE_MEILI_URL")
+    if not url:
+        pytest.skip("FARMGATE_MEILI_URL is not set: no Meilisearch server to test against")
+    from farmgate.search.meili import MeiliBackend
+
+    backend = MeiliBackend(url, os.environ.get("FARMGATE_MEILI_KEY"), f"test-{uuid.uuid4().hex}")
+    backend.configure()
+    backend.index(catalogue())
+    try:
+        yield backend
+    finally:
+        backend.drop()
