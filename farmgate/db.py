@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -33,6 +33,18 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class _Stored(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def pk(row: _Stored) -> int:
+    """The id of a row that is in the database: ``int`` to the type checker, never ``None``."""
+    if row.id is None:
+        raise RuntimeError(f"{type(row).__name__} has no id yet: add and flush it first")
+    return row.id
 
 
 class AwareDateTime(TypeDecorator[datetime]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 # Pydantic's error types in Simplified Chinese; {ctx keys} are filled from the error context.
@@ -36,7 +37,7 @@ _MESSAGES = {
 }
 
 
-def _field_message(err: dict[str, Any]) -> str:
+def _field_message(err: Mapping[str, Any]) -> str:
     if err["type"] == "string_too_short" and not str(err.get("input", "")).strip():
         return "必填"
     if err["type"] == "value_error":
@@ -55,7 +56,7 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def validation_fields(errors: list[dict[str, Any]]) -> dict[str, str]:
+def validation_fields(errors: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     fields: dict[str, str] = {}
     for err in errors:
         fields.setdefault(_location(tuple(err["loc"])), _field_message(err))

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.config import settings
 from farmgate.models import Township, Village
 
 
 def current_township(session: Session) -> Township | None:
-    return session.scalars(select(Township).where(Township.code == settings.township)).first()
+    return session.scalars(select(Township).where(col(Township.code) == settings.township)).first()
 
 
 def list_villages(session: Session) -> list[Village]:
     township = current_township(session)
-    query = select(Village).order_by(Village.id)
+    query = select(Village).order_by(col(Village.id))
     if township is not None:
-        query = query.where(Village.township_id == township.id)
+        query = query.where(col(Village.township_id) == township.id)
     return list(session.scalars(query))

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.accounts import service as accounts
 from farmgate.db import utcnow
@@ -46,7 +47,7 @@ ON_THEIR_WAY = {
 def _orders(session: Session, account: Account) -> list[Order]:
     return list(
         session.scalars(
-            select(Order).where(Order.account_id == account.id).order_by(Order.id)  # type: ignore[arg-type]
+            select(Order).where(col(Order.account_id) == account.id).order_by(col(Order.id))
         )
     )
 
@@ -55,8 +56,8 @@ def export(session: Session, account: Account) -> dict[str, Any]:
     """Everything held about this person, as one JSON-ready document."""
     orders = []
     for order in _orders(session, account):
-        lines = session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))
-        parcels = session.scalars(select(Parcel).where(Parcel.order_id == order.id))
+        lines = session.scalars(select(OrderLine).where(col(OrderLine.order_id) == order.id))
+        parcels = session.scalars(select(Parcel).where(col(Parcel.order_id) == order.id))
         orders.append(
             {
                 "number": order.number,
@@ -91,11 +92,11 @@ def export(session: Session, account: Account) -> dict[str, Any]:
                 ],
             }
         )
-    cart = session.scalars(select(Cart).where(Cart.account_id == account.id)).first()
+    cart = session.scalars(select(Cart).where(col(Cart.account_id) == account.id)).first()
     items = (
         [
             {"sku_id": i.sku_id, "quantity": i.quantity}
-            for i in session.scalars(select(CartItem).where(CartItem.cart_id == cart.id))
+            for i in session.scalars(select(CartItem).where(col(CartItem.cart_id) == cart.id))
         ]
         if cart
         else []
@@ -111,7 +112,7 @@ def export(session: Session, account: Account) -> dict[str, Any]:
         "orders": orders,
         "cart": items,
         "sessions": session.scalar(
-            select(AuthToken.id).where(AuthToken.account_id == account.id).limit(1)
+            select(col(AuthToken.id)).where(col(AuthToken.account_id) == account.id).limit(1)
         )
         is not None,
     }
@@ -136,14 +137,14 @@ def erase(session: Session, account: Account, password: str) -> None:
         order.account_id = None
         session.add(order)
         session.execute(
-            update(PaymentIntent).where(PaymentIntent.order_id == order.id).values(client={})
+            update(PaymentIntent).where(col(PaymentIntent.order_id) == order.id).values(client={})
         )
-    cart = session.scalars(select(Cart).where(Cart.account_id == account.id)).first()
+    cart = session.scalars(select(Cart).where(col(Cart.account_id) == account.id)).first()
     if cart is not None:
-        session.execute(delete(CartItem).where(CartItem.cart_id == cart.id))  # type: ignore[arg-type]
+        session.execute(delete(CartItem).where(col(CartItem.cart_id) == cart.id))
         session.delete(cart)
-    session.execute(delete(AuthToken).where(AuthToken.account_id == account.id))  # type: ignore[arg-type]
-    session.execute(delete(LoginThrottle).where(LoginThrottle.phone == account.phone))  # type: ignore[arg-type]
+    session.execute(delete(AuthToken).where(col(AuthToken.account_id) == account.id))
+    session.execute(delete(LoginThrottle).where(col(LoginThrottle.phone) == account.phone))
     account.phone = f"D{account.id}"  # unique, and no longer anyone's number
     account.display_name, account.password_hash, account.is_active = "", "!", False
     session.add(account)

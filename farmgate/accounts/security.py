@@ -22,9 +22,11 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        # A missing hash is still verified (against a dummy) so that timing does not tell.
+        _hasher.verify(password_hash or _DUMMY_HASH, password)  # raises on a mismatch
     except (VerificationError, InvalidHashError):
         return False
+    return password_hash is not None
 
 
 def needs_rehash(password_hash: str) -> bool:

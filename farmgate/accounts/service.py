@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.accounts import security
 from farmgate.config import settings
-from farmgate.db import utcnow
+from farmgate.db import pk, utcnow
 from farmgate.errors import AuthenticationRequired, Conflict, Throttled, ValidationFailed
 from farmgate.models import Account, AuthToken, LoginThrottle, Role
 
@@ -26,7 +27,7 @@ def _check_password_strength(password: str) -> None:
 
 
 def get_by_phone(session: Session, phone: str) -> Account | None:
-    return session.scalars(select(Account).where(Account.phone == phone)).first()
+    return session.scalars(select(Account).where(col(Account.phone) == phone)).first()
 
 
 def create_account(
@@ -118,7 +119,7 @@ def issue_token(session: Session, account: Account, kind: str) -> IssuedToken:
     token = security.new_token()
     record = AuthToken(
         token_hash=security.token_digest(token),
-        account_id=account.id,  # type: ignore[arg-type]
+        account_id=pk(account),
         kind=kind,
         expires_at=utcnow() + timedelta(days=days),
     )
@@ -131,8 +132,10 @@ def resolve_token(session: Session, token: str, kind: str) -> Account | None:
     """The active account a token belongs to, or None if unknown, expired or revoked."""
     row = session.execute(
         select(AuthToken, Account)
-        .join(Account, Account.id == AuthToken.account_id)
-        .where(AuthToken.token_hash == security.token_digest(token), AuthToken.kind == kind)
+        .join(Account, col(Account.id) == AuthToken.account_id)
+        .where(
+            col(AuthToken.token_hash) == security.token_digest(token), col(AuthToken.kind) == kind
+        )
     ).first()
     if row is None:
         return None
@@ -144,7 +147,7 @@ def resolve_token(session: Session, token: str, kind: str) -> Account | None:
 
 def revoke_token(session: Session, token: str) -> None:
     record = session.scalars(
-        select(AuthToken).where(AuthToken.token_hash == security.token_digest(token))
+        select(AuthToken).where(col(AuthToken.token_hash) == security.token_digest(token))
     ).first()
     if record is not None and record.revoked_at is None:
         record.revoked_at = utcnow()

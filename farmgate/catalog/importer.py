@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.catalog import service
 from farmgate.catalog.schemas import ProductCreate, SkuCreate
@@ -125,9 +126,11 @@ def import_products(session: Session, actor: Account, data: bytes) -> ImportResu
 
     villages = {
         v.name: v.id
-        for v in session.scalars(select(Village).where(Village.township_id == coop.township_id))
+        for v in session.scalars(
+            select(Village).where(col(Village.township_id) == coop.township_id)
+        )
     }
-    owned = select(Product.name).where(Product.cooperative_id == coop.id)
+    owned = select(col(Product.name)).where(col(Product.cooperative_id) == coop.id)
     existing = set(session.scalars(owned))
 
     errors: dict[str, str] = {}

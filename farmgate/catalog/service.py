@@ -7,9 +7,11 @@ cooperative's products (anything else is "not found"), the township admin reache
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.catalog import views
 from farmgate.catalog.schemas import (
@@ -19,7 +21,7 @@ from farmgate.catalog.schemas import (
     SkuCreate,
     SkuUpdate,
 )
-from farmgate.db import utcnow
+from farmgate.db import pk, utcnow
 from farmgate.errors import (
     Conflict,
     InvalidTransition,
@@ -120,7 +122,7 @@ def create_product(session: Session, actor: Account, data: ProductCreate) -> Pro
     session.add(product)
     session.flush()
     for sku in data.skus:
-        session.add(Sku(**sku.model_dump(), product_id=product.id))
+        session.add(Sku(**sku.model_dump(), product_id=pk(product)))
     session.flush()
     return product
 
@@ -170,7 +172,9 @@ def submit_for_review(session: Session, actor: Account, product_id: int) -> Prod
     coop = session.get(Cooperative, product.cooperative_id)
     if coop is None or coop.status != CooperativeStatus.APPROVED:
         raise PermissionDenied("合作社通过审核后才能提交商品上架", code="cooperative_not_approved")
-    has_sku = session.scalar(select(exists().where(Sku.product_id == product.id, Sku.is_active)))
+    has_sku = session.scalar(
+        select(exists().where(col(Sku.product_id) == product.id, col(Sku.is_active)))
+    )
     if not has_sku:
         raise ValidationFailed(
             "请至少添加一个在售规格后再提交审核", fields={"skus": "至少一个规格"}
@@ -199,9 +203,11 @@ def delist(session: Session, actor: Account, product_id: int, note: str = "") ->
 
 def add_sku(session: Session, actor: Account, product_id: int, data: SkuCreate) -> Sku:
     product = get_owned_product(session, actor, product_id, lock=True)
-    if session.scalar(select(Sku.id).where(Sku.product_id == product.id, Sku.spec == data.spec)):
+    if session.scalar(
+        select(col(Sku.id)).where(col(Sku.product_id) == product.id, col(Sku.spec) == data.spec)
+    ):
         raise Conflict("该规格已存在", fields={"spec": "规格重复"})
-    sku = Sku(**data.model_dump(), product_id=product.id)
+    sku = Sku(**data.model_dump(), product_id=pk(product))
     session.add(sku)
     session.flush()
     return sku
@@ -213,7 +219,9 @@ def update_sku(
     _, sku = _owned_sku(session, actor, product_id, sku_id)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     if "spec" in changes and changes["spec"] != sku.spec:
-        clash = select(Sku.id).where(Sku.product_id == sku.product_id, Sku.spec == changes["spec"])
+        clash = select(col(Sku.id)).where(
+            col(Sku.product_id) == sku.product_id, col(Sku.spec) == changes["spec"]
+        )
         if session.scalar(clash):
             raise Conflict("该规格已存在", fields={"spec": "规格重复"})
     for key, value in changes.items():
@@ -224,12 +232,14 @@ def update_sku(
 
 def add_photo(session: Session, actor: Account, product_id: int, data: bytes) -> ProductPhoto:
     product = get_owned_product(session, actor, product_id, lock=True)
-    count = session.scalar(select(func.count()).where(ProductPhoto.product_id == product.id)) or 0
+    count = (
+        session.scalar(select(func.count()).where(col(ProductPhoto.product_id) == product.id)) or 0
+    )
     if count >= MAX_PHOTOS:
         raise ValidationFailed(f"每个商品最多{MAX_PHOTOS}张图片", code="too_many_photos")
     stored = store_photo(f"products/{product.id}", data)
     photo = ProductPhoto(
-        product_id=product.id,  # type: ignore[arg-type]
+        product_id=pk(product),
         position=count,
         storage_key=stored.key,
         width=stored.width,
@@ -255,9 +265,13 @@ def list_own(
     session: Session, actor: Account, status: ProductStatus | None = None
 ) -> list[Product]:
     coop_id = require_staff(actor)
-    query = select(Product).where(Product.cooperative_id == coop_id).order_by(Product.id.desc())
+    query = (
+        select(Product)
+        .where(col(Product.cooperative_id) == coop_id)
+        .order_by(col(Product.id).desc())
+    )
     if status is not None:
-        query = query.where(Product.status == status)
+        query = query.where(col(Product.status) == status)
     return list(session.scalars(query))
 
 
@@ -266,7 +280,11 @@ def list_own(
 
 def review_queue(session: Session, actor: Account) -> list[Product]:
     _require_admin(actor)
-    query = select(Product).where(Product.status == P.PENDING_REVIEW).order_by(Product.updated_at)
+    query = (
+        select(Product)
+        .where(col(Product.status) == P.PENDING_REVIEW)
+        .order_by(col(Product.updated_at))
+    )
     return list(session.scalars(query))
 
 
@@ -306,11 +324,14 @@ class CatalogFilters:
     sort: str = "newest"  # newest | price_asc | price_desc
 
 
-def _public_products():  # type: ignore[no-untyped-def]
+def _public_products() -> Select[Product]:
     return (
         select(Product)
-        .join(Cooperative, Cooperative.id == Product.cooperative_id)
-        .where(Product.status == P.PUBLISHED, Cooperative.status == CooperativeStatus.APPROVED)
+        .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
+        .where(
+            col(Product.status) == P.PUBLISHED,
+            col(Cooperative.status) == CooperativeStatus.APPROVED,
+        )
     )
 
 
@@ -320,46 +341,48 @@ def list_public(
     """Published products of approved cooperatives, filtered, sorted and paginated."""
     query = _public_products()
     if filters.village_id is not None:
-        query = query.where(Product.village_id == filters.village_id)
+        query = query.where(col(Product.village_id) == filters.village_id)
     if filters.category:
-        query = query.where(Product.category == filters.category)
+        query = query.where(col(Product.category) == filters.category)
     if filters.cooperative_id is not None:
-        query = query.where(Product.cooperative_id == filters.cooperative_id)
+        query = query.where(col(Product.cooperative_id) == filters.cooperative_id)
     if filters.storage_class:
-        query = query.where(Product.storage_class == filters.storage_class)
+        query = query.where(col(Product.storage_class) == filters.storage_class)
     if filters.price_min_fen is not None or filters.price_max_fen is not None:
-        cond = [Sku.product_id == Product.id, Sku.is_active]
+        cond = [col(Sku.product_id) == Product.id, col(Sku.is_active)]
         if filters.price_min_fen is not None:
-            cond.append(Sku.price_fen >= filters.price_min_fen)
+            cond.append(col(Sku.price_fen) >= filters.price_min_fen)
         if filters.price_max_fen is not None:
-            cond.append(Sku.price_fen <= filters.price_max_fen)
+            cond.append(col(Sku.price_fen) <= filters.price_max_fen)
         query = query.where(exists().where(*cond))
     if filters.in_stock is not None:
-        stocked = exists().where(Sku.product_id == Product.id, Sku.is_active, Sku.stock > 0)
+        stocked = exists().where(
+            col(Sku.product_id) == Product.id, col(Sku.is_active), col(Sku.stock) > 0
+        )
         query = query.where(stocked if filters.in_stock else ~stocked)
 
     # Counting needs no prices; the page computes them only for its own rows (except when
     # sorting by price, which needs them for every filtered product).
-    total = session.scalar(query.with_only_columns(func.count(Product.id)).order_by(None)) or 0
+    total = session.scalar(query.with_only_columns(func.count(col(Product.id))).order_by(None)) or 0
     order = {
-        "price_asc": [views.PRICE_MIN.asc().nulls_last(), Product.id.desc()],
-        "price_desc": [views.PRICE_MAX.desc().nulls_last(), Product.id.desc()],
-    }.get(filters.sort, [Product.published_at.desc(), Product.id.desc()])
+        "price_asc": [views.PRICE_MIN.asc().nulls_last(), col(Product.id).desc()],
+        "price_desc": [views.PRICE_MAX.desc().nulls_last(), col(Product.id).desc()],
+    }.get(filters.sort, [col(Product.published_at).desc(), col(Product.id).desc()])
     # Pick the page's ids first: SQLite would otherwise evaluate the per-product price
     # subqueries for every filtered row before sorting.
     ids = list(
         session.scalars(
-            query.with_only_columns(Product.id)
+            query.with_only_columns(col(Product.id))
             .order_by(*order)
             .offset((page - 1) * page_size)
             .limit(page_size)
         )
     )
-    return views.product_rows(session, ids), total
+    return views.product_rows(session, cast("list[int]", ids)), total  # ids are never NULL
 
 
 def get_public(session: Session, product_id: int) -> Product:
-    product = session.scalars(_public_products().where(Product.id == product_id)).first()
+    product = session.scalars(_public_products().where(col(Product.id) == product_id)).first()
     if product is None:
         raise NotFound("商品不存在或已下架", context={"product_id": product_id})
     return product

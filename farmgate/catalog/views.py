@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.catalog.schemas import (
     PhotoPublic,
@@ -15,6 +16,7 @@ from farmgate.catalog.schemas import (
     ProductSummary,
     SkuPublic,
 )
+from farmgate.db import pk
 from farmgate.media.storage import get_storage
 from farmgate.models import CATEGORIES, Cooperative, Product, ProductPhoto, Sku, Village
 
@@ -23,24 +25,26 @@ def _per_product(column: Any) -> Any:
     """A correlated scalar subquery over the product's active SKUs (evaluated per row)."""
     return (
         select(column)
-        .where(Sku.product_id == Product.id, Sku.is_active)
+        .where(col(Sku.product_id) == Product.id, col(Sku.is_active))
         .correlate(Product)
         .scalar_subquery()
     )
 
 
-PRICE_MIN = _per_product(func.min(Sku.price_fen))
-PRICE_MAX = _per_product(func.max(Sku.price_fen))
+PRICE_MIN = _per_product(func.min(col(Sku.price_fen)))
+PRICE_MAX = _per_product(func.max(col(Sku.price_fen)))
 
 
 def photo_public(photo: ProductPhoto) -> PhotoPublic:
     storage = get_storage()
     return PhotoPublic(
-        id=photo.id,  # type: ignore[arg-type]
+        id=pk(photo),
         position=photo.position,
         width=photo.width,
         height=photo.height,
-        urls={w: storage.url(f"{photo.storage_key}-{w}.webp") for w in photo.widths.split(",")},
+        urls={
+            int(w): storage.url(f"{photo.storage_key}-{w}.webp") for w in photo.widths.split(",")
+        },
     )
 
 
@@ -49,21 +53,26 @@ def _names(session: Session, products: Sequence[Product]) -> tuple[dict[int, str
     village_ids = {p.village_id for p in products}
     coops = dict(
         session.execute(
-            select(Cooperative.id, Cooperative.name).where(Cooperative.id.in_(coop_ids))
+            select(col(Cooperative.id), col(Cooperative.name)).where(
+                col(Cooperative.id).in_(coop_ids)
+            )
         ).all()
     )
     villages = dict(
-        session.execute(select(Village.id, Village.name).where(Village.id.in_(village_ids))).all()
+        session.execute(
+            select(col(Village.id), col(Village.name)).where(col(Village.id).in_(village_ids))
+        ).all()
     )
-    return coops, villages
+    # Primary keys are never NULL; mypy types SQLModel ids ``int | None``.
+    return cast("dict[int, str]", coops), cast("dict[int, str]", villages)
 
 
 def _photos(session: Session, product_ids: Sequence[int]) -> dict[int, list[ProductPhoto]]:
     by_product: dict[int, list[ProductPhoto]] = {pid: [] for pid in product_ids}
     query = (
         select(ProductPhoto)
-        .where(ProductPhoto.product_id.in_(product_ids))
-        .order_by(ProductPhoto.position, ProductPhoto.id)
+        .where(col(ProductPhoto.product_id).in_(product_ids))
+        .order_by(col(ProductPhoto.position), col(ProductPhoto.id))
     )
     for photo in session.scalars(query):
         by_product[photo.product_id].append(photo)
@@ -101,18 +110,18 @@ def product_rows(session: Session, ids: Sequence[int]) -> list[ProductSummary]:
     """Summaries of the products ``ids``, in that order, in four batched queries."""
     if not ids:
         return []
-    products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(ids)))}  # type: ignore[union-attr]
+    products = {p.id: p for p in session.scalars(select(Product).where(col(Product.id).in_(ids)))}
     prices = {
         row[0]: row[1:]
         for row in session.execute(
             select(
-                Sku.product_id,
-                func.min(Sku.price_fen),
-                func.max(Sku.price_fen),
-                func.sum(Sku.stock),
+                col(Sku.product_id),
+                func.min(col(Sku.price_fen)),
+                func.max(col(Sku.price_fen)),
+                func.sum(col(Sku.stock)),
             )
-            .where(Sku.product_id.in_(ids), Sku.is_active)
-            .group_by(Sku.product_id)
+            .where(col(Sku.product_id).in_(ids), col(Sku.is_active))
+            .group_by(col(Sku.product_id))
         )
     }
     ordered = [products[i] for i in ids if i in products]
@@ -120,14 +129,18 @@ def product_rows(session: Session, ids: Sequence[int]) -> list[ProductSummary]:
     photos = _photos(session, ids)
     return [
         ProductSummary(
-            **_summary_fields(p, coops, villages, prices.get(p.id, (None, None, 0)), photos[p.id])
-        )  # type: ignore[index]
+            **_summary_fields(p, coops, villages, prices.get(pk(p), (None, None, 0)), photos[pk(p)])
+        )
         for p in ordered
     ]
 
 
 def _detail_fields(session: Session, product: Product, active_only: bool) -> dict[str, Any]:
-    query = select(Sku).where(Sku.product_id == product.id).order_by(Sku.price_fen, Sku.id)
+    query = (
+        select(Sku)
+        .where(col(Sku.product_id) == product.id)
+        .order_by(col(Sku.price_fen), col(Sku.id))
+    )
     skus = [s for s in session.scalars(query) if s.is_active or not active_only]
     active = [s for s in skus if s.is_active]
     prices = (
@@ -136,7 +149,7 @@ def _detail_fields(session: Session, product: Product, active_only: bool) -> dic
         sum(s.stock for s in active),
     )
     coops, villages = _names(session, [product])
-    photos = _photos(session, [product.id])[product.id]  # type: ignore[index,list-item]
+    photos = _photos(session, [pk(product)])[pk(product)]
     fields = _summary_fields(product, coops, villages, prices, photos)
     fields.update(
         description=product.description,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.cooperatives.schemas import (
     CooperativeApply,
@@ -11,7 +12,7 @@ from farmgate.cooperatives.schemas import (
     CooperativePublic,
     CooperativeUpdate,
 )
-from farmgate.db import utcnow
+from farmgate.db import pk, utcnow
 from farmgate.errors import (
     Conflict,
     InvalidTransition,
@@ -34,7 +35,9 @@ def apply(session: Session, actor: Account, data: CooperativeApply) -> Cooperati
     if actor.role not in (Role.CONSUMER, Role.COOPERATIVE) or actor.cooperative_id is not None:
         raise Conflict("该账号已绑定合作社或不能申请合作社", code="already_bound")
     village = _village(session, data.village_id)
-    if session.scalars(select(Cooperative.id).where(Cooperative.uscc == data.uscc)).first():
+    if session.scalars(
+        select(col(Cooperative.id)).where(col(Cooperative.uscc) == data.uscc)
+    ).first():
         raise Conflict("该统一社会信用代码已登记", fields={"uscc": "已登记"})
     coop = Cooperative(**data.model_dump(), township_id=village.township_id)
     session.add(coop)
@@ -86,15 +89,15 @@ def set_status(
 
 
 def list_for_admin(session: Session, status: CooperativeStatus | None = None) -> list[Cooperative]:
-    query = select(Cooperative).order_by(Cooperative.id)
+    query = select(Cooperative).order_by(col(Cooperative.id))
     if status is not None:
-        query = query.where(Cooperative.status == status)
+        query = query.where(col(Cooperative.status) == status)
     return list(session.scalars(query))
 
 
 def list_public(session: Session) -> list[Cooperative]:
-    query = select(Cooperative).where(Cooperative.status == CooperativeStatus.APPROVED)
-    return list(session.scalars(query.order_by(Cooperative.id)))
+    query = select(Cooperative).where(col(Cooperative.status) == CooperativeStatus.APPROVED)
+    return list(session.scalars(query.order_by(col(Cooperative.id))))
 
 
 def get_public(session: Session, cooperative_id: int) -> Cooperative:
@@ -112,7 +115,7 @@ def _mask(account_no: str) -> str:
 def public_view(session: Session, coop: Cooperative) -> CooperativePublic:
     village = session.get(Village, coop.village_id)
     return CooperativePublic(
-        id=coop.id,  # type: ignore[arg-type]
+        id=pk(coop),
         name=coop.name,
         village_id=coop.village_id,
         village_name=village.name if village else "",

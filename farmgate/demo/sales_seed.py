@@ -9,14 +9,19 @@ are built from them as the report jobs would.
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
-from farmgate.db import utcnow
+from farmgate.db import pk, utcnow
 from farmgate.models import (
+    DeliveryMethod,
     Fulfilment,
+    FulfilmentStatus,
+    IntentStatus,
     Order,
     OrderLine,
     OrderStatus,
@@ -47,9 +52,9 @@ def seed_sales(session: Session, *, seed: int = 20261129) -> int:
     rng = random.Random(seed)
     skus = session.execute(
         select(Sku, Product)
-        .join(Product, Product.id == Sku.product_id)
-        .where(Product.status == ProductStatus.PUBLISHED, Sku.is_active)
-        .order_by(Sku.id)
+        .join(Product, col(Product.id) == Sku.product_id)
+        .where(col(Product.status) == ProductStatus.PUBLISHED, col(Sku.is_active))
+        .order_by(col(Sku.id))
     ).all()
     if not skus:
         return 0
@@ -67,7 +72,16 @@ def seed_sales(session: Session, *, seed: int = 20261129) -> int:
     return made
 
 
-def _order(session, rng, picked, paid, province, city, county, serial):  # type: ignore[no-untyped-def]
+def _order(
+    session: Session,
+    rng: random.Random,
+    picked: Sequence[tuple[Sku, Product]],
+    paid: datetime,
+    province: str,
+    city: str,
+    county: str,
+    serial: int,
+) -> None:
     lines = [(sku, product, rng.choice((1, 1, 2, 3))) for sku, product in picked]
     items = sum(sku.price_fen * q for sku, _, q in lines)
     coops = sorted({product.cooperative_id for _, product, _ in lines})
@@ -81,7 +95,7 @@ def _order(session, rng, picked, paid, province, city, county, serial):  # type:
         county=county,
         township="示例街道",
         address_detail="示例地址",
-        delivery_method="post",
+        delivery_method=DeliveryMethod.POST,
         note="示例订单（演示数据）",
         items_fen=items,
         shipping_fen=1000 * len(coops),
@@ -96,11 +110,11 @@ def _order(session, rng, picked, paid, province, city, county, serial):  # type:
     session.flush()
     for coop in coops:
         fulfilment = Fulfilment(
-            order_id=order.id,  # type: ignore[arg-type]
+            order_id=pk(order),
             cooperative_id=coop,
             items_fen=sum(s.price_fen * q for s, p, q in lines if p.cooperative_id == coop),
             shipping_fen=1000,
-            status="delivered",
+            status=FulfilmentStatus.DELIVERED,
         )
         session.add(fulfilment)
         session.flush()
@@ -109,10 +123,10 @@ def _order(session, rng, picked, paid, province, city, county, serial):  # type:
                 continue
             session.add(
                 OrderLine(
-                    order_id=order.id,  # type: ignore[arg-type]
-                    fulfilment_id=fulfilment.id,  # type: ignore[arg-type]
-                    sku_id=sku.id,
-                    product_id=product.id,
+                    order_id=pk(order),
+                    fulfilment_id=pk(fulfilment),
+                    sku_id=pk(sku),
+                    product_id=pk(product),
                     product_name=product.name,
                     sku_spec=sku.spec,
                     unit=product.unit,
@@ -123,20 +137,20 @@ def _order(session, rng, picked, paid, province, city, county, serial):  # type:
             )
     if refunded:
         intent = PaymentIntent(
-            order_id=order.id,  # type: ignore[arg-type]
+            order_id=pk(order),
             provider="cash",
             channel="cash",
             out_trade_no=f"{order.number}C",
             amount_fen=order.total_fen,
-            status="paid",
+            status=IntentStatus.PAID,
             paid_at=paid,
         )
         session.add(intent)
         session.flush()
         session.add(
             Refund(
-                order_id=order.id,  # type: ignore[arg-type]
-                intent_id=intent.id,  # type: ignore[arg-type]
+                order_id=pk(order),
+                intent_id=pk(intent),
                 out_refund_no=f"{order.number}R",
                 amount_fen=order.total_fen,
                 reason="示例：收到时包装破损",

@@ -3,13 +3,16 @@ prices are invented for the demo; only the place names are real."""
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.accounts import service as accounts
 from farmgate.catalog import service as catalog
 from farmgate.catalog.schemas import ProductCreate, SkuCreate
-from farmgate.db import utcnow
+from farmgate.db import pk, utcnow
 from farmgate.models import (
     Account,
     Cooperative,
@@ -17,12 +20,22 @@ from farmgate.models import (
     Product,
     ProductStatus,
     Role,
+    StorageClass,
     Township,
     Village,
 )
 from farmgate.validators import uscc_check_char
 
-TOWNSHIP = {
+
+class _TownshipFields(TypedDict):
+    code: str
+    name: str
+    county: str
+    city: str
+    province: str
+
+
+TOWNSHIP: _TownshipFields = {
     "code": "431223222",
     "name": "谭家场乡",
     "county": "辰溪县",
@@ -165,17 +178,19 @@ PRODUCTS = [
 
 def seed(session: Session) -> dict[str, str]:
     """Create the township, villages, demo accounts and catalogue; idempotent by township code."""
-    existing = session.scalars(select(Township).where(Township.code == TOWNSHIP["code"])).first()
+    existing = session.scalars(
+        select(Township).where(col(Township.code) == TOWNSHIP["code"])
+    ).first()
     if existing is not None:
         return {}
     township = Township(**TOWNSHIP)
     session.add(township)
     session.flush()
-    villages = {}
+    villages: dict[str, Village] = {}
     for name in VILLAGES:
-        village = Village(township_id=township.id, name=name)
-        session.add(village)
-        villages[name] = village
+        village_row = Village(township_id=pk(township), name=name)
+        session.add(village_row)
+        villages[name] = village_row
     session.flush()
 
     credentials = {"乡镇管理员": ADMIN_PHONE}
@@ -189,8 +204,8 @@ def seed(session: Session) -> dict[str, str]:
     staff: list[Account] = []
     for i, (name, village, story, phone) in enumerate(COOPERATIVES, start=1):
         coop = Cooperative(
-            township_id=township.id,  # type: ignore[arg-type]
-            village_id=villages[village].id,  # type: ignore[arg-type]
+            township_id=pk(township),
+            village_id=pk(villages[village]),
             name=name,
             uscc=sample_uscc(i),
             contact_name=f"联系人{i}（示例）",
@@ -220,15 +235,17 @@ def seed(session: Session) -> dict[str, str]:
             ProductCreate(
                 name=name,
                 category=category,
-                village_id=villages[village].id,
-                unit=unit,  # type: ignore[arg-type]
+                village_id=pk(villages[village]),
+                unit=unit,
                 shelf_life_days=shelf,
-                storage_class=storage,
+                storage_class=StorageClass(storage),
                 description=desc,
                 skus=[SkuCreate(spec=s, price_fen=p, stock=q, weight_g=w) for s, p, q, w in skus],
             ),
         )
-        catalog.add_photo(session, staff[coop_index], product.id, sample_photo(category, len(name)))  # type: ignore[arg-type]
+        catalog.add_photo(
+            session, staff[coop_index], pk(product), sample_photo(category, len(name))
+        )
         _publish(session, product)
     session.flush()
     # Imported here: the trace seed builds on the catalogue created above.

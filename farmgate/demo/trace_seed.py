@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.accounts import service as accounts
 from farmgate.models import Account, Product, Role
@@ -15,6 +16,7 @@ from farmgate.trace import evidence, service, shipments, urls
 from farmgate.trace.schemas import (
     BatchIn,
     CertificationIn,
+    HandlingStep,
     HarvestIn,
     InputIn,
     InspectionIn,
@@ -28,7 +30,8 @@ COURIER_PHONE = "13800000009"
 def _staff(session: Session, product: Product) -> Account:
     found = session.scalars(
         select(Account).where(
-            Account.cooperative_id == product.cooperative_id, Account.role == Role.COOPERATIVE
+            col(Account.cooperative_id) == product.cooperative_id,
+            col(Account.role) == Role.COOPERATIVE,
         )
     ).first()
     assert found is not None
@@ -36,7 +39,7 @@ def _staff(session: Session, product: Product) -> Account:
 
 
 def _product(session: Session, name: str) -> Product:
-    found = session.scalars(select(Product).where(Product.name == name)).first()
+    found = session.scalars(select(Product).where(col(Product.name) == name)).first()
     assert found is not None, name
     return found
 
@@ -126,12 +129,13 @@ def seed_trace(session: Session, password: str) -> dict[str, str]:
             },
         ),
     )
-    for step, days in (("packing", 14), ("storing", 13)):
+    steps: tuple[tuple[HandlingStep, int], ...] = (("packing", 14), ("storing", 13))
+    for step, days in steps:
         service.record_step(
             session,
             staff,
             lot,
-            StepIn(step=step, at=now - timedelta(days=days), place="谭家场村电商服务站"),  # type: ignore[arg-type]
+            StepIn(step=step, at=now - timedelta(days=days), place="谭家场村电商服务站"),
         )
     paths["干红辣椒批次"] = urls.trace_path(lot)
 

@@ -25,6 +25,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from farmgate.db import session_scope, utcnow
 from farmgate.models import ColdShipment, DeadJob, OutboxJob, OutboxStatus, PaymentNotification
@@ -62,26 +63,28 @@ class DatabaseFigures(Collector):
         with session_scope() as session:
             by_status = dict(
                 session.execute(
-                    select(OutboxJob.status, func.count()).group_by(OutboxJob.status)
+                    select(col(OutboxJob.status), func.count()).group_by(col(OutboxJob.status))
                 ).all()
             )
             waiting = session.scalar(
-                select(func.min(OutboxJob.available_at)).where(
-                    OutboxJob.status.in_([OutboxStatus.PENDING, OutboxStatus.DISPATCHED]),  # type: ignore[attr-defined]
-                    OutboxJob.available_at <= utcnow(),
+                select(func.min(col(OutboxJob.available_at))).where(
+                    col(OutboxJob.status).in_([OutboxStatus.PENDING, OutboxStatus.DISPATCHED]),
+                    col(OutboxJob.available_at) <= utcnow(),
                 )
             )
             dead = session.scalar(select(func.count()).select_from(DeadJob)) or 0
             payments = dict(
                 session.execute(
-                    select(PaymentNotification.outcome, func.count()).group_by(
-                        PaymentNotification.outcome
+                    select(col(PaymentNotification.outcome), func.count()).group_by(
+                        col(PaymentNotification.outcome)
                     )
                 ).all()
             )
             shipments = dict(
                 session.execute(
-                    select(ColdShipment.breached, func.count()).group_by(ColdShipment.breached)
+                    select(col(ColdShipment.breached), func.count()).group_by(
+                        col(ColdShipment.breached)
+                    )
                 ).all()
             )
         backlog = GaugeMetricFamily(

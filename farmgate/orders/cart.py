@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.accounts.security import new_token, token_digest
-from farmgate.db import utcnow
+from farmgate.db import pk, utcnow
 from farmgate.errors import NotFound, ValidationFailed
 from farmgate.models import (
     Account,
@@ -37,9 +38,11 @@ def get_cart(
     """The caller's cart. A guest's cart moves to their account when they sign in."""
     guest = None
     if token:
-        guest = session.scalars(select(Cart).where(Cart.token_hash == token_digest(token))).first()
+        guest = session.scalars(
+            select(Cart).where(col(Cart.token_hash) == token_digest(token))
+        ).first()
     if account is not None:
-        cart = session.scalars(select(Cart).where(Cart.account_id == account.id)).first()
+        cart = session.scalars(select(Cart).where(col(Cart.account_id) == account.id)).first()
         if cart is None and (create or guest is not None):
             cart = Cart(account_id=account.id)
             session.add(cart)
@@ -59,22 +62,22 @@ def get_cart(
 
 
 def _merge(session: Session, source: Cart, target: Cart) -> None:
-    for item in session.scalars(select(CartItem).where(CartItem.cart_id == source.id)):
+    for item in session.scalars(select(CartItem).where(col(CartItem.cart_id) == source.id)):
         set_quantity(session, target, item.sku_id, item.quantity, add=True)
-    session.execute(delete(CartItem).where(CartItem.cart_id == source.id))  # type: ignore[arg-type]
+    session.execute(delete(CartItem).where(col(CartItem.cart_id) == source.id))
     session.delete(source)
 
 
 def _sellable_sku(session: Session, sku_id: int) -> Sku:
     row = session.execute(
         select(Sku)
-        .join(Product, Product.id == Sku.product_id)
-        .join(Cooperative, Cooperative.id == Product.cooperative_id)
+        .join(Product, col(Product.id) == Sku.product_id)
+        .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
         .where(
-            Sku.id == sku_id,
-            Sku.is_active,
-            Product.status == ProductStatus.PUBLISHED,
-            Cooperative.status == CooperativeStatus.APPROVED,
+            col(Sku.id) == sku_id,
+            col(Sku.is_active),
+            col(Product.status) == ProductStatus.PUBLISHED,
+            col(Cooperative.status) == CooperativeStatus.APPROVED,
         )
     ).first()
     if row is None:
@@ -87,7 +90,7 @@ def set_quantity(
 ) -> None:
     """Put ``quantity`` of a SKU in the cart (or add to what is there); 0 removes it."""
     item = session.scalars(
-        select(CartItem).where(CartItem.cart_id == cart.id, CartItem.sku_id == sku_id)
+        select(CartItem).where(col(CartItem.cart_id) == cart.id, col(CartItem.sku_id) == sku_id)
     ).first()
     if quantity <= 0 and not add:
         if item is not None:
@@ -105,11 +108,14 @@ def set_quantity(
         )
     if item is None:
         lines = session.scalar(
-            select(CartItem.id).where(CartItem.cart_id == cart.id).offset(MAX_LINES - 1).limit(1)
+            select(col(CartItem.id))
+            .where(col(CartItem.cart_id) == cart.id)
+            .offset(MAX_LINES - 1)
+            .limit(1)
         )
         if lines is not None:
             raise ValidationFailed(f"购物车最多放{MAX_LINES}种商品")
-        item = CartItem(cart_id=cart.id, sku_id=sku_id, quantity=total)  # type: ignore[arg-type]
+        item = CartItem(cart_id=pk(cart), sku_id=sku_id, quantity=total)
     else:
         item.quantity = total
     cart.updated_at = utcnow()
@@ -121,11 +127,11 @@ def view(session: Session, cart: Cart | None) -> CartView:
         return CartView(groups=[], items_fen=0, count=0)
     rows = session.execute(
         select(CartItem, Sku, Product, Cooperative)
-        .join(Sku, Sku.id == CartItem.sku_id)
-        .join(Product, Product.id == Sku.product_id)
-        .join(Cooperative, Cooperative.id == Product.cooperative_id)
-        .where(CartItem.cart_id == cart.id)
-        .order_by(Cooperative.id, CartItem.id)
+        .join(Sku, col(Sku.id) == CartItem.sku_id)
+        .join(Product, col(Product.id) == Sku.product_id)
+        .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
+        .where(col(CartItem.cart_id) == cart.id)
+        .order_by(col(Cooperative.id), col(CartItem.id))
     ).all()
     groups: dict[int, CartGroup] = {}
     for item, sku, product, coop in rows:
@@ -135,8 +141,8 @@ def view(session: Session, cart: Cart | None) -> CartView:
             and coop.status == CooperativeStatus.APPROVED
         )
         line = CartLine(
-            sku_id=sku.id,  # type: ignore[arg-type]
-            product_id=product.id,  # type: ignore[arg-type]
+            sku_id=pk(sku),
+            product_id=pk(product),
             product_name=product.name,
             sku_spec=sku.spec,
             unit=product.unit,
@@ -147,8 +153,8 @@ def view(session: Session, cart: Cart | None) -> CartView:
             stock=sku.stock,
         )
         group = groups.setdefault(
-            coop.id,
-            CartGroup(cooperative_id=coop.id, cooperative_name=coop.name, lines=[], items_fen=0),  # type: ignore[arg-type]
+            pk(coop),
+            CartGroup(cooperative_id=pk(coop), cooperative_name=coop.name, lines=[], items_fen=0),
         )
         group.lines.append(line)
         group.items_fen += line.line_total_fen
@@ -158,4 +164,4 @@ def view(session: Session, cart: Cart | None) -> CartView:
 
 
 def clear(session: Session, cart: Cart) -> None:
-    session.execute(delete(CartItem).where(CartItem.cart_id == cart.id))  # type: ignore[arg-type]
+    session.execute(delete(CartItem).where(col(CartItem.cart_id) == cart.id))

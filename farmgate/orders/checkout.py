@@ -10,13 +10,15 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.config import settings
-from farmgate.db import utcnow
+from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, ValidationFailed
 from farmgate.jobs import outbox
 from farmgate.models import (
@@ -74,10 +76,14 @@ def _insert_order(session: Session, order: Order, tries: int = 5) -> None:
 
 def reserve(session: Session, sku_id: int, quantity: int) -> bool:
     """Take ``quantity`` from a SKU's stock if (and only if) that much is there."""
-    taken = session.execute(
-        update(Sku)
-        .where(Sku.id == sku_id, Sku.stock >= quantity, Sku.is_active)  # type: ignore[arg-type]
-        .values(stock=Sku.stock - quantity)
+    # An UPDATE answers with a CursorResult (which has rowcount); Session.execute says Result.
+    taken = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Sku)
+            .where(col(Sku.id) == sku_id, col(Sku.stock) >= quantity, col(Sku.is_active))
+            .values(stock=col(Sku.stock) - quantity)
+        ),
     ).rowcount
     return taken == 1
 
@@ -85,13 +91,15 @@ def reserve(session: Session, sku_id: int, quantity: int) -> bool:
 def release(session: Session, order: Order) -> None:
     """Give an unpaid order's stock back."""
     lines = session.scalars(
-        select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.sku_id)
+        select(OrderLine).where(col(OrderLine.order_id) == order.id).order_by(col(OrderLine.sku_id))
     )
     products = set()
     for line in lines:
         session.execute(
-            update(Sku).where(Sku.id == line.sku_id).values(stock=Sku.stock + line.quantity)
-        )  # type: ignore[arg-type]
+            update(Sku)
+            .where(col(Sku.id) == line.sku_id)
+            .values(stock=col(Sku.stock) + line.quantity)
+        )
         products.add(line.product_id)
     search_tracking.touch(session, products)  # back in stock, perhaps
 
@@ -111,11 +119,11 @@ def _check_local(session: Session, township_ids: set[int], data: CheckoutIn) -> 
 def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | None) -> Order:
     rows = session.execute(
         select(CartItem, Sku, Product, Cooperative)
-        .join(Sku, Sku.id == CartItem.sku_id)
-        .join(Product, Product.id == Sku.product_id)
-        .join(Cooperative, Cooperative.id == Product.cooperative_id)
-        .where(CartItem.cart_id == cart.id)
-        .order_by(Sku.id)
+        .join(Sku, col(Sku.id) == CartItem.sku_id)
+        .join(Product, col(Product.id) == Sku.product_id)
+        .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
+        .where(col(CartItem.cart_id) == cart.id)
+        .order_by(col(Sku.id))
     ).all()
     if not rows:
         raise ValidationFailed("购物车是空的", code="empty_cart")
@@ -138,7 +146,7 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
 
     short = {}
     for item, sku, product, _ in rows:  # in SKU id order
-        if not reserve(session, sku.id, item.quantity):  # type: ignore[arg-type]
+        if not reserve(session, pk(sku), item.quantity):
             session.refresh(sku)
             short[f"sku {sku.id}"] = f"{product.name}（{sku.spec}）库存不足，仅剩{sku.stock}件"
     if short:
@@ -147,12 +155,12 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
     # A SKU just sold out may take its product out of "in stock" in search results.
     search_tracking.touch(
         session,
-        [p.id for item, sku, p, _ in rows if sku.stock - item.quantity <= 0],  # type: ignore[misc]
+        [pk(p) for item, sku, p, _ in rows if sku.stock - item.quantity <= 0],
     )
 
     by_coop: dict[int, list[tuple[CartItem, Sku, Product]]] = defaultdict(list)
     for item, sku, product, coop in rows:
-        by_coop[coop.id].append((item, sku, product))  # type: ignore[index]
+        by_coop[pk(coop)].append((item, sku, product))
     shipping = {
         coop_id: 0
         if data.delivery_method == DeliveryMethod.PICKUP
@@ -180,7 +188,7 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
     _insert_order(session, order)
     for coop_id, lines in sorted(by_coop.items()):
         fulfilment = Fulfilment(
-            order_id=order.id,  # type: ignore[arg-type]
+            order_id=pk(order),
             cooperative_id=coop_id,
             items_fen=sum(sku.price_fen * item.quantity for item, sku, _ in lines),
             shipping_fen=shipping[coop_id],
@@ -190,10 +198,10 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
         for item, sku, product in lines:
             session.add(
                 OrderLine(
-                    order_id=order.id,  # type: ignore[arg-type]
-                    fulfilment_id=fulfilment.id,  # type: ignore[arg-type]
-                    sku_id=sku.id,  # type: ignore[arg-type]
-                    product_id=product.id,  # type: ignore[arg-type]
+                    order_id=pk(order),
+                    fulfilment_id=pk(fulfilment),
+                    sku_id=pk(sku),
+                    product_id=pk(product),
                     product_name=product.name,
                     sku_spec=sku.spec,
                     unit=product.unit,
@@ -204,7 +212,7 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
             )
     session.add(
         OrderEvent(
-            order_id=order.id,  # type: ignore[arg-type]
+            order_id=pk(order),
             to_status=OrderStatus.PENDING_PAYMENT,
             actor_account_id=actor.id if actor else None,
             actor=str(actor.role) if actor else "guest",

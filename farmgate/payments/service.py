@@ -8,9 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.config import settings
-from farmgate.db import utcnow
+from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, InvalidTransition, ValidationFailed
 from farmgate.jobs import outbox
 from farmgate.models import (
@@ -65,7 +66,7 @@ def create_intent(
     # Deterministic: a retry after a timeout reaches the provider with the same key.
     out_trade_no = f"{order.number}{CHANNEL_CODES[channel]}"
     intent = session.scalars(
-        select(PaymentIntent).where(PaymentIntent.out_trade_no == out_trade_no)
+        select(PaymentIntent).where(col(PaymentIntent.out_trade_no) == out_trade_no)
     ).first()
     if intent is not None and intent.client:
         return intent
@@ -73,7 +74,7 @@ def create_intent(
     provider = providers.provider(name)
     if intent is None:
         intent = PaymentIntent(
-            order_id=order.id,  # type: ignore[arg-type]
+            order_id=pk(order),
             provider=name,
             channel=channel,
             out_trade_no=out_trade_no,
@@ -144,7 +145,7 @@ def record_provider_paid(
     )
     row = store_notification(session, intent.provider, note)
     if row is not None:
-        apply_notification(session, row.id)  # type: ignore[arg-type]
+        apply_notification(session, pk(row))
     return row
 
 
@@ -152,8 +153,11 @@ def open_intent(session: Session, order: Order) -> PaymentIntent | None:
     """The order's latest intent still waiting for the payer, if any."""
     return session.scalars(
         select(PaymentIntent)
-        .where(PaymentIntent.order_id == order.id, PaymentIntent.status == IntentStatus.CREATED)
-        .order_by(PaymentIntent.id.desc())  # type: ignore[union-attr]
+        .where(
+            col(PaymentIntent.order_id) == order.id,
+            col(PaymentIntent.status) == IntentStatus.CREATED,
+        )
+        .order_by(col(PaymentIntent.id).desc())
     ).first()
 
 
@@ -187,7 +191,7 @@ def confirm_cash(
     """
     intent = session.scalars(
         select(PaymentIntent).where(
-            PaymentIntent.order_id == order.id, PaymentIntent.provider == "cash"
+            col(PaymentIntent.order_id) == order.id, col(PaymentIntent.provider) == "cash"
         )
     ).first()
     if intent is None:
@@ -210,7 +214,7 @@ def confirm_cash(
         ) from exc
     row = store_notification(session, "cash", note)
     if row is not None:
-        apply_notification(session, row.id)  # type: ignore[arg-type]
+        apply_notification(session, pk(row))
     return row
 
 
@@ -220,8 +224,8 @@ def store_notification(
     """Store a verified notification once; None when this transaction id was already stored."""
     seen = session.scalars(
         select(PaymentNotification).where(
-            PaymentNotification.provider == provider,
-            PaymentNotification.transaction_id == note.transaction_id,
+            col(PaymentNotification.provider) == provider,
+            col(PaymentNotification.transaction_id) == note.transaction_id,
         )
     ).first()
     if seen is not None:
@@ -253,7 +257,7 @@ def apply_notification(session: Session, notification_id: int) -> str:
         return "skipped"
     intent = session.scalars(
         select(PaymentIntent)
-        .where(PaymentIntent.out_trade_no == note.out_trade_no)
+        .where(col(PaymentIntent.out_trade_no) == note.out_trade_no)
         .with_for_update()
     ).first()
 
@@ -300,15 +304,15 @@ def request_refund(
     refunded = sum(
         r.amount_fen
         for r in session.scalars(
-            select(Refund).where(Refund.intent_id == intent.id, Refund.status != "failed")
+            select(Refund).where(col(Refund.intent_id) == intent.id, col(Refund.status) != "failed")
         )
     )
     if amount_fen <= 0 or refunded + amount_fen > intent.amount_fen:
         raise Conflict(f"退款金额超过可退金额（还可退 {intent.amount_fen - refunded} 分）")
-    count = session.scalars(select(Refund.id).where(Refund.order_id == order.id)).all()
+    count = session.scalars(select(col(Refund.id)).where(col(Refund.order_id) == order.id)).all()
     refund = Refund(
-        order_id=order.id,  # type: ignore[arg-type]
-        intent_id=intent.id,  # type: ignore[arg-type]
+        order_id=pk(order),
+        intent_id=pk(intent),
         out_refund_no=f"{order.number}R{len(count) + 1}",
         amount_fen=amount_fen,
         reason=reason[:80],
@@ -324,7 +328,7 @@ def request_refund(
 def paid_intent(session: Session, order: Order) -> PaymentIntent:
     intent = session.scalars(
         select(PaymentIntent).where(
-            PaymentIntent.order_id == order.id, PaymentIntent.status == IntentStatus.PAID
+            col(PaymentIntent.order_id) == order.id, col(PaymentIntent.status) == IntentStatus.PAID
         )
     ).first()
     if intent is None:
@@ -354,7 +358,9 @@ def complete_refund(session: Session, refund: Refund, refund_id: str) -> None:
     done = sum(
         r.amount_fen
         for r in session.scalars(
-            select(Refund).where(Refund.order_id == order.id, Refund.status == "succeeded")
+            select(Refund).where(
+                col(Refund.order_id) == order.id, col(Refund.status) == "succeeded"
+            )
         )
     )
     if done >= order.total_fen and order.status not in state.CLOSED:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.db import utcnow
 from farmgate.jobs.errors import PermanentJobError, TransientJobError
@@ -66,10 +67,13 @@ def reconcile(session: Session) -> int:
     cutoff = utcnow() - timedelta(minutes=1)
     waiting = session.scalars(
         select(PaymentIntent)
-        .join(Order, Order.id == PaymentIntent.order_id)
-        .where(PaymentIntent.status == IntentStatus.CREATED, PaymentIntent.created_at < cutoff)
-        .where(PaymentIntent.provider != "cash")  # only staff can say cash was paid
-        .where(Order.status.in_([OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELLED]))  # type: ignore[attr-defined]
+        .join(Order, col(Order.id) == PaymentIntent.order_id)
+        .where(
+            col(PaymentIntent.status) == IntentStatus.CREATED,
+            col(PaymentIntent.created_at) < cutoff,
+        )
+        .where(col(PaymentIntent.provider) != "cash")  # only staff can say cash was paid
+        .where(col(Order.status).in_([OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELLED]))
         .limit(100)
     ).all()
     found = 0

@@ -47,7 +47,7 @@ PAY_TYPES = {"native": WeChatPayType.NATIVE, "jsapi": WeChatPayType.JSAPI, "mweb
 NOTIFY_HEADERS = ("signature", "timestamp", "nonce", "serial", "signature-type")
 
 
-class _GatewayCore(Core):  # type: ignore[misc]
+class _GatewayCore(Core):
     def __init__(self, *, gateway: str, **kwargs: Any) -> None:
         self._gateway = gateway
         super().__init__(**kwargs)
@@ -61,7 +61,7 @@ class _GatewayCore(Core):  # type: ignore[misc]
         pass  # Core.__init__ assigns the production host; ours stands
 
 
-class _Client(WeChatPay):  # type: ignore[misc]
+class _Client(WeChatPay):
     def __init__(self, *, gateway: str, appid: str, mchid: str, **core: Any) -> None:
         self._type = WeChatPayType.NATIVE
         self._mchid, self._appid = mchid, appid

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.models import (
     ColdShipment,
@@ -95,7 +96,6 @@ class Facts:
     ) -> dict[Any, Sum]:
         """Sums of ``facet`` per ``by(row)``; ``coop``/``village``/``row``: what ``by`` splits."""
         name = counter(coop=coop or self.coop_fixed, village=village or self.village_fixed, row=row)
-        n = FactRow._fields.index(name)
         out: dict[Any, list[int]] = {}
         for r in self.by_facet.get(facet, ()):
             key = by(r)
@@ -107,7 +107,7 @@ class Facts:
             acc[2] += r.units
             acc[3] += r.returned
             acc[4] += r.seconds
-            acc[5] += r[n]
+            acc[5] += getattr(r, name)
         return {key: Sum(*acc) for key, acc in out.items()}
 
     def total(self, facet: str) -> Sum:
@@ -120,20 +120,24 @@ def _days(filters: ReportFilters, *, months: bool = True) -> Any:
     first, last = filters.date_from, filters.date_to
     whole_from = first if first.day == 1 else summary.next_month(first)
     whole_to = summary.month_of(last + timedelta(days=1))  # exclusive
-    days = and_(ReportFact.grain == summary.DAY, ReportFact.day >= first, ReportFact.day <= last)
+    days = and_(
+        col(ReportFact.grain) == summary.DAY,
+        col(ReportFact.day) >= first,
+        col(ReportFact.day) <= last,
+    )
     if not months or whole_from >= whole_to:
         return days
     return or_(
         and_(
-            ReportFact.grain == summary.MONTH,
-            ReportFact.day >= whole_from,
-            ReportFact.day < whole_to,
+            col(ReportFact.grain) == summary.MONTH,
+            col(ReportFact.day) >= whole_from,
+            col(ReportFact.day) < whole_to,
         ),
         and_(
-            ReportFact.grain == summary.DAY,
+            col(ReportFact.grain) == summary.DAY,
             or_(
-                and_(ReportFact.day >= first, ReportFact.day < whole_from),
-                and_(ReportFact.day >= whole_to, ReportFact.day <= last),
+                and_(col(ReportFact.day) >= first, col(ReportFact.day) < whole_from),
+                and_(col(ReportFact.day) >= whole_to, col(ReportFact.day) <= last),
             ),
         ),
     )
@@ -142,9 +146,9 @@ def _days(filters: ReportFilters, *, months: bool = True) -> Any:
 def _conditions(scope: Scope, filters: ReportFilters, *, months: bool = True) -> list[Any]:
     where = [_days(filters, months=months)]
     if not scope.township:
-        where.append(ReportFact.cooperative_id == scope.cooperative_id)
+        where.append(col(ReportFact.cooperative_id) == scope.cooperative_id)
     if filters.village_id is not None:
-        where.append(ReportFact.village_id == filters.village_id)
+        where.append(col(ReportFact.village_id) == filters.village_id)
     return where
 
 
@@ -155,23 +159,28 @@ def _sum(column: Any) -> Any:
 
 
 _SUMS = [
-    _sum(ReportFact.amount_fen),
-    _sum(ReportFact.refund_fen),
-    _sum(ReportFact.units),
-    _sum(ReportFact.units_returned),
-    _sum(ReportFact.seconds),
+    _sum(col(ReportFact.amount_fen)),
+    _sum(col(ReportFact.refund_fen)),
+    _sum(col(ReportFact.units)),
+    _sum(col(ReportFact.units_returned)),
+    _sum(col(ReportFact.seconds)),
 ]
 _COUNTERS = ("n_row", "n_pair", "n_coop", "n_village", "n_all")
 
 
 def read_facts(session: Session, scope: Scope, filters: ReportFilters) -> Facts:
-    group = [ReportFact.facet, ReportFact.cooperative_id, ReportFact.village_id, ReportFact.key]
+    group = [
+        col(ReportFact.facet),
+        col(ReportFact.cooperative_id),
+        col(ReportFact.village_id),
+        col(ReportFact.key),
+    ]
     query = (
         select(*group, *_SUMS, *(_sum(getattr(ReportFact, c)) for c in _COUNTERS))
         .where(*_conditions(scope, filters))
         .group_by(*group)
     )
-    rows = [FactRow(*r) for r in session.execute(query)]  # a group's sums are never NULL
+    rows = [FactRow._make(r) for r in session.execute(query)]  # a group's sums are never NULL
     return Facts(rows, scope, filters)
 
 
@@ -180,9 +189,9 @@ def read_trend(session: Session, scope: Scope, filters: ReportFilters) -> dict[d
     name = counter(coop=not scope.township, village=filters.village_id is not None)
     monthly = filters.granularity == Granularity.MONTH
     query = (
-        select(ReportFact.day, *_SUMS, _sum(getattr(ReportFact, name)))
-        .where(ReportFact.facet == SALES, *_conditions(scope, filters, months=monthly))
-        .group_by(ReportFact.day)
+        select(col(ReportFact.day), *_SUMS, _sum(getattr(ReportFact, name)))
+        .where(col(ReportFact.facet) == SALES, *_conditions(scope, filters, months=monthly))
+        .group_by(col(ReportFact.day))
     )
     return {r[0]: Sum(*r[1:]) for r in session.execute(query)}
 
@@ -199,36 +208,36 @@ def cold_chain(
     end = summary.day_bounds(filters.date_to + timedelta(days=1))[0]
     query = (
         select(
-            ColdShipment.storage_class,
+            col(ColdShipment.storage_class),
             func.count(),
-            func.sum(case((ColdShipment.breached, 1), else_=0)),  # type: ignore[arg-type]
+            func.sum(case((col(ColdShipment.breached), 1), else_=0)),
         )
-        .join(Cooperative, Cooperative.id == ColdShipment.cooperative_id)
-        .where(ColdShipment.created_at >= start, ColdShipment.created_at < end)  # type: ignore[arg-type]
-        .where(ColdShipment.storage_class.in_(["chilled", "frozen"]))  # type: ignore[attr-defined]
-        .group_by(ColdShipment.storage_class)
+        .join(Cooperative, col(Cooperative.id) == ColdShipment.cooperative_id)
+        .where(col(ColdShipment.created_at) >= start, col(ColdShipment.created_at) < end)
+        .where(col(ColdShipment.storage_class).in_(["chilled", "frozen"]))
+        .group_by(col(ColdShipment.storage_class))
     )
     if not scope.township:
-        query = query.where(ColdShipment.cooperative_id == scope.cooperative_id)
+        query = query.where(col(ColdShipment.cooperative_id) == scope.cooperative_id)
     if filters.village_id is not None:
-        query = query.where(Cooperative.village_id == filters.village_id)
+        query = query.where(col(Cooperative.village_id) == filters.village_id)
     return {str(kind): (int(n), int(bad or 0)) for kind, n, bad in session.execute(query)}
 
 
 def registered(session: Session, scope: Scope) -> tuple[dict[int, int], dict[int, int]]:
     """Approved cooperatives per village, and products on sale per origin village."""
-    coops = select(Cooperative.village_id, func.count()).where(
-        Cooperative.status == CooperativeStatus.APPROVED
+    coops = select(col(Cooperative.village_id), func.count()).where(
+        col(Cooperative.status) == CooperativeStatus.APPROVED
     )
-    products = select(Product.village_id, func.count()).where(
-        Product.status == ProductStatus.PUBLISHED
+    products = select(col(Product.village_id), func.count()).where(
+        col(Product.status) == ProductStatus.PUBLISHED
     )
     if not scope.township:
-        coops = coops.where(Cooperative.id == scope.cooperative_id)
-        products = products.where(Product.cooperative_id == scope.cooperative_id)
+        coops = coops.where(col(Cooperative.id) == scope.cooperative_id)
+        products = products.where(col(Product.cooperative_id) == scope.cooperative_id)
     return (
-        {v: int(n) for v, n in session.execute(coops.group_by(Cooperative.village_id))},
-        {v: int(n) for v, n in session.execute(products.group_by(Product.village_id))},
+        {v: int(n) for v, n in session.execute(coops.group_by(col(Cooperative.village_id)))},
+        {v: int(n) for v, n in session.execute(products.group_by(col(Product.village_id)))},
     )
 
 

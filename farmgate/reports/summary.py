@@ -21,9 +21,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 
-from sqlalchemy import Date, String, delete, func, insert, literal, select, text
+from sqlalchemy import ColumnElement, Date, String, delete, func, insert, literal, select, text
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.models import (
     Cooperative,
@@ -39,7 +41,7 @@ from farmgate.timeutil import LOCAL_TZ
 
 SALES, PRODUCT, PROVINCE = "sales", "product", "province"
 STATUS, REFUND, DELIVERY = "status", "refund", "delivery"
-DAY, MONTH = "d", "m"  # ReportFact.grain
+DAY, MONTH = "d", "m"  # col(ReportFact.grain)
 NO_REASON = "未注明原因"
 _LOCK_CLASS = 0x7265  # pg_advisory_xact_lock namespace of the report refresh ("re")
 
@@ -133,31 +135,32 @@ def _key(facet: str, line: _Line, key: str) -> Key:
     return (facet, line.cooperative_id, line.village_id, key)
 
 
-def _lines(session: Session, *conditions: object) -> list[tuple[_Line, str]]:
+def _lines(session: Session, *conditions: ColumnElement[bool]) -> list[tuple[_Line, str]]:
     """Order lines (with the order's province) of the orders matching ``conditions``."""
     query = (
         select(
-            OrderLine.id,
-            OrderLine.order_id,
-            Fulfilment.cooperative_id,
-            Product.village_id,
-            OrderLine.product_id,
-            OrderLine.quantity,
-            OrderLine.line_total_fen,
-            Order.province,
+            col(OrderLine.id),
+            col(OrderLine.order_id),
+            col(Fulfilment.cooperative_id),
+            col(Product.village_id),
+            col(OrderLine.product_id),
+            col(OrderLine.quantity),
+            col(OrderLine.line_total_fen),
+            col(Order.province),
         )
-        .join(Order, Order.id == OrderLine.order_id)
-        .join(Fulfilment, Fulfilment.id == OrderLine.fulfilment_id)
-        .join(Product, Product.id == OrderLine.product_id)
-        .where(*conditions)  # type: ignore[arg-type]
-        .order_by(OrderLine.order_id, OrderLine.id)
+        .join(Order, col(Order.id) == OrderLine.order_id)
+        .join(Fulfilment, col(Fulfilment.id) == OrderLine.fulfilment_id)
+        .join(Product, col(Product.id) == OrderLine.product_id)
+        .where(*conditions)
+        .order_by(col(OrderLine.order_id), col(OrderLine.id))
     )
-    return [(_Line(*r[:7]), r[7]) for r in session.execute(query)]
+    # All seven are NOT NULL integer columns; mypy sees the ids as ``int | None``.
+    return [(_Line(*cast("tuple[int, ...]", r[:7])), r[7]) for r in session.execute(query)]
 
 
 def _sales(session: Session, facts: _Facts, start: datetime, end: datetime) -> None:
     by_order: dict[int, list[tuple[_Line, str]]] = defaultdict(list)
-    for line, province in _lines(session, Order.paid_at >= start, Order.paid_at < end):  # type: ignore[operator]
+    for line, province in _lines(session, col(Order.paid_at) >= start, col(Order.paid_at) < end):
         by_order[line.order_id].append((line, province))
     for items in by_order.values():
         touched: dict[str, list[Key]] = defaultdict(list)
@@ -179,9 +182,9 @@ def _refunds(session: Session, facts: _Facts, start: datetime, end: datetime) ->
     today = list(
         session.scalars(
             select(Refund).where(
-                Refund.status == "succeeded",
-                Refund.completed_at >= start,  # type: ignore[operator]
-                Refund.completed_at < end,  # type: ignore[operator]
+                col(Refund.status) == "succeeded",
+                col(Refund.completed_at) >= start,
+                col(Refund.completed_at) < end,
             )
         )
     )
@@ -189,21 +192,21 @@ def _refunds(session: Session, facts: _Facts, start: datetime, end: datetime) ->
         return
     order_ids = sorted({r.order_id for r in today})
     lines: dict[int, list[tuple[_Line, str]]] = defaultdict(list)
-    for line, province in _lines(session, OrderLine.order_id.in_(order_ids)):  # type: ignore[attr-defined]
+    for line, province in _lines(session, col(OrderLine.order_id).in_(order_ids)):
         lines[line.order_id].append((line, province))
     freight: dict[int, list[int]] = defaultdict(list)
     for order_id, shipping in session.execute(
-        select(Fulfilment.order_id, Fulfilment.shipping_fen)
-        .where(Fulfilment.order_id.in_(order_ids))  # type: ignore[attr-defined]
-        .order_by(Fulfilment.id)
+        select(col(Fulfilment.order_id), col(Fulfilment.shipping_fen))
+        .where(col(Fulfilment.order_id).in_(order_ids))
+        .order_by(col(Fulfilment.id))
     ):
         freight[order_id].append(shipping)
     history: dict[int, list[Refund]] = defaultdict(list)
     for refund in session.scalars(
         select(Refund)
-        .where(Refund.order_id.in_(order_ids), Refund.status == "succeeded")  # type: ignore[attr-defined]
-        .where(Refund.completed_at.is_not(None))  # type: ignore[union-attr]
-        .order_by(Refund.completed_at, Refund.id)
+        .where(col(Refund.order_id).in_(order_ids), col(Refund.status) == "succeeded")
+        .where(col(Refund.completed_at).is_not(None))
+        .order_by(col(Refund.completed_at), col(Refund.id))
     ):
         history[refund.order_id].append(refund)
     wanted = {r.id for r in today}
@@ -251,13 +254,18 @@ def _refund_facts(
 
 def _statuses(session: Session, facts: _Facts, start: datetime, end: datetime) -> None:
     query = (
-        select(Order.id, Order.status, Fulfilment.cooperative_id, Product.village_id)
-        .join(OrderLine, OrderLine.order_id == Order.id)
-        .join(Fulfilment, Fulfilment.id == OrderLine.fulfilment_id)
-        .join(Product, Product.id == OrderLine.product_id)
-        .where(Order.created_at >= start, Order.created_at < end)  # type: ignore[arg-type]
+        select(
+            col(Order.id),
+            col(Order.status),
+            col(Fulfilment.cooperative_id),
+            col(Product.village_id),
+        )
+        .join(OrderLine, col(OrderLine.order_id) == Order.id)
+        .join(Fulfilment, col(Fulfilment.id) == OrderLine.fulfilment_id)
+        .join(Product, col(Product.id) == OrderLine.product_id)
+        .where(col(Order.created_at) >= start, col(Order.created_at) < end)
     )
-    by_order: dict[int, list[Key]] = defaultdict(list)
+    by_order: dict[int | None, list[Key]] = defaultdict(list)  # keys: order ids, never None
     for order_id, status, coop, village in session.execute(query):
         by_order[order_id].append((STATUS, coop, village, str(status)))
     for keys in by_order.values():
@@ -267,20 +275,21 @@ def _statuses(session: Session, facts: _Facts, start: datetime, end: datetime) -
 def _deliveries(session: Session, facts: _Facts, start: datetime, end: datetime) -> None:
     query = (
         select(
-            Parcel.id,
-            Parcel.carrier,
-            Parcel.last_event_at,
-            Order.paid_at,
-            Fulfilment.cooperative_id,
-            Cooperative.village_id,
+            col(Parcel.id),
+            col(Parcel.carrier),
+            col(Parcel.last_event_at),
+            col(Order.paid_at),
+            col(Fulfilment.cooperative_id),
+            col(Cooperative.village_id),
         )
-        .join(Order, Order.id == Parcel.order_id)
-        .join(Fulfilment, Fulfilment.id == Parcel.fulfilment_id)
-        .join(Cooperative, Cooperative.id == Fulfilment.cooperative_id)
-        .where(Order.paid_at >= start, Order.paid_at < end)  # type: ignore[operator]
-        .where(Parcel.status == "delivered", Parcel.last_event_at.is_not(None))  # type: ignore[union-attr]
+        .join(Order, col(Order.id) == Parcel.order_id)
+        .join(Fulfilment, col(Fulfilment.id) == Parcel.fulfilment_id)
+        .join(Cooperative, col(Cooperative.id) == Fulfilment.cooperative_id)
+        .where(col(Order.paid_at) >= start, col(Order.paid_at) < end)
+        .where(col(Parcel.status) == "delivered", col(Parcel.last_event_at).is_not(None))
     )
     for _, carrier, signed_at, paid_at, coop, village in session.execute(query):
+        assert signed_at is not None and paid_at is not None  # the query keeps only these
         key = (DELIVERY, coop, village, carrier[:40])
         facts.rows[key].seconds += max(0, int((signed_at - paid_at).total_seconds()))
         facts.count([key])
@@ -310,7 +319,7 @@ def refresh_day(session: Session, day: date, *, month: bool = True) -> int:
     _statuses(session, facts, start, end)
     _deliveries(session, facts, start, end)
     session.execute(
-        delete(ReportFact).where(ReportFact.grain == DAY, ReportFact.day == day)  # type: ignore[arg-type]
+        delete(ReportFact).where(col(ReportFact.grain) == DAY, col(ReportFact.day) == day)
     )
     rows = [
         {
@@ -335,18 +344,23 @@ def refresh_month(session: Session, first: date) -> None:
     """The month's rows: the sums of its day rows (every counter adds up across days)."""
     _lock(session, first)
     session.execute(
-        delete(ReportFact).where(ReportFact.grain == MONTH, ReportFact.day == first)  # type: ignore[arg-type]
+        delete(ReportFact).where(col(ReportFact.grain) == MONTH, col(ReportFact.day) == first)
     )
-    group = [ReportFact.facet, ReportFact.cooperative_id, ReportFact.village_id, ReportFact.key]
+    group = [
+        col(ReportFact.facet),
+        col(ReportFact.cooperative_id),
+        col(ReportFact.village_id),
+        col(ReportFact.key),
+    ]
     sums = select(
         literal(MONTH, String),
         literal(first, Date),
         *group,
         *(func.sum(getattr(ReportFact, name)) for name in _MEASURES),
     ).where(
-        ReportFact.grain == DAY,
-        ReportFact.day >= first,  # type: ignore[operator]
-        ReportFact.day < next_month(first),  # type: ignore[operator]
+        col(ReportFact.grain) == DAY,
+        col(ReportFact.day) >= first,
+        col(ReportFact.day) < next_month(first),
     )
     columns = ["grain", "day", "facet", "cooperative_id", "village_id", "key", *_MEASURES]
     session.execute(insert(ReportFact).from_select(columns, sums.group_by(*group)))

@@ -68,7 +68,8 @@ def segment(run: str) -> tuple[str, ...]:
 
 def is_word(text: str) -> bool:
     """Whether jieba's dictionary (with ours) knows ``text`` as a word."""
-    return tokenizer().FREQ.get(text, 0) > 0
+    frequency: int = tokenizer().FREQ.get(text, 0)  # jieba has no type hints
+    return frequency > 0
 
 
 def split_word(run: str) -> list[str]:

@@ -11,8 +11,10 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.catalog.highlights import SOLD
+from farmgate.db import pk
 from farmgate.models import (
     CATEGORIES,
     Certification,
@@ -45,13 +47,13 @@ def searchable_ids(session: Session) -> list[int]:
     """Every product that belongs in the index (for a rebuild)."""
     return list(
         session.scalars(
-            select(Product.id)
-            .join(Cooperative, Cooperative.id == Product.cooperative_id)
+            select(col(Product.id))
+            .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
             .where(
-                Product.status == ProductStatus.PUBLISHED,
-                Cooperative.status == CooperativeStatus.APPROVED,
+                col(Product.status) == ProductStatus.PUBLISHED,
+                col(Cooperative.status) == CooperativeStatus.APPROVED,
             )
-            .order_by(Product.id)
+            .order_by(col(Product.id))
         )
     )
 
@@ -63,13 +65,13 @@ def _chunks(ids: Sequence[int], size: int) -> Iterable[Sequence[int]]:
 
 def _build_chunk(session: Session, ids: Sequence[int]) -> dict[int, SearchDocument]:
     rows = session.execute(
-        select(Product, Cooperative.name, Village.name)
-        .join(Cooperative, Cooperative.id == Product.cooperative_id)
-        .join(Village, Village.id == Product.village_id)
+        select(Product, col(Cooperative.name), col(Village.name))
+        .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
+        .join(Village, col(Village.id) == Product.village_id)
         .where(
-            Product.id.in_(ids),  # type: ignore[union-attr]
-            Product.status == ProductStatus.PUBLISHED,
-            Cooperative.status == CooperativeStatus.APPROVED,
+            col(Product.id).in_(ids),
+            col(Product.status) == ProductStatus.PUBLISHED,
+            col(Cooperative.status) == CooperativeStatus.APPROVED,
         )
     ).all()
     if not rows:
@@ -77,24 +79,27 @@ def _build_chunk(session: Session, ids: Sequence[int]) -> dict[int, SearchDocume
     live = [product.id for product, _, _ in rows]
     skus: dict[int, list[Sku]] = defaultdict(list)
     for sku in session.scalars(
-        select(Sku).where(Sku.product_id.in_(live), Sku.is_active).order_by(Sku.price_fen)  # type: ignore[attr-defined]
+        select(Sku)
+        .where(col(Sku.product_id).in_(live), col(Sku.is_active))
+        .order_by(col(Sku.price_fen))
     ):
         skus[sku.product_id].append(sku)
     sales = dict(
         session.execute(
-            select(OrderLine.product_id, func.sum(OrderLine.quantity))
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(OrderLine.product_id.in_(live), Order.status.in_(SOLD))  # type: ignore[attr-defined]
-            .group_by(OrderLine.product_id)
+            select(col(OrderLine.product_id), func.sum(col(OrderLine.quantity)))
+            .join(Order, col(Order.id) == OrderLine.order_id)
+            .where(col(OrderLine.product_id).in_(live), col(Order.status).in_(SOLD))
+            .group_by(col(OrderLine.product_id))
         ).all()
     )
     certs = _certifications(session, rows)
     docs = {}
     for product, coop_name, village_name in rows:
-        active = skus.get(product.id, [])  # type: ignore[arg-type]
+        product_id = pk(product)
+        active = skus.get(product_id, [])
         prices = [s.price_fen for s in active]
-        docs[product.id] = SearchDocument(
-            id=product.id,  # type: ignore[arg-type]
+        docs[product_id] = SearchDocument(
+            id=product_id,
             name=product.name,
             description=product.description,
             category=product.category,
@@ -103,32 +108,32 @@ def _build_chunk(session: Session, ids: Sequence[int]) -> dict[int, SearchDocume
             village_name=village_name,
             cooperative_id=product.cooperative_id,
             cooperative_name=coop_name,
-            certifications=certs.get(product.id, []),  # type: ignore[arg-type]
+            certifications=certs.get(product_id, []),
             storage_class=str(product.storage_class),
             in_stock=any(s.stock > 0 for s in active),
             price_min_fen=min(prices) if prices else None,
             price_max_fen=max(prices) if prices else None,
-            sales=int(sales.get(product.id, 0) or 0),
+            sales=int(sales.get(product_id, 0) or 0),
             published_at=product.published_at or product.created_at,
             specs=[s.spec for s in active],
             unit=product.unit,
             photo_url=None,  # pages show results through catalog.views, photos included
         )
-    return docs  # type: ignore[return-value]
+    return docs
 
 
 def _certifications(
     session: Session, rows: Sequence[tuple[Product, str, str]]
 ) -> dict[int, list[str]]:
     """Valid product or cooperative certifications (绿色食品, 有机产品, 地理标志), as codes."""
-    coop_of = {product.id: product.cooperative_id for product, _, _ in rows}
+    coop_of = {pk(product): product.cooperative_id for product, _, _ in rows}
     today = local_today()
     by_product: dict[int, set[str]] = defaultdict(set)
     by_coop: dict[int, set[str]] = defaultdict(set)
     for cert in session.scalars(
         select(Certification).where(
-            Certification.cooperative_id.in_(set(coop_of.values())),  # type: ignore[attr-defined]
-            Certification.batch_id.is_(None),  # type: ignore[union-attr]
+            col(Certification.cooperative_id).in_(set(coop_of.values())),
+            col(Certification.batch_id).is_(None),
         )
     ):
         if certificates.status(cert.kind, cert.issued_on, cert.expires_on, today) != "valid":

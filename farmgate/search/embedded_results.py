@@ -68,7 +68,9 @@ class NameWords:
             return self._vocab
 
 
-def facet_counts(st: State, rows: np.ndarray) -> tuple[dict[str, dict[Any, int]], dict[str, dict]]:
+def facet_counts(
+    st: State, rows: np.ndarray
+) -> tuple[dict[str, dict[Any, int]], dict[str, dict[Any, str]]]:
     """Per facet, the matched rows' count for each value, and each value's label."""
     facets: dict[str, dict[Any, int]] = {}
     labels: dict[str, dict[Any, str]] = {}

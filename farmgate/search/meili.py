@@ -405,7 +405,9 @@ def _union(spans: set[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _facets(raw: dict[str, dict[str, int]]) -> tuple[dict[str, dict], dict[str, dict]]:
+def _facets(
+    raw: dict[str, dict[str, int]],
+) -> tuple[dict[str, dict[Any, int]], dict[str, dict[Any, str]]]:
     facets: dict[str, dict[Any, int]] = {}
     labels: dict[str, dict[Any, str]] = {}
     for facet in FACETS:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.config import settings
 from farmgate.db import utcnow
@@ -32,9 +33,9 @@ def next_version(session: Session) -> int:
     """A new version; the row stays locked until this transaction ends (ordering writers)."""
     bumped = session.execute(
         update(SearchVersion)
-        .where(SearchVersion.id == 1)
-        .values(value=SearchVersion.value + 1)
-        .returning(SearchVersion.value)
+        .where(col(SearchVersion.id) == 1)
+        .values(value=col(SearchVersion.value) + 1)
+        .returning(col(SearchVersion.value))
     ).scalar()
     if bumped is None:  # the first write ever
         session.add(SearchVersion(id=1, value=1))
@@ -51,7 +52,7 @@ def write(session: Session, docs: Mapping[int, SearchDocument | None]) -> int:
     existing = {
         e.product_id: e
         for e in session.scalars(
-            select(SearchEntry).where(SearchEntry.product_id.in_(list(docs)))  # type: ignore[attr-defined]
+            select(SearchEntry).where(col(SearchEntry.product_id).in_(list(docs)))
         )
     }
     now = utcnow()
@@ -86,14 +87,19 @@ class EmbeddedStore:
             version, after = self.version, LAST_ID
             while True:
                 rows = session.execute(
-                    select(SearchEntry.product_id, SearchEntry.version, SearchEntry.body)
+                    select(
+                        col(SearchEntry.product_id), col(SearchEntry.version), col(SearchEntry.body)
+                    )
                     .where(
                         or_(
-                            SearchEntry.version > version,
-                            and_(SearchEntry.version == version, SearchEntry.product_id > after),
+                            col(SearchEntry.version) > version,
+                            and_(
+                                col(SearchEntry.version) == version,
+                                col(SearchEntry.product_id) > after,
+                            ),
                         )
                     )
-                    .order_by(SearchEntry.version, SearchEntry.product_id)
+                    .order_by(col(SearchEntry.version), col(SearchEntry.product_id))
                     .limit(BATCH)
                 ).all()
                 if rows:
@@ -108,7 +114,7 @@ class EmbeddedStore:
             self._checked = time.monotonic()
             return applied
 
-    def _apply(self, rows: list[Any]) -> None:
+    def _apply(self, rows: Sequence[Any]) -> None:
         upserts = [SearchDocument.from_dict(body) for _, _, body in rows if body is not None]
         deletes = [product_id for product_id, _, body in rows if body is None]
         if upserts:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.db import utcnow
 from farmgate.jobs.registry import job, periodic
@@ -29,9 +30,9 @@ def refresh_sales(session: Session) -> int:
     since = utcnow() - timedelta(seconds=SALES_EVERY_SECONDS * 2)
     ids = set(
         session.scalars(
-            select(OrderLine.product_id)
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(Order.paid_at >= since)  # type: ignore[operator]
+            select(col(OrderLine.product_id))
+            .join(Order, col(Order.id) == OrderLine.order_id)
+            .where(col(Order.paid_at) >= since)
         )
     )
     return service.reflect(session, ids) if ids else 0

@@ -41,7 +41,7 @@ def _periodic_crons() -> list[Any]:
         if spec.every_seconds > 60:
             when["minute"] = set(range(0, 60, spec.every_seconds // 60))
         # A short timeout: arq waits for the longest one before re-running a dead worker's job.
-        crons.append(cron(run, name=f"cron:{spec.name}", unique=True, timeout=20, **when))  # type: ignore[arg-type]
+        crons.append(cron(run, name=f"cron:{spec.name}", unique=True, timeout=20, **when))
     return crons
 
 

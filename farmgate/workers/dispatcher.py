@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from typing import cast
 
 from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlmodel import col
 
 from farmgate.config import settings
 from farmgate.db import READ_ONLY, session_scope, utcnow
@@ -38,17 +40,22 @@ def redis_settings() -> RedisSettings:
     return rs
 
 
-def _rows(where: object, limit: int) -> list[tuple[int, str]]:
+def _rows(where: ColumnElement[bool], limit: int) -> list[tuple[int, str]]:
     with session_scope() as session:
         session.connection(execution_options=READ_ONLY)
         query = (
-            select(OutboxJob.id, OutboxJob.queue).where(where).order_by(OutboxJob.id).limit(limit)
-        )  # type: ignore[arg-type]
-        return [(i, q) for i, q in session.execute(query).all()]
+            select(col(OutboxJob.id), col(OutboxJob.queue))
+            .where(where)
+            .order_by(col(OutboxJob.id))
+            .limit(limit)
+        )
+        return [(cast(int, i), q) for i, q in session.execute(query).all()]  # ids: NOT NULL
 
 
 def pending_rows(limit: int = 500) -> list[tuple[int, str]]:
-    return _rows(and_(OutboxJob.status == S.PENDING, OutboxJob.available_at <= utcnow()), limit)  # type: ignore[arg-type]
+    return _rows(
+        and_(col(OutboxJob.status) == S.PENDING, col(OutboxJob.available_at) <= utcnow()), limit
+    )
 
 
 def stale_rows(limit: int = 1000) -> list[tuple[int, str]]:
@@ -56,9 +63,9 @@ def stale_rows(limit: int = 1000) -> list[tuple[int, str]]:
     cutoff = utcnow() - timedelta(seconds=settings.outbox_stale_seconds)
     return _rows(
         or_(
-            and_(OutboxJob.status == S.DISPATCHED, OutboxJob.dispatched_at < cutoff),  # type: ignore[arg-type, operator]
-            and_(OutboxJob.status == S.RETRYING, OutboxJob.available_at < cutoff),  # type: ignore[arg-type]
-            and_(OutboxJob.status == S.RUNNING, OutboxJob.lease_until < utcnow()),  # type: ignore[arg-type, operator]
+            and_(col(OutboxJob.status) == S.DISPATCHED, col(OutboxJob.dispatched_at) < cutoff),
+            and_(col(OutboxJob.status) == S.RETRYING, col(OutboxJob.available_at) < cutoff),
+            and_(col(OutboxJob.status) == S.RUNNING, col(OutboxJob.lease_until) < utcnow()),
         ),
         limit,
     )
@@ -66,12 +73,12 @@ def stale_rows(limit: int = 1000) -> list[tuple[int, str]]:
 
 def _mark_dispatched(ids: list[int], only_pending: bool) -> None:
     with session_scope() as session:
-        stmt = update(OutboxJob).where(OutboxJob.id.in_(ids))  # type: ignore[union-attr]
+        stmt = update(OutboxJob).where(col(OutboxJob.id).in_(ids))
         if only_pending:
-            stmt = stmt.where(OutboxJob.status == S.PENDING)  # type: ignore[arg-type]
+            stmt = stmt.where(col(OutboxJob.status) == S.PENDING)
             stmt = stmt.values(status=S.DISPATCHED, dispatched_at=utcnow())
         else:
-            stmt = stmt.where(OutboxJob.status == S.DISPATCHED).values(dispatched_at=utcnow())  # type: ignore[arg-type]
+            stmt = stmt.where(col(OutboxJob.status) == S.DISPATCHED).values(dispatched_at=utcnow())
         session.execute(stmt)
 
 

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from farmgate.db import READ_ONLY, session_scope
 from farmgate.jobs import registry, runner
@@ -16,7 +17,12 @@ from farmgate.workers.base import JobQueue
 def due_ids(limit: int = 100) -> list[int]:
     with session_scope() as session:
         session.connection(execution_options=READ_ONLY)
-        query = select(OutboxJob.id).where(runner.claimable()).order_by(OutboxJob.id).limit(limit)
+        query = (
+            select(col(OutboxJob.id))
+            .where(runner.claimable())
+            .order_by(col(OutboxJob.id))
+            .limit(limit)
+        )
         return list(session.scalars(query))
 
 

@@ -46,14 +46,16 @@ class CourierSimulatorServer(LocalServer):
         payload = {} if state is None else {"state": str(state)}
         response = httpx.post(f"{self.url}/_simulator/advance/{waybill}", json=payload, timeout=30)
         response.raise_for_status()
-        return response.json()  # type: ignore[no-any-return]
+        answer: dict[str, Any] = response.json()
+        return answer
 
     def parcel(self, waybill: str) -> dict[str, Any] | None:
         response = httpx.get(f"{self.url}/_simulator/parcels/{waybill}", timeout=5)
         if response.status_code == 404:
             return None
         response.raise_for_status()
-        return response.json()  # type: ignore[no-any-return]
+        answer: dict[str, Any] = response.json()
+        return answer
 
 
 @contextmanager

@@ -8,7 +8,7 @@ Create Date: 2026-11-29 03:38:58.563775
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "1969cd7b636e"

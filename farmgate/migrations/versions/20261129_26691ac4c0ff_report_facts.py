@@ -8,7 +8,7 @@ Create Date: 2026-11-29 04:45:17.638887
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "26691ac4c0ff"

@@ -65,14 +65,16 @@ class SimulatorServer(LocalServer):
         """The payer pays; returns state, transaction_id and the notify_url's answer statuses."""
         response = httpx.post(f"{self.url}/_simulator/pay/{out_trade_no}", timeout=30)
         response.raise_for_status()
-        return response.json()  # type: ignore[no-any-return]
+        answer: dict[str, Any] = response.json()
+        return answer
 
     def order(self, out_trade_no: str) -> dict[str, Any] | None:
         response = httpx.get(f"{self.url}/_simulator/orders/{out_trade_no}", timeout=5)
         if response.status_code == 404:
             return None
         response.raise_for_status()
-        return response.json()  # type: ignore[no-any-return]
+        answer: dict[str, Any] = response.json()
+        return answer
 
 
 @contextmanager

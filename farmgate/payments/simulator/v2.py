@@ -96,7 +96,8 @@ def routes(state: SimState) -> list[Route]:
     async def unifiedorder(request: Request) -> Response:
         data, error, sign_type = await parse(request)
         if data is None:
-            return error  # type: ignore[return-value]
+            assert error is not None  # parse gives back either data or the error answer
+            return error
         no, amount, trade_type = data["out_trade_no"], int(data["total_fee"]), data["trade_type"]
         order = state.orders.get(no)
         if order is not None:
@@ -131,7 +132,8 @@ def routes(state: SimState) -> list[Route]:
     async def orderquery(request: Request) -> Response:
         data, error, sign_type = await parse(request)
         if data is None:
-            return error  # type: ignore[return-value]
+            assert error is not None  # parse gives back either data or the error answer
+            return error
         order = state.orders.get(data["out_trade_no"])
         if order is None:
             return fail("ORDERNOTEXIST", "此交易订单号不存在", sign_type)
@@ -151,7 +153,8 @@ def routes(state: SimState) -> list[Route]:
     async def closeorder(request: Request) -> Response:
         data, error, sign_type = await parse(request)
         if data is None:
-            return error  # type: ignore[return-value]
+            assert error is not None  # parse gives back either data or the error answer
+            return error
         order = state.orders.get(data["out_trade_no"])
         if order is None:
             return fail("ORDERNOTEXIST", "此交易订单号不存在", sign_type)
@@ -163,7 +166,8 @@ def routes(state: SimState) -> list[Route]:
     async def refund(request: Request) -> Response:
         data, error, sign_type = await parse(request)
         if data is None:
-            return error  # type: ignore[return-value]
+            assert error is not None  # parse gives back either data or the error answer
+            return error
         order = state.orders.get(data["out_trade_no"])
         if order is None or order.state not in ("SUCCESS", "REFUND"):
             return fail("ORDERNOTEXIST", "订单不存在或未支付", sign_type)
@@ -193,7 +197,8 @@ def routes(state: SimState) -> list[Route]:
     async def refundquery(request: Request) -> Response:
         data, error, sign_type = await parse(request)
         if data is None:
-            return error  # type: ignore[return-value]
+            assert error is not None  # parse gives back either data or the error answer
+            return error
         refund_no = data.get("out_refund_no", "")
         for order in state.orders.values():
             if refund_no in order.refunds:
