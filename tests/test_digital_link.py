@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from farmgate.trace.digital_link import (
+from farmgate.gs1.digital_link import (
     MAX_SERIAL_NUMBER,
     SERIAL_LENGTH,
     DigitalLink,

@@ -9,9 +9,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from farmgate.db import utcnow
+from farmgate.gs1.digital_link import is_valid_gtin
 from farmgate.models import Batch, Role, Sku, TraceEvent
 from farmgate.trace import chain
-from farmgate.trace.digital_link import is_valid_gtin
 from tests import factories as f
 
 

@@ -191,7 +191,7 @@ def test_a_courier_adds_a_photo_to_their_own_handoff(client, chain_setup) -> Non
 
 
 def test_alerts_are_listed_per_cooperative(session: Session) -> None:
-    from farmgate.trace.tasks import raise_alert, recent_alerts
+    from farmgate.trace.alerts import raise_alert, recent_alerts
 
     township = f.create_township(session)
     ours, theirs = (f.create_cooperative(session, township, name=n) for n in ("甲社", "乙社"))

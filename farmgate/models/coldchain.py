@@ -24,7 +24,7 @@ class ColdShipment(SQLModel, table=True):
     device_id: str | None = Field(default=None, max_length=40, index=True)
     storage_class: str = Field(sa_type=String(10))
     status: str = Field(default="open", max_length=12)  # open, delivered
-    # The latest analysis of its readings (see farmgate/trace/coldchain.py).
+    # The latest analysis of its readings (see farmgate/coldchain/temperature.py).
     analysis: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     breached: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)

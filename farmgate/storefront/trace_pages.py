@@ -11,9 +11,9 @@ from fastapi.responses import Response
 from farmgate.api.deps import SessionDep
 from farmgate.config import settings
 from farmgate.errors import NotFound
+from farmgate.gs1.digital_link import InvalidDigitalLink, check_serial, parse
 from farmgate.storefront.templating import templates
 from farmgate.trace import scans, service, urls, views
-from farmgate.trace.digital_link import InvalidDigitalLink, check_serial, parse
 
 router = APIRouter(include_in_schema=False)
 

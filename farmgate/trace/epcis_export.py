@@ -34,10 +34,10 @@ from sqlalchemy.orm import Session
 
 from farmgate.config import settings
 from farmgate.errors import PermissionDenied
+from farmgate.gs1 import epcis
+from farmgate.gs1.digital_link import DigitalLink
 from farmgate.models import Account, Batch, Role, TraceEvent
 from farmgate.timeutil import LOCAL_TZ
-from farmgate.trace import epcis
-from farmgate.trace.digital_link import DigitalLink
 
 # UN/CEFACT Rec 20 codes for the units cooperatives use; "斤" is half a kilogram.
 UOM: dict[str, tuple[str, Decimal]] = {

@@ -1,0 +1,6 @@
+"""GS1 encodings, pure (no database): GTINs, Digital Link URIs and EPCIS 2.0 JSON-LD documents.
+
+``digital_link`` parses and builds Digital Link URIs and the unit serials printed in them;
+``epcis`` turns neutral event records into EPCIS 2.0 documents. The trace package reads the
+database and hands its rows to these encoders.
+"""
