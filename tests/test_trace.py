@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from farmgate.db import utcnow
-from farmgate.gs1.digital_link import is_valid_gtin
+from farmgate.gs1.gtin import is_valid_gtin
 from farmgate.models import Batch, Role, Sku, TraceEvent
 from farmgate.trace import chain
 from tests import factories as f

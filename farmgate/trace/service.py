@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from farmgate.config import settings
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from farmgate.gs1.digital_link import gtin_from_prefix, is_valid_gtin, to_gtin14
+from farmgate.gs1.gtin import gtin_from_prefix, is_valid_gtin, to_gtin14
 from farmgate.media.photos import store_photo
 from farmgate.models import (
     Account,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from farmgate.config import settings
-from farmgate.gs1.digital_link import DigitalLink, make_serial
+from farmgate.gs1.digital_link import DigitalLink
+from farmgate.gs1.serials import make_serial
 from farmgate.models import Batch
 
 
