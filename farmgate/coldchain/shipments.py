@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from farmgate import submissions
 from farmgate.coldchain import temperature
 from farmgate.db import utcnow
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -130,14 +131,12 @@ def add_handoff(
     The same ``client_token`` twice (a form resubmitted on a flaky network) returns the handoff
     recorded the first time.
     """
-    if data.client_token:
-        seen = session.scalars(
-            select(Handoff).where(Handoff.client_token == data.client_token)
-        ).first()
-        if seen is not None:
-            if seen.shipment_id != shipment.id:
-                raise Conflict("重复的提交编号")
-            return seen
+    first = submissions.first_record(session, "handoff", data.client_token)
+    if first is not None:
+        seen = session.get(Handoff, first)
+        if seen is None or seen.shipment_id != shipment.id:
+            raise Conflict("重复的提交编号")
+        return seen
     if shipment.status == "delivered":
         raise Conflict("该运输已签收，不能再登记交接")
     batch = session.get(Batch, shipment.batch_id, with_for_update=True)
@@ -175,9 +174,10 @@ def add_handoff(
         temperature_c=data.temperature_c,
         recorded_by=actor.id,
         trace_event_id=event.id,
-        client_token=data.client_token,
     )
     session.add(handoff)
+    session.flush()
+    submissions.remember(session, "handoff", data.client_token, handoff.id)  # type: ignore[arg-type]
     if data.delivered:
         shipment.status = "delivered"
     refresh(session, shipment)

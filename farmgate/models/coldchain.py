@@ -45,8 +45,6 @@ class Handoff(SQLModel, table=True):
     photo: str | None = Field(default=None, max_length=200)
     recorded_by: int | None = Field(default=None, foreign_key="account.id")
     trace_event_id: int | None = Field(default=None, foreign_key="trace_event.id")
-    # The form's one-time token: a resubmitted form (flaky network) records nothing twice.
-    client_token: str | None = Field(default=None, max_length=64, unique=True)
 
 
 class TemperatureReading(SQLModel, table=True):
