@@ -8,10 +8,18 @@ record; both paths use them, so a token means the same thing everywhere.
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from farmgate.models import FormSubmission
+
+# The token field of every such form: the page fills it once, a resubmission repeats it.
+FormToken = Annotated[
+    str | None, Field(min_length=8, max_length=64, description="重复提交时相同，只记录一次")
+]
 
 
 def first_record(session: Session, kind: str, token: str | None) -> int | None:

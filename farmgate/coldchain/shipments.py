@@ -47,9 +47,7 @@ class ShipmentIn(BaseModel):
 
 
 class HandoffIn(BaseModel):
-    client_token: str | None = Field(
-        default=None, min_length=8, max_length=64, description="重复提交时相同，只记录一次"
-    )
+    client_token: submissions.FormToken = None
     from_party: str = Field(min_length=1, max_length=60)
     to_party: str = Field(min_length=1, max_length=60)
     at: AwareDatetime | None = None

@@ -58,9 +58,7 @@ class ParcelStepIn(BaseModel):
     place: str = Field(default="", max_length=80)
     temperature_c: float | None = Field(default=None, ge=-60, le=60)
     note: str = Field(default="", max_length=200)
-    client_token: str | None = Field(
-        default=None, min_length=8, max_length=64, description="重复提交时相同，只记录一次"
-    )
+    client_token: submissions.FormToken = None
 
 
 def couriers(session: Session, actor: Account) -> list[Account]:
