@@ -1,5 +1,8 @@
 """EPCIS 2.0 JSON-LD documents of trace events, with CBV 2.0 vocabulary.
 
+This module reads the events and maps them onto the neutral records that farmgate/gs1/epcis.py
+encodes.
+
 Mapping of the platform's event kinds (each one an event of a batch's hash chain):
 
 - ``commissioning`` (harvest): ObjectEvent ADD, disposition ``active``, the lot as a
