@@ -40,10 +40,11 @@ def prepare(url: str) -> tuple[list[str], str, int, str]:
     os.environ["FARMGATE_DATABASE_URL"] = url
     from farmgate import db
     from farmgate.accounts import service as accounts
+    from farmgate.coldchain import readings, shipments
     from farmgate.config import settings
     from farmgate.demo.seed import seed
     from farmgate.models import Account, Batch, ColdShipment, Product, Role
-    from farmgate.trace import service, shipments, urls
+    from farmgate.trace import service, urls
     from farmgate.trace.schemas import BatchIn, HarvestIn, StepIn
 
     settings.database_url = url
@@ -72,10 +73,10 @@ def prepare(url: str) -> tuple[list[str], str, int, str]:
         trip = shipments.create_shipment(
             session, staff, lot.id, shipments.ShipmentIn(device_id="BENCH-HISTORY")
         )
-        shipments.store_readings(
+        readings.store_readings(
             session,
             [
-                shipments.ReadingIn(
+                readings.ReadingIn(
                     device_id="BENCH-HISTORY",
                     seq=i,
                     at=trip.created_at - timedelta(hours=20) + timedelta(seconds=20 * i),

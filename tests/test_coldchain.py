@@ -1,4 +1,4 @@
-"""Cold chain rules of farmgate.trace.coldchain, on hand-computed series."""
+"""Cold chain rules of farmgate.coldchain.temperature, on hand-computed series."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from farmgate.trace import epcis
-from farmgate.trace.coldchain import (
+from farmgate.coldchain.temperature import (
     DELTA_H_OVER_R,
     Analysis,
     Excursion,
@@ -21,6 +20,7 @@ from farmgate.trace.coldchain import (
     mean_kinetic_temperature,
     sensor_report,
 )
+from farmgate.gs1 import epcis
 
 T0 = datetime(2026, 7, 1, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 CHILLED = default_profile("chilled")

@@ -10,23 +10,17 @@ from datetime import date
 
 import pytest
 
-from farmgate.trace.digital_link import (
-    MAX_SERIAL_NUMBER,
-    SERIAL_LENGTH,
+from farmgate.gs1.digital_link import (
     DigitalLink,
     InvalidDigitalLink,
     UnknownAI,
     _yymmdd,
     build_element_string,
-    check_serial,
-    gtin_check_digit,
-    gtin_from_prefix,
-    is_valid_gtin,
-    make_serial,
     parse,
     parse_ai_pairs,
-    to_gtin14,
 )
+from farmgate.gs1.gtin import gtin_check_digit, gtin_from_prefix, is_valid_gtin, to_gtin14
+from farmgate.gs1.serials import MAX_SERIAL_NUMBER, SERIAL_LENGTH, check_serial, make_serial
 from tests.support.standards import STANDARDS_DIR
 
 VECTORS = STANDARDS_DIR / "digital-link/parse-vectors.json"

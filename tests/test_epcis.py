@@ -1,4 +1,4 @@
-"""EPCIS 2.0 documents from farmgate.trace.epcis, checked against GS1's own JSON Schema.
+"""EPCIS 2.0 documents from farmgate.gs1.epcis, checked against GS1's own JSON Schema.
 
 The validator is proven first: it accepts every GS1 example and rejects broken copies, with the
 ``uri`` and ``date-time`` formats really checked (see /work/shared/standards/README.md).
@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from farmgate.trace import epcis
-from farmgate.trace.epcis import (
+from farmgate.gs1 import epcis
+from farmgate.gs1.epcis import (
     EpcisError,
     ErrorDeclaration,
     Event,

@@ -18,8 +18,8 @@ import pytest
 from PIL import Image
 from PIL.PdfParser import PdfParser
 
-from farmgate.trace import labels
-from farmgate.trace.labels import QUIET_ZONE, Label, label_sheet_pdf, qr_matrix, qr_png, qr_svg
+from farmgate.rendering import labels
+from farmgate.rendering.labels import QUIET_ZONE, Label, label_sheet_pdf, qr_matrix, qr_png, qr_svg
 from tests.support.labels import pdf_pages
 
 URL = "https://trace.example.cn/01/06901234567892/10/B2024-07%2FA/21/0000K3MZ8Q2H5T7VX"
@@ -153,7 +153,7 @@ def test_missing_cjk_font_falls_back_with_a_warning(
     labels.cjk_font.cache_clear()
     labels._font.cache_clear()
     try:
-        with caplog.at_level(logging.WARNING, logger="farmgate.trace.labels"):
+        with caplog.at_level(logging.WARNING, logger="farmgate.rendering.labels"):
             assert labels.cjk_font() is None
             image = Image.open(io.BytesIO(qr_png(URL, "赣南脐橙", "Lot 1")))
         assert "CJK" in caplog.text

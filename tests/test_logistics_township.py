@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from farmgate.models import (
     Account,
+    FormSubmission,
     Fulfilment,
     Order,
     OrderLine,
@@ -126,6 +127,8 @@ def test_a_courier_carries_a_chilled_parcel_from_pickup_to_delivery(  # type: ig
     assert first.status_code == 200, first.text
     again = client.post(steps, json={**pickup, "client_token": "tok-pickup-1"}, headers=headers)
     assert again.status_code == 200 and len(again.json()["events"]) == 1  # recorded once
+    kept = session.query(FormSubmission).filter_by(kind="parcel_step").one()
+    assert (kept.token, kept.record_id) == ("tok-pickup-1", parcel.id)
     session.expire_all()
     assert session.get(Fulfilment, parcel.fulfilment_id).status == "shipped"
     assert session.get(Order, parcel.order_id).status == "shipped"

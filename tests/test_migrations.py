@@ -63,3 +63,69 @@ def test_downgrade_to_base_and_back(tmp_path: Path) -> None:
     db.upgrade_database(url)
     assert "product" in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_form_tokens_move_to_one_table_and_back(tmp_path: Path) -> None:
+    """Tokens kept on handoffs and parcels before the move still stop a resubmitted form."""
+    import json
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import JSON, Boolean, Connection, DateTime, Integer, MetaData, Numeric, insert
+
+    url = f"sqlite:///{tmp_path / 'tokens.db'}"
+    db.upgrade_database(url, "26691ac4c0ff")  # the revision before form_submission
+    engine = db.make_engine(url)
+    tables = MetaData()
+    tables.reflect(engine)
+    made: set[str] = set()
+
+    def make(conn: Connection, name: str, **values: object) -> None:
+        """Row 1 of ``name``, its required columns filled, the rows it points to made first."""
+        if name in made:
+            return
+        made.add(name)
+        table = tables.tables[name]
+        row: dict[str, object] = {"id": 1}
+        for column in table.columns:
+            if column.nullable or column.primary_key or column.server_default is not None:
+                continue
+            for fk in column.foreign_keys:
+                make(conn, fk.column.table.name)
+            kind = column.type
+            row[column.name] = (
+                1
+                if column.foreign_keys
+                else 0  # zero satisfies the check constraints (a total adds up)
+                if isinstance(kind, Integer | Numeric)
+                else datetime.now(UTC)
+                if isinstance(kind, DateTime)
+                else False
+                if isinstance(kind, Boolean)
+                else []
+                if isinstance(kind, JSON)
+                else "x"
+            )
+        conn.execute(insert(table), [row | values])
+
+    with engine.begin() as conn:
+        make(conn, "handoff", client_token="h-tok-1")
+        make(conn, "parcel", step_tokens=["p-tok-1", "p-tok-2"])
+    db.upgrade_database(url)
+    with engine.connect() as conn:
+        kept = conn.exec_driver_sql(
+            "SELECT kind, token, record_id FROM form_submission ORDER BY kind, token"
+        ).all()
+        assert [tuple(r) for r in kept] == [
+            ("handoff", "h-tok-1", 1),
+            ("parcel_step", "p-tok-1", 1),
+            ("parcel_step", "p-tok-2", 1),
+        ]
+        assert "client_token" not in {c["name"] for c in inspect(conn).get_columns("handoff")}
+
+    command.downgrade(db.alembic_config(url), "-1")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT client_token FROM handoff").scalar() == "h-tok-1"
+        tokens = conn.exec_driver_sql("SELECT step_tokens FROM parcel").scalar()
+        assert sorted(json.loads(tokens)) == ["p-tok-1", "p-tok-2"]
+    engine.dispose()

@@ -8,9 +8,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from farmgate.db import utcnow
+from farmgate.gs1.gtin import is_valid_gtin
 from farmgate.models import Batch, Sku, TraceEvent
 from farmgate.trace import chain
-from farmgate.trace.digital_link import is_valid_gtin
 from tests.support.trace import create_batch
 
 

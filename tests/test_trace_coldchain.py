@@ -191,7 +191,7 @@ def test_a_courier_adds_a_photo_to_their_own_handoff(client, chain_setup) -> Non
 
 
 def test_alerts_are_listed_per_cooperative(session: Session) -> None:
-    from farmgate.trace.tasks import raise_alert, recent_alerts
+    from farmgate.trace.alerts import raise_alert, recent_alerts
 
     township = f.create_township(session)
     ours, theirs = (f.create_cooperative(session, township, name=n) for n in ("甲社", "乙社"))
@@ -234,3 +234,32 @@ def test_the_courier_finds_a_shipment_by_scanning_or_typing_its_code(
     assert "FISH-0701" in typed and 'src="/static/scan.js"' in typed
     other = client.get("/courier", params={"code": "NOT-MINE"}).text
     assert "没有派给你的该批次运输" in other and "记录交接" not in other
+
+
+def test_a_handoff_form_sent_twice_records_once(client, session: Session, chain_setup) -> None:  # type: ignore[no-untyped-def]
+    from farmgate.models import FormSubmission, Handoff
+
+    farm, batch, shipment = chain_setup
+    url = f"/api/v1/shipments/{shipment['id']}/handoffs"
+    body = {"from_party": "合作社", "to_party": "配送员", "client_token": "handoff-tok-1"}
+    first = client.post(url, json=body, headers=farm["courier"])
+    again = client.post(url, json=body, headers=farm["courier"])
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert session.query(Handoff).count() == 1
+    kept = session.query(FormSubmission).one()
+    assert (kept.kind, kept.token, kept.record_id) == (
+        "handoff",
+        "handoff-tok-1",
+        first.json()["id"],
+    )
+    # The same token on another shipment is a mistake, not a repeat.
+    other = client.post(
+        f"/api/v1/batches/{batch['id']}/shipments",
+        json={"courier_account_id": shipment["courier_account_id"]},
+        headers=farm["staff"],
+    ).json()
+    misplaced = client.post(
+        f"/api/v1/shipments/{other['id']}/handoffs", json=body, headers=farm["courier"]
+    )
+    assert misplaced.status_code == 409 and session.query(Handoff).count() == 1

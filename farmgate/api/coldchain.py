@@ -7,9 +7,9 @@ from pydantic import BaseModel
 
 from farmgate.api.deps import CurrentAccount, RawBody, SessionDep
 from farmgate.api.uploads import read_upload
+from farmgate.coldchain import readings, shipments
+from farmgate.coldchain.shipments import HandoffIn, ShipmentIn
 from farmgate.models import ColdShipment, Handoff
-from farmgate.trace import shipments
-from farmgate.trace.shipments import HandoffIn, ShipmentIn
 
 router = APIRouter(tags=["冷链"])
 
@@ -90,7 +90,7 @@ def upload_readings(
 ) -> dict[str, object]:
     shipment = shipments.get_shipment(session, account, shipment_id)
     content_type = request.headers.get("content-type", "text/csv")
-    return shipments.upload_readings(session, account, shipment, body, content_type)
+    return readings.upload_readings(session, account, shipment, body, content_type)
 
 
 @router.post(

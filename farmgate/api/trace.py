@@ -16,13 +16,14 @@ from farmgate.errors import PermissionDenied, ValidationFailed
 from farmgate.models import Alert, Batch, Inspection, Product, Role, TraceEvent
 from farmgate.orders import service as orders
 from farmgate.orders.schemas import OrderOut
+from farmgate.rendering import labels
 from farmgate.trace import (
+    certificates,
     chain,
-    epcis_json,
-    evidence,
-    labels,
+    epcis_export,
+    inspections,
     lineage,
-    records,
+    records_export,
     service,
     urls,
 )
@@ -133,7 +134,7 @@ def add_inspection(
     batch_id: int, data: InspectionIn, session: SessionDep, account: CurrentAccount
 ) -> dict[str, object]:
     batch = service.get_batch(session, account, batch_id, lock=True)
-    report: Inspection = service.add_inspection(session, account, batch, data)
+    report: Inspection = inspections.add_inspection(session, account, batch, data)
     return {"id": report.id, "passed": report.passed}
 
 
@@ -149,7 +150,7 @@ def upload_report(
     account: CurrentAccount,
 ) -> dict[str, object]:
     batch = service.get_batch(session, account, batch_id)
-    report = service.attach_report(session, batch, inspection_id, read_upload(file))
+    report = inspections.attach_report(session, batch, inspection_id, read_upload(file))
     return {"id": report.id, "report_file": report.report_file}
 
 
@@ -336,7 +337,9 @@ def add_certification(
     batch_id: int, data: CertificationIn, session: SessionDep, account: CurrentAccount
 ) -> dict[str, object]:
     batch = service.get_batch(session, account, batch_id, lock=True)
-    return evidence.certification_view(evidence.add_certification(session, account, batch, data))
+    return certificates.certification_view(
+        certificates.add_certification(session, account, batch, data)
+    )
 
 
 @router.get(
@@ -355,11 +358,11 @@ def export_records(
 ) -> Response:
     if batch_id is not None:
         service.get_batch(session, account, batch_id)  # 404 unless it is theirs
-    data = records.rows(session, account, batch_id=batch_id, since=since, until=until)
+    data = records_export.rows(session, account, batch_id=batch_id, since=since, until=until)
     if fmt == "csv":
-        body, media = records.to_csv(data), "text/csv; charset=utf-8"
+        body, media = records_export.to_csv(data), "text/csv; charset=utf-8"
     else:
-        body = records.to_xlsx(data)
+        body = records_export.to_xlsx(data)
         media = XLSX_MEDIA
     return download(body, media, f"trace-records-{batch_id or 'range'}.{fmt}")
 
@@ -378,7 +381,7 @@ EPCIS_MEDIA = "application/ld+json"
 def batch_epcis(batch_id: int, session: SessionDep, account: CurrentAccount) -> Response:
     batch = service.get_batch(session, account, batch_id)
     upstream = lineage.family(session, batch)["upstream"]
-    document = epcis_json.for_batches(session, [batch, *upstream])
+    document = epcis_export.for_batches(session, [batch, *upstream])
     return Response(json.dumps(document, ensure_ascii=False), media_type=EPCIS_MEDIA)
 
 
@@ -398,5 +401,5 @@ def range_epcis(
         raise ValidationFailed(
             "时间须带时区，如 2026-11-01T00:00:00+08:00", fields={"since": "带时区"}
         )
-    document = epcis_json.for_range(session, account, since, until)
+    document = epcis_export.for_range(session, account, since, until)
     return Response(json.dumps(document, ensure_ascii=False), media_type=EPCIS_MEDIA)

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from farmgate.accounts import service as accounts
+from farmgate.coldchain import readings, shipments
 from farmgate.models import Account, Product, Role
-from farmgate.trace import evidence, service, shipments, urls
+from farmgate.trace import certificates, inspections, service, urls
 from farmgate.trace.schemas import (
     BatchIn,
     CertificationIn,
@@ -85,7 +86,7 @@ def seed_trace(session: Session, password: str) -> dict[str, str]:
     ):
         service.add_input(session, staff, lot, record)
     service.record_harvest(session, staff, lot, HarvestIn(harvest_date=today - timedelta(days=20)))
-    service.add_inspection(
+    inspections.add_inspection(
         session,
         staff,
         lot,
@@ -99,7 +100,7 @@ def seed_trace(session: Session, password: str) -> dict[str, str]:
             ],
         ),
     )
-    evidence.add_certification(
+    certificates.add_certification(
         session,
         staff,
         lot,
@@ -111,7 +112,7 @@ def seed_trace(session: Session, password: str) -> dict[str, str]:
             scope="product",
         ),
     )
-    evidence.add_certification(
+    certificates.add_certification(
         session,
         staff,
         lot,
@@ -165,7 +166,7 @@ def seed_trace(session: Session, password: str) -> dict[str, str]:
     service.record_harvest(
         session, staff, catch, HarvestIn(harvest_date=today, at=now - timedelta(hours=4))
     )
-    evidence.add_certification(
+    certificates.add_certification(
         session,
         staff,
         catch,
@@ -183,7 +184,7 @@ def seed_trace(session: Session, password: str) -> dict[str, str]:
             },
         ),
     )
-    evidence.add_certification(
+    certificates.add_certification(
         session,
         staff,
         catch,
@@ -202,8 +203,8 @@ def seed_trace(session: Session, password: str) -> dict[str, str]:
         shipments.ShipmentIn(courier_account_id=courier.id, device_id=f"DEMO-LOGGER-{catch.id}"),
     )
     start = now - timedelta(hours=3)
-    readings = [
-        shipments.ReadingIn(
+    samples = [
+        readings.ReadingIn(
             device_id=trip.device_id or "",
             seq=i,
             at=start + timedelta(minutes=5 * i),
@@ -211,7 +212,7 @@ def seed_trace(session: Session, password: str) -> dict[str, str]:
         )
         for i in range(36)
     ]
-    shipments.store_readings(session, readings)
+    readings.store_readings(session, samples)
     for hours, (giver, taker, place, temp) in (
         (2, ("高坪稻花鱼合作社", "村级配送员", "高坪村冷库", 3.4)),
         (0, ("村级配送员", "辰溪县邮政", "谭家场乡邮政所", 4.1)),
@@ -246,7 +247,7 @@ def seed_trace(session: Session, password: str) -> dict[str, str]:
     service.record_harvest(
         session, staff, pressing, HarvestIn(harvest_date=today - timedelta(days=60))
     )
-    evidence.add_certification(
+    certificates.add_certification(
         session,
         staff,
         pressing,

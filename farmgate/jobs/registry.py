@@ -19,7 +19,7 @@ BUILTIN_JOB_MODULES = (
     "farmgate.jobs.builtin",
     "farmgate.orders.tasks",
     "farmgate.payments.tasks",
-    "farmgate.trace.tasks",
+    "farmgate.coldchain.tasks",
     "farmgate.logistics.tasks",
     "farmgate.search.tasks",
     "farmgate.reports.tasks",

@@ -190,7 +190,7 @@ def record_waybill(session: Session, parcel: Parcel, waybill: Waybill) -> Parcel
 def needs_check(session: Session, parcel: Parcel) -> None:
     """An earlier create got no answer and the carrier cannot be asked: a person must look in
     the carrier's portal, then enter the number or ask for a new waybill (``resolve_check``)."""
-    from farmgate.trace.tasks import raise_alert  # trace jobs import this module's callers
+    from farmgate.trace.alerts import raise_alert  # trace jobs import this module's callers
 
     parcel.create_state = CHECK
     session.add(parcel)

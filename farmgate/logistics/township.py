@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from farmgate import submissions
 from farmgate.db import utcnow
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from farmgate.logistics import service
@@ -46,7 +47,6 @@ STEP_LABELS = {
     "problem": "配送异常",
     "rejected": "收件人拒收",
 }
-MAX_TOKENS = 50  # a parcel has a handful of steps; keep the recent tokens only
 
 
 Step = Literal["picked_up", "in_transit", "out_for_delivery", "delivered", "problem", "rejected"]
@@ -58,9 +58,7 @@ class ParcelStepIn(BaseModel):
     place: str = Field(default="", max_length=80)
     temperature_c: float | None = Field(default=None, ge=-60, le=60)
     note: str = Field(default="", max_length=200)
-    client_token: str | None = Field(
-        default=None, min_length=8, max_length=64, description="重复提交时相同，只记录一次"
-    )
+    client_token: submissions.FormToken = None
 
 
 def couriers(session: Session, actor: Account) -> list[Account]:
@@ -144,7 +142,10 @@ def _carries_cold(session: Session, parcel: Parcel) -> bool:
 def record_step(session: Session, courier: Account, parcel_id: int, data: ParcelStepIn) -> Parcel:
     """One step of the parcel's way, recorded once per ``client_token``."""
     parcel = courier_parcel(session, courier, parcel_id)
-    if data.client_token and data.client_token in parcel.step_tokens:
+    first = submissions.first_record(session, "parcel_step", data.client_token)
+    if first is not None:
+        if first != parcel.id:
+            raise Conflict("重复的提交编号", context={"parcel_id": parcel_id})
         return parcel
     if parcel.is_final:
         raise Conflict("该包裹已签收，不能再登记", context={"parcel_id": parcel_id})
@@ -187,7 +188,6 @@ def record_step(session: Session, courier: Account, parcel_id: int, data: Parcel
     extra = {"note": "乡镇配送", "place": data.place, "temperature_c": data.temperature_c}
     if not service.apply_snapshot(session, parcel, snapshot, trace_extra=extra):
         raise Conflict("与上一条记录同一时刻，请稍后再提交", context={"parcel_id": parcel_id})
-    if data.client_token:
-        parcel.step_tokens = [*parcel.step_tokens, data.client_token][-MAX_TOKENS:]
     session.add(parcel)
+    submissions.remember(session, "parcel_step", data.client_token, parcel.id)  # type: ignore[arg-type]
     return parcel

@@ -34,6 +34,7 @@ from farmgate.models.product import (
 )
 from farmgate.models.report import ReportFact as ReportFact
 from farmgate.models.search import SearchEntry, SearchVersion
+from farmgate.models.submission import FormSubmission
 from farmgate.models.township import Township, Village
 from farmgate.models.trace_event import ScanCount, TraceEvent
 
@@ -58,6 +59,7 @@ __all__ = [
     "CourierPush",
     "DeadJob",
     "DeliveryMethod",
+    "FormSubmission",
     "Fulfilment",
     "FulfilmentStatus",
     "Handoff",

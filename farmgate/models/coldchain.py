@@ -24,7 +24,7 @@ class ColdShipment(SQLModel, table=True):
     device_id: str | None = Field(default=None, max_length=40, index=True)
     storage_class: str = Field(sa_type=String(10))
     status: str = Field(default="open", max_length=12)  # open, delivered
-    # The latest analysis of its readings (see farmgate/trace/coldchain.py).
+    # The latest analysis of its readings (see farmgate/coldchain/temperature.py).
     analysis: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     breached: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
@@ -45,8 +45,6 @@ class Handoff(SQLModel, table=True):
     photo: str | None = Field(default=None, max_length=200)
     recorded_by: int | None = Field(default=None, foreign_key="account.id")
     trace_event_id: int | None = Field(default=None, foreign_key="trace_event.id")
-    # The form's one-time token: a resubmitted form (flaky network) records nothing twice.
-    client_token: str | None = Field(default=None, max_length=64, unique=True)
 
 
 class TemperatureReading(SQLModel, table=True):

@@ -31,9 +31,8 @@ class Parcel(SQLModel, table=True):
     # yet: it may exist at the carrier), "check" (a person must look at the carrier's portal).
     create_state: str = Field(default="", max_length=10)
     create_sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
-    # The township's own couriers: who carries it, and the form tokens already recorded.
+    # The township's own couriers: who carries it (their forms' tokens: FormSubmission).
     courier_account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
-    step_tokens: list[str] = Field(default_factory=list, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime, index=True)
 

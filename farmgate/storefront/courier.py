@@ -11,14 +11,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from farmgate.api.deps import SessionDep
+from farmgate.coldchain import shipments
 from farmgate.errors import AuthenticationRequired, FarmgateError, PermissionDenied
+from farmgate.gs1.digital_link import InvalidDigitalLink, parse
 from farmgate.logistics import service as logistics
 from farmgate.logistics import township
 from farmgate.messages import validation_fields
 from farmgate.models import Account, Batch, Order, Product, Role
 from farmgate.storefront.common import PageAccount, check_csrf, render
-from farmgate.trace import shipments
-from farmgate.trace.digital_link import InvalidDigitalLink, parse
 
 router = APIRouter(include_in_schema=False)
 

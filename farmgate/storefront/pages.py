@@ -24,8 +24,8 @@ from farmgate.logistics import township
 from farmgate.models import CATEGORIES, Account, FulfilmentStatus, Role
 from farmgate.orders import service as orders
 from farmgate.storefront.common import PageAccount, check_csrf, render
+from farmgate.trace import alerts as trace_alerts
 from farmgate.trace import service as trace_service
-from farmgate.trace import tasks as trace_tasks
 from farmgate.trace import urls as trace_urls
 from farmgate.validators import normalize_mobile
 
@@ -187,7 +187,7 @@ def coop_desk(request: Request, session: SessionDep, account: PageAccount) -> Re
         fulfilments=fulfilments,
         on_the_way=on_the_way,
         couriers=township.couriers(session, staff),
-        alerts=trace_tasks.recent_alerts(session, staff.cooperative_id),
+        alerts=trace_alerts.recent_alerts(session, staff.cooperative_id),
         lots=trace_service.lots_by_product(session, staff.cooperative_id or 0),
         notice=request.query_params.get("ok"),
     )

@@ -11,9 +11,10 @@ from fastapi.responses import Response
 from farmgate.api.deps import SessionDep
 from farmgate.config import settings
 from farmgate.errors import NotFound
+from farmgate.gs1.digital_link import InvalidDigitalLink, parse
+from farmgate.gs1.serials import check_serial
 from farmgate.storefront.templating import templates
 from farmgate.trace import scans, service, urls, views
-from farmgate.trace.digital_link import InvalidDigitalLink, check_serial, parse
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,6 +1,8 @@
 """Certifications a batch, product or cooperative can hold, and whether each is valid today.
 
-Pure domain code (no database); messages for people are in Simplified Chinese.
+The rules (codes, validity, the 合格证's fields) are pure; ``add_certification`` records one on a
+lot and ``certification_view`` shows it with its validity today. Messages for people are in
+Simplified Chinese.
 
 - 绿色食品 (green food): the 企业信息码 printed with the label since 2009-08-01, ``GF`` + 12
   digits = the 6-digit administrative code of the county (GB/T 2260), the 2-digit year the
@@ -37,6 +39,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from sqlalchemy.orm import Session
+
+from farmgate.errors import ValidationFailed
+from farmgate.models import Account, Batch, Certification
+from farmgate.timeutil import local_today
+from farmgate.trace import chain
+from farmgate.trace.schemas import CertificationIn
 from farmgate.validators import normalize_mobile
 
 Kind = Literal["green_food", "organic", "geo_indication", "compliance_cert"]
@@ -258,3 +267,74 @@ def contact_ok(value: str) -> bool:
     if text.startswith("+86"):
         text = "0" + text[3:].lstrip("-")
     return bool(_LANDLINE.fullmatch(text))
+
+
+# --- recorded certifications ------------------------------------------------------------
+
+
+def add_certification(
+    session: Session, actor: Account, batch: Batch, data: CertificationIn
+) -> Certification:
+    """Attach a certification to the batch, its product, or its whole cooperative."""
+    try:
+        code = validate_code(data.kind, data.code)
+    except CertificateInvalid as exc:
+        raise ValidationFailed(str(exc), fields={"code": str(exc)}) from exc
+    if data.kind == "compliance_cert":
+        if data.scope != "batch":
+            raise ValidationFailed("承诺达标合格证按批次开具", fields={"scope": "应为 batch"})
+        compliance = ComplianceCertificate.from_details(data.details, data.issued_on)
+        errors = compliance.validate(today=local_today())
+        if errors:
+            raise ValidationFailed("承诺达标合格证信息不完整", fields=errors)
+    elif not code:
+        raise ValidationFailed("请填写证书编号", fields={"code": "必填"})
+    expires = valid_until(data.kind, data.issued_on, data.expires_on)
+    if expires is not None and expires < data.issued_on:
+        raise ValidationFailed("有效期不能早于发证日期", fields={"expires_on": "请核对日期"})
+    cert = Certification(
+        cooperative_id=batch.cooperative_id,
+        product_id=batch.product_id if data.scope in ("batch", "product") else None,
+        batch_id=batch.id if data.scope == "batch" else None,
+        kind=data.kind,
+        code=code,
+        issuer=data.issuer,
+        issued_on=data.issued_on,
+        expires_on=expires,
+        details=data.details,
+    )
+    session.add(cert)
+    session.flush()
+    if data.scope == "batch":
+        chain.append(
+            session,
+            batch,
+            "inspecting" if data.kind != "compliance_cert" else "certifying",
+            {"certification": data.kind, "code": code, "issued_on": data.issued_on.isoformat()},
+            actor_id=actor.id,
+        )
+    return cert
+
+
+def certification_view(cert: Certification, today: date | None = None) -> dict[str, Any]:
+    state = status(cert.kind, cert.issued_on, cert.expires_on, today or local_today())
+    summary = ""
+    if cert.kind == "compliance_cert":
+        d = cert.details
+        basis = BASIS_LABELS.get(d.get("basis", ""), "")
+        summary = (
+            f"{d.get('committer', '')}（{d.get('contact', '')}）承诺：{COMMITMENT}。"
+            f"依据：{basis}。{d.get('product_name', '')} {d.get('quantity', '')}"
+            f"{d.get('unit', '')}，产地 {d.get('origin', '')}"
+        )
+    return {
+        "kind": cert.kind,
+        "label": LABELS.get(cert.kind, cert.kind),
+        "code": cert.code,
+        "issuer": cert.issuer,
+        "issued_on": cert.issued_on,
+        "expires_on": cert.expires_on,
+        "status": state,
+        "status_label": STATUS_LABELS[state],
+        "summary": summary,
+    }

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
-from farmgate.trace.digital_link import InvalidDigitalLink, validate_ai_value
+from farmgate.gs1.digital_link import InvalidDigitalLink, validate_ai_value
 
 HandlingStep = Literal["packing", "storing", "shipping", "receiving", "retail_selling"]
 

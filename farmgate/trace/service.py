@@ -3,7 +3,6 @@ corrections and recalls. Every change that is part of the story is a hash-chaine
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -13,28 +12,25 @@ from sqlalchemy.orm import Session
 
 from farmgate.config import settings
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from farmgate.gs1.gtin import gtin_from_prefix, is_valid_gtin, to_gtin14
 from farmgate.media.photos import store_photo
-from farmgate.media.storage import get_storage
 from farmgate.models import (
     Account,
     Batch,
     BatchInput,
     BatchStatus,
     InputKind,
-    Inspection,
     Product,
     Role,
     TraceEvent,
 )
 from farmgate.timeutil import local_today
 from farmgate.trace import chain
-from farmgate.trace.digital_link import gtin_from_prefix, is_valid_gtin, to_gtin14
 from farmgate.trace.schemas import (
     BatchIn,
     CorrectionIn,
     HarvestIn,
     InputIn,
-    InspectionIn,
     StepIn,
 )
 
@@ -267,56 +263,7 @@ def _input_summary(record: BatchInput) -> dict[str, Any]:
     }
 
 
-# --- inspections and handling -----------------------------------------------------------
-
-
-def add_inspection(
-    session: Session, actor: Account, batch: Batch, data: InspectionIn
-) -> Inspection:
-    require_active(batch)
-    items = [item.model_dump() for item in data.items]
-    report = Inspection(
-        batch_id=batch.id,  # type: ignore[arg-type]
-        lab=data.lab,
-        report_no=data.report_no,
-        inspected_on=data.inspected_on,
-        items=items,
-        passed=all(item.passed for item in data.items),
-    )
-    session.add(report)
-    session.flush()
-    chain.append(
-        session,
-        batch,
-        "inspecting",
-        {
-            "lab": data.lab,
-            "report_no": data.report_no,
-            "inspected_on": data.inspected_on.isoformat(),
-            "passed": report.passed,
-            "items": items,
-            "inspection_id": report.id,
-        },
-        actor_id=actor.id,
-    )
-    return report
-
-
-def attach_report(session: Session, batch: Batch, inspection_id: int, data: bytes) -> Inspection:
-    """The lab's report: a PDF kept as it is, or a photo of it (processed like every photo)."""
-    report = session.get(Inspection, inspection_id)
-    if report is None or report.batch_id != batch.id:
-        raise NotFound("检测报告不存在")
-    if data.startswith(b"%PDF-"):
-        key = f"inspections/{report.id}/{secrets.token_hex(8)}.pdf"
-        get_storage().save(key, data)
-    else:
-        stored = store_photo(f"inspections/{report.id}", data)
-        key = f"{stored.key}-{max(stored.widths)}.webp"  # the sharpest copy: it must be legible
-    report.report_file = key
-    session.add(report)
-    session.flush()
-    return report
+# --- handling ---------------------------------------------------------------------------
 
 
 def record_step(session: Session, actor: Account, batch: Batch, data: StepIn) -> TraceEvent:

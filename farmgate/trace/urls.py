@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from farmgate.config import settings
+from farmgate.gs1.digital_link import DigitalLink
+from farmgate.gs1.serials import make_serial
 from farmgate.models import Batch
-from farmgate.trace.digital_link import DigitalLink, make_serial
 
 
 def serial_secret() -> bytes:

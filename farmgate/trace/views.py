@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from farmgate.coldchain import shipments
 from farmgate.media.storage import get_storage
 from farmgate.models import (
     Batch,
@@ -26,11 +27,9 @@ from farmgate.timeutil import format_local
 from farmgate.trace import (
     certificates,
     chain,
-    evidence,
     lineage,
     scans,
     service,
-    shipments,
     urls,
 )
 
@@ -130,7 +129,7 @@ def certifications_for(session: Session, batch: Batch) -> list[dict[str, Any]]:
         )
         .order_by(Certification.issued_on)  # type: ignore[arg-type]
     ).all()
-    return [evidence.certification_view(row) for row in rows]
+    return [certificates.certification_view(row) for row in rows]
 
 
 def story(session: Session, batch: Batch, serial: str | None = None) -> Story:

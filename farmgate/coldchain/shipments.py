@@ -1,27 +1,23 @@
 """Cold-chain shipments: couriers record handoffs, loggers upload readings, excursions flag.
 
-Readings are keyed by (device, sequence number), so uploading the same file twice stores each
-reading once. Bad rows are reported with their line numbers and the good rows are kept.
-After each upload or handoff the shipment's readings are analysed again (single and
-cumulative excursions, mean kinetic temperature, see coldchain.py); a breach marks the batch,
-alerts the cooperative and the township (a job), and shows on the trace page.
+After each upload (readings.py) or handoff the shipment's readings are analysed again (single
+and cumulative excursions, mean kinetic temperature, see temperature.py); a breach marks the
+batch, alerts the cooperative and the township (a job, tasks.py), and shows on the trace page.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from farmgate import submissions
+from farmgate.coldchain import temperature
 from farmgate.db import utcnow
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from farmgate.jobs import outbox
@@ -37,11 +33,10 @@ from farmgate.models import (
     StorageClass,
     TemperatureReading,
 )
-from farmgate.trace import chain, coldchain
-from farmgate.trace.charts import temperature_svg
+from farmgate.rendering.charts import temperature_svg
+from farmgate.trace import chain
 from farmgate.trace.service import can_manage, get_batch
 
-MAX_READINGS_PER_UPLOAD = 200_000
 STORAGE_NAMES = {"ambient": "常温", "chilled": "冷藏", "frozen": "冷冻"}
 
 
@@ -52,22 +47,13 @@ class ShipmentIn(BaseModel):
 
 
 class HandoffIn(BaseModel):
-    client_token: str | None = Field(
-        default=None, min_length=8, max_length=64, description="重复提交时相同，只记录一次"
-    )
+    client_token: submissions.FormToken = None
     from_party: str = Field(min_length=1, max_length=60)
     to_party: str = Field(min_length=1, max_length=60)
     at: AwareDatetime | None = None
     place: str = Field(default="", max_length=80)
     temperature_c: float | None = Field(default=None, ge=-60, le=60)
     delivered: bool = False
-
-
-class ReadingIn(BaseModel):
-    device_id: str = Field(min_length=1, max_length=40)
-    seq: int = Field(ge=0)
-    at: AwareDatetime
-    celsius: float = Field(ge=-80, le=80)
 
 
 # --- access -----------------------------------------------------------------------------
@@ -101,10 +87,10 @@ def courier_shipments(session: Session, actor: Account) -> list[ColdShipment]:
 # --- shipments and handoffs -------------------------------------------------------------
 
 
-def profile_for(product: Product) -> coldchain.Profile:
+def profile_for(product: Product) -> temperature.Profile:
     """The storage class's defaults, narrowed by the product's own limits when it has them."""
-    base = coldchain.default_profile(product.storage_class)
-    return coldchain.Profile(
+    base = temperature.default_profile(product.storage_class)
+    return temperature.Profile(
         min_c=product.temp_min_c if product.temp_min_c is not None else base.min_c,
         max_c=product.temp_max_c if product.temp_max_c is not None else base.max_c,
         single_delay=base.single_delay,
@@ -143,14 +129,12 @@ def add_handoff(
     The same ``client_token`` twice (a form resubmitted on a flaky network) returns the handoff
     recorded the first time.
     """
-    if data.client_token:
-        seen = session.scalars(
-            select(Handoff).where(Handoff.client_token == data.client_token)
-        ).first()
-        if seen is not None:
-            if seen.shipment_id != shipment.id:
-                raise Conflict("重复的提交编号")
-            return seen
+    first = submissions.first_record(session, "handoff", data.client_token)
+    if first is not None:
+        seen = session.get(Handoff, first)
+        if seen is None or seen.shipment_id != shipment.id:
+            raise Conflict("重复的提交编号")
+        return seen
     if shipment.status == "delivered":
         raise Conflict("该运输已签收，不能再登记交接")
     batch = session.get(Batch, shipment.batch_id, with_for_update=True)
@@ -162,7 +146,7 @@ def add_handoff(
         select(func.max(Handoff.at)).where(Handoff.shipment_id == shipment.id)
     )
     analysis = analyse(session, shipment, since=previous, until=at)
-    report = coldchain.sensor_report(analysis, shipment.device_id) if analysis.count else None
+    report = temperature.sensor_report(analysis, shipment.device_id) if analysis.count else None
     event = chain.append(
         session,
         batch,
@@ -188,9 +172,10 @@ def add_handoff(
         temperature_c=data.temperature_c,
         recorded_by=actor.id,
         trace_event_id=event.id,
-        client_token=data.client_token,
     )
     session.add(handoff)
+    session.flush()
+    submissions.remember(session, "handoff", data.client_token, handoff.id)  # type: ignore[arg-type]
     if data.delivered:
         shipment.status = "delivered"
     refresh(session, shipment)
@@ -220,91 +205,6 @@ def add_handoff_photo(
     return handoff
 
 
-# --- readings ---------------------------------------------------------------------------
-
-
-def parse_readings(raw: bytes, content_type: str) -> tuple[list[ReadingIn], dict[str, str]]:
-    """CSV (``device_id,seq,at,celsius`` header) or JSON (a list of objects) -> rows, errors.
-
-    Errors are keyed ``line N`` (CSV, counting the header as line 1) or ``item N`` (JSON).
-    """
-    errors: dict[str, str] = {}
-    good: list[ReadingIn] = []
-    if "json" in content_type:
-        try:
-            items = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValidationFailed("JSON 格式错误", fields={"file": str(exc)[:120]}) from exc
-        if not isinstance(items, list):
-            raise ValidationFailed("JSON 应为读数数组", fields={"file": "应为 [...]"})
-        rows = [(f"item {i}", item) for i, item in enumerate(items, start=1)]
-    else:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ValidationFailed(
-                "文件须为 UTF-8 编码的 CSV", fields={"file": "编码错误"}
-            ) from exc
-        reader = csv.DictReader(io.StringIO(text))
-        missing = {"device_id", "seq", "at", "celsius"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValidationFailed(
-                "CSV 缺少列", fields={"file": "缺少 " + "、".join(sorted(missing))}
-            )
-        rows = [(f"line {n}", row) for n, row in enumerate(reader, start=2)]
-    if len(rows) > MAX_READINGS_PER_UPLOAD:
-        raise ValidationFailed("一次最多上传 200000 条读数", fields={"file": f"共 {len(rows)} 条"})
-    for where, row in rows:
-        try:
-            good.append(ReadingIn.model_validate(row))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            errors[where] = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    return good, errors
-
-
-def store_readings(session: Session, readings: list[ReadingIn]) -> int:
-    """Insert readings, skipping (device, seq) pairs already stored; returns how many are new."""
-    if not readings:
-        return 0
-    rows = [r.model_dump() for r in readings]
-    table = TemperatureReading.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    added = 0
-    for start in range(0, len(rows), 2000):
-        chunk = rows[start : start + 2000]
-        statement = (
-            insert(table)
-            .values(chunk)
-            .on_conflict_do_nothing(index_elements=["device_id", "seq"])
-            .returning(table.c.id)
-        )
-        added += len(session.execute(statement).all())  # rowcount is not reliable here
-    return added
-
-
-def upload_readings(
-    session: Session, actor: Account, shipment: ColdShipment, raw: bytes, content_type: str
-) -> dict[str, Any]:
-    readings, errors = parse_readings(raw, content_type)
-    if shipment.device_id is None:
-        raise Conflict("该运输没有绑定温度记录仪", fields={"device_id": "请先绑定设备"})
-    foreign = [r for r in readings if r.device_id != shipment.device_id]
-    readings = [r for r in readings if r.device_id == shipment.device_id]
-    if foreign:
-        errors["device_id"] = f"{len(foreign)} 条读数不属于设备 {shipment.device_id}，已忽略"
-    added = store_readings(session, readings)
-    refresh(session, shipment)
-    return {
-        "received": len(readings),
-        "added": added,
-        "duplicates": len(readings) - added,
-        "errors": errors,
-        "breached": shipment.breached,
-    }
-
-
 # --- analysis ---------------------------------------------------------------------------
 
 
@@ -330,13 +230,13 @@ def analyse(
     shipment: ColdShipment,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> coldchain.Analysis:
+) -> temperature.Analysis:
     batch = session.get(Batch, shipment.batch_id)
     product = session.get(Product, batch.product_id) if batch else None
     assert product is not None
     points = readings_of(session, shipment, since, until)
-    return coldchain.analyse(
-        [coldchain.Reading(at, celsius) for at, celsius in points], profile_for(product)
+    return temperature.analyse(
+        [temperature.Reading(at, celsius) for at, celsius in points], profile_for(product)
     )
 
 
@@ -361,7 +261,7 @@ def refresh(session: Session, shipment: ColdShipment) -> None:
     session.flush()
 
 
-def summary(result: coldchain.Analysis) -> dict[str, Any]:
+def summary(result: temperature.Analysis) -> dict[str, Any]:
     """The figures kept on the shipment and shown on the trace page."""
 
     def rounded(value: float | None) -> float | None:

@@ -1,5 +1,8 @@
 """EPCIS 2.0 JSON-LD documents of trace events, with CBV 2.0 vocabulary.
 
+This module reads the events and maps them onto the neutral records that farmgate/gs1/epcis.py
+encodes.
+
 Mapping of the platform's event kinds (each one an event of a batch's hash chain):
 
 - ``commissioning`` (harvest): ObjectEvent ADD, disposition ``active``, the lot as a
@@ -34,10 +37,10 @@ from sqlalchemy.orm import Session
 
 from farmgate.config import settings
 from farmgate.errors import PermissionDenied
+from farmgate.gs1 import epcis
+from farmgate.gs1.digital_link import DigitalLink
 from farmgate.models import Account, Batch, Role, TraceEvent
 from farmgate.timeutil import LOCAL_TZ
-from farmgate.trace import epcis
-from farmgate.trace.digital_link import DigitalLink
 
 # UN/CEFACT Rec 20 codes for the units cooperatives use; "斤" is half a kilogram.
 UOM: dict[str, tuple[str, Decimal]] = {

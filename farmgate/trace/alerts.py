@@ -1,4 +1,8 @@
-"""Trace jobs (rules in farmgate/jobs/__init__.py): alerts that must reach people."""
+"""Alerts that must reach people: stored once per key, listed on the desks.
+
+Other domains raise them too: the cold chain's excursion job (farmgate/coldchain/tasks.py)
+and logistics' waybill checks.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from farmgate.db import utcnow
-from farmgate.jobs.registry import job
-from farmgate.models import Alert, Batch, ColdShipment, Product
+from farmgate.models import Alert
 
 log = logging.getLogger(__name__)
 
@@ -56,25 +59,3 @@ def recent_alerts(
     if cooperative_id is not None:
         query = query.where(Alert.cooperative_id == cooperative_id)
     return list(session.scalars(query))
-
-
-@job("trace.excursion_alert", queue="quick", max_tries=5, timeout=20)
-def excursion_alert(session: Session, args: dict[str, Any]) -> None:
-    """Keyed by the shipment: one alert per shipment that left its temperature range."""
-    shipment = session.get(ColdShipment, args["shipment_id"])
-    if shipment is None or not shipment.breached:
-        return
-    batch = session.get(Batch, shipment.batch_id)
-    assert batch is not None
-    product = session.get(Product, batch.product_id)
-    figures = shipment.analysis or {}
-    raise_alert(
-        session,
-        f"excursion:{shipment.id}",
-        "excursion",
-        f"冷链温度超标：{product.name if product else ''} 批次 {batch.lot_code}"
-        f"（运输 #{shipment.id}，超限累计 {figures.get('minutes_out', '?')} 分钟）",
-        cooperative_id=batch.cooperative_id,
-        batch_id=batch.id,
-        details=figures,
-    )

@@ -7,19 +7,18 @@ sortable and filterable, with a sheet saying what each column means.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from farmgate.errors import PermissionDenied, ValidationFailed
 from farmgate.models import Account, Batch, Product, Role, TraceEvent
+from farmgate.rendering.spreadsheets import add_sheet, csv_bytes
 from farmgate.timeutil import format_local
 from farmgate.trace.service import STEP_LABELS
 from farmgate.trace.views import describe
@@ -121,34 +120,19 @@ def rows(
 
 
 def to_csv(data: Iterator[list[Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([name for name, _ in COLUMNS])
-    for row in data:
-        writer.writerow(["" if v is None else v for v in row])
-    return ("\ufeff" + out.getvalue()).encode()  # BOM: Excel opens UTF-8 Chinese correctly
+    return csv_bytes([name for name, _ in COLUMNS], data)
 
 
 def to_xlsx(data: Iterator[list[Any]], title: str = "溯源记录") -> bytes:
-    book = Workbook(write_only=False)
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = title[:31]
-    sheet.append([name for name, _ in COLUMNS])
-    count = 0
-    for row in data:
-        sheet.append(row)
-        count += 1
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{count + 1}"
-    for i, width in enumerate((18, 10, 14, 14, 16, 14, 8, 6, 16, 14, 14, 8, 24, 36, 6, 20), 1):
-        sheet.column_dimensions[get_column_letter(i)].width = width
+    book = Workbook(write_only=True)
+    widths = (18, 10, 14, 14, 16, 14, 8, 6, 16, 14, 14, 8, 24, 36, 6, 20)
+    add_sheet(book, title, [name for name, _ in COLUMNS], data, widths=widths)
     notes = book.create_sheet("字段说明")
+    notes.column_dimensions["A"].width = 14
+    notes.column_dimensions["B"].width = 70
     notes.append(["字段", "含义"])
     for name, meaning in COLUMNS:
         notes.append([name, meaning])
-    notes.column_dimensions["A"].width = 14
-    notes.column_dimensions["B"].width = 70
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

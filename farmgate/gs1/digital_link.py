@@ -1,4 +1,4 @@
-"""GS1 identifiers for traceability codes: GTIN check digits, GS1 Digital Link URIs, unit serials.
+"""GS1 Digital Link URIs and AI element strings: parsed, checked and built.
 
 A Digital Link URI carries GS1 Application Identifiers (AIs) in a web address, e.g.
 ``https://trace.example.cn/01/09506000134352/10/B2024-07/21/3K8F2...``: a primary key (AI 01,
@@ -12,13 +12,13 @@ Two layers:
   primary key in ``_DL_KEYS`` (SSCC, GLN, GIAI ...), the way a scanner would.
 - ``DigitalLink`` / ``parse`` model the one kind of link farmgate prints: a trade item (AI 01)
   with an optional variant, lot and serial.
+
+GTIN check digits are in ``gtin``, the unit serials printed in the links in ``serials``.
 """
 
 from __future__ import annotations
 
 import calendar
-import hashlib
-import hmac
 import itertools
 import re
 from collections.abc import Iterable
@@ -27,6 +27,8 @@ from datetime import date
 from functools import cache
 from typing import NoReturn
 from urllib.parse import quote, unquote
+
+from farmgate.gs1.gtin import check_digit_ok, is_digits, to_gtin14
 
 # The "AI encodable character set 82" (GS1 General Specifications, figure 7.11-1).
 CSET82 = frozenset(
@@ -71,7 +73,6 @@ _DL_QUALIFIERS = frozenset(ai for seqs in _DL_KEYS.values() for seq in seqs for 
 _URI_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _COMPONENT = re.compile(r"([NX])(?:(\d*)(\.\.))?(\d+)")
-_DIGITS = re.compile(r"[0-9]+")
 
 
 class InvalidDigitalLink(ValueError):
@@ -84,52 +85,6 @@ class UnknownAI(InvalidDigitalLink):
     def __init__(self, ai: str) -> None:
         super().__init__(f"无法识别的应用标识符 AI ({ai})")
         self.ai = ai
-
-
-# --- GTINs -------------------------------------------------------------------------------------
-
-
-def _is_digits(s: object) -> bool:
-    # str.isdigit() would accept "٣" or "²"; GS1 data is ASCII only.
-    return isinstance(s, str) and _DIGITS.fullmatch(s) is not None
-
-
-def gtin_check_digit(digits: str) -> int:
-    """The GS1 mod-10 check digit for ``digits`` (a GTIN, GLN, SSCC ... without its last digit)."""
-    if not _is_digits(digits):
-        raise ValueError("计算校验位需要纯数字")
-    # Weights 3, 1, 3, 1 ... starting from the rightmost digit.
-    total = sum(int(c) * (3 if i % 2 == 0 else 1) for i, c in enumerate(reversed(digits)))
-    return (10 - total % 10) % 10
-
-
-def _check_digit_ok(digits: str) -> bool:
-    return gtin_check_digit(digits[:-1]) == int(digits[-1])
-
-
-def is_valid_gtin(s: str) -> bool:
-    """True for a GTIN-8, -12, -13 or -14 with a correct check digit."""
-    return _is_digits(s) and len(s) in (8, 12, 13, 14) and _check_digit_ok(s)
-
-
-def to_gtin14(s: str) -> str:
-    """Left-pad a valid GTIN to 14 digits; raise ValueError for an invalid one."""
-    if not is_valid_gtin(s):
-        raise ValueError(f"商品条码 (GTIN) 无效：{s!r}")
-    return s.zfill(14)
-
-
-def gtin_from_prefix(company_prefix: str, item_reference: int) -> str:
-    """GTIN-14 (indicator digit 0) from a GS1 company prefix and an item reference number."""
-    if not _is_digits(company_prefix) or not 6 <= len(company_prefix) <= 12:
-        raise ValueError("厂商识别代码应为6–12位数字")
-    width = 12 - len(company_prefix)
-    if isinstance(item_reference, bool) or not isinstance(item_reference, int):
-        raise ValueError("商品项目代码应为整数")
-    if not 0 <= item_reference < 10**width:
-        raise ValueError(f"商品项目代码 {item_reference} 超出范围：该厂商识别代码只留 {width} 位")
-    body = "0" + company_prefix + (str(item_reference).zfill(width) if width else "")
-    return body + str(gtin_check_digit(body))
 
 
 # --- AI values ---------------------------------------------------------------------------------
@@ -177,7 +132,7 @@ def validate_ai_value(ai: str, value: str) -> str:
     """Check ``value`` against the syntax of ``ai``; return it (short GTINs padded to 14)."""
     if ai not in _AI_FORMATS:
         raise UnknownAI(ai)
-    if ai in ("01", "02") and _is_digits(value) and len(value) in (8, 12, 13):
+    if ai in ("01", "02") and is_digits(value) and len(value) in (8, 12, 13):
         value = value.zfill(14)
     components = _components(ai)
     pos = 0
@@ -187,11 +142,11 @@ def validate_ai_value(ai: str, value: str) -> str:
         if not minimum <= len(part) <= maximum:
             span = f"{maximum}" if minimum == maximum else f"{minimum}–{maximum}"
             raise InvalidDigitalLink(f"AI ({ai}) 的值 {value!r} 长度不对：应为 {span} 位")
-        if charset == "N" and part and not _is_digits(part):
+        if charset == "N" and part and not is_digits(part):
             raise InvalidDigitalLink(f"AI ({ai}) 的值 {value!r} 只能包含数字")
         if charset == "X" and not CSET82.issuperset(part):
             raise InvalidDigitalLink(f"AI ({ai}) 的值 {value!r} 含有 GS1 不允许的字符")
-        if "csum" in flags and not _check_digit_ok(part):
+        if "csum" in flags and not check_digit_ok(part):
             raise InvalidDigitalLink(f"AI ({ai}) 的值 {value!r} 校验位不正确")
         if "date" in flags and _yymmdd(part) is None:
             raise InvalidDigitalLink(f"AI ({ai}) 的值 {value!r} 不是有效日期 (YYMMDD)")
@@ -265,7 +220,7 @@ def parse_ai_pairs(uri: str) -> tuple[tuple[str, str], ...]:
     for param in query.split("&"):
         name, eq, raw = param.partition("=")
         # Parameters that are not AIs (utm_source=..., bare flags) belong to someone else.
-        if eq and _is_digits(name):
+        if eq and is_digits(name):
             pairs.append((name, validate_ai_value(name, _decode(raw, name))))
 
     seen: set[str] = set()
@@ -279,7 +234,7 @@ def parse_ai_pairs(uri: str) -> tuple[tuple[str, str], ...]:
 def _explain_missing_key(segments: list[str], stop: int) -> NoReturn:
     # Where the walk stopped right after a primary key and its value, the segment there was
     # meant as an AI: say what is wrong with it rather than that there is no key at all.
-    if stop >= 2 and segments[stop - 2] in _DL_KEYS and _is_digits(segments[stop]):
+    if stop >= 2 and segments[stop - 2] in _DL_KEYS and is_digits(segments[stop]):
         ai, key = segments[stop], segments[stop - 2]
         if ai not in _AI_FORMATS:
             raise UnknownAI(ai)
@@ -388,74 +343,3 @@ def parse(uri: str) -> DigitalLink:
         variant=fields.get("variant"),
         attributes=tuple(attributes),
     )
-
-
-# --- Unit serials (一物一码) ---------------------------------------------------------------------
-#
-# A serial is 17 characters of Crockford base32: 6 for the unit number (30 bits, 0 - 1,073,741,823
-# per GTIN and lot) and 11 for the first 55 bits of HMAC-SHA256(secret, gtin14, lot, number).
-# The number is visible; the MAC is what makes a serial authentic. Someone who has seen any
-# number of real serials and guesses a new one is right with probability 2**-55 (about 2.8e-17)
-# per guess: a billion guesses succeed with probability about 3e-8.
-
-_B32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
-_B32_ALIASES = str.maketrans("OIL", "011")  # what people type for 0 and 1
-_NUMBER_CHARS = 6
-_MAC_CHARS = 11
-SERIAL_LENGTH = _NUMBER_CHARS + _MAC_CHARS
-MAX_SERIAL_NUMBER = 32**_NUMBER_CHARS - 1
-
-
-def _b32(n: int, width: int) -> str:
-    chars = []
-    for _ in range(width):
-        n, r = divmod(n, 32)
-        chars.append(_B32[r])
-    return "".join(reversed(chars))
-
-
-def _serial_mac(secret: bytes, gtin14: str, lot: str, number: int) -> str:
-    # NUL cannot occur in a GTIN or a CSET 82 lot, so the fields cannot run into each other.
-    message = b"\0".join([b"farmgate-serial-v1", gtin14.encode(), lot.encode()])
-    message += b"\0" + number.to_bytes(8, "big")
-    digest = hmac.new(secret, message, hashlib.sha256).digest()
-    return _b32(int.from_bytes(digest[:7], "big") >> 1, _MAC_CHARS)  # 56 bits -> 55
-
-
-def _serial_inputs(secret: bytes, gtin: str, lot: str) -> str:
-    if not isinstance(secret, bytes) or len(secret) < 16:
-        raise ValueError("序列号密钥至少需要16字节")
-    gtin14 = to_gtin14(gtin)
-    validate_ai_value("10", lot)
-    return gtin14
-
-
-def make_serial(secret: bytes, gtin: str, lot: str, number: int) -> str:
-    """An unguessable 17-character serial (AI 21) for unit ``number`` of a lot."""
-    gtin14 = _serial_inputs(secret, gtin, lot)
-    if isinstance(number, bool) or not isinstance(number, int):
-        raise ValueError("单品序号应为整数")
-    if not 0 <= number <= MAX_SERIAL_NUMBER:
-        raise ValueError(f"单品序号应在 0–{MAX_SERIAL_NUMBER} 之间")
-    return _b32(number, _NUMBER_CHARS) + _serial_mac(secret, gtin14, lot, number)
-
-
-def check_serial(secret: bytes, gtin: str, lot: str, serial: str) -> int | None:
-    """The unit number if ``serial`` was made with ``secret`` for this GTIN and lot, else None.
-
-    Lower case and the look-alikes O, I, L (typed from a printed label) are accepted. A bad
-    secret, GTIN or lot is the caller's mistake and raises ValueError, as in ``make_serial``.
-    """
-    gtin14 = _serial_inputs(secret, gtin, lot)
-    if not isinstance(serial, str) or not serial.isascii() or len(serial) != SERIAL_LENGTH:
-        return None
-    serial = serial.upper().translate(_B32_ALIASES)
-    if not set(serial) <= set(_B32):
-        return None
-    number = 0
-    for c in serial[:_NUMBER_CHARS]:
-        number = number * 32 + _B32.index(c)
-    expected = _serial_mac(secret, gtin14, lot, number)
-    if not hmac.compare_digest(expected.encode(), serial[_NUMBER_CHARS:].encode()):
-        return None
-    return number

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from farmgate.trace.epcis import SensorReport
+from farmgate.gs1.epcis import SensorReport
 
 DELTA_H_OVER_R = 83_144 / 8.3144  # kelvin: activation energy 83.144 kJ/mol over R
 KELVIN = 273.15

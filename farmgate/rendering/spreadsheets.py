@@ -1,0 +1,61 @@
+"""Spreadsheet writers every export shares: CSV that Excel opens, XLSX sheets ready to filter.
+
+They take any header and rows; the reports' dashboard and the trace records both use them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.utils import get_column_letter
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """UTF-8 CSV with a BOM, so that Excel opens Chinese text correctly."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in row])
+    return ("\ufeff" + out.getvalue()).encode()
+
+
+def add_sheet(
+    book: Workbook,
+    title: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    formats: Sequence[str | None] = (),
+    widths: Sequence[int] = (),
+) -> None:
+    """A sheet with a frozen, filterable header row and per-column number formats.
+
+    ``book`` is write-only (streamed: a two-year export stays fast), so the panes and widths
+    are set before the first row.
+    """
+    sheet = book.create_sheet(title[:31])
+    sheet.freeze_panes = "A2"
+    for i, label in enumerate(header, 1):
+        width = widths[i - 1] if i <= len(widths) else max(10, 2 * len(label) + 2)
+        sheet.column_dimensions[get_column_letter(i)].width = width
+    sheet.append(list(header))
+    count = 0
+    for row in rows:
+        cells = []
+        for i, value in enumerate(row):
+            fmt = formats[i] if i < len(formats) else None
+            if fmt and value is not None:
+                cell = WriteOnlyCell(sheet, value=value)  # Decimals are written exactly
+                cell.number_format = fmt
+                cells.append(cell)
+            else:
+                cells.append(value)
+        sheet.append(cells)
+        count += 1
+    sheet.auto_filter.ref = f"A1:{get_column_letter(max(1, len(header)))}{count + 1}"
