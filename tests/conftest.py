@@ -20,8 +20,11 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from farmgate import db
+from farmgate.bootstrap import install
 from farmgate.config import settings
 from farmgate.media.storage import LocalMediaStorage, set_storage
+
+install()  # listeners and jobs, as the app, the CLI and the workers have them
 
 # The courier simulator fixtures (sim, carrier) the logistics test modules share.
 pytest_plugins = ["tests.logistics_support"]

@@ -52,12 +52,6 @@ TRANSITIONS: dict[str, set[str]] = {
     "reject": {P.PENDING_REVIEW},  # -> draft, with a note
     "delist": {P.PUBLISHED, P.PENDING_REVIEW},  # -> delisted
 }
-STATUS_LABELS = {
-    P.DRAFT: "草稿",
-    P.PENDING_REVIEW: "待审核",
-    P.PUBLISHED: "已上架",
-    P.DELISTED: "已下架",
-}
 
 
 # --- access -----------------------------------------------------------------------------
@@ -149,7 +143,7 @@ def update_product(
 def _transition(product: Product, action: str, target: ProductStatus) -> None:
     if product.status not in TRANSITIONS[action]:
         raise InvalidTransition(
-            f"商品当前为「{STATUS_LABELS[P(product.status)]}」，不能{_ACTION_LABELS[action]}",
+            f"商品当前为「{P(product.status).label}」，不能{_ACTION_LABELS[action]}",
             context={"from": product.status, "action": action},
         )
     product.status = target

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from farmgate.accounts.security import new_token, token_digest
 from farmgate.db import utcnow
 from farmgate.errors import NotFound, ValidationFailed
 from farmgate.models import (
@@ -21,6 +20,7 @@ from farmgate.models import (
     Sku,
 )
 from farmgate.orders.schemas import CartGroup, CartLine, CartView
+from farmgate.tokens import new_token, token_digest
 
 MAX_LINES = 50
 

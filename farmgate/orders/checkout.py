@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from farmgate.config import settings
 from farmgate.db import utcnow
 from farmgate.errors import Conflict, ValidationFailed
-from farmgate.jobs import outbox
 from farmgate.models import (
     Account,
     Cart,
@@ -211,10 +210,11 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
             created_at=now,
         )
     )
-    outbox.enqueue(
+    from farmgate.orders.tasks import release_unpaid  # its body imports this module
+
+    release_unpaid.enqueue(
         session,
-        "orders.release_unpaid",
-        {"order_id": order.id, "due": order.pay_by.isoformat()},
+        {"order_id": order.id, "due": order.pay_by.isoformat()},  # type: ignore[typeddict-item]
         key=f"order:{order.id}",
         delay_seconds=settings.payment_timeout_minutes * 60,
     )

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from farmgate.config import settings
 from farmgate.db import utcnow
 from farmgate.errors import Conflict, InvalidTransition, ValidationFailed
-from farmgate.jobs import outbox
 from farmgate.models import (
     Account,
     IntentStatus,
@@ -21,6 +20,7 @@ from farmgate.models import (
     PaymentIntent,
     PaymentNotification,
     Refund,
+    RefundStatus,
 )
 from farmgate.orders import service as orders
 from farmgate.orders import state
@@ -36,7 +36,6 @@ from farmgate.payments.provider import (
     TradeClosed,
 )
 from farmgate.payments.providers import PaymentFailed
-from farmgate.reports import tasks as report_tasks
 
 log = logging.getLogger(__name__)
 CHANNEL_CODES = {"native": "N", "jsapi": "J", "mweb": "H", "cash": "C"}
@@ -118,10 +117,11 @@ def _hold_for_cash(session: Session, order: Order) -> None:
         return
     order.pay_by = deadline
     session.add(order)
-    outbox.enqueue(
+    from farmgate.orders.tasks import release_unpaid
+
+    release_unpaid.enqueue(
         session,
-        "orders.release_unpaid",
-        {"order_id": order.id, "due": deadline.isoformat()},
+        {"order_id": order.id, "due": deadline.isoformat()},  # type: ignore[typeddict-item]
         key=f"order:{order.id}",
         delay_seconds=settings.cash_hold_hours * 3600,
     )
@@ -237,10 +237,11 @@ def store_notification(
     )
     session.add(row)
     session.flush()
-    outbox.enqueue(
+    from farmgate.payments import tasks  # the job bodies import this module
+
+    tasks.apply_notification.enqueue(
         session,
-        "payments.apply_notification",
-        {"notification_id": row.id},
+        {"notification_id": row.id},  # type: ignore[typeddict-item]
         key=f"payment:{row.transaction_id}",
     )
     return row
@@ -300,7 +301,9 @@ def request_refund(
     refunded = sum(
         r.amount_fen
         for r in session.scalars(
-            select(Refund).where(Refund.intent_id == intent.id, Refund.status != "failed")
+            select(Refund).where(
+                Refund.intent_id == intent.id, Refund.status != RefundStatus.FAILED
+            )
         )
     )
     if amount_fen <= 0 or refunded + amount_fen > intent.amount_fen:
@@ -315,8 +318,12 @@ def request_refund(
     )
     session.add(refund)
     session.flush()
-    outbox.enqueue(
-        session, "payments.refund", {"refund_id": refund.id}, key=f"refund:{refund.out_refund_no}"
+    from farmgate.payments import tasks  # the job bodies import this module
+
+    tasks.refund.enqueue(
+        session,
+        {"refund_id": refund.id},  # type: ignore[typeddict-item]
+        key=f"refund:{refund.out_refund_no}",
     )
     return refund
 
@@ -340,21 +347,26 @@ def approve_refund(session: Session, order: Order, amount_fen: int | None, reaso
 
 def cash_returned(session: Session, refund: Refund, staff: Account) -> None:
     """Station staff handed a cash refund back to the buyer."""
-    if refund.status != "pending_cash":
+    if refund.status != RefundStatus.PENDING_CASH:
         raise InvalidTransition("该退款不是待退现金状态")
     complete_refund(session, refund, refund.refund_id or f"CASH-REFUND-{refund.out_refund_no}")
 
 
 def complete_refund(session: Session, refund: Refund, refund_id: str) -> None:
-    refund.status, refund.refund_id, refund.completed_at = "succeeded", refund_id, utcnow()
+    refund.status, refund.refund_id, refund.completed_at = (
+        RefundStatus.SUCCEEDED,
+        refund_id,
+        utcnow(),
+    )
     session.add(refund)
-    report_tasks.refund_completed(session, refund)  # the township's figures count it that day
     order = session.get(Order, refund.order_id, with_for_update=True)
     assert order is not None
     done = sum(
         r.amount_fen
         for r in session.scalars(
-            select(Refund).where(Refund.order_id == order.id, Refund.status == "succeeded")
+            select(Refund).where(
+                Refund.order_id == order.id, Refund.status == RefundStatus.SUCCEEDED
+            )
         )
     )
     if done >= order.total_fen and order.status not in state.CLOSED:

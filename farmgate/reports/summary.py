@@ -31,8 +31,10 @@ from farmgate.models import (
     Order,
     OrderLine,
     Parcel,
+    ParcelStatus,
     Product,
     Refund,
+    RefundStatus,
     ReportFact,
 )
 from farmgate.timeutil import LOCAL_TZ
@@ -179,7 +181,7 @@ def _refunds(session: Session, facts: _Facts, start: datetime, end: datetime) ->
     today = list(
         session.scalars(
             select(Refund).where(
-                Refund.status == "succeeded",
+                Refund.status == RefundStatus.SUCCEEDED,
                 Refund.completed_at >= start,  # type: ignore[operator]
                 Refund.completed_at < end,  # type: ignore[operator]
             )
@@ -201,7 +203,7 @@ def _refunds(session: Session, facts: _Facts, start: datetime, end: datetime) ->
     history: dict[int, list[Refund]] = defaultdict(list)
     for refund in session.scalars(
         select(Refund)
-        .where(Refund.order_id.in_(order_ids), Refund.status == "succeeded")  # type: ignore[attr-defined]
+        .where(Refund.order_id.in_(order_ids), Refund.status == RefundStatus.SUCCEEDED)  # type: ignore[attr-defined]
         .where(Refund.completed_at.is_not(None))  # type: ignore[union-attr]
         .order_by(Refund.completed_at, Refund.id)
     ):
@@ -278,7 +280,7 @@ def _deliveries(session: Session, facts: _Facts, start: datetime, end: datetime)
         .join(Fulfilment, Fulfilment.id == Parcel.fulfilment_id)
         .join(Cooperative, Cooperative.id == Fulfilment.cooperative_id)
         .where(Order.paid_at >= start, Order.paid_at < end)  # type: ignore[operator]
-        .where(Parcel.status == "delivered", Parcel.last_event_at.is_not(None))  # type: ignore[union-attr]
+        .where(Parcel.status == ParcelStatus.DELIVERED, Parcel.last_event_at.is_not(None))  # type: ignore[union-attr]
     )
     for _, carrier, signed_at, paid_at, coop, village in session.execute(query):
         key = (DELIVERY, coop, village, carrier[:40])

@@ -12,10 +12,9 @@ from pydantic import ValidationError
 
 from farmgate.api.deps import SessionDep
 from farmgate.errors import AuthenticationRequired, FarmgateError, PermissionDenied
-from farmgate.logistics import service as logistics
 from farmgate.logistics import township
 from farmgate.messages import validation_fields
-from farmgate.models import Account, Batch, Order, Product, Role
+from farmgate.models import Account, Batch, Order, ParcelStatus, Product, Role
 from farmgate.storefront.common import PageAccount, check_csrf, render
 from farmgate.trace import shipments
 from farmgate.trace.digital_link import InvalidDigitalLink, parse
@@ -65,7 +64,7 @@ def _page(
             {
                 "parcel": parcel,
                 "order": order,
-                "status_label": logistics.STATUS_LABELS.get(parcel.status, parcel.status),
+                "status_label": ParcelStatus.label_of(parcel.status),
                 "last": parcel.events[-1]["context"] if parcel.events else "",
             }
         )

@@ -37,18 +37,14 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from farmgate.models.evidence import CertificationKind
 from farmgate.validators import normalize_mobile
 
 Kind = Literal["green_food", "organic", "geo_indication", "compliance_cert"]
 Status = Literal["valid", "expired", "not_yet_valid"]
 Basis = Literal["self_test", "commissioned_test", "internal_control"]
 
-LABELS: dict[str, str] = {
-    "green_food": "绿色食品",
-    "organic": "有机产品",
-    "geo_indication": "农产品地理标志",
-    "compliance_cert": "承诺达标合格证",
-}
+LABELS: dict[str, str] = CertificationKind.labels()  # the words live on the enum
 STATUS_LABELS: dict[str, str] = {"valid": "有效", "expired": "已过期", "not_yet_valid": "未生效"}
 BASIS_LABELS: dict[str, str] = {
     "self_test": "自行检测合格",

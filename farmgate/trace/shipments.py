@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 
 from farmgate.db import utcnow
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from farmgate.jobs import outbox
 from farmgate.media.photos import store_photo
 from farmgate.media.storage import get_storage
 from farmgate.models import (
@@ -34,12 +33,14 @@ from farmgate.models import (
     Handoff,
     Product,
     Role,
+    ShipmentStatus,
     StorageClass,
     TemperatureReading,
 )
 from farmgate.trace import chain, coldchain
 from farmgate.trace.charts import temperature_svg
 from farmgate.trace.service import can_manage, get_batch
+from farmgate.trace.tasks import excursion_alert
 
 MAX_READINGS_PER_UPLOAD = 200_000
 STORAGE_NAMES = {"ambient": "常温", "chilled": "冷藏", "frozen": "冷冻"}
@@ -151,7 +152,7 @@ def add_handoff(
             if seen.shipment_id != shipment.id:
                 raise Conflict("重复的提交编号")
             return seen
-    if shipment.status == "delivered":
+    if shipment.status == ShipmentStatus.DELIVERED:
         raise Conflict("该运输已签收，不能再登记交接")
     batch = session.get(Batch, shipment.batch_id, with_for_update=True)
     assert batch is not None
@@ -192,7 +193,7 @@ def add_handoff(
     )
     session.add(handoff)
     if data.delivered:
-        shipment.status = "delivered"
+        shipment.status = ShipmentStatus.DELIVERED
     refresh(session, shipment)
     return handoff
 
@@ -352,10 +353,9 @@ def refresh(session: Session, shipment: ColdShipment) -> None:
         assert batch is not None
         batch.excursion = True
         session.add(batch)
-        outbox.enqueue(
+        excursion_alert.enqueue(
             session,
-            "trace.excursion_alert",
-            {"shipment_id": shipment.id},
+            {"shipment_id": shipment.id},  # type: ignore[typeddict-item]
             key=f"excursion:{shipment.id}",
         )
     session.flush()
@@ -409,7 +409,7 @@ def views(session: Session, batch: Batch) -> list[dict[str, Any]]:
                 "id": shipment.id,
                 "storage": STORAGE_NAMES.get(shipment.storage_class, shipment.storage_class),
                 "cold": shipment.storage_class != StorageClass.AMBIENT,
-                "status": "已签收" if shipment.status == "delivered" else "运输中",
+                "status": "已签收" if shipment.status == ShipmentStatus.DELIVERED else "运输中",
                 "breached": shipment.breached,
                 "analysis": shipment.analysis,
                 "handoffs": handoffs,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -58,8 +58,12 @@ def recent_alerts(
     return list(session.scalars(query))
 
 
+class ShipmentArgs(TypedDict):
+    shipment_id: int
+
+
 @job("trace.excursion_alert", queue="quick", max_tries=5, timeout=20)
-def excursion_alert(session: Session, args: dict[str, Any]) -> None:
+def excursion_alert(session: Session, args: ShipmentArgs) -> None:
     """Keyed by the shipment: one alert per shipment that left its temperature range."""
     shipment = session.get(ColdShipment, args["shipment_id"])
     if shipment is None or not shipment.breached:
