@@ -19,6 +19,7 @@ from farmgate.catalog.schemas import (
     SkuCreate,
     SkuUpdate,
 )
+from farmgate.catalog.sellable import product_on_sale
 from farmgate.db import utcnow
 from farmgate.errors import (
     Conflict,
@@ -304,7 +305,7 @@ def _public_products():  # type: ignore[no-untyped-def]
     return (
         select(Product)
         .join(Cooperative, Cooperative.id == Product.cooperative_id)
-        .where(Product.status == P.PUBLISHED, Cooperative.status == CooperativeStatus.APPROVED)
+        .where(product_on_sale())
     )
 
 

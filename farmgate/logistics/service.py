@@ -40,6 +40,7 @@ from farmgate.logistics.kuaidi100 import Kuaidi100Adapter
 from farmgate.models import (
     Account,
     Batch,
+    BatchStatus,
     Cooperative,
     CourierPush,
     DeliveryMethod,
@@ -125,12 +126,14 @@ def open_parcels(session: Session, order: Order) -> list[Parcel]:
             salt=secrets.token_hex(16),
         )
         if carrier == TOWNSHIP:  # our own number: what the courier scans or types
-            parcel.waybill_no, parcel.status = parcel.order_ref, TrackingStatus.CREATED
+            parcel.waybill_no, parcel.status = parcel.order_ref, ParcelStatus.CREATED
         session.add(parcel)
         session.flush()
         if carrier != TOWNSHIP:
             tasks.create_waybill.enqueue(
-                session, {"parcel_id": parcel.id}, key=f"parcel:{parcel.id}"
+                session,
+                {"parcel_id": parcel.id},  # type: ignore[typeddict-item]
+                key=f"parcel:{parcel.id}",
             )
         parcels.append(parcel)
     return parcels
@@ -169,10 +172,14 @@ def record_waybill(session: Session, parcel: Parcel, waybill: Waybill) -> Parcel
     from farmgate.logistics import tasks  # the job bodies import this module
 
     parcel.waybill_no, parcel.label_url = waybill.waybill_no, waybill.label_url
-    parcel.status, parcel.updated_at = TrackingStatus.CREATED, utcnow()
+    parcel.status, parcel.updated_at = ParcelStatus.CREATED, utcnow()
     parcel.create_state = ""
     session.add(parcel)
-    tasks.subscribe.enqueue(session, {"parcel_id": parcel.id}, key=f"parcel:{parcel.id}")
+    tasks.subscribe.enqueue(
+        session,
+        {"parcel_id": parcel.id},  # type: ignore[typeddict-item]
+        key=f"parcel:{parcel.id}",
+    )
     return parcel
 
 
@@ -233,7 +240,11 @@ def resolve_check(
         )
     parcel.create_state = ""
     session.add(parcel)
-    tasks.create_waybill.enqueue(session, {"parcel_id": parcel.id}, key=f"parcel:{parcel.id}")
+    tasks.create_waybill.enqueue(
+        session,
+        {"parcel_id": parcel.id},  # type: ignore[typeddict-item]
+        key=f"parcel:{parcel.id}",
+    )
     return parcel
 
 
@@ -314,7 +325,11 @@ def receive_push(
         push = CourierPush(parcel_id=parcel.id, digest=digest, snapshot=snapshot_json(snapshot))  # type: ignore[arg-type]
         session.add(push)
         session.flush()
-        tasks.apply_push.enqueue(session, {"push_id": push.id}, key=f"parcel:{parcel.id}")
+        tasks.apply_push.enqueue(
+            session,
+            {"push_id": push.id},  # type: ignore[typeddict-item]
+            key=f"parcel:{parcel.id}",
+        )
     return carrier.ack(True)
 
 
@@ -337,7 +352,7 @@ def apply_snapshot(
             {
                 "carrier": parcel.carrier,
                 "waybill": parcel.waybill_no,
-                "status": parcel.status if parcel.status != "pending" else "created",
+                "status": parcel.status if parcel.status != ParcelStatus.PENDING else "created",
                 "raw_state": parcel.raw_state,
                 "is_final": parcel.is_final,
                 "events": parcel.events,
@@ -429,7 +444,7 @@ def _trace(
     )
     for batch_id in batch_ids:
         batch = session.get(Batch, batch_id)
-        if batch is not None and batch.status == "active":
+        if batch is not None and batch.status == BatchStatus.ACTIVE:
             chain.append(
                 session,
                 batch,

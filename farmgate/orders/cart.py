@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from farmgate.catalog.sellable import is_on_sale, sku_on_sale
 from farmgate.db import utcnow
 from farmgate.errors import NotFound, ValidationFailed
 from farmgate.models import (
@@ -14,9 +15,7 @@ from farmgate.models import (
     Cart,
     CartItem,
     Cooperative,
-    CooperativeStatus,
     Product,
-    ProductStatus,
     Sku,
 )
 from farmgate.orders.schemas import CartGroup, CartLine, CartView
@@ -72,9 +71,7 @@ def _sellable_sku(session: Session, sku_id: int) -> Sku:
         .join(Cooperative, Cooperative.id == Product.cooperative_id)
         .where(
             Sku.id == sku_id,
-            Sku.is_active,
-            Product.status == ProductStatus.PUBLISHED,
-            Cooperative.status == CooperativeStatus.APPROVED,
+            sku_on_sale(),
         )
     ).first()
     if row is None:
@@ -129,11 +126,7 @@ def view(session: Session, cart: Cart | None) -> CartView:
     ).all()
     groups: dict[int, CartGroup] = {}
     for item, sku, product, coop in rows:
-        sellable = (
-            sku.is_active
-            and product.status == ProductStatus.PUBLISHED
-            and coop.status == CooperativeStatus.APPROVED
-        )
+        sellable = is_on_sale(product, coop, sku)
         line = CartLine(
             sku_id=sku.id,  # type: ignore[arg-type]
             product_id=product.id,  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from farmgate.catalog.sellable import is_on_sale
 from farmgate.config import settings
 from farmgate.db import utcnow
 from farmgate.errors import Conflict, ValidationFailed
@@ -23,7 +24,6 @@ from farmgate.models import (
     Cart,
     CartItem,
     Cooperative,
-    CooperativeStatus,
     DeliveryMethod,
     Fulfilment,
     Order,
@@ -31,7 +31,6 @@ from farmgate.models import (
     OrderLine,
     OrderStatus,
     Product,
-    ProductStatus,
     Sku,
     StorageClass,
     Township,
@@ -121,11 +120,7 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
     gone = {
         f"sku {sku.id}": f"{product.name}（{sku.spec}）已下架"
         for _, sku, product, coop in rows
-        if not (
-            sku.is_active
-            and product.status == ProductStatus.PUBLISHED
-            and coop.status == CooperativeStatus.APPROVED
-        )
+        if not is_on_sale(product, coop, sku)
     }
     if gone:
         raise ValidationFailed(

@@ -13,15 +13,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from farmgate.catalog.highlights import SOLD
+from farmgate.catalog.sellable import product_on_sale
 from farmgate.models import (
     CATEGORIES,
     Certification,
     Cooperative,
-    CooperativeStatus,
     Order,
     OrderLine,
     Product,
-    ProductStatus,
     Sku,
     Village,
 )
@@ -47,10 +46,7 @@ def searchable_ids(session: Session) -> list[int]:
         session.scalars(
             select(Product.id)
             .join(Cooperative, Cooperative.id == Product.cooperative_id)
-            .where(
-                Product.status == ProductStatus.PUBLISHED,
-                Cooperative.status == CooperativeStatus.APPROVED,
-            )
+            .where(product_on_sale())
             .order_by(Product.id)
         )
     )
@@ -68,8 +64,7 @@ def _build_chunk(session: Session, ids: Sequence[int]) -> dict[int, SearchDocume
         .join(Village, Village.id == Product.village_id)
         .where(
             Product.id.in_(ids),  # type: ignore[union-attr]
-            Product.status == ProductStatus.PUBLISHED,
-            Cooperative.status == CooperativeStatus.APPROVED,
+            product_on_sale(),
         )
     ).all()
     if not rows:

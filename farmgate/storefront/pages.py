@@ -120,7 +120,7 @@ def login(
     try:
         account = accounts.authenticate(session, normalize_mobile(phone), password)
     except (FarmgateError, ValueError) as exc:
-        if isinstance(exc, FarmgateError) and exc.context.get("commit_anyway"):
+        if isinstance(exc, FarmgateError) and exc.commit_anyway:
             session.commit()  # keep the failure count even though this request fails
         message = exc.message if isinstance(exc, FarmgateError) else str(exc)
         response = render(request, "login.html", None, next=next, error=message, phone=phone)

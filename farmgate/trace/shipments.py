@@ -29,6 +29,7 @@ from farmgate.media.storage import get_storage
 from farmgate.models import (
     Account,
     Batch,
+    BatchStatus,
     ColdShipment,
     Handoff,
     Product,
@@ -156,7 +157,7 @@ def add_handoff(
         raise Conflict("该运输已签收，不能再登记交接")
     batch = session.get(Batch, shipment.batch_id, with_for_update=True)
     assert batch is not None
-    if batch.status == "recalled":
+    if batch.status == BatchStatus.RECALLED:
         raise Conflict("该批次已召回")
     at = data.at or utcnow()
     previous = session.scalar(
