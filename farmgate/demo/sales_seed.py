@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from farmgate.db import utcnow
 from farmgate.models import (
     Fulfilment,
+    FulfilmentStatus,
+    IntentStatus,
     Order,
     OrderLine,
     OrderStatus,
@@ -24,6 +26,7 @@ from farmgate.models import (
     Product,
     ProductStatus,
     Refund,
+    RefundStatus,
     Sku,
 )
 from farmgate.reports import summary
@@ -100,7 +103,7 @@ def _order(session, rng, picked, paid, province, city, county, serial):  # type:
             cooperative_id=coop,
             items_fen=sum(s.price_fen * q for s, p, q in lines if p.cooperative_id == coop),
             shipping_fen=1000,
-            status="delivered",
+            status=FulfilmentStatus.DELIVERED,
         )
         session.add(fulfilment)
         session.flush()
@@ -128,7 +131,7 @@ def _order(session, rng, picked, paid, province, city, county, serial):  # type:
             channel="cash",
             out_trade_no=f"{order.number}C",
             amount_fen=order.total_fen,
-            status="paid",
+            status=IntentStatus.PAID,
             paid_at=paid,
         )
         session.add(intent)
@@ -140,7 +143,7 @@ def _order(session, rng, picked, paid, province, city, county, serial):  # type:
                 out_refund_no=f"{order.number}R",
                 amount_fen=order.total_fen,
                 reason="示例：收到时包装破损",
-                status="succeeded",
+                status=RefundStatus.SUCCEEDED,
                 completed_at=paid + timedelta(days=2),
             )
         )

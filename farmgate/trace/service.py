@@ -20,7 +20,6 @@ from farmgate.models import (
     Batch,
     BatchInput,
     BatchStatus,
-    InputKind,
     Inspection,
     Product,
     Role,
@@ -51,7 +50,6 @@ STEP_LABELS = {
     "recall": "召回",
     "correction": "更正",
 }
-INPUT_LABELS = {InputKind.FERTILISER: "施肥", InputKind.PESTICIDE: "用药"}
 
 
 # --- access -----------------------------------------------------------------------------
