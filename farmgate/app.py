@@ -15,6 +15,7 @@ from farmgate import __version__
 from farmgate.api.errors import JSON_HANDLERS
 from farmgate.api.ops import router as ops_router
 from farmgate.api.router import api_router
+from farmgate.bootstrap import install
 from farmgate.config import settings
 from farmgate.db import check_migrations, get_engine
 from farmgate.ops.guard import Guard
@@ -45,6 +46,7 @@ def _dispatching(json_handler: Any) -> Any:
 
 def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     """The app. ``run_jobs`` starts this process's job executor (see farmgate/workers/)."""
+    install()  # listeners and jobs, before any request or job runs
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -25,6 +25,15 @@ reports_app = typer.Typer(help="The township's sales figures", no_args_is_help=T
 app.add_typer(reports_app, name="reports")
 
 
+@app.callback()
+def _wiring() -> None:
+    # Every command runs with the domains wired (listeners, jobs): see farmgate/bootstrap.py.
+    # (No docstring: it would replace the app's help text.)
+    from farmgate.bootstrap import install
+
+    install()
+
+
 def _fail(message: str) -> None:
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(1)

@@ -10,6 +10,9 @@ class FarmgateError(Exception):
 
     status: int = 400
     code: str = "bad_request"
+    # The request's work is committed even though it fails (a failed sign-in is counted for
+    # throttling); the session dependency reads this.
+    commit_anyway: bool = False
 
     def __init__(
         self,
@@ -19,6 +22,7 @@ class FarmgateError(Exception):
         status: int | None = None,
         fields: dict[str, str] | None = None,
         context: dict[str, Any] | None = None,
+        commit_anyway: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -26,6 +30,8 @@ class FarmgateError(Exception):
             self.code = code
         if status is not None:
             self.status = status
+        if commit_anyway is not None:
+            self.commit_anyway = commit_anyway
         self.fields = fields or {}
         self.context = context or {}
 

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from farmgate import db
+from farmgate.bootstrap import install
 from farmgate.config import settings
 from farmgate.logistics.simulator import CourierSimulatorServer, start_courier_simulator
 from farmgate.media.storage import LocalMediaStorage, set_storage
@@ -31,6 +32,8 @@ from farmgate.payments.simulator import SimulatorServer, start_simulator
 from farmgate.search.backend import SearchBackend
 from tests.support import factories as f
 from tests.support.search_catalogue import catalogue_backend
+
+install()  # listeners and jobs, as the app, the CLI and the workers have them
 
 PG_ADMIN_URL = os.environ.get(
     "FARMGATE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

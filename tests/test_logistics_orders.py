@@ -25,6 +25,7 @@ from farmgate.models import (
     Sku,
     Township,
 )
+from farmgate.orders import presenters
 from farmgate.orders import service as orders
 from tests.support import factories as f
 from tests.support.factories import ADDRESS
@@ -204,10 +205,10 @@ def test_each_cooperative_sees_only_its_own_parcel(client, session: Session, car
     orders.mark_paid(session, session.get(Order, data["id"]))
     session.commit()
     run_jobs(session, "logistics.create_waybill")
-    mine = orders.order_view(
+    mine = presenters.order_view(
         session, session.get(Order, data["id"]), cooperative_id=staffs[0].cooperative_id
     )
-    buyers = orders.order_view(session, session.get(Order, data["id"]))
+    buyers = presenters.order_view(session, session.get(Order, data["id"]))
     assert len(buyers.parcels) == 2 and len(mine.parcels) == 1
     own = session.query(Parcel).filter(Parcel.order_id == data["id"]).all()
     first = next(

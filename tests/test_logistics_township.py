@@ -25,6 +25,7 @@ from farmgate.models import (
     Township,
     TraceEvent,
 )
+from farmgate.orders import presenters
 from farmgate.orders import service as orders
 from farmgate.trace import service as trace
 from farmgate.trace.schemas import BatchIn
@@ -154,7 +155,7 @@ def test_a_courier_carries_a_chilled_parcel_from_pickup_to_delivery(  # type: ig
     assert events[1].data["temperature_c"] == 3.5 and events[1].data["place"] == "高坪村服务站"
     assert events[2].data["to_party"] == "收货人（消费者）"
     # The buyer sees the courier and the timeline on the order.
-    view = orders.order_view(session, session.get(Order, parcel.order_id))
+    view = presenters.order_view(session, session.get(Order, parcel.order_id))
     assert view.parcels[0].courier_name == "王师傅" and len(view.parcels[0].events) == 2
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from farmgate.config import settings
+from farmgate.tokens import new_token as new_token
+from farmgate.tokens import token_digest as token_digest
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # A hash verified against when the phone is unknown, so timing does not reveal accounts.
@@ -31,14 +32,6 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def csrf_token_for(session_token: str) -> str:

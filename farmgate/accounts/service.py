@@ -80,7 +80,7 @@ def authenticate(session: Session, phone: str, password: str) -> Account:
     throttle = _throttle_row(session, phone)
     if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
         minutes = max(1, int((throttle.locked_until - now).total_seconds() // 60) + 1)
-        raise Throttled(f"登录失败次数过多，请{minutes}分钟后再试", context={"commit_anyway": True})
+        raise Throttled(f"登录失败次数过多，请{minutes}分钟后再试", commit_anyway=True)
 
     account = get_by_phone(session, phone)
     ok = security.verify_password(account.password_hash if account else None, password)
@@ -101,7 +101,7 @@ def authenticate(session: Session, phone: str, password: str) -> Account:
         throttle.locked_until = now + window
     session.add(throttle)
     raise AuthenticationRequired(
-        "手机号或密码不正确", code="invalid_credentials", context={"commit_anyway": True}
+        "手机号或密码不正确", code="invalid_credentials", commit_anyway=True
     )
 
 

@@ -13,7 +13,7 @@ from farmgate.catalog.schemas import Page, ProductDetail, ProductSummary
 from farmgate.cooperatives import service as cooperatives
 from farmgate.cooperatives.schemas import CooperativePublic
 from farmgate.errors import ValidationFailed
-from farmgate.models import CATEGORIES, STORAGE_LABELS, StorageClass
+from farmgate.models import CATEGORIES, StorageClass
 
 router = APIRouter(tags=["商品目录"])
 
@@ -62,7 +62,7 @@ def categories() -> list[dict[str, str]]:
 
 @router.get("/storage-classes", summary="储运方式")
 def storage_classes() -> list[dict[str, str]]:
-    return [{"code": k, "name": v} for k, v in STORAGE_LABELS.items()]
+    return [{"code": k, "name": v} for k, v in StorageClass.labels().items()]
 
 
 @router.get("/villages", summary="本乡的村")

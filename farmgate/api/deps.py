@@ -33,7 +33,7 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
         session.commit()
     except FarmgateError as exc:
-        if exc.context.get("commit_anyway"):
+        if exc.commit_anyway:
             session.commit()
         else:
             session.rollback()

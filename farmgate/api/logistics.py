@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from farmgate.api.deps import CurrentAccount, RawBody, SessionDep
 from farmgate.logistics import service, township
 from farmgate.logistics.township import ParcelStepIn
-from farmgate.models import Parcel
+from farmgate.models import Parcel, ParcelStatus, carrier_label
 
 router = APIRouter(tags=["物流"])
 
@@ -58,10 +58,10 @@ def parcel_out(session: Session, parcel: Parcel) -> ParcelDetailOut:
         order_id=parcel.order_id,
         fulfilment_id=parcel.fulfilment_id,
         carrier=parcel.carrier,
-        carrier_label=service.CARRIER_LABELS.get(parcel.carrier, parcel.carrier),
+        carrier_label=carrier_label(parcel.carrier),
         waybill_no=parcel.waybill_no,
         status=parcel.status,
-        status_label=service.STATUS_LABELS.get(parcel.status, parcel.status),
+        status_label=ParcelStatus.label_of(parcel.status),
         is_final=parcel.is_final,
         courier_account_id=parcel.courier_account_id,
         courier_name=service.courier_name(session, parcel),

@@ -19,7 +19,7 @@ from farmgate.errors import ValidationFailed
 from farmgate.models import FulfilmentStatus, OrderStatus
 from farmgate.orders import cart as carts
 from farmgate.orders import checkout as checkouts
-from farmgate.orders import service
+from farmgate.orders import presenters, service
 from farmgate.orders.schemas import CartItemIn, CartView, CheckoutIn, OrderOut
 from farmgate.validators import normalize_mobile
 
@@ -112,14 +112,14 @@ def checkout(
     if ref is None:
         raise ValidationFailed("购物车是空的", code="empty_cart")
     order = checkouts.checkout(session, ref.cart, data, account)
-    return service.order_view(session, order)
+    return presenters.order_view(session, order)
 
 
 @router.get("/orders", response_model=list[OrderOut], summary="我的订单")
 def my_orders(
     session: SessionDep, account: CurrentAccount, status: OrderStatus | None = None
 ) -> list[OrderOut]:
-    return [service.order_view(session, o) for o in service.list_for(session, account, status)]
+    return [presenters.order_view(session, o) for o in service.list_for(session, account, status)]
 
 
 class Lookup(BaseModel):
@@ -134,18 +134,18 @@ class Lookup(BaseModel):
 
 @router.post("/orders/lookup", response_model=OrderOut, summary="游客凭订单号和手机号查询订单")
 def lookup(data: Lookup, session: SessionDep) -> OrderOut:
-    return service.order_view(session, service.find_for_guest(session, data.number, data.phone))
+    return presenters.order_view(session, service.find_for_guest(session, data.number, data.phone))
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut, summary="订单详情")
 def get_order(order_id: int, session: SessionDep, account: CurrentAccount) -> OrderOut:
-    return service.order_view(session, service.get_for(session, account, order_id))
+    return presenters.order_view(session, service.get_for(session, account, order_id))
 
 
 @router.post("/orders/{order_id}/cancel", response_model=OrderOut, summary="取消待付款订单")
 def cancel(order_id: int, session: SessionDep, account: CurrentAccount) -> OrderOut:
     order = service.get_for(session, account, order_id, lock=True)
-    return service.order_view(session, service.cancel(session, order, account, note="买家取消"))
+    return presenters.order_view(session, service.cancel(session, order, account, note="买家取消"))
 
 
 @router.get("/my/fulfilments", response_model=list[OrderOut], summary="本合作社的发货单")
@@ -153,7 +153,7 @@ def my_fulfilments(
     session: SessionDep, staff: CurrentCooperativeStaff, status: FulfilmentStatus | None = None
 ) -> list[OrderOut]:
     orders = service.orders_of(session, service.fulfilments_for(session, staff, status))
-    return [service.order_view(session, o, cooperative_id=staff.cooperative_id) for o in orders]
+    return [presenters.order_view(session, o, cooperative_id=staff.cooperative_id) for o in orders]
 
 
 class PackIn(BaseModel):
@@ -172,7 +172,7 @@ def pack(
     lots = data.lots if data else {}
     fulfilment = service.mark_packed(session, staff, fulfilment_id, lots)
     order = service.get_order(session, fulfilment.order_id)
-    return service.order_view(session, order, cooperative_id=staff.cooperative_id)
+    return presenters.order_view(session, order, cooperative_id=staff.cooperative_id)
 
 
 @router.get("/admin/orders", response_model=list[OrderOut], summary="全部订单（乡镇管理员）")
@@ -180,5 +180,6 @@ def all_orders(
     session: SessionDep, admin: CurrentAdmin, status: OrderStatus | None = None
 ) -> list[OrderOut]:
     return [
-        service.order_view(session, o) for o in service.list_for(session, admin, status, limit=200)
+        presenters.order_view(session, o)
+        for o in service.list_for(session, admin, status, limit=200)
     ]

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from farmgate.api.deps import CurrentAccount, CurrentAdmin, RawBody, SessionDep
 from farmgate.errors import NotFound
 from farmgate.models import OrderStatus, Refund
+from farmgate.orders import presenters, state
 from farmgate.orders import service as orders
-from farmgate.orders import state
 from farmgate.orders.schemas import OrderOut
 from farmgate.payments import service
 from farmgate.payments.provider import Channel
@@ -76,7 +76,7 @@ def refund_request(order_id: int, session: SessionDep, account: CurrentAccount) 
     state.transition(
         session, order, OrderStatus.REFUND_REQUESTED, actor=account, note="买家申请退款"
     )
-    return orders.order_view(session, order)
+    return presenters.order_view(session, order)
 
 
 @router.post(
@@ -85,7 +85,7 @@ def refund_request(order_id: int, session: SessionDep, account: CurrentAccount) 
 def refund(order_id: int, data: RefundIn, session: SessionDep, admin: CurrentAdmin) -> OrderOut:
     order = orders.get_for(session, admin, order_id, lock=True)
     service.approve_refund(session, order, data.amount_fen, data.reason or "乡镇管理员同意退款")
-    return orders.order_view(session, order)
+    return presenters.order_view(session, order)
 
 
 @router.post(
@@ -100,7 +100,7 @@ def cash_received(
     service.confirm_cash(
         session, order, receipt_no=data.receipt_no, amount_fen=data.amount_fen, staff=admin
     )
-    return orders.order_view(session, order)
+    return presenters.order_view(session, order)
 
 
 @router.post(
@@ -114,4 +114,4 @@ def cash_returned(refund_id: int, session: SessionDep, admin: CurrentAdmin) -> O
         raise NotFound("退款记录不存在")
     service.cash_returned(session, refund, admin)
     order = orders.get_for(session, admin, refund.order_id)
-    return orders.order_view(session, order)
+    return presenters.order_view(session, order)

@@ -14,7 +14,7 @@ from farmgate.api.deps import XLSX_MEDIA, CurrentAccount, SessionDep, download, 
 from farmgate.api.uploads import read_upload
 from farmgate.errors import PermissionDenied, ValidationFailed
 from farmgate.models import Alert, Batch, Inspection, Product, Role, TraceEvent
-from farmgate.orders import service as orders
+from farmgate.orders import presenters
 from farmgate.orders.schemas import OrderOut
 from farmgate.rendering import labels
 from farmgate.trace import (
@@ -201,7 +201,7 @@ def recall(
     found = {o.id: o for lot in recalled for o in lineage.affected_orders(session, lot)}
     return RecallOut(
         recalled=[batch_out(b) for b in recalled],
-        orders=[orders.order_view(session, o) for o in found.values()],
+        orders=[presenters.order_view(session, o) for o in found.values()],
     )
 
 
@@ -212,7 +212,7 @@ def recall(
 )
 def batch_orders(batch_id: int, session: SessionDep, account: CurrentAccount) -> list[OrderOut]:
     batch = service.get_batch(session, account, batch_id)
-    return [orders.order_view(session, o) for o in lineage.affected_orders(session, batch)]
+    return [presenters.order_view(session, o) for o in lineage.affected_orders(session, batch)]
 
 
 # --- QR codes and labels ------------------------------------------------------------------

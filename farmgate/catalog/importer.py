@@ -21,7 +21,7 @@ from farmgate.catalog import service
 from farmgate.catalog.schemas import ProductCreate, SkuCreate
 from farmgate.errors import ValidationFailed
 from farmgate.messages import validation_fields
-from farmgate.models import CATEGORIES, STORAGE_LABELS, Account, Cooperative, Product, Village
+from farmgate.models import CATEGORIES, Account, Cooperative, Product, StorageClass, Village
 from farmgate.validators import yuan_to_fen
 
 MAX_ROWS = 5000
@@ -62,7 +62,10 @@ _LABELS = {
 }
 
 _CATEGORY_BY_NAME = {**{v: k for k, v in CATEGORIES.items()}, **{k: k for k in CATEGORIES}}
-_STORAGE_BY_NAME = {**{v: k for k, v in STORAGE_LABELS.items()}, **{k: k for k in STORAGE_LABELS}}
+_STORAGE_BY_NAME = {
+    **{s.label: s.value for s in StorageClass},
+    **{s.value: s.value for s in StorageClass},
+}
 
 
 @dataclass

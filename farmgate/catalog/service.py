@@ -21,6 +21,7 @@ from farmgate.catalog.schemas import (
     SkuCreate,
     SkuUpdate,
 )
+from farmgate.catalog.sellable import product_on_sale
 from farmgate.db import pk, utcnow
 from farmgate.errors import (
     Conflict,
@@ -53,12 +54,6 @@ TRANSITIONS: dict[str, set[str]] = {
     "approve": {P.PENDING_REVIEW},  # -> published
     "reject": {P.PENDING_REVIEW},  # -> draft, with a note
     "delist": {P.PUBLISHED, P.PENDING_REVIEW},  # -> delisted
-}
-STATUS_LABELS = {
-    P.DRAFT: "草稿",
-    P.PENDING_REVIEW: "待审核",
-    P.PUBLISHED: "已上架",
-    P.DELISTED: "已下架",
 }
 
 
@@ -151,7 +146,7 @@ def update_product(
 def _transition(product: Product, action: str, target: ProductStatus) -> None:
     if product.status not in TRANSITIONS[action]:
         raise InvalidTransition(
-            f"商品当前为「{STATUS_LABELS[P(product.status)]}」，不能{_ACTION_LABELS[action]}",
+            f"商品当前为「{P(product.status).label}」，不能{_ACTION_LABELS[action]}",
             context={"from": product.status, "action": action},
         )
     product.status = target
@@ -328,10 +323,7 @@ def _public_products() -> Select[Product]:
     return (
         select(Product)
         .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
-        .where(
-            col(Product.status) == P.PUBLISHED,
-            col(Cooperative.status) == CooperativeStatus.APPROVED,
-        )
+        .where(product_on_sale())
     )
 
 

@@ -18,18 +18,20 @@ from sqlalchemy.orm import Session
 
 from farmgate import submissions
 from farmgate.coldchain import temperature
+from farmgate.coldchain.tasks import excursion_alert
 from farmgate.db import utcnow
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from farmgate.jobs import outbox
 from farmgate.media.photos import store_photo
 from farmgate.media.storage import get_storage
 from farmgate.models import (
     Account,
     Batch,
+    BatchStatus,
     ColdShipment,
     Handoff,
     Product,
     Role,
+    ShipmentStatus,
     StorageClass,
     TemperatureReading,
 )
@@ -135,11 +137,11 @@ def add_handoff(
         if seen is None or seen.shipment_id != shipment.id:
             raise Conflict("重复的提交编号")
         return seen
-    if shipment.status == "delivered":
+    if shipment.status == ShipmentStatus.DELIVERED:
         raise Conflict("该运输已签收，不能再登记交接")
     batch = session.get(Batch, shipment.batch_id, with_for_update=True)
     assert batch is not None
-    if batch.status == "recalled":
+    if batch.status == BatchStatus.RECALLED:
         raise Conflict("该批次已召回")
     at = data.at or utcnow()
     previous = session.scalar(
@@ -177,7 +179,7 @@ def add_handoff(
     session.flush()
     submissions.remember(session, "handoff", data.client_token, handoff.id)  # type: ignore[arg-type]
     if data.delivered:
-        shipment.status = "delivered"
+        shipment.status = ShipmentStatus.DELIVERED
     refresh(session, shipment)
     return handoff
 
@@ -252,10 +254,9 @@ def refresh(session: Session, shipment: ColdShipment) -> None:
         assert batch is not None
         batch.excursion = True
         session.add(batch)
-        outbox.enqueue(
+        excursion_alert.enqueue(
             session,
-            "trace.excursion_alert",
-            {"shipment_id": shipment.id},
+            {"shipment_id": shipment.id},  # type: ignore[typeddict-item]
             key=f"excursion:{shipment.id}",
         )
     session.flush()
@@ -309,7 +310,7 @@ def views(session: Session, batch: Batch) -> list[dict[str, Any]]:
                 "id": shipment.id,
                 "storage": STORAGE_NAMES.get(shipment.storage_class, shipment.storage_class),
                 "cold": shipment.storage_class != StorageClass.AMBIENT,
-                "status": "已签收" if shipment.status == "delivered" else "运输中",
+                "status": "已签收" if shipment.status == ShipmentStatus.DELIVERED else "运输中",
                 "breached": shipment.breached,
                 "analysis": shipment.analysis,
                 "handoffs": handoffs,

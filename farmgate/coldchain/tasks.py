@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -11,9 +11,13 @@ from farmgate.models import Batch, ColdShipment, Product
 from farmgate.trace.alerts import raise_alert
 
 
+class ShipmentArgs(TypedDict):
+    shipment_id: int
+
+
 # The name keeps its "trace." prefix: outbox rows already queued under it must still run.
 @job("trace.excursion_alert", queue="quick", max_tries=5, timeout=20)
-def excursion_alert(session: Session, args: dict[str, Any]) -> None:
+def excursion_alert(session: Session, args: ShipmentArgs) -> None:
     """Keyed by the shipment: one alert per shipment that left its temperature range."""
     shipment = session.get(ColdShipment, args["shipment_id"])
     if shipment is None or not shipment.breached:

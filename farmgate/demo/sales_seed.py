@@ -29,6 +29,7 @@ from farmgate.models import (
     Product,
     ProductStatus,
     Refund,
+    RefundStatus,
     Sku,
 )
 from farmgate.reports import summary
@@ -154,7 +155,7 @@ def _order(
                 out_refund_no=f"{order.number}R",
                 amount_fen=order.total_fen,
                 reason="示例：收到时包装破损",
-                status="succeeded",
+                status=RefundStatus.SUCCEEDED,
                 completed_at=paid + timedelta(days=2),
             )
         )

@@ -5,9 +5,11 @@ The rule every job follows
 A job may run more than once (a worker killed mid-job, a row dispatched twice, Redis losing
 its queue), so every job is **idempotent and keyed by a business id**:
 
-1. Domain code calls ``outbox.enqueue(session, "catalog.reindex", {"product_id": 12},
-   key="product:12")`` inside the transaction that makes the change. Roll back and nothing is
-   queued; commit and the row exists even if Redis is down or the process dies next.
+1. Domain code calls the job's handle, ``reindex.enqueue(session, {"product_id": 12},
+   key="product:12")`` (its payload a ``TypedDict``), inside the transaction that makes the
+   change; the row stores the job's name. Roll back and nothing is queued; commit and the row
+   exists even if Redis is down or the process dies next. ``farmgate.bootstrap.install()``
+   imports every job module.
 2. The body ``def reindex(session, args)`` does its database work in ``session``; the runner
    marks the outbox row done in that SAME transaction, so the effect and "done" commit
    together. A body that calls an outside service first looks the business id up there

@@ -35,7 +35,7 @@ def enqueue(
     """
     spec = registry.get(job)
     if spec is None:
-        raise ValueError(f"unknown job {job!r}; register it in farmgate.jobs.registry")
+        raise ValueError(f"unknown job {job!r}; import its module in farmgate.bootstrap.install()")
     if coalesce and key is not None:
         waiting = session.scalars(
             select(OutboxJob).where(

@@ -1,29 +1,29 @@
-"""Every job function is registered here, by name, with its queue, tries and timeout."""
+"""Every job, registered by name with its queue, tries and timeout; and the handles that queue it.
+
+``@job("reports.refresh_day", ...)`` turns a body into a ``JobHandle``: callers queue work with
+``refresh_day.enqueue(session, {"day": "2026-09-01"}, key=...)``, its payload checked against
+the body's ``TypedDict``. The name stays the row's ``job`` column, so rows queued before a
+release still find their body. Which modules hold jobs is said once, in
+``farmgate.bootstrap.install()``.
+"""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 from sqlalchemy.orm import Session
 
 from farmgate.config import settings
 
+if TYPE_CHECKING:
+    from farmgate.models import OutboxJob
+
 JobBody = Callable[[Session, dict[str, Any]], Any]
 Queue = Literal["quick", "slow"]
-
-# Modules whose import registers the platform's jobs. Later capabilities add theirs here.
-BUILTIN_JOB_MODULES = (
-    "farmgate.jobs.builtin",
-    "farmgate.orders.tasks",
-    "farmgate.payments.tasks",
-    "farmgate.coldchain.tasks",
-    "farmgate.logistics.tasks",
-    "farmgate.search.tasks",
-    "farmgate.reports.tasks",
-)
+# A job's payload: a TypedDict (stored as the row's JSON ``args``).
+P = TypeVar("P", bound=Mapping[str, Any])
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,42 @@ class JobSpec:
         return float(min(self.backoff_max, self.backoff_base * 2 ** max(0, attempt - 1)))
 
 
+@dataclass(frozen=True)
+class JobHandle(Generic[P]):
+    """A registered job: queue it with ``enqueue``; call it to run the body (tests do)."""
+
+    spec: JobSpec
+    body: Callable[[Session, P], Any]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def enqueue(
+        self,
+        session: Session,
+        args: P,
+        *,
+        key: str | None = None,
+        delay_seconds: float = 0,
+        coalesce: bool = False,
+    ) -> OutboxJob:
+        """Record that this job must run once the transaction commits (see outbox.enqueue)."""
+        from farmgate.jobs import outbox  # outbox looks names up here
+
+        return outbox.enqueue(
+            session,
+            self.spec.name,
+            dict(args),
+            key=key,
+            delay_seconds=delay_seconds,
+            coalesce=coalesce,
+        )
+
+    def __call__(self, session: Session, args: P) -> Any:
+        return self.body(session, args)
+
+
 _REGISTRY: dict[str, JobSpec] = {}
 
 
@@ -51,14 +87,17 @@ def job(
     timeout: float = 30,
     backoff_base: float = 5,
     backoff_max: float = 900,
-) -> Callable[[JobBody], JobBody]:
+) -> Callable[[Callable[[Session, P], Any]], JobHandle[P]]:
     """Register ``body`` as the job ``name``; see farmgate/jobs/__init__.py for the rules."""
 
-    def decorator(body: JobBody) -> JobBody:
+    def decorator(body: Callable[[Session, P], Any]) -> JobHandle[P]:
         if name in _REGISTRY and _REGISTRY[name].body is not body:
             raise ValueError(f"job {name!r} registered twice")
-        _REGISTRY[name] = JobSpec(name, body, queue, max_tries, timeout, backoff_base, backoff_max)
-        return body
+        spec = JobSpec(
+            name, cast(JobBody, body), queue, max_tries, timeout, backoff_base, backoff_max
+        )
+        _REGISTRY[name] = spec
+        return JobHandle(spec, body)
 
     return decorator
 
@@ -89,18 +128,15 @@ def periodic(
 
 
 def periodic_jobs() -> dict[str, PeriodicSpec]:
-    load_jobs()
     return _PERIODIC
 
 
-def load_jobs() -> dict[str, JobSpec]:
-    for module in (*BUILTIN_JOB_MODULES, *settings.job_modules):
-        importlib.import_module(module)
+def all_jobs() -> dict[str, JobSpec]:
+    """Every registered job (``farmgate.bootstrap.install()`` imports the modules)."""
     return _REGISTRY
 
 
 def get(name: str) -> JobSpec | None:
-    load_jobs()
     return _REGISTRY.get(name)
 
 

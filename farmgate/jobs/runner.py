@@ -66,7 +66,7 @@ def _lease_seconds(job: str | None) -> float:
     spec = registry.get(job) if job else None
     if spec is not None:
         return spec.timeout + 5
-    return max((s.timeout for s in registry.load_jobs().values()), default=30) + 5
+    return max((s.timeout for s in registry.all_jobs().values()), default=30) + 5
 
 
 def _claim(outbox_id: int) -> tuple[str, dict[str, Any], int] | None:

@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 from farmgate.config import settings
 from farmgate.db import utcnow
 from farmgate.errors import Conflict, FarmgateError, NotFound, ValidationFailed
-from farmgate.jobs import outbox
 from farmgate.logistics.adapter import (
     CourierAdapter,
     CourierError,
@@ -41,6 +40,7 @@ from farmgate.logistics.kuaidi100 import Kuaidi100Adapter
 from farmgate.models import (
     Account,
     Batch,
+    BatchStatus,
     Cooperative,
     CourierPush,
     DeliveryMethod,
@@ -50,36 +50,27 @@ from farmgate.models import (
     OrderLine,
     OrderStatus,
     Parcel,
+    ParcelStatus,
     Role,
     Township,
+    WaybillCreate,
+    carrier_label,
 )
+from farmgate.models.parcel import TOWNSHIP_CARRIER
 from farmgate.orders import state
 from farmgate.trace import chain
 
 PUSH_PATH = "/api/v1/logistics/kuaidi100/push"
-STATUS_LABELS = {
-    "pending": "待揽收",
-    "created": "已下单",
-    "picked_up": "已揽收",
-    "in_transit": "运输中",
-    "out_for_delivery": "派送中",
-    "delivered": "已签收",
-    "problem": "异常",
-    "rejected": "拒收",
-    "returning": "退回中",
-    "returned": "已退回",
-}
-TOWNSHIP = "township"  # the township's own couriers: no carrier API, no waybill to ask for
-CARRIER_LABELS = {
-    "youzhengguonei": "中国邮政",
-    "ems": "EMS",
-    "zhongtong": "中通快递",
-    TOWNSHIP: "乡镇配送员",
-}
+TOWNSHIP = TOWNSHIP_CARRIER  # the township's own couriers: no carrier API, no waybill
 # Parcel.create_state: see the model. SENT: asked, answer not stored; CHECK: a person looks.
-SENT, CHECK = "sent", "check"
+SENT, CHECK = WaybillCreate.SENT, WaybillCreate.CHECK
 WAYBILL_NO = re.compile(r"^[A-Za-z0-9-]{6,40}$")
-MOVING = {"picked_up", "in_transit", "out_for_delivery", "problem"}
+MOVING = {
+    ParcelStatus.PICKED_UP,
+    ParcelStatus.IN_TRANSIT,
+    ParcelStatus.OUT_FOR_DELIVERY,
+    ParcelStatus.PROBLEM,
+}
 
 
 class LogisticsUnavailable(FarmgateError):
@@ -110,6 +101,8 @@ def adapter() -> CourierAdapter:
 def open_parcels(session: Session, order: Order) -> list[Parcel]:
     """One parcel per fulfilment (called when the order is paid): a job gets a carrier's
     waybill; the township's own couriers need none, the parcel waits to be assigned."""
+    from farmgate.logistics import tasks  # the job bodies import this module
+
     if order.delivery_method == DeliveryMethod.PICKUP:
         return []
     carrier = {
@@ -133,14 +126,13 @@ def open_parcels(session: Session, order: Order) -> list[Parcel]:
             salt=secrets.token_hex(16),
         )
         if carrier == TOWNSHIP:  # our own number: what the courier scans or types
-            parcel.waybill_no, parcel.status = parcel.order_ref, TrackingStatus.CREATED
+            parcel.waybill_no, parcel.status = parcel.order_ref, ParcelStatus.CREATED
         session.add(parcel)
         session.flush()
         if carrier != TOWNSHIP:
-            outbox.enqueue(
+            tasks.create_waybill.enqueue(
                 session,
-                "logistics.create_waybill",
-                {"parcel_id": parcel.id},
+                {"parcel_id": parcel.id},  # type: ignore[typeddict-item]
                 key=f"parcel:{parcel.id}",
             )
         parcels.append(parcel)
@@ -177,12 +169,16 @@ def waybill_request(session: Session, parcel: Parcel) -> WaybillRequest:
 
 def record_waybill(session: Session, parcel: Parcel, waybill: Waybill) -> Parcel:
     """The carrier's answer, kept the moment it is known; then subscribe to its tracking."""
+    from farmgate.logistics import tasks  # the job bodies import this module
+
     parcel.waybill_no, parcel.label_url = waybill.waybill_no, waybill.label_url
-    parcel.status, parcel.updated_at = TrackingStatus.CREATED, utcnow()
+    parcel.status, parcel.updated_at = ParcelStatus.CREATED, utcnow()
     parcel.create_state = ""
     session.add(parcel)
-    outbox.enqueue(
-        session, "logistics.subscribe", {"parcel_id": parcel.id}, key=f"parcel:{parcel.id}"
+    tasks.subscribe.enqueue(
+        session,
+        {"parcel_id": parcel.id},  # type: ignore[typeddict-item]
+        key=f"parcel:{parcel.id}",
     )
     return parcel
 
@@ -224,6 +220,8 @@ def resolve_check(
     session: Session, actor: Account, parcel_id: int, waybill_no: str | None
 ) -> Parcel:
     """After looking in the carrier's portal: the waybill it made, or none (create again)."""
+    from farmgate.logistics import tasks  # the job bodies import this module
+
     parcel = staff_parcel(session, actor, parcel_id)
     if parcel.create_state != CHECK:
         raise Conflict("该包裹的运单无需核对", context={"parcel_id": parcel_id})
@@ -242,8 +240,10 @@ def resolve_check(
         )
     parcel.create_state = ""
     session.add(parcel)
-    outbox.enqueue(
-        session, "logistics.create_waybill", {"parcel_id": parcel.id}, key=f"parcel:{parcel.id}"
+    tasks.create_waybill.enqueue(
+        session,
+        {"parcel_id": parcel.id},  # type: ignore[typeddict-item]
+        key=f"parcel:{parcel.id}",
     )
     return parcel
 
@@ -302,6 +302,8 @@ def receive_push(
     session: Session, headers: Mapping[str, str], body: bytes
 ) -> tuple[int, str, bytes]:
     """verify (with the parcel's own salt) -> store once -> acknowledge; applying is a job."""
+    from farmgate.logistics import tasks  # the job bodies import this module
+
     carrier = adapter()
     try:
         fields = parse_qs(body.decode("utf-8"), strict_parsing=True)
@@ -323,8 +325,10 @@ def receive_push(
         push = CourierPush(parcel_id=parcel.id, digest=digest, snapshot=snapshot_json(snapshot))  # type: ignore[arg-type]
         session.add(push)
         session.flush()
-        outbox.enqueue(
-            session, "logistics.apply_push", {"push_id": push.id}, key=f"parcel:{parcel.id}"
+        tasks.apply_push.enqueue(
+            session,
+            {"push_id": push.id},  # type: ignore[typeddict-item]
+            key=f"parcel:{parcel.id}",
         )
     return carrier.ack(True)
 
@@ -348,7 +352,7 @@ def apply_snapshot(
             {
                 "carrier": parcel.carrier,
                 "waybill": parcel.waybill_no,
-                "status": parcel.status if parcel.status != "pending" else "created",
+                "status": parcel.status if parcel.status != ParcelStatus.PENDING else "created",
                 "raw_state": parcel.raw_state,
                 "is_final": parcel.is_final,
                 "events": parcel.events,
@@ -371,7 +375,7 @@ def _follow(session: Session, parcel: Parcel, extra: Mapping[str, Any] | None = 
     fulfilment = session.get(Fulfilment, parcel.fulfilment_id, with_for_update=True)
     order = session.get(Order, parcel.order_id, with_for_update=True)
     assert fulfilment is not None and order is not None
-    carrier = CARRIER_LABELS.get(parcel.carrier, parcel.carrier)
+    carrier = carrier_label(parcel.carrier)
     if parcel.status in MOVING and fulfilment.status in (
         FulfilmentStatus.TO_PACK,
         FulfilmentStatus.PACKED,
@@ -380,7 +384,7 @@ def _follow(session: Session, parcel: Parcel, extra: Mapping[str, Any] | None = 
         _trace(
             session, fulfilment, "shipping", fulfilment_party(session, fulfilment), carrier, extra
         )
-    elif parcel.status == "delivered" and fulfilment.status not in (
+    elif parcel.status == ParcelStatus.DELIVERED and fulfilment.status not in (
         FulfilmentStatus.CANCELLED,
         FulfilmentStatus.DELIVERED,
     ):
@@ -396,7 +400,7 @@ def _follow(session: Session, parcel: Parcel, extra: Mapping[str, Any] | None = 
         if f.status != FulfilmentStatus.CANCELLED
     ]
     gone = {FulfilmentStatus.SHIPPED, FulfilmentStatus.DELIVERED}
-    note = f"{CARRIER_LABELS.get(parcel.carrier, parcel.carrier)} {parcel.waybill_no}"
+    note = f"{carrier_label(parcel.carrier)} {parcel.waybill_no}"
     if all(s in gone for s in siblings) and order.status in (
         OrderStatus.PAID,
         OrderStatus.FULFILLING,
@@ -440,7 +444,7 @@ def _trace(
     )
     for batch_id in batch_ids:
         batch = session.get(Batch, batch_id)
-        if batch is not None and batch.status == "active":
+        if batch is not None and batch.status == BatchStatus.ACTIVE:
             chain.append(
                 session,
                 batch,

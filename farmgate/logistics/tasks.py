@@ -5,7 +5,7 @@ and a stored push is applied once (a stale one changes nothing)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,8 +30,16 @@ def _carrier_call(action: Any) -> Any:
         raise PermanentJobError(f"carrier refused: {exc}") from exc
 
 
+class ParcelArgs(TypedDict):
+    parcel_id: int
+
+
+class PushArgs(TypedDict):
+    push_id: int
+
+
 @job("logistics.create_waybill", queue="slow", max_tries=10, timeout=40, backoff_base=15)
-def create_waybill(session: Session, args: dict[str, Any]) -> None:
+def create_waybill(session: Session, args: ParcelArgs) -> None:
     """Get the parcel its waybill, never two.
 
     Before asking, the attempt is committed (``create_state = "sent"``): if the answer is then
@@ -84,7 +92,7 @@ def _forget_attempt(session: Session, parcel_id: int | None) -> None:
 
 
 @job("logistics.subscribe", queue="slow", max_tries=10, timeout=40, backoff_base=15)
-def subscribe(session: Session, args: dict[str, Any]) -> None:
+def subscribe(session: Session, args: ParcelArgs) -> None:
     parcel = session.get(Parcel, args["parcel_id"], with_for_update=True)
     if parcel is None:
         return
@@ -92,7 +100,7 @@ def subscribe(session: Session, args: dict[str, Any]) -> None:
 
 
 @job("logistics.apply_push", queue="quick", max_tries=8, timeout=20)
-def apply_push(session: Session, args: dict[str, Any]) -> None:
+def apply_push(session: Session, args: PushArgs) -> None:
     push = session.get(CourierPush, args["push_id"], with_for_update=True)
     if push is None or push.outcome != "pending":
         return

@@ -3,9 +3,10 @@
 from farmgate.models.account import Account, AuthToken, LoginThrottle, Role
 from farmgate.models.alert import Alert
 from farmgate.models.batch import Batch, BatchInput, BatchLink, BatchStatus, InputKind
-from farmgate.models.coldchain import ColdShipment, Handoff, TemperatureReading
+from farmgate.models.coldchain import ColdShipment, Handoff, ShipmentStatus, TemperatureReading
 from farmgate.models.cooperative import Cooperative, CooperativeBase, CooperativeStatus
-from farmgate.models.evidence import Certification, Inspection
+from farmgate.models.evidence import Certification, CertificationKind, Inspection
+from farmgate.models.labels import Labelled
 from farmgate.models.order import (
     Cart,
     CartItem,
@@ -18,11 +19,24 @@ from farmgate.models.order import (
     OrderStatus,
 )
 from farmgate.models.outbox import DeadJob, OutboxJob, OutboxStatus
-from farmgate.models.parcel import CourierPush, Parcel
-from farmgate.models.payment import IntentStatus, PaymentIntent, PaymentNotification, Refund
+from farmgate.models.parcel import (
+    CARRIER_NAMES,
+    TOWNSHIP_CARRIER,
+    CourierPush,
+    Parcel,
+    ParcelStatus,
+    WaybillCreate,
+    carrier_label,
+)
+from farmgate.models.payment import (
+    IntentStatus,
+    PaymentIntent,
+    PaymentNotification,
+    Refund,
+    RefundStatus,
+)
 from farmgate.models.product import (
     CATEGORIES,
-    STORAGE_LABELS,
     UNITS,
     Product,
     ProductBase,
@@ -39,8 +53,9 @@ from farmgate.models.township import Township, Village
 from farmgate.models.trace_event import ScanCount, TraceEvent
 
 __all__ = [
+    "CARRIER_NAMES",
     "CATEGORIES",
-    "STORAGE_LABELS",
+    "TOWNSHIP_CARRIER",
     "UNITS",
     "Account",
     "Alert",
@@ -52,6 +67,7 @@ __all__ = [
     "Cart",
     "CartItem",
     "Certification",
+    "CertificationKind",
     "ColdShipment",
     "Cooperative",
     "CooperativeBase",
@@ -66,6 +82,7 @@ __all__ = [
     "InputKind",
     "Inspection",
     "IntentStatus",
+    "Labelled",
     "LoginThrottle",
     "Order",
     "OrderEvent",
@@ -74,6 +91,7 @@ __all__ = [
     "OutboxJob",
     "OutboxStatus",
     "Parcel",
+    "ParcelStatus",
     "PaymentIntent",
     "PaymentNotification",
     "Product",
@@ -81,10 +99,12 @@ __all__ = [
     "ProductPhoto",
     "ProductStatus",
     "Refund",
+    "RefundStatus",
     "Role",
     "ScanCount",
     "SearchEntry",
     "SearchVersion",
+    "ShipmentStatus",
     "Sku",
     "SkuBase",
     "StorageClass",
@@ -92,4 +112,6 @@ __all__ = [
     "Township",
     "TraceEvent",
     "Village",
+    "WaybillCreate",
+    "carrier_label",
 ]

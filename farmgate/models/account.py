@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
 from farmgate.db import AwareDateTime, utcnow
+from farmgate.models.labels import Labelled, labelled
 
 
-class Role(StrEnum):
+@labelled(
+    {"consumer": "消费者", "cooperative": "合作社", "courier": "配送员", "admin": "乡镇管理员"}
+)
+class Role(Labelled):
     CONSUMER = "consumer"
     COOPERATIVE = "cooperative"  # staff of exactly one cooperative
     COURIER = "courier"

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Numeric, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from farmgate.db import AwareDateTime, utcnow
+from farmgate.models.labels import Labelled, labelled
 
 
-class BatchStatus(StrEnum):
+@labelled({"active": "正常", "recalled": "已召回"})
+class BatchStatus(Labelled):
     ACTIVE = "active"
     RECALLED = "recalled"
 
 
-class InputKind(StrEnum):
+@labelled({"fertiliser": "施肥", "pesticide": "用药"})
+class InputKind(Labelled):
     FERTILISER = "fertiliser"
     PESTICIDE = "pesticide"
 

@@ -9,6 +9,13 @@ from sqlalchemy import JSON, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from farmgate.db import AwareDateTime, utcnow
+from farmgate.models.labels import Labelled, labelled
+
+
+@labelled({"open": "运输中", "delivered": "已签收"})
+class ShipmentStatus(Labelled):
+    OPEN = "open"
+    DELIVERED = "delivered"
 
 
 class ColdShipment(SQLModel, table=True):
@@ -23,7 +30,7 @@ class ColdShipment(SQLModel, table=True):
     fulfilment_id: int | None = Field(default=None, foreign_key="fulfilment.id", index=True)
     device_id: str | None = Field(default=None, max_length=40, index=True)
     storage_class: str = Field(sa_type=String(10))
-    status: str = Field(default="open", max_length=12)  # open, delivered
+    status: ShipmentStatus = Field(default=ShipmentStatus.OPEN, sa_type=String(12))
     # The latest analysis of its readings (see farmgate/coldchain/temperature.py).
     analysis: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     breached: bool = False

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
 from farmgate.db import AwareDateTime, utcnow
+from farmgate.models.labels import Labelled, labelled
 
 
-class CooperativeStatus(StrEnum):
+@labelled({"pending": "待审核", "approved": "已通过", "suspended": "已暂停"})
+class CooperativeStatus(Labelled):
     PENDING = "pending"  # applied, waiting for the township
     APPROVED = "approved"
     SUSPENDED = "suspended"

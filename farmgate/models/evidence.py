@@ -9,6 +9,22 @@ from sqlalchemy import JSON, String
 from sqlmodel import Field, SQLModel
 
 from farmgate.db import AwareDateTime, utcnow
+from farmgate.models.labels import Labelled, labelled
+
+
+@labelled(
+    {
+        "green_food": "绿色食品",
+        "organic": "有机产品",
+        "geo_indication": "农产品地理标志",
+        "compliance_cert": "承诺达标合格证",
+    }
+)
+class CertificationKind(Labelled):
+    GREEN_FOOD = "green_food"
+    ORGANIC = "organic"
+    GEO_INDICATION = "geo_indication"
+    COMPLIANCE_CERT = "compliance_cert"
 
 
 class Inspection(SQLModel, table=True):

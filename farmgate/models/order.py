@@ -1,15 +1,28 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from farmgate.db import AwareDateTime, utcnow
+from farmgate.models.labels import Labelled, labelled
 
 
-class OrderStatus(StrEnum):
+@labelled(
+    {
+        "pending_payment": "待付款",
+        "paid": "已付款",
+        "fulfilling": "备货中",
+        "shipped": "已发货",
+        "delivered": "已送达",
+        "completed": "已完成",
+        "cancelled": "已取消",
+        "refund_requested": "退款申请中",
+        "refunded": "已退款",
+    }
+)
+class OrderStatus(Labelled):
     PENDING_PAYMENT = "pending_payment"
     PAID = "paid"
     FULFILLING = "fulfilling"
@@ -21,14 +34,32 @@ class OrderStatus(StrEnum):
     REFUNDED = "refunded"
 
 
-class DeliveryMethod(StrEnum):
+@labelled(
+    {
+        "courier": "快递到家",
+        "post": "邮政 / EMS",
+        "local": "乡镇配送员送货上门（限本县）",
+        "pickup": "村级电商服务站自提",
+    }
+)
+class DeliveryMethod(Labelled):
     COURIER = "courier"  # 快递
     POST = "post"  # 邮政 / EMS
     PICKUP = "pickup"  # 村级电商服务站自提
     LOCAL = "local"  # 乡镇配送员送货上门: the township's own couriers, within its county
 
 
-class FulfilmentStatus(StrEnum):
+@labelled(
+    {
+        "pending": "待付款",
+        "to_pack": "待打包",
+        "packed": "已打包",
+        "shipped": "已发货",
+        "delivered": "已送达",
+        "cancelled": "已取消",
+    }
+)
+class FulfilmentStatus(Labelled):
     PENDING = "pending"  # waiting for the order to be paid
     TO_PACK = "to_pack"
     PACKED = "packed"

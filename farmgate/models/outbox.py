@@ -1,16 +1,26 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from farmgate.db import AwareDateTime, utcnow
+from farmgate.models.labels import Labelled, labelled
 
 
-class OutboxStatus(StrEnum):
+@labelled(
+    {
+        "pending": "等待",
+        "dispatched": "已派发",
+        "running": "运行中",
+        "retrying": "等待重试",
+        "done": "已完成",
+        "dead": "已放弃",
+    }
+)
+class OutboxStatus(Labelled):
     PENDING = "pending"  # committed, not yet handed to an executor
     DISPATCHED = "dispatched"  # handed to arq, not started
     RUNNING = "running"  # claimed by an executor until lease_until

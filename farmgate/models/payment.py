@@ -1,16 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from farmgate.db import AwareDateTime, utcnow
+from farmgate.models.labels import Labelled, labelled
 
 
-class IntentStatus(StrEnum):
+@labelled({"created": "待支付", "paid": "已支付", "closed": "已关闭"})
+class IntentStatus(Labelled):
     CREATED = "created"  # waiting for the payer
     PAID = "paid"
     CLOSED = "closed"
@@ -57,6 +58,21 @@ class PaymentNotification(SQLModel, table=True):
     note: str = Field(default="", max_length=200)
 
 
+@labelled(
+    {
+        "requested": "退款中",
+        "pending_cash": "待退现金",
+        "succeeded": "已退款",
+        "failed": "退款失败",
+    }
+)
+class RefundStatus(Labelled):
+    REQUESTED = "requested"  # asked of the provider; its amount stays reserved
+    PENDING_CASH = "pending_cash"  # station staff must hand the cash back
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 class Refund(SQLModel, table=True):
     __tablename__ = "refund"
 
@@ -66,7 +82,7 @@ class Refund(SQLModel, table=True):
     out_refund_no: str = Field(max_length=32, unique=True)
     amount_fen: int
     reason: str = Field(default="", max_length=80)
-    status: str = Field(default="requested", max_length=12)  # requested, succeeded, failed
+    status: RefundStatus = Field(default=RefundStatus.REQUESTED, sa_type=String(12))
     refund_id: str = Field(default="", max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=AwareDateTime, index=True)

@@ -1,28 +1,30 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from farmgate.db import AwareDateTime, utcnow
+from farmgate.models.labels import Labelled, labelled
 
 
-class ProductStatus(StrEnum):
+@labelled(
+    {"draft": "草稿", "pending_review": "待审核", "published": "已上架", "delisted": "已下架"}
+)
+class ProductStatus(Labelled):
     DRAFT = "draft"
     PENDING_REVIEW = "pending_review"
     PUBLISHED = "published"
     DELISTED = "delisted"
 
 
-class StorageClass(StrEnum):
+@labelled({"ambient": "常温", "chilled": "冷藏", "frozen": "冷冻"})
+class StorageClass(Labelled):
     AMBIENT = "ambient"
     CHILLED = "chilled"
     FROZEN = "frozen"
 
-
-STORAGE_LABELS = {"ambient": "常温", "chilled": "冷藏", "frozen": "冷冻"}
 
 CATEGORIES: dict[str, str] = {
     "dried_goods": "干货调味",

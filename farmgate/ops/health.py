@@ -45,22 +45,16 @@ def _redis() -> dict[str, Any]:
     return {}
 
 
-def _search() -> dict[str, Any]:
-    from farmgate.search import service as search
-
-    with session_scope() as session:
-        backend = search.backend(session)
-        if not backend.ready():
-            raise RuntimeError(f"{backend.name} search is not ready")
-        return {"backend": backend.name}
-
-
 CHECKS: dict[str, Check] = {
     "database": _database,
     "migrations": _migrations,
     "redis": _redis,
-    "search": _search,
 }
+
+
+def add_check(name: str, check: Check) -> None:
+    """A domain's own readiness check (search adds its backend's at bootstrap)."""
+    CHECKS[name] = check
 
 
 def readiness() -> tuple[bool, dict[str, Any]]:

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from farmgate.accounts.security import new_token, token_digest
+from farmgate.catalog.sellable import is_on_sale, sku_on_sale
 from farmgate.db import pk, utcnow
 from farmgate.errors import NotFound, ValidationFailed
 from farmgate.models import (
@@ -16,12 +16,11 @@ from farmgate.models import (
     Cart,
     CartItem,
     Cooperative,
-    CooperativeStatus,
     Product,
-    ProductStatus,
     Sku,
 )
 from farmgate.orders.schemas import CartGroup, CartLine, CartView
+from farmgate.tokens import new_token, token_digest
 
 MAX_LINES = 50
 
@@ -75,9 +74,7 @@ def _sellable_sku(session: Session, sku_id: int) -> Sku:
         .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
         .where(
             col(Sku.id) == sku_id,
-            col(Sku.is_active),
-            col(Product.status) == ProductStatus.PUBLISHED,
-            col(Cooperative.status) == CooperativeStatus.APPROVED,
+            sku_on_sale(),
         )
     ).first()
     if row is None:
@@ -135,11 +132,7 @@ def view(session: Session, cart: Cart | None) -> CartView:
     ).all()
     groups: dict[int, CartGroup] = {}
     for item, sku, product, coop in rows:
-        sellable = (
-            sku.is_active
-            and product.status == ProductStatus.PUBLISHED
-            and coop.status == CooperativeStatus.APPROVED
-        )
+        sellable = is_on_sale(product, coop, sku)
         line = CartLine(
             sku_id=pk(sku),
             product_id=pk(product),

@@ -17,16 +17,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from farmgate.catalog.sellable import is_on_sale
 from farmgate.config import settings
 from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, ValidationFailed
-from farmgate.jobs import outbox
 from farmgate.models import (
     Account,
     Cart,
     CartItem,
     Cooperative,
-    CooperativeStatus,
     DeliveryMethod,
     Fulfilment,
     Order,
@@ -34,7 +33,6 @@ from farmgate.models import (
     OrderLine,
     OrderStatus,
     Product,
-    ProductStatus,
     Sku,
     StorageClass,
     Township,
@@ -130,11 +128,7 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
     gone = {
         f"sku {sku.id}": f"{product.name}（{sku.spec}）已下架"
         for _, sku, product, coop in rows
-        if not (
-            sku.is_active
-            and product.status == ProductStatus.PUBLISHED
-            and coop.status == CooperativeStatus.APPROVED
-        )
+        if not is_on_sale(product, coop, sku)
     }
     if gone:
         raise ValidationFailed(
@@ -219,10 +213,11 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
             created_at=now,
         )
     )
-    outbox.enqueue(
+    from farmgate.orders.tasks import release_unpaid  # its body imports this module
+
+    release_unpaid.enqueue(
         session,
-        "orders.release_unpaid",
-        {"order_id": order.id, "due": order.pay_by.isoformat()},
+        {"order_id": order.id, "due": order.pay_by.isoformat()},  # type: ignore[typeddict-item]
         key=f"order:{order.id}",
         delay_seconds=settings.payment_timeout_minutes * 60,
     )

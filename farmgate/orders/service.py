@@ -12,29 +12,19 @@ from sqlalchemy.orm import Session
 from farmgate.config import settings
 from farmgate.db import utcnow
 from farmgate.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from farmgate.logistics import service as logistics
 from farmgate.models import (
     Account,
     Batch,
     BatchStatus,
-    Cooperative,
     Fulfilment,
     FulfilmentStatus,
     Order,
-    OrderEvent,
     OrderLine,
     OrderStatus,
     Role,
 )
-from farmgate.orders import state
+from farmgate.orders import parcels, state
 from farmgate.orders.checkout import release
-from farmgate.orders.schemas import (
-    FulfilmentOut,
-    OrderEventOut,
-    OrderLineOut,
-    OrderOut,
-    ParcelOut,
-)
 from farmgate.trace import chain
 
 OS = OrderStatus
@@ -93,7 +83,7 @@ def mark_paid(session: Session, order: Order, *, note: str = "") -> Order:
     for fulfilment in session.scalars(select(Fulfilment).where(Fulfilment.order_id == order.id)):
         fulfilment.status = FS.TO_PACK
         session.add(fulfilment)
-    logistics.open_parcels(session, order)
+    parcels.desk().open_parcels(session, order)
     return order
 
 
@@ -199,99 +189,6 @@ def _assign_lots(
             },
             actor_id=staff.id,
         )
-
-
-# --- views ------------------------------------------------------------------------------
-
-
-def _mask(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:]
-
-
-def order_view(session: Session, order: Order, *, cooperative_id: int | None = None) -> OrderOut:
-    """The order as its buyer (or, with ``cooperative_id``, one cooperative) sees it."""
-    fulfilments = list(
-        session.scalars(
-            select(Fulfilment).where(Fulfilment.order_id == order.id).order_by(Fulfilment.id)
-        )
-    )
-    if cooperative_id is not None:
-        fulfilments = [f for f in fulfilments if f.cooperative_id == cooperative_id]
-    names = dict(
-        session.execute(
-            select(Cooperative.id, Cooperative.name).where(
-                Cooperative.id.in_([f.cooperative_id for f in fulfilments])
-            )  # type: ignore[union-attr]
-        ).all()
-    )
-    lines = list(
-        session.scalars(
-            select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)
-        )
-    )
-    events = session.scalars(
-        select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
-    )
-    return OrderOut(
-        id=order.id,  # type: ignore[arg-type]
-        number=order.number,
-        status=order.status,
-        status_label=state.LABELS[OS(order.status)],
-        recipient=order.recipient,
-        phone_masked=_mask(order.phone),
-        delivery_phone=order.phone if cooperative_id is not None else None,
-        address=" ".join(
-            p
-            for p in (
-                order.province,
-                order.city,
-                order.county,
-                order.township,
-                order.village,
-                order.address_detail,
-            )
-            if p
-        ),
-        delivery_method=order.delivery_method,
-        items_fen=order.items_fen,
-        shipping_fen=order.shipping_fen,
-        total_fen=order.total_fen,
-        created_at=order.created_at,
-        pay_by=order.pay_by,
-        paid_at=order.paid_at,
-        parcels=[
-            ParcelOut(
-                id=p.id,  # type: ignore[arg-type]
-                carrier=p.carrier,
-                carrier_label=logistics.CARRIER_LABELS.get(p.carrier, p.carrier),
-                waybill_no=p.waybill_no,
-                status=p.status,
-                status_label=logistics.STATUS_LABELS.get(p.status, p.status),
-                events=list(reversed(p.events)),  # newest first
-                courier_name=logistics.courier_name(session, p),
-                needs_check=p.create_state == logistics.CHECK,
-            )
-            for p in logistics.parcels_of(session, order)
-            if p.fulfilment_id in {f.id for f in fulfilments}  # a cooperative sees its own
-        ],
-        fulfilments=[
-            FulfilmentOut(
-                id=f.id,  # type: ignore[arg-type]
-                cooperative_id=f.cooperative_id,
-                cooperative_name=names.get(f.cooperative_id, ""),
-                status=f.status,
-                items_fen=f.items_fen,
-                shipping_fen=f.shipping_fen,
-                lines=[
-                    OrderLineOut.model_validate(x, from_attributes=True)
-                    for x in lines
-                    if x.fulfilment_id == f.id
-                ],
-            )
-            for f in fulfilments
-        ],
-        events=[OrderEventOut.model_validate(e, from_attributes=True) for e in events],
-    )
 
 
 def access_token(order: Order) -> str:

@@ -8,7 +8,6 @@ from sqlalchemy.orm import Session
 from farmgate.db import utcnow
 from farmgate.errors import InvalidTransition
 from farmgate.models import Account, Order, OrderEvent, OrderStatus
-from farmgate.reports import tasks as report_tasks
 
 OS = OrderStatus
 TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
@@ -22,17 +21,6 @@ TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
     OS.COMPLETED: set(),
     OS.CANCELLED: set(),
     OS.REFUNDED: set(),
-}
-LABELS = {
-    OS.PENDING_PAYMENT: "待付款",
-    OS.PAID: "已付款",
-    OS.FULFILLING: "备货中",
-    OS.SHIPPED: "已发货",
-    OS.DELIVERED: "已送达",
-    OS.COMPLETED: "已完成",
-    OS.CANCELLED: "已取消",
-    OS.REFUND_REQUESTED: "退款申请中",
-    OS.REFUNDED: "已退款",
 }
 CLOSED = {OS.COMPLETED, OS.CANCELLED, OS.REFUNDED}
 
@@ -54,7 +42,7 @@ def transition(
     current = OS(order.status)
     if to not in TRANSITIONS[current]:
         raise InvalidTransition(
-            f"订单当前为「{LABELS[current]}」，不能变为「{LABELS[to]}」",
+            f"订单当前为「{current.label}」，不能变为「{to.label}」",
             context={"from": current, "to": to, "order": order.number},
         )
     now = utcnow()
@@ -73,7 +61,6 @@ def transition(
         created_at=now,
     )
     session.add_all([order, event])
-    report_tasks.order_changed(session, order)  # the township's figures for its days
     return event
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -14,8 +14,13 @@ from farmgate.models import Order, OrderStatus
 from farmgate.orders import service
 
 
+class ReleaseArgs(TypedDict):
+    order_id: int
+    due: str  # the pay-by deadline (ISO) this run is for; a later one makes it a no-op
+
+
 @job("orders.release_unpaid", queue="quick", max_tries=10, timeout=20, backoff_base=10)
-def release_unpaid(session: Session, args: dict[str, Any]) -> None:
+def release_unpaid(session: Session, args: ReleaseArgs) -> None:
     """Cancel an order still unpaid at its deadline and give its stock back.
 
     ``due`` is the deadline the job was queued for; a later deadline has its own job.

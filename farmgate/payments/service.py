@@ -13,7 +13,6 @@ from sqlmodel import col
 from farmgate.config import settings
 from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, InvalidTransition, ValidationFailed
-from farmgate.jobs import outbox
 from farmgate.models import (
     Account,
     IntentStatus,
@@ -22,6 +21,7 @@ from farmgate.models import (
     PaymentIntent,
     PaymentNotification,
     Refund,
+    RefundStatus,
 )
 from farmgate.orders import service as orders
 from farmgate.orders import state
@@ -37,7 +37,6 @@ from farmgate.payments.provider import (
     TradeClosed,
 )
 from farmgate.payments.providers import PaymentFailed
-from farmgate.reports import tasks as report_tasks
 
 log = logging.getLogger(__name__)
 CHANNEL_CODES = {"native": "N", "jsapi": "J", "mweb": "H", "cash": "C"}
@@ -119,10 +118,11 @@ def _hold_for_cash(session: Session, order: Order) -> None:
         return
     order.pay_by = deadline
     session.add(order)
-    outbox.enqueue(
+    from farmgate.orders.tasks import release_unpaid
+
+    release_unpaid.enqueue(
         session,
-        "orders.release_unpaid",
-        {"order_id": order.id, "due": deadline.isoformat()},
+        {"order_id": order.id, "due": deadline.isoformat()},  # type: ignore[typeddict-item]
         key=f"order:{order.id}",
         delay_seconds=settings.cash_hold_hours * 3600,
     )
@@ -241,10 +241,11 @@ def store_notification(
     )
     session.add(row)
     session.flush()
-    outbox.enqueue(
+    from farmgate.payments import tasks  # the job bodies import this module
+
+    tasks.apply_notification.enqueue(
         session,
-        "payments.apply_notification",
-        {"notification_id": row.id},
+        {"notification_id": row.id},  # type: ignore[typeddict-item]
         key=f"payment:{row.transaction_id}",
     )
     return row
@@ -304,7 +305,9 @@ def request_refund(
     refunded = sum(
         r.amount_fen
         for r in session.scalars(
-            select(Refund).where(col(Refund.intent_id) == intent.id, col(Refund.status) != "failed")
+            select(Refund).where(
+                col(Refund.intent_id) == intent.id, col(Refund.status) != RefundStatus.FAILED
+            )
         )
     )
     if amount_fen <= 0 or refunded + amount_fen > intent.amount_fen:
@@ -319,8 +322,12 @@ def request_refund(
     )
     session.add(refund)
     session.flush()
-    outbox.enqueue(
-        session, "payments.refund", {"refund_id": refund.id}, key=f"refund:{refund.out_refund_no}"
+    from farmgate.payments import tasks  # the job bodies import this module
+
+    tasks.refund.enqueue(
+        session,
+        {"refund_id": refund.id},  # type: ignore[typeddict-item]
+        key=f"refund:{refund.out_refund_no}",
     )
     return refund
 
@@ -344,22 +351,25 @@ def approve_refund(session: Session, order: Order, amount_fen: int | None, reaso
 
 def cash_returned(session: Session, refund: Refund, staff: Account) -> None:
     """Station staff handed a cash refund back to the buyer."""
-    if refund.status != "pending_cash":
+    if refund.status != RefundStatus.PENDING_CASH:
         raise InvalidTransition("该退款不是待退现金状态")
     complete_refund(session, refund, refund.refund_id or f"CASH-REFUND-{refund.out_refund_no}")
 
 
 def complete_refund(session: Session, refund: Refund, refund_id: str) -> None:
-    refund.status, refund.refund_id, refund.completed_at = "succeeded", refund_id, utcnow()
+    refund.status, refund.refund_id, refund.completed_at = (
+        RefundStatus.SUCCEEDED,
+        refund_id,
+        utcnow(),
+    )
     session.add(refund)
-    report_tasks.refund_completed(session, refund)  # the township's figures count it that day
     order = session.get(Order, refund.order_id, with_for_update=True)
     assert order is not None
     done = sum(
         r.amount_fen
         for r in session.scalars(
             select(Refund).where(
-                col(Refund.order_id) == order.id, col(Refund.status) == "succeeded"
+                col(Refund.order_id) == order.id, col(Refund.status) == RefundStatus.SUCCEEDED
             )
         )
     )

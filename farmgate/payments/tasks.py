@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,22 +12,30 @@ from sqlmodel import col
 from farmgate.db import utcnow
 from farmgate.jobs.errors import PermanentJobError, TransientJobError
 from farmgate.jobs.registry import job, periodic
-from farmgate.models import IntentStatus, Order, OrderStatus, PaymentIntent, Refund
+from farmgate.models import IntentStatus, Order, OrderStatus, PaymentIntent, Refund, RefundStatus
 from farmgate.payments import providers, service
 from farmgate.payments.provider import PaymentError, PaymentUnavailable
 
 
+class NotificationArgs(TypedDict):
+    notification_id: int
+
+
+class RefundArgs(TypedDict):
+    refund_id: int
+
+
 @job("payments.apply_notification", queue="quick", max_tries=8, timeout=20)
-def apply_notification(session: Session, args: dict[str, Any]) -> None:
+def apply_notification(session: Session, args: NotificationArgs) -> None:
     """Keyed by the provider's transaction id; a stored notification is applied once."""
     service.apply_notification(session, args["notification_id"])
 
 
 @job("payments.refund", queue="slow", max_tries=8, timeout=30, backoff_base=30)
-def refund(session: Session, args: dict[str, Any]) -> None:
+def refund(session: Session, args: RefundArgs) -> None:
     """Keyed by out_refund_no, which the provider also treats as idempotent."""
     row = session.get(Refund, args["refund_id"], with_for_update=True)
-    if row is None or row.status != "requested":
+    if row is None or row.status != RefundStatus.REQUESTED:
         return
     intent = session.get(PaymentIntent, row.intent_id)
     assert intent is not None
@@ -53,7 +61,7 @@ def refund(session: Session, args: dict[str, Any]) -> None:
         # is safe, so the retry simply repeats both calls.
         raise TransientJobError(f"refund {row.out_refund_no} still processing")
     if result.status == "PENDING_CASH":
-        row.status, row.refund_id = "pending_cash", result.refund_id
+        row.status, row.refund_id = RefundStatus.PENDING_CASH, result.refund_id
         session.add(row)
         return
     if result.status != "SUCCESS":  # CLOSED, ABNORMAL, REFUNDCLOSE, CHANGE: a person must act

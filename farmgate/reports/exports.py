@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from farmgate.db import utcnow
 from farmgate.rendering.spreadsheets import add_sheet, csv_bytes
 from farmgate.reports.figures import Dashboard
-from farmgate.reports.filters import GRANULARITY_LABELS
+from farmgate.reports.filters import Granularity
 from farmgate.reports.tables import Kind, Table, yuan
 from farmgate.timeutil import format_local
 
@@ -51,7 +51,7 @@ def filters_rows(board: Dashboard, *, now: datetime | None = None) -> list[list[
         ["开始日期", f.date_from.isoformat()],
         ["结束日期", f.date_to.isoformat()],
         ["村", village],
-        ["汇总方式", GRANULARITY_LABELS[f.granularity]],
+        ["汇总方式", Granularity(f.granularity).label],
         ["口径", "已付款订单按付款日计，退款按到账日计；金额为商品金额（元），不含运费"],
         ["生成时间", format_local(now or utcnow(), "%Y-%m-%d %H:%M:%S")],
     ]

@@ -10,9 +10,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from farmgate.logistics.service import CARRIER_LABELS
-from farmgate.models import CATEGORIES, STORAGE_LABELS, Cooperative, OrderStatus, Product, Village
-from farmgate.orders.state import LABELS as STATUS_LABELS
+from farmgate.models import (
+    CATEGORIES,
+    Cooperative,
+    OrderStatus,
+    Product,
+    StorageClass,
+    Village,
+    carrier_label,
+)
 from farmgate.reports import queries
 from farmgate.reports.filters import ReportFilters, Scope
 from farmgate.reports.queries import Facts, Sum
@@ -132,7 +138,7 @@ def fill(session: Session, board: Dashboard, facts: Facts, trend: dict[date, Sum
 
     statuses = facts.group(STATUS, lambda r: r.key)
     t["statuses"] = new_table("statuses")
-    t["statuses"].rows = [[STATUS_LABELS[s], statuses.get(str(s), Sum()).n] for s in OrderStatus]
+    t["statuses"].rows = [[s.label, statuses.get(str(s), Sum()).n] for s in OrderStatus]
 
     by_province = facts.group(PROVINCE, lambda r: r.key)
     t["provinces"] = new_table("provinces")
@@ -144,7 +150,7 @@ def fill(session: Session, board: Dashboard, facts: Facts, trend: dict[date, Sum
     by_carrier = facts.group(DELIVERY, lambda r: r.key)
     t["delivery"] = new_table("delivery")
     t["delivery"].rows = [
-        [CARRIER_LABELS.get(c, c), s.n, hours(s.seconds, s.n)]
+        [carrier_label(c), s.n, hours(s.seconds, s.n)]
         for c in _ranked(by_carrier, lambda s: (s.n,))
         for s in (by_carrier[c],)
     ]
@@ -252,7 +258,7 @@ def _cold_chain(cold: dict[str, tuple[int, int]]) -> Table:
     table = new_table("coldchain")
     for kind in ("chilled", "frozen"):
         n, bad = cold.get(kind, (0, 0))
-        table.rows.append([STORAGE_LABELS[kind], n, n - bad, percent(n - bad, n)])
+        table.rows.append([StorageClass(kind).label, n, n - bad, percent(n - bad, n)])
     n = sum(n for n, _ in cold.values())
     ok = sum(n - bad for n, bad in cold.values())
     table.rows.append(["合计", n, ok, percent(ok, n)])

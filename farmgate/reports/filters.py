@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import StrEnum
 
 from farmgate.errors import ValidationFailed
+from farmgate.models.labels import Labelled, labelled
 from farmgate.timeutil import local_today
 
 
-class Granularity(StrEnum):
+@labelled({"day": "按日", "week": "按周", "month": "按月"})
+class Granularity(Labelled):
     DAY = "day"
     WEEK = "week"
     MONTH = "month"
 
 
-GRANULARITY_LABELS = {Granularity.DAY: "按日", Granularity.WEEK: "按周", Granularity.MONTH: "按月"}
 MAX_DAYS = 1100  # about three years: a plan's whole period, and still a bounded query
 DEFAULT_DAYS = 30
 # Dates outside these are typing mistakes, and date arithmetic near year 1 or 9999 overflows.

@@ -16,11 +16,10 @@ from farmgate.errors import NotFound, PermissionDenied, ValidationFailed
 from farmgate.models import Account, Cooperative, Role
 from farmgate.reports import figures, queries
 from farmgate.reports.figures import Dashboard, Kpi
-from farmgate.reports.filters import GRANULARITY_LABELS, Granularity, ReportFilters, Scope
+from farmgate.reports.filters import Granularity, ReportFilters, Scope
 from farmgate.reports.tables import TABLE_NAMES, Table
 
 __all__ = [
-    "GRANULARITY_LABELS",
     "TABLE_NAMES",
     "Dashboard",
     "Granularity",

@@ -33,8 +33,10 @@ from farmgate.models import (
     Order,
     OrderLine,
     Parcel,
+    ParcelStatus,
     Product,
     Refund,
+    RefundStatus,
     ReportFact,
 )
 from farmgate.timeutil import LOCAL_TZ
@@ -182,7 +184,7 @@ def _refunds(session: Session, facts: _Facts, start: datetime, end: datetime) ->
     today = list(
         session.scalars(
             select(Refund).where(
-                col(Refund.status) == "succeeded",
+                col(Refund.status) == RefundStatus.SUCCEEDED,
                 col(Refund.completed_at) >= start,
                 col(Refund.completed_at) < end,
             )
@@ -204,7 +206,7 @@ def _refunds(session: Session, facts: _Facts, start: datetime, end: datetime) ->
     history: dict[int, list[Refund]] = defaultdict(list)
     for refund in session.scalars(
         select(Refund)
-        .where(col(Refund.order_id).in_(order_ids), col(Refund.status) == "succeeded")
+        .where(col(Refund.order_id).in_(order_ids), col(Refund.status) == RefundStatus.SUCCEEDED)
         .where(col(Refund.completed_at).is_not(None))
         .order_by(col(Refund.completed_at), col(Refund.id))
     ):
@@ -286,7 +288,7 @@ def _deliveries(session: Session, facts: _Facts, start: datetime, end: datetime)
         .join(Fulfilment, col(Fulfilment.id) == Parcel.fulfilment_id)
         .join(Cooperative, col(Cooperative.id) == Fulfilment.cooperative_id)
         .where(col(Order.paid_at) >= start, col(Order.paid_at) < end)
-        .where(col(Parcel.status) == "delivered", col(Parcel.last_event_at).is_not(None))
+        .where(col(Parcel.status) == ParcelStatus.DELIVERED, col(Parcel.last_event_at).is_not(None))
     )
     for _, carrier, signed_at, paid_at, coop, village in session.execute(query):
         assert signed_at is not None and paid_at is not None  # the query keeps only these

@@ -1,7 +1,7 @@
 """Report jobs (rules in farmgate/jobs/__init__.py): keep the daily facts behind the dashboard.
 
-Domain code calls ``order_changed`` whenever an order changes status and
-``refund_completed`` when money has gone back, inside that transaction; after the commit the
+A session listener (``tracking.py``) calls ``order_changed`` whenever an order changes status
+and ``refund_completed`` when money has gone back, inside that transaction; after the commit the
 days they touch are recomputed whole (keyed by the day, so a burst of orders makes one run,
 and a second run changes nothing). A periodic sweep recomputes today and yesterday, and the
 days of parcels that moved, in case a change slipped past (a parcel signed for while its
@@ -11,13 +11,12 @@ order waits for another cooperative's).
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from farmgate.db import utcnow
-from farmgate.jobs import outbox
 from farmgate.jobs.registry import job, periodic
 from farmgate.models import Order, Parcel, Refund
 from farmgate.reports import summary
@@ -31,9 +30,8 @@ SWEEP_SECONDS = 600
 def queue_refresh(session: Session, *moments: datetime | None) -> None:
     """Recompute the Asia/Shanghai days of ``moments`` once this transaction commits."""
     for day in sorted({summary.local_day(m) for m in moments if m is not None}):
-        outbox.enqueue(
+        refresh_day.enqueue(
             session,
-            "reports.refresh_day",
             {"day": day.isoformat()},
             key=f"report-day:{day.isoformat()}",
             delay_seconds=REFRESH_DELAY_SECONDS,
@@ -51,8 +49,12 @@ def refund_completed(session: Session, refund: Refund) -> None:
     queue_refresh(session, refund.completed_at)
 
 
+class DayArgs(TypedDict):
+    day: str  # ISO date, Asia/Shanghai
+
+
 @job("reports.refresh_day", queue="slow", max_tries=8, timeout=60, backoff_base=10)
-def refresh_day(session: Session, args: dict[str, Any]) -> None:
+def refresh_day(session: Session, args: DayArgs) -> None:
     """Keyed by the day; recomputes it whole, so running it again changes nothing."""
     summary.refresh_day(session, date.fromisoformat(args["day"]))
 

@@ -11,8 +11,8 @@ from typing import Any, Literal, get_args
 from markupsafe import Markup, escape
 
 from farmgate.errors import FarmgateError, ValidationFailed
-from farmgate.models.product import CATEGORIES, STORAGE_LABELS
-from farmgate.trace.certificates import LABELS as CERTIFICATION_LABELS
+from farmgate.models import CertificationKind, StorageClass
+from farmgate.models.product import CATEGORIES
 
 SortOrder = Literal["relevance", "price_asc", "price_desc", "sales", "newest"]
 SORT_ORDERS: tuple[str, ...] = get_args(SortOrder)
@@ -46,7 +46,7 @@ class SearchDocument:
     village_name: str = ""
     cooperative_id: int = 0
     cooperative_name: str = ""
-    certifications: Sequence[str] = ()  # codes of farmgate.trace.certificates.LABELS
+    certifications: Sequence[str] = ()  # CertificationKind values
     storage_class: str = "ambient"
     in_stock: bool = True
     price_min_fen: int | None = None
@@ -209,9 +209,9 @@ def static_facet_label(facet: str, value: Any) -> str | None:
     if facet == "category":
         return CATEGORIES.get(value, str(value))
     if facet == "storage_class":
-        return STORAGE_LABELS.get(value, str(value))
+        return StorageClass.label_of(value)
     if facet == "certification":
-        return CERTIFICATION_LABELS.get(value, str(value))
+        return CertificationKind.label_of(value)
     if facet == "in_stock":
         return STOCK_LABELS[bool(value)]
     return None

@@ -14,16 +14,15 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from farmgate.catalog.highlights import SOLD
+from farmgate.catalog.sellable import product_on_sale
 from farmgate.db import pk
 from farmgate.models import (
     CATEGORIES,
     Certification,
     Cooperative,
-    CooperativeStatus,
     Order,
     OrderLine,
     Product,
-    ProductStatus,
     Sku,
     Village,
 )
@@ -49,10 +48,7 @@ def searchable_ids(session: Session) -> list[int]:
         session.scalars(
             select(col(Product.id))
             .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
-            .where(
-                col(Product.status) == ProductStatus.PUBLISHED,
-                col(Cooperative.status) == CooperativeStatus.APPROVED,
-            )
+            .where(product_on_sale())
             .order_by(col(Product.id))
         )
     )
@@ -70,8 +66,7 @@ def _build_chunk(session: Session, ids: Sequence[int]) -> dict[int, SearchDocume
         .join(Village, col(Village.id) == Product.village_id)
         .where(
             col(Product.id).in_(ids),
-            col(Product.status) == ProductStatus.PUBLISHED,
-            col(Cooperative.status) == CooperativeStatus.APPROVED,
+            product_on_sale(),
         )
     ).all()
     if not rows:

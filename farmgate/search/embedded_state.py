@@ -22,10 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from farmgate.models.product import STORAGE_LABELS
+from farmgate.models import CertificationKind, StorageClass
 from farmgate.search import analysis as an
 from farmgate.search.backend import SearchDocument
-from farmgate.trace.certificates import LABELS as CERTIFICATION_LABELS
 
 CERT_ALIASES = {"geo_indication": "地标 地理标志", "organic": "有机", "green_food": "绿色"}
 _COLUMNS = {
@@ -101,7 +100,7 @@ def empty_state() -> State:
     """An index with no rows, its certification values known up front."""
     cols: dict[str, np.ndarray] = {name: np.zeros(1024, dt) for name, dt in _COLUMNS.items()}
     cats = {f: Categorical() for f in _CAT_FIELDS}
-    for code, label in CERTIFICATION_LABELS.items():
+    for code, label in CertificationKind.labels().items():
         cats["certification"] = cats["certification"].with_value(
             code, f"{label} {CERT_ALIASES.get(code, '')}"
         )
@@ -172,12 +171,12 @@ def write_row(
         ("category", doc.category, doc.category_label),
         ("village_id", doc.village_id, doc.village_name),
         ("cooperative_id", doc.cooperative_id, doc.cooperative_name),
-        ("storage_class", doc.storage_class, STORAGE_LABELS.get(doc.storage_class, "")),
+        ("storage_class", doc.storage_class, StorageClass.labels().get(doc.storage_class, "")),
     ):
         cols[name][row] = _code(cats, name, value, label)
     bits = 0
     for cert in doc.certifications:
-        code = _code(cats, "certification", cert, CERTIFICATION_LABELS.get(cert, cert), keep=True)
+        code = _code(cats, "certification", cert, CertificationKind.label_of(cert), keep=True)
         if code < 31:
             bits |= 1 << code
     cols["certification"][row] = bits

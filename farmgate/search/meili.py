@@ -23,7 +23,7 @@ from typing import Any
 import meilisearch
 from meilisearch.errors import MeilisearchError
 
-from farmgate.models.product import STORAGE_LABELS
+from farmgate.models import CertificationKind, StorageClass
 from farmgate.search import analysis as an
 from farmgate.search.backend import (
     FACETS,
@@ -37,7 +37,6 @@ from farmgate.search.backend import (
     SearchUnavailable,
     static_facet_label,
 )
-from farmgate.trace.certificates import LABELS as CERTIFICATION_LABELS
 
 PRICE_NONE_ASC = 10**12  # sorts products without a price after every priced one
 PRE, POST = "\ue000", "\ue001"  # highlight tags that cannot occur in product text
@@ -116,8 +115,8 @@ def to_meili(doc: SearchDocument) -> dict[str, Any]:
         doc.village_name,
         doc.cooperative_name,
         doc.category_label,
-        STORAGE_LABELS.get(doc.storage_class, ""),
-        *(CERTIFICATION_LABELS.get(c, c) for c in doc.certifications),
+        StorageClass.labels().get(doc.storage_class, ""),
+        *(CertificationKind.label_of(c) for c in doc.certifications),
     ]
     place = [an.field_terms(an.normalize(label)) for label in place_labels if label]
     specs = [an.field_terms(an.normalize(s), 4) for s in (*doc.specs, doc.unit) if s]

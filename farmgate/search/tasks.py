@@ -4,7 +4,7 @@ periodic refresh of sales figures (they change with every order; the sort can wa
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,13 +14,16 @@ from farmgate.db import utcnow
 from farmgate.jobs.registry import job, periodic
 from farmgate.models import Order, OrderLine
 from farmgate.search import service
-from farmgate.search import tracking as tracking  # registers the listener with the jobs
 
 SALES_EVERY_SECONDS = 900
 
 
-@job(tracking.JOB, queue="quick", max_tries=8, timeout=20)
-def reflect(session: Session, args: dict[str, Any]) -> None:
+class ReflectArgs(TypedDict):
+    product_ids: list[int]
+
+
+@job("search.reflect", queue="quick", max_tries=8, timeout=20)
+def reflect(session: Session, args: ReflectArgs) -> None:
     service.reflect(session, [int(i) for i in args["product_ids"]])
 
 

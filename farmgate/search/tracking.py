@@ -1,10 +1,11 @@
 """The index follows the data: any committed change to what a product's document shows queues
 one job to reflect it (``search.reflect``), through the outbox, in the same transaction.
 
-One listener on every session sees every path that changes a product (the cooperative's desk,
-the CSV importer, the admin's review, a recall stopping sales, a suspended cooperative), so no
-caller has to remember. Stock changed by bulk UPDATEs (checkout's reservation) is reported by
-its caller with ``touch``, only when it matters to the index (a SKU sold out or back).
+One listener on every session (registered by ``farmgate.bootstrap.install()``) sees every path
+that changes a product (the cooperative's desk, the CSV importer, the admin's review, a recall
+stopping sales, a suspended cooperative), so no caller has to remember.
+Stock changed by bulk UPDATEs (checkout's reservation) is reported by its caller with
+``touch``, only when it matters to the index (a SKU sold out or back).
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from farmgate.jobs import outbox
 from farmgate.models import Certification, Cooperative, Product, Sku
+from farmgate.search.tasks import reflect
 
 PENDING = "search_pending"
 SKU_FIELDS = ("price_fen", "stock", "is_active", "spec", "product_id")
 COOP_FIELDS = ("status", "name")
-JOB = "search.reflect"
 
 
 def touch(session: Session, product_ids: Iterable[int]) -> None:
@@ -36,7 +36,6 @@ def _changed(session: Session, obj: Any, fields: Iterable[str]) -> bool:
     return any(state.attrs[name].history.has_changes() for name in fields)
 
 
-@event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     # Changes are read before the flush (history is gone after it); new rows get their ids in
     # the flush, so they are remembered as objects and resolved after it.
@@ -67,7 +66,6 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
         session.info.setdefault(PENDING + "_coops", set()).update(coops)
 
 
-@event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
     session.flush()  # the commit's own flush comes after this hook: see its changes now
     ids: set[int] = session.info.pop(PENDING, set())
@@ -78,10 +76,27 @@ def _before_commit(session: Session) -> None:
             session.scalars(select(Product.id).where(Product.cooperative_id.in_(coops)))  # type: ignore[attr-defined]
         )
     if ids:
-        outbox.enqueue(session, JOB, {"product_ids": sorted(ids)})
+        reflect.enqueue(session, {"product_ids": sorted(ids)})
 
 
-@event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     for key in (PENDING, PENDING + "_new", PENDING + "_coops"):
         session.info.pop(key, None)
+
+
+LISTENERS = (
+    ("before_flush", _before_flush),
+    ("before_commit", _before_commit),
+    ("after_rollback", _after_rollback),
+)
+
+
+def register() -> None:
+    """Listen on every session (idempotent); called by ``farmgate.bootstrap.install()``."""
+    for name, fn in LISTENERS:
+        if not event.contains(Session, name, fn):
+            event.listen(Session, name, fn)
+
+
+def registered() -> bool:
+    return all(event.contains(Session, name, fn) for name, fn in LISTENERS)

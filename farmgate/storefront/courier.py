@@ -14,10 +14,9 @@ from farmgate.api.deps import SessionDep
 from farmgate.coldchain import shipments
 from farmgate.errors import AuthenticationRequired, FarmgateError, PermissionDenied
 from farmgate.gs1.digital_link import InvalidDigitalLink, parse
-from farmgate.logistics import service as logistics
 from farmgate.logistics import township
 from farmgate.messages import validation_fields
-from farmgate.models import Account, Batch, Order, Product, Role
+from farmgate.models import Account, Batch, Order, ParcelStatus, Product, Role
 from farmgate.storefront.common import PageAccount, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -65,7 +64,7 @@ def _page(
             {
                 "parcel": parcel,
                 "order": order,
-                "status_label": logistics.STATUS_LABELS.get(parcel.status, parcel.status),
+                "status_label": ParcelStatus.label_of(parcel.status),
                 "last": parcel.events[-1]["context"] if parcel.events else "",
             }
         )

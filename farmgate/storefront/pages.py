@@ -22,6 +22,7 @@ from farmgate.errors import (
 from farmgate.logistics import service as logistics
 from farmgate.logistics import township
 from farmgate.models import CATEGORIES, Account, FulfilmentStatus, Role
+from farmgate.orders import presenters
 from farmgate.orders import service as orders
 from farmgate.storefront.common import PageAccount, check_csrf, render
 from farmgate.trace import alerts as trace_alerts
@@ -119,7 +120,7 @@ def login(
     try:
         account = accounts.authenticate(session, normalize_mobile(phone), password)
     except (FarmgateError, ValueError) as exc:
-        if isinstance(exc, FarmgateError) and exc.context.get("commit_anyway"):
+        if isinstance(exc, FarmgateError) and exc.commit_anyway:
             session.commit()  # keep the failure count even though this request fails
         message = exc.message if isinstance(exc, FarmgateError) else str(exc)
         response = render(request, "login.html", None, next=next, error=message, phone=phone)
@@ -169,10 +170,10 @@ def coop_desk(request: Request, session: SessionDep, account: PageAccount) -> Re
         session, orders.fulfilments_for(session, staff, FulfilmentStatus.TO_PACK)
     )
     fulfilments = [
-        orders.order_view(session, o, cooperative_id=staff.cooperative_id) for o in to_pack
+        presenters.order_view(session, o, cooperative_id=staff.cooperative_id) for o in to_pack
     ]
     on_the_way = [
-        orders.order_view(session, o, cooperative_id=staff.cooperative_id)
+        presenters.order_view(session, o, cooperative_id=staff.cooperative_id)
         for o in orders.orders_of(
             session,
             orders.fulfilments_for(session, staff, FulfilmentStatus.PACKED)

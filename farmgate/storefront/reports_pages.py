@@ -18,7 +18,7 @@ from farmgate.api.deps import SessionDep
 from farmgate.errors import AuthenticationRequired, PermissionDenied, ValidationFailed
 from farmgate.models import Account, Cooperative, CooperativeStatus, Role
 from farmgate.reports import charts, service
-from farmgate.reports.filters import GRANULARITY_LABELS
+from farmgate.reports.filters import Granularity
 from farmgate.reports.service import Dashboard, ReportFilters
 from farmgate.reports.tables import yuan
 from farmgate.storefront.common import PageAccount, render
@@ -175,7 +175,7 @@ def _dashboard(
         page_rows={"products": PAGE_PRODUCTS},
         cell=cell,
         money=money,
-        granularities=GRANULARITY_LABELS,
+        granularities=Granularity.labels(),
         coop_choices=_cooperative_choices(session) if account.role == Role.ADMIN else [],
         cooperative_id=cooperative_id,
         path=request.url.path,

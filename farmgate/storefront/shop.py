@@ -14,9 +14,10 @@ from farmgate.api.payments import client_ip
 from farmgate.config import settings
 from farmgate.errors import FarmgateError
 from farmgate.messages import validation_fields
+from farmgate.models import DeliveryMethod
 from farmgate.orders import cart as carts
 from farmgate.orders import checkout as checkouts
-from farmgate.orders import service, state
+from farmgate.orders import presenters, service, state
 from farmgate.orders.schemas import CheckoutIn
 from farmgate.payments import service as payments
 from farmgate.payments.qr import qr_svg
@@ -24,12 +25,6 @@ from farmgate.storefront.common import PageAccount, check_csrf, render
 from farmgate.validators import normalize_mobile
 
 router = APIRouter(include_in_schema=False)
-DELIVERY_LABELS = {
-    "courier": "快递到家",
-    "post": "邮政 / EMS",
-    "local": "乡镇配送员送货上门（限本县）",
-    "pickup": "村级电商服务站自提",
-}
 
 
 def _cart_ref(
@@ -105,7 +100,7 @@ def _checkout_form(
         cart=cart,
         values=values,
         errors=errors,
-        delivery_labels=DELIVERY_LABELS,
+        delivery_labels=DeliveryMethod.labels(),
     )
     if errors:
         response.status_code = 422
@@ -153,7 +148,7 @@ def order_page(
     number: str, request: Request, session: SessionDep, account: PageAccount, t: str | None = None
 ) -> Response:
     order = service.get_by_number(session, number, account, t)
-    view = service.order_view(session, order)
+    view = presenters.order_view(session, order)
     pending = order.status == state.OS.PENDING_PAYMENT
     intent = payments.open_intent(session, order) if pending else None
     code_url = intent.client.get("code_url") if intent else None
@@ -163,7 +158,7 @@ def order_page(
         account,
         order=view,
         token=t or service.access_token(order),
-        delivery_labels=DELIVERY_LABELS,
+        delivery_labels=DeliveryMethod.labels(),
         pending=pending,
         code_url=code_url,
         qr_svg=qr_svg(code_url) if code_url else None,
@@ -176,7 +171,7 @@ def order_page(
 @router.get("/my-orders", response_class=HTMLResponse)
 def my_orders(request: Request, session: SessionDep, account: PageAccount) -> Response:
     orders = (
-        [service.order_view(session, o) for o in service.list_for(session, account)]
+        [presenters.order_view(session, o) for o in service.list_for(session, account)]
         if account
         else []
     )

@@ -6,8 +6,7 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
-from farmgate.models import STORAGE_LABELS
-from farmgate.orders.state import LABELS
+from farmgate.models import OrderStatus, StorageClass
 from farmgate.timeutil import format_local
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -30,5 +29,5 @@ def qty(value: object) -> str:
 templates.env.filters["yuan"] = yuan
 templates.env.filters["qty"] = qty
 templates.env.filters["local_time"] = format_local
-templates.env.globals["storage_labels"] = STORAGE_LABELS
-templates.env.globals["status_labels"] = {str(k): v for k, v in LABELS.items()}
+templates.env.globals["storage_labels"] = StorageClass.labels()
+templates.env.globals["status_labels"] = OrderStatus.labels()

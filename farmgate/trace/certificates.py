@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from farmgate.errors import ValidationFailed
 from farmgate.models import Account, Batch, Certification
+from farmgate.models.evidence import CertificationKind
 from farmgate.timeutil import local_today
 from farmgate.trace import chain
 from farmgate.trace.schemas import CertificationIn
@@ -52,12 +53,7 @@ Kind = Literal["green_food", "organic", "geo_indication", "compliance_cert"]
 Status = Literal["valid", "expired", "not_yet_valid"]
 Basis = Literal["self_test", "commissioned_test", "internal_control"]
 
-LABELS: dict[str, str] = {
-    "green_food": "绿色食品",
-    "organic": "有机产品",
-    "geo_indication": "农产品地理标志",
-    "compliance_cert": "承诺达标合格证",
-}
+LABELS: dict[str, str] = CertificationKind.labels()  # the words live on the enum
 STATUS_LABELS: dict[str, str] = {"valid": "有效", "expired": "已过期", "not_yet_valid": "未生效"}
 BASIS_LABELS: dict[str, str] = {
     "self_test": "自行检测合格",

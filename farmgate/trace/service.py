@@ -19,7 +19,6 @@ from farmgate.models import (
     Batch,
     BatchInput,
     BatchStatus,
-    InputKind,
     Product,
     Role,
     TraceEvent,
@@ -47,7 +46,6 @@ STEP_LABELS = {
     "recall": "召回",
     "correction": "更正",
 }
-INPUT_LABELS = {InputKind.FERTILISER: "施肥", InputKind.PESTICIDE: "用药"}
 
 
 # --- access -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from arq import Retry, Worker, cron, func
 
+from farmgate.bootstrap import install
 from farmgate.config import settings
 from farmgate.jobs import registry, runner
 from farmgate.workers.dispatcher import ARQ_FUNCTION, ArqDispatcher, redis_settings, sweep
@@ -31,6 +32,7 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
 
 def _periodic_crons() -> list[Any]:
     """Each registered periodic job as an arq cron (run on the quick worker only)."""
+    install()  # the periodic jobs are known once their modules are imported
     crons = []
     for spec in registry.periodic_jobs().values():
 
@@ -46,7 +48,7 @@ def _periodic_crons() -> list[Any]:
 
 
 async def _startup(ctx: dict[str, Any]) -> None:
-    registry.load_jobs()
+    install()
     if ctx.get("dispatch"):
         dispatcher = ArqDispatcher()
         await dispatcher.start()
@@ -60,7 +62,7 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
 
 
 def _timeout(queue: str) -> float:
-    specs = [s for s in registry.load_jobs().values() if s.queue == queue]
+    specs = [s for s in registry.all_jobs().values() if s.queue == queue]
     # arq re-runs a job whose worker died once this plus 10 s has passed.
     return max((s.timeout for s in specs), default=30) + 2
 
@@ -69,6 +71,7 @@ def make_worker(
     queue: str, *, burst: bool = False, dispatch: bool = True, **overrides: Any
 ) -> Worker:
     """One arq worker for the ``quick`` or ``slow`` queue. The quick one also sweeps."""
+    install()
     options: dict[str, Any] = {
         "functions": [
             func(

@@ -8,6 +8,7 @@ import time
 from sqlalchemy import select
 from sqlmodel import col
 
+from farmgate.bootstrap import install
 from farmgate.db import READ_ONLY, session_scope
 from farmgate.jobs import registry, runner
 from farmgate.models import OutboxJob
@@ -33,6 +34,7 @@ class EmbeddedRunner(JobQueue):
     """
 
     def __init__(self, poll_seconds: float | None = None) -> None:
+        install()
         super().__init__(poll_seconds)
         self._last_periodic: dict[str, float] = {}
 
