@@ -10,10 +10,12 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from farmgate.api.deps import CurrentAccount, RawBody, SessionDep
 from farmgate.logistics import service, township
 from farmgate.logistics.township import ParcelStepIn
 from farmgate.models import Parcel
+from farmgate.web.auth import CurrentAccount
+from farmgate.web.requests import RawBody
+from farmgate.web.session import SessionDep
 
 router = APIRouter(tags=["物流"])
 

@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from farmgate.api.deps import CurrentAccount, CurrentAdmin, RawBody, SessionDep
 from farmgate.errors import NotFound
 from farmgate.models import OrderStatus, Refund
 from farmgate.orders import service as orders
@@ -15,6 +14,9 @@ from farmgate.orders import state
 from farmgate.orders.schemas import OrderOut
 from farmgate.payments import service
 from farmgate.payments.provider import Channel
+from farmgate.web.auth import CurrentAccount, CurrentAdmin
+from farmgate.web.requests import RawBody, client_ip
+from farmgate.web.session import SessionDep
 
 router = APIRouter(tags=["支付"])
 
@@ -42,10 +44,6 @@ class CashReceivedIn(BaseModel):
 class RefundIn(BaseModel):
     amount_fen: int | None = Field(default=None, gt=0, description="不填为全额退款")
     reason: str = Field(default="", max_length=80)
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "127.0.0.1"
 
 
 @router.post(

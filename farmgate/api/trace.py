@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query, Response, UploadFile
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 
-from farmgate.api.deps import XLSX_MEDIA, CurrentAccount, SessionDep, download, files
 from farmgate.api.uploads import read_upload
 from farmgate.errors import PermissionDenied, ValidationFailed
 from farmgate.models import Alert, Batch, Inspection, Product, Role, TraceEvent
@@ -40,6 +39,9 @@ from farmgate.trace.schemas import (
     StepIn,
     TransformIn,
 )
+from farmgate.web.auth import CurrentAccount
+from farmgate.web.downloads import XLSX_MEDIA, download, files
+from farmgate.web.session import SessionDep
 
 router = APIRouter(tags=["溯源"])
 

@@ -11,11 +11,12 @@ from fastapi.responses import Response
 
 from farmgate.accounts import security
 from farmgate.accounts import service as accounts
-from farmgate.api.deps import SESSION_COOKIE, SessionDep
 from farmgate.config import settings
 from farmgate.errors import PermissionDenied
 from farmgate.models import Account
 from farmgate.storefront.templating import templates
+from farmgate.web.cookies import SESSION_COOKIE
+from farmgate.web.session import SessionDep
 
 STATIC_DIR = Path(__file__).parent / "static"
 ANON_COOKIE = "fg_anon"

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from farmgate.api.deps import SessionDep
 from farmgate.errors import AuthenticationRequired, FarmgateError, PermissionDenied
 from farmgate.logistics import service as logistics
 from farmgate.logistics import township
@@ -19,6 +18,7 @@ from farmgate.models import Account, Batch, Order, Product, Role
 from farmgate.storefront.common import PageAccount, check_csrf, render
 from farmgate.trace import shipments
 from farmgate.trace.digital_link import InvalidDigitalLink, parse
+from farmgate.web.session import SessionDep
 
 router = APIRouter(include_in_schema=False)
 

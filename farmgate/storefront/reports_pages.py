@@ -14,7 +14,6 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from farmgate.api.deps import SessionDep
 from farmgate.errors import AuthenticationRequired, PermissionDenied, ValidationFailed
 from farmgate.models import Account, Cooperative, CooperativeStatus, Role
 from farmgate.reports import charts, service
@@ -22,6 +21,7 @@ from farmgate.reports.filters import GRANULARITY_LABELS
 from farmgate.reports.service import Dashboard, ReportFilters
 from farmgate.reports.tables import yuan
 from farmgate.storefront.common import PageAccount, render
+from farmgate.web.session import SessionDep
 
 router = APIRouter(include_in_schema=False)
 PAGE_PRODUCTS = 20  # rows of the product ranking on the page; the exports have them all

@@ -8,12 +8,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from farmgate.api.deps import SessionDep
 from farmgate.config import settings
 from farmgate.errors import NotFound
 from farmgate.storefront.templating import templates
 from farmgate.trace import scans, service, urls, views
 from farmgate.trace.digital_link import InvalidDigitalLink, check_serial, parse
+from farmgate.web.session import SessionDep
 
 router = APIRouter(include_in_schema=False)
 
