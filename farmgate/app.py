@@ -14,6 +14,7 @@ from farmgate import __version__
 from farmgate.api.errors import json_error
 from farmgate.api.ops import router as ops_router
 from farmgate.api.router import api_router
+from farmgate.callbacks import API_PREFIX
 from farmgate.config import settings
 from farmgate.db import check_migrations, get_engine
 from farmgate.ops.guard import Guard
@@ -61,7 +62,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
         title="farmgate 乡村好物",
         version=__version__,
         description="乡村农产品电商与溯源平台 API。金额单位均为分（整数）。",
-        openapi_url="/api/v1/openapi.json",
+        openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
         lifespan=lifespan,

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from farmgate import callbacks
 from farmgate.errors import NotFound
 from farmgate.models import OrderStatus, Refund
 from farmgate.orders import service as orders
@@ -61,7 +62,7 @@ def pay(
     return IntentOut.model_validate(intent, from_attributes=True)
 
 
-@router.post("/payments/wechat/notify", include_in_schema=False)
+@router.post(callbacks.WECHAT_PAY_NOTIFY, include_in_schema=False)
 def wechat_notify(request: Request, body: RawBody, session: SessionDep) -> Response:
     """verify -> store -> acknowledge; applying happens in a job."""
     status, content_type, payload = service.receive_notification(session, request.headers, body)

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from farmgate import callbacks
 from farmgate.config import settings
 from farmgate.db import utcnow
 from farmgate.errors import Conflict, FarmgateError, NotFound, ValidationFailed
@@ -56,7 +57,6 @@ from farmgate.models import (
 from farmgate.orders import state
 from farmgate.trace import chain
 
-PUSH_PATH = "/api/v1/logistics/kuaidi100/push"
 STATUS_LABELS = {
     "pending": "待揽收",
     "created": "已下单",
@@ -251,7 +251,7 @@ def resolve_check(
 def subscribe(session: Session, parcel: Parcel) -> None:
     if parcel.subscribed or not parcel.waybill_no:
         return
-    callback = settings.public_base_url.rstrip("/") + PUSH_PATH
+    callback = callbacks.public_url(callbacks.KUAIDI100_PUSH)
     adapter().subscribe(parcel.carrier, parcel.waybill_no, callback, parcel.salt)
     parcel.subscribed = True
     session.add(parcel)

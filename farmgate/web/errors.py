@@ -20,7 +20,7 @@ from farmgate.messages import validation_fields
 log = logging.getLogger(__name__)
 
 # The exception types the app registers a handler for; ``Exception`` catches the rest (500).
-HANDLED_ERRORS: tuple[type[BaseException], ...] = (
+HANDLED_ERRORS: tuple[type[Exception], ...] = (
     FarmgateError,
     RequestValidationError,
     StarletteHTTPException,
