@@ -5,17 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from farmgate import __version__
-from farmgate.api.errors import JSON_HANDLERS
+from farmgate.api.errors import json_error
 from farmgate.api.ops import router as ops_router
 from farmgate.api.router import api_router
 from farmgate.bootstrap import install
+from farmgate.callbacks import API_PREFIX
 from farmgate.config import settings
 from farmgate.db import check_migrations, get_engine
 from farmgate.ops.guard import Guard
@@ -28,20 +28,17 @@ from farmgate.storefront.reports_pages import router as reports_router
 from farmgate.storefront.search_pages import router as search_router
 from farmgate.storefront.shop import router as shop_router
 from farmgate.storefront.trace_pages import router as trace_router
+from farmgate.web.errors import HANDLED_ERRORS
 from farmgate.workers.dispatcher import make_job_queue
 
 log = logging.getLogger(__name__)
 
 
-def _dispatching(json_handler: Any) -> Any:
+async def _error(request: Request, exc: Exception) -> Response:
     """API paths answer errors in JSON, pages answer them in HTML."""
-
-    async def handler(request: Request, exc: Exception) -> Response:
-        if request.url.path.startswith("/api/"):
-            return await json_handler(request, exc)  # type: ignore[no-any-return]
-        return await html_error(request, exc, json_handler)
-
-    return handler
+    if request.url.path.startswith("/api/"):
+        return await json_error(request, exc)
+    return await html_error(request, exc)
 
 
 def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
@@ -67,14 +64,14 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
         title="farmgate 乡村好物",
         version=__version__,
         description="乡村农产品电商与溯源平台 API。金额单位均为分（整数）。",
-        openapi_url="/api/v1/openapi.json",
+        openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
         lifespan=lifespan,
         max_body_size=settings.max_request_bytes,  # chunked bodies; Guard checks lengths
     )
-    for exc_type, handler in JSON_HANDLERS.items():
-        app.add_exception_handler(exc_type, _dispatching(handler))
+    for exc_type in HANDLED_ERRORS:
+        app.add_exception_handler(exc_type, _error)
     app.add_middleware(Guard)
     app.add_middleware(RequestContext)  # outermost: its id and timing cover the guard's 4xx
     app.include_router(ops_router)

@@ -104,7 +104,8 @@ def empty_scan_buffer(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Scan counts wait in a process-wide buffer, trace stories in a short cache and the search
     index in memory; no test sees another's."""
     from farmgate.search import service as search
-    from farmgate.trace import scans, views
+    from farmgate.story import views
+    from farmgate.trace import scans
 
     scans.buffer.reset()
     views.clear_cache()

@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session
 
 from farmgate.accounts import service as accounts
 from farmgate.api import reports as reports_api
-from farmgate.api.deps import SESSION_COOKIE
 from farmgate.app import create_app
 from farmgate.models import Account, Role
 from farmgate.reports import summary
 from farmgate.reports.tables import SPECS
 from farmgate.storefront import reports_pages
+from farmgate.web.cookies import SESSION_COOKIE
 from tests.support import factories as f
 from tests.support.reports import World, at, make_order, make_refund, make_world
 

@@ -7,12 +7,13 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from farmgate.api.deps import CurrentAdmin, SessionDep
 from farmgate.catalog import service, views
 from farmgate.catalog.schemas import ProductOwnerView
 from farmgate.cooperatives import service as cooperatives
 from farmgate.cooperatives.schemas import CooperativePrivate
 from farmgate.models import CooperativeStatus
+from farmgate.web.auth import CurrentAdmin
+from farmgate.web.session import SessionDep
 
 router = APIRouter(prefix="/admin", tags=["乡镇管理"])
 

@@ -9,8 +9,11 @@ from pydantic import BaseModel, Field, field_validator
 
 from farmgate.accounts import privacy
 from farmgate.accounts import service as accounts
-from farmgate.api.deps import SESSION_COOKIE, CurrentAccount, SessionDep, bearer_token, download
 from farmgate.validators import normalize_mobile
+from farmgate.web.auth import CurrentAccount, bearer_token
+from farmgate.web.cookies import SESSION_COOKIE
+from farmgate.web.downloads import download
+from farmgate.web.session import SessionDep
 
 router = APIRouter(prefix="/auth", tags=["账号"])
 

@@ -7,13 +7,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from farmgate import places
-from farmgate.api.deps import SessionDep
 from farmgate.catalog import service, views
 from farmgate.catalog.schemas import Page, ProductDetail, ProductSummary
 from farmgate.cooperatives import service as cooperatives
 from farmgate.cooperatives.schemas import CooperativePublic
 from farmgate.errors import ValidationFailed
 from farmgate.models import CATEGORIES, StorageClass
+from farmgate.web.session import SessionDep
 
 router = APIRouter(tags=["商品目录"])
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, UploadFile
 from pydantic import BaseModel
 
-from farmgate.api.deps import CurrentAccount, RawBody, SessionDep
 from farmgate.api.uploads import read_upload
 from farmgate.coldchain import readings, shipments
 from farmgate.coldchain.shipments import HandoffIn, ShipmentIn
 from farmgate.models import ColdShipment, Handoff
+from farmgate.web.auth import CurrentAccount
+from farmgate.web.requests import RawBody
+from farmgate.web.session import SessionDep
 
 router = APIRouter(tags=["冷链"])
 

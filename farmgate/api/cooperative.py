@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, UploadFile
 from pydantic import BaseModel, Field
 
-from farmgate.api.deps import CurrentAccount, CurrentCooperativeStaff, SessionDep
 from farmgate.api.uploads import read_upload
 from farmgate.catalog import importer, service, views
 from farmgate.catalog.schemas import (
@@ -21,6 +20,8 @@ from farmgate.cooperatives import service as cooperatives
 from farmgate.cooperatives.schemas import CooperativeApply, CooperativePrivate, CooperativeUpdate
 from farmgate.errors import ValidationFailed
 from farmgate.models import ProductStatus
+from farmgate.web.auth import CurrentAccount, CurrentCooperativeStaff
+from farmgate.web.session import SessionDep
 
 router = APIRouter(tags=["合作社后台"])
 

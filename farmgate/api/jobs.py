@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from farmgate.api.deps import CurrentAdmin, SessionDep
 from farmgate.jobs import admin
+from farmgate.web.auth import CurrentAdmin
+from farmgate.web.session import SessionDep
 
 router = APIRouter(prefix="/admin/jobs", tags=["后台任务"])
 

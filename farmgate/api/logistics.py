@@ -10,10 +10,13 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from farmgate.api.deps import CurrentAccount, RawBody, SessionDep
+from farmgate import callbacks
 from farmgate.logistics import service, township
 from farmgate.logistics.township import ParcelStepIn
 from farmgate.models import Parcel, ParcelStatus, carrier_label
+from farmgate.web.auth import CurrentAccount
+from farmgate.web.requests import RawBody
+from farmgate.web.session import SessionDep
 
 router = APIRouter(tags=["物流"])
 
@@ -71,7 +74,7 @@ def parcel_out(session: Session, parcel: Parcel) -> ParcelDetailOut:
     )
 
 
-@router.post("/logistics/kuaidi100/push", include_in_schema=False)
+@router.post(callbacks.KUAIDI100_PUSH, include_in_schema=False)
 def kuaidi100_push(request: Request, body: RawBody, session: SessionDep) -> Response:
     status, content_type, payload = service.receive_push(session, request.headers, body)
     return Response(payload, status_code=status, media_type=content_type)

@@ -7,14 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel, Field, field_validator
 
-from farmgate.api.deps import (
-    CurrentAccount,
-    CurrentAdmin,
-    CurrentCooperativeStaff,
-    OptionalAccount,
-    SessionDep,
-)
-from farmgate.config import settings
 from farmgate.errors import ValidationFailed
 from farmgate.models import FulfilmentStatus, OrderStatus
 from farmgate.orders import cart as carts
@@ -22,9 +14,11 @@ from farmgate.orders import checkout as checkouts
 from farmgate.orders import presenters, service
 from farmgate.orders.schemas import CartItemIn, CartView, CheckoutIn, OrderOut
 from farmgate.validators import normalize_mobile
+from farmgate.web.auth import CurrentAccount, CurrentAdmin, CurrentCooperativeStaff, OptionalAccount
+from farmgate.web.cookies import CART_COOKIE, set_cart_cookie
+from farmgate.web.session import SessionDep
 
 router = APIRouter(tags=["购物车与订单"])
-CART_COOKIE = "fg_cart"
 CartToken = Annotated[str | None, Header(alias="X-Cart-Token", description="游客购物车令牌")]
 
 
@@ -35,14 +29,7 @@ def _token(request: Request, header: str | None) -> str | None:
 def _remember(response: Response, ref: carts.CartRef | None) -> None:
     if ref is not None and ref.new_token:
         response.headers["X-Cart-Token"] = ref.new_token
-        response.set_cookie(
-            CART_COOKIE,
-            ref.new_token,
-            max_age=30 * 86400,
-            httponly=True,
-            samesite="lax",
-            secure=settings.secure_cookies,
-        )
+        set_cart_cookie(response, ref.new_token)
 
 
 @router.get("/cart", response_model=CartView, summary="查看购物车")

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from farmgate.api.deps import CurrentAccount, CurrentAdmin, RawBody, SessionDep
+from farmgate import callbacks
 from farmgate.errors import NotFound
 from farmgate.models import OrderStatus, Refund
 from farmgate.orders import presenters, state
@@ -15,6 +15,9 @@ from farmgate.orders import service as orders
 from farmgate.orders.schemas import OrderOut
 from farmgate.payments import service
 from farmgate.payments.provider import Channel
+from farmgate.web.auth import CurrentAccount, CurrentAdmin
+from farmgate.web.requests import RawBody, client_ip
+from farmgate.web.session import SessionDep
 
 router = APIRouter(tags=["支付"])
 
@@ -44,10 +47,6 @@ class RefundIn(BaseModel):
     reason: str = Field(default="", max_length=80)
 
 
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "127.0.0.1"
-
-
 @router.post(
     "/orders/{order_id}/pay",
     response_model=IntentOut,
@@ -63,7 +62,7 @@ def pay(
     return IntentOut.model_validate(intent, from_attributes=True)
 
 
-@router.post("/payments/wechat/notify", include_in_schema=False)
+@router.post(callbacks.WECHAT_PAY_NOTIFY, include_in_schema=False)
 def wechat_notify(request: Request, body: RawBody, session: SessionDep) -> Response:
     """verify -> store -> acknowledge; applying happens in a job."""
     status, content_type, payload = service.receive_notification(session, request.headers, body)

@@ -14,9 +14,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
-from farmgate.api.deps import XLSX_MEDIA, CurrentAccount, SessionDep, download, files
 from farmgate.reports import exports, service
 from farmgate.reports.service import Dashboard, Granularity, ReportFilters, Table
+from farmgate.web.auth import CurrentAccount
+from farmgate.web.downloads import XLSX_MEDIA, download, files
+from farmgate.web.session import SessionDep
 
 router = APIRouter(prefix="/reports", tags=["报表"])
 

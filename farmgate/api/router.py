@@ -16,8 +16,9 @@ from farmgate.api import (
     search,
     trace,
 )
+from farmgate.callbacks import API_PREFIX
 
-api_router = APIRouter(prefix="/api/v1")
+api_router = APIRouter(prefix=API_PREFIX)
 api_router.include_router(auth.router)
 api_router.include_router(catalog.router)
 api_router.include_router(cooperative.router)

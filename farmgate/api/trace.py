@@ -8,25 +8,25 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Response, UploadFile
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import select
 
-from farmgate.api.deps import XLSX_MEDIA, CurrentAccount, SessionDep, download, files
 from farmgate.api.uploads import read_upload
-from farmgate.errors import PermissionDenied, ValidationFailed
-from farmgate.models import Alert, Batch, Inspection, Product, Role, TraceEvent
+from farmgate.errors import ValidationFailed
+from farmgate.models import Batch, Inspection, TraceEvent
 from farmgate.orders import presenters
 from farmgate.orders.schemas import OrderOut
 from farmgate.rendering import labels
+from farmgate.story import records as story_records
 from farmgate.trace import (
+    alerts,
     certificates,
     chain,
     epcis_export,
     inspections,
     lineage,
-    records_export,
     service,
     urls,
 )
+from farmgate.trace import serials as serial_codes
 from farmgate.trace.schemas import (
     BatchIn,
     BatchOut,
@@ -41,6 +41,9 @@ from farmgate.trace.schemas import (
     StepIn,
     TransformIn,
 )
+from farmgate.web.auth import CurrentAccount
+from farmgate.web.downloads import XLSX_MEDIA, download, files
+from farmgate.web.session import SessionDep
 
 router = APIRouter(tags=["溯源"])
 
@@ -238,8 +241,7 @@ def batch_qr(
     batch_id: int, fmt: Literal["png", "svg"], session: SessionDep, account: CurrentAccount
 ) -> Response:
     batch = service.get_batch(session, account, batch_id)
-    product = session.get(Product, batch.product_id)
-    title, subtitle = (product.name if product else ""), f"批次 {batch.lot_code}"
+    title, subtitle = serial_codes.label_title(session, batch), f"批次 {batch.lot_code}"
     if fmt == "png":
         return Response(
             labels.qr_png(urls.trace_url(batch), title, subtitle), media_type="image/png"
@@ -259,15 +261,8 @@ def issue_serials(
     batch_id: int, data: SerialsIn, session: SessionDep, account: CurrentAccount
 ) -> SerialsOut:
     batch = service.get_batch(session, account, batch_id, lock=True)
-    first = batch.serial_count + 1
-    batch.serial_count += data.count
-    session.add(batch)
-    codes = urls.serials(batch, first, data.count)
-    return SerialsOut(
-        first=first,
-        last=batch.serial_count,
-        urls=[urls.trace_url(batch, code) for code in codes],
-    )
+    issued = serial_codes.issue(session, batch, data.count)
+    return SerialsOut(first=issued.first, last=issued.last, urls=issued.urls)
 
 
 @router.get(
@@ -287,20 +282,7 @@ def label_sheet(
     serials: bool = Query(default=True, description="false 时打印批次码"),
 ) -> Response:
     batch = service.get_batch(session, account, batch_id)
-    product = session.get(Product, batch.product_id)
-    title = product.name if product else ""
-    if serials:
-        if start + count - 1 > batch.serial_count:
-            raise ValidationFailed(
-                "只能打印已发放的单品码",
-                fields={"count": f"已发放 {batch.serial_count} 个"},
-            )
-        items = [
-            labels.Label(urls.trace_url(batch, code), title, f"批次 {batch.lot_code} · {code}")
-            for code in urls.serials(batch, start, count)
-        ]
-    else:
-        items = [labels.Label(urls.trace_url(batch), title, f"批次 {batch.lot_code}")] * count
+    items = serial_codes.sheet_labels(session, batch, start=start, count=count, serials=serials)
     pdf = labels.label_sheet_pdf(items, columns=columns, rows=rows)
     return download(pdf, "application/pdf", f"labels-{batch.lot_code}-{start}.pdf")
 
@@ -321,12 +303,10 @@ class AlertOut(BaseModel):
 
 @router.get("/alerts", response_model=list[AlertOut], summary="预警（冷链超标等）")
 def list_alerts(session: SessionDep, account: CurrentAccount) -> list[AlertOut]:
-    query = select(Alert).order_by(Alert.id.desc()).limit(200)  # type: ignore[union-attr]
-    if account.role == Role.COOPERATIVE and account.cooperative_id is not None:
-        query = query.where(Alert.cooperative_id == account.cooperative_id)
-    elif account.role != Role.ADMIN:
-        raise PermissionDenied("只有合作社和乡镇管理员可以查看预警")
-    return [AlertOut.model_validate(a, from_attributes=True) for a in session.scalars(query)]
+    return [
+        AlertOut.model_validate(a, from_attributes=True)
+        for a in alerts.visible_alerts(session, account)
+    ]
 
 
 # --- certifications and records -----------------------------------------------------------
@@ -358,11 +338,11 @@ def export_records(
 ) -> Response:
     if batch_id is not None:
         service.get_batch(session, account, batch_id)  # 404 unless it is theirs
-    data = records_export.rows(session, account, batch_id=batch_id, since=since, until=until)
+    data = story_records.rows(session, account, batch_id=batch_id, since=since, until=until)
     if fmt == "csv":
-        body, media = records_export.to_csv(data), "text/csv; charset=utf-8"
+        body, media = story_records.to_csv(data), "text/csv; charset=utf-8"
     else:
-        body = records_export.to_xlsx(data)
+        body = story_records.to_xlsx(data)
         media = XLSX_MEDIA
     return download(body, media, f"trace-records-{batch_id or 'range'}.{fmt}")
 

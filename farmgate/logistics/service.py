@@ -23,6 +23,7 @@ from urllib.parse import parse_qs
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from farmgate import callbacks
 from farmgate.config import settings
 from farmgate.db import utcnow
 from farmgate.errors import Conflict, FarmgateError, NotFound, ValidationFailed
@@ -60,7 +61,6 @@ from farmgate.models.parcel import TOWNSHIP_CARRIER
 from farmgate.orders import state
 from farmgate.trace import chain
 
-PUSH_PATH = "/api/v1/logistics/kuaidi100/push"
 TOWNSHIP = TOWNSHIP_CARRIER  # the township's own couriers: no carrier API, no waybill
 # Parcel.create_state: see the model. SENT: asked, answer not stored; CHECK: a person looks.
 SENT, CHECK = WaybillCreate.SENT, WaybillCreate.CHECK
@@ -251,7 +251,7 @@ def resolve_check(
 def subscribe(session: Session, parcel: Parcel) -> None:
     if parcel.subscribed or not parcel.waybill_no:
         return
-    callback = settings.public_base_url.rstrip("/") + PUSH_PATH
+    callback = callbacks.public_url(callbacks.KUAIDI100_PUSH)
     adapter().subscribe(parcel.carrier, parcel.waybill_no, callback, parcel.salt)
     parcel.subscribed = True
     session.add(parcel)

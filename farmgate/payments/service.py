@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from farmgate import callbacks
 from farmgate.config import settings
 from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, InvalidTransition, ValidationFailed
@@ -40,7 +41,6 @@ from farmgate.payments.providers import PaymentFailed
 
 log = logging.getLogger(__name__)
 CHANNEL_CODES = {"native": "N", "jsapi": "J", "mweb": "H", "cash": "C"}
-NOTIFY_PATH = "/api/v1/payments/wechat/notify"
 PROVIDER_LABELS = {"wechat_v2": "微信支付", "wechat_v3": "微信支付", "cash": "到站现金付款"}
 
 __all__ = ["PaymentFailed", "create_intent", "receive_notification"]
@@ -85,7 +85,7 @@ def create_intent(
             amount_fen=order.total_fen,
             description=f"乡村好物订单 {order.number}",
             channel=channel,
-            notify_url=settings.public_base_url.rstrip("/") + NOTIFY_PATH,
+            notify_url=callbacks.public_url(callbacks.WECHAT_PAY_NOTIFY),
             client_ip=client_ip,
             openid=openid,
         )

@@ -11,11 +11,12 @@ from fastapi.responses import Response
 
 from farmgate.accounts import security
 from farmgate.accounts import service as accounts
-from farmgate.api.deps import SESSION_COOKIE, SessionDep
 from farmgate.config import settings
-from farmgate.errors import PermissionDenied
-from farmgate.models import Account
+from farmgate.errors import AuthenticationRequired, PermissionDenied
+from farmgate.models import Account, Role
 from farmgate.storefront.templating import templates
+from farmgate.web.cookies import SESSION_COOKIE
+from farmgate.web.session import SessionDep
 
 STATIC_DIR = Path(__file__).parent / "static"
 ANON_COOKIE = "fg_anon"
@@ -27,6 +28,15 @@ def page_account(request: Request, session: SessionDep) -> Account | None:
 
 
 PageAccount = Annotated[Account | None, Depends(page_account)]
+
+
+def page_user(account: Account | None, role: Role, message: str) -> Account:
+    """The signed-in account if it has ``role`` (cooperative staff: with their cooperative)."""
+    if account is None:
+        raise AuthenticationRequired("请先登录")
+    if account.role != role or (role == Role.COOPERATIVE and account.cooperative_id is None):
+        raise PermissionDenied(message)
+    return account
 
 
 def csrf_anchor(request: Request) -> str:

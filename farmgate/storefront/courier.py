@@ -10,34 +10,19 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from farmgate.api.deps import SessionDep
 from farmgate.coldchain import shipments
-from farmgate.errors import AuthenticationRequired, FarmgateError, PermissionDenied
-from farmgate.gs1.digital_link import InvalidDigitalLink, parse
-from farmgate.logistics import township
+from farmgate.errors import FarmgateError
+from farmgate.logistics import township, worklist
 from farmgate.messages import validation_fields
-from farmgate.models import Account, Batch, Order, ParcelStatus, Product, Role
-from farmgate.storefront.common import PageAccount, check_csrf, render
+from farmgate.models import Account, Role
+from farmgate.storefront.common import PageAccount, check_csrf, page_user, render
+from farmgate.web.session import SessionDep
 
 router = APIRouter(include_in_schema=False)
 
 
 def _courier(account: Account | None) -> Account:
-    if account is None:
-        raise AuthenticationRequired("请先登录")
-    if account.role != Role.COURIER:
-        raise PermissionDenied("只有配送员账号可以使用此页面")
-    return account
-
-
-def _lot_code(code: str) -> str | None:
-    """The lot a scanned Digital Link names, or the code itself when it is typed by hand."""
-    if "/01/" in code:
-        try:
-            return parse(code if "://" in code else "https://x" + code[code.index("/01/") :]).lot
-        except InvalidDigitalLink:
-            return None
-    return code or None
+    return page_user(account, Role.COURIER, "只有配送员账号可以使用此页面")
 
 
 def _page(
@@ -47,27 +32,8 @@ def _page(
     errors: dict[str, str] | None = None,
     code: str = "",
 ) -> Response:
-    rows = []
-    lot = _lot_code(code)
-    for shipment in shipments.courier_shipments(session, courier):
-        batch = session.get(Batch, shipment.batch_id)
-        if code and (batch is None or batch.lot_code != lot):
-            continue
-        product = session.get(Product, batch.product_id) if batch else None
-        rows.append({"shipment": shipment, "batch": batch, "product": product})
-    parcels = []
-    for parcel in township.courier_parcels(session, courier):
-        if code and code not in (parcel.waybill_no, parcel.order_ref):
-            continue
-        order = session.get(Order, parcel.order_id)
-        parcels.append(
-            {
-                "parcel": parcel,
-                "order": order,
-                "status_label": ParcelStatus.label_of(parcel.status),
-                "last": parcel.events[-1]["context"] if parcel.events else "",
-            }
-        )
+    rows = worklist.courier_shipments(session, courier, code)
+    parcels = worklist.courier_parcels(session, courier, code)
     response = render(
         request,
         "courier.html",

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from farmgate.storefront.templating import templates
+from farmgate.web.errors import error_payload
 
 
-async def html_error(request: Request, exc: Exception, json_handler: Any) -> Response:
-    # Reuse the JSON handler's decision (status, code, message) so both layers agree.
-    json_response = await json_handler(request, exc)
-    payload = json.loads(json_response.body)["error"]
-    status = json_response.status_code
-    if status == 401 and request.method == "GET":
+async def html_error(request: Request, exc: Exception) -> Response:
+    # The same decision (status, code, message) as the API's, so both layers agree.
+    payload = error_payload(exc)
+    if payload.status == 401 and request.method == "GET":
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"status": status, "message": payload["message"], "fields": payload["fields"]},
-        status_code=status,
+        {"status": payload.status, "message": payload.message, "fields": payload.fields},
+        status_code=payload.status,
     )

@@ -9,9 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from farmgate import places
 from farmgate.accounts import service as accounts
-from farmgate.api.deps import SESSION_COOKIE, FormValues, SessionDep
 from farmgate.catalog import highlights, service, views
-from farmgate.config import settings
 from farmgate.cooperatives import service as cooperatives
 from farmgate.errors import (
     AuthenticationRequired,
@@ -29,6 +27,9 @@ from farmgate.trace import alerts as trace_alerts
 from farmgate.trace import service as trace_service
 from farmgate.trace import urls as trace_urls
 from farmgate.validators import normalize_mobile
+from farmgate.web.cookies import SESSION_COOKIE, clear_session_cookie, set_session_cookie
+from farmgate.web.requests import FormValues
+from farmgate.web.session import SessionDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -130,14 +131,7 @@ def login(
     homes = {Role.COOPERATIVE: "/coop", Role.COURIER: "/courier"}
     landing = homes.get(account.role, "/") if next == "/" else _safe_next(next)
     response = RedirectResponse(landing, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        issued.token,
-        max_age=settings.session_days * 86400,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-    )
+    set_session_cookie(response, issued.token)
     return response
 
 
@@ -150,7 +144,7 @@ def logout(
     if cookie:
         accounts.revoke_token(session, cookie)
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
+    clear_session_cookie(response)
     return response
 
 

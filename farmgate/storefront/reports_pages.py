@@ -11,17 +11,16 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from farmgate.api.deps import SessionDep
-from farmgate.errors import AuthenticationRequired, PermissionDenied, ValidationFailed
-from farmgate.models import Account, Cooperative, CooperativeStatus, Role
+from farmgate.cooperatives import service as cooperatives
+from farmgate.errors import ValidationFailed
+from farmgate.models import Account, Role
 from farmgate.reports import charts, service
 from farmgate.reports.filters import Granularity
 from farmgate.reports.service import Dashboard, ReportFilters
 from farmgate.reports.tables import yuan
-from farmgate.storefront.common import PageAccount, render
+from farmgate.storefront.common import PageAccount, page_user, render
+from farmgate.web.session import SessionDep
 
 router = APIRouter(include_in_schema=False)
 PAGE_PRODUCTS = 20  # rows of the product ranking on the page; the exports have them all
@@ -131,15 +130,6 @@ def draw(board: Dashboard) -> dict[str, Markup]:
     return {name: Markup(svg) for name, svg in svgs.items()}  # built with escaped labels
 
 
-def _cooperative_choices(session: Session) -> list[tuple[int, str]]:
-    query = (
-        select(Cooperative.id, Cooperative.name)
-        .where(Cooperative.status == CooperativeStatus.APPROVED)
-        .order_by(Cooperative.id)
-    )
-    return [(int(i), n) for i, n in session.execute(query)]
-
-
 def _dashboard(
     request: Request,
     session: SessionDep,
@@ -162,6 +152,7 @@ def _dashboard(
     query = board.filters.params()
     if cooperative_id is not None and account.role == Role.ADMIN:
         query["cooperative_id"] = str(cooperative_id)
+    choices = cooperatives.list_public(session) if account.role == Role.ADMIN else []
     village = next((v.name for v in board.villages if v.id == board.filters.village_id), None)
     return render(
         request,
@@ -176,7 +167,7 @@ def _dashboard(
         cell=cell,
         money=money,
         granularities=Granularity.labels(),
-        coop_choices=_cooperative_choices(session) if account.role == Role.ADMIN else [],
+        coop_choices=[(c.id, c.name) for c in choices],
         cooperative_id=cooperative_id,
         path=request.url.path,
         query=urlencode(query),
@@ -187,21 +178,15 @@ def _dashboard(
 @router.get("/township/dashboard", response_class=HTMLResponse)
 def township_dashboard(request: Request, session: SessionDep, account: PageAccount) -> Response:
     """The township's view; ``cooperative_id`` narrows it to one cooperative."""
-    if account is None:
-        raise AuthenticationRequired("请先登录")
-    if account.role != Role.ADMIN:
-        raise PermissionDenied("该页面仅供乡镇管理员使用")
+    admin = page_user(account, Role.ADMIN, "该页面仅供乡镇管理员使用")
     params = dict(request.query_params)
     coop = params.get("cooperative_id", "")
-    return _dashboard(request, session, account, params, int(coop) if coop.isdigit() else None)
+    return _dashboard(request, session, admin, params, int(coop) if coop.isdigit() else None)
 
 
 @router.get("/coop/dashboard", response_class=HTMLResponse)
 def coop_dashboard(request: Request, session: SessionDep, account: PageAccount) -> Response:
     """A cooperative's own figures, the same view as the township's."""
-    if account is None:
-        raise AuthenticationRequired("请先登录")
-    if account.role != Role.COOPERATIVE or account.cooperative_id is None:
-        raise PermissionDenied("该页面仅供合作社账号使用")
+    staff = page_user(account, Role.COOPERATIVE, "该页面仅供合作社账号使用")
     params = dict(request.query_params)
-    return _dashboard(request, session, account, params, account.cooperative_id)
+    return _dashboard(request, session, staff, params, staff.cooperative_id)

@@ -9,11 +9,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from farmgate.api.deps import SessionDep
-from farmgate.api.search import search_out
 from farmgate.search import service
 from farmgate.search.backend import FACETS, SORT_ORDERS, SearchFilters, SearchQuery
+from farmgate.search.presenters import search_out
 from farmgate.storefront.common import PageAccount, render
+from farmgate.web.session import SessionDep
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 24

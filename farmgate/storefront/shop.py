@@ -8,9 +8,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from farmgate.api.deps import FormValues, SessionDep
-from farmgate.api.orders import CART_COOKIE
-from farmgate.api.payments import client_ip
 from farmgate.config import settings
 from farmgate.errors import FarmgateError
 from farmgate.messages import validation_fields
@@ -23,6 +20,9 @@ from farmgate.payments import service as payments
 from farmgate.payments.qr import qr_svg
 from farmgate.storefront.common import PageAccount, check_csrf, render
 from farmgate.validators import normalize_mobile
+from farmgate.web.cookies import CART_COOKIE, set_cart_cookie
+from farmgate.web.requests import FormValues, client_ip
+from farmgate.web.session import SessionDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,14 +35,7 @@ def _cart_ref(
 
 def _with_cart_cookie(response: Response, ref: carts.CartRef | None) -> Response:
     if ref is not None and ref.new_token:
-        response.set_cookie(
-            CART_COOKIE,
-            ref.new_token,
-            max_age=30 * 86400,
-            httponly=True,
-            samesite="lax",
-            secure=settings.secure_cookies,
-        )
+        set_cart_cookie(response, ref.new_token)
     return response
 
 

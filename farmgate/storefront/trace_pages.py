@@ -8,13 +8,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from farmgate.api.deps import SessionDep
 from farmgate.config import settings
 from farmgate.errors import NotFound
 from farmgate.gs1.digital_link import InvalidDigitalLink, parse
 from farmgate.gs1.serials import check_serial
 from farmgate.storefront.templating import templates
-from farmgate.trace import scans, service, urls, views
+from farmgate.story import views
+from farmgate.trace import scans, service, urls
+from farmgate.web.session import SessionDep
 
 router = APIRouter(include_in_schema=False)
 

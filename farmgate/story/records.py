@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from farmgate.errors import PermissionDenied, ValidationFailed
 from farmgate.models import Account, Batch, Product, Role, TraceEvent
 from farmgate.rendering.spreadsheets import add_sheet, csv_bytes
+from farmgate.story.views import describe
 from farmgate.timeutil import format_local
 from farmgate.trace.service import STEP_LABELS
-from farmgate.trace.views import describe
 
 COLUMNS: list[tuple[str, str]] = [
     ("事件时间", "事件发生的时间（北京时间）"),
