@@ -17,6 +17,7 @@ from farmgate.api.ops import router as ops_router
 from farmgate.api.router import api_router
 from farmgate.config import settings
 from farmgate.db import check_migrations, get_engine
+from farmgate.db_unit import bind_units, set_thread_limit
 from farmgate.ops.guard import Guard
 from farmgate.ops.middleware import RequestContext
 from farmgate.storefront.common import STATIC_DIR
@@ -48,6 +49,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        set_thread_limit()  # the database pool is sized from the same setting
         if check_schema:
             # Refuse to serve a database the code does not match; the message names the fix.
             check_migrations(get_engine())
@@ -83,6 +85,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.include_router(courier_router)
     app.include_router(search_router)
     app.include_router(reports_router)
+    bind_units(app)  # after every router: each request's database work in one thread call
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app.mount(settings.media_url_path, StaticFiles(directory=settings.media_dir), name="media")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

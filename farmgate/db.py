@@ -67,7 +67,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
@@ -81,22 +81,35 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+# How long a writer waits for SQLite's write lock (or, in the web process, for its turn at the
+# writer gate in farmgate/db_unit.py) before giving up with a "busy, try again" answer.
+BUSY_TIMEOUT_SECONDS = 10
+
+# Connections beyond one per web thread, for work outside requests (jobs, scan batches).
+POOL_SPARE = 10
+
+
 # Pass as ``Session.connection(execution_options=READ_ONLY)`` for read-only units of work.
 READ_ONLY: dict[str, Any] = {"farmgate_begin": "DEFERRED"}
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     url = url or settings.database_url
+    # At least one connection per thread-pool thread (farmgate/db_unit.py): a request's
+    # database work runs inside one thread-pool call, so a running call never waits for one.
+    if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
+        kwargs.setdefault("pool_size", settings.web_threads)
+        kwargs.setdefault("max_overflow", POOL_SPARE)
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 15}, **kwargs
+            url,
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS},
+            **kwargs,
         )
         _configure_sqlite(engine)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -12,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from farmgate.accounts import security
 from farmgate.accounts import service as accounts
-from farmgate.db import READ_ONLY, session_factory
-from farmgate.errors import AuthenticationRequired, FarmgateError, PermissionDenied
+from farmgate.db_unit import reads_in_unit, request_session
+from farmgate.errors import AuthenticationRequired, PermissionDenied
 from farmgate.models import Account, Role
 
 SESSION_COOKIE = "fg_session"
@@ -21,28 +20,10 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One unit of work per request: committed if the endpoint succeeds, else rolled back.
-
-    Errors flagged ``commit_anyway`` (failed sign-ins counted for throttling) still commit.
-    """
-    session = session_factory()()
-    if request.method in SAFE_METHODS:
-        session.connection(execution_options=READ_ONLY)
-    try:
-        yield session
-        session.commit()
-    except FarmgateError as exc:
-        if exc.context.get("commit_anyway"):
-            session.commit()
-        else:
-            session.rollback()
-        raise
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+# One unit of work per request: committed if the endpoint succeeds, else rolled back; errors
+# flagged ``commit_anyway`` (failed sign-ins counted for throttling) still commit. The commit
+# happens inside the thread-pool call that ran the endpoint: see farmgate/db_unit.py.
+get_session = request_session
 
 
 # scope="function": commit BEFORE the response is sent. FastAPI's default ("request") would
@@ -73,6 +54,7 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+@reads_in_unit
 def get_optional_account(request: Request, session: SessionDep) -> Account | None:
     """The caller: by bearer token (API clients) or by session cookie (browsers).
 

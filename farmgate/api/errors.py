@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from farmgate.errors import FarmgateError
@@ -32,7 +33,9 @@ _HTTP_CODES = {
 
 async def farmgate_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, FarmgateError)
-    return JSONResponse(exc.to_dict(), status_code=exc.status)
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
 
 
 async def request_validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -65,7 +68,9 @@ async def out_of_range(_: Request, exc: Exception) -> JSONResponse:
 async def operational_error(_: Request, exc: Exception) -> JSONResponse:
     log.exception("database unavailable", exc_info=exc)
     return JSONResponse(
-        error_body("service_unavailable", "服务暂时繁忙，请稍后重试"), status_code=503
+        error_body("service_unavailable", "服务暂时繁忙，请稍后重试"),
+        status_code=503,
+        headers={"Retry-After": "1"},
     )
 
 
@@ -82,5 +87,6 @@ JSON_HANDLERS = {
     DataError: out_of_range,
     OverflowError: out_of_range,
     OperationalError: operational_error,
+    PoolTimeout: operational_error,  # no connection came free in time: overloaded
     Exception: unexpected_error,
 }

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
 from farmgate.api.deps import XLSX_MEDIA, CurrentAccount, SessionDep, download, files
+from farmgate.db_unit import reads_in_unit
 from farmgate.reports import exports, service
 from farmgate.reports.service import Dashboard, Granularity, ReportFilters, Table
 
@@ -97,6 +98,7 @@ def dashboard_out(board: Dashboard) -> DashboardOut:
     )
 
 
+@reads_in_unit
 def report_board(
     session: SessionDep,
     account: CurrentAccount,

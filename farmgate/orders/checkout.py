@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,6 +46,9 @@ from farmgate.timeutil import to_local
 # Flat shipping per cooperative parcel, in fen; cold-chain parcels cost more.
 # Township couriers deliver within the county at one price, chilled or not.
 SHIPPING_FEN = {"ambient": 1000, "cold": 2500, "local": 500}
+
+
+Rows = Sequence[Row[tuple[CartItem, Sku, Product, Cooperative]]]
 
 
 class OutOfStock(Conflict):
@@ -108,6 +112,40 @@ def _check_local(session: Session, township_ids: set[int], data: CheckoutIn) -> 
             )
 
 
+def _raise_if_short(rows: Rows, stock: dict[int, int]) -> None:
+    """Refuse the checkout if any SKU has less than the cart wants (``stock`` by SKU id)."""
+    short = {
+        f"sku {sku.id}": f"{product.name}（{sku.spec}）库存不足，仅剩{max(stock[sku.id], 0)}件"
+        for item, sku, product, _ in rows
+        if sku.id in stock and stock[sku.id] < item.quantity
+    }
+    if short:
+        # Raising rolls the whole transaction back, returning what was already reserved.
+        raise OutOfStock("库存不足，请调整购买数量", fields=short)
+
+
+def _take_stock(session: Session, rows: Rows) -> None:
+    """Decrement stock: the last writes before the commit, as a SKU's row stays locked from
+    its UPDATE until the commit (which the session dependency does right after the endpoint,
+    in the same thread: farmgate/db_unit.py)."""
+    left: dict[int, int] = {}
+    short: dict[int, int] = {}
+    for item, sku, _, _ in rows:  # in SKU id order, so two checkouts never lock crosswise
+        remaining = session.execute(
+            update(Sku)
+            .where(Sku.id == sku.id, Sku.stock >= item.quantity, Sku.is_active)  # type: ignore[arg-type]
+            .values(stock=Sku.stock - item.quantity)
+            .returning(Sku.stock)
+        ).scalar()
+        if remaining is None:
+            short[sku.id] = session.scalar(select(Sku.stock).where(Sku.id == sku.id)) or 0  # type: ignore[arg-type]
+        else:
+            left[sku.id] = remaining  # type: ignore[index]
+    _raise_if_short(rows, short)
+    # A SKU just sold out may take its product out of "in stock" in search results.
+    search_tracking.touch(session, [p.id for _, sku, p, _ in rows if left[sku.id] <= 0])  # type: ignore[index]
+
+
 def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | None) -> Order:
     rows = session.execute(
         select(CartItem, Sku, Product, Cooperative)
@@ -136,19 +174,9 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
     if data.delivery_method == DeliveryMethod.LOCAL:
         _check_local(session, {coop.township_id for _, _, _, coop in rows}, data)
 
-    short = {}
-    for item, sku, product, _ in rows:  # in SKU id order
-        if not reserve(session, sku.id, item.quantity):  # type: ignore[arg-type]
-            session.refresh(sku)
-            short[f"sku {sku.id}"] = f"{product.name}（{sku.spec}）库存不足，仅剩{sku.stock}件"
-    if short:
-        # Raising rolls the whole transaction back, returning what was already reserved.
-        raise OutOfStock("库存不足，请调整购买数量", fields=short)
-    # A SKU just sold out may take its product out of "in stock" in search results.
-    search_tracking.touch(
-        session,
-        [p.id for item, sku, p, _ in rows if sku.stock - item.quantity <= 0],  # type: ignore[misc]
-    )
+    # A first look without locking: once a SKU is sold out, checkouts fail here at once,
+    # without writing anything or queueing for its row lock.
+    _raise_if_short(rows, {sku.id: sku.stock for _, sku, _, _ in rows})  # type: ignore[misc]
 
     by_coop: dict[int, list[tuple[CartItem, Sku, Product]]] = defaultdict(list)
     for item, sku, product, coop in rows:
@@ -220,4 +248,5 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
     )
     carts.clear(session, cart)
     session.flush()
+    _take_stock(session, rows)
     return order

@@ -13,6 +13,7 @@ from farmgate.accounts import security
 from farmgate.accounts import service as accounts
 from farmgate.api.deps import SESSION_COOKIE, SessionDep
 from farmgate.config import settings
+from farmgate.db_unit import reads_in_unit
 from farmgate.errors import PermissionDenied
 from farmgate.models import Account
 from farmgate.storefront.templating import templates
@@ -21,6 +22,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 ANON_COOKIE = "fg_anon"
 
 
+@reads_in_unit
 def page_account(request: Request, session: SessionDep) -> Account | None:
     cookie = request.cookies.get(SESSION_COOKIE)
     return accounts.resolve_token(session, cookie, "session") if cookie else None
