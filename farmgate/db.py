@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # Writers BEGIN IMMEDIATE: they take the write lock up front and queue on busy_timeout,
         # instead of failing with "database is locked" when a read lock is upgraded mid-way.
         # Read-only units of work (see READ_ONLY) begin deferred so readers never queue.
-        mode = conn.get_execution_options().get("farmgate_begin", "IMMEDIATE")
+        mode = conn.get_execution_options().get("farmgate_begin") or begin_mode.get()
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
@@ -91,6 +92,9 @@ POOL_SPARE = 10
 
 # Pass as ``Session.connection(execution_options=READ_ONLY)`` for read-only units of work.
 READ_ONLY: dict[str, Any] = {"farmgate_begin": "DEFERRED"}
+# Or set this to "DEFERRED" for the code running in this context: the option then applies to
+# whatever transaction begins next, without opening one up front (farmgate/db_unit.py).
+begin_mode: ContextVar[str] = ContextVar("farmgate_begin", default="IMMEDIATE")
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:

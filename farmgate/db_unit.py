@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -39,7 +40,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from farmgate.config import settings
-from farmgate.db import BUSY_TIMEOUT_SECONDS, READ_ONLY, session_factory
+from farmgate.db import BUSY_TIMEOUT_SECONDS, begin_mode, session_factory
 from farmgate.errors import FarmgateError
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -55,9 +56,42 @@ class Busy(FarmgateError):
     retry_after = 1
 
 
-# One writer at a time per process on SQLite (it allows one anyway): a FIFO-ish queue on a
-# lock instead of SQLite's busy handler, whose growing sleeps let late arrivals overtake.
-_sqlite_writer = threading.Lock()
+class _FifoGate:
+    """One holder at a time, handed to waiters in arrival order (``threading.Lock`` lets late
+    arrivals overtake, which left a few checkouts waiting seconds in a storm)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._busy = False
+        self._waiters: deque[threading.Lock] = deque()
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._busy:
+                self._busy = True
+                return True
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiters.append(waiter)
+        if waiter.acquire(timeout=timeout):
+            return True  # handed over by release()
+        with self._mutex:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+                return False
+        return True  # handed over just as the wait timed out
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # stays busy: the next one holds it now
+            else:
+                self._busy = False
+
+
+# One writer at a time per process on SQLite (it allows one anyway), queued in order instead
+# of spinning in SQLite's busy handler, whose growing sleeps let late arrivals overtake.
+_sqlite_writer = _FifoGate()
 
 
 class Unit:
@@ -73,11 +107,13 @@ class Unit:
         writes = final and not self.read_only
         try:
             with _writer_gate(session, writes):
-                if not writes:
-                    session.connection(execution_options=READ_ONLY)
+                # This thread runs in a copy of the request's context: the mode is this
+                # phase's alone. Nothing is opened until the first statement.
+                begin_mode.set("IMMEDIATE" if writes else "DEFERRED")
                 try:
                     result = call(**kwargs)
-                    session.commit()
+                    if session.in_transaction():
+                        session.commit()
                 except FarmgateError as exc:
                     # Failed sign-ins are counted for throttling: their writes must stay.
                     if exc.context.get("commit_anyway"):
