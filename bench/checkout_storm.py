@@ -162,7 +162,11 @@ def serve(database_url: str, media_dir: str, **settings: str) -> Iterator[str]:
         yield base
     finally:
         proc.terminate()
-        proc.wait(15)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:  # stuck requests keep a graceful shutdown waiting
+            proc.kill()
+            proc.wait(5)
         log.close()
 
 
