@@ -31,6 +31,7 @@ import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import anyio.to_thread
@@ -46,6 +47,7 @@ from farmgate.errors import FarmgateError
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _UNIT = "farmgate_unit"
 _WRAPPED = "__farmgate_phase__"
+_in_phase: ContextVar[bool] = ContextVar("farmgate_in_phase", default=False)
 
 
 class Busy(FarmgateError):
@@ -110,6 +112,7 @@ class Unit:
                 # This thread runs in a copy of the request's context: the mode is this
                 # phase's alone. Nothing is opened until the first statement.
                 begin_mode.set("IMMEDIATE" if writes else "DEFERRED")
+                _in_phase.set(True)
                 try:
                     result = call(**kwargs)
                     if session.in_transaction():
@@ -170,7 +173,9 @@ def _unit_of(kwargs: dict[str, Any]) -> Unit:
 
 def _phase(call: Callable[..., Any], final: bool) -> Callable[..., Any]:
     @functools.wraps(call)
-    def run(**kwargs: Any) -> Any:
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if args or _in_phase.get():
+            return call(*args, **kwargs)  # called as a plain function, inside some phase
         return _unit_of(kwargs).run(call, kwargs, final)
 
     setattr(run, _WRAPPED, True)

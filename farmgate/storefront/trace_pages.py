@@ -10,7 +10,6 @@ from fastapi.responses import Response
 
 from farmgate.api.deps import SessionDep
 from farmgate.config import settings
-from farmgate.db_unit import reads_in_unit
 from farmgate.errors import NotFound
 from farmgate.storefront.templating import templates
 from farmgate.trace import scans, service, urls, views
@@ -19,7 +18,6 @@ from farmgate.trace.digital_link import InvalidDigitalLink, check_serial, parse
 router = APIRouter(include_in_schema=False)
 
 
-@reads_in_unit
 def resolve(session: SessionDep, request: Request) -> tuple[views.Story, str | None]:
     """The batch (and checked serial) a Digital Link path names."""
     raw = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
