@@ -2,7 +2,8 @@
 
 No overselling: each SKU's stock is decremented with one conditional UPDATE
 (``stock = stock - q WHERE stock >= q``), SKUs in id order so two checkouts never lock in
-opposite orders. Any SKU short and the whole transaction rolls back.
+opposite orders. Any SKU short and the whole transaction rolls back. The UPDATEs are the last
+statements before the commit, so a popular SKU's row is locked for as short as possible.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,7 +50,8 @@ from farmgate.timeutil import to_local
 SHIPPING_FEN = {"ambient": 1000, "cold": 2500, "local": 500}
 
 
-Rows = Sequence[Row[tuple[CartItem, Sku, Product, Cooperative]]]
+# (CartItem, Sku, Product, Cooperative) rows; SQLModel's columns defeat Row's own typing.
+Rows = Sequence[Any]
 
 
 class OutOfStock(Conflict):
@@ -74,16 +77,6 @@ def _insert_order(session: Session, order: Order, tries: int = 5) -> None:
             if attempt == tries - 1:
                 raise
             order.number = _order_number()
-
-
-def reserve(session: Session, sku_id: int, quantity: int) -> bool:
-    """Take ``quantity`` from a SKU's stock if (and only if) that much is there."""
-    taken = session.execute(
-        update(Sku)
-        .where(Sku.id == sku_id, Sku.stock >= quantity, Sku.is_active)  # type: ignore[arg-type]
-        .values(stock=Sku.stock - quantity)
-    ).rowcount
-    return taken == 1
 
 
 def release(session: Session, order: Order) -> None:
@@ -112,7 +105,7 @@ def _check_local(session: Session, township_ids: set[int], data: CheckoutIn) -> 
             )
 
 
-def _raise_if_short(rows: Rows, stock: dict[int, int]) -> None:
+def _raise_if_short(rows: Rows, stock: dict[Any, int]) -> None:
     """Refuse the checkout if any SKU has less than the cart wants (``stock`` by SKU id)."""
     short = {
         f"sku {sku.id}": f"{product.name}（{sku.spec}）库存不足，仅剩{max(stock[sku.id], 0)}件"
@@ -135,15 +128,16 @@ def _take_stock(session: Session, rows: Rows) -> None:
             update(Sku)
             .where(Sku.id == sku.id, Sku.stock >= item.quantity, Sku.is_active)  # type: ignore[arg-type]
             .values(stock=Sku.stock - item.quantity)
-            .returning(Sku.stock)
+            .returning(Sku.stock)  # type: ignore[call-overload]
         ).scalar()
         if remaining is None:
-            short[sku.id] = session.scalar(select(Sku.stock).where(Sku.id == sku.id)) or 0  # type: ignore[arg-type]
+            now = session.scalar(select(Sku.stock).where(Sku.id == sku.id))  # type: ignore[call-overload]
+            short[sku.id] = now or 0
         else:
-            left[sku.id] = remaining  # type: ignore[index]
+            left[sku.id] = remaining
     _raise_if_short(rows, short)
     # A SKU just sold out may take its product out of "in stock" in search results.
-    search_tracking.touch(session, [p.id for _, sku, p, _ in rows if left[sku.id] <= 0])  # type: ignore[index]
+    search_tracking.touch(session, [p.id for _, sku, p, _ in rows if left[sku.id] <= 0])
 
 
 def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | None) -> Order:
@@ -176,7 +170,7 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
 
     # A first look without locking: once a SKU is sold out, checkouts fail here at once,
     # without writing anything or queueing for its row lock.
-    _raise_if_short(rows, {sku.id: sku.stock for _, sku, _, _ in rows})  # type: ignore[misc]
+    _raise_if_short(rows, {sku.id: sku.stock for _, sku, _, _ in rows})
 
     by_coop: dict[int, list[tuple[CartItem, Sku, Product]]] = defaultdict(list)
     for item, sku, product, coop in rows:
