@@ -67,3 +67,25 @@ def test_two_hundred_checkouts_for_ten_units(committed_db: Engine, tmp_path: Pat
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Order)) == UNITS
         assert session.scalar(select(Sku.stock).where(Sku.id == sku_id)) == 0
+
+
+def test_sqlite_writers_wait_their_turn_then_hear_busy(  # type: ignore[no-untyped-def]
+    client, engine: Engine, monkeypatch
+) -> None:
+    """On SQLite, a writer that cannot get its turn in time gets a clean 503 with Retry-After
+    (nothing was written); on PostgreSQL writers do not queue in the process at all."""
+    from farmgate import db_unit
+
+    monkeypatch.setattr(db_unit, "BUSY_TIMEOUT_SECONDS", 0.2)
+    assert db_unit._sqlite_writer.acquire(timeout=1)  # another request is writing
+    try:
+        added = client.post("/api/v1/cart/items", json={"sku_id": 1, "quantity": 1})
+        assert client.get("/api/v1/cart").status_code == 200  # readers never queue
+    finally:
+        db_unit._sqlite_writer.release()
+    if engine.dialect.name == "sqlite":
+        assert added.status_code == 503
+        assert added.headers["Retry-After"] == "1"
+        assert added.json()["error"]["code"] == "busy"
+    else:
+        assert added.status_code != 503  # (no such SKU here: a 4xx, not a wait)
