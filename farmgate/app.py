@@ -29,6 +29,7 @@ from farmgate.storefront.search_pages import router as search_router
 from farmgate.storefront.shop import router as shop_router
 from farmgate.storefront.trace_pages import router as trace_router
 from farmgate.web.errors import HANDLED_ERRORS
+from farmgate.web.unit import bind_units, set_thread_limit
 from farmgate.workers.dispatcher import make_job_queue
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        set_thread_limit()  # the database pool is sized from the same setting
         if check_schema:
             # Refuse to serve a database the code does not match; the message names the fix.
             check_migrations(get_engine())
@@ -82,6 +84,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.include_router(courier_router)
     app.include_router(search_router)
     app.include_router(reports_router)
+    bind_units(app)  # after every router: each request's database work in one thread call
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app.mount(settings.media_url_path, StaticFiles(directory=settings.media_dir), name="media")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     # Any request body (a logger's readings file is the largest legitimate one).
     max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # Threads for blocking work in a web process (AnyIO's pool, set at startup); the database
+    # pool holds at least this many connections (see farmgate/web/unit.py).
+    web_threads: int = Field(default=40, ge=2)
     rate_limits: bool = True  # per address and session on login, checkout, scans, uploads
     max_image_pixels: int = Field(default=40_000_000, ge=10_000)
     image_widths: tuple[int, ...] = (320, 640, 1280)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -79,7 +80,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
@@ -89,26 +90,42 @@ def _configure_sqlite(engine: Engine) -> None:
         # Writers BEGIN IMMEDIATE: they take the write lock up front and queue on busy_timeout,
         # instead of failing with "database is locked" when a read lock is upgraded mid-way.
         # Read-only units of work (see READ_ONLY) begin deferred so readers never queue.
-        mode = conn.get_execution_options().get("farmgate_begin", "IMMEDIATE")
+        mode = conn.get_execution_options().get("farmgate_begin") or begin_mode.get()
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+# How long a writer waits for SQLite's write lock (or, in the web process, for its turn at the
+# writer gate in farmgate/web/unit.py) before giving up with a "busy, try again" answer.
+BUSY_TIMEOUT_SECONDS = 10
+
+# Connections beyond one per web thread, for work outside requests (jobs, scan batches).
+POOL_SPARE = 10
 
 
 # Pass as ``Session.connection(execution_options=READ_ONLY)`` for read-only units of work.
 READ_ONLY: dict[str, Any] = {"farmgate_begin": "DEFERRED"}
+# Or set this to "DEFERRED" for the code running in this context: the option then applies to
+# whatever transaction begins next, without opening one up front (farmgate/web/unit.py).
+begin_mode: ContextVar[str] = ContextVar("farmgate_begin", default="IMMEDIATE")
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     url = url or settings.database_url
+    # At least one connection per thread-pool thread (farmgate/web/unit.py): a request's
+    # database work runs inside one thread-pool call, so a running call never waits for one.
+    if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
+        kwargs.setdefault("pool_size", settings.web_threads)
+        kwargs.setdefault("max_overflow", POOL_SPARE)
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 15}, **kwargs
+            url,
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS},
+            **kwargs,
         )
         _configure_sqlite(engine)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

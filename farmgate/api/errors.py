@@ -10,4 +10,4 @@ from farmgate.web.errors import error_payload
 
 async def json_error(_: Request, exc: Exception) -> JSONResponse:
     payload = error_payload(exc)
-    return JSONResponse(payload.body(), status_code=payload.status)
+    return JSONResponse(payload.body(), status_code=payload.status, headers=payload.headers())

@@ -19,6 +19,7 @@ from farmgate.reports.service import Dashboard, Granularity, ReportFilters, Tabl
 from farmgate.web.auth import CurrentAccount
 from farmgate.web.downloads import XLSX_MEDIA, download, files
 from farmgate.web.session import SessionDep
+from farmgate.web.unit import reads_in_unit
 
 router = APIRouter(prefix="/reports", tags=["报表"])
 
@@ -99,6 +100,7 @@ def dashboard_out(board: Dashboard) -> DashboardOut:
     )
 
 
+@reads_in_unit
 def report_board(
     session: SessionDep,
     account: CurrentAccount,

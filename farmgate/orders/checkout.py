@@ -2,17 +2,19 @@
 
 No overselling: each SKU's stock is decremented with one conditional UPDATE
 (``stock = stock - q WHERE stock >= q``), SKUs in id order so two checkouts never lock in
-opposite orders. Any SKU short and the whole transaction rolls back.
+opposite orders. Any SKU short and the whole transaction rolls back. The UPDATEs are the last
+statements before the commit, so a popular SKU's row is locked for as short as possible.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -47,6 +49,10 @@ from farmgate.timeutil import to_local
 SHIPPING_FEN = {"ambient": 1000, "cold": 2500, "local": 500}
 
 
+# (CartItem, Sku, Product, Cooperative) rows; SQLModel's columns defeat Row's own typing.
+Rows = Sequence[Any]
+
+
 class OutOfStock(Conflict):
     code = "out_of_stock"
 
@@ -70,20 +76,6 @@ def _insert_order(session: Session, order: Order, tries: int = 5) -> None:
             if attempt == tries - 1:
                 raise
             order.number = _order_number()
-
-
-def reserve(session: Session, sku_id: int, quantity: int) -> bool:
-    """Take ``quantity`` from a SKU's stock if (and only if) that much is there."""
-    # An UPDATE answers with a CursorResult (which has rowcount); Session.execute says Result.
-    taken = cast(
-        CursorResult[Any],
-        session.execute(
-            update(Sku)
-            .where(col(Sku.id) == sku_id, col(Sku.stock) >= quantity, col(Sku.is_active))
-            .values(stock=col(Sku.stock) - quantity)
-        ),
-    ).rowcount
-    return taken == 1
 
 
 def release(session: Session, order: Order) -> None:
@@ -114,6 +106,41 @@ def _check_local(session: Session, township_ids: set[int], data: CheckoutIn) -> 
             )
 
 
+def _raise_if_short(rows: Rows, stock: dict[Any, int]) -> None:
+    """Refuse the checkout if any SKU has less than the cart wants (``stock`` by SKU id)."""
+    short = {
+        f"sku {sku.id}": f"{product.name}（{sku.spec}）库存不足，仅剩{max(stock[sku.id], 0)}件"
+        for item, sku, product, _ in rows
+        if sku.id in stock and stock[sku.id] < item.quantity
+    }
+    if short:
+        # Raising rolls the whole transaction back, returning what was already reserved.
+        raise OutOfStock("库存不足，请调整购买数量", fields=short)
+
+
+def _take_stock(session: Session, rows: Rows) -> None:
+    """Decrement stock: the last writes before the commit, as a SKU's row stays locked from
+    its UPDATE until the commit (which the session dependency does right after the endpoint,
+    in the same thread: farmgate/web/unit.py)."""
+    left: dict[int, int] = {}
+    short: dict[int, int] = {}
+    for item, sku, _, _ in rows:  # in SKU id order, so two checkouts never lock crosswise
+        remaining = session.execute(
+            update(Sku)
+            .where(Sku.id == sku.id, Sku.stock >= item.quantity, Sku.is_active)  # type: ignore[arg-type]
+            .values(stock=Sku.stock - item.quantity)
+            .returning(Sku.stock)  # type: ignore[call-overload]
+        ).scalar()
+        if remaining is None:
+            now = session.scalar(select(Sku.stock).where(Sku.id == sku.id))  # type: ignore[call-overload]
+            short[sku.id] = now or 0
+        else:
+            left[sku.id] = remaining
+    _raise_if_short(rows, short)
+    # A SKU just sold out may take its product out of "in stock" in search results.
+    search_tracking.touch(session, [p.id for _, sku, p, _ in rows if left[sku.id] <= 0])
+
+
 def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | None) -> Order:
     rows = session.execute(
         select(CartItem, Sku, Product, Cooperative)
@@ -138,19 +165,9 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
     if data.delivery_method == DeliveryMethod.LOCAL:
         _check_local(session, {coop.township_id for _, _, _, coop in rows}, data)
 
-    short = {}
-    for item, sku, product, _ in rows:  # in SKU id order
-        if not reserve(session, pk(sku), item.quantity):
-            session.refresh(sku)
-            short[f"sku {sku.id}"] = f"{product.name}（{sku.spec}）库存不足，仅剩{sku.stock}件"
-    if short:
-        # Raising rolls the whole transaction back, returning what was already reserved.
-        raise OutOfStock("库存不足，请调整购买数量", fields=short)
-    # A SKU just sold out may take its product out of "in stock" in search results.
-    search_tracking.touch(
-        session,
-        [pk(p) for item, sku, p, _ in rows if sku.stock - item.quantity <= 0],
-    )
+    # A first look without locking: once a SKU is sold out, checkouts fail here at once,
+    # without writing anything or queueing for its row lock.
+    _raise_if_short(rows, {sku.id: sku.stock for _, sku, _, _ in rows})
 
     by_coop: dict[int, list[tuple[CartItem, Sku, Product]]] = defaultdict(list)
     for item, sku, product, coop in rows:
@@ -223,4 +240,5 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
     )
     carts.clear(session, cart)
     session.flush()
+    _take_stock(session, rows)
     return order

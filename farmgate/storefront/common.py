@@ -17,11 +17,13 @@ from farmgate.models import Account, Role
 from farmgate.storefront.templating import templates
 from farmgate.web.cookies import SESSION_COOKIE
 from farmgate.web.session import SessionDep
+from farmgate.web.unit import reads_in_unit
 
 STATIC_DIR = Path(__file__).parent / "static"
 ANON_COOKIE = "fg_anon"
 
 
+@reads_in_unit
 def page_account(request: Request, session: SessionDep) -> Account | None:
     cookie = request.cookies.get(SESSION_COOKIE)
     return accounts.resolve_token(session, cookie, "session") if cookie else None

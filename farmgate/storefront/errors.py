@@ -21,4 +21,5 @@ async def html_error(request: Request, exc: Exception) -> Response:
         "error.html",
         {"status": payload.status, "message": payload.message, "fields": payload.fields},
         status_code=payload.status,
+        headers=payload.headers(),
     )

@@ -12,6 +12,7 @@ from farmgate.errors import AuthenticationRequired, PermissionDenied
 from farmgate.models import Account, Role
 from farmgate.web.cookies import SESSION_COOKIE
 from farmgate.web.session import SAFE_METHODS, SessionDep
+from farmgate.web.unit import reads_in_unit
 
 CSRF_HEADER = "X-CSRF-Token"
 
@@ -22,6 +23,7 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+@reads_in_unit
 def get_optional_account(request: Request, session: SessionDep) -> Account | None:
     """The caller: by bearer token (API clients) or by session cookie (browsers).
 

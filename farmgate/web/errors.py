@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from farmgate.errors import FarmgateError
@@ -28,6 +29,7 @@ HANDLED_ERRORS: tuple[type[Exception], ...] = (
     DataError,
     OverflowError,
     OperationalError,
+    PoolTimeout,  # no connection came free in time: overloaded
     Exception,
 )
 
@@ -46,6 +48,10 @@ class ErrorPayload:
     code: str
     message: str
     fields: dict[str, str] = field(default_factory=dict)
+    retry_after: int | None = None  # seconds, for a Retry-After header (503 busy)
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after else None
 
     def body(self) -> dict[str, Any]:
         """The API's error body."""
@@ -55,7 +61,8 @@ class ErrorPayload:
 def error_payload(exc: BaseException) -> ErrorPayload:
     """What to tell the caller about ``exc``; unexpected and database failures are logged."""
     if isinstance(exc, FarmgateError):
-        return ErrorPayload(exc.status, exc.code, exc.message, exc.fields)
+        retry_after = getattr(exc, "retry_after", None)
+        return ErrorPayload(exc.status, exc.code, exc.message, exc.fields, retry_after)
     if isinstance(exc, RequestValidationError):
         fields = validation_fields(list(exc.errors()))
         return ErrorPayload(422, "validation_failed", "提交的内容有误，请检查后重试", fields)
@@ -69,8 +76,8 @@ def error_payload(exc: BaseException) -> ErrorPayload:
         # An id or amount beyond what the database stores (an INTEGER column): it names nothing.
         log.info("value out of the database's range mapped to 422: %s", exc)
         return ErrorPayload(422, "out_of_range", "数值超出范围", {"_": "编号或数值超出范围"})
-    if isinstance(exc, OperationalError):
+    if isinstance(exc, OperationalError | PoolTimeout):
         log.exception("database unavailable", exc_info=exc)
-        return ErrorPayload(503, "service_unavailable", "服务暂时繁忙，请稍后重试")
+        return ErrorPayload(503, "service_unavailable", "服务暂时繁忙，请稍后重试", retry_after=1)
     log.exception("unhandled error", exc_info=exc)
     return ErrorPayload(500, "internal_error", "服务器内部错误，请稍后重试")

@@ -1,0 +1,239 @@
+"""A request's unit of work, done inside the thread-pool call that uses the database.
+
+FastAPI runs a sync dependency with ``yield``, every sync sub-dependency and the endpoint in
+separate thread-pool hops. Opening the session in one hop and committing it in another made a
+request hold a connection (and, after a checkout's stock UPDATE, a row lock) while it waited
+for a free thread; the threads were all taken by requests queued behind that lock or waiting
+for a connection, so the whole process stalled until the pool or SQLite timed out.
+
+Here every sync callable of a route that takes the session (the endpoint, and dependencies
+such as the signed-in account) runs as one *phase*: inside its own thread-pool call it begins
+the transaction, runs, commits or rolls back, and (for the endpoint) closes the session. So:
+
+- a connection is held only inside a running thread-pool call, never while waiting for one;
+- a lock (a stock row, SQLite's write lock) is released by the call that took it, which needs
+  nothing else to finish: no thread, no connection, no event-loop turn;
+- the pool has at least as many connections as the thread pool has threads (farmgate/db.py,
+  :func:`set_thread_limit`), so a running call never waits for a connection either.
+
+Every wait is thus on work that is already running, and none is on a request behind it.
+Dependencies only read (they resolve the caller); their phase is a read-only transaction. On
+SQLite, writing endpoints also pass one in-process gate, so writers queue in order instead of
+spinning in SQLite's busy handler; a writer that cannot get in within ``BUSY_TIMEOUT_SECONDS``
+gets a clean 503 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+
+from farmgate.config import settings
+from farmgate.db import BUSY_TIMEOUT_SECONDS, begin_mode, session_factory
+from farmgate.errors import FarmgateError
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_UNIT = "farmgate_unit"
+_WRAPPED = "__farmgate_phase__"
+_in_phase: ContextVar[bool] = ContextVar("farmgate_in_phase", default=False)
+
+
+class Busy(FarmgateError):
+    """Too many writers at once: the client should try again shortly."""
+
+    status = 503
+    code = "busy"
+    retry_after = 1
+
+
+class _FifoGate:
+    """One holder at a time, handed to waiters in arrival order (``threading.Lock`` lets late
+    arrivals overtake, which left a few checkouts waiting seconds in a storm)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._busy = False
+        self._waiters: deque[threading.Lock] = deque()
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._busy:
+                self._busy = True
+                return True
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiters.append(waiter)
+        if waiter.acquire(timeout=timeout):
+            return True  # handed over by release()
+        with self._mutex:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+                return False
+        return True  # handed over just as the wait timed out
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # stays busy: the next one holds it now
+            else:
+                self._busy = False
+
+
+# One writer at a time per process on SQLite (it allows one anyway), queued in order instead
+# of spinning in SQLite's busy handler, whose growing sleeps let late arrivals overtake.
+_sqlite_writer = _FifoGate()
+
+
+class Unit:
+    """The state of one request's unit of work (kept in ``session.info``)."""
+
+    def __init__(self, session: Session, read_only: bool) -> None:
+        self.session = session
+        self.read_only = read_only
+
+    def run(self, call: Callable[..., Any], kwargs: dict[str, Any], final: bool) -> Any:
+        """Run one phase in this thread: begin, run, commit (or roll back), close if final."""
+        session = self.session
+        writes = final and not self.read_only
+        try:
+            with _writer_gate(session, writes):
+                # This thread runs in a copy of the request's context: the mode is this
+                # phase's alone. Nothing is opened until the first statement.
+                begin_mode.set("IMMEDIATE" if writes else "DEFERRED")
+                _in_phase.set(True)
+                try:
+                    result = call(**kwargs)
+                    if session.in_transaction():
+                        session.commit()
+                except FarmgateError as exc:
+                    # Failed sign-ins are counted for throttling: their writes must stay.
+                    if exc.commit_anyway:
+                        session.commit()
+                    else:
+                        session.rollback()
+                    raise
+                except BaseException:
+                    session.rollback()
+                    raise
+        finally:
+            if final:
+                session.close()
+        return result
+
+
+@contextmanager
+def _writer_gate(session: Session, writes: bool) -> Iterator[None]:
+    if not writes or session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    if not _sqlite_writer.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+        raise Busy("当前访问人数较多，请稍后重试")
+    try:
+        yield
+    finally:
+        _sqlite_writer.release()
+
+
+async def request_session(request: Request) -> AsyncIterator[Session]:
+    """The session dependency: a session with no connection yet; its phases do the work.
+
+    Async on purpose: opening a session touches no database, so it costs no thread-pool hop.
+    """
+    session = session_factory()()
+    session.info[_UNIT] = Unit(session, read_only=request.method in SAFE_METHODS)
+    try:
+        yield session
+    finally:
+        if session.in_transaction():
+            # Only if a phase never ran to its end (say a dependency was cancelled): finish in
+            # a thread of its own, not one of the pool's, so this never waits behind others.
+            await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
+        else:
+            session.close()  # no connection held: no I/O
+
+
+def _unit_of(kwargs: dict[str, Any]) -> Unit:
+    for value in kwargs.values():
+        if isinstance(value, Session) and _UNIT in value.info:
+            return value.info[_UNIT]  # type: ignore[no-any-return]
+    raise TypeError("a unit-of-work phase was called without the request's session")
+
+
+def _phase(call: Callable[..., Any], final: bool) -> Callable[..., Any]:
+    @functools.wraps(call)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if args or _in_phase.get():
+            return call(*args, **kwargs)  # called as a plain function, inside some phase
+        return _unit_of(kwargs).run(call, kwargs, final)
+
+    setattr(run, _WRAPPED, True)
+    return run
+
+
+def reads_in_unit(call: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a dependency that takes the session: it reads in a transaction of its own."""
+    return _phase(call, final=False)
+
+
+def _takes_session(dependant: Dependant) -> bool:
+    return any(sub.call is request_session for sub in dependant.dependencies)
+
+
+def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)  # FastAPI's included routers
+        if included is not None:
+            yield from _api_routes(included.routes)
+
+
+def bind_units(app: FastAPI) -> None:
+    """Make every endpoint that takes the session run as the final phase of its unit.
+
+    Call after all routers are included. Dependencies that take the session must be marked
+    with :func:`reads_in_unit`; one that is not would hold a connection between thread-pool
+    hops, so it is refused here, at startup.
+    """
+
+    def check(dependant: Dependant) -> None:
+        for sub in dependant.dependencies:
+            check(sub)
+            if sub.call is not None and _takes_session(sub):
+                if not getattr(sub.call, _WRAPPED, False):
+                    raise TypeError(
+                        f"{sub.call.__qualname__} takes the database session: mark it with "
+                        "farmgate.web.unit.reads_in_unit"
+                    )
+
+    for route in _api_routes(app.router.routes):
+        check(route.dependant)
+        endpoint = route.endpoint
+        if not _takes_session(route.dependant) or getattr(endpoint, _WRAPPED, False):
+            continue
+        if _is_async(endpoint):
+            raise TypeError(f"{endpoint.__qualname__} takes the database session: use def")
+        # Included routers build each route's handler from ``endpoint`` on first use.
+        route.endpoint = route.dependant.call = _phase(endpoint, final=True)
+
+
+def _is_async(call: Callable[..., Any]) -> bool:
+    target = inspect.unwrap(call)
+    return inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)
+
+
+def set_thread_limit() -> None:
+    """Fix the thread pool's size (the pool of connections is sized from the same setting)."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
