@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from farmgate.api.deps import XLSX_MEDIA, CurrentAccount, SessionDep, download, files
 from farmgate.api.uploads import read_upload
+from farmgate.cooperatives import service as cooperatives
 from farmgate.errors import PermissionDenied, ValidationFailed
 from farmgate.models import Alert, Batch, Inspection, Product, Role, TraceEvent
 from farmgate.orders import service as orders
@@ -237,6 +238,7 @@ def batch_qr(
     batch_id: int, fmt: Literal["png", "svg"], session: SessionDep, account: CurrentAccount
 ) -> Response:
     batch = service.get_batch(session, account, batch_id)
+    cooperatives.ensure_can_issue(session, batch.cooperative_id)
     product = session.get(Product, batch.product_id)
     title, subtitle = (product.name if product else ""), f"批次 {batch.lot_code}"
     if fmt == "png":
@@ -258,6 +260,7 @@ def issue_serials(
     batch_id: int, data: SerialsIn, session: SessionDep, account: CurrentAccount
 ) -> SerialsOut:
     batch = service.get_batch(session, account, batch_id, lock=True)
+    cooperatives.ensure_can_issue(session, batch.cooperative_id)
     first = batch.serial_count + 1
     batch.serial_count += data.count
     session.add(batch)
@@ -286,6 +289,7 @@ def label_sheet(
     serials: bool = Query(default=True, description="false 时打印批次码"),
 ) -> Response:
     batch = service.get_batch(session, account, batch_id)
+    cooperatives.ensure_can_issue(session, batch.cooperative_id)
     product = session.get(Product, batch.product_id)
     title = product.name if product else ""
     if serials:
@@ -377,6 +381,7 @@ EPCIS_MEDIA = "application/ld+json"
 )
 def batch_epcis(batch_id: int, session: SessionDep, account: CurrentAccount) -> Response:
     batch = service.get_batch(session, account, batch_id)
+    cooperatives.ensure_can_issue(session, batch.cooperative_id)
     upstream = lineage.family(session, batch)["upstream"]
     document = epcis_json.for_batches(session, [batch, *upstream])
     return Response(json.dumps(document, ensure_ascii=False), media_type=EPCIS_MEDIA)
@@ -398,5 +403,7 @@ def range_epcis(
         raise ValidationFailed(
             "时间须带时区，如 2026-11-01T00:00:00+08:00", fields={"since": "带时区"}
         )
+    if account.cooperative_id is not None:
+        cooperatives.ensure_can_issue(session, account.cooperative_id)
     document = epcis_json.for_range(session, account, since, until)
     return Response(json.dumps(document, ensure_ascii=False), media_type=EPCIS_MEDIA)
