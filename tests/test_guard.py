@@ -94,3 +94,29 @@ def test_checkout_is_limited_per_session_too(client, monkeypatch: pytest.MonkeyP
     assert codes[-1] == 429 and 429 not in codes[:-1]
     other = {"Authorization": "Bearer another-session"}
     assert client.post("/api/v1/checkout", json={}, headers=other).status_code != 429
+
+
+@pytest.mark.parametrize("path", ["/api/v1/orders/lookup", "/my-orders"])
+def test_guest_order_lookup_is_limited_per_address(  # type: ignore[no-untyped-def]
+    client, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    # Order number + phone answers a name and an address: guessing must be slow.
+    monkeypatch.setattr(settings, "rate_limits", True)
+    monkeypatch.setattr(settings, "redis_url", None)
+    monkeypatch.setattr(ratelimit, "limiter", ratelimit.Limiter())
+    monkeypatch.setattr(ratelimit, "WINDOW", 3600)
+    rule = ratelimit.rule_for("POST", path)
+    assert rule is not None and rule.name == "order_lookup" and rule.per_ip <= 20
+
+    def attempt(i: int) -> int:
+        body = {"number": f"FG2026{i:08d}", "phone": "13900000000"}
+        if path.startswith("/api/"):
+            return client.post(path, json=body).status_code
+        return client.post(path, data=body).status_code
+
+    answers = [attempt(i) for i in range(rule.per_ip)]
+    assert 429 not in answers
+    refused = client.post("/api/v1/orders/lookup", json={"number": "x", "phone": "13900000000"})
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert client.get("/my-orders").status_code != 429  # reading the form is not an attempt
