@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from farmgate.accounts import service as accounts
 from farmgate.catalog import service as catalog
 from farmgate.catalog.schemas import ProductCreate, SkuCreate
+from farmgate.config import settings
 from farmgate.db import utcnow
 from farmgate.models import (
     Account,
@@ -165,6 +166,8 @@ PRODUCTS = [
 
 def seed(session: Session) -> dict[str, str]:
     """Create the township, villages, demo accounts and catalogue; idempotent by township code."""
+    if settings.env == "production":
+        raise RuntimeError("the demo seed (published passwords) never runs in production")
     existing = session.scalars(select(Township).where(Township.code == TOWNSHIP["code"])).first()
     if existing is not None:
         return {}
