@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # The embedded backend: how often a process looks for documents other processes wrote.
     search_refresh_seconds: float = Field(default=0.5, ge=0)
     secret_key: str = DEFAULT_SECRET_KEY
+    # "standard": argon2id at the library's recommended strength (3 passes, 64 MiB, 4 lanes).
+    # "test": a token cost so the test suite does not spend its time hashing; never production.
+    password_hash_cost: Literal["standard", "test"] = "standard"
     public_base_url: str = "http://127.0.0.1:8000"
     media_dir: Path = Path("./media")
     media_url_path: str = "/media"
@@ -98,6 +101,12 @@ class Settings(BaseSettings):
     api_token_days: int = Field(default=90, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_lock_minutes: int = Field(default=15, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_test_hash_cost_in_production(self) -> Settings:
+        if self.env == "production" and self.password_hash_cost != "standard":
+            raise ValueError("FARMGATE_PASSWORD_HASH_COST=test is for tests only, not production")
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

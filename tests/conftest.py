@@ -16,6 +16,8 @@ import pytest
 # Jobs the tests use (tests/jobs_for_tests.py); also inherited by worker subprocesses.
 os.environ.setdefault("FARMGATE_JOB_MODULES", '["tests.jobs_for_tests"]')
 os.environ.setdefault("FARMGATE_EMBEDDED_JOBS", "false")
+# Hash passwords at a token cost: production's argon2id strength is asserted in test_auth.py.
+os.environ.setdefault("FARMGATE_PASSWORD_HASH_COST", "test")
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
