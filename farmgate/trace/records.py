@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from farmgate.errors import PermissionDenied, ValidationFailed
 from farmgate.models import Account, Batch, Product, Role, TraceEvent
+from farmgate.spreadsheet_safety import csv_row, xlsx_row
 from farmgate.timeutil import format_local
 from farmgate.trace.service import STEP_LABELS
 from farmgate.trace.views import describe
@@ -125,7 +126,7 @@ def to_csv(data: Iterator[list[Any]]) -> bytes:
     writer = csv.writer(out)
     writer.writerow([name for name, _ in COLUMNS])
     for row in data:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(csv_row(row))
     return ("\ufeff" + out.getvalue()).encode()  # BOM: Excel opens UTF-8 Chinese correctly
 
 
@@ -137,7 +138,7 @@ def to_xlsx(data: Iterator[list[Any]], title: str = "溯源记录") -> bytes:
     sheet.append([name for name, _ in COLUMNS])
     count = 0
     for row in data:
-        sheet.append(row)
+        sheet.append(xlsx_row(sheet, row))
         count += 1
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{count + 1}"
