@@ -69,7 +69,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         lifespan=lifespan,
-        max_body_size=settings.max_request_bytes,  # chunked bodies; Guard checks lengths
+        # No max_body_size: Starlette's limit answers a plain-text 413; Guard raises it instead.
     )
     for exc_type, handler in JSON_HANDLERS.items():
         app.add_exception_handler(exc_type, _dispatching(handler))

@@ -23,6 +23,10 @@ from farmgate.models import (
 from farmgate.orders.schemas import CartGroup, CartLine, CartView
 
 MAX_LINES = 50
+MAX_QUANTITY = 999  # of one SKU in a cart
+# A cart's goods at most 1,000,000 yuan: orders keep fen in 32-bit INTEGER columns (PostgreSQL
+# refuses more than 2,147,483,647), and no village shop sells this much in one order.
+MAX_TOTAL_FEN = 100_000_000
 
 
 @dataclass
@@ -95,8 +99,21 @@ def set_quantity(
         return
     sku = _sellable_sku(session, sku_id)
     total = quantity + (item.quantity if item is not None and add else 0)
-    if total > 999:
-        raise ValidationFailed("单个商品最多购买999件", fields={"quantity": "不能超过999"})
+    if total > MAX_QUANTITY:
+        raise ValidationFailed(
+            f"单个商品最多购买{MAX_QUANTITY}件", fields={"quantity": f"不能超过{MAX_QUANTITY}"}
+        )
+    others = session.execute(  # summed here: price x quantity can pass 32 bits in SQL
+        select(Sku.price_fen, CartItem.quantity)
+        .join(Sku, Sku.id == CartItem.sku_id)
+        .where(CartItem.cart_id == cart.id, CartItem.sku_id != sku_id)
+    ).all()
+    if sum(price * qty for price, qty in others) + sku.price_fen * total > MAX_TOTAL_FEN:
+        raise ValidationFailed(
+            f"购物车商品合计不能超过{MAX_TOTAL_FEN // 100:,}元，请减少数量或分开下单",
+            code="cart_total_too_large",
+            fields={"quantity": "合计超出上限"},
+        )
     if total > sku.stock:
         raise ValidationFailed(
             f"库存不足，仅剩{sku.stock}件",

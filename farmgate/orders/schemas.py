@@ -14,6 +14,13 @@ class CartItemIn(BaseModel):
     quantity: int = Field(ge=1, le=999)
 
 
+class CartQuantityIn(BaseModel):
+    """A line's new quantity; 0 removes the line."""
+
+    sku_id: int | None = Field(default=None, description="可省略（以路径中的规格为准）")
+    quantity: int = Field(ge=0, le=999)
+
+
 class CartLine(BaseModel):
     sku_id: int
     product_id: int
