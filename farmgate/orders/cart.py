@@ -63,10 +63,41 @@ def get_cart(
 
 
 def _merge(session: Session, source: Cart, target: Cart) -> None:
-    for item in session.scalars(select(CartItem).where(CartItem.cart_id == source.id)):
-        set_quantity(session, target, item.sku_id, item.quantity, add=True)
+    """Move a guest's lines into the account's cart; never refuses.
+
+    A line that is delisted, sold out or short since it was added moves too: the cart page
+    shows it as unavailable with a way to remove it. Checking it here made every page that
+    loads the cart fail after sign-in, until the guest cookie expired.
+    """
+    have = {
+        item.sku_id: item
+        for item in session.scalars(select(CartItem).where(CartItem.cart_id == target.id))
+    }
+    for item in list(session.scalars(select(CartItem).where(CartItem.cart_id == source.id))):
+        mine = have.get(item.sku_id)
+        if mine is not None:
+            mine.quantity = min(MAX_QUANTITY, mine.quantity + item.quantity)
+            session.add(mine)
+        elif len(have) < MAX_LINES:
+            moved = CartItem(cart_id=target.id, sku_id=item.sku_id, quantity=item.quantity)  # type: ignore[arg-type]
+            session.add(moved)
+            have[item.sku_id] = moved
+    session.flush()
     session.execute(delete(CartItem).where(CartItem.cart_id == source.id))  # type: ignore[arg-type]
     session.delete(source)
+    target.updated_at = utcnow()
+    session.add(target)
+
+
+def problem(sellable: bool, stock: int, quantity: int) -> tuple[str | None, str | None]:
+    """Why a cart line cannot be bought now, as a code and in words (None, None if it can)."""
+    if not sellable:
+        return "delisted", "已下架，不能购买，请移除"
+    if stock <= 0:
+        return "sold_out", "已售罄，请移除"
+    if stock < quantity:
+        return "short", f"库存不足，仅剩{stock}件，请减少数量"
+    return None, None
 
 
 def _sellable_sku(session: Session, sku_id: int) -> Sku:
@@ -151,6 +182,7 @@ def view(session: Session, cart: Cart | None) -> CartView:
             and product.status == ProductStatus.PUBLISHED
             and coop.status == CooperativeStatus.APPROVED
         )
+        code, message = problem(bool(sellable), sku.stock, item.quantity)
         line = CartLine(
             sku_id=sku.id,  # type: ignore[arg-type]
             product_id=product.id,  # type: ignore[arg-type]
@@ -160,8 +192,10 @@ def view(session: Session, cart: Cart | None) -> CartView:
             unit_price_fen=sku.price_fen,
             quantity=item.quantity,
             line_total_fen=sku.price_fen * item.quantity,
-            available=bool(sellable and sku.stock >= item.quantity),
+            available=code is None,
             stock=sku.stock,
+            problem=code,  # type: ignore[arg-type]
+            problem_message=message,
         )
         group = groups.setdefault(
             coop.id,
@@ -171,7 +205,10 @@ def view(session: Session, cart: Cart | None) -> CartView:
         group.items_fen += line.line_total_fen
     items = sum(g.items_fen for g in groups.values())
     count = sum(line.quantity for g in groups.values() for line in g.lines)
-    return CartView(groups=list(groups.values()), items_fen=items, count=count)
+    unavailable = sum(1 for g in groups.values() for line in g.lines if not line.available)
+    return CartView(
+        groups=list(groups.values()), items_fen=items, count=count, unavailable=unavailable
+    )
 
 
 def clear(session: Session, cart: Cart) -> None:

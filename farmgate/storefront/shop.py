@@ -17,7 +17,7 @@ from farmgate.messages import validation_fields
 from farmgate.orders import cart as carts
 from farmgate.orders import checkout as checkouts
 from farmgate.orders import service, state
-from farmgate.orders.schemas import CheckoutIn
+from farmgate.orders.schemas import CartView, CheckoutIn
 from farmgate.payments import service as payments
 from farmgate.payments.qr import qr_svg
 from farmgate.storefront.common import PageAccount, check_csrf, render
@@ -112,6 +112,19 @@ def _checkout_form(
     return response
 
 
+def _bad_lines(cart: CartView) -> dict[str, str]:
+    """The lines that cannot be bought now, as the form's errors (empty when all can)."""
+    bad = {
+        f"sku {line.sku_id}": f"{line.product_name}（{line.sku_spec}）{line.problem_message}"
+        for g in cart.groups
+        for line in g.lines
+        if not line.available
+    }
+    if bad:
+        bad["_"] = "购物车里有商品现在不能购买，请先移除或减少数量"
+    return bad
+
+
 @router.get("/checkout", response_class=HTMLResponse)
 def checkout_page(request: Request, session: SessionDep, account: PageAccount) -> Response:
     ref = _cart_ref(request, session, account, create=False)
@@ -123,7 +136,9 @@ def checkout_page(request: Request, session: SessionDep, account: PageAccount) -
         "province": "湖南省",
         "delivery_method": "courier",
     }
-    return _checkout_form(request, account, cart, values, {})
+    response = _checkout_form(request, account, cart, values, _bad_lines(cart))
+    response.status_code = 200  # the page opens; only placing the order is refused
+    return response
 
 
 @router.post("/checkout", response_class=HTMLResponse)
@@ -136,6 +151,8 @@ def place_order(
     cart = carts.view(session, ref.cart if ref else None)
     if ref is None or not cart.count:
         return RedirectResponse("/cart", status_code=303)
+    if cart.unavailable:
+        return _checkout_form(request, account, cart, values, _bad_lines(cart))
     try:
         data = CheckoutIn(**values)  # type: ignore[arg-type]
     except ValidationError as exc:
