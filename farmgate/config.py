@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     # Paying cash at the village e-commerce service station; staff confirm the receipt.
     cash_payments: bool = True
     cash_hold_hours: int = Field(default=72, ge=1)  # stock stays reserved this long
+    # ... for orders the township's own couriers or a station do not deliver (express, post):
+    # the buyer is not a neighbour who walks to the station, so the hold is shorter.
+    cash_hold_hours_remote: int = Field(default=24, ge=1)
+    # What a guest (no account) may hold in unpaid orders, so nobody can reserve a SKU's whole
+    # stock anonymously: orders per phone and per address, units of one SKU, and the share of
+    # a SKU's stock all guests' unpaid orders together may hold.
+    guest_max_unpaid_orders: int = Field(default=2, ge=1)
+    guest_max_units_per_sku: int = Field(default=10, ge=1)
+    guest_max_stock_share: float = Field(default=0.5, gt=0, le=1)
     simulator: bool = False  # show the demo-only "simulate paying" button
 
     # Logistics: waybills and tracking through a Kuaidi100-protocol aggregator. Without

@@ -16,7 +16,7 @@ from farmgate.errors import FarmgateError
 from farmgate.messages import validation_fields
 from farmgate.orders import cart as carts
 from farmgate.orders import checkout as checkouts
-from farmgate.orders import service, state
+from farmgate.orders import guest_limits, service, state
 from farmgate.orders.schemas import CartView, CheckoutIn
 from farmgate.payments import service as payments
 from farmgate.payments.qr import qr_svg
@@ -106,6 +106,7 @@ def _checkout_form(
         values=values,
         errors=errors,
         delivery_labels=DELIVERY_LABELS,
+        guest_rule=guest_limits.rule_text() if account is None else None,
     )
     if errors:
         response.status_code = 422
