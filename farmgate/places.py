@@ -113,14 +113,14 @@ def init_township(session: Session, data: TownshipData) -> tuple[Township, int]:
         select(Township).where(Township.code == data.township["code"])
     ).first()
     if township is None:
-        township = Township(**data.township)
+        township = Township(**data.township)  # type: ignore[arg-type]
         session.add(township)
         session.flush()
     have = set(session.scalars(select(Village.name).where(Village.township_id == township.id)))
     added = 0
     for name, code in data.villages:
         if name not in have:
-            session.add(Village(township_id=township.id, name=name, code=code))
+            session.add(Village(township_id=township.id, name=name, code=code))  # type: ignore[arg-type]
             have.add(name)
             added += 1
     session.flush()

@@ -25,6 +25,7 @@ def test_fifty_buyers_ten_units(committed_db: Engine, monkeypatch: pytest.Monkey
     # One phone and address for every guest here: only the race is tested, not the guest
     # hold limits (tests/test_guest_limits.py).
     monkeypatch.setattr(settings, "guest_max_unpaid_orders", BUYERS)
+    monkeypatch.setattr(settings, "guest_max_units_per_sku", BUYERS)
     monkeypatch.setattr(settings, "guest_max_stock_share", 1.0)
     with session_scope() as session:
         township = f.create_township(session)
