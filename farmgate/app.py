@@ -70,7 +70,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         lifespan=lifespan,
-        max_body_size=settings.max_request_bytes,  # chunked bodies; Guard checks lengths
+        # No max_body_size: Starlette's limit answers a plain-text 413; Guard raises it instead.
     )
     for exc_type in HANDLED_ERRORS:
         app.add_exception_handler(exc_type, _error)

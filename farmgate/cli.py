@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,8 @@ search_app = typer.Typer(help="Product search", no_args_is_help=True)
 app.add_typer(search_app, name="search")
 reports_app = typer.Typer(help="The township's sales figures", no_args_is_help=True)
 app.add_typer(reports_app, name="reports")
+township_app = typer.Typer(help="The township and its villages", no_args_is_help=True)
+app.add_typer(township_app, name="township")
 
 
 @app.callback()
@@ -79,17 +82,30 @@ def db_revision(message: str = typer.Option(..., "-m", help="What the migration 
 def create_admin(
     phone: str = typer.Option(..., prompt="手机号"),
     name: str = typer.Option("乡镇管理员"),
-    password: str | None = typer.Option(None, help="Prompted for when omitted"),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of stdin"
+    ),
 ) -> None:
-    """Create a township administrator account."""
+    """Create a township administrator account.
+
+    The password comes from FARMGATE_ADMIN_PASSWORD, from stdin (--password-stdin) or a
+    prompt that does not echo; never from the command line, where shell history keeps it.
+    """
     from farmgate.accounts import service as accounts
     from farmgate.db import session_scope
     from farmgate.errors import FarmgateError
     from farmgate.models import Role
     from farmgate.validators import normalize_mobile
 
-    if password is None:
+    password = os.environ.get("FARMGATE_ADMIN_PASSWORD", "")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif not password:
         password = getpass.getpass("密码: ")
+        if getpass.getpass("再输入一次密码: ") != password:
+            _fail("两次输入的密码不一致")
+    if not password:
+        _fail("没有提供密码")
     try:
         with session_scope() as session:
             accounts.create_account(
@@ -102,6 +118,32 @@ def create_admin(
     except (FarmgateError, ValueError) as exc:
         _fail(getattr(exc, "message", str(exc)))
     typer.echo(f"Admin {phone} created.")
+
+
+@township_app.command("init")
+def township_init(
+    source: Path | None = typer.Argument(
+        None, exists=True, dir_okay=False, help="township.json or .csv (default: built-in)"
+    ),
+) -> None:
+    """Create the township and its villages (no accounts, no sample data); safe to re-run."""
+    from farmgate import places
+    from farmgate.db import session_scope
+    from farmgate.errors import FarmgateError
+
+    try:
+        data = places.read_township_file(source) if source else places.builtin_township()
+        with session_scope() as session:
+            township, added = places.init_township(session, data)
+            code, label = township.code, f"{township.name}（{township.code}）"
+    except FarmgateError as exc:
+        _fail(exc.message)
+    typer.echo(f"Township {label}: {added} village(s) added.")
+    if code != settings.township:
+        typer.secho(
+            f"Set FARMGATE_TOWNSHIP={code} so the site serves this township.",
+            fg=typer.colors.YELLOW,
+        )
 
 
 @app.command("import")
@@ -294,6 +336,14 @@ def demo(
     no_serve: bool = typer.Option(False, "--no-serve", help="Migrate and seed only"),
 ) -> None:
     """Create, migrate and seed a demo database (SAMPLE data for 谭家场乡), then serve it."""
+    if settings.env == "production":
+        # The demo seeds accounts with a published password and turns the simulators on.
+        _fail(
+            "farmgate demo refuses to run with FARMGATE_ENV=production: it creates accounts "
+            "with the published demo password and switches on the payment simulator. "
+            "Set up production with `farmgate township init` and "
+            "`farmgate users create-admin` (see infra/README.md)."
+        )
     from farmgate.db import session_scope, upgrade_database
     from farmgate.demo.seed import DEMO_PASSWORD, seed
 

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # The embedded backend: how often a process looks for documents other processes wrote.
     search_refresh_seconds: float = Field(default=0.5, ge=0)
     secret_key: str = DEFAULT_SECRET_KEY
+    # "standard": argon2id at the library's recommended strength (3 passes, 64 MiB, 4 lanes).
+    # "test": a token cost so the test suite does not spend its time hashing; never production.
+    password_hash_cost: Literal["standard", "test"] = "standard"
     public_base_url: str = "http://127.0.0.1:8000"
     media_dir: Path = Path("./media")
     media_url_path: str = "/media"
@@ -73,6 +76,15 @@ class Settings(BaseSettings):
     # Paying cash at the village e-commerce service station; staff confirm the receipt.
     cash_payments: bool = True
     cash_hold_hours: int = Field(default=72, ge=1)  # stock stays reserved this long
+    # ... for orders the township's own couriers or a station do not deliver (express, post):
+    # the buyer is not a neighbour who walks to the station, so the hold is shorter.
+    cash_hold_hours_remote: int = Field(default=24, ge=1)
+    # What a guest (no account) may hold in unpaid orders, so nobody can reserve a SKU's whole
+    # stock anonymously: orders per phone and per address, units of one SKU, and the share of
+    # a SKU's stock all guests' unpaid orders together may hold.
+    guest_max_unpaid_orders: int = Field(default=2, ge=1)
+    guest_max_units_per_sku: int = Field(default=10, ge=1)
+    guest_max_stock_share: float = Field(default=0.5, gt=0, le=1)
     simulator: bool = False  # show the demo-only "simulate paying" button
 
     # Logistics: waybills and tracking through a Kuaidi100-protocol aggregator. Without
@@ -101,6 +113,12 @@ class Settings(BaseSettings):
     api_token_days: int = Field(default=90, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_lock_minutes: int = Field(default=15, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_test_hash_cost_in_production(self) -> Settings:
+        if self.env == "production" and self.password_hash_cost != "standard":
+            raise ValueError("FARMGATE_PASSWORD_HASH_COST=test is for tests only, not production")
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

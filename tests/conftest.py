@@ -19,15 +19,18 @@ import pytest
 # Jobs the tests use (tests/support/jobs.py); also inherited by worker subprocesses.
 os.environ.setdefault("FARMGATE_JOB_MODULES", '["tests.support.jobs"]')
 os.environ.setdefault("FARMGATE_EMBEDDED_JOBS", "false")
+# Hash passwords at a token cost: production's argon2id strength is asserted in test_auth.py.
+os.environ.setdefault("FARMGATE_PASSWORD_HASH_COST", "test")
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from farmgate import db
 from farmgate.bootstrap import install
+from farmgate.catalog.schemas import SkuCreate
 from farmgate.config import settings
 from farmgate.logistics.simulator import CourierSimulatorServer, start_courier_simulator
 from farmgate.media.storage import LocalMediaStorage, set_storage
-from farmgate.models import Role
+from farmgate.models import Role, Sku
 from farmgate.payments.simulator import SimulatorServer, start_simulator
 from farmgate.search.backend import SearchBackend
 from tests.support import factories as f
@@ -240,6 +243,7 @@ def farm(session: Session) -> dict[str, object]:
     fresh = f.create_product(session, staff, village, name="鲜红辣椒")
     dried = f.create_product(session, staff, village, name="干红辣椒")
     return {
+        "coop": coop,
         "staff": f.auth_headers(session, staff),
         "rival": f.auth_headers(session, rival),
         "admin": f.auth_headers(session, f.create_account(session, role=Role.ADMIN)),
@@ -266,3 +270,34 @@ def fresh_search_backend(request: pytest.FixtureRequest) -> Iterator[SearchBacke
     """The catalogue indexed for this test alone, to change as it likes."""
     with catalogue_backend(request.param) as backend:
         yield backend
+
+
+@pytest.fixture
+def shop(session: Session) -> dict[str, object]:
+    """Two cooperatives' products for the cart and checkout tests: a chilli and a fish SKU."""
+    township = f.create_township(session)
+    village = f.first_village(session, township)
+    coop_a = f.create_cooperative(session, township, name="辣椒合作社")
+    coop_b = f.create_cooperative(session, township, name="稻花鱼合作社")
+    staff_a = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop_a)
+    staff_b = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop_b)
+    chilli = f.create_product(session, staff_a, village, name="干辣椒")
+    fish = f.create_product(
+        session,
+        staff_b,
+        village,
+        name="稻花鱼",
+        category="aquatic",
+        storage_class="chilled",
+        unit="条",
+        skus=[SkuCreate(spec="一条", price_fen=3500, stock=5, weight_g=600)],
+    )
+    sku_chilli = session.query(Sku).filter_by(product_id=chilli.id).one()
+    sku_fish = session.query(Sku).filter_by(product_id=fish.id).one()
+    session.commit()
+    return {
+        "chilli": sku_chilli.id,
+        "fish": sku_fish.id,
+        "staff_a": f.auth_headers(session, staff_a),
+        "staff_b": f.auth_headers(session, staff_b),
+    }

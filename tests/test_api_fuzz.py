@@ -36,7 +36,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from argon2 import PasswordHasher
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -47,7 +46,6 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy.orm import Session
 
-from farmgate.accounts import security
 from farmgate.app import create_app
 from farmgate.config import settings as app_settings
 from farmgate.models import Role, Sku
@@ -228,11 +226,6 @@ def seeded(
     monkeypatch: pytest.MonkeyPatch,
     pay_simulator: SimulatorServer,
 ) -> Seeded:
-    # argon2's default cost is ~0.3 s a hash on a busy CI core, and the fuzzing registers and
-    # signs in a lot; hashing itself is tested in tests/test_auth.py.
-    monkeypatch.setattr(
-        security, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-    )
     # WeChat Pay v2 against the local simulator, as tests/test_payments_orders.py does.
     for name, value in {
         "wechat_pay_version": "v2",

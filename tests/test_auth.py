@@ -129,7 +129,38 @@ def test_production_refuses_the_default_secret_key(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setenv("FARMGATE_ENV", "production")
     monkeypatch.delenv("FARMGATE_SECRET_KEY", raising=False)
+    monkeypatch.delenv("FARMGATE_PASSWORD_HASH_COST", raising=False)  # the tests' token cost
     with pytest.raises(ValidationError, match="FARMGATE_SECRET_KEY"):
         Settings()
     monkeypatch.setenv("FARMGATE_SECRET_KEY", "x" * 48)
     assert Settings().env == "production"
+
+
+def test_production_hashes_passwords_with_argon2id_at_full_strength(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from argon2 import Type, extract_parameters
+    from pydantic import ValidationError
+
+    from farmgate.config import Settings
+    from farmgate.config import settings as live
+
+    monkeypatch.delenv("FARMGATE_PASSWORD_HASH_COST", raising=False)
+    assert Settings(_env_file=None).password_hash_cost == "standard"  # type: ignore[call-arg]
+    monkeypatch.setattr(live, "password_hash_cost", "standard")
+    params = extract_parameters(security.hash_password("a-long-passphrase"))
+    assert params.type is Type.ID
+    assert (params.time_cost, params.memory_cost, params.parallelism) == (3, 65536, 4)
+    assert security.verify_password(security.hash_password("pw-one-two"), "pw-one-two")
+    # The suite's token cost is refused outside tests.
+    monkeypatch.setenv("FARMGATE_ENV", "production")
+    monkeypatch.setenv("FARMGATE_SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("FARMGATE_PASSWORD_HASH_COST", "test")
+    with pytest.raises(ValidationError, match="PASSWORD_HASH_COST"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_the_suite_hashes_at_the_token_cost() -> None:
+    from argon2 import extract_parameters
+
+    assert extract_parameters(security.hash_password("x-y-z-w-v")).memory_cost == 8

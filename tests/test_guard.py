@@ -93,3 +93,62 @@ def test_checkout_is_limited_per_session_too(client, monkeypatch: pytest.MonkeyP
     assert codes[-1] == 429 and 429 not in codes[:-1]
     other = {"Authorization": "Bearer another-session"}
     assert client.post("/api/v1/checkout", json={}, headers=other).status_code != 429
+
+
+@pytest.mark.parametrize("path", ["/api/v1/orders/lookup", "/my-orders"])
+def test_guest_order_lookup_is_limited_per_address(  # type: ignore[no-untyped-def]
+    client, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    # Order number + phone answers a name and an address: guessing must be slow.
+    monkeypatch.setattr(settings, "rate_limits", True)
+    monkeypatch.setattr(settings, "redis_url", None)
+    monkeypatch.setattr(ratelimit, "limiter", ratelimit.Limiter())
+    monkeypatch.setattr(ratelimit, "WINDOW", 3600)
+    rule = ratelimit.rule_for("POST", path)
+    assert rule is not None and rule.name == "order_lookup" and rule.per_ip <= 20
+
+    def attempt(i: int) -> int:
+        body = {"number": f"FG2026{i:08d}", "phone": "13900000000"}
+        if path.startswith("/api/"):
+            return client.post(path, json=body).status_code
+        return client.post(path, data=body).status_code
+
+    answers = [attempt(i) for i in range(rule.per_ip)]
+    assert 429 not in answers
+    refused = client.post("/api/v1/orders/lookup", json={"number": "x", "phone": "13900000000"})
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert client.get("/my-orders").status_code != 429  # reading the form is not an attempt
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_over_the_limit_gets_the_json_error_or_the_error_page(  # type: ignore[no-untyped-def]
+    connection, monkeypatch: pytest.MonkeyPatch, chunked: bool
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from farmgate.app import create_app
+
+    # The limit as the app is built with it (production's case), not changed afterwards.
+    monkeypatch.setattr(settings, "max_request_bytes", 2048)
+    client = TestClient(create_app(check_schema=False, run_jobs=False))
+
+    def body():  # type: ignore[no-untyped-def]
+        if not chunked:
+            return b"x" * 4096
+        return (b"x" * 1024 for _ in range(4))  # no Content-Length: sent in chunks
+
+    api = client.post(
+        "/api/v1/auth/token", content=body(), headers={"content-type": "application/json"}
+    )
+    assert api.status_code == 413
+    assert api.headers["content-type"].startswith("application/json")
+    assert api.json()["error"]["code"] == "too_large"
+    page = client.post(
+        "/login", content=body(), headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert page.status_code == 413
+    assert page.headers["content-type"].startswith("text/html")
+    assert "请求内容过大" in page.text and "<html" in page.text
+    small = client.post("/api/v1/auth/token", json={"phone": "1", "password": "x"})
+    assert small.status_code in (401, 422)  # under the limit: read as usual

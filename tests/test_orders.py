@@ -7,44 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from farmgate.catalog.schemas import SkuCreate
 from farmgate.db import utcnow
 from farmgate.errors import InvalidTransition
 from farmgate.jobs import runner
-from farmgate.models import Order, OrderEvent, OrderStatus, OutboxJob, Role, Sku
+from farmgate.models import Order, OrderEvent, OrderStatus, OutboxJob, Sku
 from farmgate.orders import service, state
 from tests.support import factories as f
 from tests.support.factories import ADDRESS
-
-
-@pytest.fixture
-def shop(session: Session):  # type: ignore[no-untyped-def]
-    township = f.create_township(session)
-    village = f.first_village(session, township)
-    coop_a = f.create_cooperative(session, township, name="辣椒合作社")
-    coop_b = f.create_cooperative(session, township, name="稻花鱼合作社")
-    staff_a = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop_a)
-    staff_b = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop_b)
-    chilli = f.create_product(session, staff_a, village, name="干辣椒")
-    fish = f.create_product(
-        session,
-        staff_b,
-        village,
-        name="稻花鱼",
-        category="aquatic",
-        storage_class="chilled",
-        unit="条",
-        skus=[SkuCreate(spec="一条", price_fen=3500, stock=5, weight_g=600)],
-    )
-    sku_chilli = session.query(Sku).filter_by(product_id=chilli.id).one()
-    sku_fish = session.query(Sku).filter_by(product_id=fish.id).one()
-    session.commit()
-    return {
-        "chilli": sku_chilli.id,
-        "fish": sku_fish.id,
-        "staff_a": f.auth_headers(session, staff_a),
-        "staff_b": f.auth_headers(session, staff_b),
-    }
 
 
 def test_guest_buys_from_two_cooperatives(client, session: Session, shop) -> None:  # type: ignore[no-untyped-def]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from farmgate.catalog.schemas import SkuCreate
+from farmgate.config import settings
 from farmgate.db import session_scope
 from farmgate.models import Order, OrderLine, Role, Sku
 from farmgate.orders import cart as carts
@@ -19,7 +21,12 @@ BUYERS = 50
 UNITS = 10
 
 
-def test_fifty_buyers_ten_units(committed_db: Engine) -> None:
+def test_fifty_buyers_ten_units(committed_db: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One phone and address for every guest here: only the race is tested, not the guest
+    # hold limits (tests/test_guest_limits.py).
+    monkeypatch.setattr(settings, "guest_max_unpaid_orders", BUYERS)
+    monkeypatch.setattr(settings, "guest_max_units_per_sku", BUYERS)
+    monkeypatch.setattr(settings, "guest_max_stock_share", 1.0)
     with session_scope() as session:
         township = f.create_township(session)
         coop = f.create_cooperative(session, township)

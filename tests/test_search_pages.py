@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy.orm import Session
 
 from farmgate.models import Role, Sku, Township, Village
@@ -83,3 +84,21 @@ def test_the_json_api_and_completions(client, session: Session) -> None:  # type
     completions = client.get("/api/v1/search/suggest", params={"q": "la"}).json()["suggestions"]
     assert any("辣椒" in s or "腊肉" in s for s in completions)
     assert client.get("/api/v1/search/suggest", params={"q": " "}).json()["suggestions"] == []
+
+
+@pytest.mark.parametrize("q", ["1 1", "500g 500g", "辣椒 辣椒", "lajiao lajiao 辣椒"])
+def test_a_repeated_word_is_searched_once(client, session: Session, q: str) -> None:  # type: ignore[no-untyped-def]
+    _catalogue(session)
+    api = client.get("/api/v1/search", params={"q": q})
+    assert api.status_code == 200, api.text
+    page = client.get("/search", params={"q": q})
+    assert page.status_code == 200, page.text
+    if "辣椒" in q:
+        assert api.json()["total"] >= 1
+
+
+def test_the_meilisearch_query_names_a_repeated_word_once() -> None:
+    from farmgate.search.meili import query_text
+
+    assert query_text("500g 500g")[0] == query_text("500g")[0]
+    assert query_text("1 1 辣椒 辣椒")[0].split().count("辣椒") == 1

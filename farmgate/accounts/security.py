@@ -12,26 +12,47 @@ from farmgate.config import settings
 from farmgate.tokens import new_token as new_token
 from farmgate.tokens import token_digest as token_digest
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# A hash verified against when the phone is unknown, so timing does not reveal accounts.
-_DUMMY_HASH = _hasher.hash("farmgate-dummy-password")
+_hashers: dict[str, tuple[PasswordHasher, str]] = {}
+
+
+def hasher() -> PasswordHasher:
+    """The password hasher for ``settings.password_hash_cost``.
+
+    "standard" is argon2id with the library's recommended parameters; "test" is argon2id at
+    the smallest cost, so the suite's thousands of sign-ups do not each spend 64 MiB.
+    """
+    return _hasher_and_dummy()[0]
+
+
+def _hasher_and_dummy() -> tuple[PasswordHasher, str]:
+    cost = settings.password_hash_cost
+    if cost not in _hashers:
+        made = (
+            PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+            if cost == "test"
+            else PasswordHasher()
+        )
+        # A hash verified against when the phone is unknown, so timing does not reveal accounts.
+        _hashers[cost] = (made, made.hash("farmgate-dummy-password"))
+    return _hashers[cost]
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    chosen, dummy = _hasher_and_dummy()
     try:
         # A missing hash is still verified (against a dummy) so that timing does not tell.
-        _hasher.verify(password_hash or _DUMMY_HASH, password)  # raises on a mismatch
+        chosen.verify(password_hash or dummy, password)  # raises on a mismatch
     except (VerificationError, InvalidHashError):
         return False
     return password_hash is not None
 
 
 def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    return hasher().check_needs_rehash(password_hash)
 
 
 def csrf_token_for(session_token: str) -> str:

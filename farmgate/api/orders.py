@@ -12,7 +12,7 @@ from farmgate.models import FulfilmentStatus, OrderStatus
 from farmgate.orders import cart as carts
 from farmgate.orders import checkout as checkouts
 from farmgate.orders import presenters, service
-from farmgate.orders.schemas import CartItemIn, CartView, CheckoutIn, OrderOut
+from farmgate.orders.schemas import CartItemIn, CartQuantityIn, CartView, CheckoutIn, OrderOut
 from farmgate.validators import normalize_mobile
 from farmgate.web.auth import CurrentAccount, CurrentAdmin, CurrentCooperativeStaff, OptionalAccount
 from farmgate.web.cookies import CART_COOKIE, set_cart_cookie
@@ -59,7 +59,7 @@ def add_item(
 @router.put("/cart/items/{sku_id}", response_model=CartView, summary="修改数量（0 为删除）")
 def set_item(
     sku_id: int,
-    data: CartItemIn,
+    data: CartQuantityIn,
     request: Request,
     response: Response,
     session: SessionDep,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, UploadFile
 from pydantic import AwareDatetime, BaseModel, Field
 
 from farmgate.api.uploads import read_upload
+from farmgate.cooperatives import service as cooperatives
 from farmgate.errors import ValidationFailed
 from farmgate.models import Batch, Inspection, TraceEvent
 from farmgate.orders import presenters
@@ -360,6 +361,7 @@ EPCIS_MEDIA = "application/ld+json"
 )
 def batch_epcis(batch_id: int, session: SessionDep, account: CurrentAccount) -> Response:
     batch = service.get_batch(session, account, batch_id)
+    cooperatives.ensure_can_issue(session, batch.cooperative_id)
     upstream = lineage.family(session, batch)["upstream"]
     document = epcis_export.for_batches(session, [batch, *upstream])
     return Response(json.dumps(document, ensure_ascii=False), media_type=EPCIS_MEDIA)

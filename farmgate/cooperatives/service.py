@@ -107,6 +107,43 @@ def get_public(session: Session, cooperative_id: int) -> Cooperative:
     return coop
 
 
+def can_publish(coop: Cooperative | None) -> bool:
+    """Whether what a cooperative makes may be public and it may issue codes.
+
+    The one rule for every public surface (trace pages, Digital Link and unit-code scans,
+    EPCIS exports, QR codes and labels): only a cooperative the township has approved, and
+    not since suspended, publishes. A pending or suspended one may still prepare its data.
+    """
+    return coop is not None and coop.status == CooperativeStatus.APPROVED
+
+
+def _why_not(coop: Cooperative | None) -> str:
+    if coop is not None and coop.status == CooperativeStatus.SUSPENDED:
+        return "该产品的生产者已暂停在本平台发布（不再处于审核通过状态）"
+    return "该产品的生产者尚未通过乡镇审核"
+
+
+def ensure_public(session: Session, cooperative_id: int) -> None:
+    """Raise a "not found" for a public page whose cooperative may not publish."""
+    coop = session.get(Cooperative, cooperative_id)
+    if not can_publish(coop):
+        raise NotFound(
+            f"{_why_not(coop)}，追溯信息暂不公开。请向购买渠道核实产品来源。",
+            code="producer_not_approved",
+        )
+
+
+def ensure_can_issue(session: Session, cooperative_id: int) -> None:
+    """Refuse codes, QR images, labels and EPCIS exports to a cooperative that may not publish."""
+    coop = session.get(Cooperative, cooperative_id)
+    if not can_publish(coop):
+        raise PermissionDenied(
+            "合作社尚未通过乡镇审核或已被暂停，暂不能发放单品码、二维码、标签或导出追溯记录；"
+            "资料可以继续准备，审核通过后即可发放",
+            code="cooperative_not_approved",
+        )
+
+
 def _mask(account_no: str) -> str:
     digits = account_no.replace(" ", "")
     return "" if not digits else "*" * max(0, len(digits) - 4) + digits[-4:]

@@ -12,6 +12,7 @@ from sqlmodel import col
 from farmgate.accounts import service as accounts
 from farmgate.catalog import service as catalog
 from farmgate.catalog.schemas import ProductCreate, SkuCreate
+from farmgate.config import settings
 from farmgate.db import pk, utcnow
 from farmgate.models import (
     Account,
@@ -178,6 +179,8 @@ PRODUCTS = [
 
 def seed(session: Session) -> dict[str, str]:
     """Create the township, villages, demo accounts and catalogue; idempotent by township code."""
+    if settings.env == "production":
+        raise RuntimeError("the demo seed (published passwords) never runs in production")
     existing = session.scalars(
         select(Township).where(col(Township.code) == TOWNSHIP["code"])
     ).first()

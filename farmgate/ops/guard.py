@@ -4,10 +4,11 @@
   scripts from /static), no framing, no MIME sniffing, a strict referrer policy, the camera
   only for this site (the courier's scanner), and HSTS when the request came over TLS (as
   the proxy tells uvicorn with ``--proxy-headers``).
-- A request body larger than ``FARMGATE_MAX_REQUEST_BYTES`` (by its Content-Length) is
-  refused with 413 before it is read; FastAPI's own limit stops chunked ones.
-- Rate limits (farmgate/ops/ratelimit.py) answer 429 with Retry-After.
-Errors use the API's JSON shape.
+- A request body larger than ``FARMGATE_MAX_REQUEST_BYTES`` is refused with 413: at once
+  when its Content-Length says so (before a byte of it is read), or as soon as a chunked
+  body passes the limit. The refusal is an HTTPException raised from ``receive``, so the
+  app's own handlers answer it: the JSON error shape under /api, the error page elsewhere.
+- Rate limits (farmgate/ops/ratelimit.py) answer 429 with Retry-After, in the JSON shape.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import json
 from http.cookies import SimpleCookie
 from typing import Any
+
+from fastapi import HTTPException
 
 from farmgate.config import settings
 from farmgate.ops import ratelimit
@@ -62,6 +65,31 @@ def _client(headers: dict[bytes, bytes]) -> str | None:
     return None
 
 
+def _limited(receive: Any, headers: dict[bytes, bytes]) -> Any:
+    """``receive`` that raises a 413 instead of handing over a body past the limit.
+
+    FastAPI re-raises an HTTPException met while reading the body (anything else becomes a
+    400), and the exception handlers then answer it as they answer every other error.
+    """
+    limit = settings.max_request_bytes
+    length = headers.get(b"content-length", b"")
+    declared_too_large = length.isdigit() and int(length) > limit
+    received = 0
+
+    async def receive_within_limit() -> dict[str, Any]:
+        nonlocal received
+        if declared_too_large:
+            raise HTTPException(413)
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise HTTPException(413)
+        return message  # type: ignore[no-any-return]
+
+    return receive_within_limit
+
+
 class Guard:
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -87,13 +115,9 @@ class Guard:
             )
             await send({"type": "http.response.body", "body": body})
             return
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, _limited(receive, headers), send_with_headers)
 
     async def _refusal(self, scope: dict[str, Any], headers: dict[bytes, bytes]) -> Any:
-        length = headers.get(b"content-length", b"")
-        if length.isdigit() and int(length) > settings.max_request_bytes:
-            limit_mb = settings.max_request_bytes / 1024 / 1024
-            return _error(413, "too_large", f"请求内容过大（上限 {limit_mb:.0f} MB）", [])
         if not settings.rate_limits:
             return None
         rule = ratelimit.rule_for(scope.get("method", ""), scope.get("path", ""))

@@ -1,5 +1,6 @@
 """Rate limits for the doors people (and scripts) knock on hardest: signing in, checking out,
-scanning trace codes and uploading files; per client address and per signed-in session.
+looking up a guest's order, scanning trace codes and uploading files; per client address and
+per signed-in session.
 
 Fixed one-minute windows, counted in Redis when the platform has one (every process then
 shares the counts) and in this process's memory otherwise. A Redis that does not answer does
@@ -33,6 +34,14 @@ class Rule:
 RULES = (
     Rule("login", frozenset({"POST"}), re.compile(r"^(/login|/api/v1/auth/token)$"), 20, 0),
     Rule("checkout", frozenset({"POST"}), re.compile(r"^(/api/v1)?/checkout$"), 30, 10),
+    # Order number + phone answers a guest's name and address: guessing must stay slow.
+    Rule(
+        "order_lookup",
+        frozenset({"POST"}),
+        re.compile(r"^(/api/v1/orders/lookup|/my-orders)$"),
+        10,
+        5,
+    ),
     Rule("scan", frozenset({"GET"}), re.compile(r"^/01/"), 240, 0),
     Rule(
         "upload",

@@ -23,6 +23,10 @@ from farmgate.orders.schemas import CartGroup, CartLine, CartView
 from farmgate.tokens import new_token, token_digest
 
 MAX_LINES = 50
+MAX_QUANTITY = 999  # of one SKU in a cart
+# A cart's goods at most 1,000,000 yuan: orders keep fen in 32-bit INTEGER columns (PostgreSQL
+# refuses more than 2,147,483,647), and no village shop sells this much in one order.
+MAX_TOTAL_FEN = 100_000_000
 
 
 @dataclass
@@ -61,10 +65,41 @@ def get_cart(
 
 
 def _merge(session: Session, source: Cart, target: Cart) -> None:
-    for item in session.scalars(select(CartItem).where(col(CartItem.cart_id) == source.id)):
-        set_quantity(session, target, item.sku_id, item.quantity, add=True)
+    """Move a guest's lines into the account's cart; never refuses.
+
+    A line that is delisted, sold out or short since it was added moves too: the cart page
+    shows it as unavailable with a way to remove it. Checking it here made every page that
+    loads the cart fail after sign-in, until the guest cookie expired.
+    """
+    have = {
+        item.sku_id: item
+        for item in session.scalars(select(CartItem).where(col(CartItem.cart_id) == target.id))
+    }
+    for item in list(session.scalars(select(CartItem).where(col(CartItem.cart_id) == source.id))):
+        mine = have.get(item.sku_id)
+        if mine is not None:
+            mine.quantity = min(MAX_QUANTITY, mine.quantity + item.quantity)
+            session.add(mine)
+        elif len(have) < MAX_LINES:
+            moved = CartItem(cart_id=pk(target), sku_id=item.sku_id, quantity=item.quantity)
+            session.add(moved)
+            have[item.sku_id] = moved
+    session.flush()
     session.execute(delete(CartItem).where(col(CartItem.cart_id) == source.id))
     session.delete(source)
+    target.updated_at = utcnow()
+    session.add(target)
+
+
+def problem(sellable: bool, stock: int, quantity: int) -> tuple[str | None, str | None]:
+    """Why a cart line cannot be bought now, as a code and in words (None, None if it can)."""
+    if not sellable:
+        return "delisted", "已下架，不能购买，请移除"
+    if stock <= 0:
+        return "sold_out", "已售罄，请移除"
+    if stock < quantity:
+        return "short", f"库存不足，仅剩{stock}件，请减少数量"
+    return None, None
 
 
 def _sellable_sku(session: Session, sku_id: int) -> Sku:
@@ -95,8 +130,21 @@ def set_quantity(
         return
     sku = _sellable_sku(session, sku_id)
     total = quantity + (item.quantity if item is not None and add else 0)
-    if total > 999:
-        raise ValidationFailed("单个商品最多购买999件", fields={"quantity": "不能超过999"})
+    if total > MAX_QUANTITY:
+        raise ValidationFailed(
+            f"单个商品最多购买{MAX_QUANTITY}件", fields={"quantity": f"不能超过{MAX_QUANTITY}"}
+        )
+    others = session.execute(  # summed here: price x quantity can pass 32 bits in SQL
+        select(Sku.price_fen, CartItem.quantity)
+        .join(Sku, Sku.id == CartItem.sku_id)
+        .where(CartItem.cart_id == cart.id, CartItem.sku_id != sku_id)
+    ).all()
+    if sum(price * qty for price, qty in others) + sku.price_fen * total > MAX_TOTAL_FEN:
+        raise ValidationFailed(
+            f"购物车商品合计不能超过{MAX_TOTAL_FEN // 100:,}元，请减少数量或分开下单",
+            code="cart_total_too_large",
+            fields={"quantity": "合计超出上限"},
+        )
     if total > sku.stock:
         raise ValidationFailed(
             f"库存不足，仅剩{sku.stock}件",
@@ -133,6 +181,7 @@ def view(session: Session, cart: Cart | None) -> CartView:
     groups: dict[int, CartGroup] = {}
     for item, sku, product, coop in rows:
         sellable = is_on_sale(product, coop, sku)
+        code, message = problem(sellable, sku.stock, item.quantity)
         line = CartLine(
             sku_id=pk(sku),
             product_id=pk(product),
@@ -142,8 +191,10 @@ def view(session: Session, cart: Cart | None) -> CartView:
             unit_price_fen=sku.price_fen,
             quantity=item.quantity,
             line_total_fen=sku.price_fen * item.quantity,
-            available=bool(sellable and sku.stock >= item.quantity),
+            available=code is None,
             stock=sku.stock,
+            problem=code,  # type: ignore[arg-type]
+            problem_message=message,
         )
         group = groups.setdefault(
             pk(coop),
@@ -153,7 +204,10 @@ def view(session: Session, cart: Cart | None) -> CartView:
         group.items_fen += line.line_total_fen
     items = sum(g.items_fen for g in groups.values())
     count = sum(line.quantity for g in groups.values() for line in g.lines)
-    return CartView(groups=list(groups.values()), items_fen=items, count=count)
+    unavailable = sum(1 for g in groups.values() for line in g.lines if not line.available)
+    return CartView(
+        groups=list(groups.values()), items_fen=items, count=count, unavailable=unavailable
+    )
 
 
 def clear(session: Session, cart: Cart) -> None:

@@ -40,6 +40,7 @@ from farmgate.models import (
     Township,
 )
 from farmgate.orders import cart as carts
+from farmgate.orders import guest_limits
 from farmgate.orders.schemas import CheckoutIn
 from farmgate.search import tracking as search_tracking
 from farmgate.timeutil import to_local
@@ -164,6 +165,11 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
 
     if data.delivery_method == DeliveryMethod.LOCAL:
         _check_local(session, {coop.township_id for _, _, _, coop in rows}, data)
+    if actor is None:  # a guest may not hold a SKU's whole stock (orders/guest_limits.py)
+        wanted = [
+            (sku.id, f"{p.name}（{sku.spec}）", i.quantity, sku.stock) for i, sku, p, _ in rows
+        ]
+        guest_limits.check(session, data, wanted)  # type: ignore[arg-type]
 
     # A first look without locking: once a SKU is sold out, checkouts fail here at once,
     # without writing anything or queueing for its row lock.

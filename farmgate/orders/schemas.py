@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -12,6 +12,13 @@ from farmgate.validators import normalize_mobile
 class CartItemIn(BaseModel):
     sku_id: int
     quantity: int = Field(ge=1, le=999)
+
+
+class CartQuantityIn(BaseModel):
+    """A line's new quantity; 0 removes the line."""
+
+    sku_id: int | None = Field(default=None, description="可省略（以路径中的规格为准）")
+    quantity: int = Field(ge=0, le=999)
 
 
 class CartLine(BaseModel):
@@ -25,6 +32,9 @@ class CartLine(BaseModel):
     line_total_fen: int
     available: bool  # on sale and enough stock right now
     stock: int
+    # Why the line cannot be bought now: delisted, sold_out or short (None when it can).
+    problem: Literal["delisted", "sold_out", "short"] | None = None
+    problem_message: str | None = None  # the same in words, for the buyer
 
 
 class CartGroup(BaseModel):
@@ -38,6 +48,7 @@ class CartView(BaseModel):
     groups: list[CartGroup]
     items_fen: int
     count: int
+    unavailable: int = 0  # lines that cannot be bought now (each says why)
 
 
 class CheckoutIn(BaseModel):

@@ -24,8 +24,8 @@ from farmgate.models import (
     Refund,
     RefundStatus,
 )
+from farmgate.orders import guest_limits, state
 from farmgate.orders import service as orders
-from farmgate.orders import state
 from farmgate.payments import providers
 from farmgate.payments.provider import (
     AlreadyPaid,
@@ -113,7 +113,8 @@ def create_intent(
 
 def _hold_for_cash(session: Session, order: Order) -> None:
     """Keep the stock reserved until the buyer can reach the station, with its own release."""
-    deadline = utcnow() + timedelta(hours=settings.cash_hold_hours)
+    hours = guest_limits.cash_hold_hours(order)
+    deadline = utcnow() + timedelta(hours=hours)
     if deadline <= order.pay_by:
         return
     order.pay_by = deadline
@@ -124,7 +125,7 @@ def _hold_for_cash(session: Session, order: Order) -> None:
         session,
         {"order_id": order.id, "due": deadline.isoformat()},  # type: ignore[typeddict-item]
         key=f"order:{order.id}",
-        delay_seconds=settings.cash_hold_hours * 3600,
+        delay_seconds=hours * 3600,
     )
 
 

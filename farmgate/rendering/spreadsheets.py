@@ -14,14 +14,16 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
+from farmgate.rendering.safe_cells import csv_row, xlsx_cell, xlsx_row
+
 
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     """UTF-8 CSV with a BOM, so that Excel opens Chinese text correctly."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(header)
+    writer.writerow(csv_row(header))
     for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(csv_row(row))  # text that a spreadsheet would run as a formula is quoted
     return ("\ufeff" + out.getvalue()).encode()
 
 
@@ -44,7 +46,7 @@ def add_sheet(
     for i, label in enumerate(header, 1):
         width = widths[i - 1] if i <= len(widths) else max(10, 2 * len(label) + 2)
         sheet.column_dimensions[get_column_letter(i)].width = width
-    sheet.append(list(header))
+    sheet.append(xlsx_row(sheet, header))
     count = 0
     for row in rows:
         cells = []
@@ -55,7 +57,7 @@ def add_sheet(
                 cell.number_format = fmt
                 cells.append(cell)
             else:
-                cells.append(value)
+                cells.append(xlsx_cell(sheet, value))  # text never becomes a formula
         sheet.append(cells)
         count += 1
     sheet.auto_filter.ref = f"A1:{get_column_letter(max(1, len(header)))}{count + 1}"

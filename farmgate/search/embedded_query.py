@@ -35,7 +35,9 @@ SHORT_PREFIX_CAP = 8  # expansions of a one-letter query
 MAX_TOKENS = 10
 
 
-@dataclass(slots=True)
+# eq=False: tokens compare by identity; the generated __eq__ would compare the numpy vectors
+# and raise "truth value of an array is ambiguous" (a 500 for any query with a repeated word).
+@dataclass(slots=True, eq=False)
 class QueryToken:
     """One token of a query: its score for every row, and what it highlights."""
 
@@ -189,7 +191,10 @@ def query_tokens(st: State, lex: Lexicon, q: str) -> list[QueryToken]:
             out.append(_number(st, lex, tok.text))
         else:
             out.append(_quantity(st, tok.text))
-    return out[:MAX_TOKENS]
+    # A word typed twice ("1 1", "500g 500g") is one condition: keep its first token only.
+    seen: set[str] = set()
+    unique = [t for t in out if not (t.text in seen or seen.add(t.text))]  # type: ignore[func-returns-value]
+    return unique[:MAX_TOKENS]
 
 
 def _join_latin(st: State, lex: Lexicon, norm: str, raw: list[an.Token], i: int) -> int:

@@ -150,7 +150,8 @@ def query_text(q: str) -> tuple[str, an.HighlightTerms]:
     hl = an.HighlightTerms.empty()
     toks = an.tokens(norm)
     for tok in toks:
-        parts.append(tok.text)
+        if tok.text not in parts:  # a repeated word is one condition, as in the embedded engine
+            parts.append(tok.text)
         if tok.kind == "han":
             hl.han.add(tok.text)
             hl.han.update(w for w in an.segment(tok.text) if len(w) >= 2)

@@ -14,8 +14,8 @@ from farmgate.messages import validation_fields
 from farmgate.models import DeliveryMethod
 from farmgate.orders import cart as carts
 from farmgate.orders import checkout as checkouts
-from farmgate.orders import presenters, service, state
-from farmgate.orders.schemas import CheckoutIn
+from farmgate.orders import guest_limits, presenters, service, state
+from farmgate.orders.schemas import CartView, CheckoutIn
 from farmgate.payments import service as payments
 from farmgate.payments.qr import qr_svg
 from farmgate.storefront.common import PageAccount, check_csrf, render
@@ -94,10 +94,24 @@ def _checkout_form(
         values=values,
         errors=errors,
         delivery_labels=DeliveryMethod.labels(),
+        guest_rule=guest_limits.rule_text() if account is None else None,
     )
     if errors:
         response.status_code = 422
     return response
+
+
+def _bad_lines(cart: CartView) -> dict[str, str]:
+    """The lines that cannot be bought now, as the form's errors (empty when all can)."""
+    bad = {
+        f"sku {line.sku_id}": f"{line.product_name}（{line.sku_spec}）{line.problem_message}"
+        for g in cart.groups
+        for line in g.lines
+        if not line.available
+    }
+    if bad:
+        bad["_"] = "购物车里有商品现在不能购买，请先移除或减少数量"
+    return bad
 
 
 @router.get("/checkout", response_class=HTMLResponse)
@@ -111,7 +125,9 @@ def checkout_page(request: Request, session: SessionDep, account: PageAccount) -
         "province": "湖南省",
         "delivery_method": "courier",
     }
-    return _checkout_form(request, account, cart, values, {})
+    response = _checkout_form(request, account, cart, values, _bad_lines(cart))
+    response.status_code = 200  # the page opens; only placing the order is refused
+    return response
 
 
 @router.post("/checkout", response_class=HTMLResponse)
@@ -124,6 +140,8 @@ def place_order(
     cart = carts.view(session, ref.cart if ref else None)
     if ref is None or not cart.count:
         return RedirectResponse("/cart", status_code=303)
+    if cart.unavailable:
+        return _checkout_form(request, account, cart, values, _bad_lines(cart))
     try:
         data = CheckoutIn(**values)  # type: ignore[arg-type]
     except ValidationError as exc:

@@ -36,6 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from farmgate.config import settings
+from farmgate.cooperatives import service as cooperatives
 from farmgate.errors import PermissionDenied
 from farmgate.gs1 import epcis
 from farmgate.gs1.digital_link import DigitalLink
@@ -244,6 +245,8 @@ def for_range(
     """Every event recorded between ``since`` and ``until`` (a cooperative: its own lots)."""
     if actor.role not in (Role.ADMIN, Role.COOPERATIVE):
         raise PermissionDenied("只有合作社和乡镇管理员可以导出 EPCIS 记录")
+    if actor.cooperative_id is not None:
+        cooperatives.ensure_can_issue(session, actor.cooperative_id)
     query = select(TraceEvent, Batch).join(Batch, Batch.id == TraceEvent.batch_id)
     query = query.where(TraceEvent.event_time >= since)
     if until is not None:

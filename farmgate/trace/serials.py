@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from farmgate.cooperatives import service as cooperatives
 from farmgate.errors import ValidationFailed
 from farmgate.models import Batch, Product
 from farmgate.rendering.labels import Label
@@ -21,6 +22,7 @@ class IssuedSerials:
 
 def issue(session: Session, batch: Batch, count: int) -> IssuedSerials:
     """The next ``count`` serials of ``batch``; the caller holds the batch's row lock."""
+    cooperatives.ensure_can_issue(session, batch.cooperative_id)
     first = batch.serial_count + 1
     batch.serial_count += count
     session.add(batch)
@@ -33,7 +35,9 @@ def issue(session: Session, batch: Batch, count: int) -> IssuedSerials:
 
 
 def label_title(session: Session, batch: Batch) -> str:
-    """The product's name, the first line on every label of ``batch``."""
+    """The product's name, the first line on every label of ``batch`` (QR images and label
+    sheets: refused to a cooperative that may not publish)."""
+    cooperatives.ensure_can_issue(session, batch.cooperative_id)
     product = session.get(Product, batch.product_id)
     return product.name if product else ""
 

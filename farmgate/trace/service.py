@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from farmgate.config import settings
+from farmgate.cooperatives.service import ensure_public
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from farmgate.gs1.gtin import gtin_from_prefix, is_valid_gtin, to_gtin14
 from farmgate.media.photos import store_photo
@@ -66,12 +67,13 @@ def get_batch(session: Session, actor: Account, batch_id: int, *, lock: bool = F
 
 
 def find_public(session: Session, gtin: str, lot: str) -> Batch:
-    """The batch a scanned Digital Link names (any cooperative: the trace page is public)."""
+    """The batch a scanned Digital Link names, if its cooperative may publish."""
     batch = session.scalars(
         select(Batch).where(Batch.gtin == to_gtin14(gtin), Batch.lot_code == lot)
     ).first()
     if batch is None:
         raise NotFound("没有找到这个批次，请核对包装上的二维码")
+    ensure_public(session, batch.cooperative_id)
     return batch
 
 

@@ -38,7 +38,7 @@ _HTTP_CODES = {
     405: ("method_not_allowed", "不支持该请求方法"),
     401: ("unauthenticated", "请先登录"),
     403: ("forbidden", "没有权限"),
-    413: ("payload_too_large", "请求内容过大"),
+    413: ("too_large", "请求内容过大，请缩小文件或分批提交"),
 }
 
 
