@@ -17,7 +17,7 @@ from farmgate.api.ops import router as ops_router
 from farmgate.api.router import api_router
 from farmgate.config import settings
 from farmgate.db import check_migrations, get_engine
-from farmgate.ops.guard import Guard
+from farmgate.ops.guard import Guard, add_security_headers
 from farmgate.ops.middleware import RequestContext
 from farmgate.storefront.common import STATIC_DIR
 from farmgate.storefront.courier import router as courier_router
@@ -32,13 +32,19 @@ from farmgate.workers.dispatcher import make_job_queue
 log = logging.getLogger(__name__)
 
 
-def _dispatching(json_handler: Any) -> Any:
-    """API paths answer errors in JSON, pages answer them in HTML."""
+def _dispatching(json_handler: Any, *, outermost: bool = False) -> Any:
+    """API paths answer errors in JSON, pages answer them in HTML. The ``outermost`` one
+    (unexpected errors: Starlette runs it outside every middleware) adds the guard's headers
+    itself."""
 
     async def handler(request: Request, exc: Exception) -> Response:
         if request.url.path.startswith("/api/"):
-            return await json_handler(request, exc)  # type: ignore[no-any-return]
-        return await html_error(request, exc, json_handler)
+            response = await json_handler(request, exc)
+        else:
+            response = await html_error(request, exc, json_handler)
+        if outermost:
+            add_security_headers(response, request.url.scheme == "https")
+        return response  # type: ignore[no-any-return]
 
     return handler
 
@@ -72,7 +78,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
         max_body_size=settings.max_request_bytes,  # chunked bodies; Guard checks lengths
     )
     for exc_type, handler in JSON_HANDLERS.items():
-        app.add_exception_handler(exc_type, _dispatching(handler))
+        app.add_exception_handler(exc_type, _dispatching(handler, outermost=exc_type is Exception))
     app.add_middleware(Guard)
     app.add_middleware(RequestContext)  # outermost: its id and timing cover the guard's 4xx
     app.include_router(ops_router)

@@ -94,3 +94,28 @@ def test_checkout_is_limited_per_session_too(client, monkeypatch: pytest.MonkeyP
     assert codes[-1] == 429 and 429 not in codes[:-1]
     other = {"Authorization": "Bearer another-session"}
     assert client.post("/api/v1/checkout", json={}, headers=other).status_code != 429
+
+
+@pytest.mark.parametrize("path", ["/api/v1/boom", "/boom"])
+def test_an_unexpected_error_answer_carries_the_security_headers(  # type: ignore[no-untyped-def]
+    connection, path: str
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from farmgate.app import create_app
+
+    app = create_app(check_schema=False, run_jobs=False)
+
+    @app.get(path)
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        for url in (f"http://testserver{path}", f"https://testserver{path}"):
+            answer = c.get(url)
+            assert answer.status_code == 500
+            assert "a bug" not in answer.text
+            assert "script-src 'self'" in answer.headers["content-security-policy"]
+            assert answer.headers["x-frame-options"] == "DENY"
+            assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["strict-transport-security"].startswith("max-age=")

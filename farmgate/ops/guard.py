@@ -34,6 +34,19 @@ HEADERS = [
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
+def security_headers(secure: bool) -> list[tuple[bytes, bytes]]:
+    """The headers every answer carries (HSTS only over TLS)."""
+    return [*HEADERS, HSTS] if secure else list(HEADERS)
+
+
+def add_security_headers(response: Any, secure: bool) -> Any:
+    """For answers made outside this middleware: Starlette's server-error handler runs
+    outermost, so a 500 never passes through ``Guard``."""
+    for name, value in security_headers(secure):
+        response.headers[name.decode()] = value.decode()
+    return response
+
+
 def _error(status: int, code: str, message: str, extra: list[tuple[bytes, bytes]]) -> Any:
     body = json.dumps(
         {"error": {"code": code, "message": message, "fields": {}}}, ensure_ascii=False
@@ -74,8 +87,7 @@ class Guard:
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                extra = [*HEADERS, HSTS] if secure else list(HEADERS)
-                message["headers"] = [*message.get("headers", []), *extra]
+                message["headers"] = [*message.get("headers", []), *security_headers(secure)]
             await send(message)
 
         headers = dict(scope.get("headers") or [])
