@@ -105,3 +105,25 @@ def test_json_logs_mask_personal_data() -> None:
         logs.request_id.reset(token)
     assert entry["message"] == "buyer 139****5678 id 431223********123X"
     assert entry["request_id"] == "rid-1" and entry["level"] == "info"
+
+
+def test_trace_urls_and_unknown_paths_are_one_series_each(  # type: ignore[no-untyped-def]
+    client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="farmgate.request"):
+        for serial in ("A1", "B2", "C3"):
+            client.get(f"/01/06970000000017/10/LOT{serial}/21/{serial}")
+            client.get(f"/no/such/page/{serial}")
+            client.get(f"/media/missing-{serial}.jpg")
+    logged = [r.path for r in caplog.records if r.name == "farmgate.request"]  # type: ignore[attr-defined]
+    assert sorted(set(logged)) == ["/01/{rest}", "/media/{path}", "unmatched"]
+    text = client.get("/metrics").text
+    series = [
+        line
+        for line in text.splitlines()
+        if line.startswith("farmgate_http_request_duration_seconds_count")
+    ]
+    assert not [line for line in series if "A1" in line or "B2" in line or "C3" in line]
+    assert any('route="/01/{rest}"' in line for line in series), series
+    assert any('route="unmatched"' in line for line in series), series
+    assert any('route="/media/{path}"' in line for line in series), series
