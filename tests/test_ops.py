@@ -17,10 +17,13 @@ from farmgate.simulation import free_port
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
-def test_healthz_and_readyz(client, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_healthz_and_readyz(client, session: Session, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from tests import factories as f
+
+    admin = f.auth_headers(session, f.create_account(session, role=Role.ADMIN))
     assert client.get("/healthz").json() == {"status": "ok"}
     monkeypatch.setattr(settings, "redis_url", REDIS_URL)
-    ready = client.get("/readyz")
+    ready = client.get("/readyz", headers=admin)
     assert ready.status_code == 200, ready.text
     checks = ready.json()["checks"]
     assert {k: v["status"] for k, v in checks.items()} == {
@@ -31,10 +34,35 @@ def test_healthz_and_readyz(client, monkeypatch: pytest.MonkeyPatch) -> None:  #
     }
     assert checks["search"]["backend"] == "embedded"
     monkeypatch.setattr(settings, "redis_url", f"redis://127.0.0.1:{free_port()}/0")
-    down = client.get("/readyz")
+    down = client.get("/readyz", headers=admin)
     assert down.status_code == 503 and down.json()["status"] == "fail"
     assert down.json()["checks"]["redis"]["status"] == "fail"
+    assert "Error" in down.json()["checks"]["redis"]["error"]
     assert down.json()["checks"]["database"]["status"] == "ok"
+
+
+def test_readyz_tells_anonymous_callers_only_ok_or_fail(  # type: ignore[no-untyped-def]
+    client, session: Session, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests import factories as f
+
+    port = free_port()
+    monkeypatch.setattr(settings, "redis_url", f"redis://127.0.0.1:{port}/0")
+    buyer = f.auth_headers(session, f.create_account(session, role=Role.CONSUMER))
+    for headers in ({}, buyer, {"Authorization": "Bearer forged"}):
+        with caplog.at_level(logging.WARNING, logger="farmgate.api.ops"):
+            down = client.get("/readyz", headers=headers)
+        assert down.status_code == 503
+        assert down.json() == {
+            "status": "fail",
+            "checks": {
+                "database": {"status": "ok"},
+                "migrations": {"status": "ok"},
+                "redis": {"status": "fail"},
+                "search": {"status": "ok"},
+            },
+        }
+    assert str(port) in caplog.text  # the reason is in the log for the operators
 
 
 def test_metrics_count_requests_by_route_and_read_the_outbox(client, session: Session) -> None:  # type: ignore[no-untyped-def]
