@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -54,6 +55,10 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warning = settings.secret_key_warning()
+        if warning:  # in the log and on the console of whoever started the server
+            log.warning(warning)
+            sys.stderr.write(warning + "\n")
         if check_schema:
             # Refuse to serve a database the code does not match; the message names the fix.
             check_migrations(get_engine())

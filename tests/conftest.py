@@ -16,6 +16,8 @@ import pytest
 # Jobs the tests use (tests/jobs_for_tests.py); also inherited by worker subprocesses.
 os.environ.setdefault("FARMGATE_JOB_MODULES", '["tests.jobs_for_tests"]')
 os.environ.setdefault("FARMGATE_EMBEDDED_JOBS", "false")
+# A fixed key: no test run writes a generated one into the checkout's var/.
+os.environ.setdefault("FARMGATE_SECRET_KEY", "tests-only-secret-key-0123456789abcdef")
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
