@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -50,6 +51,15 @@ def _dispatching(json_handler: Any, *, outermost: bool = False) -> Any:
     return handler
 
 
+def _warm_up_payments() -> None:
+    from farmgate.payments.tasks import configured_v3
+
+    try:
+        configured_v3()
+    except Exception as exc:  # the gateway may be down: notifications are refused until then
+        log.warning("WeChat Pay v3 could not start: %s", exc)
+
+
 def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     """The app. ``run_jobs`` starts this process's job executor (see farmgate/workers/)."""
 
@@ -59,6 +69,9 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
         if warning:  # in the log and on the console of whoever started the server
             log.warning(warning)
             sys.stderr.write(warning + "\n")
+        # WeChat Pay v3's platform certificates (certificate mode) are downloaded now, not
+        # by the first notification that arrives (farmgate/payments/wechat_v3.py).
+        await asyncio.to_thread(_warm_up_payments)
         if check_schema:
             # Refuse to serve a database the code does not match; the message names the fix.
             check_migrations(get_engine())

@@ -13,6 +13,7 @@ Errors use the API's JSON shape.
 from __future__ import annotations
 
 import json
+import re
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -31,7 +32,18 @@ HEADERS = [
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
     (b"permissions-policy", b"camera=(self), microphone=(), geolocation=()"),
 ]
+# Paths whose bodies are small by nature get a tighter limit than FARMGATE_MAX_REQUEST_BYTES:
+# a WeChat Pay notification is about 1 KB.
+BODY_LIMITS = ((re.compile(r"^/api/v1/payments/wechat/notify$"), 64 * 1024),)
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
+def body_limit(path: str) -> int | None:
+    """The tighter body limit of ``path``, if it has one."""
+    for pattern, limit in BODY_LIMITS:
+        if pattern.match(path):
+            return limit
+    return None
 
 
 def security_headers(secure: bool) -> list[tuple[bytes, bytes]]:
@@ -106,6 +118,9 @@ class Guard:
         if length.isdigit() and int(length) > settings.max_request_bytes:
             limit_mb = settings.max_request_bytes / 1024 / 1024
             return _error(413, "too_large", f"请求内容过大（上限 {limit_mb:.0f} MB）", [])
+        limit = body_limit(scope.get("path", ""))
+        if limit is not None and length.isdigit() and int(length) > limit:
+            return _error(413, "too_large", f"请求内容过大（上限 {limit // 1024} KB）", [])
         if not settings.rate_limits:
             return None
         rule = ratelimit.rule_for(scope.get("method", ""), scope.get("path", ""))

@@ -34,6 +34,8 @@ RULES = (
     Rule("login", frozenset({"POST"}), re.compile(r"^(/login|/api/v1/auth/token)$"), 20, 0),
     Rule("checkout", frozenset({"POST"}), re.compile(r"^(/api/v1)?/checkout$"), 30, 10),
     Rule("scan", frozenset({"GET"}), re.compile(r"^/01/"), 240, 0),
+    # WeChat's servers are a few addresses; a township shop sees far fewer notifications.
+    Rule("notify", frozenset({"POST"}), re.compile(r"^/api/v1/payments/wechat/notify$"), 300, 0),
     Rule(
         "upload",
         frozenset({"POST", "PUT"}),
