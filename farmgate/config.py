@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     rate_limits: bool = True  # per address and session on login, checkout, scans, uploads
     max_image_pixels: int = Field(default=40_000_000, ge=10_000)
+    # PNG and WebP cannot be decoded at a reduced scale (JPEG can, see media/images.py): a
+    # 165 KB PNG of 40 Mpx costs seconds of CPU and 200 MB. Phone photos are JPEG.
+    max_lossless_pixels: int = Field(default=16_000_000, ge=10_000)
+    # Pixels one client (session, else address) may have decoded per second, bursting to one
+    # image of max_image_pixels.
+    image_pixels_per_second: int = Field(default=8_000_000, ge=10_000)
     image_widths: tuple[int, ...] = (320, 640, 1280)
 
     # Background jobs (see farmgate/jobs/__init__.py).

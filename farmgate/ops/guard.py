@@ -103,6 +103,22 @@ class Guard:
             await send(message)
 
         headers = dict(scope.get("headers") or [])
+        ip = (scope.get("client") or ("unknown", 0))[0]
+        client = _client(headers)
+        budget_token = ratelimit.current_client.set(f"client:{client}" if client else f"ip:{ip}")
+        try:
+            await self._guarded(scope, receive, send, send_with_headers, headers)
+        finally:
+            ratelimit.current_client.reset(budget_token)
+
+    async def _guarded(
+        self,
+        scope: dict[str, Any],
+        receive: Any,
+        send: Any,
+        send_with_headers: Any,
+        headers: dict[bytes, bytes],
+    ) -> None:
         refusal = await self._refusal(scope, headers)
         if refusal is not None:
             status, response_headers, body = refusal
