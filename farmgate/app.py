@@ -14,6 +14,8 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from farmgate import __version__
+from farmgate.api import docs as api_docs
+from farmgate.api.docs import router as docs_router
 from farmgate.api.errors import JSON_HANDLERS
 from farmgate.api.ops import router as ops_router
 from farmgate.api.router import api_router
@@ -90,7 +92,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
         version=__version__,
         description="乡村农产品电商与溯源平台 API。金额单位均为分（整数）。",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # farmgate/api/docs.py: Swagger UI from our origin, under our CSP
         redoc_url=None,
         lifespan=lifespan,
         max_body_size=settings.max_request_bytes,  # chunked bodies; Guard checks lengths
@@ -100,6 +102,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.add_middleware(Guard)
     app.add_middleware(RequestContext)  # outermost: its id and timing cover the guard's 4xx
     app.include_router(ops_router)
+    app.include_router(docs_router)
     app.include_router(api_router)
     app.include_router(storefront_router)
     app.include_router(shop_router)
@@ -110,4 +113,5 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app.mount(settings.media_url_path, StaticFiles(directory=settings.media_dir), name="media")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(api_docs.ASSETS_PATH, api_docs.assets(), name="api-docs-assets")
     return app

@@ -25,6 +25,10 @@ CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+# Swagger UI (/api/docs, farmgate/api/docs.py) styles its elements inline and draws icons
+# from data: URLs; its scripts are still files from this origin only.
+DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+DOCS_PATH = "/api/docs"
 HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -46,9 +50,12 @@ def body_limit(path: str) -> int | None:
     return None
 
 
-def security_headers(secure: bool) -> list[tuple[bytes, bytes]]:
-    """The headers every answer carries (HSTS only over TLS)."""
-    return [*HEADERS, HSTS] if secure else list(HEADERS)
+def security_headers(secure: bool, path: str = "") -> list[tuple[bytes, bytes]]:
+    """The headers every answer carries (HSTS only over TLS; the docs page's own CSP)."""
+    headers = [*HEADERS, HSTS] if secure else list(HEADERS)
+    if path == DOCS_PATH:
+        headers[0] = (b"content-security-policy", DOCS_CSP.encode())
+    return headers
 
 
 def add_security_headers(response: Any, secure: bool) -> Any:
@@ -99,7 +106,8 @@ class Guard:
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *security_headers(secure)]
+                extra = security_headers(secure, scope.get("path", ""))
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         headers = dict(scope.get("headers") or [])
