@@ -105,7 +105,7 @@ def seed_paid_orders(n: int, batch: int, sim, faults: int) -> list[int]:  # type
     from farmgate.orders import service as orders
     from farmgate.orders.schemas import CheckoutIn
     from tests import factories as f
-    from tests.test_orders import ADDRESS
+    from tests.support.factories import ADDRESS
 
     with session_scope() as session:
         township = session.query(Township).first() or f.create_township(session)

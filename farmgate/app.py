@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from farmgate import __version__
+from farmgate.api import docs as api_docs
+from farmgate.api.docs import router as docs_router
 from farmgate.api.errors import json_error
 from farmgate.api.ops import router as ops_router
 from farmgate.api.router import api_router
@@ -18,7 +23,7 @@ from farmgate.bootstrap import install
 from farmgate.callbacks import API_PREFIX
 from farmgate.config import settings
 from farmgate.db import check_migrations, get_engine
-from farmgate.ops.guard import Guard
+from farmgate.ops.guard import Guard, add_security_headers
 from farmgate.ops.middleware import RequestContext
 from farmgate.storefront.common import STATIC_DIR
 from farmgate.storefront.courier import router as courier_router
@@ -35,11 +40,30 @@ from farmgate.workers.dispatcher import make_job_queue
 log = logging.getLogger(__name__)
 
 
-async def _error(request: Request, exc: Exception) -> Response:
-    """API paths answer errors in JSON, pages answer them in HTML."""
-    if request.url.path.startswith("/api/"):
-        return await json_error(request, exc)
-    return await html_error(request, exc)
+def _error_handler(*, outermost: bool = False) -> Any:
+    """API paths answer errors in JSON, pages answer them in HTML. The ``outermost`` one
+    (unexpected errors: Starlette runs it outside every middleware) adds the guard's headers
+    itself."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith("/api/"):
+            response: Response = await json_error(request, exc)
+        else:
+            response = await html_error(request, exc)
+        if outermost:
+            add_security_headers(response, request.url.scheme == "https")
+        return response
+
+    return handler
+
+
+def _warm_up_payments() -> None:
+    from farmgate.payments.tasks import configured_v3
+
+    try:
+        configured_v3()
+    except Exception as exc:  # the gateway may be down: notifications are refused until then
+        log.warning("WeChat Pay v3 could not start: %s", exc)
 
 
 def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
@@ -49,6 +73,13 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         set_thread_limit()  # the database pool is sized from the same setting
+        warning = settings.secret_key_warning()
+        if warning:  # in the log and on the console of whoever started the server
+            log.warning(warning)
+            sys.stderr.write(warning + "\n")
+        # WeChat Pay v3's platform certificates (certificate mode) are downloaded now, not
+        # by the first notification that arrives (farmgate/payments/wechat_v3.py).
+        await asyncio.to_thread(_warm_up_payments)
         if check_schema:
             # Refuse to serve a database the code does not match; the message names the fix.
             check_migrations(get_engine())
@@ -67,16 +98,17 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
         version=__version__,
         description="乡村农产品电商与溯源平台 API。金额单位均为分（整数）。",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # farmgate/api/docs.py: Swagger UI from our origin, under our CSP
         redoc_url=None,
         lifespan=lifespan,
         # No max_body_size: Starlette's limit answers a plain-text 413; Guard raises it instead.
     )
     for exc_type in HANDLED_ERRORS:
-        app.add_exception_handler(exc_type, _error)
+        app.add_exception_handler(exc_type, _error_handler(outermost=exc_type is Exception))
     app.add_middleware(Guard)
     app.add_middleware(RequestContext)  # outermost: its id and timing cover the guard's 4xx
     app.include_router(ops_router)
+    app.include_router(docs_router)
     app.include_router(api_router)
     app.include_router(storefront_router)
     app.include_router(shop_router)
@@ -88,4 +120,5 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app.mount(settings.media_url_path, StaticFiles(directory=settings.media_dir), name="media")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(api_docs.ASSETS_PATH, api_docs.assets(), name="api-docs-assets")
     return app

@@ -42,6 +42,12 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def _warn_about_the_secret_key() -> None:
+    warning = settings.secret_key_warning()
+    if warning:
+        typer.secho(warning, fg=typer.colors.RED, bold=True, err=True)
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Apply migrations to FARMGATE_DATABASE_URL."""
@@ -231,6 +237,7 @@ def worker(
 
     if not settings.redis_url:
         _fail("FARMGATE_REDIS_URL is not set: without Redis the web process runs jobs itself.")
+    _warn_about_the_secret_key()
     queues = ["quick", "slow"] if queue == "all" else [queue]
     if any(q not in ("quick", "slow") for q in queues):
         _fail("--queue must be quick, slow or all")
@@ -314,6 +321,7 @@ def serve(
         check_migrations(get_engine())
     except DatabaseNotMigrated as exc:
         _fail(str(exc))
+    _warn_about_the_secret_key()
     typer.echo(
         f"farmgate serving at http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -9,7 +11,35 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Published (it is in this file): anyone could sign unit serials and guest order links with it.
 DEFAULT_SECRET_KEY = "insecure-dev-secret-change-me"
+SECRET_KEY_FILE = "secret_key"
+
+
+def local_secret_key(path: Path) -> str:
+    """The key kept in ``path``, made (random, mode 0600) on first use. Two processes that
+    start together agree: the file appears whole or not at all (a hard link of a finished
+    temporary file), and the one that loses the race reads the winner's key."""
+    try:
+        kept = path.read_text().strip()
+    except FileNotFoundError:
+        kept = ""
+    if kept:
+        return kept
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(key + "\n")
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return path.read_text().strip()
+    finally:
+        temporary.unlink(missing_ok=True)
+    return key
 
 
 class Settings(BaseSettings):
@@ -24,7 +54,10 @@ class Settings(BaseSettings):
     log_json: bool = False  # one JSON object per log line (production); plain text otherwise
     # The embedded backend: how often a process looks for documents other processes wrote.
     search_refresh_seconds: float = Field(default=0.5, ge=0)
-    secret_key: str = DEFAULT_SECRET_KEY
+    # Signs sessions' CSRF tokens, per-unit serials and guest order links. Unset outside
+    # production: a random key made once in DATA_DIR/secret_key and reused.
+    secret_key: str = ""
+    data_dir: Path = Path("./var")  # files farmgate makes for itself (the development key)
     # "standard": argon2id at the library's recommended strength (3 passes, 64 MiB, 4 lanes).
     # "test": a token cost so the test suite does not spend its time hashing; never production.
     password_hash_cost: Literal["standard", "test"] = "standard"
@@ -42,6 +75,12 @@ class Settings(BaseSettings):
     web_threads: int = Field(default=40, ge=2)
     rate_limits: bool = True  # per address and session on login, checkout, scans, uploads
     max_image_pixels: int = Field(default=40_000_000, ge=10_000)
+    # PNG and WebP cannot be decoded at a reduced scale (JPEG can, see media/images.py): a
+    # 165 KB PNG of 40 Mpx costs seconds of CPU and 200 MB. Phone photos are JPEG.
+    max_lossless_pixels: int = Field(default=16_000_000, ge=10_000)
+    # Pixels one client (session, else address) may have decoded per second, bursting to one
+    # image of max_image_pixels.
+    image_pixels_per_second: int = Field(default=8_000_000, ge=10_000)
     image_widths: tuple[int, ...] = (320, 640, 1280)
 
     # Background jobs (see farmgate/jobs/__init__.py).
@@ -121,16 +160,35 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _refuse_default_secret_in_production(self) -> Settings:
-        if self.env == "production" and (
-            self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32
-        ):
-            raise ValueError(
-                "FARMGATE_SECRET_KEY must be set to a random value of at least 32 characters "
-                "in production (generate one with `python -c 'import secrets; "
-                "print(secrets.token_urlsafe(48))'`)"
-            )
+    def _secret_key(self) -> Settings:
+        if self.env == "production":
+            if self.secret_key_is_weak:
+                raise ValueError(
+                    "FARMGATE_SECRET_KEY must be set to a random value of at least 32 "
+                    "characters in production (generate one with `python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))'`)"
+                )
+        elif not self.secret_key:
+            self.secret_key = local_secret_key(self.data_dir / SECRET_KEY_FILE)
         return self
+
+    @property
+    def secret_key_is_weak(self) -> bool:
+        return (
+            not self.secret_key
+            or self.secret_key == DEFAULT_SECRET_KEY
+            or len(self.secret_key) < 32
+        )
+
+    def secret_key_warning(self) -> str | None:
+        """What to say loudly when the key is the published default or too short."""
+        if not self.secret_key_is_weak:
+            return None
+        return (
+            "WARNING: FARMGATE_SECRET_KEY is the published default or shorter than 32 "
+            "characters: anyone can forge per-unit trace codes and guest order links. Unset it "
+            "to use a random key kept in FARMGATE_DATA_DIR, or set a random value."
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,6 +7,7 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,6 +32,38 @@ def list_villages(session: Session) -> list[Village]:
 
 # --- first run: the township and its villages ---------------------------------------------
 
+# The bundled township: 谭家场乡 (辰溪县) and its ten village committees, real place names.
+
+
+class TownshipFields(TypedDict):
+    code: str
+    name: str
+    county: str
+    city: str
+    province: str
+
+
+BUILTIN_TOWNSHIP: TownshipFields = {
+    "code": "431223222",
+    "name": "谭家场乡",
+    "county": "辰溪县",
+    "city": "怀化市",
+    "province": "湖南省",
+}
+BUILTIN_VILLAGES = [
+    "谭家场",
+    "李家坳",
+    "高坪",
+    "上荆竹溪",
+    "下荆竹溪",
+    "小板林",
+    "大板林",
+    "狮头坡",
+    "草子坳",
+    "王洋屯",
+]
+
+
 TOWNSHIP_FIELDS = ("code", "name", "county", "city", "province")
 
 
@@ -44,9 +77,7 @@ class TownshipData:
 
 def builtin_township() -> TownshipData:
     """The bundled township (谭家场乡 and its ten villages): names only, no accounts."""
-    from farmgate.demo.seed import TOWNSHIP, VILLAGES
-
-    return TownshipData(dict(TOWNSHIP), tuple((name, None) for name in VILLAGES))
+    return TownshipData(dict(BUILTIN_TOWNSHIP), tuple((name, None) for name in BUILTIN_VILLAGES))
 
 
 def read_township_file(path: Path) -> TownshipData:

@@ -21,6 +21,8 @@ os.environ.setdefault("FARMGATE_JOB_MODULES", '["tests.support.jobs"]')
 os.environ.setdefault("FARMGATE_EMBEDDED_JOBS", "false")
 # Hash passwords at a token cost: production's argon2id strength is asserted in test_auth.py.
 os.environ.setdefault("FARMGATE_PASSWORD_HASH_COST", "test")
+# A fixed key: no test run writes a generated one into the checkout's var/.
+os.environ.setdefault("FARMGATE_SECRET_KEY", "tests-only-secret-key-0123456789abcdef")
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 

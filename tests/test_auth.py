@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
@@ -164,3 +165,71 @@ def test_the_suite_hashes_at_the_token_cost() -> None:
     from argon2 import extract_parameters
 
     assert extract_parameters(security.hash_password("x-y-z-w-v")).memory_cost == 8
+
+
+def test_without_a_key_a_random_one_is_made_once_and_kept(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from farmgate.config import DEFAULT_SECRET_KEY, Settings
+
+    monkeypatch.delenv("FARMGATE_SECRET_KEY", raising=False)
+    monkeypatch.setenv("FARMGATE_ENV", "development")
+    monkeypatch.setenv("FARMGATE_DATA_DIR", str(tmp_path / "data"))
+    first = Settings()
+    kept = tmp_path / "data" / "secret_key"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert len(first.secret_key) >= 32 and first.secret_key != DEFAULT_SECRET_KEY
+    assert first.secret_key_warning() is None
+    assert Settings().secret_key == first.secret_key == kept.read_text().strip()
+    monkeypatch.setenv("FARMGATE_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert Settings().secret_key != first.secret_key  # random, not derived from anything
+    assert not list((tmp_path / "data").glob(".secret_key*"))  # no temporary file left
+
+
+def test_production_does_not_fall_back_to_a_kept_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pydantic import ValidationError
+
+    from farmgate.config import Settings
+
+    (tmp_path / "secret_key").write_text("k" * 64)
+    monkeypatch.setenv("FARMGATE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FARMGATE_ENV", "production")
+    for weak in (None, "short", "insecure-dev-secret-change-me"):
+        if weak is None:
+            monkeypatch.delenv("FARMGATE_SECRET_KEY", raising=False)
+        else:
+            monkeypatch.setenv("FARMGATE_SECRET_KEY", weak)
+        with pytest.raises(ValidationError, match="FARMGATE_SECRET_KEY"):
+            Settings()
+
+
+def test_serve_and_the_app_warn_loudly_about_a_weak_key(  # type: ignore[no-untyped-def]
+    connection, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capsys
+) -> None:
+    import logging
+
+    import uvicorn
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from farmgate import cli, db
+    from farmgate.app import create_app
+    from farmgate.config import DEFAULT_SECRET_KEY, settings
+
+    monkeypatch.setattr(settings, "secret_key", DEFAULT_SECRET_KEY)
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    monkeypatch.setattr(db, "check_migrations", lambda engine: None)
+    result = CliRunner().invoke(cli.app, ["serve"])
+    assert result.exit_code == 0, result.output
+    assert "FARMGATE_SECRET_KEY" in result.stderr and "forge" in result.stderr
+    with (
+        caplog.at_level(logging.WARNING),
+        TestClient(create_app(check_schema=False, run_jobs=False)),
+    ):
+        pass
+    assert "FARMGATE_SECRET_KEY" in caplog.text
+    assert "FARMGATE_SECRET_KEY" in capsys.readouterr().err
+    monkeypatch.setattr(settings, "secret_key", "s" * 48)
+    assert "FARMGATE_SECRET_KEY" not in CliRunner().invoke(cli.app, ["serve"]).stderr

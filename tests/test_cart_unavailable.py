@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from farmgate.models import Product, ProductStatus, Sku
 from tests.support import factories as f
-from tests.test_orders import ADDRESS
+from tests.support.factories import ADDRESS
 
 
 def _csrf(html: str) -> str:

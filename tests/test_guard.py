@@ -152,3 +152,28 @@ def test_a_body_over_the_limit_gets_the_json_error_or_the_error_page(  # type: i
     assert "请求内容过大" in page.text and "<html" in page.text
     small = client.post("/api/v1/auth/token", json={"phone": "1", "password": "x"})
     assert small.status_code in (401, 422)  # under the limit: read as usual
+
+
+@pytest.mark.parametrize("path", ["/api/v1/boom", "/boom"])
+def test_an_unexpected_error_answer_carries_the_security_headers(  # type: ignore[no-untyped-def]
+    connection, path: str
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from farmgate.app import create_app
+
+    app = create_app(check_schema=False, run_jobs=False)
+
+    @app.get(path)
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        for url in (f"http://testserver{path}", f"https://testserver{path}"):
+            answer = c.get(url)
+            assert answer.status_code == 500
+            assert "a bug" not in answer.text
+            assert "script-src 'self'" in answer.headers["content-security-policy"]
+            assert answer.headers["x-frame-options"] == "DENY"
+            assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["strict-transport-security"].startswith("max-age=")

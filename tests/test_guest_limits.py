@@ -10,7 +10,7 @@ from farmgate.config import settings
 from farmgate.models import DeliveryMethod, Order, Sku
 from farmgate.orders import guest_limits
 from tests.support import factories as f
-from tests.test_orders import ADDRESS
+from tests.support.factories import ADDRESS
 
 
 def _guest_checkout(client, sku_id: int, quantity: int, **address):  # type: ignore[no-untyped-def]

@@ -16,10 +16,13 @@ from farmgate.simulation import free_port
 from tests.support.live import REDIS_URL
 
 
-def test_healthz_and_readyz(client, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_healthz_and_readyz(client, session: Session, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from tests import factories as f
+
+    admin = f.auth_headers(session, f.create_account(session, role=Role.ADMIN))
     assert client.get("/healthz").json() == {"status": "ok"}
     monkeypatch.setattr(settings, "redis_url", REDIS_URL)
-    ready = client.get("/readyz")
+    ready = client.get("/readyz", headers=admin)
     assert ready.status_code == 200, ready.text
     checks = ready.json()["checks"]
     assert {k: v["status"] for k, v in checks.items()} == {
@@ -30,10 +33,35 @@ def test_healthz_and_readyz(client, monkeypatch: pytest.MonkeyPatch) -> None:  #
     }
     assert checks["search"]["backend"] == "embedded"
     monkeypatch.setattr(settings, "redis_url", f"redis://127.0.0.1:{free_port()}/0")
-    down = client.get("/readyz")
+    down = client.get("/readyz", headers=admin)
     assert down.status_code == 503 and down.json()["status"] == "fail"
     assert down.json()["checks"]["redis"]["status"] == "fail"
+    assert "Error" in down.json()["checks"]["redis"]["error"]
     assert down.json()["checks"]["database"]["status"] == "ok"
+
+
+def test_readyz_tells_anonymous_callers_only_ok_or_fail(  # type: ignore[no-untyped-def]
+    client, session: Session, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests import factories as f
+
+    port = free_port()
+    monkeypatch.setattr(settings, "redis_url", f"redis://127.0.0.1:{port}/0")
+    buyer = f.auth_headers(session, f.create_account(session, role=Role.CONSUMER))
+    for headers in ({}, buyer, {"Authorization": "Bearer forged"}):
+        with caplog.at_level(logging.WARNING, logger="farmgate.api.ops"):
+            down = client.get("/readyz", headers=headers)
+        assert down.status_code == 503
+        assert down.json() == {
+            "status": "fail",
+            "checks": {
+                "database": {"status": "ok"},
+                "migrations": {"status": "ok"},
+                "redis": {"status": "fail"},
+                "search": {"status": "ok"},
+            },
+        }
+    assert str(port) in caplog.text  # the reason is in the log for the operators
 
 
 def test_metrics_count_requests_by_route_and_read_the_outbox(client, session: Session) -> None:  # type: ignore[no-untyped-def]
@@ -104,3 +132,25 @@ def test_json_logs_mask_personal_data() -> None:
         logs.request_id.reset(token)
     assert entry["message"] == "buyer 139****5678 id 431223********123X"
     assert entry["request_id"] == "rid-1" and entry["level"] == "info"
+
+
+def test_trace_urls_and_unknown_paths_are_one_series_each(  # type: ignore[no-untyped-def]
+    client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="farmgate.request"):
+        for serial in ("A1", "B2", "C3"):
+            client.get(f"/01/06970000000017/10/LOT{serial}/21/{serial}")
+            client.get(f"/no/such/page/{serial}")
+            client.get(f"/media/missing-{serial}.jpg")
+    logged = [r.path for r in caplog.records if r.name == "farmgate.request"]  # type: ignore[attr-defined]
+    assert sorted(set(logged)) == ["/01/{rest}", "/media/{path}", "unmatched"]
+    text = client.get("/metrics").text
+    series = [
+        line
+        for line in text.splitlines()
+        if line.startswith("farmgate_http_request_duration_seconds_count")
+    ]
+    assert not [line for line in series if "A1" in line or "B2" in line or "C3" in line]
+    assert any('route="/01/{rest}"' in line for line in series), series
+    assert any('route="unmatched"' in line for line in series), series
+    assert any('route="/media/{path}"' in line for line in series), series

@@ -441,3 +441,96 @@ def test_photo_count_is_limited(client, owned, session: Session, media_dir: Path
     assert client.delete(url, headers=owned["mine"]).status_code == 204
     assert _upload(client, owned, small).status_code == 201
     assert _photo_count(session) == MAX_PHOTOS
+
+
+# --- bounded decoding (issue 15, item 13) -------------------------------------------------
+
+
+def _track_decoding(monkeypatch: pytest.MonkeyPatch) -> tuple[list[object], list[tuple[int, int]]]:
+    loads: list[object] = []
+    canvases: list[tuple[int, int]] = []
+    real_load, real_new = ImageFile.ImageFile.load, Image.core.new
+    monkeypatch.setattr(
+        ImageFile.ImageFile, "load", lambda self: loads.append(self) or real_load(self)
+    )
+    monkeypatch.setattr(
+        Image.core, "new", lambda mode, sz, *a: canvases.append(sz) or real_new(mode, sz, *a)
+    )
+    return loads, canvases
+
+
+@pytest.fixture(scope="module")
+def png_40mp() -> bytes:
+    """A real (not header-faked) 40 Mpx PNG that compresses to a few hundred KB."""
+    out = io.BytesIO()
+    Image.new("RGB", (8000, 5000), RED).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_a_40_megapixel_png_is_refused_before_decoding(  # type: ignore[no-untyped-def]
+    png_40mp: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    assert len(png_40mp) < 400_000
+    assert 8000 * 5000 <= settings.max_image_pixels  # within the JPEG limit
+    loads, canvases = _track_decoding(monkeypatch)
+    started = time.perf_counter()
+    with pytest.raises(ValidationFailed) as caught:
+        process_upload(png_40mp)
+    assert time.perf_counter() - started < 0.5
+    assert caught.value.code == "image_too_large"
+    assert loads == [] and canvases == []
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = jpeg_with_gps((6000, 4000))
+    loads, canvases = _track_decoding(monkeypatch)
+    processed = process_upload(data)
+    assert loads  # decoded...
+    assert max(w * h for w, h in canvases) <= 3000 * 2000  # ...at half size, not 24 Mpx
+    assert processed.width >= max(settings.image_widths)
+    assert set(processed.variants) == set(settings.image_widths)
+
+
+def test_the_handoff_photo_path_is_rate_limited(client, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from farmgate.ops import ratelimit
+
+    path = "/api/v1/shipments/1/handoffs/1/photo"
+    rule = ratelimit.rule_for("POST", path)
+    assert rule is not None and rule.name == "upload"
+    monkeypatch.setattr(settings, "rate_limits", True)
+    monkeypatch.setattr(settings, "redis_url", None)
+    monkeypatch.setattr(ratelimit, "limiter", ratelimit.Limiter())
+    monkeypatch.setattr(ratelimit, "WINDOW", 3600)
+    answers = [
+        client.post(path, files={"file": ("p.jpg", b"x", "image/jpeg")}).status_code
+        for _ in range(rule.per_ip)
+    ]
+    assert 429 not in answers
+    assert client.post(path, files={"file": ("p.jpg", b"x", "image/jpeg")}).status_code == 429
+
+
+def test_decoded_pixels_are_budgeted_per_client(  # type: ignore[no-untyped-def]
+    client, owned, session: Session, monkeypatch: pytest.MonkeyPatch, media_dir: Path
+) -> None:
+    from farmgate.ops import ratelimit
+
+    monkeypatch.setattr(settings, "rate_limits", True)
+    monkeypatch.setattr(ratelimit, "decode_pixels", ratelimit.TokenBucket())
+    monkeypatch.setattr(settings, "max_image_pixels", 2_000_000)  # the burst: one photo
+    monkeypatch.setattr(settings, "image_pixels_per_second", 10_000)
+    photo = jpeg_with_gps((1600, 1200))  # 1.92 Mpx, too small to be decoded scaled down
+    assert _upload(client, owned, photo).status_code == 201
+    files_before = stored_files(media_dir)
+    refused = assert_error(_upload(client, owned, photo), 429, "rate_limited")
+    assert "秒后再试" in refused["message"]
+    assert stored_files(media_dir) == files_before
+    # Another client (session or address) has its own budget.
+    token = ratelimit.current_client.set("ip:203.0.113.9")
+    try:
+        assert ratelimit.spend_decoded_pixels(1_920_000) is None
+        assert ratelimit.spend_decoded_pixels(1_920_000) is not None
+    finally:
+        ratelimit.current_client.reset(token)
+    assert ratelimit.spend_decoded_pixels(10**9) is None  # outside a request: jobs, CLI

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from farmgate import callbacks
 from farmgate.errors import NotFound
 from farmgate.models import OrderStatus, Refund
+from farmgate.ops.guard import body_limit
 from farmgate.orders import presenters, state
 from farmgate.orders import service as orders
 from farmgate.orders.schemas import OrderOut
@@ -65,6 +66,9 @@ def pay(
 @router.post(callbacks.WECHAT_PAY_NOTIFY, include_in_schema=False)
 def wechat_notify(request: Request, body: RawBody, session: SessionDep) -> Response:
     """verify -> store -> acknowledge; applying happens in a job."""
+    limit = body_limit(request.url.path)
+    if limit is not None and len(body) > limit:  # sent chunked, past the guard's length check
+        return Response(status_code=413)
     status, content_type, payload = service.receive_notification(session, request.headers, body)
     return Response(payload, status_code=status, media_type=content_type)
 

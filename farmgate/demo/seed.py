@@ -3,8 +3,6 @@ prices are invented for the demo; only the place names are real."""
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -25,36 +23,12 @@ from farmgate.models import (
     Township,
     Village,
 )
+from farmgate.places import BUILTIN_TOWNSHIP, BUILTIN_VILLAGES
 from farmgate.validators import uscc_check_char
 
-
-class _TownshipFields(TypedDict):
-    code: str
-    name: str
-    county: str
-    city: str
-    province: str
-
-
-TOWNSHIP: _TownshipFields = {
-    "code": "431223222",
-    "name": "谭家场乡",
-    "county": "辰溪县",
-    "city": "怀化市",
-    "province": "湖南省",
-}
-VILLAGES = [
-    "谭家场",
-    "李家坳",
-    "高坪",
-    "上荆竹溪",
-    "下荆竹溪",
-    "小板林",
-    "大板林",
-    "狮头坡",
-    "草子坳",
-    "王洋屯",
-]
+# The bundled township's real place names (farmgate/places.py); re-used by tests and benches.
+TOWNSHIP = BUILTIN_TOWNSHIP
+VILLAGES = BUILTIN_VILLAGES
 
 DEMO_PASSWORD = "farmgate-demo"
 ADMIN_PHONE = "13800000000"

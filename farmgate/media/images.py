@@ -4,6 +4,11 @@ Uploads are untrusted: the bytes must decode as JPEG, PNG or WebP whatever the f
 stay under a byte and a pixel budget (a tiny file can declare a gigantic canvas), and lose their
 EXIF block (phone photos carry the GPS position of the farm). What is kept is a set of WebP
 variants sized for phones.
+
+Decoding is bounded before it starts: a JPEG is decoded at the smallest scale (1/2 to 1/8,
+``Image.draft``) that still covers the largest variant; PNG and WebP, which cannot be, have a
+lower pixel limit; and each client has a budget of decoded pixels per second
+(farmgate/ops/ratelimit.py), so a stream of legitimate-sized images cannot pin the CPU.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from dataclasses import dataclass
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from farmgate.config import settings
-from farmgate.errors import ValidationFailed
+from farmgate.errors import FarmgateError, ValidationFailed
+from farmgate.ops import ratelimit
 
 # MPO is how Pillow names a JPEG carrying extra frames (many phones add a depth or preview
 # image); it is still a JPEG, and only its first frame is kept.
@@ -66,7 +72,20 @@ def process_upload(data: bytes, widths: tuple[int, ...] | None = None) -> Proces
                 if size[0] * size[1] > settings.max_image_pixels:
                     raise _reject("图片尺寸过大", "image_too_large")
                 probe.verify()  # structural check (truncated or corrupt files)
+                if fmt not in ("JPEG", "MPO") and size[0] * size[1] > settings.max_lossless_pixels:
+                    raise _reject("PNG、WebP 图片尺寸过大，请上传 JPEG 照片", "image_too_large")
             with Image.open(io.BytesIO(data)) as img:
+                if img.format in ("JPEG", "MPO"):
+                    # Decode at 1/2..1/8 scale when the largest variant still fits: a
+                    # 48 Mpx photo then costs 3 Mpx of memory and time. (Either side may
+                    # end up the width once the EXIF rotation is applied.)
+                    largest = max(widths)
+                    img.draft("RGB", (largest, largest))
+                wait = ratelimit.spend_decoded_pixels(img.size[0] * img.size[1])
+                if wait is not None:
+                    raise FarmgateError(
+                        f"图片处理太频繁，请 {wait} 秒后再试", code="rate_limited", status=429
+                    )
                 img.load()
                 return _render(_upright(img), widths)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import re
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -27,6 +28,10 @@ CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+# Swagger UI (/api/docs, farmgate/api/docs.py) styles its elements inline and draws icons
+# from data: URLs; its scripts are still files from this origin only.
+DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+DOCS_PATH = "/api/docs"
 HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -34,7 +39,34 @@ HEADERS = [
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
     (b"permissions-policy", b"camera=(self), microphone=(), geolocation=()"),
 ]
+# Paths whose bodies are small by nature get a tighter limit than FARMGATE_MAX_REQUEST_BYTES:
+# a WeChat Pay notification is about 1 KB.
+BODY_LIMITS = ((re.compile(r"^/api/v1/payments/wechat/notify$"), 64 * 1024),)
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
+def body_limit(path: str) -> int | None:
+    """The tighter body limit of ``path``, if it has one."""
+    for pattern, limit in BODY_LIMITS:
+        if pattern.match(path):
+            return limit
+    return None
+
+
+def security_headers(secure: bool, path: str = "") -> list[tuple[bytes, bytes]]:
+    """The headers every answer carries (HSTS only over TLS; the docs page's own CSP)."""
+    headers = [*HEADERS, HSTS] if secure else list(HEADERS)
+    if path == DOCS_PATH:
+        headers[0] = (b"content-security-policy", DOCS_CSP.encode())
+    return headers
+
+
+def add_security_headers(response: Any, secure: bool) -> Any:
+    """For answers made outside this middleware: Starlette's server-error handler runs
+    outermost, so a 500 never passes through ``Guard``."""
+    for name, value in security_headers(secure):
+        response.headers[name.decode()] = value.decode()
+    return response
 
 
 def _error(status: int, code: str, message: str, extra: list[tuple[bytes, bytes]]) -> Any:
@@ -65,13 +97,13 @@ def _client(headers: dict[bytes, bytes]) -> str | None:
     return None
 
 
-def _limited(receive: Any, headers: dict[bytes, bytes]) -> Any:
+def _limited(receive: Any, headers: dict[bytes, bytes], path: str) -> Any:
     """``receive`` that raises a 413 instead of handing over a body past the limit.
 
     FastAPI re-raises an HTTPException met while reading the body (anything else becomes a
     400), and the exception handlers then answer it as they answer every other error.
     """
-    limit = settings.max_request_bytes
+    limit = min(settings.max_request_bytes, body_limit(path) or settings.max_request_bytes)
     length = headers.get(b"content-length", b"")
     declared_too_large = length.isdigit() and int(length) > limit
     received = 0
@@ -102,11 +134,27 @@ class Guard:
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                extra = [*HEADERS, HSTS] if secure else list(HEADERS)
+                extra = security_headers(secure, scope.get("path", ""))
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         headers = dict(scope.get("headers") or [])
+        ip = (scope.get("client") or ("unknown", 0))[0]
+        client = _client(headers)
+        budget_token = ratelimit.current_client.set(f"client:{client}" if client else f"ip:{ip}")
+        try:
+            await self._guarded(scope, receive, send, send_with_headers, headers)
+        finally:
+            ratelimit.current_client.reset(budget_token)
+
+    async def _guarded(
+        self,
+        scope: dict[str, Any],
+        receive: Any,
+        send: Any,
+        send_with_headers: Any,
+        headers: dict[bytes, bytes],
+    ) -> None:
         refusal = await self._refusal(scope, headers)
         if refusal is not None:
             status, response_headers, body = refusal
@@ -115,7 +163,7 @@ class Guard:
             )
             await send({"type": "http.response.body", "body": body})
             return
-        await self.app(scope, _limited(receive, headers), send_with_headers)
+        await self.app(scope, _limited(receive, headers, scope.get("path", "")), send_with_headers)
 
     async def _refusal(self, scope: dict[str, Any], headers: dict[bytes, bytes]) -> Any:
         if not settings.rate_limits:

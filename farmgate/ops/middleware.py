@@ -13,13 +13,24 @@ QUIET = ("/healthz", "/readyz", "/metrics", "/static/")
 
 
 def route_template(scope: dict[str, Any]) -> str:
-    """The path with its parameters named (/api/v1/products/{product_id}): one metric series
-    per route, and no order numbers or lot codes in the logs. "unmatched" for no route."""
-    if scope.get("route") is None:
-        return "unmatched"
-    params = {str(v): k for k, v in (scope.get("path_params") or {}).items()}
-    parts = scope.get("path", "").split("/")
-    return "/".join(f"{{{params[p]}}}" if p in params else p for p in parts)
+    """The matched route's template (/api/v1/products/{product_id}, /01/{rest}, /media/{path}):
+    one metric series per route, and no order numbers or serials in the logs. Never the path
+    itself, whatever a parameter holds (a ``{rest:path}`` spans several segments);
+    "unmatched" when no route answered."""
+    route = scope.get("route")
+    template = getattr(route, "path_format", None)
+    regex = getattr(route, "path_regex", None)
+    if isinstance(template, str) and regex is not None:
+        # A route of an included router knows only its own part; what comes before it is
+        # the routers' literal prefixes (/api/v1).
+        path = scope.get("path", "")
+        for at, char in enumerate(path):
+            if char == "/" and regex.match(path[at:]):
+                return path[:at] + template
+        return template
+    if scope.get("endpoint") is not None and scope.get("root_path"):
+        return f"{scope['root_path']}/{{path}}"  # a mounted app (media, static files)
+    return "unmatched"
 
 
 class RequestContext:

@@ -14,12 +14,16 @@ import logging
 import re
 import threading
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from farmgate.config import settings
 
 log = logging.getLogger(__name__)
 WINDOW = 60
+# Who the current request is (session or token hash, else address), set by the guard: work
+# deep inside a request (decoding an image) is budgeted per client without passing it down.
+current_client: ContextVar[str | None] = ContextVar("current_client", default=None)
 
 
 @dataclass(frozen=True)
@@ -43,10 +47,13 @@ RULES = (
         5,
     ),
     Rule("scan", frozenset({"GET"}), re.compile(r"^/01/"), 240, 0),
+    # WeChat's servers are a few addresses; a township shop sees far fewer notifications.
+    Rule("notify", frozenset({"POST"}), re.compile(r"^/api/v1/payments/wechat/notify$"), 300, 0),
     Rule(
         "upload",
         frozenset({"POST", "PUT"}),
-        re.compile(r"/(photos|readings|import|report|files)$"),
+        # "photo": a courier's handoff photo (/shipments/{id}/handoffs/{id}/photo).
+        re.compile(r"/(photos?|readings|import|report|files)$"),
         60,
         30,
     ),
@@ -122,6 +129,49 @@ class Limiter:
             if await self._hit(f"{rule.name}:client:{client}", window) > rule.per_client:
                 return retry
         return None
+
+
+class TokenBucket:
+    """Per key, ``rate`` units a second up to ``burst``: for costs that vary per request (the
+    pixels an image decode allocates), where counting requests says little. In this
+    process's memory: what it protects is this process's CPU and memory."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
+        self._lock = threading.Lock()
+
+    def take(self, key: str, amount: float, *, rate: float, burst: float) -> float | None:
+        """Seconds to wait when ``amount`` is not available (nothing taken), else None."""
+        now = time.monotonic()
+        with self._lock:
+            if len(self._buckets) > 50_000:  # full buckets need no memory
+                self._buckets = {
+                    k: (t, at)
+                    for k, (t, at) in self._buckets.items()
+                    if t + (now - at) * rate < burst
+                }
+            tokens, at = self._buckets.get(key, (burst, now))
+            tokens = min(burst, tokens + (now - at) * rate)
+            if amount > tokens:
+                self._buckets[key] = (tokens, now)
+                return (min(amount, burst) - tokens) / rate
+            self._buckets[key] = (tokens - amount, now)
+            return None
+
+
+decode_pixels = TokenBucket()
+
+
+def spend_decoded_pixels(pixels: int) -> int | None:
+    """Take ``pixels`` from the current client's decode budget
+    (``FARMGATE_IMAGE_PIXELS_PER_SECOND``, bursting to one image of the largest size allowed).
+    Seconds to wait when it is spent; None outside a request or with limits off."""
+    client = current_client.get()
+    if client is None or not settings.rate_limits:
+        return None
+    rate = settings.image_pixels_per_second
+    wait = decode_pixels.take(client, pixels, rate=rate, burst=max(settings.max_image_pixels, rate))
+    return None if wait is None else max(1, int(wait + 0.999))
 
 
 limiter = Limiter()

@@ -15,6 +15,7 @@ from farmgate.jobs.registry import job, periodic
 from farmgate.models import IntentStatus, Order, OrderStatus, PaymentIntent, Refund, RefundStatus
 from farmgate.payments import providers, service
 from farmgate.payments.provider import PaymentError, PaymentUnavailable
+from farmgate.payments.wechat_v3 import WeChatPayV3
 
 
 class NotificationArgs(TypedDict):
@@ -92,3 +93,21 @@ def reconcile(session: Session) -> int:
             continue
         found += service.record_provider_paid(session, intent, result, "reconciliation") is not None
     return found
+
+
+def configured_v3() -> WeChatPayV3 | None:
+    """The v3 provider when this installation has one configured, else None."""
+    try:
+        found = providers.provider("wechat_v3")
+    except providers.PaymentFailed:
+        return None
+    return found if isinstance(found, WeChatPayV3) else None
+
+
+@periodic("payments.refresh_platform_certificates", every_seconds=3600)
+def refresh_platform_certificates(session: Session) -> int:
+    """Download WeChat's platform certificates again (certificate mode): the only download
+    besides start-up's, as a notification with an unknown serial is refused, not followed.
+    A failure keeps the certificates held and is retried next hour."""
+    provider = configured_v3()
+    return provider.refresh_platform_certificates() if provider is not None else 0

@@ -11,11 +11,21 @@ same five attributes ``WeChatPay.__init__`` does; pinned to wechatpayv3 2.x).
 
 Added on top: explicit timeouts, transient failures as ``PaymentUnavailable``, a freshness check
 on notification timestamps (wechatpayv3 has none) and errors sorted by kind.
+
+Platform certificates are downloaded at construction (start-up) and by
+``refresh_platform_certificates`` (the ``payments.refresh_platform_certificates`` periodic job)
+only. wechatpayv3 would also download them whenever a notification names a serial it does
+not know: an unauthenticated caller could make us call the gateway (slowly, if it is slow)
+as often as it likes. An unknown serial is refused at once; a certificate directory that the
+job (in another process) wrote to since it was read is read again, a local step.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import logging
+import os
 import secrets
 import time
 from collections.abc import Iterator, Mapping
@@ -42,6 +52,7 @@ from farmgate.payments.provider import (
     SignatureInvalid,
 )
 
+log = logging.getLogger(__name__)
 PRODUCTION = "https://api.mch.weixin.qq.com"
 PAY_TYPES = {"native": WeChatPayType.NATIVE, "jsapi": WeChatPayType.JSAPI, "mweb": WeChatPayType.H5}
 NOTIFY_HEADERS = ("signature", "timestamp", "nonce", "serial", "signature-type")
@@ -50,7 +61,73 @@ NOTIFY_HEADERS = ("signature", "timestamp", "nonce", "serial", "signature-type")
 class _GatewayCore(Core):
     def __init__(self, *, gateway: str, **kwargs: Any) -> None:
         self._gateway = gateway
-        super().__init__(**kwargs)
+        self._constructing = True  # the start-up download is the only implicit one
+        self._dir_read_at = 0.0
+        try:
+            super().__init__(**kwargs)
+        finally:
+            self._constructing = False
+        self._dir_read_at = self._dir_mtime()
+
+    def _update_certificates(self) -> None:
+        # wechatpayv3 calls this for any unknown serial (see the module docstring).
+        if self._constructing:
+            super()._update_certificates()
+
+    def _init_certificates(self) -> None:
+        try:
+            super()._init_certificates()
+        except Exception as exc:
+            if self._constructing and "No wechatpay platform certificate" in str(exc):
+                # The gateway is away at start-up: notifications are refused (WeChat retries
+                # them) until the periodic refresh gets the certificates. Failing here would
+                # have the next notification build the provider, and download, again.
+                log.warning("WeChat Pay platform certificates not downloaded at start-up")
+                return
+            raise
+
+    def refresh_certificates(self) -> int:
+        """Download the platform certificates; a failed download keeps the ones we have.
+        The download fills a copy, swapped in whole: a notification verified meanwhile
+        never sees the half-filled list wechatpayv3 builds."""
+        fetcher = copy.copy(self)
+        fetcher._certificates = []
+        Core._update_certificates(fetcher)
+        if fetcher._certificates:
+            self._certificates = fetcher._certificates
+        return len(fetcher._certificates)
+
+    def _dir_mtime(self) -> float:
+        try:
+            return os.stat(self._cert_dir).st_mtime if self._cert_dir else 0.0
+        except OSError:
+            return 0.0
+
+    def _known(self, serial: str) -> bool:
+        try:
+            number = int(serial, 16)
+        except ValueError:
+            return False
+        return any(cert.serial_number == number for cert in self._certificates)
+
+    def knows_serial(self, serial: str) -> bool:
+        """Whether ``serial`` is the platform public key's id or a certificate we hold."""
+        if self._public_key_id and serial == self._public_key_id:
+            return True
+        if self._known(serial):
+            return True
+        mtime = self._dir_mtime()
+        if mtime and mtime != self._dir_read_at:  # new files from the refresh job
+            self._dir_read_at = mtime
+            held, self._certificates = self._certificates, []
+            try:
+                self._init_certificates()  # local files only: downloads are off here
+            except Exception:
+                pass
+            if not self._certificates:
+                self._certificates = held
+            return self._known(serial)
+        return False
 
     @property
     def _gate_way(self) -> str:
@@ -232,6 +309,8 @@ class WeChatPayV3(PaymentProvider):
             raise MalformedNotification("notification is not a WeChat Pay v3 event") from exc
         if not well_formed:
             raise MalformedNotification("notification is not an AES-256-GCM encrypted resource")
+        if not self.client._core.knows_serial(lower["wechatpay-serial"]):
+            raise SignatureInvalid("notification names an unknown platform certificate serial")
         with _translated("notification"):
             # None: the RSA signature, or the AES-GCM tag (bad key or tampered), failed.
             plain = self.client.decrypt_callback(lower, body.decode("utf-8"))
@@ -252,6 +331,18 @@ class WeChatPayV3(PaymentProvider):
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise MalformedNotification(f"notification resource lacks {exc}") from exc
+
+    def refresh_platform_certificates(self) -> int:
+        """Download the platform certificates again (certificate mode; the periodic job).
+        Returns how many are held; 0 in public-key mode, which needs none."""
+        core = self.client._core
+        if core._public_key is not None:
+            return 0
+        with _translated("certificates"):
+            fetched = core.refresh_certificates()
+        if not fetched:
+            raise PaymentUnavailable("WeChat Pay certificates: none downloaded")
+        return fetched
 
     def ack(self, ok: bool, message: str = "") -> tuple[int, str, bytes]:
         """v3: 2xx with no body accepts; 4xx/5xx with {"code": "FAIL"} asks for a retry."""

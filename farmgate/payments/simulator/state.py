@@ -133,6 +133,7 @@ class SimState:
     timeout_seconds: float = 15.0  # how long the "timeout" fault stalls an answer
     sent: list[bytes] = field(default_factory=list)  # every notification body, delivered or not
     deliveries: list[Delivery] = field(default_factory=list)
+    certificate_requests: int = 0  # GET /v3/certificates received (answered or not)
     processing_refunds: set[str] = field(default_factory=set)  # answer PROCESSING once more
     # v3 credentials, all generated here.
     apiv3_key: str = field(default_factory=_key32)

@@ -287,6 +287,7 @@ def routes(state: SimState) -> list[Route]:
 
     async def certificates(request: Request) -> Response:
         """Platform certificates, encrypted with the APIv3 key (the older verification mode)."""
+        state.certificate_requests += 1
         _, failure = await authenticate(request)
         if failure is not None:
             return failure
