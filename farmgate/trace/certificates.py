@@ -354,7 +354,9 @@ def certification_view(cert: Certification, today: date | None = None) -> dict[s
     summary = ""
     if cert.kind == "compliance_cert":
         d = cert.details
-        basis = "、".join(BASIS_LABELS.get(b, b) for b in ComplianceCertificate.from_details(d).bases)
+        basis = "、".join(
+            BASIS_LABELS.get(b, b) for b in ComplianceCertificate.from_details(d).bases
+        )
         summary = (
             f"{d.get('committer', '')}（{d.get('contact', '')}）承诺：{COMMITMENT}。"
             f"依据：{basis}。{d.get('product_name', '')} {d.get('quantity', '')}"

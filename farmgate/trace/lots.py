@@ -113,9 +113,7 @@ def inspections_of(session: Session, batch: Batch) -> list[Inspection]:
 def shipments_of(session: Session, batch: Batch) -> list[ColdShipment]:
     return list(
         session.scalars(
-            select(ColdShipment)
-            .where(ColdShipment.batch_id == batch.id)
-            .order_by(ColdShipment.id)  # type: ignore[arg-type]
+            select(ColdShipment).where(ColdShipment.batch_id == batch.id).order_by(ColdShipment.id)  # type: ignore[arg-type]
         )
     )
 
@@ -233,6 +231,7 @@ def issue_compliance(
         "origin": cert.origin,
         "committer": cert.committer,
         "contact": cert.contact,
+        "code": cert.code,
         "bases": list(cert.bases),
         "basis": cert.bases[0],  # readers of the single-basis form
     }
@@ -258,6 +257,4 @@ def start_cold_shipment(
     if product is None or product.storage_class == StorageClass.AMBIENT:
         message = "这个商品是常温储存，不需要冷链运输记录"
         raise ValidationFailed(message, fields={"device_id": message})
-    return shipments.create_shipment(
-        session, actor, batch.id or 0, ShipmentIn(device_id=device_id)
-    )
+    return shipments.create_shipment(session, actor, batch.id or 0, ShipmentIn(device_id=device_id))

@@ -36,7 +36,7 @@ def nav(staff: Account) -> list[tuple[str, str, str]]:
     """The desk's sections: (key, label, url). Sections not built yet point at today's pages."""
     return [
         ("products", "商品", "/coop/products"),
-        ("batches", "批次与溯源", "/coop"),
+        ("batches", "批次与溯源", "/coop/batches"),
         ("orders", "订单", "/coop"),
         ("money", "资金/销售", "/coop/dashboard"),
         ("profile", "合作社资料", f"/cooperatives/{staff.cooperative_id}"),
