@@ -410,3 +410,24 @@ def test_other_roles_are_refused(client, session: Session, role: Role) -> None: 
     assert answer.status_code == 403
     session.expire_all()
     assert session.get(Batch, lot).serial_count == 0  # type: ignore[union-attr]
+
+
+def test_a_lot_page_offers_only_its_own_certificate_to_print(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    staff, product, token = _desk(client, session)
+    from farmgate.trace import lots
+    from farmgate.trace.certificates import ComplianceCertificate
+
+    first, second = (_new_lot(client, token, product.id) for _ in range(2))  # type: ignore[arg-type]
+    batch = session.get(Batch, first)
+    batch.harvest_date = TODAY  # type: ignore[union-attr]
+    made = lots.issue_compliance(
+        session,
+        staff,
+        batch,  # type: ignore[arg-type]
+        ComplianceCertificate(
+            "鲜红辣椒", "5", "公斤", "谭家场", TODAY, "社", "13800000001", "self_test"
+        ),
+    )
+    session.commit()
+    assert f"/compliance/{made.id}.pdf" in client.get(f"/coop/batches/{first}").text
+    assert "/compliance/" + str(made.id) not in client.get(f"/coop/batches/{second}").text

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from farmgate.catalog import service as catalog
@@ -116,6 +116,29 @@ def shipments_of(session: Session, batch: Batch) -> list[ColdShipment]:
             select(ColdShipment).where(ColdShipment.batch_id == batch.id).order_by(ColdShipment.id)  # type: ignore[arg-type]
         )
     )
+
+
+def certifications_of(session: Session, batch: Batch) -> list[dict[str, Any]]:
+    """The certifications that cover this lot: its own, its product's and its cooperative's.
+
+    Another lot's 合格证 has the same product but is not this lot's, so it is left out.
+    """
+    rows = session.scalars(
+        select(Certification)
+        .where(Certification.cooperative_id == batch.cooperative_id)
+        .where(
+            or_(
+                Certification.batch_id == batch.id,
+                Certification.batch_id.is_(None)  # type: ignore[union-attr]
+                & or_(
+                    Certification.product_id == batch.product_id,
+                    Certification.product_id.is_(None),  # type: ignore[union-attr]
+                ),
+            )
+        )
+        .order_by(Certification.issued_on, Certification.id)  # type: ignore[arg-type]
+    )
+    return [certificates.certification_view(row) for row in rows]
 
 
 def compliance_certificate(session: Session, batch: Batch, cert_id: int) -> Certification:

@@ -19,7 +19,7 @@ from farmgate.models import Account, Batch, Product
 from farmgate.storefront.coop.deps import DeskStaff, FormValues, SessionDep, check_csrf
 from farmgate.storefront.coop.forms import Errors, clean, desk_page
 from farmgate.timeutil import local_today
-from farmgate.trace import lots, service, urls, views
+from farmgate.trace import lots, service, urls
 from farmgate.trace.schemas import BatchIn, HarvestIn, InputIn
 
 router = APIRouter(include_in_schema=False)
@@ -215,7 +215,7 @@ def lot_page(
         inputs=service.inputs(session, batch),
         input_labels=service.INPUT_LABELS,
         inspections=lots.inspections_of(session, batch),
-        certifications=views.certifications_for(session, batch),
+        certifications=lots.certifications_of(session, batch),
         shipments=lots.shipments_of(session, batch),
         trace_path=urls.trace_path(batch),
         **lot_context(session, batch),
