@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.catalog import service as catalog
 from farmgate.coldchain import shipments
@@ -78,9 +79,9 @@ def suggest_lot_code(session: Session, product: Product, today: date | None = No
     stem = (_initials(product.name) or "P") + (today or local_today()).strftime("%y%m")
     taken = set(
         session.scalars(
-            select(Batch.lot_code).where(
-                Batch.cooperative_id == product.cooperative_id,
-                Batch.lot_code.startswith(stem),  # type: ignore[attr-defined]
+            select(col(Batch.lot_code)).where(
+                col(Batch.cooperative_id) == product.cooperative_id,
+                col(Batch.lot_code).startswith(stem),
             )
         )
     )
@@ -95,17 +96,19 @@ def suggest_lot_code(session: Session, product: Product, today: date | None = No
 
 def lots_of(session: Session, actor: Account, product_id: int | None = None) -> list[Batch]:
     """The actor's cooperative's lots, newest first; of one product when it is given."""
-    query = select(Batch).where(Batch.cooperative_id == actor.cooperative_id)
+    query = select(Batch).where(col(Batch.cooperative_id) == actor.cooperative_id)
     if product_id is not None:
         catalog.get_owned_product(session, actor, product_id)  # 404 unless it is theirs
-        query = query.where(Batch.product_id == product_id)
-    return list(session.scalars(query.order_by(Batch.id.desc()).limit(500)))  # type: ignore[union-attr]
+        query = query.where(col(Batch.product_id) == product_id)
+    return list(session.scalars(query.order_by(col(Batch.id).desc()).limit(500)))
 
 
 def inspections_of(session: Session, batch: Batch) -> list[Inspection]:
     return list(
         session.scalars(
-            select(Inspection).where(Inspection.batch_id == batch.id).order_by(Inspection.id)  # type: ignore[arg-type]
+            select(Inspection)
+            .where(col(Inspection.batch_id) == batch.id)
+            .order_by(col(Inspection.id))
         )
     )
 
@@ -113,7 +116,9 @@ def inspections_of(session: Session, batch: Batch) -> list[Inspection]:
 def shipments_of(session: Session, batch: Batch) -> list[ColdShipment]:
     return list(
         session.scalars(
-            select(ColdShipment).where(ColdShipment.batch_id == batch.id).order_by(ColdShipment.id)  # type: ignore[arg-type]
+            select(ColdShipment)
+            .where(col(ColdShipment.batch_id) == batch.id)
+            .order_by(col(ColdShipment.id))
         )
     )
 
@@ -125,18 +130,18 @@ def certifications_of(session: Session, batch: Batch) -> list[dict[str, Any]]:
     """
     rows = session.scalars(
         select(Certification)
-        .where(Certification.cooperative_id == batch.cooperative_id)
+        .where(col(Certification.cooperative_id) == batch.cooperative_id)
         .where(
             or_(
-                Certification.batch_id == batch.id,
-                Certification.batch_id.is_(None)  # type: ignore[union-attr]
+                col(Certification.batch_id) == batch.id,
+                col(Certification.batch_id).is_(None)
                 & or_(
-                    Certification.product_id == batch.product_id,
-                    Certification.product_id.is_(None),  # type: ignore[union-attr]
+                    col(Certification.product_id) == batch.product_id,
+                    col(Certification.product_id).is_(None),
                 ),
             )
         )
-        .order_by(Certification.issued_on, Certification.id)  # type: ignore[arg-type]
+        .order_by(col(Certification.issued_on), col(Certification.id))
     )
     return [certificates.certification_view(row) for row in rows]
 
@@ -187,7 +192,7 @@ def release_verdict(session: Session, batch: Batch, today: date | None = None) -
 def issue_serials(session: Session, batch: Batch, count: int) -> tuple[int, int]:
     """Reserve ``count`` more unit numbers for the lot; returns the first and the last."""
     service.require_active(batch)
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+    if isinstance(count, bool) or count < 1:
         raise ValidationFailed("数量至少为 1", fields={"count": "数量至少为 1"})
     if count > MAX_SERIALS_PER_ISSUE:
         message = f"一次最多发放 {MAX_SERIALS_PER_ISSUE} 个单品码"
@@ -206,9 +211,9 @@ def origin_of(session: Session, batch: Batch) -> str:
     """产地 as the certificate prints it: the township and the village of the lot."""
     product = session.get(Product, batch.product_id)
     where = (
-        Village.code == batch.village_code
+        col(Village.code) == batch.village_code
         if batch.village_code
-        else Village.id == (product.village_id if product else 0)
+        else col(Village.id) == (product.village_id if product else 0)
     )
     village = session.scalars(select(Village).where(where)).first()
     if village is None:
