@@ -26,6 +26,7 @@ from farmgate.db import check_migrations, get_engine
 from farmgate.ops.guard import Guard, add_security_headers
 from farmgate.ops.middleware import RequestContext
 from farmgate.storefront.common import STATIC_DIR
+from farmgate.storefront.coop import router as coop_desk_router
 from farmgate.storefront.courier import router as courier_router
 from farmgate.storefront.errors import html_error
 from farmgate.storefront.pages import router as storefront_router
@@ -110,6 +111,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(docs_router)
     app.include_router(api_router)
+    app.include_router(coop_desk_router)  # before the storefront's /coop/products/{id}/{action}
     app.include_router(storefront_router)
     app.include_router(shop_router)
     app.include_router(trace_router)

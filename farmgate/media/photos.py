@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from farmgate.media.images import process_upload
+from farmgate.media.images import ProcessedImage, process_upload
 from farmgate.media.storage import get_storage
 
 
@@ -22,9 +22,20 @@ class StoredPhoto:
 
 def store_photo(folder: str, data: bytes) -> StoredPhoto:
     """Validate ``data`` (size, format, decompression bombs), strip EXIF, write WebP variants."""
-    processed = process_upload(data)
+    return save_processed(folder, process_upload(data))
+
+
+def save_processed(folder: str, processed: ProcessedImage) -> StoredPhoto:
+    """Write an already checked photo's variants (check several first, then store them all)."""
     key = f"{folder}/{secrets.token_hex(8)}"
     storage = get_storage()
     for width, blob in processed.variants.items():
         storage.save(f"{key}-{width}.webp", blob)
     return StoredPhoto(key, processed.width, processed.height, tuple(processed.variants))
+
+
+def delete_stored(key: str, widths: tuple[int, ...]) -> None:
+    """Remove a stored photo's variant files (call after the row's deletion is committed)."""
+    storage = get_storage()
+    for width in widths:
+        storage.delete(f"{key}-{width}.webp")

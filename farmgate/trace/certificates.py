@@ -19,7 +19,8 @@ Simplified Chinese.
 - 承诺达标合格证 (compliance commitment certificate): issued by the producer per batch under
   农产品质量安全承诺达标合格证管理办法 (农业农村部令 2025 年第 4 号, in force since 2026-02-01):
   product name, quantity, origin, issue date, committing party, contact and the commitment,
-  issued on the basis of a self-test, a commissioned test or internal quality control.
+  issued on the basis of a commissioned test, a self-test, internal quality control or the
+  producer's own commitment (承诺依据: one box or several ticked).
 
 Validity periods follow 民法典 第二百零一、二百零二条: the issue day is not counted and a period
 of N years ends on the same day N years later (the month's last day when there is none), that
@@ -51,7 +52,7 @@ from farmgate.validators import normalize_mobile
 
 Kind = Literal["green_food", "organic", "geo_indication", "compliance_cert"]
 Status = Literal["valid", "expired", "not_yet_valid"]
-Basis = Literal["self_test", "commissioned_test", "internal_control"]
+Basis = Literal["self_test", "commissioned_test", "internal_control", "self_commitment"]
 
 LABELS: dict[str, str] = CertificationKind.labels()  # the words live on the enum
 STATUS_LABELS: dict[str, str] = {"valid": "有效", "expired": "已过期", "not_yet_valid": "未生效"}
@@ -59,8 +60,22 @@ BASIS_LABELS: dict[str, str] = {
     "self_test": "自行检测合格",
     "commissioned_test": "委托检测合格",
     "internal_control": "内部质量控制合格",
+    "self_commitment": "自我承诺",
+}
+# The 承诺依据 boxes in the order the official form prints them; more than one may be ticked.
+BASIS_BOXES: dict[str, str] = {
+    "commissioned_test": "委托检测",
+    "self_test": "自我检测",
+    "internal_control": "内部质量控制",
+    "self_commitment": "自我承诺",
 }
 COMMITMENT = "不使用禁用农药兽药、停用兽药和非法添加物，常规农药兽药残留不超标，对承诺的真实性负责"
+# The commitment as the official certificate prints it, line by line.
+OFFICIAL_COMMITMENT = (
+    "我承诺对产品质量安全以及合格证真实性负责：",
+    "不使用禁用农药兽药、停用兽药和非法添加物；",
+    "常规农药兽药残留不超标。",
+)
 VALIDITY_YEARS: dict[str, int] = {"green_food": 3, "organic": 1}
 COMPLIANCE_REQUIRED_SINCE = date(2026, 2, 1)
 # GB/T 2260 province-level codes (71 = Taiwan, 81/82 = Hong Kong/Macao).
@@ -183,7 +198,8 @@ class ComplianceCertificate:
     issued_on: date | None  # 开具日期
     committer: str  # 承诺主体: the producer (or the buyer who re-issues)
     contact: str  # 联系方式: a mainland mobile or a landline with area code
-    basis: str  # 承诺依据: self_test / commissioned_test / internal_control
+    # 承诺依据: one of BASIS_LABELS' keys, or several (the form has a box for each).
+    basis: str | tuple[str, ...]
     commitment: str = COMMITMENT
     code: str = ""  # 合格证编号, optional
 
@@ -204,10 +220,17 @@ class ComplianceCertificate:
             issued_on=issued_on,
             committer=text("committer"),
             contact=text("contact"),
-            basis=text("basis"),
+            basis=_bases(details),
             commitment=text("commitment") or COMMITMENT,
             code=text("code"),
         )
+
+    @property
+    def bases(self) -> tuple[str, ...]:
+        """Every 承诺依据 ticked, in the order given."""
+        if isinstance(self.basis, str):
+            return (self.basis,) if self.basis.strip() else ()
+        return tuple(self.basis)
 
     def validate(self, *, today: date | None = None) -> dict[str, str]:
         """Field -> Chinese message (empty when the certificate is complete and well formed).
@@ -236,8 +259,10 @@ class ComplianceCertificate:
             errors["quantity"] = "数量须为数字" if quantity else "请填写数量"
         if not contact_ok(self.contact):
             errors["contact"] = "请填写有效的手机号或带区号的固定电话"
-        if self.basis not in BASIS_LABELS:
-            errors["basis"] = "开具依据须为：自行检测、委托检测或内部质量控制"
+        if not self.bases:
+            errors["basis"] = "请至少选择一项开具依据（承诺依据）"
+        elif any(b not in BASIS_LABELS for b in self.bases):
+            errors["basis"] = "开具依据须为：自行检测、委托检测或内部质量控制（或自我承诺）"
         if today is not None:
             if self.issued_on is None:
                 errors["issued_on"] = "请填写开具日期"
@@ -249,6 +274,14 @@ class ComplianceCertificate:
             except CertificateInvalid as exc:
                 errors["code"] = str(exc)
         return errors
+
+
+def _bases(details: Mapping[str, Any]) -> str | tuple[str, ...]:
+    """``bases`` (a list, since more than one may apply) or the older single ``basis``."""
+    many = details.get("bases")
+    if isinstance(many, list | tuple):
+        return tuple(str(b) for b in many)
+    return str(details.get("basis") or "").strip()
 
 
 def contact_ok(value: str) -> bool:
@@ -317,7 +350,9 @@ def certification_view(cert: Certification, today: date | None = None) -> dict[s
     summary = ""
     if cert.kind == "compliance_cert":
         d = cert.details
-        basis = BASIS_LABELS.get(d.get("basis", ""), "")
+        basis = "、".join(
+            BASIS_LABELS.get(b, b) for b in ComplianceCertificate.from_details(d).bases
+        )
         summary = (
             f"{d.get('committer', '')}（{d.get('contact', '')}）承诺：{COMMITMENT}。"
             f"依据：{basis}。{d.get('product_name', '')} {d.get('quantity', '')}"
@@ -333,4 +368,5 @@ def certification_view(cert: Certification, today: date | None = None) -> dict[s
         "status": state,
         "status_label": STATUS_LABELS[state],
         "summary": summary,
+        "id": cert.id,
     }

@@ -1,0 +1,43 @@
+"""Display labels the desk shows, looked up in one place (they will move beside the enums)."""
+
+from __future__ import annotations
+
+from farmgate.catalog.service import REVIEWED_FIELDS, STATUS_LABELS
+from farmgate.models import CATEGORIES, STORAGE_LABELS, UNITS, Account
+
+__all__ = ["CATEGORIES", "FIELD_LABELS", "STORAGE_LABELS", "UNITS", "nav", "reviewed_fields"]
+
+FIELD_LABELS = {
+    "name": "商品名称",
+    "category": "类目",
+    "description": "商品介绍",
+    "village_id": "产地村",
+    "unit": "单位",
+    "shelf_life_days": "保质期",
+    "storage_class": "储存方式",
+}
+
+LOW_STOCK = 5  # at or below this (and above 0) a SKU is flagged "库存不多"
+
+
+def status_label(status: str, review_note: str) -> str:
+    """A draft with a review note came back from the township: show it as rejected."""
+    if status == "draft" and review_note:
+        return "未通过审核"
+    return STATUS_LABELS.get(status, status)  # type: ignore[call-overload,no-any-return]
+
+
+def reviewed_fields() -> list[str]:
+    """Which fields send a published product back to review, in the form's order."""
+    return [label for key, label in FIELD_LABELS.items() if key in REVIEWED_FIELDS]
+
+
+def nav(staff: Account) -> list[tuple[str, str, str]]:
+    """The desk's sections: (key, label, url). Sections not built yet point at today's pages."""
+    return [
+        ("products", "商品", "/coop/products"),
+        ("batches", "批次与溯源", "/coop/batches"),
+        ("orders", "订单", "/coop"),
+        ("money", "资金/销售", "/coop/dashboard"),
+        ("profile", "合作社资料", f"/cooperatives/{staff.cooperative_id}"),
+    ]
