@@ -19,7 +19,14 @@ from farmgate.models.order import (
 )
 from farmgate.models.outbox import DeadJob, OutboxJob, OutboxStatus
 from farmgate.models.parcel import CourierPush, Parcel
-from farmgate.models.payment import IntentStatus, PaymentIntent, PaymentNotification, Refund
+from farmgate.models.payment import (
+    IntentStatus,
+    PaymentIntent,
+    PaymentNotification,
+    Refund,
+    RefundRequest,
+    RefundRequestStatus,
+)
 from farmgate.models.product import (
     CATEGORIES,
     STORAGE_LABELS,
@@ -81,6 +88,8 @@ __all__ = [
     "ProductPhoto",
     "ProductStatus",
     "Refund",
+    "RefundRequest",
+    "RefundRequestStatus",
     "Role",
     "ScanCount",
     "SearchEntry",
