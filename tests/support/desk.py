@@ -12,8 +12,9 @@ from farmgate.orders import cart as carts
 from farmgate.orders import checkout
 from farmgate.orders.schemas import CheckoutIn
 from farmgate.payments import service as payments
+from farmgate.timeutil import local_today
 from farmgate.trace import service as trace
-from farmgate.trace.schemas import BatchIn
+from farmgate.trace.schemas import BatchIn, HarvestIn
 from tests.support import factories as f
 from tests.support.factories import ADDRESS
 
@@ -40,6 +41,7 @@ def shop(session: Session, name: str = "红辣椒合作社", lot: str = "TJC2026
         owner,
         BatchIn(product_id=product.id, lot_code=lot, quantity=Decimal("500"), unit="kg"),  # type: ignore[arg-type]
     )
+    trace.record_harvest(session, owner, batch, HarvestIn(harvest_date=local_today()))
     return Shop(township, coop, owner, product, sku, batch)
 
 

@@ -37,7 +37,7 @@ def nav(staff: Account) -> list[tuple[str, str, str]]:
     return [
         ("products", "商品", "/coop/products"),
         ("batches", "批次与溯源", "/coop"),
-        ("orders", "订单", "/coop"),
+        ("orders", "订单", "/coop/orders"),
         ("money", "资金/销售", "/coop/dashboard"),
-        ("profile", "合作社资料", f"/cooperatives/{staff.cooperative_id}"),
+        ("profile", "合作社资料", "/coop/profile"),
     ]
