@@ -95,7 +95,7 @@ def tab(session: Session, actor: Account, key: str) -> list[DeskOrder]:
 def counts(session: Session, actor: Account) -> dict[str, int]:
     cooperative_id = _cooperative(actor)
     statuses = session.scalars(
-        select(Fulfilment.status).where(col(Fulfilment.cooperative_id) == cooperative_id)
+        select(col(Fulfilment.status)).where(col(Fulfilment.cooperative_id) == cooperative_id)
     ).all()
     return {key: sum(1 for s in statuses if s in wanted) for key, (_, wanted) in TABS.items()}
 
