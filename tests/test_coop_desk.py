@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from farmgate.config import settings
 from farmgate.models import Product, ProductPhoto, ProductStatus, Role, Sku
-from tests import factories as f
+from tests.support import factories as f
 
 
 def _csrf(html: str) -> str:

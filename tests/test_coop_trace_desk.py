@@ -357,6 +357,7 @@ def test_another_cooperatives_lots_certificates_and_shipments_are_not_found(
     _staff, product, token = _desk(client, session, storage_class="chilled")
     mine = _new_lot(client, token, product.id)  # type: ignore[arg-type]
     # The rival's lot, certificate and shipment, made through the domain.
+    from farmgate.coldchain import shipments
     from farmgate.trace import lots, service
     from farmgate.trace.schemas import BatchIn
 
@@ -382,7 +383,7 @@ def test_another_cooperatives_lots_certificates_and_shipments_are_not_found(
             "别家鱼", "5", "条", "高坪", TODAY, "别家", "13800000002", "self_test"
         ),
     )
-    shipment = lots.start_cold_shipment(session, rival, theirs, "RIVAL-LOG")
+    shipment = shipments.start_for_lot(session, rival, theirs, "RIVAL-LOG")
     session.commit()
     gets, posts = _lot_urls(theirs.id, cert.id, shipment.id)  # type: ignore[arg-type]
     for url in gets:

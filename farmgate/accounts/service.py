@@ -44,12 +44,20 @@ def create_account(
         raise ValidationFailed("合作社账号必须绑定一个合作社")
     if get_by_phone(session, phone) is not None:
         raise Conflict("该手机号已注册", code="phone_taken", fields={"phone": "已注册"})
+    # The cooperative's first staff account is its owner (who alone invites and removes staff).
+    first_staff = role == Role.COOPERATIVE and (
+        session.scalars(
+            select(col(Account.id)).where(col(Account.cooperative_id) == cooperative_id)
+        ).first()
+        is None
+    )
     account = Account(
         phone=phone,
         password_hash=security.hash_password(password),
         display_name=display_name,
         role=role,
         cooperative_id=cooperative_id if role == Role.COOPERATIVE else None,
+        is_owner=first_staff,
     )
     session.add(account)
     session.flush()

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 
-from farmgate.accounts import privacy
 from farmgate.accounts import service as accounts
+from farmgate.privacy import service as privacy
 from farmgate.validators import normalize_mobile
 from farmgate.web.auth import CurrentAccount, bearer_token
 from farmgate.web.cookies import SESSION_COOKIE

@@ -9,12 +9,12 @@ from pydantic import BaseModel, Field
 
 from farmgate import callbacks
 from farmgate.errors import NotFound
-from farmgate.models import OrderStatus, Refund
+from farmgate.models import Refund
 from farmgate.ops.guard import body_limit
-from farmgate.orders import presenters, state
+from farmgate.orders import presenters
 from farmgate.orders import service as orders
 from farmgate.orders.schemas import OrderOut
-from farmgate.payments import service
+from farmgate.payments import requests, service
 from farmgate.payments.provider import Channel
 from farmgate.web.auth import CurrentAccount, CurrentAdmin
 from farmgate.web.requests import RawBody, client_ip
@@ -76,9 +76,7 @@ def wechat_notify(request: Request, body: RawBody, session: SessionDep) -> Respo
 @router.post("/orders/{order_id}/refund-request", response_model=OrderOut, summary="申请退款")
 def refund_request(order_id: int, session: SessionDep, account: CurrentAccount) -> OrderOut:
     order = orders.get_for(session, account, order_id, lock=True)
-    state.transition(
-        session, order, OrderStatus.REFUND_REQUESTED, actor=account, note="买家申请退款"
-    )
+    requests.ask(session, account, order)  # each cooperative answers on its desk
     return presenters.order_view(session, order)
 
 

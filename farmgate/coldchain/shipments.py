@@ -37,7 +37,7 @@ from farmgate.models import (
 )
 from farmgate.rendering.charts import temperature_svg
 from farmgate.trace import chain
-from farmgate.trace.service import can_manage, get_batch
+from farmgate.trace.service import can_manage, get_batch, require_active
 
 STORAGE_NAMES = {"ambient": "常温", "chilled": "冷藏", "frozen": "冷冻"}
 
@@ -321,3 +321,13 @@ def views(session: Session, batch: Batch) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def start_for_lot(session: Session, actor: Account, batch: Batch, device_id: str) -> ColdShipment:
+    """A shipment watched by a temperature logger, for a chilled or frozen lot only."""
+    require_active(batch)
+    product = session.get(Product, batch.product_id)
+    if product is None or product.storage_class == StorageClass.AMBIENT:
+        message = "这个商品是常温储存，不需要冷链运输记录"
+        raise ValidationFailed(message, fields={"device_id": message})
+    return create_shipment(session, actor, batch.id or 0, ShipmentIn(device_id=device_id))

@@ -13,6 +13,7 @@ class CooperativeApply(CooperativeBase):
 
     uscc: str = Field(description="统一社会信用代码（18位）")
     contact_phone: str
+    pending_name: str = ""  # a new name waiting for the township
     bank_account_name: str = Field(default="", max_length=100)
     bank_name: str = Field(default="", max_length=100)
     bank_account_no: str = Field(default="", max_length=40, pattern=r"^[0-9 ]*$")
@@ -33,6 +34,8 @@ class CooperativeUpdate(BaseModel):
     contact_name: str | None = Field(default=None, min_length=1, max_length=50)
     contact_phone: str | None = None
     story: str | None = Field(default=None, max_length=4000)
+    service_phone: str | None = Field(default=None, max_length=20)
+    pickup_address: str | None = Field(default=None, max_length=120)
     bank_account_name: str | None = Field(default=None, max_length=100)
     bank_name: str | None = Field(default=None, max_length=100)
     bank_account_no: str | None = Field(default=None, max_length=40, pattern=r"^[0-9 ]*$")
@@ -44,7 +47,7 @@ class CooperativeUpdate(BaseModel):
 
 
 class CooperativePublic(BaseModel):
-    """What anyone may see: no settlement details, no contact phone."""
+    """What anyone may see: no settlement details, no private contact phone."""
 
     id: int
     name: str
@@ -52,6 +55,8 @@ class CooperativePublic(BaseModel):
     village_name: str
     story: str
     status: str
+    service_phone: str = ""  # the number buyers may call, chosen by the cooperative
+    pickup_address: str = ""
 
 
 class CooperativePrivate(CooperativePublic):
@@ -60,6 +65,7 @@ class CooperativePrivate(CooperativePublic):
     uscc: str
     contact_name: str
     contact_phone: str
+    pending_name: str = ""  # a new name waiting for the township
     bank_account_name: str
     bank_name: str
     bank_account_no_masked: str

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -44,6 +46,7 @@ def apply(session: Session, actor: Account, data: CooperativeApply) -> Cooperati
     session.flush()
     actor.role = Role.COOPERATIVE
     actor.cooperative_id = coop.id
+    actor.is_owner = True
     session.add(actor)
     return coop
 
@@ -60,8 +63,50 @@ def update(
     session: Session, actor: Account, cooperative_id: int, data: CooperativeUpdate
 ) -> Cooperative:
     coop = get_for(session, actor, cooperative_id)
-    for key, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    name = changes.pop("name", None)
+    for key, value in changes.items():
         setattr(coop, key, value)
+    if name is not None and actor.role != Role.ADMIN:
+        request_name(session, actor, coop, name)  # the public name waits for the township
+    elif name is not None:
+        coop.name = name
+    session.add(coop)
+    return coop
+
+
+def request_name(session: Session, actor: Account, coop: Cooperative, name: str) -> Cooperative:
+    """Staff ask for a new name: kept as pending, the public name unchanged until approved.
+
+    Asking for the current name withdraws a pending request.
+    """
+    if actor.role != Role.ADMIN and actor.cooperative_id != coop.id:
+        raise NotFound("合作社不存在")
+    name = name.strip()
+    if not 2 <= len(name) <= 100:
+        raise ValidationFailed("名称需要2到100个字", fields={"name": "名称需要2到100个字"})
+    if name == coop.name:
+        coop.pending_name, coop.name_requested_at = "", None
+    elif name != coop.pending_name:
+        coop.pending_name, coop.name_requested_at = name, utcnow()
+    session.add(coop)
+    return coop
+
+
+def decide_name(
+    session: Session, actor: Account, cooperative_id: int, approve: bool
+) -> Cooperative:
+    """The township approves (the public name changes) or declines a requested name."""
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied("只有乡镇管理员可以审核合作社名称")
+    coop = session.get(Cooperative, cooperative_id, with_for_update=True)
+    if coop is None:
+        raise NotFound("合作社不存在")
+    if not coop.pending_name:
+        raise InvalidTransition("该合作社没有待审核的新名称")
+    if approve:
+        coop.name = coop.pending_name
+    coop.pending_name, coop.name_requested_at = "", None
     session.add(coop)
     return coop
 
@@ -158,6 +203,8 @@ def public_view(session: Session, coop: Cooperative) -> CooperativePublic:
         village_name=village.name if village else "",
         story=coop.story,
         status=coop.status,
+        service_phone=coop.service_phone,
+        pickup_address=coop.pickup_address,
     )
 
 
@@ -167,9 +214,37 @@ def private_view(session: Session, coop: Cooperative) -> CooperativePrivate:
         uscc=coop.uscc,
         contact_name=coop.contact_name,
         contact_phone=coop.contact_phone,
+        pending_name=coop.pending_name,
         bank_account_name=coop.bank_account_name,
         bank_name=coop.bank_name,
         bank_account_no_masked=_mask(coop.bank_account_no),
         created_at=coop.created_at,
         approved_at=coop.approved_at,
     )
+
+
+_SERVICE_PHONE = re.compile(r"^[0-9][0-9-]{6,19}$")
+
+
+def update_contacts(
+    session: Session,
+    actor: Account,
+    cooperative_id: int,
+    *,
+    service_phone: str,
+    pickup_address: str,
+) -> Cooperative:
+    """What buyers see to reach the cooperative: a phone (mobile or landline), a pickup place."""
+    coop = get_for(session, actor, cooperative_id)
+    phone = service_phone.strip().replace(" ", "")
+    errors = {}
+    if phone and not _SERVICE_PHONE.match(phone):
+        errors["service_phone"] = "电话只能填数字和 -，如 0745-1234567 或 13812345678"
+    address = pickup_address.strip()
+    if len(address) > 120:
+        errors["pickup_address"] = "自提地址不能超过120个字"
+    if errors:
+        raise ValidationFailed("联系信息有误", fields=errors)
+    coop.service_phone, coop.pickup_address = phone, address
+    session.add(coop)
+    return coop

@@ -33,6 +33,8 @@ from farmgate.models.payment import (
     PaymentIntent,
     PaymentNotification,
     Refund,
+    RefundRequest,
+    RefundRequestStatus,
     RefundStatus,
 )
 from farmgate.models.product import (
@@ -99,6 +101,8 @@ __all__ = [
     "ProductPhoto",
     "ProductStatus",
     "Refund",
+    "RefundRequest",
+    "RefundRequestStatus",
     "RefundStatus",
     "Role",
     "ScanCount",

@@ -27,6 +27,8 @@ class Account(SQLModel, table=True):
     role: str = Field(default=Role.CONSUMER, sa_type=String(20))
     cooperative_id: int | None = Field(default=None, foreign_key="cooperative.id", index=True)
     is_active: bool = Field(default=True)
+    # The cooperative's first staff account: only the owner invites and removes staff.
+    is_owner: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
 
 

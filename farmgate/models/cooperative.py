@@ -35,5 +35,11 @@ class Cooperative(CooperativeBase, table=True):
     bank_account_name: str = Field(default="", max_length=100)
     bank_name: str = Field(default="", max_length=100)
     bank_account_no: str = Field(default="", max_length=40)
+    # Shown to buyers (the cooperative page, an order's page); contact_phone stays private.
+    service_phone: str = Field(default="", max_length=20)
+    pickup_address: str = Field(default="", max_length=120)
+    # A new name waits for the township; ``name`` (the public one) changes when approved.
+    pending_name: str = Field(default="", max_length=100)
+    name_requested_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     approved_at: datetime | None = Field(default=None, sa_type=AwareDateTime)

@@ -86,3 +86,31 @@ class Refund(SQLModel, table=True):
     refund_id: str = Field(default="", max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=AwareDateTime, index=True)
+
+
+@labelled({"open": "待合作社答复", "accepted": "已同意退款", "refused": "已拒绝"})
+class RefundRequestStatus(Labelled):
+    OPEN = "open"  # waiting for the cooperative's answer
+    ACCEPTED = "accepted"  # a refund was created for it
+    REFUSED = "refused"
+
+
+class RefundRequest(SQLModel, table=True):
+    """A buyer asks one cooperative (its part of an order) for money back; it answers."""
+
+    __tablename__ = "refund_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    fulfilment_id: int = Field(foreign_key="fulfilment.id", index=True)
+    cooperative_id: int = Field(foreign_key="cooperative.id", index=True)
+    account_id: int | None = Field(default=None, foreign_key="account.id")
+    reason: str = Field(default="", max_length=200)  # the buyer's words
+    status: RefundRequestStatus = Field(
+        default=RefundRequestStatus.OPEN, sa_type=String(10), index=True
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    answered_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    answered_by: int | None = Field(default=None, foreign_key="account.id")
+    refund_id: int | None = Field(default=None, foreign_key="refund.id")
+    answer: str = Field(default="", max_length=200)  # the refusal's reason, shown to the buyer

@@ -9,12 +9,45 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from decimal import Decimal
 from functools import cache
+from typing import Protocol
 
 from PIL import Image, ImageDraw, ImageFont
 
 from farmgate.rendering.labels import PAGE_SIZES_MM, cjk_font, qr_matrix
-from farmgate.trace.certificates import BASIS_BOXES, OFFICIAL_COMMITMENT, ComplianceCertificate
+
+# The printed form's fixed wording. The trace domain validates 承诺依据 against these boxes.
+# The 承诺依据 boxes in the order the official form prints them; more than one may be ticked.
+BASIS_BOXES: dict[str, str] = {
+    "commissioned_test": "委托检测",
+    "self_test": "自我检测",
+    "internal_control": "内部质量控制",
+    "self_commitment": "自我承诺",
+}
+# The commitment as the official certificate prints it, line by line.
+OFFICIAL_COMMITMENT = (
+    "我承诺对产品质量安全以及合格证真实性负责：",
+    "不使用禁用农药兽药、停用兽药和非法添加物；",
+    "常规农药兽药残留不超标。",
+)
+
+
+class ComplianceCertificate(Protocol):
+    """What the printed certificate shows (farmgate/trace/certificates.py fills it in)."""
+
+    product_name: str
+    quantity: Decimal | float | str
+    unit: str
+    origin: str
+    issued_on: date | None
+    committer: str
+    contact: str
+    code: str
+
+    @property
+    def bases(self) -> tuple[str, ...]: ...
+
 
 DPI = 300
 SIZES = ("A6", "A4")

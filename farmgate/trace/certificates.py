@@ -62,20 +62,7 @@ BASIS_LABELS: dict[str, str] = {
     "internal_control": "内部质量控制合格",
     "self_commitment": "自我承诺",
 }
-# The 承诺依据 boxes in the order the official form prints them; more than one may be ticked.
-BASIS_BOXES: dict[str, str] = {
-    "commissioned_test": "委托检测",
-    "self_test": "自我检测",
-    "internal_control": "内部质量控制",
-    "self_commitment": "自我承诺",
-}
 COMMITMENT = "不使用禁用农药兽药、停用兽药和非法添加物，常规农药兽药残留不超标，对承诺的真实性负责"
-# The commitment as the official certificate prints it, line by line.
-OFFICIAL_COMMITMENT = (
-    "我承诺对产品质量安全以及合格证真实性负责：",
-    "不使用禁用农药兽药、停用兽药和非法添加物；",
-    "常规农药兽药残留不超标。",
-)
 VALIDITY_YEARS: dict[str, int] = {"green_food": 3, "organic": 1}
 COMPLIANCE_REQUIRED_SINCE = date(2026, 2, 1)
 # GB/T 2260 province-level codes (71 = Taiwan, 81/82 = Hong Kong/Macao).

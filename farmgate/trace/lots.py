@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from pypinyin import Style, lazy_pinyin
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from farmgate.catalog import service as catalog
-from farmgate.coldchain import shipments
-from farmgate.coldchain.shipments import ShipmentIn
 from farmgate.errors import Conflict, NotFound, ValidationFailed
 from farmgate.models import (
     Account,
@@ -28,13 +27,12 @@ from farmgate.models import (
     Cooperative,
     Inspection,
     Product,
-    StorageClass,
     Township,
     Village,
 )
-from farmgate.search.analysis_pinyin import initials
 from farmgate.timeutil import local_today
 from farmgate.trace import certificates, service
+from farmgate.trace import serials as serial_codes
 from farmgate.trace.schemas import CertificationIn
 
 MAX_SERIALS_PER_ISSUE = 1000  # one issue at a time: 25 sheets of 40 labels
@@ -42,6 +40,11 @@ MAX_INITIALS = 4
 
 
 # --- lot codes --------------------------------------------------------------------------
+
+
+def initials(run: str) -> str:
+    """The pinyin initials of a run of Chinese characters (辣椒 -> lj)."""
+    return "".join(p[:1] for p in lazy_pinyin(run, style=Style.FIRST_LETTER))
 
 
 def _initials(name: str) -> str:
@@ -197,11 +200,9 @@ def issue_serials(session: Session, batch: Batch, count: int) -> tuple[int, int]
     if count > MAX_SERIALS_PER_ISSUE:
         message = f"一次最多发放 {MAX_SERIALS_PER_ISSUE} 个单品码"
         raise ValidationFailed(message, fields={"count": message})
-    first = batch.serial_count + 1
-    batch.serial_count += count
-    session.add(batch)
+    issued = serial_codes.issue(session, batch, count)  # refuses an unapproved cooperative
     session.flush()
-    return first, batch.serial_count
+    return issued.first, issued.last
 
 
 # --- the 承诺达标合格证 -------------------------------------------------------------------
@@ -271,18 +272,3 @@ def issue_compliance(
         details=details,
     )
     return certificates.add_certification(session, actor, batch, data)
-
-
-# --- cold chain -------------------------------------------------------------------------
-
-
-def start_cold_shipment(
-    session: Session, actor: Account, batch: Batch, device_id: str
-) -> ColdShipment:
-    """A shipment watched by a temperature logger, for a chilled or frozen lot only."""
-    service.require_active(batch)
-    product = session.get(Product, batch.product_id)
-    if product is None or product.storage_class == StorageClass.AMBIENT:
-        message = "这个商品是常温储存，不需要冷链运输记录"
-        raise ValidationFailed(message, fields={"device_id": message})
-    return shipments.create_shipment(session, actor, batch.id or 0, ShipmentIn(device_id=device_id))

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from farmgate.storefront.coop import batches, bulk, codes, cold, photos, products, records
+from farmgate.storefront.coop import (
+    batches,
+    bulk,
+    codes,
+    cold,
+    orders,
+    photos,
+    products,
+    profile,
+    records,
+    refunds,
+)
 
 router = APIRouter(include_in_schema=False)
 # bulk first: its fixed paths (/coop/products/import, /restock) before the product ids.
@@ -13,3 +24,6 @@ router.include_router(products.router)
 router.include_router(photos.router)
 for trace_router in (batches.router, records.router, codes.router, cold.router):
     router.include_router(trace_router)  # the desk's 批次与溯源 section
+router.include_router(orders.router)
+router.include_router(refunds.router)
+router.include_router(profile.router)

@@ -24,7 +24,7 @@ from farmgate.storefront.coop.deps import (
     check_csrf,
 )
 from farmgate.storefront.coop.forms import Errors, clean, desk_page
-from farmgate.trace import lots, service
+from farmgate.trace import service
 
 router = APIRouter(include_in_schema=False)
 
@@ -85,7 +85,7 @@ def create_shipment(
         errors["device_id"] = "记录仪编号最多 40 个字符"
     if not errors:
         try:
-            shipment = lots.start_cold_shipment(session, staff, batch, device)
+            shipment = shipments.start_for_lot(session, staff, batch, device)
         except FarmgateError as exc:
             if exc.status == 404:
                 raise

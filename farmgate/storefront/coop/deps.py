@@ -1,7 +1,6 @@
 """Everything the desk takes from outside the storefront, in one place.
 
-``SessionDep``, ``FormValues`` and the session cookie come from the API package today; when
-they move, only these imports change.
+``SessionDep`` and ``FormValues`` come from the web layer both delivery packages share.
 """
 
 from __future__ import annotations
@@ -11,10 +10,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
-from farmgate.api.deps import FormValues, SessionDep
 from farmgate.errors import AuthenticationRequired, PermissionDenied
 from farmgate.models import Account, Role
 from farmgate.storefront.common import PageAccount, check_csrf
+from farmgate.web.requests import FormValues
+from farmgate.web.session import SessionDep
 
 __all__ = ["DeskStaff", "FormValues", "Multipart", "SessionDep", "check_csrf"]
 

@@ -1,9 +1,9 @@
-"""Display labels the desk shows, looked up in one place (they will move beside the enums)."""
+"""Display labels the desk shows, looked up in one place (the enums carry their words)."""
 
 from __future__ import annotations
 
-from farmgate.catalog.service import REVIEWED_FIELDS, STATUS_LABELS
-from farmgate.models import CATEGORIES, STORAGE_LABELS, UNITS, Account
+from farmgate.catalog.service import REVIEWED_FIELDS
+from farmgate.models import CATEGORIES, UNITS, Account, ProductStatus, StorageClass
 
 __all__ = ["CATEGORIES", "FIELD_LABELS", "STORAGE_LABELS", "UNITS", "nav", "reviewed_fields"]
 
@@ -17,6 +17,8 @@ FIELD_LABELS = {
     "storage_class": "储存方式",
 }
 
+STORAGE_LABELS = StorageClass.labels()
+
 LOW_STOCK = 5  # at or below this (and above 0) a SKU is flagged "库存不多"
 
 
@@ -24,7 +26,7 @@ def status_label(status: str, review_note: str) -> str:
     """A draft with a review note came back from the township: show it as rejected."""
     if status == "draft" and review_note:
         return "未通过审核"
-    return STATUS_LABELS.get(status, status)  # type: ignore[call-overload,no-any-return]
+    return ProductStatus.label_of(status)
 
 
 def reviewed_fields() -> list[str]:
@@ -37,7 +39,7 @@ def nav(staff: Account) -> list[tuple[str, str, str]]:
     return [
         ("products", "商品", "/coop/products"),
         ("batches", "批次与溯源", "/coop/batches"),
-        ("orders", "订单", "/coop"),
+        ("orders", "订单", "/coop/orders"),
         ("money", "资金/销售", "/coop/dashboard"),
-        ("profile", "合作社资料", f"/cooperatives/{staff.cooperative_id}"),
+        ("profile", "合作社资料", "/coop/profile"),
     ]
