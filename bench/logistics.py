@@ -104,7 +104,7 @@ def seed_paid_orders(n: int, batch: int, sim, faults: int) -> list[int]:  # type
     from farmgate.orders import checkout
     from farmgate.orders import service as orders
     from farmgate.orders.schemas import CheckoutIn
-    from tests import factories as f
+    from tests.support import factories as f
     from tests.support.factories import ADDRESS
 
     with session_scope() as session:

@@ -17,7 +17,7 @@ from tests.support.live import REDIS_URL
 
 
 def test_healthz_and_readyz(client, session: Session, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    from tests import factories as f
+    from tests.support import factories as f
 
     admin = f.auth_headers(session, f.create_account(session, role=Role.ADMIN))
     assert client.get("/healthz").json() == {"status": "ok"}
@@ -43,7 +43,7 @@ def test_healthz_and_readyz(client, session: Session, monkeypatch: pytest.Monkey
 def test_readyz_tells_anonymous_callers_only_ok_or_fail(  # type: ignore[no-untyped-def]
     client, session: Session, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from tests import factories as f
+    from tests.support import factories as f
 
     port = free_port()
     monkeypatch.setattr(settings, "redis_url", f"redis://127.0.0.1:{port}/0")
