@@ -117,6 +117,8 @@ def test_a_wrong_field_is_shown_beside_it_and_everything_typed_is_kept(
     # ...and beside it, with the field marked.
     assert re.search(rf'id="{field}-error">[^<]*{re.escape(message)}', html)
     assert re.search(rf'id="{field}"[^>]*aria-invalid="true"', html)
+    if field[-1].isdigit():  # three SKU rows share field names: the message says which row
+        assert f"规格 {field[-1]}：{message}" in html
     for key in ("description", "spec_2", "stock_2", "weight_g_2"):
         assert f'value="{sent[key]}"' in html or f">{sent[key]}</textarea>" in html
     assert f'<option value="{village.id}" selected>' in html

@@ -142,6 +142,12 @@ def _restock_page(
         count += active
     pages = len(chunks)
     page_no = min(pages, max(1, int(page))) if page.isdigit() else 1
+    names = {
+        f"stock-{s.id}": f"{p.name} {s.spec}" for chunk in chunks for p in chunk for s in p.skus
+    }
+    if errors:
+        # One form, many stock fields: each message names its product and SKU.
+        errors = Errors({k: f"{names[k]}：{v}" if k in names else v for k, v in errors.items()})
     return desk_page(
         request,
         session,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -42,11 +44,11 @@ def _redirect(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-def _choices(session: Session, staff: Account) -> dict[str, list[tuple[object, str]]]:
+def _choices(session: Session, staff: Account) -> dict[str, Any]:
     coop = cooperatives.get_for(session, staff, staff.cooperative_id or 0)
     return {
         "categories": list(labels.CATEGORIES.items()),
-        "units": [(u, u) for u in labels.UNITS],  # type: ignore[misc]
+        "units": [(u, u) for u in labels.UNITS],
         "storages": list(labels.STORAGE_LABELS.items()),
         "villages": [(v.id, v.name) for v in places.list_villages(session, coop.township_id)],
     }
@@ -151,7 +153,7 @@ def delist(
 
 
 def _product_fields(
-    values: dict[str, str], errors: Errors, choices: dict[str, list[tuple[object, str]]]
+    values: dict[str, str], errors: Errors, choices: dict[str, Any]
 ) -> dict[str, object]:
     village_ids = {str(key) for key, _ in choices["villages"]}
     village = errors.choice(values, "village_id", "产地村", village_ids)
@@ -222,6 +224,11 @@ def create_product(
         skus.append(sku)
     if not skus and "spec_1" not in errors:
         errors["spec_1"] = "请至少填写一个规格（名称、价格、库存和重量）"
+    for key, message in errors.items():
+        number = key.rsplit("_", 1)[-1]
+        if key.startswith(("spec_", "price_", "stock_", "weight_g_")) and number.isdigit():
+            # Three rows share the field names: say which one, in the summary and beside it.
+            errors[key] = f"规格 {number}：{message}"
     if not errors:
         try:
             data = ProductCreate(**fields, skus=[SkuCreate(**s) for s in skus])  # type: ignore[arg-type]
