@@ -90,6 +90,8 @@ def test_restocking_sets_changed_skus_and_refuses_others_or_stale_ones(session: 
     assert service.set_stocks(session, staff, {sku.id: 30}, {sku.id: 10}) == 1  # type: ignore[dict-item]
     assert sku.stock == 30
     assert service.set_stocks(session, staff, {sku.id: 30}) == 0  # type: ignore[dict-item]
+    # The same change sent twice: already so, not a conflict.
+    assert service.set_stocks(session, staff, {sku.id: 30}, {sku.id: 10}) == 0  # type: ignore[dict-item]
     with pytest.raises(ValidationFailed) as stale:
         service.set_stocks(session, staff, {sku.id: 50}, {sku.id: 10})  # type: ignore[dict-item]
     assert stale.value.fields == {str(sku.id): "刚才有订单，库存已变为 30，请核对后重新填写"}

@@ -90,6 +90,14 @@ def test_sign_in_lands_on_the_desk_and_a_product_with_two_skus_is_created(
     listing = client.get("/coop/products")
     assert "谭家场干红辣椒" in listing.text and "草稿" in listing.text and "¥12.50" in listing.text
 
+    # The same form sent again (a double tap on a slow network) makes nothing new.
+    again = client.post(
+        "/coop/products/new",
+        data={**NEW_PRODUCT, "village_id": str(village.id), "csrf_token": _csrf(form.text)},
+    )
+    assert again.status_code == 422 and "已经有一件叫「谭家场干红辣椒」的商品了" in again.text
+    assert session.query(Product).filter_by(cooperative_id=coop.id).count() == 1
+
 
 @pytest.mark.parametrize(
     ("field", "typed", "message"),
@@ -246,6 +254,8 @@ def test_quick_actions_submit_withdraw_and_delist(client, session: Session) -> N
     token = _csrf(client.get("/coop/products").text)
     done = client.post(f"/coop/products/{product.id}/submit", data={"csrf_token": token})
     assert "已提交审核" in done.text and "待审核" in done.text
+    twice = client.post(f"/coop/products/{product.id}/submit", data={"csrf_token": token})
+    assert twice.status_code == 200 and "已提交审核" in twice.text
     client.post(f"/coop/products/{product.id}/withdraw", data={"csrf_token": token})
     session.refresh(product)
     assert product.status == ProductStatus.DRAFT
@@ -421,6 +431,18 @@ def test_restock_sets_every_changed_sku_in_one_form(client, session: Session) ->
     session.refresh(a)
     session.refresh(b)
     assert (a.stock, b.stock) == (40, 10)
+    # Sent twice: the second finds the stock already set, which is no conflict.
+    again = client.post("/coop/products/restock", data={**form, f"stock-{b.id}": "10"})
+    assert again.status_code == 200 and "库存已更新" in again.text
+    # But an order that sold some since the page was loaded is not overwritten.
+    a.stock = 37
+    session.commit()
+    stale = client.post(
+        "/coop/products/restock", data={**form, f"stock-{a.id}": "50", f"stock-{b.id}": "10"}
+    )
+    assert stale.status_code == 422 and "腊肉 500g：刚才有订单，库存已变为 37" in stale.text
+    session.refresh(a)
+    assert a.stock == 37
 
 
 def _desk_urls(product_id: int, sku_id: int, photo_id: int) -> tuple[list[str], list[str]]:

@@ -397,7 +397,10 @@ def set_stocks(
     moved = {
         str(sku.id): f"刚才有订单，库存已变为 {sku.stock}，请核对后重新填写"
         for sku in skus
-        if expected is not None and sku.id in expected and expected[sku.id] != sku.stock
+        if expected is not None
+        and sku.id in expected
+        and expected[sku.id] != sku.stock
+        and stocks[sku.id] != sku.stock  # a form sent twice: already done, not a conflict
     }
     if moved:
         raise ValidationFailed("库存在你填写时有变化，请核对后重新保存", fields=moved)

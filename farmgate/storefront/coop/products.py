@@ -100,6 +100,11 @@ def _list(
     )
 
 
+_TARGETS = {
+    "submit": ProductStatus.PENDING_REVIEW,
+    "withdraw": ProductStatus.DRAFT,
+    "delist": ProductStatus.DELISTED,
+}
 _ACTIONS = {
     "submit": service.submit_for_review,
     "withdraw": service.withdraw,
@@ -116,6 +121,10 @@ def _quick_action(
     staff: Account,
 ) -> Response:
     check_csrf(request, form.get("csrf_token", ""))
+    product = service.get_owned_product(session, staff, product_id)
+    back = f"/coop/products/{product_id}" if form.get("back") == "edit" else "/coop/products"
+    if product.status == _TARGETS[action]:
+        return _redirect(f"{back}?done={action}")  # the same button pressed twice: done once
     try:
         _ACTIONS[action](session, staff, product_id)
     except FarmgateError as exc:
@@ -123,9 +132,7 @@ def _quick_action(
             raise
         session.rollback()
         return _list(request, session, staff, problem=exc.message)
-    if form.get("back") == "edit":
-        return _redirect(f"/coop/products/{product_id}?done={action}")
-    return _redirect(f"/coop/products?done={action}")
+    return _redirect(f"{back}?done={action}")
 
 
 @router.post("/coop/products/{product_id:int}/submit")
@@ -222,6 +229,10 @@ def create_product(
             errors[f"spec_{row}"] = f"规格名称和第{specs[sku['spec']]}行重复"  # type: ignore[index]
         specs.setdefault(sku["spec"], row)  # type: ignore[arg-type]
         skus.append(sku)
+    name = str(fields["name"])
+    if name and any(p.name == name for p in service.list_own(session, staff)):
+        # Also what stops a double-tapped "save" from making the product twice.
+        errors["name"] = f"已经有一件叫「{name}」的商品了，请换个名字，或在商品列表里修改它"
     if not skus and "spec_1" not in errors:
         errors["spec_1"] = "请至少填写一个规格（名称、价格、库存和重量）"
     for key, message in errors.items():
