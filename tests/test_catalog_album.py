@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from farmgate import places
 from farmgate.catalog import photos as album
-from farmgate.catalog import service
+from farmgate.catalog import stock
 from farmgate.errors import NotFound, ValidationFailed
 from farmgate.models import Role, Sku
 from tests import factories as f
@@ -87,18 +87,18 @@ def test_photos_move_become_the_cover_and_are_removed(session: Session) -> None:
 def test_restocking_sets_changed_skus_and_refuses_others_or_stale_ones(session: Session) -> None:
     staff, other, product = _setup(session)
     sku = session.query(Sku).filter_by(product_id=product.id).one()
-    assert service.set_stocks(session, staff, {sku.id: 30}, {sku.id: 10}) == 1  # type: ignore[dict-item]
+    assert stock.set_stocks(session, staff, {sku.id: 30}, {sku.id: 10}) == 1  # type: ignore[dict-item]
     assert sku.stock == 30
-    assert service.set_stocks(session, staff, {sku.id: 30}) == 0  # type: ignore[dict-item]
+    assert stock.set_stocks(session, staff, {sku.id: 30}) == 0  # type: ignore[dict-item]
     # The same change sent twice: already so, not a conflict.
-    assert service.set_stocks(session, staff, {sku.id: 30}, {sku.id: 10}) == 0  # type: ignore[dict-item]
+    assert stock.set_stocks(session, staff, {sku.id: 30}, {sku.id: 10}) == 0  # type: ignore[dict-item]
     with pytest.raises(ValidationFailed) as stale:
-        service.set_stocks(session, staff, {sku.id: 50}, {sku.id: 10})  # type: ignore[dict-item]
+        stock.set_stocks(session, staff, {sku.id: 50}, {sku.id: 10})  # type: ignore[dict-item]
     assert stale.value.fields == {str(sku.id): "刚才有订单，库存已变为 30，请核对后重新填写"}
     with pytest.raises(NotFound):
-        service.set_stocks(session, other, {sku.id: 0})  # type: ignore[dict-item]
+        stock.set_stocks(session, other, {sku.id: 0})  # type: ignore[dict-item]
     with pytest.raises(ValidationFailed):
-        service.set_stocks(session, staff, {sku.id: -1})  # type: ignore[dict-item]
+        stock.set_stocks(session, staff, {sku.id: -1})  # type: ignore[dict-item]
     session.refresh(sku)
     assert sku.stock == 30
 

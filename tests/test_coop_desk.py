@@ -220,6 +220,17 @@ def test_skus_are_added_edited_and_deactivated_on_the_product_page(
     gift = session.query(Sku).filter_by(product_id=product.id, spec="礼盒").one()
     assert gift.price_fen == 8800
 
+    # Each SKU is changed on its own page, from the product page's "修改" link.
+    assert f'href="{url}/skus/{gift.id}"' in client.get(url).text
+    page = client.get(f"{url}/skus/{gift.id}")
+    assert 'value="88.00"' in page.text and 'name="stock_was" value="5"' in page.text
+    wrong = client.post(
+        f"{url}/skus/{gift.id}",
+        data={"spec": "", "price": "0", "stock": "5", "weight_g": "900", "csrf_token": token},
+    )
+    assert wrong.status_code == 422
+    assert 'id="spec-error"' in wrong.text and "价格必须大于0" in wrong.text
+
     # The stock changed (an order) after the page was loaded: not overwritten.
     gift.stock = 3
     session.commit()
@@ -447,7 +458,7 @@ def test_restock_sets_every_changed_sku_in_one_form(client, session: Session) ->
 
 def _desk_urls(product_id: int, sku_id: int, photo_id: int) -> tuple[list[str], list[str]]:
     p = f"/coop/products/{product_id}"
-    gets = [p, f"{p}/photos", f"{p}/photos/{photo_id}/delete"]
+    gets = [p, f"{p}/photos", f"{p}/skus/{sku_id}", f"{p}/photos/{photo_id}/delete"]
     posts = [
         p,
         f"{p}/submit",
@@ -487,7 +498,7 @@ def test_another_cooperatives_products_skus_and_photos_are_not_found(
         assert client.post(url, data={"csrf_token": token}).status_code == 404, url
     # Their SKU or photo under my product: not found either.
     mine_gets, mine_posts = _desk_urls(mine.id, their_sku.id, their_photo.id)  # type: ignore[arg-type]
-    for url in mine_gets[2:]:
+    for url in mine_gets[2:]:  # their SKU's page, their photo's
         assert client.get(url).status_code == 404, url
     for url in mine_posts[5:8] + mine_posts[9:]:
         assert client.post(url, data={"csrf_token": token}).status_code == 404, url
@@ -556,7 +567,7 @@ def test_every_desk_page_is_under_30_kb(client, session: Session) -> None:  # ty
             name=f"商品{i:02d}" + "长" * 40,
             skus=[
                 {"spec": f"规格{j}", "price_fen": 1000 + j, "stock": j, "weight_g": 500}
-                for j in range(4)
+                for j in range(20 if i == 0 else 4)
             ],
         )
         for i in range(25)
@@ -570,15 +581,18 @@ def test_every_desk_page_is_under_30_kb(client, session: Session) -> None:  # ty
         files=[("photos", (f"{i}.jpg", _jpeg(), "image/jpeg")) for i in range(9)],
     )
     photo = _photos(session, product.id)[0]
+    product_skus = session.query(Sku).filter_by(product_id=product.id).all()
     pages = [
         *DESK_PAGES[:3],
         DESK_PAGES[4],
         f"/coop/products/{product.id}",
         f"/coop/products/{product.id}/photos",
         f"/coop/products/{product.id}/photos/{photo.id}/delete",
+        f"/coop/products/{product.id}/skus/{product_skus[0].id}",
     ]
     for url in pages:
         response = client.get(url)
         assert response.status_code == 200, url
+        assert 'class="error-message"' not in response.text, url  # no error before sending
         assert len(response.content) <= 30 * 1024, (url, len(response.content))
     assert settings.max_upload_bytes == 8 * 1024 * 1024  # the messages above quote it

@@ -84,7 +84,7 @@ def test_a_cooperative_creates_a_product_with_photos_submits_it_and_restocks(
     page.fill("#price_1", "12.5")
     _submit(page, "button:has-text('保存为草稿')")
     assert "商品已保存为草稿" in page.content()
-    assert page.locator("section.sku-box h3").count() == 3  # two SKUs and "add one"
+    assert page.locator(".sku-row").count() == 2
     _fits_a_phone(page, "33-desk-product-saved")
     product_url = page.url.split("?")[0]
 
@@ -127,5 +127,10 @@ def test_a_cooperative_creates_a_product_with_photos_submits_it_and_restocks(
     assert page.get_by_label("两瓶礼盒 的库存").input_value() == "40"
     _fits_a_phone(page, "39-desk-restocked")
 
+    page.goto(product_url)
+    _submit(page, ".sku-row:first-child a:has-text('修改')")
+    assert page.input_value("#stock") == "60"
+    _fits_a_phone(page, "40-desk-sku")
+
     page.goto("/coop/products/import")
-    _fits_a_phone(page, "40-desk-import")
+    _fits_a_phone(page, "41-desk-import")
