@@ -74,6 +74,7 @@ def test_a_cooperative_creates_a_product_with_photos_submits_it_and_restocks(
     page.fill("#weight_g_2", "1500")
     _submit(page, "button:has-text('保存为草稿')")
     assert page.locator(".error-summary").is_visible()
+    assert page.evaluate("() => document.activeElement.className") == "error-summary"
     assert "价格最多填到分" in page.inner_text("#price_1-error")
     assert page.input_value("#spec_2") == "两瓶礼盒"
     _fits_a_phone(page, "32-desk-new-product-error")
