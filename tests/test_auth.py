@@ -97,7 +97,7 @@ def test_browser_sign_in_uses_a_httponly_cookie_and_forms_need_csrf(
         data={"phone": staff.phone, "password": f.PASSWORD, "csrf_token": token},
         follow_redirects=False,
     )
-    assert response.status_code == 303 and response.headers["location"] == "/coop"
+    assert response.status_code == 303 and response.headers["location"] == "/coop/products"
     cookie_header = response.headers["set-cookie"]
     assert "HttpOnly" in cookie_header and "samesite=lax" in cookie_header.lower()
 

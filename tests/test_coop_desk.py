@@ -90,6 +90,14 @@ def test_sign_in_lands_on_the_desk_and_a_product_with_two_skus_is_created(
     listing = client.get("/coop/products")
     assert "谭家场干红辣椒" in listing.text and "草稿" in listing.text and "¥12.50" in listing.text
 
+    # The same form sent again (a double tap on a slow network) makes nothing new.
+    again = client.post(
+        "/coop/products/new",
+        data={**NEW_PRODUCT, "village_id": str(village.id), "csrf_token": _csrf(form.text)},
+    )
+    assert again.status_code == 422 and "已经有一件叫「谭家场干红辣椒」的商品了" in again.text
+    assert session.query(Product).filter_by(cooperative_id=coop.id).count() == 1
+
 
 @pytest.mark.parametrize(
     ("field", "typed", "message"),
@@ -117,6 +125,8 @@ def test_a_wrong_field_is_shown_beside_it_and_everything_typed_is_kept(
     # ...and beside it, with the field marked.
     assert re.search(rf'id="{field}-error">[^<]*{re.escape(message)}', html)
     assert re.search(rf'id="{field}"[^>]*aria-invalid="true"', html)
+    if field[-1].isdigit():  # three SKU rows share field names: the message says which row
+        assert f"规格 {field[-1]}：{message}" in html
     for key in ("description", "spec_2", "stock_2", "weight_g_2"):
         assert f'value="{sent[key]}"' in html or f">{sent[key]}</textarea>" in html
     assert f'<option value="{village.id}" selected>' in html
@@ -210,6 +220,17 @@ def test_skus_are_added_edited_and_deactivated_on_the_product_page(
     gift = session.query(Sku).filter_by(product_id=product.id, spec="礼盒").one()
     assert gift.price_fen == 8800
 
+    # Each SKU is changed on its own page, from the product page's "修改" link.
+    assert f'href="{url}/skus/{gift.id}"' in client.get(url).text
+    page = client.get(f"{url}/skus/{gift.id}")
+    assert 'value="88.00"' in page.text and 'name="stock_was" value="5"' in page.text
+    wrong = client.post(
+        f"{url}/skus/{gift.id}",
+        data={"spec": "", "price": "0", "stock": "5", "weight_g": "900", "csrf_token": token},
+    )
+    assert wrong.status_code == 422
+    assert 'id="spec-error"' in wrong.text and "价格必须大于0" in wrong.text
+
     # The stock changed (an order) after the page was loaded: not overwritten.
     gift.stock = 3
     session.commit()
@@ -244,6 +265,8 @@ def test_quick_actions_submit_withdraw_and_delist(client, session: Session) -> N
     token = _csrf(client.get("/coop/products").text)
     done = client.post(f"/coop/products/{product.id}/submit", data={"csrf_token": token})
     assert "已提交审核" in done.text and "待审核" in done.text
+    twice = client.post(f"/coop/products/{product.id}/submit", data={"csrf_token": token})
+    assert twice.status_code == 200 and "已提交审核" in twice.text
     client.post(f"/coop/products/{product.id}/withdraw", data={"csrf_token": token})
     session.refresh(product)
     assert product.status == ProductStatus.DRAFT
@@ -419,11 +442,23 @@ def test_restock_sets_every_changed_sku_in_one_form(client, session: Session) ->
     session.refresh(a)
     session.refresh(b)
     assert (a.stock, b.stock) == (40, 10)
+    # Sent twice: the second finds the stock already set, which is no conflict.
+    again = client.post("/coop/products/restock", data={**form, f"stock-{b.id}": "10"})
+    assert again.status_code == 200 and "库存已更新" in again.text
+    # But an order that sold some since the page was loaded is not overwritten.
+    a.stock = 37
+    session.commit()
+    stale = client.post(
+        "/coop/products/restock", data={**form, f"stock-{a.id}": "50", f"stock-{b.id}": "10"}
+    )
+    assert stale.status_code == 422 and "腊肉 500g：刚才有订单，库存已变为 37" in stale.text
+    session.refresh(a)
+    assert a.stock == 37
 
 
 def _desk_urls(product_id: int, sku_id: int, photo_id: int) -> tuple[list[str], list[str]]:
     p = f"/coop/products/{product_id}"
-    gets = [p, f"{p}/photos", f"{p}/photos/{photo_id}/delete"]
+    gets = [p, f"{p}/photos", f"{p}/skus/{sku_id}", f"{p}/photos/{photo_id}/delete"]
     posts = [
         p,
         f"{p}/submit",
@@ -463,7 +498,7 @@ def test_another_cooperatives_products_skus_and_photos_are_not_found(
         assert client.post(url, data={"csrf_token": token}).status_code == 404, url
     # Their SKU or photo under my product: not found either.
     mine_gets, mine_posts = _desk_urls(mine.id, their_sku.id, their_photo.id)  # type: ignore[arg-type]
-    for url in mine_gets[2:]:
+    for url in mine_gets[2:]:  # their SKU's page, their photo's
         assert client.get(url).status_code == 404, url
     for url in mine_posts[5:8] + mine_posts[9:]:
         assert client.post(url, data={"csrf_token": token}).status_code == 404, url
@@ -532,7 +567,7 @@ def test_every_desk_page_is_under_30_kb(client, session: Session) -> None:  # ty
             name=f"商品{i:02d}" + "长" * 40,
             skus=[
                 {"spec": f"规格{j}", "price_fen": 1000 + j, "stock": j, "weight_g": 500}
-                for j in range(4)
+                for j in range(20 if i == 0 else 4)
             ],
         )
         for i in range(25)
@@ -546,15 +581,18 @@ def test_every_desk_page_is_under_30_kb(client, session: Session) -> None:  # ty
         files=[("photos", (f"{i}.jpg", _jpeg(), "image/jpeg")) for i in range(9)],
     )
     photo = _photos(session, product.id)[0]
+    product_skus = session.query(Sku).filter_by(product_id=product.id).all()
     pages = [
         *DESK_PAGES[:3],
         DESK_PAGES[4],
         f"/coop/products/{product.id}",
         f"/coop/products/{product.id}/photos",
         f"/coop/products/{product.id}/photos/{photo.id}/delete",
+        f"/coop/products/{product.id}/skus/{product_skus[0].id}",
     ]
     for url in pages:
         response = client.get(url)
         assert response.status_code == 200, url
+        assert 'class="error-message"' not in response.text, url  # no error before sending
         assert len(response.content) <= 30 * 1024, (url, len(response.content))
     assert settings.max_upload_bytes == 8 * 1024 * 1024  # the messages above quote it

@@ -15,12 +15,14 @@ from farmgate.storefront.coop import (
     profile,
     records,
     refunds,
+    skus,
 )
 
 router = APIRouter(include_in_schema=False)
 # bulk first: its fixed paths (/coop/products/import, /restock) before the product ids.
 router.include_router(bulk.router)
 router.include_router(products.router)
+router.include_router(skus.router)
 router.include_router(photos.router)
 for trace_router in (batches.router, records.router, codes.router, cold.router):
     router.include_router(trace_router)  # the desk's 批次与溯源 section

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from farmgate.catalog import importer, service, views
+from farmgate.catalog import importer, service, stock, views
 from farmgate.catalog.schemas import ProductOwnerView
 from farmgate.config import settings
 from farmgate.errors import FarmgateError
@@ -142,6 +142,12 @@ def _restock_page(
         count += active
     pages = len(chunks)
     page_no = min(pages, max(1, int(page))) if page.isdigit() else 1
+    names = {
+        f"stock-{s.id}": f"{p.name} {s.spec}" for chunk in chunks for p in chunk for s in p.skus
+    }
+    if errors:
+        # One form, many stock fields: each message names its product and SKU.
+        errors = Errors({k: f"{names[k]}：{v}" if k in names else v for k, v in errors.items()})
     return desk_page(
         request,
         session,
@@ -175,7 +181,7 @@ def restock(request: Request, form: FormValues, session: SessionDep, staff: Desk
         sku_id = key.removeprefix("stock-")
         if not key.startswith("stock-") or not sku_id.isdigit():
             continue
-        value = errors.integer(form, key, "库存", low=0, high=10_000_000, example="100")
+        value = errors.read_integer(form, key, "库存", low=0, high=10_000_000, example="100")
         was = clean(form.get(f"was-{sku_id}"))
         if key not in errors and str(value) != was:  # only what the person changed
             stocks[int(sku_id)] = value
@@ -184,7 +190,7 @@ def restock(request: Request, form: FormValues, session: SessionDep, staff: Desk
     page = form.get("page", "1")
     if not errors:
         try:
-            service.set_stocks(session, staff, stocks, expected)
+            stock.set_stocks(session, staff, stocks, expected)
         except FarmgateError as exc:
             if exc.status == 404:
                 raise

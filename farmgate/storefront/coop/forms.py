@@ -29,7 +29,7 @@ def clean(value: str | None) -> str:
 class Errors(dict[str, str]):
     """Field id -> message, in the order found (the error summary's order)."""
 
-    def text(
+    def read_text(
         self, values: dict[str, str], key: str, label: str, *, max_len: int, required: bool = True
     ) -> str:
         value = (values.get(key) or "").strip()
@@ -39,13 +39,13 @@ class Errors(dict[str, str]):
             self[key] = f"{label}不能超过{max_len}个字"
         return value
 
-    def choice(self, values: dict[str, str], key: str, label: str, options: Any) -> str:
+    def read_choice(self, values: dict[str, str], key: str, label: str, options: Any) -> str:
         value = values.get(key) or ""
         if value not in options:
             self[key] = f"请选择{label}"
         return value
 
-    def integer(
+    def read_integer(
         self,
         values: dict[str, str],
         key: str,
@@ -69,7 +69,7 @@ class Errors(dict[str, str]):
             self[key] = f"{label}不能大于 {high}"
         return number
 
-    def price(self, values: dict[str, str], key: str) -> int:
+    def read_price(self, values: dict[str, str], key: str) -> int:
         text = clean(values.get(key))
         if not text:
             self[key] = "请填写价格（元），如 12.5"
@@ -93,6 +93,20 @@ class Errors(dict[str, str]):
                 self[key] = message
         if not any(names.get(f) for f in exc.fields):
             self[fallback] = exc.message
+
+
+def sku_fields(values: dict[str, str], errors: Errors, suffix: str = "") -> dict[str, object]:
+    """One SKU's fields, read from ``spec{suffix}``, ``price{suffix}`` and so on."""
+    return {
+        "spec": errors.read_text(values, f"spec{suffix}", "规格名称", max_len=40),
+        "price_fen": errors.read_price(values, f"price{suffix}"),
+        "stock": errors.read_integer(
+            values, f"stock{suffix}", "库存", low=0, high=10_000_000, example="100"
+        ),
+        "weight_g": errors.read_integer(
+            values, f"weight_g{suffix}", "重量", low=1, high=100_000, example="550"
+        ),
+    }
 
 
 def desk_page(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -9,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from farmgate import places
 from farmgate.catalog import service, views
-from farmgate.catalog.schemas import ProductCreate, ProductUpdate, SkuCreate, SkuUpdate
+from farmgate.catalog.schemas import ProductCreate, ProductUpdate, SkuCreate
 from farmgate.cooperatives import service as cooperatives
 from farmgate.errors import FarmgateError
 from farmgate.models import Account, ProductStatus
 from farmgate.storefront.coop import labels
 from farmgate.storefront.coop.deps import DeskStaff, FormValues, SessionDep, check_csrf
-from farmgate.storefront.coop.forms import Errors, desk_page
+from farmgate.storefront.coop.forms import Errors, desk_page, sku_fields
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,11 +44,11 @@ def _redirect(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-def _choices(session: Session, staff: Account) -> dict[str, list[tuple[object, str]]]:
+def _choices(session: Session, staff: Account) -> dict[str, Any]:
     coop = cooperatives.get_for(session, staff, staff.cooperative_id or 0)
     return {
         "categories": list(labels.CATEGORIES.items()),
-        "units": [(u, u) for u in labels.UNITS],  # type: ignore[misc]
+        "units": [(u, u) for u in labels.UNITS],
         "storages": list(labels.STORAGE_LABELS.items()),
         "villages": [(v.id, v.name) for v in places.list_villages(session, coop.township_id)],
     }
@@ -98,6 +100,11 @@ def _list(
     )
 
 
+_TARGETS = {
+    "submit": ProductStatus.PENDING_REVIEW,
+    "withdraw": ProductStatus.DRAFT,
+    "delist": ProductStatus.DELISTED,
+}
 _ACTIONS = {
     "submit": service.submit_for_review,
     "withdraw": service.withdraw,
@@ -114,6 +121,10 @@ def _quick_action(
     staff: Account,
 ) -> Response:
     check_csrf(request, form.get("csrf_token", ""))
+    product = service.get_owned_product(session, staff, product_id)
+    back = f"/coop/products/{product_id}" if form.get("back") == "edit" else "/coop/products"
+    if product.status == _TARGETS[action]:
+        return _redirect(f"{back}?done={action}")  # the same button pressed twice: done once
     try:
         _ACTIONS[action](session, staff, product_id)
     except FarmgateError as exc:
@@ -121,9 +132,7 @@ def _quick_action(
             raise
         session.rollback()
         return _list(request, session, staff, problem=exc.message)
-    if form.get("back") == "edit":
-        return _redirect(f"/coop/products/{product_id}?done={action}")
-    return _redirect(f"/coop/products?done={action}")
+    return _redirect(f"{back}?done={action}")
 
 
 @router.post("/coop/products/{product_id:int}/submit")
@@ -151,33 +160,23 @@ def delist(
 
 
 def _product_fields(
-    values: dict[str, str], errors: Errors, choices: dict[str, list[tuple[object, str]]]
+    values: dict[str, str], errors: Errors, choices: dict[str, Any]
 ) -> dict[str, object]:
     village_ids = {str(key) for key, _ in choices["villages"]}
-    village = errors.choice(values, "village_id", "产地村", village_ids)
+    village = errors.read_choice(values, "village_id", "产地村", village_ids)
     return {
-        "name": errors.text(values, "name", "商品名称", max_len=60),
-        "category": errors.choice(values, "category", "类目", labels.CATEGORIES),
+        "name": errors.read_text(values, "name", "商品名称", max_len=60),
+        "category": errors.read_choice(values, "category", "类目", labels.CATEGORIES),
         "village_id": int(village) if village.isdigit() else 0,
-        "unit": errors.choice(values, "unit", "单位", labels.UNITS),
-        "shelf_life_days": errors.integer(
+        "unit": errors.read_choice(values, "unit", "单位", labels.UNITS),
+        "shelf_life_days": errors.read_integer(
             values, "shelf_life_days", "保质期", low=1, high=3650, example="180"
         ),
-        "storage_class": errors.choice(values, "storage_class", "储存方式", labels.STORAGE_LABELS),
-        "description": errors.text(values, "description", "商品介绍", max_len=5000, required=False),
-    }
-
-
-def _sku_fields(values: dict[str, str], errors: Errors, suffix: str) -> dict[str, object]:
-    """One SKU's fields, read from ``spec{suffix}``, ``price{suffix}`` and so on."""
-    return {
-        "spec": errors.text(values, f"spec{suffix}", "规格名称", max_len=40),
-        "price_fen": errors.price(values, f"price{suffix}"),
-        "stock": errors.integer(
-            values, f"stock{suffix}", "库存", low=0, high=10_000_000, example="100"
+        "storage_class": errors.read_choice(
+            values, "storage_class", "储存方式", labels.STORAGE_LABELS
         ),
-        "weight_g": errors.integer(
-            values, f"weight_g{suffix}", "重量", low=1, high=100_000, example="550"
+        "description": errors.read_text(
+            values, "description", "商品介绍", max_len=5000, required=False
         ),
     }
 
@@ -215,13 +214,22 @@ def create_product(
         keys = (f"spec_{row}", f"price_{row}", f"stock_{row}", f"weight_g_{row}")
         if not any((form.get(k) or "").strip() for k in keys):
             continue  # a row left empty is not a SKU
-        sku = _sku_fields(form, errors, f"_{row}")
+        sku = sku_fields(form, errors, f"_{row}")
         if sku["spec"] in specs:
             errors[f"spec_{row}"] = f"规格名称和第{specs[sku['spec']]}行重复"  # type: ignore[index]
         specs.setdefault(sku["spec"], row)  # type: ignore[arg-type]
         skus.append(sku)
+    name = str(fields["name"])
+    if name and any(p.name == name for p in service.list_own(session, staff)):
+        # Also what stops a double-tapped "save" from making the product twice.
+        errors["name"] = f"已经有一件叫「{name}」的商品了，请换个名字，或在商品列表里修改它"
     if not skus and "spec_1" not in errors:
         errors["spec_1"] = "请至少填写一个规格（名称、价格、库存和重量）"
+    for key, message in errors.items():
+        number = key.rsplit("_", 1)[-1]
+        if key.startswith(("spec_", "price_", "stock_", "weight_g_")) and number.isdigit():
+            # Three rows share the field names: say which one, in the summary and beside it.
+            errors[key] = f"规格 {number}：{message}"
     if not errors:
         try:
             data = ProductCreate(**fields, skus=[SkuCreate(**s) for s in skus])  # type: ignore[arg-type]
@@ -241,14 +249,13 @@ def create_product(
 # --- editing ----------------------------------------------------------------------------
 
 
-def _edit_page(
+def edit_page(
     request: Request,
     session: Session,
     staff: Account,
     product_id: int,
     *,
     values: dict[str, str] | None = None,
-    sku_values: dict[int, dict[str, str]] | None = None,
     new_sku: dict[str, str] | None = None,
     errors: Errors | None = None,
     notice: str | None = None,
@@ -264,7 +271,6 @@ def _edit_page(
         "coop/product_edit.html",
         product=view,
         values=values,
-        sku_values=sku_values or {},
         new_sku=new_sku or {},
         errors=errors or Errors(),
         notice=notice,
@@ -280,7 +286,7 @@ def _edit_page(
 def edit_product_form(
     product_id: int, request: Request, session: SessionDep, staff: DeskStaff, done: str = ""
 ) -> Response:
-    return _edit_page(request, session, staff, product_id, notice=DONE.get(done))
+    return edit_page(request, session, staff, product_id, notice=DONE.get(done))
 
 
 @router.post("/coop/products/{product_id:int}", response_class=HTMLResponse)
@@ -312,104 +318,4 @@ def update_product(
             return _redirect(
                 f"/coop/products/{product_id}?done={'review' if sent_back else 'saved'}"
             )
-    return _edit_page(request, session, staff, product_id, values=form, errors=errors)
-
-
-_SKU_FIELDS = {"spec": "spec", "price_fen": "price", "stock": "stock", "weight_g": "weight_g"}
-
-
-@router.post("/coop/products/{product_id:int}/skus", response_class=HTMLResponse)
-def add_sku(
-    product_id: int, request: Request, form: FormValues, session: SessionDep, staff: DeskStaff
-) -> Response:
-    check_csrf(request, form.get("csrf_token", ""))
-    service.get_owned_product(session, staff, product_id)
-    errors = Errors()
-    values = {f"{k}-new": v for k, v in form.items()}
-    fields = _sku_fields(values, errors, "-new")
-    if not errors:
-        try:
-            service.add_sku(session, staff, product_id, SkuCreate(**fields))  # type: ignore[arg-type]
-        except FarmgateError as exc:
-            if exc.status == 404:
-                raise
-            session.rollback()
-            errors.absorb(exc, {k: f"{v}-new" for k, v in _SKU_FIELDS.items()}, "spec-new")
-        else:
-            return _redirect(f"/coop/products/{product_id}?done=sku_added#skus")
-    return _edit_page(request, session, staff, product_id, new_sku=form, errors=errors)
-
-
-@router.post("/coop/products/{product_id:int}/skus/{sku_id:int}", response_class=HTMLResponse)
-def update_sku(
-    product_id: int,
-    sku_id: int,
-    request: Request,
-    form: FormValues,
-    session: SessionDep,
-    staff: DeskStaff,
-) -> Response:
-    check_csrf(request, form.get("csrf_token", ""))
-    service.update_sku(session, staff, product_id, sku_id, SkuUpdate())  # ownership, or 404
-    errors = Errors()
-    suffix = f"-{sku_id}"
-    values = {f"{k}{suffix}": v for k, v in form.items()}
-    fields = _sku_fields(values, errors, suffix)
-    was = form.get("stock_was", "")
-    if not errors:
-        try:
-            stock = fields.pop("stock")
-            if str(stock) != was:
-                # Orders may have sold some since the page was loaded: set it only if not.
-                expected = {sku_id: int(was)} if was.isdigit() else None
-                service.set_stocks(session, staff, {sku_id: stock}, expected)  # type: ignore[dict-item]
-            service.update_sku(session, staff, product_id, sku_id, SkuUpdate(**fields))  # type: ignore[arg-type]
-        except FarmgateError as exc:
-            if exc.status == 404:
-                raise
-            session.rollback()
-            names = {k: f"{v}{suffix}" for k, v in _SKU_FIELDS.items()} | {
-                str(sku_id): f"stock{suffix}"
-            }
-            errors.absorb(exc, names, f"spec{suffix}")
-        else:
-            return _redirect(f"/coop/products/{product_id}?done=sku_saved#sku-{sku_id}")
-    return _edit_page(request, session, staff, product_id, sku_values={sku_id: form}, errors=errors)
-
-
-def _set_active(
-    product_id: int,
-    sku_id: int,
-    active: bool,
-    request: Request,
-    form: dict[str, str],
-    session: Session,
-    staff: Account,
-) -> Response:
-    check_csrf(request, form.get("csrf_token", ""))
-    service.update_sku(session, staff, product_id, sku_id, SkuUpdate(is_active=active))
-    return _redirect(f"/coop/products/{product_id}?done={'sku_on' if active else 'sku_off'}#skus")
-
-
-@router.post("/coop/products/{product_id:int}/skus/{sku_id:int}/deactivate")
-def deactivate_sku(
-    product_id: int,
-    sku_id: int,
-    request: Request,
-    form: FormValues,
-    session: SessionDep,
-    staff: DeskStaff,
-) -> Response:
-    return _set_active(product_id, sku_id, False, request, form, session, staff)
-
-
-@router.post("/coop/products/{product_id:int}/skus/{sku_id:int}/activate")
-def activate_sku(
-    product_id: int,
-    sku_id: int,
-    request: Request,
-    form: FormValues,
-    session: SessionDep,
-    staff: DeskStaff,
-) -> Response:
-    return _set_active(product_id, sku_id, True, request, form, session, staff)
+    return edit_page(request, session, staff, product_id, values=form, errors=errors)

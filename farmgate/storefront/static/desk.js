@@ -1,5 +1,6 @@
-// The desk's photo form, enhanced: too-large photos are named beside the field before they
-// are sent (a 50 MB upload over rural 4G would take minutes only to be refused).
+// The desk, enhanced (every page works without this). The photo form: too-large photos are
+// named beside the field before they are sent (a 50 MB upload over rural 4G would take
+// minutes only to be refused).
 "use strict";
 document.querySelectorAll("form[data-max-file]").forEach(function (form) {
   var maxFile = Number(form.dataset.maxFile);
@@ -37,3 +38,12 @@ document.querySelectorAll("form[data-max-file]").forEach(function (form) {
     input.focus();
   });
 });
+
+// As GOV.UK does: after a refused form, move focus to the error summary so it is read first.
+(function () {
+  var summary = document.querySelector(".error-summary");
+  if (summary) {
+    summary.setAttribute("tabindex", "-1");
+    summary.focus();
+  }
+})();
