@@ -135,6 +135,11 @@ def serve(database_url: str, media_dir: str, **settings: str) -> Iterator[str]:
         "FARMGATE_DATABASE_URL": database_url,
         "FARMGATE_MEDIA_DIR": media_dir,
         "FARMGATE_RATE_LIMITS": "false",  # every buyer comes from 127.0.0.1
+        # Every guest gives one phone and address: the race is measured, not the guest hold
+        # limits (tests/test_guest_limits.py).
+        "FARMGATE_GUEST_MAX_UNPAID_ORDERS": "100000",
+        "FARMGATE_GUEST_MAX_UNITS_PER_SKU": "100000",
+        "FARMGATE_GUEST_MAX_STOCK_SHARE": "1.0",
         "FARMGATE_EMBEDDED_JOBS": "false",
         **{f"FARMGATE_{key.upper()}": value for key, value in settings.items()},
     }

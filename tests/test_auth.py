@@ -196,6 +196,7 @@ def test_production_does_not_fall_back_to_a_kept_key(
     (tmp_path / "secret_key").write_text("k" * 64)
     monkeypatch.setenv("FARMGATE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("FARMGATE_ENV", "production")
+    monkeypatch.setenv("FARMGATE_PASSWORD_HASH_COST", "standard")  # the suite's is refused too
     for weak in (None, "short", "insecure-dev-secret-change-me"):
         if weak is None:
             monkeypatch.delenv("FARMGATE_SECRET_KEY", raising=False)

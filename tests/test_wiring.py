@@ -149,6 +149,7 @@ def test_importing_registers_nothing_install_registers_everything() -> None:
         assert after["periodic"] == [
             "logistics.poll",
             "payments.reconcile",
+            "payments.refresh_platform_certificates",
             "reports.refresh_recent",
             "search.refresh_sales",
         ]

@@ -8,7 +8,7 @@ import pytest
 
 from farmgate.simulation import LocalServer
 from tests.e2e.browser import ARTIFACTS
-from tests.e2e.conftest import CHROMIUM, NEEDS_CHROMIUM
+from tests.support.browser import CHROMIUM, NEEDS_CHROMIUM
 
 pytestmark = NEEDS_CHROMIUM
 

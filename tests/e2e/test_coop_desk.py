@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from tests.e2e.browser import _shot, _submit
-from tests.e2e.conftest import NEEDS_CHROMIUM
+from tests.support.browser import NEEDS_CHROMIUM
 
 pytestmark = NEEDS_CHROMIUM
 

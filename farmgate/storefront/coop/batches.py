@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from farmgate.catalog import service as catalog
 from farmgate.coldchain.shipments import STORAGE_NAMES
 from farmgate.errors import FarmgateError
-from farmgate.models import Account, Batch, Product
+from farmgate.models import Account, Batch, InputKind, Product
 from farmgate.storefront.coop.deps import DeskStaff, FormValues, SessionDep, check_csrf
 from farmgate.storefront.coop.forms import Errors, clean, desk_page
 from farmgate.timeutil import local_today
@@ -165,14 +165,14 @@ def create_lot(
     check_csrf(request, form.get("csrf_token", ""))
     errors = Errors()
     owned = {str(p.id): p for p in catalog.list_own(session, staff)}
-    choice = errors.choice(form, "product_id", "商品", owned)
+    choice = errors.read_choice(form, "product_id", "商品", owned)
     lot_code = clean(form.get("lot_code")).upper()
     if not lot_code and choice in owned:
         lot_code = lots.suggest_lot_code(session, owned[choice])
     quantity = read_decimal(form, errors, "quantity", "数量", "500")
-    unit = errors.text(form, "unit", "单位", max_len=10)
-    plot = errors.text(form, "plot_name", "地块", max_len=60, required=False)
-    producer = errors.text(form, "producer", "生产者", max_len=60)
+    unit = errors.read_text(form, "unit", "单位", max_len=10)
+    plot = errors.read_text(form, "plot_name", "地块", max_len=60, required=False)
+    producer = errors.read_text(form, "producer", "生产者", max_len=60)
     if not errors:
         try:
             data = BatchIn(
@@ -213,7 +213,7 @@ def lot_page(
         notice=DONE.get(done),
         verdict=lots.release_verdict(session, batch),
         inputs=service.inputs(session, batch),
-        input_labels=service.INPUT_LABELS,
+        input_labels=InputKind.labels(),
         inspections=lots.inspections_of(session, batch),
         certifications=lots.certifications_of(session, batch),
         shipments=lots.shipments_of(session, batch),
@@ -262,16 +262,16 @@ def add_input(
     check_csrf(request, form.get("csrf_token", ""))
     batch = service.get_batch(session, staff, batch_id, lock=True)
     errors = Errors()
-    kind = errors.choice(form, "kind", "类别", dict(INPUT_KINDS))
-    name = errors.text(form, "product_name", "投入品名称", max_len=60)
-    registration = errors.text(form, "registration_no", "登记证号", max_len=30, required=False)
-    dose = errors.text(form, "dose", "用量", max_len=40)
+    kind = errors.read_choice(form, "kind", "类别", dict(INPUT_KINDS))
+    name = errors.read_text(form, "product_name", "投入品名称", max_len=60)
+    registration = errors.read_text(form, "registration_no", "登记证号", max_len=30, required=False)
+    dose = errors.read_text(form, "dose", "用量", max_len=40)
     applied = read_date(form, errors, "applied_on", "施用日期")
     if applied and applied > local_today():
         errors["applied_on"] = "施用日期不能晚于今天"
     interval = 0
     if kind == "pesticide" or clean(form.get("preharvest_interval_days")):
-        interval = errors.integer(
+        interval = errors.read_integer(
             form, "preharvest_interval_days", "安全间隔期", low=0, high=365, example="7"
         )
     if not errors:
@@ -314,7 +314,7 @@ def _harvest_form(
         errors=errors,
         verdict=lots.release_verdict(session, batch),
         inputs=service.inputs(session, batch),
-        input_labels=service.INPUT_LABELS,
+        input_labels=InputKind.labels(),
         **lot_context(session, batch),
     )
 
@@ -336,7 +336,7 @@ def record_harvest(
     batch = service.get_batch(session, staff, batch_id, lock=True)
     errors = Errors()
     harvested = read_date(form, errors, "harvest_date", "采收日期")
-    note = errors.text(form, "note", "备注", max_len=200, required=False)
+    note = errors.read_text(form, "note", "备注", max_len=200, required=False)
     if not errors:
         try:
             service.record_harvest(

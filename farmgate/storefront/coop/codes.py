@@ -66,7 +66,7 @@ def issue_serials(
     check_csrf(request, form.get("csrf_token", ""))
     batch = service.get_batch(session, staff, batch_id, lock=True)
     errors = Errors()
-    count = errors.integer(
+    count = errors.read_integer(
         form, "count", "数量", low=1, high=lots.MAX_SERIALS_PER_ISSUE, example="100"
     )
     if not errors:
@@ -147,15 +147,17 @@ def label_sheet(batch_id: int, request: Request, session: SessionDep, staff: Des
     batch = service.get_batch(session, staff, batch_id)
     values = _label_values(batch, dict(request.query_params))
     errors = Errors()
-    kind = errors.choice(values, "kind", "标签种类", ("lot", "unit"))
-    layout = errors.choice(values, "layout", "标签纸", LAYOUTS)
-    count = errors.integer(values, "count", "张数", low=1, high=MAX_LABELS_PER_PDF, example="40")
+    kind = errors.read_choice(values, "kind", "标签种类", ("lot", "unit"))
+    layout = errors.read_choice(values, "layout", "标签纸", LAYOUTS)
+    count = errors.read_integer(
+        values, "count", "张数", low=1, high=MAX_LABELS_PER_PDF, example="40"
+    )
     start = 1
     if kind == "unit":
         if batch.serial_count == 0:
             errors["kind"] = "还没有发放单品码：请先点「发放单品码」，或选择打印批次码"
         else:
-            start = errors.integer(
+            start = errors.read_integer(
                 values, "start", "从第几个单品码开始", low=1, high=batch.serial_count, example="1"
             )
             if not errors and start + count - 1 > batch.serial_count:

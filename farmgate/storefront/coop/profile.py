@@ -77,7 +77,7 @@ def save_profile(
     check_csrf(request, form.get("csrf_token", ""))
     coop = cooperatives.get_for(session, staff, staff.cooperative_id or 0)
     errors = Errors()
-    name = errors.text(form, "name", "合作社名称", max_len=100)
+    name = errors.read_text(form, "name", "合作社名称", max_len=100)
     if name and len(name) < 2:
         errors["name"] = "合作社名称至少2个字"
     try:

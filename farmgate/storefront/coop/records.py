@@ -15,7 +15,7 @@ from starlette.datastructures import FormData, UploadFile
 from farmgate.config import settings
 from farmgate.errors import FarmgateError, ValidationFailed
 from farmgate.models import Account, Batch
-from farmgate.rendering.compliance import SIZES, certificate_pdf
+from farmgate.rendering.compliance import BASIS_BOXES, SIZES, certificate_pdf
 from farmgate.storefront.coop.batches import (
     SECTION,
     lot_context,
@@ -118,8 +118,8 @@ def add_inspection(
     batch = service.get_batch(session, staff, batch_id, lock=True)
     values = _texts(form)
     errors = Errors()
-    lab = errors.text(values, "lab", "检测机构", max_len=80)
-    report_no = errors.text(values, "report_no", "报告编号", max_len=40)
+    lab = errors.read_text(values, "lab", "检测机构", max_len=80)
+    report_no = errors.read_text(values, "report_no", "报告编号", max_len=40)
     inspected = read_date(values, errors, "inspected_on", "检测日期")
     if inspected and inspected > local_today():
         errors["inspected_on"] = "检测日期不能晚于今天"
@@ -128,10 +128,10 @@ def add_inspection(
         keys = (f"item_{row}", f"result_{row}", f"limit_{row}")
         if row > 1 and not any(clean(values.get(k)) for k in keys):
             continue
-        name = errors.text(values, f"item_{row}", "检测项目", max_len=40)
-        result = errors.text(values, f"result_{row}", "检测结果", max_len=40)
-        limit = errors.text(values, f"limit_{row}", "限量标准", max_len=40, required=False)
-        passed = errors.choice(values, f"passed_{row}", "是否合格", ("1", "0"))
+        name = errors.read_text(values, f"item_{row}", "检测项目", max_len=40)
+        result = errors.read_text(values, f"result_{row}", "检测结果", max_len=40)
+        limit = errors.read_text(values, f"limit_{row}", "限量标准", max_len=40, required=False)
+        passed = errors.read_choice(values, f"passed_{row}", "是否合格", ("1", "0"))
         if name and result and passed:
             items.append(
                 InspectionItem(name=name, result=result, limit=limit, passed=passed == "1")
@@ -206,14 +206,14 @@ def add_cert(
     check_csrf(request, form.get("csrf_token", ""))
     batch = service.get_batch(session, staff, batch_id, lock=True)
     errors = Errors()
-    kind = errors.choice(form, "kind", "证书类型", dict(CERT_KINDS))
-    code = errors.text(form, "code", "证书编号", max_len=40)
-    issuer = errors.text(form, "issuer", "发证机构", max_len=80, required=False)
+    kind = errors.read_choice(form, "kind", "证书类型", dict(CERT_KINDS))
+    code = errors.read_text(form, "code", "证书编号", max_len=40)
+    issuer = errors.read_text(form, "issuer", "发证机构", max_len=80, required=False)
     issued = read_date(form, errors, "issued_on", "发证日期")
     expires: date | None = None
     if clean(form.get("expires_on")):
         expires = read_date(form, errors, "expires_on", "有效期至")
-    scope = errors.choice(form, "scope", "适用范围", dict(SCOPES))
+    scope = errors.read_choice(form, "scope", "适用范围", dict(SCOPES))
     if not errors:
         try:
             data = CertificationIn(
@@ -268,7 +268,7 @@ def _compliance_form(
         section=SECTION,
         values=values,
         errors=errors,
-        boxes=list(certificates.BASIS_BOXES.items()),
+        boxes=list(BASIS_BOXES.items()),
         verdict=lots.release_verdict(session, batch),
         **lot_context(session, batch),
     )
