@@ -9,3 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 router = APIRouter(include_in_schema=False)
+
+from farmgate.storefront.township import money_pages  # noqa: E402  (orders, cash, refunds)
+
+router.include_router(money_pages.router)
