@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from farmgate.config import settings
 from farmgate.errors import FarmgateError
-from farmgate.models import Account, Order, RefundRequestStatus, RefundStatus
+from farmgate.models import Account, Order, RefundRequestStatus, RefundStatus, Role
 from farmgate.models import RefundRequestStatus as RS
 from farmgate.payments import requests, township
 from farmgate.storefront.coop.forms import Errors
@@ -147,6 +147,8 @@ def _request_page(
 ) -> Response:
     asked = township.get_request(session, admin, request_id)
     order = session.get(Order, asked.order_id)
+    answerer = session.get(Account, asked.answered_by) if asked.answered_by else None
+    by_township = answerer is not None and answerer.role == Role.ADMIN
     return console_page(
         request,
         admin,
@@ -155,6 +157,7 @@ def _request_page(
         asked=asked,
         order=order,
         late=requests.is_late(asked),
+        answered_by="乡镇管理员代合作社" if by_township else "合作社",
         due=requests.answer_due(asked),
         refundable=requests.refundable_fen(session, asked),
         hours=settings.refund_answer_hours,
