@@ -265,3 +265,25 @@ def test_forms_without_a_csrf_token_change_nothing(client, session: Session) -> 
     assert client.post(f"/township/cash/{order.id}/received", data=data).status_code == 403
     session.expire_all()
     assert session.get(Order, order.id).status == "pending_payment"  # type: ignore[union-attr]
+
+
+def test_long_lists_stay_under_30_kb(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    s = desk.shop(session)
+    s.sku.stock = 1000
+    session.flush()
+    for _ in range(14):
+        desk.order(session, s.sku, paid=False)
+    for _ in range(26):
+        paid = desk.order(session, s.sku)
+        (asked,) = requests.ask(session, None, paid, "坏了" * 50)
+        _late(session, asked)
+        refund = requests.accept(session, s.owner, asked.id, 100)
+        tasks.refund(session, {"refund_id": refund.id})  # type: ignore[typeddict-item]
+    for _ in range(26):
+        requests.ask(session, None, desk.order(session, s.sku), "少了" * 90)
+    session.flush()
+    _admin(client, session)
+    cash = _get(client, "/township/cash")
+    assert "先显示最早到期的 12 个" in cash and "先显示最早的 6 笔" in cash
+    for url in ("/township/orders", "/township/refunds?show=all", "/township/refunds"):
+        _get(client, url)

@@ -29,6 +29,7 @@ from farmgate.storefront.township.deps import (
 )
 
 router = APIRouter(include_in_schema=False)
+CASH_ROWS, RETURN_ROWS, REQUEST_ROWS = 12, 6, 25
 router.include_router(orders_pages.router)  # the section's order search and order story
 
 
@@ -44,8 +45,12 @@ def _cash_page(
         admin,
         "township/orders_cash.html",
         section="orders",
-        waiting=township.cash_waiting(session),
-        to_return=township.cash_to_return(session),
+        # Each row is a form: a short list keeps the page under 30 KB; the rest follow as
+        # these are recorded (the ones due first are on top).
+        waiting=township.cash_waiting(session, limit=CASH_ROWS + 1),
+        to_return=township.cash_to_return(session, limit=RETURN_ROWS + 1),
+        cash_rows=CASH_ROWS,
+        return_rows=RETURN_ROWS,
         errors=errors or {},
         **kw,
     )
@@ -115,7 +120,10 @@ def refund_list(
 ) -> Response:
     show = show if show in ("open", "late", "all") else "open"
     asked = requests.list_all(
-        session, status=RS.OPEN if show == "open" else None, late_only=show == "late"
+        session,
+        status=RS.OPEN if show == "open" else None,
+        late_only=show == "late",
+        limit=REQUEST_ROWS,
     )
     orders = {r.order_id: session.get(Order, r.order_id) for r in asked}
     return console_page(
@@ -127,7 +135,7 @@ def refund_list(
         asked=asked,
         orders=orders,
         late={r.id for r in asked if requests.is_late(r)},
-        refunds=township.refunds(session, limit=50),
+        refunds=township.refunds(session, limit=REQUEST_ROWS),
         hours=settings.refund_answer_hours,
         request_label=RefundRequestStatus.label_of,
         refund_label=RefundStatus.label_of,
