@@ -33,6 +33,7 @@ from farmgate.storefront.pages import router as storefront_router
 from farmgate.storefront.reports_pages import router as reports_router
 from farmgate.storefront.search_pages import router as search_router
 from farmgate.storefront.shop import router as shop_router
+from farmgate.storefront.township import router as console_router
 from farmgate.storefront.trace_pages import router as trace_router
 from farmgate.web.errors import HANDLED_ERRORS
 from farmgate.web.unit import bind_units, set_thread_limit
@@ -112,6 +113,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.include_router(docs_router)
     app.include_router(api_router)
     app.include_router(coop_desk_router)  # before the storefront's /coop/products/{id}/{action}
+    app.include_router(console_router)
     app.include_router(storefront_router)
     app.include_router(shop_router)
     app.include_router(trace_router)

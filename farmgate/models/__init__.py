@@ -2,6 +2,7 @@
 
 from farmgate.models.account import Account, AuthToken, LoginThrottle, Role
 from farmgate.models.alert import Alert
+from farmgate.models.audit import AuditEntry
 from farmgate.models.batch import Batch, BatchInput, BatchLink, BatchStatus, InputKind
 from farmgate.models.coldchain import ColdShipment, Handoff, ShipmentStatus, TemperatureReading
 from farmgate.models.cooperative import Cooperative, CooperativeBase, CooperativeStatus
@@ -61,6 +62,7 @@ __all__ = [
     "UNITS",
     "Account",
     "Alert",
+    "AuditEntry",
     "AuthToken",
     "Batch",
     "BatchInput",

@@ -5,14 +5,19 @@ two cooperatives' goods sends each its own. Accepting creates a refund through t
 machinery (``service.request_refund``: provider, outbox job, reports); refusing keeps the reason
 for the buyer. When no request of the order is left open, the order leaves "退款申请中": back
 to where it was, unless the whole order is being refunded (then the refund closes it).
+The township admin may answer a request in the cooperative's place (the console's step-in for
+late requests): the same functions, recorded as answered by the admin.
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from farmgate.config import settings
 from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, InvalidTransition, NotFound, PermissionDenied
 from farmgate.errors import ValidationFailed as Invalid
@@ -92,12 +97,46 @@ def open_count(session: Session, actor: Account) -> int:
 def get_for(
     session: Session, actor: Account, request_id: int, *, lock: bool = False
 ) -> RefundRequest:
-    """One of the actor's cooperative's requests; another cooperative's is "not found"."""
-    cooperative_id = _cooperative(actor)
+    """One of the actor's cooperative's requests; another cooperative's is "not found".
+
+    The township admin reaches every cooperative's requests.
+    """
+    cooperative_id = None if actor.role == Role.ADMIN else _cooperative(actor)
     request = session.get(RefundRequest, request_id, with_for_update=lock)
-    if request is None or request.cooperative_id != cooperative_id:
+    if request is None or (cooperative_id is not None and request.cooperative_id != cooperative_id):
         raise NotFound("退款申请不存在")
     return request
+
+
+def _who(actor: Account) -> str:
+    return "乡镇管理员代合作社" if actor.role == Role.ADMIN else "合作社"
+
+
+def answer_due(request: RefundRequest) -> datetime:
+    """When the cooperative's answer is due; after that the request is late."""
+    return request.created_at + timedelta(hours=settings.refund_answer_hours)
+
+
+def is_late(request: RefundRequest, now: datetime | None = None) -> bool:
+    return request.status == RS.OPEN and (now or utcnow()) >= answer_due(request)
+
+
+def list_all(
+    session: Session, *, status: RS | None = None, late_only: bool = False, limit: int = 200
+) -> list[RefundRequest]:
+    """Every cooperative's requests for the township: open ones first, oldest open first."""
+    query = select(RefundRequest)
+    if status is not None:
+        query = query.where(col(RefundRequest.status) == status)
+    if late_only:
+        cutoff = utcnow() - timedelta(hours=settings.refund_answer_hours)
+        query = query.where(
+            col(RefundRequest.status) == RS.OPEN, col(RefundRequest.created_at) <= cutoff
+        )
+    rows = list(session.scalars(query.order_by(col(RefundRequest.id).desc()).limit(limit)))
+    return sorted(
+        rows, key=lambda r: (r.status != RS.OPEN, r.id if r.status == RS.OPEN else -(r.id or 0))
+    )
 
 
 def refundable_fen(session: Session, request: RefundRequest) -> int:
@@ -169,13 +208,15 @@ def accept(session: Session, actor: Account, request_id: int, amount_fen: int | 
     except InvalidTransition as exc:
         raise Conflict("这个订单还没有付款，无需退款") from exc
     refund = service.request_refund(
-        session, order, intent, amount, request.reason or "合作社同意退款"
+        session, order, intent, amount, request.reason or f"{_who(actor)}同意退款"
     )
     request.status, request.refund_id = RS.ACCEPTED, refund.id
     request.answered_at, request.answered_by = utcnow(), actor.id
     session.add(request)
     session.flush()
-    _settle_order(session, actor, order, f"合作社同意退款 {amount // 100}.{amount % 100:02d} 元")
+    _settle_order(
+        session, actor, order, f"{_who(actor)}同意退款 {amount // 100}.{amount % 100:02d} 元"
+    )
     return refund
 
 
@@ -191,5 +232,5 @@ def refuse(session: Session, actor: Account, request_id: int, reason: str) -> Re
     request.answered_at, request.answered_by = utcnow(), actor.id
     session.add(request)
     session.flush()
-    _settle_order(session, actor, order, f"合作社拒绝退款：{reason}")
+    _settle_order(session, actor, order, f"{_who(actor)}拒绝退款：{reason}")
     return request
