@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     # ... for orders the township's own couriers or a station do not deliver (express, post):
     # the buyer is not a neighbour who walks to the station, so the hold is shorter.
     cash_hold_hours_remote: int = Field(default=24, ge=1)
+    # A cooperative should answer a buyer's refund request within this; later ones show on
+    # the township console's today page.
+    refund_answer_hours: int = Field(default=48, ge=1)
     # What a guest (no account) may hold in unpaid orders, so nobody can reserve a SKU's whole
     # stock anonymously: orders per phone and per address, units of one SKU, and the share of
     # a SKU's stock all guests' unpaid orders together may hold.

@@ -9,3 +9,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 router = APIRouter(include_in_schema=False)
+
+from farmgate.storefront.township import review  # noqa: E402
+
+router.include_router(review.router)
+
+from farmgate.storefront.township import today  # noqa: E402
+
+router.include_router(today.router)
