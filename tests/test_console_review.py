@@ -8,12 +8,18 @@ import pytest
 from sqlalchemy.orm import Session
 
 from farmgate import audit
+from farmgate.catalog import review
 from farmgate.catalog import service as catalog
+from farmgate.catalog.schemas import ProductUpdate
+from farmgate.cooperatives.service import ensure_public
+from farmgate.errors import NotFound
 from farmgate.models import (
+    Account,
     Alert,
     Cooperative,
     CooperativeStatus,
     Product,
+    ProductStatus,
     Role,
     Township,
 )
@@ -122,3 +128,177 @@ def test_a_visitor_signed_out_is_sent_to_sign_in(client) -> None:  # type: ignor
         assert response.status_code in (303, 401, 403), url
         if method == "get":
             assert response.status_code == 303 and "/login" in response.headers["location"]
+
+
+# --- cooperatives -------------------------------------------------------------------------
+
+
+def test_an_application_shows_its_checked_code_and_is_approved_once(
+    client, session: Session
+) -> None:  # type: ignore[no-untyped-def]
+    _admin(client, session)
+    coop = _applied(session)
+    session.commit()
+    page = client.get("/township/review/cooperatives")
+    assert page.status_code == 200 and len(page.content) <= MAX_PAGE
+    assert "高坪茶叶合作社" in page.text and coop.uscc in page.text and "校验位正确" in page.text
+    assert coop.contact_phone in page.text
+
+    url = f"/township/review/cooperatives/{coop.id}/approve"
+    done = _post(client, "/township/review/cooperatives", url)
+    assert done.status_code == 200 and "已批准该合作社" in done.text
+    again = _post(client, "/township/review/cooperatives", url)
+    assert "已经处理过了" in again.text
+    session.refresh(coop)
+    assert coop.status == CooperativeStatus.APPROVED and coop.approved_at is not None
+    entries = audit.entries(session, target="cooperative", target_id=coop.id)
+    assert [(e.action, e.before, e.after) for e in entries] == [
+        (
+            "cooperative.approve",
+            {"status": "pending", "review_note": ""},
+            {"status": "approved", "review_note": ""},
+        )
+    ]
+
+
+def test_a_rejection_needs_a_reason_shown_on_the_same_page(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    _admin(client, session)
+    coop = _applied(session)
+    session.commit()
+    url = f"/township/review/cooperatives/{coop.id}/reject"
+    empty = _post(client, "/township/review/cooperatives", url, {"reason": "   "})
+    assert empty.status_code == 422
+    key = f"reason-{coop.id}"
+    assert re.search(rf'<a href="#{key}">请填写不通过原因', empty.text)
+    assert re.search(rf'id="{key}-error">请填写不通过原因', empty.text)
+    session.refresh(coop)
+    assert coop.status == CooperativeStatus.PENDING and audit.entries(session) == []
+
+    said = "营业执照照片看不清，请重新上传"
+    done = _post(client, "/township/review/cooperatives", url, {"reason": said})
+    assert "已告知申请人" in done.text
+    _post(client, "/township/review/cooperatives", url, {"reason": said})
+    session.refresh(coop)
+    assert (coop.status, coop.review_note) == (CooperativeStatus.REJECTED, said)
+    assert len(audit.entries(session, action="cooperative.reject")) == 1
+    rejected = client.get("/township/review/cooperatives?status=rejected")
+    assert said in rejected.text and "批准入驻" in rejected.text
+
+
+def test_suspending_stops_sales_and_trace_pages_and_reinstating_restores_them(
+    client, session: Session
+) -> None:  # type: ignore[no-untyped-def]
+    _admin(client, session)
+    coop, product = _submitted(session)
+    catalog.approve(session, f.create_account(session, role=Role.ADMIN), product.id)  # type: ignore[arg-type]
+    session.commit()
+    assert client.get(f"/api/v1/products/{product.id}").status_code == 200
+    page = "/township/review/cooperatives?status=approved"
+    url = f"/township/review/cooperatives/{coop.id}/suspend"
+    empty = _post(client, page, url, {"reason": ""})
+    assert empty.status_code == 422 and "请填写暂停原因" in empty.text
+    done = _post(client, page, url, {"reason": "抽检农残超标，待复检"})
+    assert "已暂停该合作社" in done.text
+    session.refresh(coop)
+    assert coop.status == CooperativeStatus.SUSPENDED
+    assert client.get(f"/api/v1/products/{product.id}").status_code == 404
+    with pytest.raises(NotFound, match="已暂停"):
+        ensure_public(session, coop.id)  # type: ignore[arg-type]
+
+    back = _post(client, page, f"/township/review/cooperatives/{coop.id}/reinstate")
+    assert "已恢复该合作社" in back.text
+    again = _post(client, page, f"/township/review/cooperatives/{coop.id}/reinstate")
+    assert "已经处理过了" in again.text
+    assert client.get(f"/api/v1/products/{product.id}").status_code == 200
+    actions = [e.action for e in audit.entries(session, target="cooperative")]
+    assert actions == ["cooperative.reinstate", "cooperative.suspend"]
+
+
+def test_a_requested_name_is_approved_once(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    _admin(client, session)
+    coop = f.create_cooperative(session, _township(session), name="旧名合作社")
+    coop.pending_name = "新名合作社"
+    coop.name_requested_at = f.utcnow()
+    session.commit()
+    page = client.get("/township/review/cooperatives")
+    assert "旧名合作社" in page.text and "新名合作社" in page.text
+    url = f"/township/review/names/{coop.id}/approve"
+    done = _post(client, "/township/review/cooperatives", url, {"name": "新名合作社"})
+    assert "已同意改名" in done.text
+    again = _post(client, "/township/review/cooperatives", url, {"name": "新名合作社"})
+    assert "已经处理过了" in again.text
+    session.refresh(coop)
+    assert (coop.name, coop.pending_name) == ("新名合作社", "")
+    assert len(audit.entries(session, action="cooperative.name")) == 1
+
+
+def test_an_unknown_action_is_not_found(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    _admin(client, session)
+    coop = _applied(session)
+    session.commit()
+    response = _post(
+        client, "/township/review/cooperatives", f"/township/review/cooperatives/{coop.id}/delete"
+    )
+    assert response.status_code == 404
+    missing = _post(
+        client, "/township/review/cooperatives", "/township/review/cooperatives/99999/approve"
+    )
+    assert missing.status_code == 404
+
+
+# --- products -----------------------------------------------------------------------------
+
+
+def test_a_first_submission_is_shown_as_the_buyer_sees_it_and_approved_once(
+    client, session: Session
+) -> None:  # type: ignore[no-untyped-def]
+    _admin(client, session)
+    _coop, product = _submitted(session)
+    session.commit()
+    page = client.get("/township/review/products")
+    assert page.status_code == 200 and len(page.content) <= MAX_PAGE
+    assert "谭家场腊肉" in page.text and "首次提交" in page.text and "¥38.00" in page.text
+    url = f"/township/review/products/{product.id}/approve"
+    done = _post(client, "/township/review/products", url)
+    assert "已批准上架" in done.text and "没有等待审核的商品" in done.text
+    assert "已经处理过了" in _post(client, "/township/review/products", url).text
+    session.refresh(product)
+    assert product.status == ProductStatus.PUBLISHED
+    assert product.approved_snapshot and product.approved_snapshot["name"] == "谭家场腊肉"
+    assert len(audit.entries(session, action="product.approve")) == 1
+
+
+def test_a_rejection_reason_reaches_the_desk_and_a_resubmission_shows_what_changed(
+    client, session: Session
+) -> None:  # type: ignore[no-untyped-def]
+    _admin(client, session)
+    _coop, product = _submitted(session)
+    session.commit()
+    url = f"/township/review/products/{product.id}/reject"
+    empty = _post(client, "/township/review/products", url, {"reason": " "})
+    assert empty.status_code == 422
+    assert re.search(rf'id="reason-{product.id}-error">请填写退回原因', empty.text)
+    session.refresh(product)
+    assert product.status == ProductStatus.PENDING_REVIEW
+
+    done = _post(client, "/township/review/products", url, {"reason": "图片太暗，请重拍"})
+    assert "已退回" in done.text
+    _post(client, "/township/review/products", url, {"reason": "图片太暗，请重拍"})
+    assert len(audit.entries(session, action="product.reject")) == 1
+    session.refresh(product)
+    assert (product.status, product.review_note) == (ProductStatus.DRAFT, "图片太暗，请重拍")
+
+    staff = session.query(Account).filter_by(cooperative_id=product.cooperative_id).first()
+    f.login_browser(client, session, staff)
+    desk = client.get("/coop/products")
+    assert "未通过审核" in desk.text and "图片太暗，请重拍" in desk.text
+
+    # Approved once, then edited and sent back: the reviewer sees the change side by side.
+    admin = f.create_account(session, role=Role.ADMIN)
+    catalog.submit_for_review(session, staff, product.id)  # type: ignore[arg-type]
+    review.approve(session, admin, product.id)  # type: ignore[arg-type]
+    catalog.update_product(session, staff, product.id, ProductUpdate(name="谭家场烟熏腊肉"))  # type: ignore[arg-type]
+    _admin(client, session)
+    page = client.get("/township/review/products")
+    assert "首次提交" not in page.text
+    assert re.search(r"商品名称</th>\s*<td>谭家场腊肉</td>\s*<td>谭家场烟熏腊肉</td>", page.text)

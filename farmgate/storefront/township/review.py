@@ -61,7 +61,7 @@ def _cooperatives_page(
     values: dict[str, str] | None = None,
     http_status: int = 200,
 ) -> Response:
-    chosen = CooperativeStatus(status) if status in CooperativeStatus else None
+    chosen = CooperativeStatus(status) if status in {s.value for s in CooperativeStatus} else None
     rows = cooperatives.list_for_admin(session, chosen or CooperativeStatus.PENDING)
     return console_page(
         request,
