@@ -12,6 +12,7 @@ from farmgate.catalog import review
 from farmgate.catalog import service as catalog
 from farmgate.catalog.schemas import ProductUpdate
 from farmgate.cooperatives.service import ensure_public
+from farmgate.db import utcnow
 from farmgate.errors import NotFound
 from farmgate.models import (
     Account,
@@ -29,7 +30,7 @@ from tests.support.web import csrf_token
 MAX_PAGE = 30 * 1024
 
 
-def _admin(client, session: Session):  # type: ignore[no-untyped-def]
+def _admin(client, session: Session):
     admin = f.create_account(session, role=Role.ADMIN)
     f.login_browser(client, session, admin)
     return admin
@@ -58,7 +59,7 @@ def _submitted(session: Session, name: str = "谭家场腊肉") -> tuple[Coopera
     return coop, product
 
 
-def _post(client, page_url: str, action: str, data: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def _post(client, page_url: str, action: str, data: dict[str, str] | None = None):
     page = client.get(page_url)
     return client.post(action, data={**(data or {}), "csrf_token": csrf_token(page.text)})
 
@@ -68,12 +69,12 @@ def _post(client, page_url: str, action: str, data: dict[str, str] | None = None
 
 def test_the_admin_lands_on_today_which_counts_each_queue_and_links_it(
     client, session: Session
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     admin = f.create_account(session, role=Role.ADMIN)
     _applied(session)
     _submitted(session)
     session.add(Alert(key="x1", kind="excursion", message="温度超标", cooperative_id=None))
-    session.add(Alert(key="x2", kind="excursion", message="已处理", read_at=f.utcnow()))
+    session.add(Alert(key="x2", kind="excursion", message="已处理", read_at=utcnow()))
     session.commit()
     page = client.get("/login")
     landed = client.post(
@@ -108,7 +109,7 @@ ROUTES = [
 
 
 @pytest.mark.parametrize("role", [Role.COOPERATIVE, Role.COURIER, Role.CONSUMER])
-def test_every_other_role_is_refused(client, session: Session, role: Role) -> None:  # type: ignore[no-untyped-def]
+def test_every_other_role_is_refused(client, session: Session, role: Role) -> None:
     coop = f.create_cooperative(session, _township(session))
     account = f.create_account(
         session, role=role, cooperative=coop if role == Role.COOPERATIVE else None
@@ -122,7 +123,7 @@ def test_every_other_role_is_refused(client, session: Session, role: Role) -> No
     assert audit.entries(session) == []
 
 
-def test_a_visitor_signed_out_is_sent_to_sign_in(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_visitor_signed_out_is_sent_to_sign_in(client) -> None:
     for method, url in ROUTES:
         response = client.request(method.upper(), url, follow_redirects=False)
         assert response.status_code in (303, 401, 403), url
@@ -135,7 +136,7 @@ def test_a_visitor_signed_out_is_sent_to_sign_in(client) -> None:  # type: ignor
 
 def test_an_application_shows_its_checked_code_and_is_approved_once(
     client, session: Session
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     _admin(client, session)
     coop = _applied(session)
     session.commit()
@@ -161,7 +162,7 @@ def test_an_application_shows_its_checked_code_and_is_approved_once(
     ]
 
 
-def test_a_rejection_needs_a_reason_shown_on_the_same_page(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+def test_a_rejection_needs_a_reason_shown_on_the_same_page(client, session: Session) -> None:
     _admin(client, session)
     coop = _applied(session)
     session.commit()
@@ -187,7 +188,7 @@ def test_a_rejection_needs_a_reason_shown_on_the_same_page(client, session: Sess
 
 def test_suspending_stops_sales_and_trace_pages_and_reinstating_restores_them(
     client, session: Session
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     _admin(client, session)
     coop, product = _submitted(session)
     catalog.approve(session, f.create_account(session, role=Role.ADMIN), product.id)  # type: ignore[arg-type]
@@ -214,11 +215,11 @@ def test_suspending_stops_sales_and_trace_pages_and_reinstating_restores_them(
     assert actions == ["cooperative.reinstate", "cooperative.suspend"]
 
 
-def test_a_requested_name_is_approved_once(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+def test_a_requested_name_is_approved_once(client, session: Session) -> None:
     _admin(client, session)
     coop = f.create_cooperative(session, _township(session), name="旧名合作社")
     coop.pending_name = "新名合作社"
-    coop.name_requested_at = f.utcnow()
+    coop.name_requested_at = utcnow()
     session.commit()
     page = client.get("/township/review/cooperatives")
     assert "旧名合作社" in page.text and "新名合作社" in page.text
@@ -232,7 +233,7 @@ def test_a_requested_name_is_approved_once(client, session: Session) -> None:  #
     assert len(audit.entries(session, action="cooperative.name")) == 1
 
 
-def test_an_unknown_action_is_not_found(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_action_is_not_found(client, session: Session) -> None:
     _admin(client, session)
     coop = _applied(session)
     session.commit()
@@ -251,7 +252,7 @@ def test_an_unknown_action_is_not_found(client, session: Session) -> None:  # ty
 
 def test_a_first_submission_is_shown_as_the_buyer_sees_it_and_approved_once(
     client, session: Session
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     _admin(client, session)
     _coop, product = _submitted(session)
     session.commit()
@@ -270,7 +271,7 @@ def test_a_first_submission_is_shown_as_the_buyer_sees_it_and_approved_once(
 
 def test_a_rejection_reason_reaches_the_desk_and_a_resubmission_shows_what_changed(
     client, session: Session
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     _admin(client, session)
     _coop, product = _submitted(session)
     session.commit()
@@ -288,7 +289,7 @@ def test_a_rejection_reason_reaches_the_desk_and_a_resubmission_shows_what_chang
     session.refresh(product)
     assert (product.status, product.review_note) == (ProductStatus.DRAFT, "图片太暗，请重拍")
 
-    staff = session.query(Account).filter_by(cooperative_id=product.cooperative_id).first()
+    staff = session.query(Account).filter_by(cooperative_id=product.cooperative_id).one()
     f.login_browser(client, session, staff)
     desk = client.get("/coop/products")
     assert "未通过审核" in desk.text and "图片太暗，请重拍" in desk.text

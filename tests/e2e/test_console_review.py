@@ -26,7 +26,7 @@ SMALL_TARGETS = """() => [...document.querySelectorAll('a, button, textarea')]
   .map(e => e.outerHTML.slice(0, 80))"""
 
 
-def _fits(page, name: str) -> None:  # type: ignore[no-untyped-def]
+def _fits(page, name: str) -> None:
     """No sideways scrolling at 360 px, tap targets at least 44 px high; then a screenshot."""
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 360, (name, width)
@@ -34,7 +34,7 @@ def _fits(page, name: str) -> None:  # type: ignore[no-untyped-def]
     shot(page, name)
 
 
-def _sign_in(page, phone: str, password: str) -> None:  # type: ignore[no-untyped-def]
+def _sign_in(page, phone: str, password: str) -> None:
     page.context.clear_cookies()
     page.goto("/login")
     page.fill("input[name=phone]", phone)
@@ -42,7 +42,7 @@ def _sign_in(page, phone: str, password: str) -> None:  # type: ignore[no-untype
     submit(page, "button[type=submit]")
 
 
-def test_the_admin_reviews_a_cooperative_and_a_product(page, app_url, app_db: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_admin_reviews_a_cooperative_and_a_product(page, app_url, app_db: Path) -> None:
     engine = db.make_engine(f"sqlite:///{app_db}")
     with Session(engine) as session:
         township = session.query(Township).first()
