@@ -303,3 +303,17 @@ def test_a_rejection_reason_reaches_the_desk_and_a_resubmission_shows_what_chang
     page = client.get("/township/review/products")
     assert "首次提交" not in page.text
     assert re.search(r"商品名称</th>\s*<td>谭家场腊肉</td>\s*<td>谭家场烟熏腊肉</td>", page.text)
+
+
+def test_the_cooperative_reads_why_it_was_turned_down_or_suspended_on_its_desk(
+    client, session: Session
+) -> None:
+    _admin(client, session)
+    coop = _applied(session)
+    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+    session.commit()
+    url = f"/township/review/cooperatives/{coop.id}/reject"
+    _post(client, "/township/review/cooperatives", url, {"reason": "缺少成员名册"})
+    f.login_browser(client, session, staff)
+    desk = client.get("/coop/products")
+    assert "乡镇未通过你们的入驻申请" in desk.text and "缺少成员名册" in desk.text
