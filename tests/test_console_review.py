@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.orm import Session
@@ -317,3 +318,24 @@ def test_the_cooperative_reads_why_it_was_turned_down_or_suspended_on_its_desk(
     f.login_browser(client, session, staff)
     desk = client.get("/coop/products")
     assert "乡镇未通过你们的入驻申请" in desk.text and "缺少成员名册" in desk.text
+
+
+def test_an_edit_made_after_the_reviewer_looked_is_not_approved_unseen(
+    client, session: Session
+) -> None:
+    _admin(client, session)
+    _coop, product = _submitted(session)
+    session.commit()
+    page = client.get("/township/review/products")
+    seen = re.search(r'name="seen" value="([^"]+)"', page.text)
+    assert seen
+    staff = session.query(Account).filter_by(cooperative_id=product.cooperative_id).one()
+    catalog.update_product(session, staff, product.id, ProductUpdate(description="改过了"))  # type: ignore[arg-type]
+    product.updated_at = product.updated_at + timedelta(seconds=1)
+    session.commit()
+    url = f"/township/review/products/{product.id}/approve"
+    response = client.post(url, data={"seen": seen.group(1), "csrf_token": csrf_token(page.text)})
+    assert response.status_code == 409 and "又修改了这个商品" in response.text
+    session.refresh(product)
+    assert product.status == ProductStatus.PENDING_REVIEW
+    assert audit.entries(session, action="product") == []

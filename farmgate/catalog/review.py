@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from farmgate import audit
 from farmgate.catalog import service, views
 from farmgate.catalog.schemas import ProductDetail
+from farmgate.errors import Conflict
 from farmgate.models import Account, Product, ProductStatus, StorageClass
 
 # The fields a reviewer compares, in the order shown, with their labels.
@@ -67,6 +68,7 @@ class Submission:
     detail: ProductDetail
     first: bool  # never approved before: "首次提交"
     changes: list[Change]
+    version: str
 
 
 def changes(old: dict[str, Any] | None, new: dict[str, Any]) -> list[Change]:
@@ -83,7 +85,11 @@ def submission(session: Session, product: Product) -> Submission:
     detail = views.product_owner_view(session, product)
     now = snapshot(detail)
     return Submission(
-        product, detail, product.approved_snapshot is None, changes(product.approved_snapshot, now)
+        product,
+        detail,
+        product.approved_snapshot is None,
+        changes(product.approved_snapshot, now),
+        version(product),
     )
 
 
@@ -92,11 +98,21 @@ def queue(session: Session, actor: Account) -> list[Submission]:
     return [submission(session, p) for p in service.review_queue(session, actor)]
 
 
-def approve(session: Session, actor: Account, product_id: int) -> bool:
-    """Publish a product waiting for review and keep what was approved; False if already."""
+def version(product: Product) -> str:
+    """Which edit of the product a reviewer looked at (sent back with the decision)."""
+    return product.updated_at.isoformat()
+
+
+def approve(session: Session, actor: Account, product_id: int, seen: str = "") -> bool:
+    """Publish a product waiting for review and keep what was approved; False if already.
+
+    ``seen`` (from :func:`version`) refuses to publish an edit the reviewer has not looked at.
+    """
     product = service.get_owned_product(session, actor, product_id, lock=True)
     if product.status == ProductStatus.PUBLISHED:
         return False
+    if seen and seen != version(product):
+        raise Conflict("合作社在你查看后又修改了这个商品，请看过最新内容后再决定", code="stale")
     before = {"status": product.status}
     service.approve(session, actor, product_id)
     product.approved_snapshot = snapshot(views.product_owner_view(session, product))

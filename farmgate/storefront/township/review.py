@@ -204,7 +204,7 @@ def product_decision(
         )
     try:
         if decision == "approve":
-            acted = products.approve(session, admin, product_id)
+            acted = products.approve(session, admin, product_id, form.get("seen", ""))
         else:
             acted = products.reject(session, admin, product_id, reason)
     except FarmgateError as exc:
