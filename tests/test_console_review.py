@@ -339,3 +339,13 @@ def test_an_edit_made_after_the_reviewer_looked_is_not_approved_unseen(
     session.refresh(product)
     assert product.status == ProductStatus.PENDING_REVIEW
     assert audit.entries(session, action="product") == []
+
+
+def test_a_long_queue_shows_a_batch_and_the_page_stays_small(client, session: Session) -> None:
+    _admin(client, session)
+    for i in range(12):
+        _submitted(session, name=f"腊肉{i:02d}号")
+    session.commit()
+    page = client.get("/township/review/products")
+    assert page.status_code == 200 and len(page.content) <= MAX_PAGE
+    assert "12 个商品等待审核" in page.text and page.text.count('class="card review-item"') == 10

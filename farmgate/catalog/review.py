@@ -93,9 +93,10 @@ def submission(session: Session, product: Product) -> Submission:
     )
 
 
-def queue(session: Session, actor: Account) -> list[Submission]:
-    """Products waiting for review, the longest waiting first."""
-    return [submission(session, p) for p in service.review_queue(session, actor)]
+def queue(session: Session, actor: Account, limit: int = 10) -> tuple[list[Submission], int]:
+    """The first ``limit`` products waiting (longest waiting first), and how many wait."""
+    waiting = service.review_queue(session, actor)
+    return [submission(session, p) for p in waiting[:limit]], len(waiting)
 
 
 def version(product: Product) -> str:

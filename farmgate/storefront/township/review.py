@@ -166,6 +166,7 @@ def _products_page(
     values: dict[str, str] | None = None,
     http_status: int = 200,
 ) -> Response:
+    shown, waiting = products.queue(session, admin)
     return console_page(
         request,
         admin,
@@ -173,7 +174,8 @@ def _products_page(
         section="review",
         status=http_status,
         tab="products",
-        queue=products.queue(session, admin),
+        queue=shown,
+        waiting=waiting,
         errors=errors or {},
         values=values or {},
     )
