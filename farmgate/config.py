@@ -119,7 +119,7 @@ class Settings(BaseSettings):
     # the buyer is not a neighbour who walks to the station, so the hold is shorter.
     cash_hold_hours_remote: int = Field(default=24, ge=1)
     # A buyer's refund request not answered by its cooperative within this many hours is late:
-    # the township console marks it and the admin may answer it instead.
+    # the township console counts it on its today page and the admin may answer it instead.
     refund_answer_hours: int = Field(default=48, ge=1)
     # What a guest (no account) may hold in unpaid orders, so nobody can reserve a SKU's whole
     # stock anonymously: orders per phone and per address, units of one SKU, and the share of

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from farmgate import audit
 from farmgate.cooperatives.schemas import (
     CooperativeApply,
     CooperativePrivate,
@@ -131,6 +132,156 @@ def set_status(
         coop.approved_at = utcnow()
     session.add(coop)
     return coop
+
+
+# --- the township's review (the console); each decision is audited and acts once ---------
+
+S = CooperativeStatus
+
+
+def _locked_for_review(session: Session, actor: Account, cooperative_id: int) -> Cooperative:
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied("只有乡镇管理员可以审核合作社")
+    coop = session.get(Cooperative, cooperative_id, with_for_update=True)
+    if coop is None:
+        raise NotFound("合作社不存在")
+    return coop
+
+
+def _reason(reason: str, what: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed(f"请填写{what}原因", fields={"reason": f"请填写{what}原因"})
+    if len(reason) > 500:
+        raise ValidationFailed(f"{what}原因不能超过500个字", fields={"reason": "不能超过500个字"})
+    return reason
+
+
+def _decide(
+    session: Session,
+    actor: Account,
+    coop: Cooperative,
+    *,
+    action: str,
+    target: CooperativeStatus,
+    allowed: set[str],
+    note: str,
+    summary: str,
+) -> bool:
+    """Move ``coop`` to ``target``; False (nothing done) if it is there already."""
+    if coop.status == target:
+        return False
+    if coop.status not in allowed:
+        raise InvalidTransition(
+            f"合作社当前为「{S.label_of(coop.status)}」，不能{summary.removesuffix('合作社')}",
+            context={"from": coop.status, "action": action},
+        )
+    before = {"status": coop.status, "review_note": coop.review_note}
+    coop.status, coop.review_note = target, note
+    if target == S.APPROVED and coop.approved_at is None:
+        coop.approved_at = utcnow()
+    session.add(coop)
+    audit.record(
+        session,
+        actor,
+        f"cooperative.{action}",
+        "cooperative",
+        coop.id,
+        f"{summary} {coop.name}" + (f"：{note}" if note else ""),
+        before=before,
+        after={"status": coop.status, "review_note": coop.review_note},
+    )
+    return True
+
+
+def approve_application(session: Session, actor: Account, cooperative_id: int) -> bool:
+    """Approve a cooperative that applied (or was turned down before); False if already."""
+    coop = _locked_for_review(session, actor, cooperative_id)
+    return _decide(
+        session,
+        actor,
+        coop,
+        action="approve",
+        target=S.APPROVED,
+        allowed={S.PENDING, S.REJECTED},
+        note="",
+        summary="批准合作社",
+    )
+
+
+def reject_application(session: Session, actor: Account, cooperative_id: int, reason: str) -> bool:
+    """Turn an application down with a reason the applicant sees; False if already."""
+    note = _reason(reason, "不通过")
+    coop = _locked_for_review(session, actor, cooperative_id)
+    return _decide(
+        session,
+        actor,
+        coop,
+        action="reject",
+        target=S.REJECTED,
+        allowed={S.PENDING},
+        note=note,
+        summary="不批准合作社",
+    )
+
+
+def suspend(session: Session, actor: Account, cooperative_id: int, reason: str) -> bool:
+    """Stop an approved cooperative at once: its products stop selling, its trace pages say so."""
+    note = _reason(reason, "暂停")
+    coop = _locked_for_review(session, actor, cooperative_id)
+    return _decide(
+        session,
+        actor,
+        coop,
+        action="suspend",
+        target=S.SUSPENDED,
+        allowed={S.APPROVED},
+        note=note,
+        summary="暂停合作社",
+    )
+
+
+def reinstate(session: Session, actor: Account, cooperative_id: int) -> bool:
+    """Let a suspended cooperative sell and publish again; False if it is not suspended."""
+    coop = _locked_for_review(session, actor, cooperative_id)
+    return _decide(
+        session,
+        actor,
+        coop,
+        action="reinstate",
+        target=S.APPROVED,
+        allowed={S.SUSPENDED},
+        note="",
+        summary="恢复合作社",
+    )
+
+
+def decide_name_once(
+    session: Session, actor: Account, cooperative_id: int, name: str, approve: bool
+) -> bool:
+    """Approve or decline the requested ``name``; False if that request is no longer pending."""
+    coop = _locked_for_review(session, actor, cooperative_id)
+    if not coop.pending_name or coop.pending_name != name:
+        return False
+    before = {"name": coop.name, "pending_name": coop.pending_name}
+    decide_name(session, actor, cooperative_id, approve)
+    audit.record(
+        session,
+        actor,
+        "cooperative.name_approve" if approve else "cooperative.name_reject",
+        "cooperative",
+        coop.id,
+        f"{'同意' if approve else '不同意'}合作社改名 {before['name']} → {name}",
+        before=before,
+        after={"name": coop.name, "pending_name": coop.pending_name},
+    )
+    return True
+
+
+def pending_names(session: Session) -> list[Cooperative]:
+    """Cooperatives whose requested new name waits for the township, oldest request first."""
+    query = select(Cooperative).where(col(Cooperative.pending_name) != "")
+    return list(session.scalars(query.order_by(col(Cooperative.name_requested_at))))
 
 
 def list_for_admin(session: Session, status: CooperativeStatus | None = None) -> list[Cooperative]:

@@ -9,11 +9,12 @@ from farmgate.db import AwareDateTime, utcnow
 from farmgate.models.labels import Labelled, labelled
 
 
-@labelled({"pending": "待审核", "approved": "已通过", "suspended": "已暂停"})
+@labelled({"pending": "待审核", "approved": "已通过", "suspended": "已暂停", "rejected": "未通过"})
 class CooperativeStatus(Labelled):
     PENDING = "pending"  # applied, waiting for the township
     APPROVED = "approved"
     SUSPENDED = "suspended"
+    REJECTED = "rejected"  # the application was turned down; review_note says why
 
 
 class CooperativeBase(SQLModel):
@@ -43,3 +44,5 @@ class Cooperative(CooperativeBase, table=True):
     name_requested_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     approved_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # Why the township rejected the application or suspended the cooperative (shown to it).
+    review_note: str = Field(default="", max_length=500)

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from farmgate.db import AwareDateTime, utcnow
@@ -70,6 +71,8 @@ class Product(ProductBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     published_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # What the township last approved (name, SKUs, description ...), to show what changed.
+    approved_snapshot: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 
 class SkuBase(SQLModel):

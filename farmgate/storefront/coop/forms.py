@@ -128,6 +128,7 @@ def desk_page(
         template,
         staff,
         coop_name=coop.name,
+        coop_standing=labels.standing(coop.status, coop.review_note),
         nav=labels.nav(staff),
         section=section,
         **context,

@@ -29,6 +29,17 @@ def status_label(status: str, review_note: str) -> str:
     return ProductStatus.label_of(status)
 
 
+def standing(status: str, review_note: str) -> str:
+    """What the desk says about the cooperative itself when the township has not approved it."""
+    if status == "rejected":
+        return f"乡镇未通过你们的入驻申请。原因：{review_note}。请按原因补正后联系乡镇电商办。"
+    if status == "suspended":
+        return f"合作社已被乡镇暂停，商品已停止销售。原因：{review_note}"
+    if status == "pending":
+        return "入驻申请正在等乡镇审核，通过后商品才能上架。资料可以先准备。"
+    return ""
+
+
 def reviewed_fields() -> list[str]:
     """Which fields send a published product back to review, in the form's order."""
     return [label for key, label in FIELD_LABELS.items() if key in REVIEWED_FIELDS]

@@ -13,3 +13,10 @@ router = APIRouter(include_in_schema=False)
 from farmgate.storefront.township import money_pages  # noqa: E402  (orders, cash, refunds)
 
 router.include_router(money_pages.router)
+from farmgate.storefront.township import review  # noqa: E402
+
+router.include_router(review.router)
+
+from farmgate.storefront.township import today  # noqa: E402
+
+router.include_router(today.router)
