@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from farmgate.simulation import LocalServer
-from tests.e2e.browser import ARTIFACTS
-from tests.support.browser import CHROMIUM, NEEDS_CHROMIUM
+from tests.support.browser import ARTIFACTS, CHROMIUM, NEEDS_CHROMIUM
 
 pytestmark = NEEDS_CHROMIUM
 

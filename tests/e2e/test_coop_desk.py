@@ -10,8 +10,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.e2e.browser import _shot, _submit
 from tests.support.browser import NEEDS_CHROMIUM
+from tests.support.browser import shot as _shot
+from tests.support.browser import submit as _submit
 
 pytestmark = NEEDS_CHROMIUM
 
