@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.config import settings
 
@@ -348,7 +349,9 @@ def _print_trace_pages(session: Session, base: str) -> None:
     from farmgate.trace import urls
 
     rows = session.execute(
-        select(Batch, Product.name).join(Product, Product.id == Batch.product_id).limit(10)
+        select(Batch, col(Product.name))
+        .join(Product, col(Product.id) == col(Batch.product_id))
+        .limit(10)
     ).all()
     if rows:
         typer.echo("Trace pages (what the QR codes on the sample packages open):")
