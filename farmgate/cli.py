@@ -7,9 +7,11 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.config import settings
 
@@ -37,7 +39,7 @@ def _wiring() -> None:
     install()
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
 
@@ -175,7 +177,7 @@ def import_products(
             staff = accounts.get_by_phone(session, phone)
             if staff is None:
                 _fail(f"No account with phone {staff_phone}")
-            result = importer.import_products(session, staff, csv_file.read_bytes())  # type: ignore[arg-type]
+            result = importer.import_products(session, staff, csv_file.read_bytes())
             created = len(result.products), result.skus
     except FarmgateError as exc:
         typer.secho(exc.message, fg=typer.colors.RED, err=True)
@@ -298,7 +300,9 @@ def jobs_retry(
         _fail("Give a dead letter ID or --all")
     try:
         with session_scope() as session:
-            rows = admin.redrive_all(session) if all_ else [admin.redrive(session, dead_id)]  # type: ignore[arg-type]
+            rows = (
+                admin.redrive_all(session) if dead_id is None else [admin.redrive(session, dead_id)]
+            )
             typer.echo(
                 f"Re-driven {len(rows)} job(s): outbox " + ", ".join(str(r.id) for r in rows)
             )
@@ -406,7 +410,9 @@ def _print_trace_pages(session: Session, base: str) -> None:
     from farmgate.trace import urls
 
     rows = session.execute(
-        select(Batch, Product.name).join(Product, Product.id == Batch.product_id).limit(10)
+        select(Batch, col(Product.name))
+        .join(Product, col(Product.id) == col(Batch.product_id))
+        .limit(10)
     ).all()
     if rows:
         typer.echo("Trace pages (what the QR codes on the sample packages open):")

@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.models import FormSubmission
 
@@ -27,8 +28,8 @@ def first_record(session: Session, kind: str, token: str | None) -> int | None:
     if not token:
         return None
     return session.scalars(
-        select(FormSubmission.record_id).where(
-            FormSubmission.kind == kind, FormSubmission.token == token
+        select(col(FormSubmission.record_id)).where(
+            col(FormSubmission.kind) == kind, col(FormSubmission.token) == token
         )
     ).first()
 

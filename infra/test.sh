@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install farmgate with its test dependencies into ./.venv, lint, and run the whole suite.
+# Install farmgate with its test dependencies into ./.venv, lint, check imports and types,
+# and run the whole suite.
 # Every data-layer test runs twice: on SQLite and on PostgreSQL at 127.0.0.1:5432
 # (FARMGATE_TEST_PG_ADMIN_URL to change it). Set FARMGATE_REQUIRE_PG=1 to fail rather than
 # skip when PostgreSQL is not there (CI does).
@@ -23,4 +24,7 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet -e '.[test]'
 .venv/bin/ruff check farmgate tests bench
 .venv/bin/ruff format --check farmgate tests bench
+# Which package may import which (.importlinter), then the types.
+.venv/bin/lint-imports
+.venv/bin/mypy farmgate
 exec .venv/bin/pytest "$@"

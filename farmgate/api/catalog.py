@@ -11,6 +11,7 @@ from farmgate.catalog import service, views
 from farmgate.catalog.schemas import Page, ProductDetail, ProductSummary
 from farmgate.cooperatives import service as cooperatives
 from farmgate.cooperatives.schemas import CooperativePublic
+from farmgate.db import pk
 from farmgate.errors import ValidationFailed
 from farmgate.models import CATEGORIES, StorageClass
 from farmgate.web.session import SessionDep
@@ -67,7 +68,7 @@ def storage_classes() -> list[dict[str, str]]:
 
 @router.get("/villages", summary="本乡的村")
 def villages(session: SessionDep) -> list[dict[str, int | str]]:
-    return [{"id": v.id, "name": v.name} for v in places.list_villages(session)]  # type: ignore[misc]
+    return [{"id": pk(v), "name": v.name} for v in places.list_villages(session)]
 
 
 @router.get("/cooperatives", response_model=list[CooperativePublic], summary="合作社列表")

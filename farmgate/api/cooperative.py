@@ -18,6 +18,7 @@ from farmgate.catalog.schemas import (
 )
 from farmgate.cooperatives import service as cooperatives
 from farmgate.cooperatives.schemas import CooperativeApply, CooperativePrivate, CooperativeUpdate
+from farmgate.db import pk
 from farmgate.errors import ValidationFailed
 from farmgate.models import ProductStatus
 from farmgate.web.auth import CurrentAccount, CurrentCooperativeStaff
@@ -150,7 +151,7 @@ def import_products(
     return ImportResult(
         products_created=len(result.products),
         skus_created=result.skus,
-        product_ids=[p.id for p in result.products],  # type: ignore[misc]
+        product_ids=[pk(p) for p in result.products],
     )
 
 

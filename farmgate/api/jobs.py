@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from farmgate.db import pk
 from farmgate.jobs import admin
 from farmgate.web.auth import CurrentAdmin
 from farmgate.web.session import SessionDep
@@ -43,7 +44,7 @@ def dead(session: SessionDep, _: CurrentAdmin, include_redriven: bool = False) -
 
 @router.post("/dead/retry-all", response_model=Redriven, summary="重新投递全部死信")
 def retry_all(session: SessionDep, _: CurrentAdmin) -> Redriven:
-    return Redriven(outbox_ids=[r.id for r in admin.redrive_all(session)])  # type: ignore[misc]
+    return Redriven(outbox_ids=[pk(r) for r in admin.redrive_all(session)])
 
 
 @router.post("/dead/{dead_id}/retry", response_model=Redriven, summary="重新投递一个死信任务")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from farmgate import callbacks
+from farmgate.db import pk
 from farmgate.logistics import service, township
 from farmgate.logistics.township import ParcelStepIn
 from farmgate.models import Parcel, ParcelStatus, carrier_label
@@ -57,7 +58,7 @@ class WaybillCheckIn(BaseModel):
 
 def parcel_out(session: Session, parcel: Parcel) -> ParcelDetailOut:
     return ParcelDetailOut(
-        id=parcel.id,  # type: ignore[arg-type]
+        id=pk(parcel),
         order_id=parcel.order_id,
         fulfilment_id=parcel.fulfilment_id,
         carrier=parcel.carrier,
@@ -83,7 +84,7 @@ def kuaidi100_push(request: Request, body: RawBody, session: SessionDep) -> Resp
 @router.get("/couriers", response_model=list[CourierOut], summary="乡镇配送员（指派用）")
 def list_couriers(session: SessionDep, account: CurrentAccount) -> list[CourierOut]:
     return [
-        CourierOut(id=c.id, display_name=c.display_name or "配送员")  # type: ignore[arg-type]
+        CourierOut(id=pk(c), display_name=c.display_name or "配送员")
         for c in township.couriers(session, account)
     ]
 

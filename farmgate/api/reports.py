@@ -72,6 +72,10 @@ def _json(value: Any) -> Cell:
     return float(value) if isinstance(value, Decimal) else value
 
 
+def _number(value: int | Decimal | None) -> int | float | None:
+    return float(value) if isinstance(value, Decimal) else value
+
+
 def table_out(table: Table) -> TableOut:
     return TableOut(
         name=table.name,
@@ -93,7 +97,7 @@ def dashboard_out(board: Dashboard) -> DashboardOut:
             granularity=f.granularity,
         ),
         kpis=[
-            KpiOut(key=k.key, label=k.label, value=_json(k.value), kind=k.kind, unit=k.unit)
+            KpiOut(key=k.key, label=k.label, value=_number(k.value), kind=k.kind, unit=k.unit)
             for k in board.kpis
         ],
         tables=[table_out(t) for t in board.tables.values() if t.name != "overview"],

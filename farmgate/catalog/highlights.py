@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.db import utcnow
 from farmgate.models import (
@@ -40,35 +41,37 @@ def seasonal(session: Session, days: int = 60, limit: int = 6) -> list[Highlight
     """Published products with a lot harvested in the last ``days`` days, newest first."""
     since: date = local_today() - timedelta(days=days)
     rows = session.execute(
-        select(Product.id, Product.name, func.max(Batch.harvest_date))
-        .join(Batch, Batch.product_id == Product.id)
+        select(col(Product.id), col(Product.name), func.max(col(Batch.harvest_date)))
+        .join(Batch, col(Batch.product_id) == col(Product.id))
         .where(
-            Product.status == ProductStatus.PUBLISHED,
-            Batch.status == BatchStatus.ACTIVE,
-            Batch.harvest_date >= since,  # type: ignore[operator]
+            col(Product.status) == ProductStatus.PUBLISHED,
+            col(Batch.status) == BatchStatus.ACTIVE,
+            col(Batch.harvest_date) >= since,
         )
-        .group_by(Product.id, Product.name)
-        .order_by(func.max(Batch.harvest_date).desc())
+        .group_by(col(Product.id), col(Product.name))
+        .order_by(func.max(col(Batch.harvest_date)).desc())
         .limit(limit)
     ).all()
-    return [Highlight(pid, name, f"{harvested:%m月%d日}采收") for pid, name, harvested in rows]
+    return [
+        Highlight(pid, name, f"{harvested:%m月%d日}采收") for pid, name, harvested in rows if pid
+    ]
 
 
 def best_sellers(session: Session, days: int = 30, limit: int = 6) -> list[Highlight]:
     """Published products by units sold in paid orders over the last ``days`` days."""
     since = utcnow() - timedelta(days=days)
-    sold = func.sum(OrderLine.quantity)
+    sold = func.sum(col(OrderLine.quantity))
     rows = session.execute(
-        select(Product.id, Product.name, sold)
-        .join(OrderLine, OrderLine.product_id == Product.id)
-        .join(Order, Order.id == OrderLine.order_id)
+        select(col(Product.id), col(Product.name), sold)
+        .join(OrderLine, col(OrderLine.product_id) == col(Product.id))
+        .join(Order, col(Order.id) == col(OrderLine.order_id))
         .where(
-            Product.status == ProductStatus.PUBLISHED,
-            Order.status.in_(SOLD),  # type: ignore[attr-defined]
-            Order.paid_at >= since,  # type: ignore[operator]
+            col(Product.status) == ProductStatus.PUBLISHED,
+            col(Order.status).in_(SOLD),
+            col(Order.paid_at) >= since,
         )
-        .group_by(Product.id, Product.name)
-        .order_by(sold.desc(), Product.id)
+        .group_by(col(Product.id), col(Product.name))
+        .order_by(sold.desc(), col(Product.id))
         .limit(limit)
     ).all()
-    return [Highlight(pid, name, f"近{days}天售出 {count}") for pid, name, count in rows]
+    return [Highlight(pid, name, f"近{days}天售出 {count}") for pid, name, count in rows if pid]

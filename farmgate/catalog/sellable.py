@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import and_
+from sqlmodel import col
 
 from farmgate.models import Cooperative, CooperativeStatus, Product, ProductStatus, Sku
 
@@ -14,14 +15,14 @@ from farmgate.models import Cooperative, CooperativeStatus, Product, ProductStat
 def product_on_sale() -> Any:
     """SQL: the product is published and its cooperative approved (join Cooperative)."""
     return and_(
-        Product.status == ProductStatus.PUBLISHED,  # type: ignore[arg-type]
-        Cooperative.status == CooperativeStatus.APPROVED,  # type: ignore[arg-type]
+        col(Product.status) == ProductStatus.PUBLISHED,
+        col(Cooperative.status) == CooperativeStatus.APPROVED,
     )
 
 
 def sku_on_sale() -> Any:
     """SQL: the SKU is active and its product on sale (join Product and Cooperative)."""
-    return and_(Sku.is_active, product_on_sale())  # type: ignore[arg-type]
+    return and_(col(Sku.is_active), product_on_sale())
 
 
 def is_on_sale(product: Product, cooperative: Cooperative, sku: Sku | None = None) -> bool:

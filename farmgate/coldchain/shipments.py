@@ -15,11 +15,12 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate import submissions
 from farmgate.coldchain import temperature
 from farmgate.coldchain.tasks import excursion_alert
-from farmgate.db import utcnow
+from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from farmgate.media.photos import store_photo
 from farmgate.media.storage import get_storage
@@ -79,8 +80,8 @@ def courier_shipments(session: Session, actor: Account) -> list[ColdShipment]:
     return list(
         session.scalars(
             select(ColdShipment)
-            .where(ColdShipment.courier_account_id == actor.id)
-            .order_by(ColdShipment.id.desc())  # type: ignore[union-attr]
+            .where(col(ColdShipment.courier_account_id) == actor.id)
+            .order_by(col(ColdShipment.id).desc())
             .limit(100)
         )
     )
@@ -113,7 +114,7 @@ def create_shipment(
                 "配送员不存在", fields={"courier_account_id": "请选择配送员账号"}
             )
     shipment = ColdShipment(
-        batch_id=batch.id,  # type: ignore[arg-type]
+        batch_id=pk(batch),
         cooperative_id=batch.cooperative_id,
         storage_class=str(product.storage_class),
         **data.model_dump(),
@@ -145,7 +146,7 @@ def add_handoff(
         raise Conflict("该批次已召回")
     at = data.at or utcnow()
     previous = session.scalar(
-        select(func.max(Handoff.at)).where(Handoff.shipment_id == shipment.id)
+        select(func.max(col(Handoff.at))).where(col(Handoff.shipment_id) == shipment.id)
     )
     analysis = analyse(session, shipment, since=previous, until=at)
     report = temperature.sensor_report(analysis, shipment.device_id) if analysis.count else None
@@ -166,7 +167,7 @@ def add_handoff(
         actor_id=actor.id,
     )
     handoff = Handoff(
-        shipment_id=shipment.id,  # type: ignore[arg-type]
+        shipment_id=pk(shipment),
         from_party=data.from_party,
         to_party=data.to_party,
         at=at,
@@ -177,7 +178,7 @@ def add_handoff(
     )
     session.add(handoff)
     session.flush()
-    submissions.remember(session, "handoff", data.client_token, handoff.id)  # type: ignore[arg-type]
+    submissions.remember(session, "handoff", data.client_token, pk(handoff))
     if data.delivered:
         shipment.status = ShipmentStatus.DELIVERED
     refresh(session, shipment)
@@ -218,13 +219,13 @@ def readings_of(
 ) -> list[tuple[datetime, float]]:
     if shipment.device_id is None:
         return []
-    query = select(TemperatureReading.at, TemperatureReading.celsius).where(
-        TemperatureReading.device_id == shipment.device_id,
-        TemperatureReading.at >= (since or shipment.created_at - timedelta(days=1)),
+    query = select(col(TemperatureReading.at), col(TemperatureReading.celsius)).where(
+        col(TemperatureReading.device_id) == shipment.device_id,
+        col(TemperatureReading.at) >= (since or shipment.created_at - timedelta(days=1)),
     )
     if until is not None:
-        query = query.where(TemperatureReading.at <= until)
-    return [(at, c) for at, c in session.execute(query.order_by(TemperatureReading.at))]  # type: ignore[arg-type]
+        query = query.where(col(TemperatureReading.at) <= until)
+    return [(at, c) for at, c in session.execute(query.order_by(col(TemperatureReading.at)))]
 
 
 def analyse(
@@ -256,7 +257,7 @@ def refresh(session: Session, shipment: ColdShipment) -> None:
         session.add(batch)
         excursion_alert.enqueue(
             session,
-            {"shipment_id": shipment.id},  # type: ignore[typeddict-item]
+            {"shipment_id": pk(shipment)},
             key=f"excursion:{shipment.id}",
         )
     session.flush()
@@ -299,11 +300,13 @@ def views(session: Session, batch: Batch) -> list[dict[str, Any]]:
     profile = profile_for(product)
     out = []
     for shipment in session.scalars(
-        select(ColdShipment).where(ColdShipment.batch_id == batch.id).order_by(ColdShipment.id)  # type: ignore[arg-type]
+        select(ColdShipment)
+        .where(col(ColdShipment.batch_id) == batch.id)
+        .order_by(col(ColdShipment.id))
     ):
         points = readings_of(session, shipment)
         handoffs = session.scalars(
-            select(Handoff).where(Handoff.shipment_id == shipment.id).order_by(Handoff.at)  # type: ignore[arg-type]
+            select(Handoff).where(col(Handoff.shipment_id) == shipment.id).order_by(col(Handoff.at))
         ).all()
         out.append(
             {

@@ -184,7 +184,7 @@ def _decode(raw: str, ai: str) -> str:
 
 def parse_ai_pairs(uri: str) -> tuple[tuple[str, str], ...]:
     """Parse any Digital Link URI into its (AI, value) pairs: path first, then query order."""
-    if not isinstance(uri, str) or not uri:
+    if not isinstance(uri, str) or not uri:  # type: ignore[redundant-expr]  # untyped callers
         raise InvalidDigitalLink("数字链接为空")
     if not _URI_CHARS.fullmatch(uri):
         raise InvalidDigitalLink("数字链接含有网址中不允许的字符（需百分号编码）")

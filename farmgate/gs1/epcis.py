@@ -208,7 +208,8 @@ class Event:
 
 
 def _aware(value: datetime, what: str) -> datetime:
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+    # Checked at runtime as well: documents are built from stored JSON, not only typed code.
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:  # type: ignore[redundant-expr]
         raise EpcisError(f"{what} must be a timezone-aware datetime, not {value!r}")
     return value
 
@@ -232,7 +233,7 @@ def zone_offset(value: datetime) -> str:
 
 
 def _uri(value: str, what: str) -> str:
-    if not isinstance(value, str) or not _URI.fullmatch(value):
+    if not isinstance(value, str) or not _URI.fullmatch(value):  # type: ignore[redundant-expr]
         raise EpcisError(f"{what} must be an absolute URI, not {value!r}")
     return value
 

@@ -39,7 +39,8 @@ def _serial_mac(secret: bytes, gtin14: str, lot: str, number: int) -> str:
 
 
 def _serial_inputs(secret: bytes, gtin: str, lot: str) -> str:
-    if not isinstance(secret, bytes) or len(secret) < 16:
+    # Runtime checks too: the secret comes from settings, the serial from a scanned URL.
+    if not isinstance(secret, bytes) or len(secret) < 16:  # type: ignore[redundant-expr]
         raise ValueError("序列号密钥至少需要16字节")
     gtin14 = to_gtin14(gtin)
     validate_ai_value("10", lot)
@@ -63,7 +64,7 @@ def check_serial(secret: bytes, gtin: str, lot: str, serial: str) -> int | None:
     secret, GTIN or lot is the caller's mistake and raises ValueError, as in ``make_serial``.
     """
     gtin14 = _serial_inputs(secret, gtin, lot)
-    if not isinstance(serial, str) or not serial.isascii() or len(serial) != SERIAL_LENGTH:
+    if not isinstance(serial, str) or not serial.isascii() or len(serial) != SERIAL_LENGTH:  # type: ignore[redundant-expr]
         return None
     serial = serial.upper().translate(_B32_ALIASES)
     if not set(serial) <= set(_B32):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
-from farmgate.db import utcnow
+from farmgate.db import pk, utcnow
 from farmgate.errors import InvalidTransition, NotFound
 from farmgate.models import DeadJob, OutboxJob, OutboxStatus
 
@@ -15,9 +16,13 @@ S = OutboxStatus
 def counts(session: Session) -> dict[str, int]:
     """Outbox rows by state, plus dead letters still waiting for someone."""
     by_status = dict(
-        session.execute(select(OutboxJob.status, func.count()).group_by(OutboxJob.status)).all()
+        session.execute(
+            select(col(OutboxJob.status), func.count()).group_by(col(OutboxJob.status))
+        ).all()
     )
-    waiting_dead = session.scalar(select(func.count()).where(DeadJob.redriven_at.is_(None))) or 0  # type: ignore[union-attr]
+    waiting_dead = (
+        session.scalar(select(func.count()).where(col(DeadJob.redriven_at).is_(None))) or 0
+    )
     return {
         "queued": sum(by_status.get(s, 0) for s in (S.PENDING, S.DISPATCHED)),
         "running": by_status.get(S.RUNNING, 0),
@@ -28,9 +33,9 @@ def counts(session: Session) -> dict[str, int]:
 
 
 def dead_letters(session: Session, include_redriven: bool = False) -> list[DeadJob]:
-    query = select(DeadJob).order_by(DeadJob.id.desc())  # type: ignore[union-attr]
+    query = select(DeadJob).order_by(col(DeadJob.id).desc())
     if not include_redriven:
-        query = query.where(DeadJob.redriven_at.is_(None))  # type: ignore[union-attr]
+        query = query.where(col(DeadJob.redriven_at).is_(None))
     return list(session.scalars(query))
 
 
@@ -54,4 +59,4 @@ def redrive(session: Session, dead_id: int) -> OutboxJob:
 
 
 def redrive_all(session: Session) -> list[OutboxJob]:
-    return [redrive(session, d.id) for d in dead_letters(session)]  # type: ignore[arg-type]
+    return [redrive(session, pk(d)) for d in dead_letters(session)]

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.db import utcnow
 from farmgate.jobs import registry
@@ -39,9 +40,9 @@ def enqueue(
     if coalesce and key is not None:
         waiting = session.scalars(
             select(OutboxJob).where(
-                OutboxJob.job == job,
-                OutboxJob.key == key,
-                OutboxJob.status == OutboxStatus.PENDING,
+                col(OutboxJob.job) == job,
+                col(OutboxJob.key) == key,
+                col(OutboxJob.status) == OutboxStatus.PENDING,
             )
         ).first()
         if waiting is not None:

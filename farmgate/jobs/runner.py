@@ -15,9 +15,10 @@ from enum import StrEnum
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.db import session_scope, utcnow
 from farmgate.jobs import registry
@@ -51,12 +52,12 @@ class Result:
     error: str = ""
 
 
-def claimable():  # type: ignore[no-untyped-def]
+def claimable() -> ColumnElement[bool]:
     """Rows an executor may take now: waiting ones, or running ones whose lease expired."""
     now = utcnow()
     return or_(
-        and_(OutboxJob.status.in_(RUNNABLE), OutboxJob.available_at <= now),  # type: ignore[attr-defined]
-        and_(OutboxJob.status == S.RUNNING, OutboxJob.lease_until < now),  # type: ignore[arg-type]
+        and_(col(OutboxJob.status).in_(RUNNABLE), col(OutboxJob.available_at) <= now),
+        and_(col(OutboxJob.status) == S.RUNNING, col(OutboxJob.lease_until) < now),
     )
 
 
@@ -73,14 +74,14 @@ def _claim(outbox_id: int) -> tuple[str, dict[str, Any], int] | None:
     """Atomically take the row (one conditional UPDATE); None if done, dead or held."""
     now = utcnow()
     with session_scope() as session:
-        job = session.scalar(select(OutboxJob.job).where(OutboxJob.id == outbox_id))  # type: ignore[arg-type]
+        job = session.scalar(select(col(OutboxJob.job)).where(col(OutboxJob.id) == outbox_id))
         return session.execute(
             update(OutboxJob)
-            .where(OutboxJob.id == outbox_id)  # type: ignore[arg-type]
+            .where(col(OutboxJob.id) == outbox_id)
             .where(
                 or_(
-                    OutboxJob.status.in_(RUNNABLE),  # type: ignore[attr-defined]
-                    and_(OutboxJob.status == S.RUNNING, OutboxJob.lease_until < now),  # type: ignore[arg-type]
+                    col(OutboxJob.status).in_(RUNNABLE),
+                    and_(col(OutboxJob.status) == S.RUNNING, col(OutboxJob.lease_until) < now),
                 )
             )
             .values(
@@ -89,8 +90,8 @@ def _claim(outbox_id: int) -> tuple[str, dict[str, Any], int] | None:
                 started_at=now,
                 lease_until=now + timedelta(seconds=_lease_seconds(job)),
             )
-            .returning(OutboxJob.job, OutboxJob.args, OutboxJob.attempts)
-        ).first()  # type: ignore[return-value]
+            .returning(col(OutboxJob.job), col(OutboxJob.args), col(OutboxJob.attempts))
+        ).first()
 
 
 def _error_text(exc: BaseException) -> str:
@@ -126,7 +127,7 @@ def _run(
             # Done in the same transaction as the body's effects: both or neither.
             session.execute(
                 update(OutboxJob)
-                .where(OutboxJob.id == outbox_id)  # type: ignore[arg-type]
+                .where(col(OutboxJob.id) == outbox_id)
                 .values(status=S.DONE, finished_at=utcnow(), lease_until=None, last_error="")
             )
         return Result(Outcome.DONE)
@@ -152,7 +153,7 @@ def _run(
 
 
 def _set(session: Session, outbox_id: int, **values: object) -> None:
-    session.execute(update(OutboxJob).where(OutboxJob.id == outbox_id).values(**values))  # type: ignore[arg-type]
+    session.execute(update(OutboxJob).where(col(OutboxJob.id) == outbox_id).values(**values))
 
 
 def _give_up(outbox_id: int, error: str) -> Result:

@@ -22,10 +22,11 @@ from urllib.parse import parse_qs
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate import callbacks
 from farmgate.config import settings
-from farmgate.db import utcnow
+from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, FarmgateError, NotFound, ValidationFailed
 from farmgate.logistics.adapter import (
     CourierAdapter,
@@ -112,15 +113,17 @@ def open_parcels(session: Session, order: Order) -> list[Parcel]:
     if carrier != TOWNSHIP and not settings.kuaidi100_key:
         return []  # no carrier account: cooperatives ship by hand
     parcels = []
-    for fulfilment in session.scalars(select(Fulfilment).where(Fulfilment.order_id == order.id)):
+    for fulfilment in session.scalars(
+        select(Fulfilment).where(col(Fulfilment.order_id) == order.id)
+    ):
         exists = session.scalars(
-            select(Parcel).where(Parcel.fulfilment_id == fulfilment.id)
+            select(Parcel).where(col(Parcel.fulfilment_id) == fulfilment.id)
         ).first()
         if exists is not None:
             continue
         parcel = Parcel(
-            fulfilment_id=fulfilment.id,  # type: ignore[arg-type]
-            order_id=order.id,  # type: ignore[arg-type]
+            fulfilment_id=pk(fulfilment),
+            order_id=pk(order),
             carrier=carrier,
             order_ref=f"{order.number}-{fulfilment.id}",
             salt=secrets.token_hex(16),
@@ -132,7 +135,7 @@ def open_parcels(session: Session, order: Order) -> list[Parcel]:
         if carrier != TOWNSHIP:
             tasks.create_waybill.enqueue(
                 session,
-                {"parcel_id": parcel.id},  # type: ignore[typeddict-item]
+                {"parcel_id": pk(parcel)},
                 key=f"parcel:{parcel.id}",
             )
         parcels.append(parcel)
@@ -146,7 +149,9 @@ def waybill_request(session: Session, parcel: Parcel) -> WaybillRequest:
     coop = session.get(Cooperative, fulfilment.cooperative_id)
     assert coop is not None
     township = session.get(Township, coop.township_id)
-    lines = session.scalars(select(OrderLine).where(OrderLine.fulfilment_id == fulfilment.id)).all()
+    lines = session.scalars(
+        select(OrderLine).where(col(OrderLine.fulfilment_id) == fulfilment.id)
+    ).all()
     place = (
         f"{township.province}{township.city}{township.county}{township.name}" if township else ""
     )
@@ -177,7 +182,7 @@ def record_waybill(session: Session, parcel: Parcel, waybill: Waybill) -> Parcel
     session.add(parcel)
     tasks.subscribe.enqueue(
         session,
-        {"parcel_id": parcel.id},  # type: ignore[typeddict-item]
+        {"parcel_id": pk(parcel)},
         key=f"parcel:{parcel.id}",
     )
     return parcel
@@ -229,7 +234,9 @@ def resolve_check(
         if not WAYBILL_NO.match(waybill_no):
             raise ValidationFailed("运单号格式不对", fields={"waybill_no": "6–40位字母或数字"})
         taken = session.scalars(
-            select(Parcel.id).where(Parcel.waybill_no == waybill_no, Parcel.id != parcel.id)
+            select(col(Parcel.id)).where(
+                col(Parcel.waybill_no) == waybill_no, col(Parcel.id) != parcel.id
+            )
         ).first()
         if taken is not None:
             raise Conflict("该运单号已属于另一个包裹", fields={"waybill_no": "运单号重复"})
@@ -242,7 +249,7 @@ def resolve_check(
     session.add(parcel)
     tasks.create_waybill.enqueue(
         session,
-        {"parcel_id": parcel.id},  # type: ignore[typeddict-item]
+        {"parcel_id": pk(parcel)},
         key=f"parcel:{parcel.id}",
     )
     return parcel
@@ -312,7 +319,7 @@ def receive_push(
     except (UnicodeDecodeError, ValueError, KeyError, TypeError):
         return _refuse(carrier)
     parcel = session.scalars(
-        select(Parcel).where(Parcel.waybill_no == number, Parcel.carrier != TOWNSHIP)
+        select(Parcel).where(col(Parcel.waybill_no) == number, col(Parcel.carrier) != TOWNSHIP)
     ).first()
     if parcel is None:
         return _refuse(carrier)
@@ -321,13 +328,18 @@ def receive_push(
     except CourierError:
         return _refuse(carrier)
     digest = hashlib.sha256(body).hexdigest()
-    if session.scalars(select(CourierPush.id).where(CourierPush.digest == digest)).first() is None:
-        push = CourierPush(parcel_id=parcel.id, digest=digest, snapshot=snapshot_json(snapshot))  # type: ignore[arg-type]
+    if (
+        session.scalars(
+            select(col(CourierPush.id)).where(col(CourierPush.digest) == digest)
+        ).first()
+        is None
+    ):
+        push = CourierPush(parcel_id=pk(parcel), digest=digest, snapshot=snapshot_json(snapshot))
         session.add(push)
         session.flush()
         tasks.apply_push.enqueue(
             session,
-            {"push_id": push.id},  # type: ignore[typeddict-item]
+            {"push_id": pk(push)},
             key=f"parcel:{parcel.id}",
         )
     return carrier.ack(True)
@@ -396,7 +408,7 @@ def _follow(session: Session, parcel: Parcel, extra: Mapping[str, Any] | None = 
     session.flush()
     siblings = [
         f.status
-        for f in session.scalars(select(Fulfilment).where(Fulfilment.order_id == order.id))
+        for f in session.scalars(select(Fulfilment).where(col(Fulfilment.order_id) == order.id))
         if f.status != FulfilmentStatus.CANCELLED
     ]
     gone = {FulfilmentStatus.SHIPPED, FulfilmentStatus.DELIVERED}
@@ -437,7 +449,7 @@ def _trace(
         {
             line.batch_id
             for line in session.scalars(
-                select(OrderLine).where(OrderLine.fulfilment_id == fulfilment.id)
+                select(OrderLine).where(col(OrderLine.fulfilment_id) == fulfilment.id)
             )
             if line.batch_id is not None
         }
@@ -462,5 +474,7 @@ def courier_name(session: Session, parcel: Parcel) -> str | None:
 
 def parcels_of(session: Session, order: Order) -> list[Parcel]:
     return list(
-        session.scalars(select(Parcel).where(Parcel.order_id == order.id).order_by(Parcel.id))  # type: ignore[arg-type]
+        session.scalars(
+            select(Parcel).where(col(Parcel.order_id) == order.id).order_by(col(Parcel.id))
+        )
     )

@@ -9,6 +9,7 @@ from typing import Any, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.config import settings
 from farmgate.db import utcnow
@@ -120,12 +121,12 @@ def poll(session: Session) -> int:
     parcels = session.scalars(
         select(Parcel)
         .where(
-            Parcel.waybill_no.is_not(None),  # type: ignore[union-attr]
-            Parcel.is_final.is_(False),  # type: ignore[attr-defined]
-            Parcel.carrier != service.TOWNSHIP,
-            Parcel.updated_at < quiet,
+            col(Parcel.waybill_no).is_not(None),
+            col(Parcel.is_final).is_(False),
+            col(Parcel.carrier) != service.TOWNSHIP,
+            col(Parcel.updated_at) < quiet,
         )
-        .order_by(Parcel.updated_at)
+        .order_by(col(Parcel.updated_at))
         .limit(100)
     ).all()
     carrier = service.adapter()

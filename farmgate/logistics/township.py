@@ -17,9 +17,10 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate import submissions
-from farmgate.db import utcnow
+from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from farmgate.logistics import service
 from farmgate.logistics.adapter import (
@@ -68,8 +69,8 @@ def couriers(session: Session, actor: Account) -> list[Account]:
     return list(
         session.scalars(
             select(Account)
-            .where(Account.role == Role.COURIER, Account.is_active.is_(True))  # type: ignore[attr-defined]
-            .order_by(Account.display_name, Account.id)
+            .where(col(Account.role) == Role.COURIER, col(Account.is_active).is_(True))
+            .order_by(Account.display_name, col(Account.id))
         )
     )
 
@@ -91,8 +92,8 @@ def assign(session: Session, actor: Account, parcel_id: int, courier_id: int) ->
     # temperature handoffs show on the same phone page.
     for shipment in session.scalars(
         select(ColdShipment).where(
-            ColdShipment.fulfilment_id == parcel.fulfilment_id,
-            ColdShipment.courier_account_id.is_(None),  # type: ignore[union-attr]
+            col(ColdShipment.fulfilment_id) == parcel.fulfilment_id,
+            col(ColdShipment.courier_account_id).is_(None),
         )
     ):
         shipment.courier_account_id = courier.id
@@ -109,10 +110,10 @@ def courier_parcels(session: Session, courier: Account) -> list[Parcel]:
         session.scalars(
             select(Parcel)
             .where(
-                Parcel.courier_account_id == courier.id,
-                Parcel.is_final.is_(False) | (Parcel.updated_at > recent),  # type: ignore[attr-defined]
+                col(Parcel.courier_account_id) == courier.id,
+                col(Parcel.is_final).is_(False) | (Parcel.updated_at > recent),
             )
-            .order_by(Parcel.is_final, Parcel.id.desc())  # type: ignore[union-attr]
+            .order_by(col(Parcel.is_final), col(Parcel.id).desc())
             .limit(100)
         )
     )
@@ -128,11 +129,11 @@ def courier_parcel(session: Session, courier: Account, parcel_id: int) -> Parcel
 def _carries_cold(session: Session, parcel: Parcel) -> bool:
     return (
         session.scalars(
-            select(Product.id)
-            .join(OrderLine, OrderLine.product_id == Product.id)
+            select(col(Product.id))
+            .join(OrderLine, col(OrderLine.product_id) == col(Product.id))
             .where(
-                OrderLine.fulfilment_id == parcel.fulfilment_id,
-                Product.storage_class != StorageClass.AMBIENT,
+                col(OrderLine.fulfilment_id) == parcel.fulfilment_id,
+                col(Product.storage_class) != StorageClass.AMBIENT,
             )
         ).first()
         is not None
@@ -189,5 +190,5 @@ def record_step(session: Session, courier: Account, parcel_id: int, data: Parcel
     if not service.apply_snapshot(session, parcel, snapshot, trace_extra=extra):
         raise Conflict("与上一条记录同一时刻，请稍后再提交", context={"parcel_id": parcel_id})
     session.add(parcel)
-    submissions.remember(session, "parcel_step", data.client_token, parcel.id)  # type: ignore[arg-type]
+    submissions.remember(session, "parcel_step", data.client_token, pk(parcel))
     return parcel

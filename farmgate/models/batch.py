@@ -45,7 +45,8 @@ class Batch(SQLModel, table=True):
     longitude: float | None = None
     area_mu: Decimal | None = Field(default=None, sa_type=Numeric(10, 2))
     producer: str = Field(default="", max_length=60)
-    photos: list[str] = Field(default_factory=list, sa_type=JSON)
+    # Each stored photo: {key, width, height, widths} (see trace.service.add_photo).
+    photos: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     status: BatchStatus = Field(default=BatchStatus.ACTIVE, sa_type=String(10), index=True)
     recall_reason: str = Field(default="", max_length=200)
     recalled_at: datetime | None = Field(default=None, sa_type=AwareDateTime)

@@ -128,12 +128,12 @@ def _take_stock(session: Session, rows: Rows) -> None:
     for item, sku, _, _ in rows:  # in SKU id order, so two checkouts never lock crosswise
         remaining = session.execute(
             update(Sku)
-            .where(Sku.id == sku.id, Sku.stock >= item.quantity, Sku.is_active)  # type: ignore[arg-type]
+            .where(Sku.id == sku.id, col(Sku.stock) >= item.quantity, col(Sku.is_active))
             .values(stock=Sku.stock - item.quantity)
-            .returning(Sku.stock)  # type: ignore[call-overload]
+            .returning(col(Sku.stock))
         ).scalar()
         if remaining is None:
-            now = session.scalar(select(Sku.stock).where(Sku.id == sku.id))  # type: ignore[call-overload]
+            now = session.scalar(select(col(Sku.stock)).where(col(Sku.id) == sku.id))
             short[sku.id] = now or 0
         else:
             left[sku.id] = remaining
@@ -240,7 +240,7 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
 
     release_unpaid.enqueue(
         session,
-        {"order_id": order.id, "due": order.pay_by.isoformat()},  # type: ignore[typeddict-item]
+        {"order_id": pk(order), "due": order.pay_by.isoformat()},
         key=f"order:{order.id}",
         delay_seconds=settings.payment_timeout_minutes * 60,
     )

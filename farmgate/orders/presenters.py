@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
+from farmgate.db import pk
 from farmgate.models import (
     Account,
     Cooperative,
@@ -40,7 +42,9 @@ def _courier_name(session: Session, parcel: Parcel) -> str | None:
 
 def _parcels(session: Session, order: Order) -> list[Parcel]:
     return list(
-        session.scalars(select(Parcel).where(Parcel.order_id == order.id).order_by(Parcel.id))  # type: ignore[arg-type]
+        session.scalars(
+            select(Parcel).where(col(Parcel.order_id) == order.id).order_by(col(Parcel.id))
+        )
     )
 
 
@@ -52,28 +56,30 @@ def order_view(session: Session, order: Order, *, cooperative_id: int | None = N
     """The order as its buyer (or, with ``cooperative_id``, one cooperative) sees it."""
     fulfilments = list(
         session.scalars(
-            select(Fulfilment).where(Fulfilment.order_id == order.id).order_by(Fulfilment.id)
+            select(Fulfilment)
+            .where(col(Fulfilment.order_id) == order.id)
+            .order_by(col(Fulfilment.id))
         )
     )
     if cooperative_id is not None:
         fulfilments = [f for f in fulfilments if f.cooperative_id == cooperative_id]
     names = dict(
         session.execute(
-            select(Cooperative.id, Cooperative.name).where(
-                Cooperative.id.in_([f.cooperative_id for f in fulfilments])
-            )  # type: ignore[union-attr]
+            select(col(Cooperative.id), col(Cooperative.name)).where(
+                col(Cooperative.id).in_([f.cooperative_id for f in fulfilments])
+            )
         ).all()
     )
     lines = list(
         session.scalars(
-            select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)
+            select(OrderLine).where(col(OrderLine.order_id) == order.id).order_by(col(OrderLine.id))
         )
     )
     events = session.scalars(
-        select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
+        select(OrderEvent).where(col(OrderEvent.order_id) == order.id).order_by(col(OrderEvent.id))
     )
     return OrderOut(
-        id=order.id,  # type: ignore[arg-type]
+        id=pk(order),
         number=order.number,
         status=order.status,
         status_label=OrderStatus(order.status).label,
@@ -101,7 +107,7 @@ def order_view(session: Session, order: Order, *, cooperative_id: int | None = N
         paid_at=order.paid_at,
         parcels=[
             ParcelOut(
-                id=p.id,  # type: ignore[arg-type]
+                id=pk(p),
                 carrier=p.carrier,
                 carrier_label=carrier_label(p.carrier),
                 waybill_no=p.waybill_no,
@@ -116,7 +122,7 @@ def order_view(session: Session, order: Order, *, cooperative_id: int | None = N
         ],
         fulfilments=[
             FulfilmentOut(
-                id=f.id,  # type: ignore[arg-type]
+                id=pk(f),
                 cooperative_id=f.cooperative_id,
                 cooperative_name=names.get(f.cooperative_id, ""),
                 status=f.status,

@@ -8,9 +8,10 @@ from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.config import settings
-from farmgate.db import utcnow
+from farmgate.db import pk, utcnow
 from farmgate.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from farmgate.models import (
     Account,
@@ -45,7 +46,7 @@ def get_for(session: Session, actor: Account, order_id: int, *, lock: bool = Fal
 
 def find_for_guest(session: Session, number: str, phone: str) -> Order:
     """A guest finds an order by its number and the phone number given at checkout."""
-    order = session.scalars(select(Order).where(Order.number == number.strip())).first()
+    order = session.scalars(select(Order).where(col(Order.number) == number.strip())).first()
     if order is None or order.phone != phone:
         raise NotFound("未找到该订单，请核对订单号和手机号")
     return order
@@ -54,24 +55,26 @@ def find_for_guest(session: Session, number: str, phone: str) -> Order:
 def list_for(
     session: Session, actor: Account, status: OrderStatus | None = None, limit: int = 100
 ) -> list[Order]:
-    query = select(Order).order_by(Order.id.desc()).limit(limit)  # type: ignore[union-attr]
+    query = select(Order).order_by(col(Order.id).desc()).limit(limit)
     if actor.role != Role.ADMIN:
-        query = query.where(Order.account_id == actor.id)
+        query = query.where(col(Order.account_id) == actor.id)
     if status is not None:
-        query = query.where(Order.status == status)
+        query = query.where(col(Order.status) == status)
     return list(session.scalars(query))
 
 
 def cancel(session: Session, order: Order, actor: Account | None, note: str = "") -> Order:
     """Cancel an unpaid order and give its stock back."""
-    order = _lock(session, order.id) or order  # type: ignore[arg-type]
+    order = _lock(session, pk(order)) or order
     if order.status != OS.PENDING_PAYMENT:
         raise InvalidTransition("只有待付款的订单可以取消；已付款的订单请申请退款")
     state.transition(
         session, order, OS.CANCELLED, actor=actor, actor_name=None if actor else "system", note=note
     )
     release(session, order)
-    for fulfilment in session.scalars(select(Fulfilment).where(Fulfilment.order_id == order.id)):
+    for fulfilment in session.scalars(
+        select(Fulfilment).where(col(Fulfilment.order_id) == order.id)
+    ):
         fulfilment.status = FS.CANCELLED
         session.add(fulfilment)
     return order
@@ -80,7 +83,9 @@ def cancel(session: Session, order: Order, actor: Account | None, note: str = ""
 def mark_paid(session: Session, order: Order, *, note: str = "") -> Order:
     """The payment arrived: the order is paid and each cooperative may pack."""
     state.transition(session, order, OS.PAID, actor_name="payment", note=note)
-    for fulfilment in session.scalars(select(Fulfilment).where(Fulfilment.order_id == order.id)):
+    for fulfilment in session.scalars(
+        select(Fulfilment).where(col(Fulfilment.order_id) == order.id)
+    ):
         fulfilment.status = FS.TO_PACK
         session.add(fulfilment)
     parcels.desk().open_parcels(session, order)
@@ -97,21 +102,28 @@ def fulfilments_for(
         raise PermissionDenied("需要合作社账号")
     query = (
         select(Fulfilment)
-        .where(Fulfilment.cooperative_id == staff.cooperative_id, Fulfilment.status != FS.PENDING)
-        .order_by(Fulfilment.id.desc())  # type: ignore[union-attr]
+        .where(
+            col(Fulfilment.cooperative_id) == staff.cooperative_id,
+            col(Fulfilment.status) != FS.PENDING,
+        )
+        .order_by(col(Fulfilment.id).desc())
     )
     if status is not None:
-        query = query.where(Fulfilment.status == status)
+        query = query.where(col(Fulfilment.status) == status)
     return list(session.scalars(query))
 
 
 def orders_of(session: Session, fulfilments: list[Fulfilment]) -> list[Order]:
     ids = sorted({f.order_id for f in fulfilments}, reverse=True)
     return (
-        list(session.scalars(select(Order).where(Order.id.in_(ids)).order_by(Order.id.desc())))
+        list(
+            session.scalars(
+                select(Order).where(col(Order.id).in_(ids)).order_by(col(Order.id).desc())
+            )
+        )
         if ids
         else []
-    )  # type: ignore[union-attr]
+    )
 
 
 def get_order(session: Session, order_id: int) -> Order:
@@ -154,7 +166,7 @@ def _assign_lots(
     lines = {
         line.id: line
         for line in session.scalars(
-            select(OrderLine).where(OrderLine.fulfilment_id == fulfilment.id)
+            select(OrderLine).where(col(OrderLine.fulfilment_id) == fulfilment.id)
         )
     }
     errors: dict[str, str] = {}
@@ -199,7 +211,7 @@ def access_token(order: Order) -> str:
 
 def get_by_number(session: Session, number: str, actor: Account | None, token: str | None) -> Order:
     """An order page: its buyer, the admin, or anyone holding the order's link secret."""
-    order = session.scalars(select(Order).where(Order.number == number)).first()
+    order = session.scalars(select(Order).where(col(Order.number) == number)).first()
     allowed = order is not None and (
         (actor is not None and (actor.role == Role.ADMIN or order.account_id == actor.id))
         or (token is not None and hmac.compare_digest(token, access_token(order)))

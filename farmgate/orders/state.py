@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
-from farmgate.db import utcnow
+from farmgate.db import pk, utcnow
 from farmgate.errors import InvalidTransition
 from farmgate.models import Account, Order, OrderEvent, OrderStatus
 
@@ -52,7 +53,7 @@ def transition(
     if to in CLOSED:
         order.closed_at = now
     event = OrderEvent(
-        order_id=order.id,  # type: ignore[arg-type]
+        order_id=pk(order),
         from_status=current,
         to_status=to,
         actor_account_id=actor.id if actor else None,
@@ -67,7 +68,9 @@ def transition(
 def status_before_refund_request(session: Session, order: Order) -> OrderStatus:
     last = session.scalars(
         select(OrderEvent)
-        .where(OrderEvent.order_id == order.id, OrderEvent.to_status == OS.REFUND_REQUESTED)
-        .order_by(OrderEvent.id.desc())  # type: ignore[union-attr]
+        .where(
+            col(OrderEvent.order_id) == order.id, col(OrderEvent.to_status) == OS.REFUND_REQUESTED
+        )
+        .order_by(col(OrderEvent.id).desc())
     ).first()
     return OS(last.from_status) if last and last.from_status else OS.PAID

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,7 @@ from farmgate.orders import service
 
 class ReleaseArgs(TypedDict):
     order_id: int
-    due: str  # the pay-by deadline (ISO) this run is for; a later one makes it a no-op
+    due: NotRequired[str]  # the pay-by deadline (ISO) this run is for; a later one makes it a no-op
 
 
 @job("orders.release_unpaid", queue="quick", max_tries=10, timeout=20, backoff_base=10)

@@ -123,7 +123,7 @@ def _hold_for_cash(session: Session, order: Order) -> None:
 
     release_unpaid.enqueue(
         session,
-        {"order_id": order.id, "due": deadline.isoformat()},  # type: ignore[typeddict-item]
+        {"order_id": pk(order), "due": deadline.isoformat()},
         key=f"order:{order.id}",
         delay_seconds=hours * 3600,
     )
@@ -246,7 +246,7 @@ def store_notification(
 
     tasks.apply_notification.enqueue(
         session,
-        {"notification_id": row.id},  # type: ignore[typeddict-item]
+        {"notification_id": pk(row)},
         key=f"payment:{row.transaction_id}",
     )
     return row
@@ -327,7 +327,7 @@ def request_refund(
 
     tasks.refund.enqueue(
         session,
-        {"refund_id": refund.id},  # type: ignore[typeddict-item]
+        {"refund_id": pk(refund)},
         key=f"refund:{refund.out_refund_no}",
     )
     return refund

@@ -148,7 +148,8 @@ def _draw_line(
 
 def qr_matrix(url: str) -> list[list[bool]]:
     """The QR modules for ``url`` (True = dark), quiet zone included."""
-    if not isinstance(url, str) or not url:
+    # Untyped callers (forms, templates) reach these functions: the types are checked again.
+    if not isinstance(url, str) or not url:  # type: ignore[redundant-expr]
         raise ValueError("二维码内容不能为空")
     qr = qrcode.QRCode(error_correction=ERROR_CORRECTION, border=QUIET_ZONE)
     qr.add_data(url)
@@ -156,7 +157,8 @@ def qr_matrix(url: str) -> list[list[bool]]:
         qr.make(fit=True)
     except (DataOverflowError, ValueError):  # qrcode 8 says "Invalid version" for fit=True
         raise ValueError("网址太长，无法生成二维码") from None
-    return qr.get_matrix()
+    matrix: list[list[bool]] = qr.get_matrix()
+    return matrix
 
 
 def _qr_image(matrix: list[list[bool]], module_px: int) -> Image.Image:
@@ -175,8 +177,7 @@ def _text_sizes(title_px: int, subtitle: str) -> tuple[int, int, int]:
 
 def qr_png(url: str, title: str, subtitle: str = "", *, box_size: int = 8) -> bytes:
     """A PNG of the QR code for ``url`` with ``title`` and ``subtitle`` under it."""
-    if isinstance(box_size, bool) or not isinstance(box_size, int) or not 1 <= box_size <= 40:
-        raise ValueError("box_size 应为 1–40 的整数")
+    box_size = _check_int("box_size", box_size, 1, 40)
     matrix = qr_matrix(url)
     title, subtitle = _clean(title), _clean(subtitle)
     code = _qr_image(matrix, box_size)
@@ -266,12 +267,12 @@ def label_sheet_pdf(
     columns = _check_int("columns", columns, 1, 40)
     rows = _check_int("rows", rows, 1, 60)
     dpi = _check_int("dpi", dpi, 72, 1200)
-    if not isinstance(page, str) or page.upper() not in PAGE_SIZES_MM:
+    if not isinstance(page, str) or page.upper() not in PAGE_SIZES_MM:  # type: ignore[redundant-expr]
         raise ValueError(f"不支持的纸张：{page!r}（可选 {'、'.join(PAGE_SIZES_MM)}）")
     page_w_mm, page_h_mm = PAGE_SIZES_MM[page.upper()]
     if (
         isinstance(margin_mm, bool)
-        or not isinstance(margin_mm, int | float)
+        or not isinstance(margin_mm, int | float)  # type: ignore[redundant-expr]
         or not 0 <= margin_mm < min(page_w_mm, page_h_mm) / 2
     ):
         raise ValueError("页边距不正确")

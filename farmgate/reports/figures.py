@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from farmgate.db import pk
 from farmgate.models import (
     CATEGORIES,
     Cooperative,
@@ -100,7 +101,7 @@ class _Names:
             Product.cooperative_id,
             Product.village_id,
         )
-        self.products.update({k: tuple(v) for k, v in rows.items()})  # type: ignore[misc]
+        self.products.update({k: tuple(v) for k, v in rows.items()})
         coops |= {p[2] for p in self.products.values()}
         villages |= {p[3] for p in self.products.values()}
         for k, (name,) in queries.names(
@@ -169,13 +170,13 @@ def fill(session: Session, board: Dashboard, facts: Facts, trend: dict[date, Sum
     shown = [v for v in board.villages if filters.village_id in (None, v.id)]
     t["coverage"] = new_table("coverage", note="目标：全部行政村实现线上销售")
     for v in shown:
-        orders = by_village.get(v.id, Sum()).n
-        online = "是" if by_village.get(v.id, Sum()).amount else "否"
+        orders = by_village.get(pk(v), Sum()).n
+        online = "是" if by_village.get(pk(v), Sum()).amount else "否"
         t["coverage"].rows.append(
-            [v.name, coops_in.get(v.id, 0), products_in.get(v.id, 0), orders, online]
+            [v.name, coops_in.get(pk(v), 0), products_in.get(pk(v), 0), orders, online]
         )
 
-    ids = {v.id for v in shown}
+    ids = {pk(v) for v in shown}
     total, deliveries = facts.total(PRODUCT), facts.total(DELIVERY)
     cold = t["coldchain"].rows[-1]
     villages_online = sum(1 for row in t["coverage"].rows if row[4] == "是")

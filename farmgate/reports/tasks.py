@@ -15,6 +15,7 @@ from typing import TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.db import utcnow
 from farmgate.jobs.registry import job, periodic
@@ -65,10 +66,12 @@ def refresh_recent(session: Session) -> int:
     today = local_today()
     since = utcnow() - timedelta(seconds=2 * SWEEP_SECONDS)
     paid = session.scalars(
-        select(Order.paid_at)
-        .join(Parcel, Parcel.order_id == Order.id)
-        .where(Parcel.updated_at >= since, Order.paid_at.is_not(None))  # type: ignore[union-attr]
+        select(col(Order.paid_at))
+        .join(Parcel, col(Parcel.order_id) == col(Order.id))
+        .where(col(Parcel.updated_at) >= since, col(Order.paid_at).is_not(None))
         .distinct()
     )
-    days = {today, today - timedelta(days=1)} | {summary.local_day(p) for p in paid}
+    days = {today, today - timedelta(days=1)} | {
+        summary.local_day(p) for p in paid if p is not None
+    }
     return sum(summary.refresh_day(session, day) for day in sorted(days))

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.models import Certification, Cooperative, Product, Sku
 from farmgate.search.tasks import reflect
@@ -24,7 +25,7 @@ SKU_FIELDS = ("price_fen", "stock", "is_active", "spec", "product_id")
 COOP_FIELDS = ("status", "name")
 
 
-def touch(session: Session, product_ids: Iterable[int]) -> None:
+def touch(session: Session, product_ids: Iterable[int | None]) -> None:
     """Say that these products' documents changed in ways the ORM cannot see."""
     session.info.setdefault(PENDING, set()).update(i for i in product_ids if i is not None)
 
@@ -73,7 +74,7 @@ def _before_commit(session: Session) -> None:
     coops = session.info.pop(PENDING + "_coops", set())
     if coops:
         ids.update(
-            session.scalars(select(Product.id).where(Product.cooperative_id.in_(coops)))  # type: ignore[attr-defined]
+            session.scalars(select(col(Product.id)).where(col(Product.cooperative_id).in_(coops)))
         )
     if ids:
         reflect.enqueue(session, {"product_ids": sorted(ids)})

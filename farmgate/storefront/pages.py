@@ -128,7 +128,11 @@ def login(
         response.status_code = 429 if getattr(exc, "status", 0) == 429 else 400
         return response
     issued = accounts.issue_token(session, account, "session")
-    homes = {Role.COOPERATIVE: "/coop/products", Role.COURIER: "/courier", Role.ADMIN: "/township"}
+    homes: dict[str, str] = {
+        Role.COOPERATIVE: "/coop/products",
+        Role.COURIER: "/courier",
+        Role.ADMIN: "/township",
+    }
     landing = homes.get(account.role, "/") if next == "/" else _safe_next(next)
     response = RedirectResponse(landing, status_code=303)
     set_session_cookie(response, issued.token)

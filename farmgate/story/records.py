@@ -15,6 +15,7 @@ from typing import Any
 from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.errors import PermissionDenied, ValidationFailed
 from farmgate.models import Account, Batch, Product, Role, TraceEvent
@@ -83,20 +84,20 @@ def rows(
     if batch_id is None and since is None:
         raise ValidationFailed("请指定批次或起始时间", fields={"since": "必填其一"})
     query = (
-        select(TraceEvent, Batch, Product.name)
-        .join(Batch, Batch.id == TraceEvent.batch_id)
-        .join(Product, Product.id == Batch.product_id)
-        .order_by(TraceEvent.event_time, TraceEvent.batch_id, TraceEvent.seq)  # type: ignore[arg-type]
+        select(TraceEvent, Batch, col(Product.name))
+        .join(Batch, col(Batch.id) == col(TraceEvent.batch_id))
+        .join(Product, col(Product.id) == col(Batch.product_id))
+        .order_by(col(TraceEvent.event_time), col(TraceEvent.batch_id), col(TraceEvent.seq))
         .limit(MAX_ROWS)
     )
     if actor.role == Role.COOPERATIVE:
-        query = query.where(Batch.cooperative_id == actor.cooperative_id)
+        query = query.where(col(Batch.cooperative_id) == actor.cooperative_id)
     if batch_id is not None:
-        query = query.where(TraceEvent.batch_id == batch_id)
+        query = query.where(col(TraceEvent.batch_id) == batch_id)
     if since is not None:
-        query = query.where(TraceEvent.event_time >= since)
+        query = query.where(col(TraceEvent.event_time) >= since)
     if until is not None:
-        query = query.where(TraceEvent.event_time < until)
+        query = query.where(col(TraceEvent.event_time) < until)
     for event, batch, product_name in session.execute(query):
         d = event.data
         yield [

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.coldchain import shipments
 from farmgate.media.storage import get_storage
@@ -120,15 +121,15 @@ def _lot_ref(batch: Batch, product_name: str) -> dict[str, str]:
 def certifications_for(session: Session, batch: Batch) -> list[dict[str, Any]]:
     rows = session.scalars(
         select(Certification)
-        .where(Certification.cooperative_id == batch.cooperative_id)
+        .where(col(Certification.cooperative_id) == batch.cooperative_id)
         .where(
             or_(
-                Certification.batch_id == batch.id,
-                Certification.product_id == batch.product_id,
-                (Certification.batch_id.is_(None)) & (Certification.product_id.is_(None)),  # type: ignore[union-attr]
+                col(Certification.batch_id) == batch.id,
+                col(Certification.product_id) == batch.product_id,
+                (col(Certification.batch_id).is_(None)) & (col(Certification.product_id).is_(None)),
             )
         )
-        .order_by(Certification.issued_on)  # type: ignore[arg-type]
+        .order_by(col(Certification.issued_on))
     ).all()
     return [certificates.certification_view(row) for row in rows]
 
@@ -138,27 +139,31 @@ def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
     coop = session.get(Cooperative, batch.cooperative_id)
     assert product is not None and coop is not None
     where = (
-        Village.code == batch.village_code
+        col(Village.code) == batch.village_code
         if batch.village_code
-        else Village.id == product.village_id
+        else col(Village.id) == product.village_id
     )
-    village = session.scalars(select(Village.name).where(where)).first() or ""
+    village = session.scalars(select(col(Village.name)).where(where)).first() or ""
     price = session.scalar(
-        select(func.min(Sku.price_fen)).where(Sku.product_id == product.id, Sku.is_active)
+        select(func.min(col(Sku.price_fen))).where(
+            col(Sku.product_id) == product.id, col(Sku.is_active)
+        )
     )
     events = service.events(session, batch)
     inspections = list(
         session.scalars(
             select(Inspection)
-            .where(Inspection.batch_id == batch.id)
-            .order_by(Inspection.inspected_on)  # type: ignore[arg-type]
+            .where(col(Inspection.batch_id) == batch.id)
+            .order_by(col(Inspection.inspected_on))
         )
     )
     family = lineage.family(session, batch)
     names = dict(
         session.execute(
-            select(Product.id, Product.name).where(
-                Product.id.in_({b.product_id for b in family["upstream"] + family["downstream"]})  # type: ignore[union-attr]
+            select(col(Product.id), col(Product.name)).where(
+                col(Product.id).in_(
+                    {b.product_id for b in family["upstream"] + family["downstream"]}
+                )
             )
         ).all()
     )
@@ -211,9 +216,9 @@ _stories_lock = threading.Lock()
 
 def cached_story(session: Session, batch: Batch, serial: str | None = None) -> Story:
     head = session.scalars(
-        select(TraceEvent.hash)
-        .where(TraceEvent.batch_id == batch.id)
-        .order_by(TraceEvent.seq.desc())  # type: ignore[attr-defined]
+        select(col(TraceEvent.hash))
+        .where(col(TraceEvent.batch_id) == batch.id)
+        .order_by(col(TraceEvent.seq).desc())
         .limit(1)
     ).first()
     key = (batch.id, serial, head, batch.status, batch.excursion, batch.recall_reason)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.db import utcnow
 from farmgate.errors import PermissionDenied
@@ -31,7 +32,7 @@ def raise_alert(
     details: dict[str, Any] | None = None,
 ) -> Alert | None:
     """Store an alert once per ``key`` (a job may run twice); None when it already exists."""
-    if session.scalars(select(Alert.id).where(Alert.key == key)).first() is not None:
+    if session.scalars(select(col(Alert.id)).where(col(Alert.key) == key)).first() is not None:
         return None
     alert = Alert(
         key=key,
@@ -53,20 +54,20 @@ def recent_alerts(
     """A cooperative's alerts of the last ``days`` days, newest first (None: the township's)."""
     query = (
         select(Alert)
-        .where(Alert.created_at >= utcnow() - timedelta(days=days))
-        .order_by(Alert.id.desc())  # type: ignore[union-attr]
+        .where(col(Alert.created_at) >= utcnow() - timedelta(days=days))
+        .order_by(col(Alert.id).desc())
         .limit(limit)
     )
     if cooperative_id is not None:
-        query = query.where(Alert.cooperative_id == cooperative_id)
+        query = query.where(col(Alert.cooperative_id) == cooperative_id)
     return list(session.scalars(query))
 
 
 def visible_alerts(session: Session, actor: Account, limit: int = 200) -> list[Alert]:
     """The newest ``limit`` alerts ``actor`` may see; anyone else is refused."""
-    query = select(Alert).order_by(Alert.id.desc()).limit(limit)  # type: ignore[union-attr]
+    query = select(Alert).order_by(col(Alert.id).desc()).limit(limit)
     if actor.role == Role.COOPERATIVE and actor.cooperative_id is not None:
-        query = query.where(Alert.cooperative_id == actor.cooperative_id)
+        query = query.where(col(Alert.cooperative_id) == actor.cooperative_id)
     elif actor.role != Role.ADMIN:
         raise PermissionDenied("只有合作社和乡镇管理员可以查看预警")
     return list(session.scalars(query))

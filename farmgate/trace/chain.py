@@ -23,8 +23,9 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
-from farmgate.db import utcnow
+from farmgate.db import pk, utcnow
 from farmgate.models import Batch, TraceEvent
 
 GENESIS = "0" * 64
@@ -67,8 +68,8 @@ def append(
     session.get(Batch, batch.id, with_for_update=True)
     last = session.scalars(
         select(TraceEvent)
-        .where(TraceEvent.batch_id == batch.id)
-        .order_by(TraceEvent.seq.desc())  # type: ignore[attr-defined]
+        .where(col(TraceEvent.batch_id) == batch.id)
+        .order_by(col(TraceEvent.seq).desc())
         .limit(1)
     ).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
@@ -76,7 +77,7 @@ def append(
     # Store exactly what was hashed: JSON in, JSON out (no Decimals, no datetimes).
     data = json.loads(canonical_json(data))
     event = TraceEvent(
-        batch_id=batch.id,  # type: ignore[arg-type]
+        batch_id=pk(batch),
         seq=seq,
         kind=kind,
         event_time=when,
@@ -106,7 +107,9 @@ def verify(
     already loaded in sequence order, to save reading it twice)."""
     if events is None:
         events = session.scalars(
-            select(TraceEvent).where(TraceEvent.batch_id == batch.id).order_by(TraceEvent.seq)  # type: ignore[arg-type]
+            select(TraceEvent)
+            .where(col(TraceEvent.batch_id) == batch.id)
+            .order_by(col(TraceEvent.seq))
         ).all()
     prev = GENESIS
     for expected_seq, event in enumerate(events, start=1):

@@ -34,9 +34,11 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.config import settings
 from farmgate.cooperatives import service as cooperatives
+from farmgate.db import pk
 from farmgate.errors import PermissionDenied
 from farmgate.gs1 import epcis
 from farmgate.gs1.digital_link import DigitalLink
@@ -233,7 +235,9 @@ def for_batches(session: Session, batches: Sequence[Batch]) -> dict[str, Any]:
     pairs = []
     for batch in batches:
         events = session.scalars(
-            select(TraceEvent).where(TraceEvent.batch_id == batch.id).order_by(TraceEvent.seq)  # type: ignore[arg-type]
+            select(TraceEvent)
+            .where(col(TraceEvent.batch_id) == batch.id)
+            .order_by(col(TraceEvent.seq))
         ).all()
         pairs.append((batch, events))
     return document(pairs)
@@ -247,15 +251,17 @@ def for_range(
         raise PermissionDenied("只有合作社和乡镇管理员可以导出 EPCIS 记录")
     if actor.cooperative_id is not None:
         cooperatives.ensure_can_issue(session, actor.cooperative_id)
-    query = select(TraceEvent, Batch).join(Batch, Batch.id == TraceEvent.batch_id)
-    query = query.where(TraceEvent.event_time >= since)
+    query = select(TraceEvent, Batch).join(Batch, col(Batch.id) == col(TraceEvent.batch_id))
+    query = query.where(col(TraceEvent.event_time) >= since)
     if until is not None:
-        query = query.where(TraceEvent.event_time < until)
+        query = query.where(col(TraceEvent.event_time) < until)
     if actor.role == Role.COOPERATIVE:
-        query = query.where(Batch.cooperative_id == actor.cooperative_id)
+        query = query.where(col(Batch.cooperative_id) == actor.cooperative_id)
     grouped: dict[int, tuple[Batch, list[TraceEvent]]] = {}
-    for event, batch in session.execute(query.order_by(TraceEvent.batch_id, TraceEvent.seq)):  # type: ignore[arg-type]
-        grouped.setdefault(batch.id, (batch, []))[1].append(event)
+    for event, batch in session.execute(
+        query.order_by(col(TraceEvent.batch_id), col(TraceEvent.seq))
+    ):
+        grouped.setdefault(pk(batch), (batch, []))[1].append(event)
     # Corrections need the events they correct even when those fall outside the range.
     for batch, events in grouped.values():
         wanted = {e.data.get("corrects_seq") for e in events if e.kind == "correction"}
@@ -265,8 +271,8 @@ def for_range(
             events.extend(
                 session.scalars(
                     select(TraceEvent).where(
-                        TraceEvent.batch_id == batch.id,
-                        TraceEvent.seq.in_(missing),  # type: ignore[attr-defined]
+                        col(TraceEvent.batch_id) == batch.id,
+                        col(TraceEvent.seq).in_(missing),
                     )
                 )
             )

@@ -6,6 +6,7 @@ import secrets
 
 from sqlalchemy.orm import Session
 
+from farmgate.db import pk
 from farmgate.errors import NotFound
 from farmgate.media.photos import store_photo
 from farmgate.media.storage import get_storage
@@ -21,7 +22,7 @@ def add_inspection(
     require_active(batch)
     items = [item.model_dump() for item in data.items]
     report = Inspection(
-        batch_id=batch.id,  # type: ignore[arg-type]
+        batch_id=pk(batch),
         lab=data.lab,
         report_no=data.report_no,
         inspected_on=data.inspected_on,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
-from farmgate.db import utcnow
+from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, ValidationFailed
 from farmgate.models import (
     Account,
@@ -39,8 +40,8 @@ def transform(session: Session, actor: Account, data: TransformIn) -> Batch:
     for source, item in sources:
         session.add(
             BatchLink(
-                input_batch_id=source.id,  # type: ignore[arg-type]
-                output_batch_id=output.id,  # type: ignore[arg-type]
+                input_batch_id=pk(source),
+                output_batch_id=pk(output),
                 quantity=item.quantity,
                 unit=item.unit,
                 details={"process": data.process},
@@ -84,16 +85,16 @@ def transform(session: Session, actor: Account, data: TransformIn) -> Batch:
 def _walk(session: Session, start: int, upstream: bool, depth: int = 20) -> list[int]:
     """Batch ids reachable from ``start`` through links, nearest first, cycles ignored."""
     here, there = (
-        (BatchLink.output_batch_id, BatchLink.input_batch_id)
+        (col(BatchLink.output_batch_id), col(BatchLink.input_batch_id))
         if upstream
-        else (BatchLink.input_batch_id, BatchLink.output_batch_id)
+        else (col(BatchLink.input_batch_id), col(BatchLink.output_batch_id))
     )
     seen: list[int] = []
     frontier = [start]
     for _ in range(depth):
         if not frontier:
             break
-        found = session.scalars(select(there).where(here.in_(frontier))).all()  # type: ignore[attr-defined]
+        found = session.scalars(select(there).where(here.in_(frontier))).all()
         frontier = [b for b in dict.fromkeys(found) if b not in seen and b != start]
         seen.extend(frontier)
     return seen
@@ -103,8 +104,8 @@ def family(session: Session, batch: Batch) -> dict[str, list[Batch]]:
     """Which lots went into this one (upstream), and where it went (downstream)."""
     result = {}
     for name, upstream in (("upstream", True), ("downstream", False)):
-        ids = _walk(session, batch.id, upstream)  # type: ignore[arg-type]
-        rows = {b.id: b for b in session.scalars(select(Batch).where(Batch.id.in_(ids)))}  # type: ignore[union-attr]
+        ids = _walk(session, pk(batch), upstream)
+        rows = {b.id: b for b in session.scalars(select(Batch).where(col(Batch.id).in_(ids)))}
         result[name] = [rows[i] for i in ids if i in rows]
     return result
 
@@ -138,7 +139,7 @@ def recall(session: Session, actor: Account, batch: Batch, data: RecallIn) -> li
             at=now,
             actor_id=actor.id,
         )
-        for sku in session.scalars(select(Sku).where(Sku.product_id == lot.product_id)):
+        for sku in session.scalars(select(Sku).where(col(Sku.product_id) == lot.product_id)):
             sku.is_active = False
             session.add(sku)
     session.flush()
@@ -153,25 +154,25 @@ def affected_orders(session: Session, batch: Batch) -> list[Order]:
     lot was registered (better a few too many than one missed).
     """
     exact = (
-        select(Fulfilment.order_id)
-        .join(ColdShipment, ColdShipment.fulfilment_id == Fulfilment.id)
-        .where(ColdShipment.batch_id == batch.id)
+        select(col(Fulfilment.order_id))
+        .join(ColdShipment, col(ColdShipment.fulfilment_id) == col(Fulfilment.id))
+        .where(col(ColdShipment.batch_id) == batch.id)
     )
     possible = (
-        select(OrderLine.order_id)
-        .join(Fulfilment, Fulfilment.id == OrderLine.fulfilment_id)
+        select(col(OrderLine.order_id))
+        .join(Fulfilment, col(Fulfilment.id) == col(OrderLine.fulfilment_id))
         .where(
-            OrderLine.product_id == batch.product_id,
-            Fulfilment.cooperative_id == batch.cooperative_id,
-            Fulfilment.packed_at >= batch.created_at,  # type: ignore[operator]
+            col(OrderLine.product_id) == batch.product_id,
+            col(Fulfilment.cooperative_id) == batch.cooperative_id,
+            col(Fulfilment.packed_at) >= batch.created_at,
         )
     )
-    packed = select(OrderLine.order_id).where(OrderLine.batch_id == batch.id)
+    packed = select(col(OrderLine.order_id)).where(col(OrderLine.batch_id) == batch.id)
     ids = set(session.scalars(exact)) | set(session.scalars(packed))
     if not ids:  # no parcel says which lot it held: everyone who may have received it
         ids = set(session.scalars(possible))
     if not ids:
         return []
     return list(
-        session.scalars(select(Order).where(Order.id.in_(ids)).order_by(Order.id))  # type: ignore[union-attr]
+        session.scalars(select(Order).where(col(Order.id).in_(ids)).order_by(col(Order.id)))
     )

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.config import settings
 from farmgate.db import session_scope, utcnow
@@ -106,7 +107,7 @@ class ScanBuffer:
 def _write(session: Session, batch_id: int, serial: str, entry: _Pending) -> None:
     row = session.scalars(
         select(ScanCount)
-        .where(ScanCount.batch_id == batch_id, ScanCount.serial == serial)
+        .where(col(ScanCount.batch_id) == batch_id, col(ScanCount.serial) == serial)
         .with_for_update()
     ).first()
     if row is None:
@@ -146,7 +147,9 @@ def record(session: Session, batch_id: int, serial: str, client_ip: str | None) 
     place = place_of(client_ip)
     buffer.add(batch_id, serial, place)
     row = session.scalars(
-        select(ScanCount).where(ScanCount.batch_id == batch_id, ScanCount.serial == serial)
+        select(ScanCount).where(
+            col(ScanCount.batch_id) == batch_id, col(ScanCount.serial) == serial
+        )
     ).first()
     waiting = buffer.pending(batch_id, serial)
     places = list(row.places) if row else []

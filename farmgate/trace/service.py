@@ -9,9 +9,11 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.config import settings
 from farmgate.cooperatives.service import ensure_public
+from farmgate.db import pk
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from farmgate.gs1.gtin import gtin_from_prefix, is_valid_gtin, to_gtin14
 from farmgate.media.photos import store_photo
@@ -69,7 +71,7 @@ def get_batch(session: Session, actor: Account, batch_id: int, *, lock: bool = F
 def find_public(session: Session, gtin: str, lot: str) -> Batch:
     """The batch a scanned Digital Link names, if its cooperative may publish."""
     batch = session.scalars(
-        select(Batch).where(Batch.gtin == to_gtin14(gtin), Batch.lot_code == lot)
+        select(Batch).where(col(Batch.gtin) == to_gtin14(gtin), col(Batch.lot_code) == lot)
     ).first()
     if batch is None:
         raise NotFound("没有找到这个批次，请核对包装上的二维码")
@@ -95,15 +97,16 @@ def create_batch(session: Session, actor: Account, data: BatchIn) -> Batch:
     if product.gtin and not is_valid_gtin(product.gtin):
         raise ValidationFailed("商品的 GTIN 校验位不正确", fields={"gtin": product.gtin})
     taken = session.scalars(
-        select(Batch.id).where(
-            Batch.cooperative_id == product.cooperative_id, Batch.lot_code == data.lot_code
+        select(col(Batch.id)).where(
+            col(Batch.cooperative_id) == product.cooperative_id,
+            col(Batch.lot_code) == data.lot_code,
         )
     ).first()
     if taken is not None:
         raise Conflict("本合作社已有同一批次号", fields={"lot_code": "批次号须唯一"})
     batch = Batch(
         cooperative_id=product.cooperative_id,
-        product_id=product.id,  # type: ignore[arg-type]
+        product_id=pk(product),
         gtin=product_gtin(product),
         **data.model_dump(exclude={"product_id"}),
     )
@@ -117,11 +120,11 @@ def current_batch(session: Session, product_id: int) -> Batch | None:
     return session.scalars(
         select(Batch)
         .where(
-            Batch.product_id == product_id,
-            Batch.status == BatchStatus.ACTIVE,
-            Batch.harvest_date.is_not(None),  # type: ignore[union-attr]
+            col(Batch.product_id) == product_id,
+            col(Batch.status) == BatchStatus.ACTIVE,
+            col(Batch.harvest_date).is_not(None),
         )
-        .order_by(Batch.harvest_date.desc(), Batch.id.desc())  # type: ignore[union-attr]
+        .order_by(col(Batch.harvest_date).desc(), col(Batch.id).desc())
         .limit(1)
     ).first()
 
@@ -132,22 +135,22 @@ def lots_by_product(session: Session, cooperative_id: int) -> dict[int, list[Bat
     for batch in session.scalars(
         select(Batch)
         .where(
-            Batch.cooperative_id == cooperative_id,
-            Batch.status == BatchStatus.ACTIVE,
-            Batch.harvest_date.is_not(None),  # type: ignore[union-attr]
+            col(Batch.cooperative_id) == cooperative_id,
+            col(Batch.status) == BatchStatus.ACTIVE,
+            col(Batch.harvest_date).is_not(None),
         )
-        .order_by(Batch.harvest_date.desc(), Batch.id.desc())  # type: ignore[union-attr]
+        .order_by(col(Batch.harvest_date).desc(), col(Batch.id).desc())
     ):
         out.setdefault(batch.product_id, []).append(batch)
     return out
 
 
 def list_batches(session: Session, actor: Account, limit: int = 200) -> list[Batch]:
-    query = select(Batch).order_by(Batch.id.desc()).limit(limit)  # type: ignore[union-attr]
+    query = select(Batch).order_by(col(Batch.id).desc()).limit(limit)
     if actor.role != Role.ADMIN:
         if actor.role != Role.COOPERATIVE or actor.cooperative_id is None:
             raise PermissionDenied("只有合作社和乡镇管理员可以查看批次")
-        query = query.where(Batch.cooperative_id == actor.cooperative_id)
+        query = query.where(col(Batch.cooperative_id) == actor.cooperative_id)
     return list(session.scalars(query))
 
 
@@ -158,7 +161,7 @@ def require_active(batch: Batch) -> None:
 
 def events(session: Session, batch: Batch) -> Sequence[TraceEvent]:
     return session.scalars(
-        select(TraceEvent).where(TraceEvent.batch_id == batch.id).order_by(TraceEvent.seq)  # type: ignore[arg-type]
+        select(TraceEvent).where(col(TraceEvent.batch_id) == batch.id).order_by(col(TraceEvent.seq))
     ).all()
 
 
@@ -187,7 +190,7 @@ def add_input(session: Session, actor: Account, batch: Batch, data: InputIn) -> 
         raise ValidationFailed(
             "施用日期不能晚于采收日期", fields={"applied_on": f"采收日期为 {batch.harvest_date}"}
         )
-    record = BatchInput(batch_id=batch.id, **data.model_dump())  # type: ignore[arg-type]
+    record = BatchInput(batch_id=pk(batch), **data.model_dump())
     session.add(record)
     session.flush()
     return record
@@ -195,7 +198,9 @@ def add_input(session: Session, actor: Account, batch: Batch, data: InputIn) -> 
 
 def inputs(session: Session, batch: Batch) -> Sequence[BatchInput]:
     return session.scalars(
-        select(BatchInput).where(BatchInput.batch_id == batch.id).order_by(BatchInput.applied_on)  # type: ignore[arg-type]
+        select(BatchInput)
+        .where(col(BatchInput.batch_id) == batch.id)
+        .order_by(col(BatchInput.applied_on))
     ).all()
 
 
@@ -292,7 +297,9 @@ def record_step(session: Session, actor: Account, batch: Batch, data: StepIn) ->
 def correct(session: Session, actor: Account, batch: Batch, data: CorrectionIn) -> TraceEvent:
     """A correction is a new event naming the one it corrects; the original stays."""
     target = session.scalars(
-        select(TraceEvent).where(TraceEvent.batch_id == batch.id, TraceEvent.seq == data.seq)
+        select(TraceEvent).where(
+            col(TraceEvent.batch_id) == batch.id, col(TraceEvent.seq) == data.seq
+        )
     ).first()
     if target is None:
         raise NotFound("要更正的事件不存在", fields={"seq": str(data.seq)})
