@@ -23,7 +23,6 @@ from farmgate.bootstrap import install
 from farmgate.callbacks import API_PREFIX
 from farmgate.config import settings
 from farmgate.db import check_migrations, get_engine
-from farmgate.ops.guard import Guard, add_security_headers
 from farmgate.ops.middleware import RequestContext
 from farmgate.storefront.common import STATIC_DIR
 from farmgate.storefront.coop import router as coop_desk_router
@@ -36,6 +35,7 @@ from farmgate.storefront.shop import router as shop_router
 from farmgate.storefront.township import router as console_router
 from farmgate.storefront.trace_pages import router as trace_router
 from farmgate.web.errors import HANDLED_ERRORS
+from farmgate.web.guard import Guard, add_security_headers
 from farmgate.web.unit import bind_units, set_thread_limit
 from farmgate.workers.dispatcher import make_job_queue
 

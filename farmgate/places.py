@@ -80,7 +80,10 @@ class TownshipData:
 
 def builtin_township() -> TownshipData:
     """The bundled township (谭家场乡 and its ten villages): names only, no accounts."""
-    return TownshipData(dict(BUILTIN_TOWNSHIP), tuple((name, None) for name in BUILTIN_VILLAGES))
+    return TownshipData(
+        {key: str(value) for key, value in BUILTIN_TOWNSHIP.items()},
+        tuple((name, None) for name in BUILTIN_VILLAGES),
+    )
 
 
 def read_township_file(path: Path) -> TownshipData:
@@ -145,13 +148,15 @@ def _checked(data: TownshipData) -> TownshipData:
 def init_township(session: Session, data: TownshipData) -> tuple[Township, int]:
     """Create the township and any villages it lacks (idempotent); the villages added."""
     township = session.scalars(
-        select(Township).where(Township.code == data.township["code"])
+        select(Township).where(col(Township.code) == data.township["code"])
     ).first()
     if township is None:
         township = Township(**data.township)  # type: ignore[arg-type]
         session.add(township)
         session.flush()
-    have = set(session.scalars(select(Village.name).where(Village.township_id == township.id)))
+    have = set(
+        session.scalars(select(col(Village.name)).where(col(Village.township_id) == township.id))
+    )
     added = 0
     for name, code in data.villages:
         if name not in have:

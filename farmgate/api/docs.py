@@ -1,7 +1,7 @@
 """The interactive API docs (Swagger UI) at /api/docs, served entirely from our origin.
 
 FastAPI's own page loads Swagger UI from a CDN and starts it with an inline script; our CSP
-(farmgate/ops/guard.py) blocks both, and the page stayed blank. Here the assets come from the
+(farmgate/web/guard.py) blocks both, and the page stayed blank. Here the assets come from the
 fastapi-offline package (which ships them) under /api/docs/assets, and the start-up code is a
 static file, /static/api-docs.js. Swagger UI sets inline styles, so this one page has a CSP
 that allows them (``DOCS_CSP``); scripts stay 'self' only.

@@ -10,13 +10,13 @@ from pydantic import BaseModel, Field
 from farmgate import callbacks
 from farmgate.errors import NotFound
 from farmgate.models import Refund
-from farmgate.ops.guard import body_limit
 from farmgate.orders import presenters
 from farmgate.orders import service as orders
 from farmgate.orders.schemas import OrderOut
 from farmgate.payments import requests, service
 from farmgate.payments.provider import Channel
 from farmgate.web.auth import CurrentAccount, CurrentAdmin
+from farmgate.web.guard import body_limit
 from farmgate.web.requests import RawBody, client_ip
 from farmgate.web.session import SessionDep
 

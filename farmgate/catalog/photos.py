@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.catalog.service import MAX_PHOTOS, get_owned_product
 from farmgate.errors import NotFound, ValidationFailed
@@ -21,8 +22,8 @@ from farmgate.models import Account, ProductPhoto
 def album(session: Session, product_id: int) -> list[ProductPhoto]:
     query = (
         select(ProductPhoto)
-        .where(ProductPhoto.product_id == product_id)
-        .order_by(ProductPhoto.position, ProductPhoto.id)
+        .where(col(ProductPhoto.product_id) == product_id)
+        .order_by(col(ProductPhoto.position), col(ProductPhoto.id))
     )
     return list(session.scalars(query))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.catalog.service import require_staff
 from farmgate.errors import NotFound, ValidationFailed
@@ -29,8 +30,8 @@ def set_stocks(
         raise ValidationFailed("库存应在 0 到 10000000 之间")
     query = (
         select(Sku)
-        .join(Product, Product.id == Sku.product_id)
-        .where(Sku.id.in_(stocks), Product.cooperative_id == coop_id)
+        .join(Product, col(Product.id) == Sku.product_id)
+        .where(col(Sku.id).in_(stocks), col(Product.cooperative_id) == coop_id)
         .with_for_update()
     )
     skus = list(session.scalars(query))

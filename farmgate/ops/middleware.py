@@ -23,7 +23,7 @@ def route_template(scope: dict[str, Any]) -> str:
     if isinstance(template, str) and regex is not None:
         # A route of an included router knows only its own part; what comes before it is
         # the routers' literal prefixes (/api/v1).
-        path = scope.get("path", "")
+        path = str(scope.get("path", ""))
         for at, char in enumerate(path):
             if char == "/" and regex.match(path[at:]):
                 return path[:at] + template

@@ -135,9 +135,9 @@ def set_quantity(
             f"单个商品最多购买{MAX_QUANTITY}件", fields={"quantity": f"不能超过{MAX_QUANTITY}"}
         )
     others = session.execute(  # summed here: price x quantity can pass 32 bits in SQL
-        select(Sku.price_fen, CartItem.quantity)
-        .join(Sku, Sku.id == CartItem.sku_id)
-        .where(CartItem.cart_id == cart.id, CartItem.sku_id != sku_id)
+        select(col(Sku.price_fen), col(CartItem.quantity))
+        .join(Sku, col(Sku.id) == CartItem.sku_id)
+        .where(col(CartItem.cart_id) == cart.id, col(CartItem.sku_id) != sku_id)
     ).all()
     if sum(price * qty for price, qty in others) + sku.price_fen * total > MAX_TOTAL_FEN:
         raise ValidationFailed(

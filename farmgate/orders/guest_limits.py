@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.config import settings
 from farmgate.errors import FarmgateError
@@ -44,8 +45,8 @@ def _address_key(*parts: str) -> str:
 
 def _unpaid_guest_orders() -> Any:
     return select(Order).where(
-        Order.account_id.is_(None),  # type: ignore[union-attr]
-        Order.status == OrderStatus.PENDING_PAYMENT,
+        col(Order.account_id).is_(None),
+        col(Order.status) == OrderStatus.PENDING_PAYMENT,
     )
 
 
@@ -99,17 +100,17 @@ def check(session: Session, data: CheckoutIn, wanted: Sequence[tuple[int, str, i
 def _held(session: Session, sku_ids: list[int], phone: str | None = None) -> dict[int, int]:
     """Units of each SKU in guests' unpaid orders (one phone's, or every guest's)."""
     query = (
-        select(OrderLine.sku_id, func.sum(OrderLine.quantity))
-        .join(Order, Order.id == OrderLine.order_id)
+        select(col(OrderLine.sku_id), func.sum(col(OrderLine.quantity)))
+        .join(Order, col(Order.id) == OrderLine.order_id)
         .where(
-            Order.account_id.is_(None),  # type: ignore[union-attr]
-            Order.status == OrderStatus.PENDING_PAYMENT,
-            OrderLine.sku_id.in_(sku_ids),  # type: ignore[attr-defined]
+            col(Order.account_id).is_(None),
+            col(Order.status) == OrderStatus.PENDING_PAYMENT,
+            col(OrderLine.sku_id).in_(sku_ids),
         )
-        .group_by(OrderLine.sku_id)
+        .group_by(col(OrderLine.sku_id))
     )
     if phone is not None:
-        query = query.where(Order.phone == phone)
+        query = query.where(col(Order.phone) == phone)
     return {int(sku_id): int(units) for sku_id, units in session.execute(query)}
 
 

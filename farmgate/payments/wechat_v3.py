@@ -59,6 +59,8 @@ NOTIFY_HEADERS = ("signature", "timestamp", "nonce", "serial", "signature-type")
 
 
 class _GatewayCore(Core):
+    _certificates: list[Any]  # wechatpayv3's Core fills it; declared here for the type checker
+
     def __init__(self, *, gateway: str, **kwargs: Any) -> None:
         self._gateway = gateway
         self._constructing = True  # the start-up download is the only implicit one

@@ -36,14 +36,22 @@ OFFICIAL_COMMITMENT = (
 class ComplianceCertificate(Protocol):
     """What the printed certificate shows (farmgate/trace/certificates.py fills it in)."""
 
-    product_name: str
-    quantity: Decimal | float | str
-    unit: str
-    origin: str
-    issued_on: date | None
-    committer: str
-    contact: str
-    code: str
+    @property
+    def product_name(self) -> str: ...
+    @property
+    def quantity(self) -> Decimal | float | str: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def origin(self) -> str: ...
+    @property
+    def issued_on(self) -> date | None: ...
+    @property
+    def committer(self) -> str: ...
+    @property
+    def contact(self) -> str: ...
+    @property
+    def code(self) -> str: ...
 
     @property
     def bases(self) -> tuple[str, ...]: ...

@@ -215,9 +215,10 @@ def create_product(
         if not any((form.get(k) or "").strip() for k in keys):
             continue  # a row left empty is not a SKU
         sku = sku_fields(form, errors, f"_{row}")
-        if sku["spec"] in specs:
-            errors[f"spec_{row}"] = f"规格名称和第{specs[sku['spec']]}行重复"  # type: ignore[index]
-        specs.setdefault(sku["spec"], row)  # type: ignore[arg-type]
+        spec = str(sku["spec"])
+        if spec in specs:
+            errors[f"spec_{row}"] = f"规格名称和第{specs[spec]}行重复"
+        specs.setdefault(spec, row)
         skus.append(sku)
     name = str(fields["name"])
     if name and any(p.name == name for p in service.list_own(session, staff)):

@@ -211,7 +211,7 @@ def accept(
     errors = Errors()
     amount = None
     if form.get("how") == "part":
-        amount = errors.price(form, "amount")
+        amount = errors.read_price(form, "amount")
         if "amount" in errors:
             errors["amount"] = errors["amount"].replace("价格", "退款金额")
         elif amount <= 0:
