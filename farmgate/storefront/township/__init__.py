@@ -9,3 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 router = APIRouter(include_in_schema=False)
+
+from farmgate.storefront.township import ops, trace  # noqa: E402
+
+router.include_router(trace.router)
+router.include_router(ops.router)
