@@ -181,7 +181,11 @@ def test_a_recall_stops_the_product_lists_the_orders_and_is_followed_to_its_end(
             data={"reason": "抽检农残超标", "confirm": "yes", "csrf_token": token},
         )
     assert started.status_code == 200 and "该批次已在召回中" in started.text
-    assert order.number in started.text and len(started.content) <= 30_000
+    assert (
+        order.number in started.text
+        and f"tel:{order.phone}" in started.text
+        and len(started.content) <= 30_000
+    )
     session.expire_all()
     recall = session.query(Recall).one()
     assert made.lot.status == BatchStatus.RECALLED
