@@ -10,7 +10,8 @@ from fastapi import APIRouter
 
 router = APIRouter(include_in_schema=False)
 
-from farmgate.storefront.township import ops, trace  # noqa: E402
+from farmgate.storefront.township import couriers, ops, trace  # noqa: E402
 
 router.include_router(trace.router)
 router.include_router(ops.router)
+router.include_router(couriers.router)

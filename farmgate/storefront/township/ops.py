@@ -23,7 +23,7 @@ ACTIONS = {
     "alert": "处理预警",
     "recall": "召回",
     "job": "任务重新投递",
-    "courier": "配送员",
+    "courier": "配送员账号",
 }
 
 
