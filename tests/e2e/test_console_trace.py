@@ -18,7 +18,7 @@ from tests.support.browser import NEEDS_CHROMIUM, shot, submit
 pytestmark = NEEDS_CHROMIUM
 
 SMALL_TARGETS = """() => [...document.querySelectorAll(
-  'a, button, select, textarea, input:not([type=hidden])')]
+  'a, button, select, textarea, label.choice, input:not([type=hidden]):not([type=checkbox])')]
   .filter(e => !e.closest('.skip, .desk-top, p, dd') && e.getClientRects().length)
   .filter(e => e.getBoundingClientRect().height < 44)
   .map(e => e.outerHTML.slice(0, 80))"""
@@ -98,3 +98,28 @@ def test_the_admin_resolves_recalls_redrives_and_reads_the_audit_log(
         assert words in text, words
     _check(page, "57-console-audit")
     engine.dispose()
+
+
+def test_the_admin_creates_assigns_and_deactivates_a_courier(page, app_url) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/login")
+    page.fill("input[name=phone]", ADMIN_PHONE)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    submit(page, "button[type=submit]")
+    page.goto("/township/couriers")
+    page.fill("#display_name", "王五")
+    page.fill("#phone", "139123")
+    submit(page, "text=新建账号并生成初始密码")
+    assert "请输入11位中国大陆手机号码" in page.inner_text(".error-summary")
+    _check(page, "58-console-courier-error")
+    page.fill("#phone", "13912345678")
+    submit(page, "text=新建账号并生成初始密码")
+    assert "只显示这一次" in page.content()
+    _check(page, "59-console-courier-created")
+    submit(page, "text=下一步：分配负责的村")
+    page.locator("input[name=village]").first.check()
+    submit(page, "text=保存负责的村")
+    assert "负责的村已保存" in page.content()
+    _check(page, "60-console-courier")
+    submit(page, "text=停用这个账号")
+    submit(page, "text=确认停用")
+    assert "不能再登录" in page.content()
