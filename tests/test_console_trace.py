@@ -264,4 +264,23 @@ def test_the_audit_page_lists_who_did_what_and_filters(client, session: Session)
     assert "发起召回" in only.text and "处理预警：温度" not in only.text
     by_target = client.get("/township/audit?target=alert&target_id=4")
     assert "处理预警：温度" in by_target.text and "批次 A1" not in by_target.text
+    assert 'href="/township/batches/9"' in page.text
     assert client.get("/township/audit?target_id=abc&action=nope").status_code == 200
+
+
+def test_unknown_records_are_not_found_not_errors(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    _admin(client, session)
+    for url in (
+        "/township/alerts/999",
+        "/township/batches/999",
+        "/township/recalls/999",
+        "/township/recalls/999/close",
+    ):
+        assert client.get(url).status_code == 404, url
+    token = csrf_token(client.get("/township/alerts").text)
+    for url in (
+        "/township/alerts/999/resolve",
+        "/township/recalls/999/close",
+        "/township/jobs/dead/999/redrive",
+    ):
+        assert client.post(url, data={"csrf_token": token, "note": "好"}).status_code == 404, url

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.db import utcnow
 from farmgate.errors import InvalidTransition, NotFound
@@ -61,9 +62,9 @@ def backlog_by_queue(session: Session) -> dict[str, int]:
     """Jobs waiting or running (not yet done or dead), per queue."""
     waiting = (S.PENDING, S.DISPATCHED, S.RUNNING, S.RETRYING)
     rows = session.execute(
-        select(OutboxJob.queue, func.count())
-        .where(OutboxJob.status.in_(waiting))  # type: ignore[attr-defined]
-        .group_by(OutboxJob.queue)
+        select(col(OutboxJob.queue), func.count())
+        .where(col(OutboxJob.status).in_(waiting))
+        .group_by(col(OutboxJob.queue))
     ).all()
     return {queue: count for queue, count in sorted(rows)}
 

@@ -47,7 +47,7 @@ def get_courier(session: Session, admin: Account, courier_id: int) -> Account:
 
 def villages_of(session: Session, courier_ids: list[int]) -> dict[int, list[Village]]:
     rows = session.execute(
-        select(CourierVillage.account_id, Village)
+        select(col(CourierVillage.account_id), Village)
         .join(Village, col(Village.id) == CourierVillage.village_id)
         .where(col(CourierVillage.account_id).in_(courier_ids))
         .order_by(col(Village.id))
@@ -99,7 +99,7 @@ def set_villages(session: Session, admin: Account, courier_id: int, village_ids:
     if known != wanted:
         raise ValidationFailed("请从列表中选择村", fields={"villages": "请从列表中选择村"})
     links = list(
-        session.scalars(select(CourierVillage).where(CourierVillage.account_id == courier.id))
+        session.scalars(select(CourierVillage).where(col(CourierVillage.account_id) == courier.id))
     )
     before = sorted(link.village_id for link in links)
     if set(before) == wanted:

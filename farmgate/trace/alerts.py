@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate import audit
 from farmgate.db import utcnow
@@ -105,9 +106,9 @@ def kind_label(kind: str) -> str:
 def _expired_certificates(session: Session) -> list[tuple[Certification, Product]]:
     """Certificates past their expiry on a product still published (itself or its lot's)."""
     rows = session.execute(
-        select(Certification, Batch.product_id)
-        .outerjoin(Batch, Batch.id == Certification.batch_id)  # type: ignore[arg-type]
-        .where(Certification.expires_on < local_today())  # type: ignore[operator]
+        select(Certification, col(Batch.product_id))
+        .outerjoin(Batch, col(Batch.id) == Certification.batch_id)
+        .where(col(Certification.expires_on) < local_today())
     ).all()
     found = []
     for cert, lot_product in rows:
@@ -159,11 +160,11 @@ def township_alerts(
     session: Session, *, resolved: bool = False, kind: str = "", limit: int = 200
 ) -> list[Alert]:
     """Open alerts (or the resolved ones), newest first, optionally of one kind."""
-    query = select(Alert).order_by(Alert.id.desc()).limit(limit)  # type: ignore[union-attr]
-    is_resolved = Alert.resolved_at.is_not(None)  # type: ignore[union-attr]
+    query = select(Alert).order_by(col(Alert.id).desc()).limit(limit)
+    is_resolved = col(Alert.resolved_at).is_not(None)
     query = query.where(is_resolved if resolved else ~is_resolved)
     if kind:
-        query = query.where(Alert.kind == kind)
+        query = query.where(col(Alert.kind) == kind)
     return list(session.scalars(query))
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate import audit
 from farmgate.db import utcnow
@@ -49,7 +50,7 @@ def clean_reason(reason: str) -> str:
 
 def open_recall_of(session: Session, batch_id: int) -> Recall | None:
     return session.scalars(
-        select(Recall).where(Recall.batch_id == batch_id, Recall.closed_at.is_(None))  # type: ignore[union-attr]
+        select(Recall).where(col(Recall.batch_id) == batch_id, col(Recall.closed_at).is_(None))
     ).first()
 
 
@@ -87,10 +88,12 @@ def get(session: Session, recall_id: int) -> Recall:
 
 
 def list_recalls(session: Session, *, closed: bool = False) -> list[Recall]:
-    is_closed = Recall.closed_at.is_not(None)  # type: ignore[union-attr]
+    is_closed = col(Recall.closed_at).is_not(None)
     return list(
         session.scalars(
-            select(Recall).where(is_closed if closed else ~is_closed).order_by(Recall.id.desc())  # type: ignore[union-attr]
+            select(Recall)
+            .where(is_closed if closed else ~is_closed)
+            .order_by(col(Recall.id).desc())
         )
     )
 
@@ -106,12 +109,14 @@ def affected(session: Session, recall: Recall) -> Affected:
     parcels: dict[int, list[Parcel]] = {}
     if orders:
         for parcel in session.scalars(
-            select(Parcel).where(Parcel.order_id.in_(orders)).order_by(Parcel.id)  # type: ignore[attr-defined]
+            select(Parcel).where(col(Parcel.order_id).in_(orders)).order_by(col(Parcel.id))
         ):
             parcels.setdefault(parcel.order_id, []).append(parcel)
     contacted = {
         c.order_id: c
-        for c in session.scalars(select(RecallContact).where(RecallContact.recall_id == recall.id))
+        for c in session.scalars(
+            select(RecallContact).where(col(RecallContact.recall_id) == recall.id)
+        )
     }
     return Affected(lots, [orders[k] for k in sorted(orders)], parcels, contacted)
 
@@ -126,7 +131,7 @@ def mark_contacted(session: Session, admin: Account, recall_id: int, order_id: i
         raise NotFound("该订单不在召回范围内", context={"order_id": order_id})
     done = session.scalars(
         select(RecallContact).where(
-            RecallContact.recall_id == recall_id, RecallContact.order_id == order_id
+            col(RecallContact.recall_id) == recall_id, col(RecallContact.order_id) == order_id
         )
     ).first()
     if done is not None:

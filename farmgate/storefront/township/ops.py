@@ -27,6 +27,15 @@ ACTIONS = {
 }
 
 
+# Where each kind of target is seen in the console (the record one click from its entry).
+TARGET_URLS = {
+    "alert": "/township/alerts/{}",
+    "batch": "/township/batches/{}",
+    "recall": "/township/recalls/{}",
+    "account": "/township/couriers/{}",
+}
+
+
 def _redirect(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
@@ -109,6 +118,7 @@ def audit_page(
         rows=rows,
         names=names,
         actions=ACTIONS,
+        urls=TARGET_URLS,
         filters={"action": action, "target": target, "target_id": target_id if number else ""},
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -107,7 +109,7 @@ def _lot_page(
     template: str = "township/trace_batch.html",
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
-    **context: object,
+    **context: Any,
 ) -> Response:
     batch = recalls.get_lot(session, batch_id)
     return console_page(
