@@ -60,3 +60,19 @@ def redrive(session: Session, dead_id: int) -> OutboxJob:
 
 def redrive_all(session: Session) -> list[OutboxJob]:
     return [redrive(session, pk(d)) for d in dead_letters(session)]
+
+
+def backlog_by_queue(session: Session) -> dict[str, int]:
+    """Jobs waiting or running (not yet done or dead), per queue."""
+    waiting = (S.PENDING, S.DISPATCHED, S.RUNNING, S.RETRYING)
+    rows = session.execute(
+        select(col(OutboxJob.queue), func.count())
+        .where(col(OutboxJob.status).in_(waiting))
+        .group_by(col(OutboxJob.queue))
+    ).all()
+    return {queue: count for queue, count in sorted(rows)}
+
+
+def redrive_kind(session: Session, job: str) -> list[OutboxJob]:
+    """Re-drive every waiting dead letter of one job kind (e.g. ``send_sms``)."""
+    return [redrive(session, pk(d)) for d in dead_letters(session) if d.job == job]

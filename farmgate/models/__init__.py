@@ -49,6 +49,7 @@ from farmgate.models.product import (
     SkuBase,
     StorageClass,
 )
+from farmgate.models.recall import CourierVillage, Recall, RecallContact
 from farmgate.models.report import ReportFact as ReportFact
 from farmgate.models.search import SearchEntry, SearchVersion
 from farmgate.models.submission import FormSubmission
@@ -77,6 +78,7 @@ __all__ = [
     "CooperativeBase",
     "CooperativeStatus",
     "CourierPush",
+    "CourierVillage",
     "DeadJob",
     "DeliveryMethod",
     "FormSubmission",
@@ -102,6 +104,8 @@ __all__ = [
     "ProductBase",
     "ProductPhoto",
     "ProductStatus",
+    "Recall",
+    "RecallContact",
     "Refund",
     "RefundRequest",
     "RefundRequestStatus",

@@ -25,3 +25,7 @@ class Alert(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime, index=True)
     read_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # Resolved on the township console: by whom, when, and what was done about it.
+    resolved_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    resolved_by: int | None = Field(default=None, foreign_key="account.id")
+    resolution_note: str = Field(default="", max_length=300)

@@ -10,13 +10,14 @@ from fastapi import APIRouter
 
 router = APIRouter(include_in_schema=False)
 
-from farmgate.storefront.township import money_pages  # noqa: E402  (orders, cash, refunds)
+from farmgate.storefront.township import (  # noqa: E402
+    couriers,
+    money_pages,  # orders, cash, refunds
+    ops,
+    review,
+    today,
+    trace,
+)
 
-router.include_router(money_pages.router)
-from farmgate.storefront.township import review  # noqa: E402
-
-router.include_router(review.router)
-
-from farmgate.storefront.township import today  # noqa: E402
-
-router.include_router(today.router)
+for section in (today, review, money_pages, trace, couriers, ops):
+    router.include_router(section.router)
