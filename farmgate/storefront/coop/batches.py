@@ -95,6 +95,31 @@ def lot_context(session: Session, batch: Batch) -> dict[str, Any]:
     return {"batch": batch, "product": product}
 
 
+def lot_form(
+    request: Request,
+    session: Session,
+    staff: Account,
+    batch: Batch,
+    template: str,
+    values: dict[str, Any],
+    errors: Errors,
+    **extra: Any,
+) -> Response:
+    """A form under a lot: the lot's heading, what was typed, what was wrong, and the page's own
+    context."""
+    return desk_page(
+        request,
+        session,
+        staff,
+        template,
+        section=SECTION,
+        values=values,
+        errors=errors,
+        **extra,
+        **lot_context(session, batch),
+    )
+
+
 # --- the list ---------------------------------------------------------------------------
 
 
@@ -233,16 +258,15 @@ def _input_form(
     values: dict[str, str],
     errors: Errors,
 ) -> Response:
-    return desk_page(
+    return lot_form(
         request,
         session,
         staff,
+        batch,
         "coop/batch_input.html",
-        section=SECTION,
-        values=values,
-        errors=errors,
+        values,
+        errors,
         kinds=INPUT_KINDS,
-        **lot_context(session, batch),
     )
 
 
@@ -304,18 +328,17 @@ def _harvest_form(
     values: dict[str, str],
     errors: Errors,
 ) -> Response:
-    return desk_page(
+    return lot_form(
         request,
         session,
         staff,
+        batch,
         "coop/batch_harvest.html",
-        section=SECTION,
-        values=values,
-        errors=errors,
+        values,
+        errors,
         verdict=lots.release_verdict(session, batch),
         inputs=service.inputs(session, batch),
         input_labels=InputKind.labels(),
-        **lot_context(session, batch),
     )
 
 

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 from farmgate.errors import FarmgateError
 from farmgate.models import Account, Batch
 from farmgate.rendering import labels
-from farmgate.storefront.coop.batches import SECTION, lot_context, redirect
+from farmgate.storefront.coop.batches import lot_context, lot_form, redirect
 from farmgate.storefront.coop.deps import DeskStaff, FormValues, SessionDep, check_csrf
-from farmgate.storefront.coop.forms import Errors, desk_page
+from farmgate.storefront.coop.forms import Errors
 from farmgate.storefront.coop.records import file_download
 from farmgate.trace import lots, service, urls
 
@@ -38,16 +38,15 @@ def _serials_page(
     values: dict[str, str],
     errors: Errors,
 ) -> Response:
-    return desk_page(
+    return lot_form(
         request,
         session,
         staff,
+        batch,
         "coop/serials.html",
-        section=SECTION,
-        values=values,
-        errors=errors,
+        values,
+        errors,
         cap=lots.MAX_SERIALS_PER_ISSUE,
-        **lot_context(session, batch),
     )
 
 
@@ -96,19 +95,18 @@ def _labels_page(
     errors: Errors,
     notice: str | None = None,
 ) -> Response:
-    return desk_page(
+    return lot_form(
         request,
         session,
         staff,
+        batch,
         "coop/labels.html",
-        section=SECTION,
-        values=values,
-        errors=errors,
+        values,
+        errors,
         notice=notice,
         layouts=[(k, v[3]) for k, v in LAYOUTS.items()],
         most=MAX_LABELS_PER_PDF,
         trace_url=urls.trace_url(batch),
-        **lot_context(session, batch),
     )
 
 

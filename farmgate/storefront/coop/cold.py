@@ -15,7 +15,7 @@ from farmgate.coldchain import readings, shipments
 from farmgate.config import settings
 from farmgate.errors import FarmgateError
 from farmgate.models import Account, Batch, ColdShipment
-from farmgate.storefront.coop.batches import SECTION, lot_context, redirect
+from farmgate.storefront.coop.batches import SECTION, lot_context, lot_form, redirect
 from farmgate.storefront.coop.deps import (
     DeskStaff,
     FormValues,
@@ -50,16 +50,15 @@ def _new_form(
     values: dict[str, str],
     errors: Errors,
 ) -> Response:
-    return desk_page(
+    return lot_form(
         request,
         session,
         staff,
+        batch,
         "coop/shipment_new.html",
-        section=SECTION,
-        values=values,
-        errors=errors,
+        values,
+        errors,
         storage=shipments.STORAGE_NAMES,
-        **lot_context(session, batch),
     )
 
 

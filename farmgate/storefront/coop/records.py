@@ -17,14 +17,13 @@ from farmgate.errors import FarmgateError, ValidationFailed
 from farmgate.models import Account, Batch
 from farmgate.rendering.compliance import BASIS_BOXES, SIZES, certificate_pdf
 from farmgate.storefront.coop.batches import (
-    SECTION,
-    lot_context,
+    lot_form,
     pydantic_errors,
     read_date,
     redirect,
 )
 from farmgate.storefront.coop.deps import DeskStaff, FormValues, Multipart, SessionDep, check_csrf
-from farmgate.storefront.coop.forms import Errors, clean, desk_page
+from farmgate.storefront.coop.forms import Errors, clean
 from farmgate.timeutil import local_today
 from farmgate.trace import certificates, inspections, lots, service, urls
 from farmgate.trace.schemas import CertificationIn, InspectionIn, InspectionItem
@@ -68,17 +67,16 @@ def _inspection_form(
     values: dict[str, str],
     errors: Errors,
 ) -> Response:
-    return desk_page(
+    return lot_form(
         request,
         session,
         staff,
+        batch,
         "coop/inspection_new.html",
-        section=SECTION,
-        values=values,
-        errors=errors,
+        values,
+        errors,
         rows=range(1, ITEM_ROWS + 1),
         max_mb=settings.max_upload_bytes // 1024 // 1024,
-        **lot_context(session, batch),
     )
 
 
@@ -176,18 +174,17 @@ def _cert_form(
     values: dict[str, str],
     errors: Errors,
 ) -> Response:
-    return desk_page(
+    return lot_form(
         request,
         session,
         staff,
+        batch,
         "coop/cert_new.html",
-        section=SECTION,
-        values=values,
-        errors=errors,
+        values,
+        errors,
         kinds=CERT_KINDS,
         scopes=SCOPES,
         code_hint="；".join(CODE_HINTS.values()),
-        **lot_context(session, batch),
     )
 
 
@@ -260,17 +257,16 @@ def _compliance_form(
     values: dict[str, Any],
     errors: Errors,
 ) -> Response:
-    return desk_page(
+    return lot_form(
         request,
         session,
         staff,
+        batch,
         "coop/compliance_new.html",
-        section=SECTION,
-        values=values,
-        errors=errors,
+        values,
+        errors,
         boxes=list(BASIS_BOXES.items()),
         verdict=lots.release_verdict(session, batch),
-        **lot_context(session, batch),
     )
 
 
