@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from farmgate.errors import FarmgateError
@@ -17,6 +17,8 @@ from farmgate.storefront.township.deps import (
     SessionDep,
     check_csrf,
     console_page,
+    see_other,
+    undo_refusal,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -118,12 +120,10 @@ def villages(
     try:
         changed = couriers.set_villages(session, admin, courier_id, [int(v) for v in picked])
     except FarmgateError as exc:
-        if exc.status == 404:
-            raise
-        session.rollback()
+        undo_refusal(session, exc)
         return _detail(request, session, admin, courier_id, errors={"villages": exc.message})
     notice = "负责的村已保存" if changed else "负责的村没有变化"
-    return RedirectResponse(f"/township/couriers/{courier_id}?done={notice}", status_code=303)
+    return see_other(f"/township/couriers/{courier_id}?done={notice}")
 
 
 @router.get("/township/couriers/{courier_id:int}/deactivate", response_class=HTMLResponse)
@@ -140,4 +140,4 @@ def deactivate(
     check_csrf(request, form.get("csrf_token", ""))
     done = couriers.deactivate(session, admin, courier_id)
     notice = "已停用，该配送员不能再登录" if done else "该配送员之前已停用"
-    return RedirectResponse(f"/township/couriers/{courier_id}?done={notice}", status_code=303)
+    return see_other(f"/township/couriers/{courier_id}?done={notice}")

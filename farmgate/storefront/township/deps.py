@@ -5,15 +5,25 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
-from farmgate.errors import AuthenticationRequired, PermissionDenied
+from farmgate.errors import AuthenticationRequired, FarmgateError, PermissionDenied
 from farmgate.models import Account, Role
 from farmgate.storefront.common import PageAccount, check_csrf, render
 from farmgate.web.requests import FormValues
 from farmgate.web.session import SessionDep
 
-__all__ = ["ConsoleAdmin", "FormValues", "SessionDep", "check_csrf", "console_page", "nav"]
+__all__ = [
+    "ConsoleAdmin",
+    "FormValues",
+    "SessionDep",
+    "check_csrf",
+    "console_page",
+    "nav",
+    "see_other",
+    "undo_refusal",
+]
 
 
 def console_admin(account: PageAccount) -> Account:
@@ -58,3 +68,16 @@ def console_page(
     response = render(request, template, admin, nav=NAV, section=section, **context)
     response.status_code = 422 if context["errors"] and status == 200 else status
     return response
+
+
+def see_other(url: str) -> Response:
+    """After a form: on to ``url`` (303, so reloading the page does not send the form again)."""
+    return RedirectResponse(url, status_code=303)
+
+
+def undo_refusal(session: Session, exc: FarmgateError) -> None:
+    """A refusal the page will show: the transaction is undone. A record that is not there is
+    not a form error: it stays the 404 page."""
+    if exc.status == 404:
+        raise exc
+    session.rollback()

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from farmgate.config import settings
@@ -26,6 +26,8 @@ from farmgate.storefront.township.deps import (
     SessionDep,
     check_csrf,
     console_page,
+    see_other,
+    undo_refusal,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -34,7 +36,7 @@ router.include_router(orders_pages.router)  # the section's order search and ord
 
 
 def _done(url: str, message: str) -> Response:
-    return RedirectResponse(f"{url}?done={quote(message)}", status_code=303)
+    return see_other(f"{url}?done={quote(message)}")
 
 
 def _cash_page(
@@ -61,10 +63,6 @@ def cash(request: Request, session: SessionDep, admin: ConsoleAdmin) -> Response
     return _cash_page(request, session, admin)
 
 
-def _absorb(errors: Errors, exc: FarmgateError, names: dict[str, str], fallback: str) -> None:
-    errors.absorb(exc, names, fallback)
-
-
 @router.post("/township/cash/{order_id:int}/received")
 def cash_received(
     order_id: int, request: Request, form: FormValues, session: SessionDep, admin: ConsoleAdmin
@@ -81,10 +79,8 @@ def cash_received(
             station=form.get("station", ""),
         )
     except FarmgateError as exc:
-        if exc.status == 404:
-            raise
-        session.rollback()
-        _absorb(errors, exc, ids, ids["receipt_no"])
+        undo_refusal(session, exc)
+        errors.absorb(exc, ids, ids["receipt_no"])
         values = {ids[k]: form.get(k, "") for k in ids}
         return _cash_page(request, session, admin, errors, values=values, failed=order_id)
     order = session.get(Order, order_id)
@@ -103,11 +99,9 @@ def cash_returned(
     try:
         done = township.return_cash(session, admin, refund_id, station=form.get("station", ""))
     except FarmgateError as exc:
-        if exc.status == 404:
-            raise
-        session.rollback()
+        undo_refusal(session, exc)
         key = f"refund-station-{refund_id}"
-        _absorb(errors, exc, {"station": key}, key)
+        errors.absorb(exc, {"station": key}, key)
         return _cash_page(request, session, admin, errors, values={key: form.get("station", "")})
     if not done:
         return _done("/township/cash", "这笔现金退款已经登记过了，没有重复记账。")
@@ -240,9 +234,7 @@ def accept(
                 "已代合作社同意退款。到站付现金的，请在「服务站现金」里登记退还。",
             )
         except FarmgateError as exc:
-            if exc.status == 404:
-                raise
-            session.rollback()
+            undo_refusal(session, exc)
             errors.absorb(exc, {"amount": "amount"}, "amount")
     return _request_page(request, session, admin, request_id, errors=errors, values=form)
 
@@ -260,8 +252,6 @@ def refuse(
         township.step_in_refuse(session, admin, request_id, form.get("answer", ""))
         return _done(f"/township/refunds/{request_id}", "已代合作社拒绝退款，买家会看到理由。")
     except FarmgateError as exc:
-        if exc.status == 404:
-            raise
-        session.rollback()
+        undo_refusal(session, exc)
         errors.absorb(exc, {"answer": "answer"}, "answer")
     return _request_page(request, session, admin, request_id, errors=errors, values=form)

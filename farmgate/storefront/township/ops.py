@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from farmgate import audit
 from farmgate.errors import InvalidTransition
@@ -15,6 +15,7 @@ from farmgate.storefront.township.deps import (
     SessionDep,
     check_csrf,
     console_page,
+    see_other,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -34,10 +35,6 @@ TARGET_URLS = {
     "recall": "/township/recalls/{}",
     "account": "/township/couriers/{}",
 }
-
-
-def _redirect(url: str) -> Response:
-    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/township/jobs", response_class=HTMLResponse)
@@ -63,9 +60,9 @@ def redrive_one(
     try:
         row = jobs.redrive(session, dead_id)
     except InvalidTransition:  # sent twice
-        return _redirect("/township/jobs?done=该任务之前已重新投递")
+        return see_other("/township/jobs?done=该任务之前已重新投递")
     _record(session, admin, [(dead_id, row.job)])
-    return _redirect(f"/township/jobs?done=已重新投递任务 {row.job}")
+    return see_other(f"/township/jobs?done=已重新投递任务 {row.job}")
 
 
 @router.post("/township/jobs/redrive")
@@ -77,9 +74,9 @@ def redrive_kind(
     ids = [d.id for d in jobs.dead_letters(session) if d.job == kind]
     rows = jobs.redrive_kind(session, kind)
     if not rows:
-        return _redirect("/township/jobs?done=没有需要重新投递的这类任务")
+        return see_other("/township/jobs?done=没有需要重新投递的这类任务")
     _record(session, admin, [(i, r.job) for i, r in zip(ids, rows, strict=True)])
-    return _redirect(f"/township/jobs?done=已重新投递 {len(rows)} 个 {kind} 任务")
+    return see_other(f"/township/jobs?done=已重新投递 {len(rows)} 个 {kind} 任务")
 
 
 def _record(session: SessionDep, admin: Account, done: list[tuple[int | None, str]]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from farmgate.catalog import review as products
@@ -19,6 +19,7 @@ from farmgate.storefront.township.deps import (
     SessionDep,
     check_csrf,
     console_page,
+    see_other,
 )
 from farmgate.validators import normalize_uscc
 
@@ -31,7 +32,7 @@ STATUS_FILTERS = [("pending", "待审核")] + [
 
 
 def _redirect(url: str, done: str, **params: str) -> Response:
-    return RedirectResponse(f"{url}?{urlencode({**params, 'done': done})}", status_code=303)
+    return see_other(f"{url}?{urlencode({**params, 'done': done})}")
 
 
 def uscc_check(code: str) -> str:
@@ -45,7 +46,7 @@ def uscc_check(code: str) -> str:
 
 @router.get("/township/review")
 def review_home(admin: ConsoleAdmin) -> Response:
-    return RedirectResponse("/township/review/cooperatives", status_code=303)
+    return see_other("/township/review/cooperatives")
 
 
 # --- cooperatives -----------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from farmgate.errors import FarmgateError
@@ -16,14 +16,12 @@ from farmgate.storefront.township.deps import (
     SessionDep,
     check_csrf,
     console_page,
+    see_other,
+    undo_refusal,
 )
 from farmgate.trace import alerts, lineage, recalls
 
 router = APIRouter(include_in_schema=False)
-
-
-def _redirect(url: str) -> Response:
-    return RedirectResponse(url, status_code=303)
 
 
 def _field_errors(exc: FarmgateError, field: str) -> dict[str, str]:
@@ -89,12 +87,10 @@ def resolve_alert(
     try:
         done = alerts.resolve(session, admin, alert_id, form.get("note", ""))
     except FarmgateError as exc:
-        if exc.status == 404:
-            raise
-        session.rollback()
+        undo_refusal(session, exc)
         return _alert_page(request, session, admin, alert_id, _field_errors(exc, "note"), form)
     notice = "预警已处理，已移出待处理列表" if done else "这条预警之前已处理过"
-    return _redirect(f"/township/alerts?done={notice}")
+    return see_other(f"/township/alerts?done={notice}")
 
 
 # --- a lot, and starting its recall -----------------------------------------------------
@@ -142,7 +138,7 @@ def start_recall(
     batch = recalls.get_lot(session, batch_id)
     existing = recalls.open_recall_of(session, batch_id)
     if existing is not None:  # sent twice: the recall already runs
-        return _redirect(f"/township/recalls/{existing.id}?done=该批次已在召回中")
+        return see_other(f"/township/recalls/{existing.id}?done=该批次已在召回中")
     try:
         reason = recalls.clean_reason(form.get("reason", ""))
         if form.get("confirm") != "yes":
@@ -162,13 +158,11 @@ def start_recall(
             )
         recall = recalls.start(session, admin, batch_id, reason)
     except FarmgateError as exc:
-        if exc.status == 404:
-            raise
-        session.rollback()
+        undo_refusal(session, exc)
         return _lot_page(
             request, session, admin, batch_id, errors=_field_errors(exc, "reason"), values=form
         )
-    return _redirect(f"/township/recalls/{recall.id}?done=召回已发起，相关商品已停止销售")
+    return see_other(f"/township/recalls/{recall.id}?done=召回已发起，相关商品已停止销售")
 
 
 # --- recalls ----------------------------------------------------------------------------
@@ -216,10 +210,10 @@ def contacted(
     check_csrf(request, form.get("csrf_token", ""))
     order_id = form.get("order_id", "")
     if not order_id.isdigit():
-        return _redirect(f"/township/recalls/{recall_id}?done=请选择订单")
+        return see_other(f"/township/recalls/{recall_id}?done=请选择订单")
     done = recalls.mark_contacted(session, admin, recall_id, int(order_id))
     notice = "已记录：买家已联系" if done else "这位买家之前已记录为已联系"
-    return _redirect(f"/township/recalls/{recall_id}?done={notice}#order-{order_id}")
+    return see_other(f"/township/recalls/{recall_id}?done={notice}#order-{order_id}")
 
 
 @router.get("/township/recalls/{recall_id:int}/close", response_class=HTMLResponse)
@@ -236,4 +230,4 @@ def close_recall(
     check_csrf(request, form.get("csrf_token", ""))
     done = recalls.close(session, admin, recall_id)
     notice = "召回已结束" if done else "这次召回之前已结束"
-    return _redirect(f"/township/recalls/{recall_id}?done={notice}")
+    return see_other(f"/township/recalls/{recall_id}?done={notice}")
