@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from farmgate import audit
 from farmgate.errors import NotFound
+from farmgate.jobs import registry
 from farmgate.models import (
     Alert,
     AuditEntry,
@@ -108,6 +109,7 @@ def test_alerts_list_three_kinds_and_a_resolved_one_leaves_the_list(
     alert = c.excursion(session, made.lot)
     c.expired_certificate(session, made.lot)
     c.waybill_to_check(session, order)
+    registry.periodic_jobs()["trace.find_alerts"].body(session)  # what the worker runs
     _admin(client, session)
     listing = client.get("/township/alerts")
     assert listing.status_code == 200 and len(listing.content) <= 30_000

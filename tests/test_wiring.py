@@ -152,6 +152,7 @@ def test_importing_registers_nothing_install_registers_everything() -> None:
             "payments.refresh_platform_certificates",
             "reports.refresh_recent",
             "search.refresh_sales",
+            "trace.find_alerts",
         ]
         assert after["listeners"] == 6  # 3 hooks each for search and reports, installed once
 

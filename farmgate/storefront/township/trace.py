@@ -36,7 +36,6 @@ def _field_errors(exc: FarmgateError, field: str) -> dict[str, str]:
 def alert_list(
     request: Request, session: SessionDep, admin: ConsoleAdmin, show: str = "", kind: str = ""
 ) -> Response:
-    alerts.find_new(session)  # stored once each; the list below reads only stored alerts
     kind = kind if kind in alerts.KIND_LABELS else ""
     rows = alerts.township_alerts(session, resolved=show == "resolved", kind=kind)
     return console_page(
