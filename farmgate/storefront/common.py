@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from farmgate.accounts import security
 from farmgate.accounts import service as accounts
@@ -63,3 +63,8 @@ def render(request: Request, name: str, account: Account | None, **context: Any)
             ANON_COOKIE, new_anon, httponly=True, samesite="lax", secure=settings.secure_cookies
         )
     return response
+
+
+def see_other(url: str) -> Response:
+    """After a form: on to ``url`` (303, so reloading the page does not send the form again)."""
+    return RedirectResponse(url, status_code=303)

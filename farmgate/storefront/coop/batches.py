@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,7 @@ from farmgate.catalog import service as catalog
 from farmgate.coldchain.shipments import STORAGE_NAMES
 from farmgate.errors import FarmgateError
 from farmgate.models import Account, Batch, InputKind, Product
+from farmgate.storefront.common import see_other
 from farmgate.storefront.coop.deps import DeskStaff, FormValues, SessionDep, check_csrf
 from farmgate.storefront.coop.forms import Errors, clean, desk_page
 from farmgate.timeutil import local_today
@@ -37,10 +38,6 @@ DONE = {
 }
 INPUT_KINDS = [("pesticide", "用药（农药）"), ("fertiliser", "施肥")]
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
-
-
-def redirect(url: str) -> Response:
-    return RedirectResponse(url, status_code=303)
 
 
 def read_date(values: dict[str, str], errors: Errors, key: str, label: str) -> date | None:
@@ -217,7 +214,7 @@ def create_lot(
             session.rollback()
             errors.absorb(exc, {"lot_code": "lot_code", "gtin": "product_id"}, "lot_code")
         else:
-            return redirect(f"/coop/batches/{batch.id}?done=created")
+            return see_other(f"/coop/batches/{batch.id}?done=created")
     return _new_form(request, session, staff, {**form, "lot_code": lot_code}, errors)
 
 
@@ -313,7 +310,7 @@ def add_input(
             session.rollback()
             errors["applied_on" if "applied_on" in exc.fields else "product_name"] = exc.message
         else:
-            return redirect(f"/coop/batches/{batch_id}?done=input")
+            return see_other(f"/coop/batches/{batch_id}?done=input")
     return _input_form(request, session, staff, batch, form, errors)
 
 
@@ -376,5 +373,5 @@ def record_harvest(
             errors["harvest_date"] = exc.message
             batch = service.get_batch(session, staff, batch_id)
         else:
-            return redirect(f"/coop/batches/{batch_id}?done=harvest")
+            return see_other(f"/coop/batches/{batch_id}?done=harvest")
     return _harvest_form(request, session, staff, batch, form, errors)

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from farmgate.errors import FarmgateError
 from farmgate.models import Account, Batch
 from farmgate.rendering import labels
-from farmgate.storefront.coop.batches import lot_context, lot_form, redirect
+from farmgate.storefront.common import see_other
+from farmgate.storefront.coop.batches import lot_context, lot_form
 from farmgate.storefront.coop.deps import DeskStaff, FormValues, SessionDep, check_csrf
 from farmgate.storefront.coop.forms import Errors
 from farmgate.storefront.coop.records import file_download
@@ -76,7 +77,7 @@ def issue_serials(
             errors["count"] = exc.message
             batch = service.get_batch(session, staff, batch_id)
         else:
-            return redirect(
+            return see_other(
                 f"/coop/batches/{batch_id}/labels?kind=unit&start={first}&count={last - first + 1}"
                 "&done=serials"
             )

@@ -15,7 +15,8 @@ from farmgate.coldchain import readings, shipments
 from farmgate.config import settings
 from farmgate.errors import FarmgateError
 from farmgate.models import Account, Batch, ColdShipment
-from farmgate.storefront.coop.batches import SECTION, lot_context, lot_form, redirect
+from farmgate.storefront.common import see_other
+from farmgate.storefront.coop.batches import SECTION, lot_context, lot_form
 from farmgate.storefront.coop.deps import (
     DeskStaff,
     FormValues,
@@ -92,7 +93,7 @@ def create_shipment(
             errors["device_id"] = exc.message
             batch = service.get_batch(session, staff, batch_id)
         else:
-            return redirect(f"/coop/shipments/{shipment.id}?done=created")
+            return see_other(f"/coop/shipments/{shipment.id}?done=created")
     return _new_form(request, session, staff, batch, form, errors)
 
 
@@ -193,7 +194,7 @@ def upload_logger_file(
             bad_rows=bad[:SHOWN_BAD_ROWS],
             hidden_bad=max(0, len(bad) - SHOWN_BAD_ROWS),
         )
-    return redirect(
+    return see_other(
         f"/coop/shipments/{shipment_id}?done=uploaded&added={result['added']}"
         f"&duplicates={result['duplicates']}"
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from farmgate.errors import FarmgateError, InvalidTransition
@@ -14,6 +14,7 @@ from farmgate.logistics import township
 from farmgate.models import Account, FulfilmentStatus
 from farmgate.orders import desk, service
 from farmgate.payments import requests as refund_requests
+from farmgate.storefront.common import see_other
 from farmgate.storefront.coop.deps import DeskStaff, FormValues, SessionDep, check_csrf
 from farmgate.storefront.coop.forms import Errors, desk_page
 from farmgate.timeutil import local_today
@@ -25,10 +26,6 @@ DONE = {
     "packed": "已标记为已打包。可以打印装箱单，交给快递或配送员。",
     "courier": "配送员已指派。",
 }
-
-
-def _redirect(url: str) -> Response:
-    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/coop/orders", response_class=HTMLResponse)
@@ -141,12 +138,12 @@ def pack(
     if not errors:
         try:
             service.mark_packed(session, staff, fulfilment_id, lots)
-            return _redirect(f"/coop/orders/{fulfilment_id}?done=packed")
+            return see_other(f"/coop/orders/{fulfilment_id}?done=packed")
         except InvalidTransition:
             session.rollback()
             if row.fulfilment_status != FulfilmentStatus.TO_PACK:
                 # Sent twice: the first one packed it; say so, change nothing.
-                return _redirect(f"/coop/orders/{fulfilment_id}?done=packed")
+                return see_other(f"/coop/orders/{fulfilment_id}?done=packed")
             raise
         except FarmgateError as exc:
             if exc.status == 404:
@@ -176,7 +173,7 @@ def assign_courier(
     else:
         try:
             township.assign(session, staff, parcel.id, int(courier))
-            return _redirect(f"/coop/orders/{fulfilment_id}?done=courier")
+            return see_other(f"/coop/orders/{fulfilment_id}?done=courier")
         except FarmgateError as exc:
             if exc.status == 404 and not exc.fields:
                 raise

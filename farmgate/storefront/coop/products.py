@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,7 @@ from farmgate.catalog.schemas import ProductCreate, ProductUpdate, SkuCreate
 from farmgate.cooperatives import service as cooperatives
 from farmgate.errors import FarmgateError
 from farmgate.models import Account, ProductStatus
+from farmgate.storefront.common import see_other
 from farmgate.storefront.coop import labels
 from farmgate.storefront.coop.deps import DeskStaff, FormValues, SessionDep, check_csrf
 from farmgate.storefront.coop.forms import Errors, desk_page, sku_fields
@@ -38,10 +39,6 @@ DONE = {
 }
 # How the service names a product form's fields -> the ids on our page.
 PRODUCT_FIELDS = {k: k for k in labels.FIELD_LABELS} | {"skus": "spec_1"}
-
-
-def _redirect(url: str) -> Response:
-    return RedirectResponse(url, status_code=303)
 
 
 def _choices(session: Session, staff: Account) -> dict[str, Any]:
@@ -124,7 +121,7 @@ def _quick_action(
     product = service.get_owned_product(session, staff, product_id)
     back = f"/coop/products/{product_id}" if form.get("back") == "edit" else "/coop/products"
     if product.status == _TARGETS[action]:
-        return _redirect(f"{back}?done={action}")  # the same button pressed twice: done once
+        return see_other(f"{back}?done={action}")  # the same button pressed twice: done once
     try:
         _ACTIONS[action](session, staff, product_id)
     except FarmgateError as exc:
@@ -132,7 +129,7 @@ def _quick_action(
             raise
         session.rollback()
         return _list(request, session, staff, problem=exc.message)
-    return _redirect(f"{back}?done={action}")
+    return see_other(f"{back}?done={action}")
 
 
 @router.post("/coop/products/{product_id:int}/submit")
@@ -243,7 +240,7 @@ def create_product(
             session.rollback()
             errors.absorb(exc, PRODUCT_FIELDS, "name")
         else:
-            return _redirect(f"/coop/products/{product.id}?done=created")
+            return see_other(f"/coop/products/{product.id}?done=created")
     return _new_form(request, session, staff, form, errors)
 
 
@@ -316,7 +313,7 @@ def update_product(
             errors.absorb(exc, PRODUCT_FIELDS, "name")
         else:
             sent_back = was_published and product.status == ProductStatus.PENDING_REVIEW
-            return _redirect(
+            return see_other(
                 f"/coop/products/{product_id}?done={'review' if sent_back else 'saved'}"
             )
     return edit_page(request, session, staff, product_id, values=form, errors=errors)

@@ -4,14 +4,14 @@ its staff: the owner invites a mobile number with a one-time link, and removes s
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from farmgate.cooperatives import service as cooperatives
 from farmgate.cooperatives import staff as staffing
 from farmgate.errors import FarmgateError, PermissionDenied
 from farmgate.models import Account
-from farmgate.storefront.common import PageAccount, render
+from farmgate.storefront.common import PageAccount, render, see_other
 from farmgate.storefront.coop.deps import DeskStaff, FormValues, SessionDep, check_csrf
 from farmgate.storefront.coop.forms import Errors, desk_page
 
@@ -22,10 +22,6 @@ DONE = {
     "name": "资料已保存。新名称已提交乡镇审核，审核通过前买家看到的仍是原名称。",
     "removed": "已移除这位工作人员，他的账号已退出登录。",
 }
-
-
-def _redirect(url: str) -> Response:
-    return RedirectResponse(url, status_code=303)
 
 
 def _owner(staff: Account) -> Account:
@@ -100,7 +96,7 @@ def save_profile(
     before = coop.pending_name
     cooperatives.request_name(session, staff, coop, name)
     asked = coop.pending_name and coop.pending_name != before
-    return _redirect("/coop/profile?done=" + ("name" if asked else "saved"))
+    return see_other("/coop/profile?done=" + ("name" if asked else "saved"))
 
 
 # --- staff ------------------------------------------------------------------------------
@@ -208,7 +204,7 @@ def remove(
             errors={"members": exc.message},
             status=409,
         )
-    return _redirect("/coop/staff?done=removed")
+    return see_other("/coop/staff?done=removed")
 
 
 # --- the invited member sets a password (not signed in) -------------------------------------
@@ -235,7 +231,7 @@ def set_password(
     else:
         try:
             staffing.accept_invite(session, token, password)
-            return _redirect("/login?next=/coop/orders")
+            return see_other("/login?next=/coop/orders")
         except FarmgateError as exc:
             session.rollback()
             errors["password"] = exc.fields.get("password", exc.message)

@@ -16,11 +16,11 @@ from farmgate.config import settings
 from farmgate.errors import FarmgateError, ValidationFailed
 from farmgate.models import Account, Batch
 from farmgate.rendering.compliance import BASIS_BOXES, SIZES, certificate_pdf
+from farmgate.storefront.common import see_other
 from farmgate.storefront.coop.batches import (
     lot_form,
     pydantic_errors,
     read_date,
-    redirect,
 )
 from farmgate.storefront.coop.deps import DeskStaff, FormValues, Multipart, SessionDep, check_csrf
 from farmgate.storefront.coop.forms import Errors, clean
@@ -159,7 +159,7 @@ def add_inspection(
             )
             batch = service.get_batch(session, staff, batch_id)
         else:
-            return redirect(f"/coop/batches/{batch_id}?done=inspection")
+            return see_other(f"/coop/batches/{batch_id}?done=inspection")
     return _inspection_form(request, session, staff, batch, values, errors)
 
 
@@ -227,7 +227,7 @@ def add_cert(
             errors.absorb(exc, {"code": "code", "expires_on": "expires_on"}, "code")
             batch = service.get_batch(session, staff, batch_id)
         else:
-            return redirect(f"/coop/batches/{batch_id}?done=cert")
+            return see_other(f"/coop/batches/{batch_id}?done=cert")
     return _cert_form(request, session, staff, batch, form, errors)
 
 
@@ -313,7 +313,7 @@ def issue_compliance(
             errors.absorb(exc, COMPLIANCE_FIELDS, "product_name")
             batch = service.get_batch(session, staff, batch_id)
         else:
-            return redirect(f"/coop/batches/{batch_id}?done=compliance#cert-{made.id}")
+            return see_other(f"/coop/batches/{batch_id}?done=compliance#cert-{made.id}")
     return _compliance_form(request, session, staff, batch, values, errors)
 
 

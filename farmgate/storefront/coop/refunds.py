@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from farmgate.errors import FarmgateError
@@ -11,6 +11,7 @@ from farmgate.models import Account
 from farmgate.models import RefundRequestStatus as RS
 from farmgate.orders import desk
 from farmgate.payments import requests
+from farmgate.storefront.common import see_other
 from farmgate.storefront.coop.deps import DeskStaff, FormValues, SessionDep, check_csrf
 from farmgate.storefront.coop.forms import Errors, desk_page
 
@@ -21,10 +22,6 @@ DONE = {
     "accepted": "已同意退款。钱会按原路退回买家；到站付现金的，由村服务站退还现金。",
     "refused": "已拒绝。买家会看到您填写的理由。",
 }
-
-
-def _redirect(url: str) -> Response:
-    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/coop/refunds", response_class=HTMLResponse)
@@ -87,7 +84,7 @@ def _answer(
     done = "accepted" if accept else "refused"
     if asked.status != RS.OPEN:
         # Sent twice (or answered by a colleague meanwhile): nothing more happens.
-        return _redirect(f"/coop/refunds/{request_id}")
+        return see_other(f"/coop/refunds/{request_id}")
     errors = Errors()
     try:
         if accept:
@@ -101,7 +98,7 @@ def _answer(
         else:
             requests.refuse(session, staff, request_id, form.get("answer", ""))
         if not errors:
-            return _redirect(f"/coop/refunds/{request_id}?done={done}")
+            return see_other(f"/coop/refunds/{request_id}?done={done}")
     except FarmgateError as exc:
         if exc.status == 404:
             raise

@@ -7,13 +7,14 @@ press one button, losing the other change.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from farmgate.catalog import service, stock
 from farmgate.catalog.schemas import SkuCreate, SkuUpdate
 from farmgate.errors import FarmgateError
 from farmgate.models import Account
+from farmgate.storefront.common import see_other
 from farmgate.storefront.coop.deps import DeskStaff, FormValues, SessionDep, check_csrf
 from farmgate.storefront.coop.forms import Errors, desk_page, sku_fields
 from farmgate.storefront.coop.products import edit_page, stock_flag
@@ -23,10 +24,6 @@ router = APIRouter(include_in_schema=False)
 
 # How the service names a SKU's fields -> the ids on our forms.
 SKU_FIELDS = {"spec": "spec", "price_fen": "price", "stock": "stock", "weight_g": "weight_g"}
-
-
-def _redirect(url: str) -> Response:
-    return RedirectResponse(url, status_code=303)
 
 
 @router.post("/coop/products/{product_id:int}/skus", response_class=HTMLResponse)
@@ -47,7 +44,7 @@ def add_sku(
             session.rollback()
             errors.absorb(exc, {k: f"{v}-new" for k, v in SKU_FIELDS.items()}, "spec-new")
         else:
-            return _redirect(f"/coop/products/{product_id}?done=sku_added#skus")
+            return see_other(f"/coop/products/{product_id}?done=sku_added#skus")
     return edit_page(request, session, staff, product_id, new_sku=form, errors=errors)
 
 
@@ -117,7 +114,7 @@ def update_sku(
             session.rollback()
             errors.absorb(exc, SKU_FIELDS | {str(sku_id): "stock"}, "spec")
         else:
-            return _redirect(f"/coop/products/{product_id}?done=sku_saved#skus")
+            return see_other(f"/coop/products/{product_id}?done=sku_saved#skus")
     # The hidden "was" is dropped: the page shows the stock as it is now.
     kept = {k: v for k, v in form.items() if k != "stock_was"}
     return _sku_page(request, session, staff, product_id, sku_id, kept, errors)
@@ -134,7 +131,7 @@ def _set_active(
 ) -> Response:
     check_csrf(request, form.get("csrf_token", ""))
     service.update_sku(session, staff, product_id, sku_id, SkuUpdate(is_active=active))
-    return _redirect(f"/coop/products/{product_id}?done={'sku_on' if active else 'sku_off'}#skus")
+    return see_other(f"/coop/products/{product_id}?done={'sku_on' if active else 'sku_off'}#skus")
 
 
 @router.post("/coop/products/{product_id:int}/skus/{sku_id:int}/deactivate")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from farmgate.errors import AuthenticationRequired, FarmgateError, PermissionDenied
 from farmgate.models import Account, Role
-from farmgate.storefront.common import PageAccount, check_csrf, render
+from farmgate.storefront.common import PageAccount, check_csrf, render, see_other
 from farmgate.web.requests import FormValues
 from farmgate.web.session import SessionDep
 
@@ -68,11 +68,6 @@ def console_page(
     response = render(request, template, admin, nav=NAV, section=section, **context)
     response.status_code = 422 if context["errors"] and status == 200 else status
     return response
-
-
-def see_other(url: str) -> Response:
-    """After a form: on to ``url`` (303, so reloading the page does not send the form again)."""
-    return RedirectResponse(url, status_code=303)
 
 
 def undo_refusal(session: Session, exc: FarmgateError) -> None:
