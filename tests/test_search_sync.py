@@ -126,6 +126,28 @@ def test_another_process_catches_up_and_reindex_rebuilds(client, session: Sessio
     assert sorted(fresh.index.search(SearchQuery()).ids) == sorted([oil.id, fish.id])
 
 
+def test_reindex_works_in_chunks(client, session: Session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Reindexing sends bounded batches: PostgreSQL refuses a statement with more than 65,535
+    bind parameters, which one IN list of every product id passed at that size."""
+    township, _, staff, _ = _setup(session)
+    village = f.first_village(session, township)
+    made = [
+        f.create_product(session, staff, village, name=f"示例干辣椒{n}号", category="grain_oil")
+        for n in range(5)
+    ]
+    _reflect(session)
+    session.query(SearchEntry).delete()
+    session.commit()
+    monkeypatch.setattr(search, "REINDEX_CHUNK", 2)
+    assert search.reindex(session) == 5
+    session.commit()
+    fresh = store.EmbeddedStore()
+    fresh.catch_up(session, force=True)
+    assert sorted(fresh.index.search(SearchQuery()).ids) == sorted(p.id for p in made)
+    versions = session.scalars(select(SearchEntry.version).distinct()).all()
+    assert len(versions) == 3  # 2 + 2 + 1
+
+
 def test_facets_agree_with_sql(client, session: Session) -> None:  # type: ignore[no-untyped-def]
     township = f.create_township(session, villages=("谭家场", "高坪", "黄溪口"))
     villages = session.query(Village).filter_by(township_id=township.id).order_by(Village.id).all()

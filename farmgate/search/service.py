@@ -86,19 +86,21 @@ def reflect(session: Session, product_ids: Iterable[int]) -> int:
     return len(docs)
 
 
+REINDEX_CHUNK = 1000
+
+
 def reindex(session: Session) -> int:
     """Rebuild from the database: every searchable product, nothing else."""
     ids = documents.searchable_ids(session)
     if uses_meilisearch():
-        target = meili_backend()
-        target.clear()
-        for start in range(0, len(ids), 1000):
-            reflect(session, ids[start : start + 1000])
-        return len(ids)
-    session.execute(delete(SearchEntry))
-    docs = documents.build(session, ids)
-    store.write(session, docs)
-    embedded_store().reset()  # this process re-reads everything; others see the new version
+        meili_backend().clear()
+    else:
+        session.execute(delete(SearchEntry))
+    # In chunks: one statement's bind parameters are limited (65,535 on PostgreSQL).
+    for start in range(0, len(ids), REINDEX_CHUNK):
+        reflect(session, ids[start : start + REINDEX_CHUNK])
+    if not uses_meilisearch():
+        embedded_store().reset()  # this process re-reads everything; others see the new version
     return len(ids)
 
 
