@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from farmgate import __version__
 from farmgate.api import docs as api_docs
@@ -24,7 +25,6 @@ from farmgate.callbacks import API_PREFIX
 from farmgate.config import settings
 from farmgate.db import check_migrations, get_engine
 from farmgate.ops.middleware import RequestContext
-from farmgate.storefront.common import STATIC_DIR
 from farmgate.storefront.coop import router as coop_desk_router
 from farmgate.storefront.courier import router as courier_router
 from farmgate.storefront.errors import html_error
@@ -32,12 +32,17 @@ from farmgate.storefront.pages import router as storefront_router
 from farmgate.storefront.reports_pages import router as reports_router
 from farmgate.storefront.search_pages import router as search_router
 from farmgate.storefront.shop import router as shop_router
+from farmgate.storefront.templating import static_files
 from farmgate.storefront.township import router as console_router
 from farmgate.storefront.trace_pages import router as trace_router
+from farmgate.web.downloads import XLSX_MEDIA
 from farmgate.web.errors import HANDLED_ERRORS
 from farmgate.web.guard import Guard, add_security_headers
 from farmgate.web.unit import bind_units, set_thread_limit
 from farmgate.workers.dispatcher import make_job_queue
+
+# Already compressed (photos, PDFs, spreadsheets, archives): gzip would only spend CPU.
+NOT_COMPRESSED = (*DEFAULT_EXCLUDED_CONTENT_TYPES, "image/*", "application/pdf", XLSX_MEDIA)
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +112,11 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     )
     for exc_type in HANDLED_ERRORS:
         app.add_exception_handler(exc_type, _error_handler(outermost=exc_type is Exception))
+    # Text answers compressed (pages, JSON, CSS, JS); images and files that are already small
+    # or compressed pass as they are. Caddy, when in front, leaves an encoded answer alone.
+    app.add_middleware(
+        GZipMiddleware, minimum_size=1024, compresslevel=5, exclude_content_types=NOT_COMPRESSED
+    )
     app.add_middleware(Guard)
     app.add_middleware(RequestContext)  # outermost: its id and timing cover the guard's 4xx
     app.include_router(ops_router)
@@ -123,6 +133,6 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     bind_units(app)  # after every router: each request's database work in one thread call
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app.mount(settings.media_url_path, StaticFiles(directory=settings.media_dir), name="media")
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", static_files, name="static")
     app.mount(api_docs.ASSETS_PATH, api_docs.assets(), name="api-docs-assets")
     return app

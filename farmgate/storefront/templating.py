@@ -8,9 +8,12 @@ from fastapi.templating import Jinja2Templates
 
 from farmgate.models import OrderStatus, StorageClass
 from farmgate.timeutil import format_local
+from farmgate.web.assets import VersionedStatic
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
+# The /static mount; pages link its files with asset("site.css"), a content-hashed URL.
+static_files = VersionedStatic(Path(__file__).parent / "static", "/static")
 
 
 def yuan(fen: int | None) -> str:
@@ -26,6 +29,7 @@ def qty(value: object) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+templates.env.globals["asset"] = static_files.url
 templates.env.filters["yuan"] = yuan
 templates.env.filters["qty"] = qty
 templates.env.filters["local_time"] = format_local

@@ -1,0 +1,59 @@
+"""What the app does for caches and slow links: content-hashed static URLs kept for a year,
+revalidation with 304 for anything else, gzip for text and never for photos or PDFs."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+from farmgate.config import settings
+from farmgate.web.assets import IMMUTABLE, REVALIDATE
+from tests.support.images import jpeg
+
+
+def test_pages_link_static_files_by_content_hash(client) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/")
+    assert page.status_code == 200
+    links = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text)
+    assert links, "the home page links its stylesheet and script"
+    for link in links:
+        assert re.fullmatch(r"/static/[\w.-]+\?v=[0-9a-f]{12}", link), link
+        answer = client.get(link)
+        assert answer.status_code == 200
+        assert answer.headers["cache-control"] == IMMUTABLE
+
+
+def test_an_unversioned_or_stale_url_revalidates_with_a_304(client) -> None:  # type: ignore[no-untyped-def]
+    for url in ("/static/site.css", "/static/site.css?v=000000000000"):
+        first = client.get(url)
+        assert first.status_code == 200
+        assert first.headers["cache-control"] == REVALIDATE
+        again = client.get(url, headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304
+        assert again.content == b""
+
+
+def test_text_is_gzipped_and_images_are_not(client) -> None:  # type: ignore[no-untyped-def]
+    raw = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert raw.headers.get("content-encoding") == "gzip"
+    assert "乡村好物" in raw.text  # httpx inflates it; the bytes on the wire were gzip
+    plain = client.get("/", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    css = client.get("/static/site.css", headers={"Accept-Encoding": "gzip"})
+    assert css.headers.get("content-encoding") == "gzip"
+    assert len(gzip.compress(css.content)) < len(css.content)
+
+
+def test_photos_are_sent_as_they_are(client) -> None:  # type: ignore[no-untyped-def]
+    photo = settings.media_dir / "caching-test.jpg"
+    photo.parent.mkdir(parents=True, exist_ok=True)
+    photo.write_bytes(jpeg((300, 300)))
+    try:
+        answer = client.get(
+            f"{settings.media_url_path}/caching-test.jpg", headers={"Accept-Encoding": "gzip"}
+        )
+    finally:
+        photo.unlink()
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "image/jpeg"
+    assert "content-encoding" not in answer.headers
