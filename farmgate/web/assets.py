@@ -59,7 +59,8 @@ class VersionedStatic(StaticFiles):
 
 
 def _query_value(scope: Scope, name: bytes) -> str | None:
-    for part in scope.get("query_string", b"").split(b"&"):
+    query: bytes = scope.get("query_string", b"")
+    for part in query.split(b"&"):
         key, _, value = part.partition(b"=")
         if key == name:
             return value.decode("ascii", "replace")
