@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from farmgate import audit
 from farmgate.errors import Conflict, NotFound, ValidationFailed
 from farmgate.models import ProductReview, ReviewReport, Role
+from farmgate.privacy import service as privacy
 from farmgate.reviews import service as reviews
 from farmgate.reviews import views
 from tests.support import desk
@@ -49,6 +50,9 @@ def test_a_buyer_reviews_a_received_line_and_the_product_page_shows_its_lot(
     assert shown.lot_code == "TJC2612A"
     assert shown.buyer == buyer.phone[:3] + "****" + buyer.phone[-4:]
     assert shown.photos[0].thumb.endswith(".webp")
+    # The buyer's data export carries it.
+    exported = privacy.export(session, buyer)["reviews"]
+    assert [(r["stars"], r["body"], r["photos"]) for r in exported] == [(4, "辣味正，晒得很干", 1)]
 
 
 @pytest.mark.parametrize("until", [OS.PAID, OS.SHIPPED, OS.DELIVERED])
@@ -354,3 +358,11 @@ def test_pages_refuse_a_line_not_received_and_need_a_sign_in(client, session: Se
     session.expire_all()
     assert _count(session) == 0
     assert client.get(_form_url(order.number, 999999)).status_code == 404
+
+
+def test_an_erased_account_s_review_names_no_one(session: Session) -> None:
+    shop, review = _reviewed(session)
+    author = session.get(type(shop.owner), review.account_id)
+    privacy.erase(session, author, f.PASSWORD)  # type: ignore[arg-type]
+    (shown,) = views.summary(session, shop.product.id).latest  # type: ignore[arg-type]
+    assert shown.buyer == "买家" and shown.body == review.body
