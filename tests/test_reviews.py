@@ -337,6 +337,12 @@ def test_pages_write_show_report_and_hide(client, session: Session) -> None:  # 
     assert hidden.status_code == 200 and "已隐藏这条评价" in hidden.text
     assert "很香，辣得过瘾" not in client.get(f"/products/{product_id}").text
     assert "还没有评价" in client.get(f"/products/{product_id}/reviews").text
+    # Odd query strings are read leniently, never a 422 or 500 page.
+    assert client.get("/township/reviews?show=nope&page=x").status_code == 200
+    assert client.get(f"/products/{product_id}/reviews?page=-3").status_code == 200
+    assert client.get("/products/999999/reviews").status_code == 404
+    # The admin reading the order sees no review link: only its buyer may write one.
+    assert f'href="{url}"' not in client.get(f"/orders/{order.number}").text
     assert client.get(report_url).status_code == 404
 
 
