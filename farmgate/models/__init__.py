@@ -51,6 +51,7 @@ from farmgate.models.product import (
 )
 from farmgate.models.recall import CourierVillage, Recall, RecallContact
 from farmgate.models.report import ReportFact as ReportFact
+from farmgate.models.review import ProductReview, ReportReason, ReviewReport
 from farmgate.models.search import SearchEntry, SearchVersion
 from farmgate.models.submission import FormSubmission
 from farmgate.models.township import Township, Village
@@ -103,6 +104,7 @@ __all__ = [
     "Product",
     "ProductBase",
     "ProductPhoto",
+    "ProductReview",
     "ProductStatus",
     "Recall",
     "RecallContact",
@@ -110,6 +112,8 @@ __all__ = [
     "RefundRequest",
     "RefundRequestStatus",
     "RefundStatus",
+    "ReportReason",
+    "ReviewReport",
     "Role",
     "ScanCount",
     "SearchEntry",

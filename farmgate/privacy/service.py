@@ -30,6 +30,8 @@ from farmgate.models import (
     OrderStatus,
     Parcel,
     PaymentIntent,
+    ProductReview,
+    ReviewReport,
     Role,
 )
 from farmgate.orders import service as orders
@@ -111,6 +113,25 @@ def export(session: Session, account: Account) -> dict[str, Any]:
         },
         "orders": orders,
         "cart": items,
+        "reviews": [
+            {
+                "product_id": r.product_id,
+                "stars": r.stars,
+                "body": r.body,
+                "photos": len(r.photos),
+                "created_at": r.created_at.isoformat(),
+                "hidden": r.hidden,
+            }
+            for r in session.scalars(
+                select(ProductReview).where(col(ProductReview.account_id) == account.id)
+            )
+        ],
+        "review_reports": [
+            {"review_id": r.review_id, "reason": r.reason, "note": r.note}
+            for r in session.scalars(
+                select(ReviewReport).where(col(ReviewReport.account_id) == account.id)
+            )
+        ],
         "sessions": session.scalar(
             select(col(AuthToken.id)).where(col(AuthToken.account_id) == account.id).limit(1)
         )

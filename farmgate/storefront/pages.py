@@ -22,6 +22,7 @@ from farmgate.logistics import township
 from farmgate.models import CATEGORIES, Account, FulfilmentStatus, Role
 from farmgate.orders import presenters
 from farmgate.orders import service as orders
+from farmgate.reviews import views as reviews
 from farmgate.storefront.common import PageAccount, check_csrf, render
 from farmgate.trace import alerts as trace_alerts
 from farmgate.trace import service as trace_service
@@ -76,7 +77,13 @@ def product_page(
     batch = trace_service.current_batch(session, product_id)
     trace_path = trace_urls.trace_path(batch) if batch else None
     return render(
-        request, "product.html", account, product=product, batch=batch, trace_path=trace_path
+        request,
+        "product.html",
+        account,
+        product=product,
+        batch=batch,
+        trace_path=trace_path,
+        reviews=reviews.summary(session, product_id),
     )
 
 

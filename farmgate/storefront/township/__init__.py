@@ -15,9 +15,10 @@ from farmgate.storefront.township import (  # noqa: E402
     money_pages,  # orders, cash, refunds
     ops,
     review,
+    reviews,
     today,
     trace,
 )
 
-for section in (today, review, money_pages, trace, couriers, ops):
+for section in (today, review, money_pages, trace, couriers, ops, reviews):
     router.include_router(section.router)

@@ -1,0 +1,1 @@
+"""Buyers' reviews after receipt: writing one per order line, reports, township moderation."""
