@@ -57,3 +57,16 @@ def test_photos_are_sent_as_they_are(client) -> None:  # type: ignore[no-untyped
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "image/jpeg"
     assert "content-encoding" not in answer.headers
+
+
+def test_templates_link_static_files_only_through_asset() -> None:
+    """A literal /static/ URL would miss the content hash, and browsers would keep a stale copy
+    for an hour or revalidate it on every page."""
+    from farmgate.storefront.templating import TEMPLATES_DIR
+
+    literal = [
+        str(path.relative_to(TEMPLATES_DIR))
+        for path in TEMPLATES_DIR.rglob("*.html")
+        if re.search(r"""(?:href|src)=["']/static/""", path.read_text())
+    ]
+    assert literal == []
