@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -11,6 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from farmgate.caching import SingleFlightCache
 from farmgate.coldchain import shipments
 from farmgate.media.storage import get_storage
 from farmgate.models import (
@@ -210,8 +209,7 @@ def with_scan(story_: Story, row: scans.ScanView | None) -> Story:
 # hash, the lot's status and excursion flag); readings uploaded in the meantime reach the
 # chart when the entry expires.
 STORY_TTL_SECONDS = 10.0
-_stories: dict[tuple[Any, ...], tuple[float, Story]] = {}
-_stories_lock = threading.Lock()
+_stories: SingleFlightCache[Story] = SingleFlightCache(STORY_TTL_SECONDS)
 
 
 def cached_story(session: Session, batch: Batch, serial: str | None = None) -> Story:
@@ -222,19 +220,8 @@ def cached_story(session: Session, batch: Batch, serial: str | None = None) -> S
         .limit(1)
     ).first()
     key = (batch.id, serial, head, batch.status, batch.excursion, batch.recall_reason)
-    now = time.monotonic()
-    with _stories_lock:
-        hit = _stories.get(key)
-    if hit is not None and now - hit[0] < STORY_TTL_SECONDS:
-        return hit[1]
-    fresh = story(session, batch, serial)
-    with _stories_lock:
-        if len(_stories) > 2000:  # bounded: drop everything rather than track ages
-            _stories.clear()
-        _stories[key] = (now, fresh)
-    return fresh
+    return _stories.get(key, lambda: story(session, batch, serial))
 
 
 def clear_cache() -> None:
-    with _stories_lock:
-        _stories.clear()
+    _stories.clear()
