@@ -31,6 +31,7 @@ from farmgate.storefront.errors import html_error
 from farmgate.storefront.pages import router as storefront_router
 from farmgate.storefront.reports_pages import router as reports_router
 from farmgate.storefront.search_pages import router as search_router
+from farmgate.storefront.buyer import router as buyer_router
 from farmgate.storefront.shop import router as shop_router
 from farmgate.storefront.township import router as console_router
 from farmgate.storefront.trace_pages import router as trace_router
@@ -116,6 +117,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.include_router(console_router)
     app.include_router(storefront_router)
     app.include_router(shop_router)
+    app.include_router(buyer_router)
     app.include_router(trace_router)
     app.include_router(courier_router)
     app.include_router(search_router)
