@@ -24,6 +24,7 @@ from farmgate.callbacks import API_PREFIX
 from farmgate.config import settings
 from farmgate.db import check_migrations, get_engine
 from farmgate.ops.middleware import RequestContext
+from farmgate.storefront.buyer import router as buyer_router
 from farmgate.storefront.common import STATIC_DIR
 from farmgate.storefront.coop import router as coop_desk_router
 from farmgate.storefront.courier import router as courier_router
@@ -31,7 +32,6 @@ from farmgate.storefront.errors import html_error
 from farmgate.storefront.pages import router as storefront_router
 from farmgate.storefront.reports_pages import router as reports_router
 from farmgate.storefront.search_pages import router as search_router
-from farmgate.storefront.buyer import router as buyer_router
 from farmgate.storefront.shop import router as shop_router
 from farmgate.storefront.township import router as console_router
 from farmgate.storefront.trace_pages import router as trace_router
