@@ -75,7 +75,8 @@ def _check_village(session: Session, data: AddressIn) -> None:
     township = places.current_township(session)
     if township is None or data.township != township.name or not data.village:
         return
-    if data.village not in village_choices(session):
+    known = {name.removesuffix("村") for name in village_choices(session)}
+    if data.village.removesuffix("村") not in known:
         raise ValidationFailed(
             "村名不在本乡的村里",
             fields={"village": f"{township.name}没有这个村，请从列表中选择，或留空写在详细地址里"},

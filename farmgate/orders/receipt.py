@@ -70,4 +70,5 @@ def auto_confirm(session: Session, now: datetime | None = None, limit: int = 500
             note=f"送达 {settings.auto_confirm_days} 天后自动确认收货",
         )
         done += 1
+    session.flush()
     return done
