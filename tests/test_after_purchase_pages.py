@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from farmgate.catalog import service as catalog
-from farmgate.models import Address, Order, OrderStatus, RefundRequest, Sku
+from farmgate.models import Address, Order, OrderStatus, RefundRequest, Role, Sku
 from farmgate.orders import service as orders
 from tests.support import aftercare, desk
 from tests.support import factories as f
@@ -206,6 +206,11 @@ def test_after_sales_on_the_pages_answered_on_the_desk(client, session: Session)
     )
     assert page.count("售后照片") == 1
     asked = session.query(RefundRequest).one()
+
+    # The township console shows the same request (it may step in on late ones).
+    f.login_browser(client, session, f.create_account(session, role=Role.ADMIN))
+    console = client.get(f"/township/refunds/{asked.id}").text
+    assert "冷链记录" in console and "买家申请退款 ¥5.00" in console
 
     # The cooperative sees the evidence and photo on its desk, and accepts the amount asked.
     f.login_browser(client, session, s.owner)

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from farmgate import db
+from farmgate.catalog import service as catalog
 from farmgate.models import Account, Order, Refund, RefundStatus, Role, Sku
 from farmgate.payments import service as payments
 from tests.support import aftercare, desk
@@ -40,6 +41,7 @@ def test_confirm_cancel_and_after_sales_refunded(page, app_url, app_db: Path) ->
         shop = desk.shop(session, "山背茶油合作社", lot="SB2026A")
         shop.coop.service_phone = "0745-6221234"
         session.add(shop.coop)
+        catalog.add_photo(session, shop.owner, shop.product.id, jpeg((640, 480), (40, 120, 40)))  # type: ignore[arg-type]
         buyer = f.create_account(session)
         received = aftercare.delivered(session, desk.order(session, shop.sku, buyer=buyer))
         spoiled = aftercare.delivered(session, desk.order(session, shop.sku, buyer=buyer))
@@ -47,7 +49,7 @@ def test_confirm_cancel_and_after_sales_refunded(page, app_url, app_db: Path) ->
         unpaid = desk.order(session, shop.sku, paid=False)
         other = session.get(Account, unpaid.account_id)
         session.commit()
-        ids = (received.id, spoiled.id, unpaid.id, shop.sku.id)
+        ids = (received.id, spoiled.id, unpaid.id, shop.sku.id, shop.product.id)
         phones = (buyer.phone, other.phone, shop.owner.phone)  # type: ignore[union-attr]
         numbers = (received.number, spoiled.number, unpaid.number)
         stock = session.get(Sku, shop.sku.id).stock  # type: ignore[union-attr]
@@ -73,6 +75,24 @@ def test_confirm_cancel_and_after_sales_refunded(page, app_url, app_db: Path) ->
     with Session(engine) as session:
         assert session.get(Order, ids[2]).status == "cancelled"  # type: ignore[union-attr]
         assert session.get(Sku, ids[3]).stock == stock + 2  # type: ignore[union-attr]
+
+    # The address book: a new address, then checkout offers it (chosen as the default).
+    page.goto("/addresses")
+    submit(page, "text=添加新地址")
+    page.fill("#f-recipient", "周七")
+    page.fill("#f-village", "高坪")
+    page.fill("#f-address_detail", "2组6号")
+    _phone(page, "61-address-new")
+    submit(page, "text=保存地址")
+    assert "地址已保存" in page.content() and "默认" in page.content()
+    _phone(page, "62-address-book")
+    page.goto(f"/products/{ids[4]}")
+    submit(page, "text=加入购物车")
+    submit(page, "text=去结算")
+    assert page.locator("input[name=address_id]:checked").get_attribute("value") != "new"
+    _phone(page, "63-checkout-saved-address")
+    submit(page, "text=提交订单")
+    assert "周七" in page.content() and "2组6号" in page.content()
 
     # 3. After-sales with a photo: a wrong amount first, then the request.
     _sign_in(page, phones[0])
