@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from farmgate.catalog import service as catalog
 from farmgate.models import Address, Order, OrderStatus, RefundRequest, Role, Sku
 from farmgate.orders import service as orders
+from farmgate.trace import urls as trace_urls
 from tests.support import aftercare, desk
 from tests.support import factories as f
 from tests.support.images import jpeg
@@ -160,6 +161,7 @@ def test_my_orders_cancel_and_confirm_receipt(client, session: Session) -> None:
     )
     # The cooperative's phone on the product page too; the favicon is served.
     assert 'href="tel:0745-6221234"' in client.get(f"/products/{s.product.id}").text
+    assert 'href="tel:0745-6221234"' in client.get(trace_urls.trace_path(s.lot)).text
     icon = client.get("/favicon.ico", follow_redirects=True)
     assert icon.status_code == 200 and "svg" in icon.headers["content-type"]
     assert 'rel="icon"' in client.get("/").text
@@ -192,6 +194,7 @@ def test_after_sales_on_the_pages_answered_on_the_desk(client, session: Session)
     assert post(stranger.number, good).status_code == 404
     for data, photo, message in [
         ({**good, "kind": ""}, None, "请选择售后原因"),
+        ({**good, "part": ""}, None, "请选择是哪个合作社的商品"),
         ({**good, "amount": "99999"}, None, "最多可退"),
         (good, ("x.pdf", b"%PDF-1.4 nope", "application/pdf"), "第1张（x.pdf）"),
     ]:

@@ -172,6 +172,9 @@ def ask(
     order = session.get(Order, pk(order), with_for_update=True, populate_existing=True) or order
     if not can_ask(order):
         raise InvalidTransition("这个订单现在不能申请售后", code="not_askable")
+    if not fulfilment_id:
+        message = "请选择是哪个合作社的商品"
+        raise ValidationFailed(message, fields={"part": message})
     part = session.get(Fulfilment, fulfilment_id)
     if part is None or part.order_id != order.id or part not in parts(session, order):
         raise NotFound("订单中没有这个合作社的商品")

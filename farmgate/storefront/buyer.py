@@ -30,7 +30,7 @@ def favicon() -> Response:
     return RedirectResponse("/static/favicon.svg", status_code=301)
 
 
-def _buyer(account: Account | None, here: str = "") -> Account:
+def _buyer(account: Account | None) -> Account:
     if account is None:
         raise AuthenticationRequired("请先登录")
     return account
@@ -43,7 +43,7 @@ def _buyer(account: Account | None, here: str = "") -> Account:
 def address_book(
     request: Request, session: SessionDep, account: PageAccount, done: str = ""
 ) -> Response:
-    buyer = _buyer(account, "/addresses")
+    buyer = _buyer(account)
     notice = {"saved": "地址已保存。", "deleted": "地址已删除。", "default": "已设为默认地址。"}
     return render(
         request,
@@ -78,7 +78,7 @@ def _address_form(
 
 @router.get("/addresses/new", response_class=HTMLResponse)
 def new_address(request: Request, session: SessionDep, account: PageAccount) -> Response:
-    buyer = _buyer(account, "/addresses/new")
+    buyer = _buyer(account)
     values = {**addresses.local_defaults(session), "phone": buyer.phone}
     return _address_form(request, session, buyer, values, {})
 
@@ -87,7 +87,7 @@ def new_address(request: Request, session: SessionDep, account: PageAccount) -> 
 def edit_address(
     address_id: int, request: Request, session: SessionDep, account: PageAccount
 ) -> Response:
-    buyer = _buyer(account, "/addresses")
+    buyer = _buyer(account)
     address = addresses.get_for(session, buyer, address_id)
     return _address_form(
         request, session, buyer, addresses.as_values(address), {}, address_id=address_id
@@ -128,21 +128,21 @@ def _save(
 def add_address(
     request: Request, form: FormValues, session: SessionDep, account: PageAccount
 ) -> Response:
-    return _save(request, session, _buyer(account, "/addresses/new"), form, None)
+    return _save(request, session, _buyer(account), form, None)
 
 
 @router.post("/addresses/{address_id:int}", response_class=HTMLResponse)
 def update_address(
     address_id: int, request: Request, form: FormValues, session: SessionDep, account: PageAccount
 ) -> Response:
-    return _save(request, session, _buyer(account, "/addresses"), form, address_id)
+    return _save(request, session, _buyer(account), form, address_id)
 
 
 @router.post("/addresses/{address_id:int}/default")
 def make_default(
     address_id: int, request: Request, form: FormValues, session: SessionDep, account: PageAccount
 ) -> Response:
-    buyer = _buyer(account, "/addresses")
+    buyer = _buyer(account)
     check_csrf(request, form.get("csrf_token", ""))
     addresses.set_default(session, buyer, address_id)
     return see_other("/addresses?done=default")
@@ -152,7 +152,7 @@ def make_default(
 def delete_address(
     address_id: int, request: Request, form: FormValues, session: SessionDep, account: PageAccount
 ) -> Response:
-    buyer = _buyer(account, "/addresses")
+    buyer = _buyer(account)
     check_csrf(request, form.get("csrf_token", ""))
     addresses.delete(session, buyer, address_id)
     return see_other("/addresses?done=deleted")
