@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session
 from farmgate.config import settings
 from farmgate.db import utcnow
 from farmgate.errors import InvalidTransition, NotFound, ValidationFailed
-from farmgate.models import Order, OrderEvent, OrderStatus, Refund, RefundRequest, Sku
+from farmgate.models import Address, Order, OrderEvent, OrderStatus, Refund, RefundRequest, Sku
 from farmgate.models import RefundRequestStatus as RS
 from farmgate.orders import addresses, receipt
 from farmgate.orders import service as orders
 from farmgate.orders import tasks as order_tasks
 from farmgate.orders.schemas import AddressIn
 from farmgate.payments import aftersales, requests
+from farmgate.privacy import service as privacy
 from tests.support import aftercare, desk
 from tests.support import factories as f
 from tests.support.images import jpeg
@@ -173,3 +174,15 @@ def test_a_refused_after_sales_request_leaves_the_order_delivered(session: Sessi
     assert asked.status == RS.REFUSED and order.status == OS.DELIVERED
     assert aftersales.open_after_sales(session, order.id) == []  # type: ignore[arg-type]
     assert asked.evidence == []  # no lot with an excursion
+
+
+def test_the_address_book_is_exported_and_erased_with_the_account(session: Session) -> None:
+    f.create_township(session)
+    buyer = f.create_account(session)
+    addresses.add(session, buyer, AddressIn(**HOME))
+    exported = privacy.export(session, buyer)
+    assert exported["addresses"][0]["address_detail"] == "5组8号"
+    assert exported["addresses"][0]["is_default"] is True
+    privacy.erase(session, buyer, f.PASSWORD)
+    session.flush()
+    assert session.query(Address).filter_by(account_id=buyer.id).count() == 0
