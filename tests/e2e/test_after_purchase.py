@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from farmgate import db
 from farmgate.catalog import service as catalog
+from farmgate.media.storage import LocalMediaStorage, set_storage
 from farmgate.models import Account, Order, Refund, RefundStatus, Role, Sku
 from farmgate.payments import service as payments
 from tests.support import aftercare, desk
@@ -35,8 +36,12 @@ def _sign_in(page, phone: str) -> None:  # type: ignore[no-untyped-def]
     submit(page, "button[type=submit]")
 
 
-def test_confirm_cancel_and_after_sales_refunded(page, app_url, app_db: Path) -> None:  # type: ignore[no-untyped-def]
+def test_confirm_cancel_and_after_sales_refunded(
+    page, app_url, app_db: Path, app_workdir: Path
+) -> None:  # type: ignore[no-untyped-def]
     engine = db.make_engine(f"sqlite:///{app_db}")
+    # The product photo is written where the server serves its media from.
+    set_storage(LocalMediaStorage(app_workdir / "media", "/media"))
     with Session(engine) as session:
         shop = desk.shop(session, "山背茶油合作社", lot="SB2026A")
         shop.coop.service_phone = "0745-6221234"
@@ -58,6 +63,7 @@ def test_confirm_cancel_and_after_sales_refunded(page, app_url, app_db: Path) ->
     _sign_in(page, phones[0])
     page.goto("/my-orders")
     assert numbers[0] in page.content() and "确认收货" in page.content()
+    assert page.locator("img.thumb").first.evaluate("img => img.naturalWidth") > 0
     _phone(page, "50-my-orders")
     page.goto(f"/orders/{numbers[0]}")
     assert 'href="tel:0745-6221234"' in page.content() and "自动确认收货" in page.content()
