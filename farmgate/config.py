@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     # A buyer's refund request not answered by its cooperative within this many hours is late:
     # the township console counts it on its today page and the admin may answer it instead.
     refund_answer_hours: int = Field(default=48, ge=1)
+    # A delivered order the buyer has not confirmed completes itself this many days after
+    # delivery (自动确认收货; the periodic job orders.auto_confirm).
+    auto_confirm_days: int = Field(default=7, ge=1)
     # What a guest (no account) may hold in unpaid orders, so nobody can reserve a SKU's whole
     # stock anonymously: orders per phone and per address, units of one SKU, and the share of
     # a SKU's stock all guests' unpaid orders together may hold.

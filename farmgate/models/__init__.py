@@ -1,6 +1,7 @@
 """Every table, one module each, imported here so metadata and Alembic see them all."""
 
 from farmgate.models.account import Account, AuthToken, LoginThrottle, Role
+from farmgate.models.address import Address
 from farmgate.models.alert import Alert
 from farmgate.models.audit import AuditEntry
 from farmgate.models.batch import Batch, BatchInput, BatchLink, BatchStatus, InputKind
@@ -30,6 +31,7 @@ from farmgate.models.parcel import (
     carrier_label,
 )
 from farmgate.models.payment import (
+    AFTER_SALES_REASONS,
     IntentStatus,
     PaymentIntent,
     PaymentNotification,
@@ -58,11 +60,13 @@ from farmgate.models.township import Township, Village
 from farmgate.models.trace_event import ScanCount, TraceEvent
 
 __all__ = [
+    "AFTER_SALES_REASONS",
     "CARRIER_NAMES",
     "CATEGORIES",
     "TOWNSHIP_CARRIER",
     "UNITS",
     "Account",
+    "Address",
     "Alert",
     "AuditEntry",
     "AuthToken",

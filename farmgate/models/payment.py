@@ -88,6 +88,15 @@ class Refund(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_type=AwareDateTime, index=True)
 
 
+AFTER_SALES_REASONS = {
+    "quality": "质量问题",
+    "damaged": "商品破损",
+    "spoiled": "运输途中变质",
+    "wrong_item": "发错商品",
+    "missing": "少发 / 漏发",
+}
+
+
 @labelled({"open": "待合作社答复", "accepted": "已同意退款", "refused": "已拒绝"})
 class RefundRequestStatus(Labelled):
     OPEN = "open"  # waiting for the cooperative's answer
@@ -114,3 +123,10 @@ class RefundRequest(SQLModel, table=True):
     answered_by: int | None = Field(default=None, foreign_key="account.id")
     refund_id: int | None = Field(default=None, foreign_key="refund.id")
     answer: str = Field(default="", max_length=200)  # the refusal's reason, shown to the buyer
+    # After-sales (售后) requests say more: why (AFTER_SALES_REASONS), the amount asked, the
+    # buyer's photos (media keys, see farmgate/media/photos.py) and, when a lot of the part
+    # had a cold-chain excursion on the way, that evidence copied in when the request was made.
+    kind: str = Field(default="", max_length=12)  # "" for a plain refund request
+    amount_asked_fen: int | None = None
+    photos: list[str] = Field(default_factory=list, sa_type=JSON)
+    evidence: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)

@@ -51,6 +51,26 @@ class CartView(BaseModel):
     unavailable: int = 0  # lines that cannot be bought now (each says why)
 
 
+class AddressIn(BaseModel):
+    """A saved address (the address book): the delivery fields of checkout."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    recipient: str = Field(min_length=1, max_length=30, description="收货人")
+    phone: str = Field(description="手机号")
+    province: str = Field(min_length=2, max_length=20)
+    city: str = Field(min_length=2, max_length=20)
+    county: str = Field(min_length=2, max_length=20)
+    township: str = Field(min_length=2, max_length=20)
+    village: str = Field(default="", max_length=30)
+    address_detail: str = Field(min_length=2, max_length=120, description="详细地址")
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str) -> str:
+        return normalize_mobile(v)
+
+
 class CheckoutIn(BaseModel):
     """What checkout asks for; every field is checked with a message in Chinese."""
 

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from farmgate.db import utcnow
 from farmgate.jobs.errors import TransientJobError
-from farmgate.jobs.registry import job
+from farmgate.jobs.registry import job, periodic
 from farmgate.models import Order, OrderStatus
-from farmgate.orders import service
+from farmgate.orders import receipt, service
 
 
 class ReleaseArgs(TypedDict):
@@ -36,3 +36,9 @@ def release_unpaid(session: Session, args: ReleaseArgs) -> None:
     if utcnow() < order.pay_by - timedelta(seconds=1):
         raise TransientJobError("payment deadline not reached yet")
     service.cancel(session, order, None, note="超时未支付，已自动取消并释放库存")
+
+
+@periodic("orders.auto_confirm", every_seconds=3600)
+def auto_confirm(session: Session) -> None:
+    """自动确认收货: complete orders delivered settings.auto_confirm_days ago or more."""
+    receipt.auto_confirm(session)

@@ -145,6 +145,11 @@ def refundable_fen(session: Session, request: RefundRequest) -> int:
     part = session.get(Fulfilment, request.fulfilment_id)
     order = session.get(Order, request.order_id)
     assert part is not None and order is not None
+    return part_refundable_fen(session, part, order)
+
+
+def part_refundable_fen(session: Session, part: Fulfilment, order: Order) -> int:
+    """What may still go back for one cooperative's part of ``order`` (see refundable_fen)."""
     done = select(col(RefundRequest.refund_id)).where(
         col(RefundRequest.fulfilment_id) == part.id, col(RefundRequest.refund_id).is_not(None)
     )
@@ -195,7 +200,9 @@ def accept(session: Session, actor: Account, request_id: int, amount_fen: int | 
     """Refund ``amount_fen`` (None: everything still refundable for this part)."""
     request, order = _open(session, actor, request_id)
     limit = refundable_fen(session, request)
-    amount = limit if amount_fen is None else amount_fen
+    # "In full" means what the buyer asked for (an after-sales request names an amount).
+    asked = min(request.amount_asked_fen, limit) if request.amount_asked_fen else limit
+    amount = asked if amount_fen is None else amount_fen
     if amount <= 0:
         raise Invalid("退款金额必须大于0", fields={"amount": "退款金额必须大于0"})
     if amount > limit:

@@ -21,6 +21,7 @@ from farmgate.db import utcnow
 from farmgate.errors import Conflict, PermissionDenied
 from farmgate.models import (
     Account,
+    Address,
     AuthToken,
     Cart,
     CartItem,
@@ -35,6 +36,7 @@ from farmgate.models import (
     Role,
 )
 from farmgate.orders import service as orders
+from farmgate.orders.addresses import FIELDS as ADDRESS_FIELDS
 
 ERASED = "已注销用户"
 # Orders that still need the address or the buyer (delivery, a refund being decided).
@@ -112,6 +114,14 @@ def export(session: Session, account: Account) -> dict[str, Any]:
             "created_at": account.created_at.isoformat(),
         },
         "orders": orders,
+        "addresses": [
+            {name: getattr(a, name) for name in ADDRESS_FIELDS} | {"is_default": a.is_default}
+            for a in session.scalars(
+                select(Address)
+                .where(col(Address.account_id) == account.id)
+                .order_by(col(Address.id))
+            )
+        ],
         "cart": items,
         "reviews": [
             {
@@ -164,6 +174,7 @@ def erase(session: Session, account: Account, password: str) -> None:
     if cart is not None:
         session.execute(delete(CartItem).where(col(CartItem.cart_id) == cart.id))
         session.delete(cart)
+    session.execute(delete(Address).where(col(Address.account_id) == account.id))
     session.execute(delete(AuthToken).where(col(AuthToken.account_id) == account.id))
     session.execute(delete(LoginThrottle).where(col(LoginThrottle.phone) == account.phone))
     account.phone = f"D{account.id}"  # unique, and no longer anyone's number

@@ -20,7 +20,7 @@ from farmgate.errors import (
 from farmgate.logistics import service as logistics
 from farmgate.logistics import township
 from farmgate.models import CATEGORIES, Account, FulfilmentStatus, Role
-from farmgate.orders import presenters
+from farmgate.orders import buyer_views, presenters
 from farmgate.orders import service as orders
 from farmgate.reviews import views as reviews
 from farmgate.storefront.common import PageAccount, check_csrf, render
@@ -76,6 +76,7 @@ def product_page(
     product = views.product_detail(session, service.get_public(session, product_id))
     batch = trace_service.current_batch(session, product_id)
     trace_path = trace_urls.trace_path(batch) if batch else None
+    phones = buyer_views.service_phones(session, [product.cooperative_id])
     return render(
         request,
         "product.html",
@@ -84,6 +85,7 @@ def product_page(
         batch=batch,
         trace_path=trace_path,
         reviews=reviews.summary(session, product_id),
+        service_phone=phones.get(product.cooperative_id),
     )
 
 

@@ -7,15 +7,26 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from farmgate.config import settings
+from farmgate.db import pk
 from farmgate.errors import FarmgateError
 from farmgate.messages import validation_fields
-from farmgate.models import DeliveryMethod
+from farmgate.models import AFTER_SALES_REASONS, Account, DeliveryMethod, Order
+from farmgate.orders import (
+    addresses,
+    buyer_views,
+    guest_limits,
+    presenters,
+    receipt,
+    service,
+    state,
+)
 from farmgate.orders import cart as carts
 from farmgate.orders import checkout as checkouts
-from farmgate.orders import guest_limits, presenters, service, state
-from farmgate.orders.schemas import CartView, CheckoutIn
+from farmgate.orders.schemas import AddressIn, CartView, CheckoutIn
+from farmgate.payments import aftersales
 from farmgate.payments import service as payments
 from farmgate.payments.qr import qr_svg
 from farmgate.storefront.common import PageAccount, check_csrf, render
@@ -85,7 +96,9 @@ def _checkout_form(
     cart: object,
     values: dict[str, str],
     errors: dict[str, str],
+    session: Session | None = None,
 ) -> Response:
+    saved = addresses.list_for(session, account) if session is not None and account else []
     response = render(
         request,
         "checkout.html",
@@ -95,6 +108,8 @@ def _checkout_form(
         errors=errors,
         delivery_labels=DeliveryMethod.labels(),
         guest_rule=guest_limits.rule_text() if account is None else None,
+        saved=saved,
+        villages=addresses.village_choices(session) if session is not None else [],
     )
     if errors:
         response.status_code = 422
@@ -121,11 +136,13 @@ def checkout_page(request: Request, session: SessionDep, account: PageAccount) -
     if not cart.count:
         return RedirectResponse("/cart", status_code=303)
     values = {
+        **addresses.local_defaults(session),
         "phone": account.phone if account else "",
-        "province": "湖南省",
         "delivery_method": "courier",
     }
-    response = _checkout_form(request, account, cart, values, _bad_lines(cart))
+    default = addresses.default_for(session, account) if account else None
+    values["address_id"] = str(default.id) if default else "new"
+    response = _checkout_form(request, account, cart, values, _bad_lines(cart), session)
     response.status_code = 200  # the page opens; only placing the order is refused
     return response
 
@@ -141,33 +158,84 @@ def place_order(
     if ref is None or not cart.count:
         return RedirectResponse("/cart", status_code=303)
     if cart.unavailable:
-        return _checkout_form(request, account, cart, values, _bad_lines(cart))
+        return _checkout_form(request, account, cart, values, _bad_lines(cart), session)
+    fields = dict(values)
+    chosen = values.get("address_id", "new")
+    if account is not None and chosen.isdigit():  # a saved address: its fields, not the typed
+        fields.update(addresses.as_values(addresses.get_for(session, account, int(chosen))))
     try:
-        data = CheckoutIn(**values)  # type: ignore[arg-type]
+        data = CheckoutIn(**fields)  # type: ignore[arg-type]
     except ValidationError as exc:
-        return _checkout_form(request, account, cart, values, validation_fields(list(exc.errors())))
+        errors = validation_fields(list(exc.errors()))
+        return _checkout_form(request, account, cart, values, errors, session)
     try:
+        if account is not None and not chosen.isdigit() and values.get("save_address") == "1":
+            known = addresses.list_for(session, account)
+            if not any(addresses.same(a, fields) for a in known):
+                address = AddressIn(**{k: fields.get(k, "") for k in addresses.FIELDS})
+                addresses.add(session, account, address)
         order = checkouts.checkout(session, ref.cart, data, account)
     except FarmgateError as exc:
-        return _checkout_form(request, account, cart, values, {"_": exc.message, **exc.fields})
+        session.rollback()
+        errors = {"_": exc.message, **exc.fields}
+        return _checkout_form(request, account, cart, values, errors, session)
     url = f"/orders/{order.number}?t={service.access_token(order)}"
     return RedirectResponse(url, status_code=303)
 
 
 @router.get("/orders/{number}", response_class=HTMLResponse)
 def order_page(
-    number: str, request: Request, session: SessionDep, account: PageAccount, t: str | None = None
+    number: str,
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    t: str | None = None,
+    done: str = "",
 ) -> Response:
     order = service.get_by_number(session, number, account, t)
+    return order_response(request, session, account, order, t, notice=buyer_notice(done))
+
+
+def buyer_notice(done: str) -> str | None:
+    return {
+        "cancelled": "订单已取消，库存已释放。",
+        "confirmed": "已确认收货，订单完成。感谢您的购买！",
+        "asked": "售后申请已提交，合作社会尽快答复，每一步都会显示在本页。",
+    }.get(done)
+
+
+def order_response(
+    request: Request,
+    session: Session,
+    account: Account | None,
+    order: Order,
+    t: str | None,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+) -> Response:
+    """The order's page, with a notice after an action or the reason an action was refused."""
     view = presenters.order_view(session, order)
     pending = order.status == state.OS.PENDING_PAYMENT
     intent = payments.open_intent(session, order) if pending else None
     code_url = intent.client.get("code_url") if intent else None
-    return render(
+    extra = buyer_views.extras(session, [order])[pk(order)]
+    delivered = receipt.delivered_at(session, order) if order.status == "delivered" else None
+    response = render(
         request,
         "order.html",
         account,
         order=view,
+        extra=extra,
+        phones=buyer_views.service_phones(session, [f.cooperative_id for f in view.fulfilments]),
+        requests=[
+            (r, refund, aftersales.photo_url)
+            for r, refund in aftersales.for_order(session, pk(order))
+        ],
+        reasons=AFTER_SALES_REASONS,
+        auto_confirm_at=receipt.auto_confirm_due(order, delivered),
+        notice=notice,
+        error=error,
         token=t or service.access_token(order),
         delivery_labels=DeliveryMethod.labels(),
         pending=pending,
@@ -177,16 +245,25 @@ def order_page(
         cash_enabled=settings.cash_payments,
         simulator=settings.simulator,
     )
+    if error:
+        response.status_code = 409
+    return response
 
 
 @router.get("/my-orders", response_class=HTMLResponse)
 def my_orders(request: Request, session: SessionDep, account: PageAccount) -> Response:
-    orders = (
-        [presenters.order_view(session, o) for o in service.list_for(session, account)]
-        if account
-        else []
+    found = service.list_for(session, account) if account else []
+    orders = [presenters.order_view(session, o) for o in found]
+    extras = buyer_views.extras(session, found)
+    return render(
+        request,
+        "my_orders.html",
+        account,
+        orders=orders,
+        extras=extras,
+        tokens={o.id: service.access_token(o) for o in found},
+        error=None,
     )
-    return render(request, "my_orders.html", account, orders=orders, error=None)
 
 
 @router.post("/my-orders", response_class=HTMLResponse)
@@ -203,7 +280,13 @@ def lookup_order(
         order = service.find_for_guest(session, number, normalize_mobile(phone))
     except (FarmgateError, ValueError) as exc:
         response = render(
-            request, "my_orders.html", account, orders=[], error=getattr(exc, "message", str(exc))
+            request,
+            "my_orders.html",
+            account,
+            orders=[],
+            extras={},
+            tokens={},
+            error=getattr(exc, "message", str(exc)),
         )
         response.status_code = 404
         return response

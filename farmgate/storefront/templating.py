@@ -6,7 +6,8 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
-from farmgate.models import OrderStatus, StorageClass
+from farmgate.models import AFTER_SALES_REASONS, OrderStatus, StorageClass
+from farmgate.payments import aftersales
 from farmgate.timeutil import format_local
 from farmgate.web.assets import VersionedStatic
 
@@ -35,3 +36,5 @@ templates.env.filters["qty"] = qty
 templates.env.filters["local_time"] = format_local
 templates.env.globals["storage_labels"] = StorageClass.labels()
 templates.env.globals["status_labels"] = OrderStatus.labels()
+templates.env.globals["after_sales_photo"] = aftersales.photo_url
+templates.env.globals["after_sales_reasons"] = AFTER_SALES_REASONS
