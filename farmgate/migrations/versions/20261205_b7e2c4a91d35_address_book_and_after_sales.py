@@ -1,7 +1,7 @@
 """address book and after-sales requests
 
 Revision ID: b7e2c4a91d35
-Revises: 3d8f2b6a9c41
+Revises: b5e1d9c7a3f2
 Create Date: 2026-12-05 04:00:00.000000
 
 Issue 18 "after the purchase": buyers' saved addresses, and after-sales fields on the
@@ -17,7 +17,7 @@ from alembic import op
 import farmgate.db
 
 revision: str = "b7e2c4a91d35"
-down_revision: str | None = "3d8f2b6a9c41"
+down_revision: str | None = "b5e1d9c7a3f2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
