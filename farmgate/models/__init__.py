@@ -55,8 +55,12 @@ from farmgate.models.search import SearchEntry, SearchVersion
 from farmgate.models.submission import FormSubmission
 from farmgate.models.township import Township, Village
 from farmgate.models.trace_event import ScanCount, TraceEvent
+from farmgate.models.wechat import WeChatCredential, WeChatIdentity, WeChatOrderPayer
 
 __all__ = [
+    "WeChatCredential",
+    "WeChatIdentity",
+    "WeChatOrderPayer",
     "CARRIER_NAMES",
     "CATEGORIES",
     "TOWNSHIP_CARRIER",
