@@ -58,9 +58,6 @@ from farmgate.models.trace_event import ScanCount, TraceEvent
 from farmgate.models.wechat import WeChatCredential, WeChatIdentity, WeChatOrderPayer
 
 __all__ = [
-    "WeChatCredential",
-    "WeChatIdentity",
-    "WeChatOrderPayer",
     "CARRIER_NAMES",
     "CATEGORIES",
     "TOWNSHIP_CARRIER",
@@ -127,5 +124,8 @@ __all__ = [
     "TraceEvent",
     "Village",
     "WaybillCreate",
+    "WeChatCredential",
+    "WeChatIdentity",
+    "WeChatOrderPayer",
     "carrier_label",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -65,7 +65,7 @@ class RedisStore:
         self.prefix = f"{settings.queue_prefix}:wechat:"
 
     def get(self, name: str) -> tuple[str, datetime] | None:
-        raw = self.redis.get(self.prefix + name)
+        raw: Any = self.redis.get(self.prefix + name)
         if raw is None:
             return None
         data = json.loads(raw)

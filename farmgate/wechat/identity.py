@@ -57,7 +57,7 @@ def unsealed_openid(value: str | None) -> str | None:
 
 def account_openid(session: Session, account: Account) -> str | None:
     return session.scalars(
-        select(WeChatIdentity.openid).where(
+        select(col(WeChatIdentity.openid)).where(
             col(WeChatIdentity.appid) == settings.wechat_app_id,
             col(WeChatIdentity.account_id) == account.id,
         )
