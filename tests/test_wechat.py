@@ -4,6 +4,9 @@ and the simulator's faults. Data tests run on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -23,6 +26,7 @@ from farmgate.wechat.simulator import MpSimulatorServer, start_mp_simulator
 from tests.support import factories as f
 from tests.support.factories import ADDRESS
 from tests.support.live import REDIS_URL
+from tests.support.trace import create_batch
 from tests.support.web import csrf_token
 from tests.support.wechat import ANDROID_WECHAT
 
@@ -272,3 +276,56 @@ def test_a_wrong_secret_is_an_error_not_a_retry(
     with pytest.raises(WeChatError) as caught:
         wechat.access_token()
     assert caught.value.errcode == 40125 and not isinstance(caught.value, WeChatUnavailable)
+
+
+# --- share cards ----------------------------------------------------------------------------
+
+
+def _signed_config(page: str) -> dict[str, object]:
+    found = re.search(r"data-config='([^']+)'", page)
+    assert found, "no wx.config on the page"
+    config: dict[str, object] = json.loads(html.unescape(found.group(1)))
+    return config
+
+
+def test_a_product_page_has_open_graph_tags_and_the_jssdk_only_inside_wechat(
+    client, session: Session, farm, official_account: MpSimulatorServer
+) -> None:  # type: ignore[no-untyped-def]
+    outside = client.get(f"/products/{farm['fresh']}")
+    assert '<meta property="og:title" content="' in outside.text
+    assert "og:image" in outside.text or "og:description" in outside.text
+    assert "jweixin" not in outside.text and "wechat-share.js" not in outside.text
+    assert "res.wx.qq.com" not in outside.headers["content-security-policy"]
+
+    inside = client.get(f"/products/{farm['fresh']}?from=singlemessage", headers=WX)
+    assert "https://res.wx.qq.com/open/js/jweixin-1.6.0.js" in inside.text
+    csp = inside.headers.get_list("content-security-policy")
+    assert len(csp) == 1 and "script-src 'self' https://res.wx.qq.com" in csp[0]
+    assert "form-action 'self'" in csp[0] and "'unsafe-inline'" not in csp[0]
+    config = _signed_config(inside.text)
+    url = f"http://testserver/products/{farm['fresh']}?from=singlemessage"
+    expected = wechat.jsapi_signature(
+        str(config["nonceStr"]), wechat.jsapi_ticket(), int(str(config["timestamp"])), url
+    )
+    assert config["appId"] == official_account.state.appid and config["signature"] == expected
+    assert "起" in inside.text.split('og:title" content="')[1].split('"')[0]  # the price
+
+
+def test_the_trace_page_shares_too_but_ships_no_script_outside_wechat(
+    client, session: Session, farm, official_account: MpSimulatorServer
+) -> None:  # type: ignore[no-untyped-def]
+    batch = create_batch(client, farm, "TJC2026W", village_code=farm["village_code"])
+    path = batch["trace_url"].removeprefix(settings.public_base_url.rstrip("/"))
+    outside = client.get(path)
+    assert outside.status_code == 200 and "<script" not in outside.text
+    assert 'og:title" content="' in outside.text and "TJC2026W" in outside.text
+    inside = client.get(path, headers=WX)
+    assert _signed_config(inside.text)["appId"] == official_account.state.appid
+
+
+def test_without_an_official_account_pages_in_wechat_load_no_sdk(
+    client, session: Session, farm, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(settings, "wechat_app_id", "")
+    page = client.get(f"/products/{farm['fresh']}", headers=WX)
+    assert page.status_code == 200 and "jweixin" not in page.text

@@ -22,6 +22,7 @@ from farmgate.logistics import township
 from farmgate.models import CATEGORIES, Account, FulfilmentStatus, Role
 from farmgate.orders import presenters
 from farmgate.orders import service as orders
+from farmgate.storefront import wechat_pages as wx
 from farmgate.storefront.common import PageAccount, check_csrf, render
 from farmgate.trace import alerts as trace_alerts
 from farmgate.trace import service as trace_service
@@ -75,9 +76,23 @@ def product_page(
     product = views.product_detail(session, service.get_public(session, product_id))
     batch = trace_service.current_batch(session, product_id)
     trace_path = trace_urls.trace_path(batch) if batch else None
-    return render(
-        request, "product.html", account, product=product, batch=batch, trace_path=trace_path
+    photo = product.cover or (product.photos[0] if product.photos else None)
+    card = wx.share_card(
+        request,
+        f"{product.name} {wx.yuan(product.price_min_fen)}起",
+        f"{product.cooperative_name} · 产地 {product.village_name} · {product.description}"[:120],
+        (photo.urls.get(640) or next(iter(photo.urls.values()), None)) if photo else None,
     )
+    response = render(
+        request,
+        "product.html",
+        account,
+        product=product,
+        batch=batch,
+        trace_path=trace_path,
+        card=card,
+    )
+    return wx.with_share_csp(response, card)
 
 
 @router.get("/cooperatives/{cooperative_id}", response_class=HTMLResponse)

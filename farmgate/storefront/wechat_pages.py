@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from farmgate.config import settings
 from farmgate.models import Account, Order
 from farmgate.storefront.common import ANON_COOKIE, PageAccount, csrf_anchor, render, see_other
+from farmgate.web.guard import WECHAT_JSSDK_CSP
 from farmgate.web.session import SessionDep
 from farmgate.wechat import client as wechat
 from farmgate.wechat import identity
@@ -167,3 +168,14 @@ def share_card(request: Request, title: str, description: str, image: str | None
         except WeChatError as exc:
             log.warning("wechat js-sdk config unavailable: %s", exc.message)
     return card
+
+
+def yuan(fen: int | None) -> str:
+    return f"¥{fen / 100:.2f}" if fen is not None else ""
+
+
+def with_share_csp(response: Response, card: dict[str, Any]) -> Response:
+    """Let this one answer load WeChat's JS-SDK (only when the page was opened in WeChat)."""
+    if card.get("jssdk"):
+        response.headers["content-security-policy"] = WECHAT_JSSDK_CSP
+    return response
