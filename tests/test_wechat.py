@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session
 from farmgate.config import settings
 from farmgate.db import utcnow
 from farmgate.models import Order, Role, Sku, WeChatCredential, WeChatIdentity, WeChatOrderPayer
+from farmgate.payments.simulator import SimulatorServer
+from farmgate.payments.wechat_v2 import hmac_sha256_sign
 from farmgate.wechat import client as wechat
 from farmgate.wechat import credentials, identity
 from farmgate.wechat.errors import WeChatError, WeChatUnavailable
@@ -28,7 +31,7 @@ from tests.support.factories import ADDRESS
 from tests.support.live import REDIS_URL
 from tests.support.trace import create_batch
 from tests.support.web import csrf_token
-from tests.support.wechat import ANDROID_WECHAT
+from tests.support.wechat import ANDROID_CHROME, ANDROID_WECHAT
 
 WX = {"user-agent": ANDROID_WECHAT}
 
@@ -139,32 +142,114 @@ def test_an_invalid_code_is_a_clear_message_and_falls_back(
     assert "fg_wx_skip" in answer.cookies and _identities(session) == []
 
 
-def test_a_guest_in_wechat_is_sent_through_oauth_and_its_openid_bound_to_the_order(
-    client, session: Session, official_account: MpSimulatorServer
-) -> None:  # type: ignore[no-untyped-def]
+def _place_order(client, session: Session, headers: dict[str, str]) -> str:  # type: ignore[no-untyped-def]
+    """A guest puts a product in the cart and checks out; the order page's HTML."""
     township = f.create_township(session)
     coop = f.create_cooperative(session, township)
     staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
     product = f.create_product(session, staff, f.first_village(session, township))
     sku = session.scalars(select(Sku).where(Sku.product_id == product.id)).one()  # type: ignore[arg-type]
     session.commit()
-    page = client.get(f"/products/{product.id}", headers=WX)
+    page = client.get(f"/products/{product.id}", headers=headers)
     client.post(
-        "/cart/add", data={"sku_id": sku.id, "csrf_token": csrf_token(page.text)}, headers=WX
+        "/cart/add", data={"sku_id": sku.id, "csrf_token": csrf_token(page.text)}, headers=headers
     )
-    checkout = client.get("/checkout", headers=WX, follow_redirects=False)
-    assert checkout.status_code == 303  # first time it is needed: off to OAuth
-    assert checkout.headers["location"] == "/wechat/oauth?next=%2Fcheckout"
-    assert _oauth(client, "/checkout").headers["location"] == "/checkout"
-    form = client.get("/checkout", headers=WX)
-    assert form.status_code == 200  # known now: no second trip
+    checkout = client.get("/checkout", headers=headers, follow_redirects=False)
+    if checkout.status_code == 303:  # first time it is needed: off to OAuth
+        assert checkout.headers["location"] == "/wechat/oauth?next=%2Fcheckout"
+        assert _oauth(client, "/checkout").headers["location"] == "/checkout"
+        checkout = client.get("/checkout", headers=headers)
+    assert checkout.status_code == 200  # the openid is known now: no second trip
     placed = client.post(
-        "/checkout", data={**ADDRESS, "csrf_token": csrf_token(form.text)}, headers=WX
+        "/checkout", data={**ADDRESS, "csrf_token": csrf_token(checkout.text)}, headers=headers
     )
     assert placed.status_code == 200 and "待付款" in placed.text
+    return str(placed.text)
+
+
+def _pay(client, session: Session, page: str, headers: dict[str, str], method: str = "wechat"):  # type: ignore[no-untyped-def]
+    number = session.scalars(select(Order)).one().number
+    secret = re.search(r'name="t" value="([^"]+)"', page)
+    assert secret is not None
+    data = {"csrf_token": csrf_token(page), "t": secret.group(1), "method": method}
+    return client.post(f"/orders/{number}/pay", data=data, headers=headers, follow_redirects=False)
+
+
+@pytest.fixture
+def wechat_shop(
+    official_account: MpSimulatorServer, pay_sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> SimulatorServer:
+    """The official account and WeChat Pay (v2, the simulator) under one appid."""
+    assert pay_sim.state.appid == official_account.state.appid
+    monkeypatch.setattr(settings, "wechat_pay_version", "v2")
+    monkeypatch.setattr(settings, "wechat_mch_id", pay_sim.state.mch_id)
+    monkeypatch.setattr(settings, "wechat_api_key", pay_sim.state.api_key)
+    monkeypatch.setattr(settings, "wechat_api_base", pay_sim.url)
+    return pay_sim
+
+
+def test_a_guest_in_wechat_is_sent_through_oauth_and_its_openid_bound_to_the_order(
+    client, session: Session, official_account: MpSimulatorServer
+) -> None:  # type: ignore[no-untyped-def]
+    _place_order(client, session, WX)
     order = session.scalars(select(Order)).one()
     payer = session.get(WeChatOrderPayer, order.id)
     assert payer is not None and payer.openid == official_account.state.openid("buyer")
+
+
+def test_paying_inside_wechat_is_jsapi_with_signed_parameters_and_a_qr_fallback(
+    client, session: Session, official_account: MpSimulatorServer, wechat_shop: SimulatorServer
+) -> None:  # type: ignore[no-untyped-def]
+    page = _place_order(client, session, WX)
+    started = _pay(client, session, page, WX)
+    assert started.status_code == 303 and started.headers["location"].endswith("&paying=1")
+    shown = client.get(started.headers["location"], headers=WX).text
+    found = re.search(r"data-params='([^']+)'", shown)
+    assert found and "data-autostart" in shown and "/static/order-pay.js" in shown
+    params = json.loads(html.unescape(found.group(1)))
+    unsigned = {k: v for k, v in params.items() if k != "paySign"}
+    assert params["paySign"] == hmac_sha256_sign(unsigned, wechat_shop.state.api_key)
+    assert params["appId"] == official_account.state.appid
+    prepay_id = params["package"].removeprefix("prepay_id=")
+    sim_order = next(o for o in wechat_shop.state.orders.values() if o.prepay_id == prepay_id)
+    assert sim_order.trade_type == "JSAPI"
+    assert sim_order.openid == official_account.state.openid("buyer")
+    assert "改用二维码" in shown  # no bridge (an old WeChat, a desktop WeChat): the QR code
+    fallback = _pay(client, session, shown, WX, method="qr")
+    qr = client.get(fallback.headers["location"], headers=WX).text
+    assert '<div class="qr"' in qr and "data-params" not in qr
+
+
+def test_without_an_official_account_wechat_shows_the_qr_code(
+    client, session: Session, wechat_shop: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(settings, "wechat_app_id", "")
+    page = _place_order(client, session, WX)  # no trip to OAuth either
+    started = _pay(client, session, page, WX)
+    shown = client.get(started.headers["location"], headers=WX).text
+    assert '<div class="qr"' in shown and "data-params" not in shown
+
+
+def test_a_phone_browser_gets_a_link_to_the_h5_page_that_comes_back(
+    client, session: Session, wechat_shop: SimulatorServer
+) -> None:  # type: ignore[no-untyped-def]
+    phone = {"user-agent": ANDROID_CHROME}
+    page = _place_order(client, session, phone)
+    started = _pay(client, session, page, phone)
+    order_url = started.headers["location"]
+    assert started.status_code == 303 and order_url.startswith("/orders/")  # not off-site
+    shown = client.get(order_url, headers=phone).text
+    link = re.search(r'id="mweb-link" href="([^"]+)"', shown)
+    assert link is not None
+    href = html.unescape(link.group(1))
+    assert href.startswith(f"{wechat_shop.url}/_simulator/scan/")
+    back = parse_qs(urlsplit(href).query)["redirect_url"][0]
+    assert back == f"http://testserver{order_url}&paying=1"
+    number = order_url.split("/")[2].split("?")[0]
+    status = client.get(f"/orders/{number}/status?{order_url.split('?')[1]}")
+    assert status.json() == {"status": "pending_payment", "pending": True}
+    client.cookies.clear()
+    assert client.get(f"/orders/{number}/status").status_code in (401, 404)
 
 
 # --- the JS-SDK signature, the token and the ticket ----------------------------------------
