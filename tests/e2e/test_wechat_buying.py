@@ -10,6 +10,7 @@ from tests.support.browser import NEEDS_CHROMIUM, check_phone, shot, submit
 from tests.support.wechat import (
     ANDROID_CHROME,
     ANDROID_WECHAT,
+    MAIN_TARGETS,
     PAY_TARGETS,
     install_bridge,
     launch,
@@ -91,4 +92,18 @@ def test_inside_wechat_silent_oauth_then_jsapi_pays(app_url: str, pay_sim: Any) 
         order = next(o for o in pay_sim.state.orders.values() if o.prepay_id in calls[0]["package"])
         assert order.trade_type == "JSAPI" and order.openid and order.openid.startswith("oSIM")
         check_phone(page, "wx-4-paid", PAY_TARGETS)
+        browser.close()
+
+
+def test_a_forged_oauth_answer_is_refused_with_a_way_on(app_url: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = phone(browser, app_url, ANDROID_WECHAT)
+        answer = page.goto("/wechat/oauth/callback?code=stolen&state=forged.0000&next=/checkout")
+        assert answer is not None and answer.status == 403
+        assert "微信授权链接无效或已过期" in page.content()
+        check_phone(page, "wx-5-forged-state", MAIN_TARGETS)
+        assert "fg_wx_openid" not in {c["name"] for c in page.context.cookies()}
         browser.close()

@@ -72,3 +72,5 @@ PAY_TARGETS = """() => [...document.querySelectorAll('main .pay a, main .pay but
   .filter(e => e.getClientRects().length)
   .filter(e => e.getBoundingClientRect().height < 44)
   .map(e => e.outerHTML.slice(0, 80))"""
+
+MAIN_TARGETS = PAY_TARGETS.replace("main .pay a, main .pay button", "main a, main button")
