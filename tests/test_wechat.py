@@ -54,6 +54,7 @@ def official_account(
     monkeypatch.setattr(settings, "redis_url", None)
     monkeypatch.setattr(settings, "wechat_http_timeout", 2)
     mp_sim.state.faults.clear()
+    credentials._unreachable_until.clear()
     return mp_sim
 
 
@@ -299,6 +300,29 @@ def test_a_token_about_to_expire_is_refreshed_before_it_does(
     new = wechat.access_token()
     assert new != old and state.token_fetches == fetched + 1
     assert wechat.access_token() == new and state.token_fetches == fetched + 1
+
+
+def test_when_wechat_is_throttling_pages_do_not_keep_waiting_on_it(
+    session: Session, official_account: MpSimulatorServer
+) -> None:
+    name = f"{official_account.state.appid}:access_token"
+    credentials.forget(name)
+    official_account.inject("throttled", "throttled")
+    with pytest.raises(WeChatUnavailable):
+        wechat.access_token()
+    with pytest.raises(WeChatUnavailable):  # backing off: WeChat is not asked again
+        wechat.access_token()
+    assert official_account.state.faults == ["throttled"]
+    official_account.state.faults.clear()
+    credentials._unreachable_until.clear()
+    token = wechat.access_token()
+    # A token in its last minutes is still used while a refresh cannot be had.
+    row = session.get(WeChatCredential, name)
+    assert row is not None
+    row.expires_at = utcnow() + timedelta(seconds=60)
+    session.commit()
+    official_account.inject("throttled")
+    assert wechat.access_token() == token
 
 
 def test_with_redis_the_token_is_kept_there_for_every_process(

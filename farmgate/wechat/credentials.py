@@ -10,6 +10,7 @@ expires, and at once when WeChat calls it invalid (40001/42001, see ``client.py`
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -20,8 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from farmgate.config import settings
 from farmgate.db import session_scope, utcnow
 from farmgate.models import WeChatCredential
+from farmgate.wechat.errors import WeChatUnavailable
 
 REFRESH_MARGIN = timedelta(minutes=5)
+# After WeChat could not be reached, pages do not wait on it again for this long (a share card
+# is not worth a stalled product page). Kept per process: it is only a pause, not a value.
+BACKOFF_SECONDS = 30.0
+_unreachable_until: dict[str, float] = {}
 
 
 class Cached(Protocol):
@@ -94,13 +100,27 @@ def store() -> Cached:
 def cached(name: str, fetch: Callable[[], tuple[str, int]]) -> str:
     """The value kept under ``name``, or ``fetch()``'s (value, expires_in seconds) stored when
     there is none or it expires within ``REFRESH_MARGIN``."""
+    now = utcnow()
     kept = store().get(name)
-    if kept is not None and kept[1] - utcnow() > REFRESH_MARGIN:
+    if kept is not None and kept[1] - now > REFRESH_MARGIN:
         return kept[0]
-    value, expires_in = fetch()
+    usable = kept[0] if kept is not None and kept[1] > now else None  # in its last minutes
+    if time.monotonic() < _unreachable_until.get(name, 0):
+        if usable is not None:
+            return usable
+        raise WeChatUnavailable("微信接口暂时无法连接，请稍后重试")
+    try:
+        value, expires_in = fetch()
+    except WeChatUnavailable:
+        _unreachable_until[name] = time.monotonic() + BACKOFF_SECONDS
+        if usable is not None:
+            return usable
+        raise
+    _unreachable_until.pop(name, None)
     store().put(name, value, utcnow() + timedelta(seconds=expires_in))
     return value
 
 
 def forget(name: str) -> None:
     store().drop(name)
+    _unreachable_until.pop(name, None)
