@@ -438,3 +438,28 @@ def test_without_an_official_account_pages_in_wechat_load_no_sdk(
     monkeypatch.setattr(settings, "wechat_app_id", "")
     page = client.get(f"/products/{farm['fresh']}", headers=WX)
     assert page.status_code == 200 and "jweixin" not in page.text
+
+
+def test_the_api_pays_by_jsapi_with_the_accounts_bound_openid(
+    client, session: Session, official_account: MpSimulatorServer, wechat_shop: SimulatorServer
+) -> None:  # type: ignore[no-untyped-def]
+    township = f.create_township(session)
+    coop = f.create_cooperative(session, township)
+    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+    product = f.create_product(session, staff, f.first_village(session, township))
+    sku = session.scalars(select(Sku).where(Sku.product_id == product.id)).one()  # type: ignore[arg-type]
+    buyer = f.create_account(session)
+    headers = f.auth_headers(session, buyer)
+    client.post("/api/v1/cart/items", json={"sku_id": sku.id, "quantity": 1}, headers=headers)
+    order = client.post("/api/v1/checkout", json=ADDRESS, headers=headers).json()
+    url = f"/api/v1/orders/{order['id']}/pay"
+    unbound = client.post(url, json={"channel": "jsapi"}, headers=headers)
+    assert unbound.status_code == 422  # no openid given and none bound
+    identity_openid = official_account.state.openid("api-buyer")
+    identity.bind_account(session, buyer, identity_openid)
+    session.commit()
+    paid = client.post(url, json={"channel": "jsapi"}, headers=headers)
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["client"]["jsapi"]["package"].startswith("prepay_id=")
+    payer = session.get(WeChatOrderPayer, order["id"])
+    assert payer is not None and payer.openid == identity_openid
