@@ -388,7 +388,8 @@ def demo(
         # No merchant account configured: pay through the bundled WeChat Pay SIMULATOR.
         from farmgate.payments.simulator import SimulatorServer
 
-        sim = SimulatorServer().start()
+        # Under the official account's appid when one is configured (JSAPI needs one appid).
+        sim = SimulatorServer(appid=settings.wechat_app_id or "wx_simulated_app").start()
         settings.wechat_appid, settings.wechat_mch_id = sim.state.appid, sim.state.mch_id
         settings.wechat_api_key, settings.wechat_api_base = sim.state.api_key, sim.url
         settings.simulator = True
