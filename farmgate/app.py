@@ -37,6 +37,7 @@ from farmgate.storefront.shop import router as shop_router
 from farmgate.storefront.templating import static_files
 from farmgate.storefront.township import router as console_router
 from farmgate.storefront.trace_pages import router as trace_router
+from farmgate.storefront.wechat_pages import router as wechat_router
 from farmgate.web.downloads import XLSX_MEDIA
 from farmgate.web.errors import HANDLED_ERRORS
 from farmgate.web.guard import Guard, add_security_headers
@@ -131,6 +132,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.include_router(reviews_router)
     app.include_router(buyer_router)
     app.include_router(trace_router)
+    app.include_router(wechat_router)
     app.include_router(courier_router)
     app.include_router(search_router)
     app.include_router(reports_router)

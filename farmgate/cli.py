@@ -341,6 +341,13 @@ def serve(
     )
 
 
+# A phone's WeChat browser, as the demo tells people to pretend to be.
+WECHAT_DEMO_UA = (
+    "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/116.0.0.0 Mobile Safari/537.36 MicroMessenger/8.0.47.2560(0x28002F35) NetType/WIFI"
+)
+
+
 @app.command("demo")
 def demo(
     host: str = typer.Option("127.0.0.1"),
@@ -381,11 +388,25 @@ def demo(
         # No merchant account configured: pay through the bundled WeChat Pay SIMULATOR.
         from farmgate.payments.simulator import SimulatorServer
 
-        sim = SimulatorServer().start()
+        # Under the official account's appid when one is configured (JSAPI needs one appid).
+        sim = SimulatorServer(appid=settings.wechat_app_id or "wx_simulated_app").start()
         settings.wechat_appid, settings.wechat_mch_id = sim.state.appid, sim.state.mch_id
         settings.wechat_api_key, settings.wechat_api_base = sim.state.api_key, sim.url
         settings.simulator = True
         typer.echo(f"WeChat Pay SIMULATOR (no real payments) at {sim.url}")
+    if not settings.wechat_app_id:
+        # No official account: OAuth, JS-SDK and template messages from the bundled SIMULATOR,
+        # under the Pay appid (JSAPI pays with the openid of that appid).
+        from farmgate.wechat.simulator import MpSimulatorServer
+
+        mp = MpSimulatorServer(appid=settings.wechat_appid or "wx_simulated_app").start()
+        for name, value in mp.settings().items():
+            setattr(settings, name, value)
+        typer.echo(
+            f"WeChat official-account SIMULATOR at {mp.url}. To open a page as if in WeChat: "
+            f"chromium --user-agent='{WECHAT_DEMO_UA}' http://{host}:{port}/ "
+            "(or set that user agent in the browser's device emulation)"
+        )
     if not settings.kuaidi100_key:
         # No carrier account: waybills and tracking come from the bundled courier SIMULATOR.
         from farmgate.logistics.simulator import CourierSimulatorServer

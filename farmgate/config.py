@@ -131,6 +131,16 @@ class Settings(BaseSettings):
     guest_max_units_per_sku: int = Field(default=10, ge=1)
     guest_max_stock_share: float = Field(default=0.5, gt=0, le=1)
     simulator: bool = False  # show the demo-only "simulate paying" button
+    # A WeChat official account (公众号, farmgate/wechat/): silent OAuth for the buyer's openid,
+    # JSAPI payment inside WeChat, JS-SDK share cards, template messages. JSAPI pays with
+    # WECHAT_APPID (the Pay appid above): it must be this same account's id, since an openid
+    # belongs to one appid. Without APP_ID/APP_SECRET pages in WeChat fall back to the QR code.
+    # MP_API_BASE / MP_OAUTH_BASE replace api.weixin.qq.com / open.weixin.qq.com (the simulator).
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_mp_api_base: str | None = None
+    wechat_mp_oauth_base: str | None = None
+    wechat_http_timeout: float = Field(default=10, gt=0)
 
     # Logistics: waybills and tracking through a Kuaidi100-protocol aggregator. Without
     # KUAIDI100_KEY no waybills are requested (the demo and tests use the bundled simulator).
@@ -163,6 +173,15 @@ class Settings(BaseSettings):
     def _refuse_test_hash_cost_in_production(self) -> Settings:
         if self.env == "production" and self.password_hash_cost != "standard":
             raise ValueError("FARMGATE_PASSWORD_HASH_COST=test is for tests only, not production")
+        return self
+
+    @model_validator(mode="after")
+    def _wechat_one_appid(self) -> Settings:
+        if self.wechat_app_id and self.wechat_appid and self.wechat_app_id != self.wechat_appid:
+            raise ValueError(
+                "FARMGATE_WECHAT_APP_ID (official account) and FARMGATE_WECHAT_APPID (WeChat Pay) "
+                "differ: JSAPI payment needs the openid of the appid that pays; use one appid"
+            )
         return self
 
     @model_validator(mode="after")

@@ -19,6 +19,7 @@ from farmgate.web.auth import CurrentAccount, CurrentAdmin
 from farmgate.web.guard import body_limit
 from farmgate.web.requests import RawBody, client_ip
 from farmgate.web.session import SessionDep
+from farmgate.wechat import identity
 
 router = APIRouter(tags=["支付"])
 
@@ -27,7 +28,11 @@ class PayIn(BaseModel):
     channel: Channel = Field(
         description="native（扫码）、jsapi（微信内）、mweb（手机浏览器）、cash（到村服务站现金付款）"
     )
-    openid: str | None = Field(default=None, max_length=64)
+    openid: str | None = Field(
+        default=None,
+        max_length=64,
+        description="jsapi：付款人的 openid；不填则用账号已绑定的微信（网页授权时绑定）",
+    )
 
 
 class IntentOut(BaseModel):
@@ -57,8 +62,13 @@ def pay(
     order_id: int, data: PayIn, request: Request, session: SessionDep, account: CurrentAccount
 ) -> IntentOut:
     order = orders.get_for(session, account, order_id, lock=True)
+    openid = data.openid
+    if data.channel == "jsapi" and not openid:
+        openid = identity.account_openid(session, account)
+    if data.channel == "jsapi" and openid:
+        identity.bind_order(session, order, openid)
     intent = service.create_intent(
-        session, order, data.channel, client_ip=client_ip(request), openid=data.openid
+        session, order, data.channel, client_ip=client_ip(request), openid=openid
     )
     return IntentOut.model_validate(intent, from_attributes=True)
 

@@ -58,6 +58,7 @@ from farmgate.models.search import SearchEntry, SearchVersion
 from farmgate.models.submission import FormSubmission
 from farmgate.models.township import Township, Village
 from farmgate.models.trace_event import ScanCount, TraceEvent
+from farmgate.models.wechat import WeChatCredential, WeChatIdentity, WeChatOrderPayer
 
 __all__ = [
     "AFTER_SALES_REASONS",
@@ -131,5 +132,8 @@ __all__ = [
     "TraceEvent",
     "Village",
     "WaybillCreate",
+    "WeChatCredential",
+    "WeChatIdentity",
+    "WeChatOrderPayer",
     "carrier_label",
 ]

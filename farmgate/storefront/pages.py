@@ -23,6 +23,7 @@ from farmgate.models import CATEGORIES, Account, FulfilmentStatus, Role
 from farmgate.orders import buyer_views, presenters
 from farmgate.orders import service as orders
 from farmgate.reviews import views as reviews
+from farmgate.storefront import wechat_pages as wx
 from farmgate.storefront.common import PageAccount, check_csrf, render
 from farmgate.trace import alerts as trace_alerts
 from farmgate.trace import service as trace_service
@@ -77,7 +78,14 @@ def product_page(
     batch = trace_service.current_batch(session, product_id)
     trace_path = trace_urls.trace_path(batch) if batch else None
     phones = buyer_views.service_phones(session, [product.cooperative_id])
-    return render(
+    photo = product.cover or (product.photos[0] if product.photos else None)
+    card = wx.share_card(
+        request,
+        f"{product.name} {wx.yuan(product.price_min_fen)}起",
+        f"{product.cooperative_name} · 产地 {product.village_name} · {product.description}"[:120],
+        (photo.urls.get(640) or next(iter(photo.urls.values()), None)) if photo else None,
+    )
+    response = render(
         request,
         "product.html",
         account,
@@ -86,7 +94,9 @@ def product_page(
         trace_path=trace_path,
         reviews=reviews.summary(session, product_id),
         service_phone=phones.get(product.cooperative_id),
+        card=card,
     )
+    return wx.with_share_csp(response, card)
 
 
 @router.get("/cooperatives/{cooperative_id}", response_class=HTMLResponse)

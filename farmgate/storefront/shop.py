@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,7 @@ from farmgate.orders.schemas import AddressIn, CartView, CheckoutIn
 from farmgate.payments import aftersales
 from farmgate.payments import service as payments
 from farmgate.payments.qr import qr_svg
+from farmgate.storefront import wechat_pages as wx
 from farmgate.storefront.common import PageAccount, check_csrf, render
 from farmgate.validators import normalize_mobile
 from farmgate.web.cookies import CART_COOKIE, set_cart_cookie
@@ -135,6 +137,8 @@ def checkout_page(request: Request, session: SessionDep, account: PageAccount) -
     cart = carts.view(session, ref.cart if ref else None)
     if not cart.count:
         return RedirectResponse("/cart", status_code=303)
+    if wx.oauth_needed(request, session, account):  # in WeChat: learn the openid now, silently
+        return wx.oauth_start("/checkout")
     values = {
         **addresses.local_defaults(session),
         "phone": account.phone if account else "",
@@ -179,6 +183,7 @@ def place_order(
         session.rollback()
         errors = {"_": exc.message, **exc.fields}
         return _checkout_form(request, account, cart, values, errors, session)
+    wx.bind_order_payer(request, session, account, order)
     url = f"/orders/{order.number}?t={service.access_token(order)}"
     return RedirectResponse(url, status_code=303)
 
@@ -191,9 +196,11 @@ def order_page(
     account: PageAccount,
     t: str | None = None,
     done: str = "",
+    paying: str | None = None,
 ) -> Response:
     order = service.get_by_number(session, number, account, t)
-    return order_response(request, session, account, order, t, notice=buyer_notice(done))
+    notice = buyer_notice(done)
+    return order_response(request, session, account, order, t, notice=notice, paying=paying)
 
 
 def buyer_notice(done: str) -> str | None:
@@ -213,12 +220,20 @@ def order_response(
     *,
     notice: str | None = None,
     error: str | None = None,
+    paying: str | None = None,
 ) -> Response:
     """The order's page, with a notice after an action or the reason an action was refused."""
     view = presenters.order_view(session, order)
     pending = order.status == state.OS.PENDING_PAYMENT
     intent = payments.open_intent(session, order) if pending else None
     code_url = intent.client.get("code_url") if intent else None
+    token = t or service.access_token(order)
+    order_path = f"/orders/{order.number}?t={token}"
+    mweb_url = intent.client.get("mweb_url") if intent and intent.channel == "mweb" else None
+    if mweb_url:  # WeChat's H5 page sends the buyer back here when done
+        back = quote(f"{settings.public_base_url}{order_path}&paying=1", safe="")
+        mweb_url += ("&" if "?" in mweb_url else "?") + f"redirect_url={back}"
+    jsapi = intent.client.get("jsapi") if intent and intent.channel == "jsapi" else None
     extra = buyer_views.extras(session, [order])[pk(order)]
     delivered = receipt.delivered_at(session, order) if order.status == "delivered" else None
     response = render(
@@ -236,11 +251,15 @@ def order_response(
         auto_confirm_at=receipt.auto_confirm_due(order, delivered),
         notice=notice,
         error=error,
-        token=t or service.access_token(order),
+        token=token,
         delivery_labels=DeliveryMethod.labels(),
         pending=pending,
         code_url=code_url,
         qr_svg=qr_svg(code_url) if code_url else None,
+        mweb_url=mweb_url,
+        jsapi=jsapi if jsapi and wx.in_wechat(request) else None,
+        paying=pending and paying is not None,
+        status_url=f"/orders/{order.number}/status?t={token}",
         cash=intent.client if intent and intent.channel == "cash" else None,
         cash_enabled=settings.cash_payments,
         simulator=settings.simulator,
@@ -248,6 +267,18 @@ def order_response(
     if error:
         response.status_code = 409
     return response
+
+
+@router.get("/orders/{number}/status")
+def order_status(
+    number: str, session: SessionDep, account: PageAccount, t: str | None = None
+) -> Response:
+    """What the order page polls while WeChat confirms a payment."""
+    order = service.get_by_number(session, number, account, t)
+    return JSONResponse(
+        {"status": order.status, "pending": order.status == state.OS.PENDING_PAYMENT},
+        headers={"cache-control": "no-store"},
+    )
 
 
 @router.get("/my-orders", response_class=HTMLResponse)
@@ -305,15 +336,34 @@ def pay_order(
     csrf_token: Annotated[str, Form()] = "",
     method: Annotated[str, Form()] = "wechat",
 ) -> Response:
-    """Start paying: WeChat Pay (a QR code on desktops, the H5 page in phone browsers) or
-    cash at the village service station."""
+    """Start paying: WeChat Pay (JSAPI inside WeChat when the official account is configured,
+    the H5 page in other phone browsers, a QR code otherwise) or cash at the service station.
+
+    Every answer goes back to the order page, which shows the next step: the H5 page is a
+    plain link there (our CSP's form-action stops a form from redirecting to WeChat's host).
+    """
     check_csrf(request, csrf_token)
     order = service.get_by_number(session, number, account, t or None)
-    agent = request.headers.get("user-agent", "")
-    channel = "mweb" if ("Mobile" in agent and "MicroMessenger" not in agent) else "native"
+    order_path = f"/orders/{number}?t={t or service.access_token(order)}"
+    openid = None
     if method == "cash":
         channel = "cash"
-    intent = payments.create_intent(session, order, channel, client_ip=client_ip(request))  # type: ignore[arg-type]
-    if channel == "mweb":
-        return RedirectResponse(intent.client["mweb_url"], status_code=303)
-    return RedirectResponse(f"/orders/{number}?t={t}", status_code=303)
+    elif method == "qr":
+        channel = "native"
+    elif wx.in_wechat(request) and wx.jsapi_enabled():
+        if wx.oauth_needed(request, session, account):
+            return wx.oauth_start(order_path)
+        openid = wx.bind_order_payer(request, session, account, order)
+        channel = "jsapi" if openid else "native"
+    else:
+        channel = "mweb" if wx.in_phone_browser(request) else "native"
+    payments.create_intent(
+        session,
+        order,
+        channel,  # type: ignore[arg-type]
+        client_ip=client_ip(request),
+        openid=openid,
+    )
+    return RedirectResponse(
+        order_path + ("&paying=1" if channel == "jsapi" else ""), status_code=303
+    )

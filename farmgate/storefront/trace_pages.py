@@ -12,6 +12,7 @@ from farmgate.config import settings
 from farmgate.errors import NotFound
 from farmgate.gs1.digital_link import InvalidDigitalLink, parse
 from farmgate.gs1.serials import check_serial
+from farmgate.storefront import wechat_pages as wx
 from farmgate.storefront.templating import templates
 from farmgate.story import views
 from farmgate.trace import scans, service, urls
@@ -46,8 +47,14 @@ def trace_page(request: Request, rest: str, session: SessionDep) -> Response:
     story, serial = resolve(session, request)
     client = request.client.host if request.client else None
     story = views.with_scan(story, scans.record(session, story.batch.id or 0, serial or "", client))
+    card = wx.share_card(
+        request,
+        f"{story.product.name} 批次 {story.batch.lot_code} 溯源",
+        f"{wx.yuan(story.price_from_fen)}起 · 扫码可查产地、采收与流通记录",
+        story.photos[0]["url"] if story.photos else None,
+    )
     response = templates.TemplateResponse(
-        request, "trace.html", {"s": story, "account": None, "csrf_token": ""}
+        request, "trace.html", {"s": story, "account": None, "csrf_token": "", "card": card}
     )
     response.headers["Cache-Control"] = "no-store"  # counts and recalls must be current
-    return response
+    return wx.with_share_csp(response, card)

@@ -32,6 +32,11 @@ CSP = (
 # from data: URLs; its scripts are still files from this origin only.
 DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 DOCS_PATH = "/api/docs"
+# A product or trace page opened inside WeChat loads the JS-SDK (share cards) from WeChat's
+# host; the storefront sets this on that response only (Guard keeps a response's own CSP).
+WECHAT_JSSDK_CSP = CSP.replace(
+    "script-src 'self'", "script-src 'self' https://res.wx.qq.com https://res2.wx.qq.com"
+)
 HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -135,7 +140,10 @@ class Guard:
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 extra = security_headers(secure, scope.get("path", ""))
-                message["headers"] = [*message.get("headers", []), *extra]
+                own = message.get("headers", [])
+                if any(name.lower() == b"content-security-policy" for name, _ in own):
+                    extra = [h for h in extra if h[0] != b"content-security-policy"]
+                message["headers"] = [*own, *extra]
             await send(message)
 
         headers = dict(scope.get("headers") or [])

@@ -5,7 +5,9 @@ Control API (not part of WeChat Pay, under /_simulator/):
   the order's notify_url (v2 XML or v3 JSON, as the order was created). JSON answer, or an HTML
   page when the browser asks for HTML.
 - ``GET /_simulator/scan/{out_trade_no}``: what the code_url / mweb_url / h5_url opens: a page
-  with a "pay" button (the demo's stand-in for the WeChat app).
+  with a "pay" button (the demo's stand-in for the WeChat app). An H5 URL given
+  ``redirect_url`` (as merchants append it) sends the browser back there after paying, as
+  WeChat's H5 cashier does.
 - ``POST /_simulator/faults`` ``{"faults": [...], "timeout_seconds": 2}``: queue faults, each used
   once: error_500, timeout, notify_twice, notify_forged, notify_wrong_amount.
 - ``GET /_simulator/orders/{out_trade_no}``: the simulator's record of an order.
@@ -17,7 +19,7 @@ from html import escape
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
@@ -49,6 +51,9 @@ def build_app(state: SimState) -> ASGIApp:
         statuses = [await deliver(state, order, headers, body)]
         if fault == "notify_twice":
             statuses.append(await deliver(state, order, headers, body))
+        back = await _redirect_url(request)
+        if back:
+            return RedirectResponse(back, status_code=303)
         if "text/html" in request.headers.get("accept", ""):
             return HTMLResponse(
                 _page(
@@ -68,9 +73,12 @@ def build_app(state: SimState) -> ASGIApp:
         if order is None:
             return HTMLResponse(_page("订单不存在", ""), status_code=404)
         no = escape(order.out_trade_no)
+        back = _web_url(request.query_params.get("redirect_url"))
+        hidden = f'<input type="hidden" name="redirect_url" value="{escape(back)}">' if back else ""
         body = (
             f"<p>订单 {no}，金额 ¥{order.amount_fen / 100:.2f}，状态 {escape(order.state)}</p>"
-            f'<form method="post" action="/_simulator/pay/{no}"><button>确认支付（模拟）</button></form>'
+            f'<form method="post" action="/_simulator/pay/{no}">{hidden}'
+            "<button style='min-height:44px'>确认支付（模拟）</button></form>"
         )
         return HTMLResponse(_page("微信支付（模拟）", body))
 
@@ -101,6 +109,19 @@ def build_app(state: SimState) -> ASGIApp:
         ]
     )
     return SimulatorHeader(app, "wechatpay")
+
+
+def _web_url(value: str | None) -> str | None:
+    return value if value and value.startswith(("http://", "https://")) else None
+
+
+async def _redirect_url(request: Request) -> str | None:
+    """The merchant page an H5 payment returns to (a form field of the scan page's button)."""
+    if "form" not in request.headers.get("content-type", ""):
+        return None
+    form = await request.form()
+    value = form.get("redirect_url")
+    return _web_url(value if isinstance(value, str) else None)
 
 
 def _page(title: str, body: str) -> str:
