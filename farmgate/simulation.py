@@ -77,6 +77,8 @@ class LocalServer:
     def __init__(self, port: int = 0) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # One keep-alive client for the control calls (a bench pays thousands of orders).
+        self.control = httpx.Client(timeout=30)
 
     def _serve(self, app: ASGIApp) -> None:
         config = uvicorn.Config(
@@ -100,10 +102,11 @@ class LocalServer:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(5)
+        self.control.close()
 
     def inject(self, *faults: str, timeout_seconds: float | None = None) -> None:
         """Queue faults (over HTTP, as another process would), each used once."""
         payload: dict[str, Any] = {"faults": list(faults)}
         if timeout_seconds is not None:
             payload["timeout_seconds"] = timeout_seconds
-        httpx.post(f"{self.url}/_simulator/faults", json=payload, timeout=5).raise_for_status()
+        self.control.post(f"{self.url}/_simulator/faults", json=payload).raise_for_status()

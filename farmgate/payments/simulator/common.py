@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 
 import httpx
 from starlette.responses import Response
@@ -22,15 +23,29 @@ async def injected_failure(state: SimState) -> Response | None:
     return None
 
 
+# One client per event loop (the simulator's server thread has one): a notification reuses
+# its connection instead of opening a new client each time.
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _client() -> httpx.AsyncClient:
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None:
+        client = _clients[loop] = httpx.AsyncClient(timeout=10)
+    return client
+
+
 async def deliver(state: SimState, order: SimOrder, headers: dict[str, str], body: bytes) -> int:
     """POST one notification to the order's notify_url; 0 when the merchant is unreachable."""
     state.sent.append(body)
     status = 0
     try:
-        async with httpx.AsyncClient(timeout=10) as client:
-            response = await client.post(
-                order.notify_url, content=body, headers={**headers, **SIM_HEADER}
-            )
+        response = await _client().post(
+            order.notify_url, content=body, headers={**headers, **SIM_HEADER}
+        )
         status = response.status_code
     except httpx.HTTPError:
         pass  # WeChat would retry later; the shop's reconciliation (query) catches it

@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-import httpx
-
 from farmgate.payments.simulator.app import build_app
 from farmgate.payments.simulator.state import SimState
 from farmgate.simulation import LocalServer
@@ -63,13 +61,13 @@ class SimulatorServer(LocalServer):
 
     def pay(self, out_trade_no: str) -> dict[str, Any]:
         """The payer pays; returns state, transaction_id and the notify_url's answer statuses."""
-        response = httpx.post(f"{self.url}/_simulator/pay/{out_trade_no}", timeout=30)
+        response = self.control.post(f"{self.url}/_simulator/pay/{out_trade_no}")
         response.raise_for_status()
         answer: dict[str, Any] = response.json()
         return answer
 
     def order(self, out_trade_no: str) -> dict[str, Any] | None:
-        response = httpx.get(f"{self.url}/_simulator/orders/{out_trade_no}", timeout=5)
+        response = self.control.get(f"{self.url}/_simulator/orders/{out_trade_no}")
         if response.status_code == 404:
             return None
         response.raise_for_status()
