@@ -13,7 +13,7 @@ from farmgate.trace import service as trace
 from farmgate.trace.schemas import BatchIn, HarvestIn
 from tests.support import factories as f
 from tests.support.factories import ADDRESS
-from tests.support.web import csrf_token
+from tests.support.web import SAME_ORIGIN, csrf_token
 
 
 def test_browse_add_checkout_and_see_the_order(client, session: Session) -> None:  # type: ignore[no-untyped-def]
@@ -28,9 +28,12 @@ def test_browse_add_checkout_and_see_the_order(client, session: Session) -> None
 
     page = client.get(f"/products/{product.id}")
     assert page.status_code == 200 and "加入购物车" in page.text
+    assert 'name="csrf_token"' not in page.text  # the same page for every anonymous visitor
+    assert "set-cookie" not in page.headers
     added = client.post(
         "/cart/add",
-        data={"sku_id": sku.id, "quantity": 2, "csrf_token": csrf_token(page.text)},
+        data={"sku_id": sku.id, "quantity": 2},
+        headers=SAME_ORIGIN,
         follow_redirects=True,
     )
     assert "谭家场干红辣椒" in added.text and "¥76.00" in added.text
@@ -64,6 +67,17 @@ def test_browse_add_checkout_and_see_the_order(client, session: Session) -> None
 def test_forms_without_csrf_are_refused(client, session: Session) -> None:  # type: ignore[no-untyped-def]
     response = client.post("/cart/add", data={"sku_id": 1, "quantity": 1})
     assert response.status_code == 403
+    # Adding to the cart takes the browser's Origin instead of a token, but only this site's.
+    for origin in ("https://evil.example", "null"):
+        forged = client.post(
+            "/cart/add", data={"sku_id": 1, "quantity": 1}, headers={"Origin": origin}
+        )
+        assert forged.status_code == 403
+    assert "fg_cart" not in client.cookies
+    other_forms = client.post(
+        "/my-orders", data={"number": "1", "phone": "13912345678"}, headers=SAME_ORIGIN
+    )
+    assert other_forms.status_code == 403  # every other form still needs its token
 
 
 def test_paying_from_the_order_page_shows_the_qr_code(
@@ -88,9 +102,8 @@ def test_paying_from_the_order_page_shows_the_qr_code(
         }.items():
             monkeypatch.setattr(settings, key, value)
         page = client.get(f"/products/{product.id}")
-        client.post(
-            "/cart/add", data={"sku_id": sku.id, "quantity": 1, "csrf_token": csrf_token(page.text)}
-        )
+        assert "加入购物车" in page.text
+        client.post("/cart/add", data={"sku_id": sku.id, "quantity": 1}, headers=SAME_ORIGIN)
         token = csrf_token(client.get("/checkout").text)
         order_page = client.post(
             "/checkout", data={**ADDRESS, "csrf_token": token}, follow_redirects=True
@@ -115,9 +128,8 @@ def test_choosing_cash_at_the_station_holds_the_order(client, session: Session) 
     sku = session.query(Sku).filter_by(product_id=product.id).one()
     session.commit()
     page = client.get(f"/products/{product.id}")
-    client.post(
-        "/cart/add", data={"sku_id": sku.id, "quantity": 1, "csrf_token": csrf_token(page.text)}
-    )
+    assert "加入购物车" in page.text
+    client.post("/cart/add", data={"sku_id": sku.id, "quantity": 1}, headers=SAME_ORIGIN)
     token = csrf_token(client.get("/checkout").text)
     order_page = client.post(
         "/checkout", data={**ADDRESS, "csrf_token": token}, follow_redirects=True
@@ -150,14 +162,7 @@ def test_cooperative_page_and_packing_desk(client, session: Session) -> None:  #
     assert page.status_code == 200 and "稻田里养鱼" in page.text and "稻花鱼" in page.text
     assert client.get("/cooperatives/999").status_code == 404
 
-    client.post(
-        "/cart/add",
-        data={
-            "sku_id": sku.id,
-            "quantity": 1,
-            "csrf_token": csrf_token(client.get(f"/products/{product.id}").text),
-        },
-    )
+    client.post("/cart/add", data={"sku_id": sku.id, "quantity": 1}, headers=SAME_ORIGIN)
     token = csrf_token(client.get("/checkout").text)
     client.post("/checkout", data={**ADDRESS, "csrf_token": token})
     order = session.query(Order).one()

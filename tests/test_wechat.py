@@ -30,7 +30,7 @@ from tests.support import factories as f
 from tests.support.factories import ADDRESS
 from tests.support.live import REDIS_URL
 from tests.support.trace import create_batch
-from tests.support.web import csrf_token
+from tests.support.web import SAME_ORIGIN, csrf_token
 from tests.support.wechat import ANDROID_CHROME, ANDROID_WECHAT
 
 WX = {"user-agent": ANDROID_WECHAT}
@@ -152,9 +152,8 @@ def _place_order(client, session: Session, headers: dict[str, str]) -> str:  # t
     sku = session.scalars(select(Sku).where(Sku.product_id == product.id)).one()  # type: ignore[arg-type]
     session.commit()
     page = client.get(f"/products/{product.id}", headers=headers)
-    client.post(
-        "/cart/add", data={"sku_id": sku.id, "csrf_token": csrf_token(page.text)}, headers=headers
-    )
+    assert "加入购物车" in page.text
+    client.post("/cart/add", data={"sku_id": sku.id}, headers={**headers, **SAME_ORIGIN})
     checkout = client.get("/checkout", headers=headers, follow_redirects=False)
     if checkout.status_code == 303:  # first time it is needed: off to OAuth
         assert checkout.headers["location"] == "/wechat/oauth?next=%2Fcheckout"

@@ -54,8 +54,34 @@ def check_csrf(request: Request, token: str) -> None:
         raise PermissionDenied("页面已过期，请刷新后重试", code="csrf_failed")
 
 
+class LazyCsrfToken:
+    """The form token, made only when a template prints it: a page without a form (most pages
+    an anonymous visitor reads) then sets no cookie and can be kept by a shared cache."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+
+    def __str__(self) -> str:
+        return security.csrf_token_for(csrf_anchor(self.request))
+
+    __html__ = __str__  # Jinja prints it as it is (hex digits)
+
+
+def check_same_origin_or_csrf(request: Request, token: str) -> None:
+    """For the few forms on cacheable pages (add to cart): a valid token, or a browser's own
+    ``Origin`` header naming this site (OWASP's standard-header defence; every current browser,
+    WeChat's included, sends it on a POST). A cross-site page can forge neither."""
+    if token:
+        check_csrf(request, token)
+        return
+    origin = request.headers.get("origin")
+    own = {settings.public_base_url.rstrip("/"), f"{request.url.scheme}://{request.url.netloc}"}
+    if origin is None or origin.rstrip("/") not in own:
+        raise PermissionDenied("页面已过期，请刷新后重试", code="csrf_failed")
+
+
 def render(request: Request, name: str, account: Account | None, **context: Any) -> Response:
-    context.update(account=account, csrf_token=security.csrf_token_for(csrf_anchor(request)))
+    context.update(account=account, csrf_token=LazyCsrfToken(request))
     response = templates.TemplateResponse(request, name, context)
     new_anon = request.state.__dict__.get("new_anon")
     if new_anon:

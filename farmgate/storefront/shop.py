@@ -31,7 +31,7 @@ from farmgate.payments import aftersales
 from farmgate.payments import service as payments
 from farmgate.payments.qr import qr_svg
 from farmgate.storefront import wechat_pages as wx
-from farmgate.storefront.common import PageAccount, check_csrf, render
+from farmgate.storefront.common import PageAccount, check_csrf, check_same_origin_or_csrf, render
 from farmgate.validators import normalize_mobile
 from farmgate.web.cookies import CART_COOKIE, set_cart_cookie
 from farmgate.web.requests import FormValues, client_ip
@@ -61,7 +61,7 @@ def add_to_cart(
     quantity: Annotated[int, Form(ge=1, le=999)] = 1,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(request, csrf_token)
+    check_same_origin_or_csrf(request, csrf_token)  # the product page's form carries no token
     ref = _cart_ref(request, session, account, create=True)
     assert ref is not None
     carts.set_quantity(session, ref.cart, sku_id, quantity, add=True)

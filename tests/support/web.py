@@ -10,3 +10,7 @@ def csrf_token(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match
     return match.group(1)
+
+
+# What a browser sends with a form posted from one of the site's own pages (TestClient's host).
+SAME_ORIGIN = {"Origin": "http://testserver"}
