@@ -8,6 +8,7 @@ from sqlmodel import col
 
 from farmgate.db import pk, utcnow
 from farmgate.errors import InvalidTransition
+from farmgate.ledger import tasks as ledger
 from farmgate.models import Account, Order, OrderEvent, OrderStatus
 
 OS = OrderStatus
@@ -62,6 +63,12 @@ def transition(
         created_at=now,
     )
     session.add_all([order, event])
+    # Money events, posted to the ledger through the outbox: the payment now, the settlement
+    # when a completed order's money falls due.
+    if to == OS.PAID and current == OS.PENDING_PAYMENT:
+        ledger.queue(session, "order_paid", pk(order))
+    elif to == OS.COMPLETED:
+        ledger.queue(session, "order_completed", pk(order))
     return event
 
 
