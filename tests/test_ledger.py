@@ -89,6 +89,7 @@ def test_a_refund_comes_back_from_its_cooperative_with_its_commission(
     before = settlement.pending_fen(session, s.coop.id)
     admin = f.create_account(session, role=Role.ADMIN)
     refund = refund_part(session, order, s.owner, admin, 1000)
+    assert refund is not None
     assert post_pending(session, times=2) == 1
     (txn,) = _txns(session, "refund")
     assert txn.key == f"refund:{refund.id}"

@@ -47,12 +47,18 @@ def complete(session: Session, order: Order) -> None:
 
 def refund_part(
     session: Session, order: Order, cooperative_owner: Account, staff: Account, amount: int | None
-) -> Refund:
+) -> Refund | None:
     """The buyer asks, the cooperative accepts ``amount`` (None: all), the station hands the
-    cash back: a completed refund."""
+    cash back: a completed refund (None: nothing was left to refund)."""
     asked = requests.ask(session, None, order, "坏了")
     mine = next(r for r in asked if r.cooperative_id == cooperative_owner.cooperative_id)
-    refund = requests.accept(session, cooperative_owner, mine.id, amount)
+    left = requests.refundable_fen(session, mine)
+    if left == 0:  # refunded in full already: the request is refused
+        for request in asked:
+            owner = cooperative_owner_of(session, request.cooperative_id)
+            requests.refuse(session, owner, request.id, "已全额退款")
+        return None
+    refund = requests.accept(session, cooperative_owner, mine.id, min(amount or left, left))
     for other in asked:
         if other.id != mine.id:
             requests.refuse(
