@@ -169,3 +169,51 @@ def test_an_unbalanced_transaction_is_never_posted(session: Session) -> None:
     with pytest.raises(posting.Unbalanced):
         posting.post(session, "bad:1", "adjustment", [posting.Line(accounts.BANK, 5, "adjustment")])
     assert posting.posted(session, "bad:1") is None
+
+
+def test_a_statement_adds_up_and_downloads(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from farmgate.ledger import statements
+
+    monkeypatch.setattr(settings, "commission_bp", {"default": 500})
+    s = desk.shop(session)
+    admin = f.create_account(session, role=Role.ADMIN)
+    first = desk.order(session, s.sku)
+    second = desk.order(session, s.sku)
+    post_pending(session)
+    refund_part(session, second, s.owner, admin, 300)
+    complete(session, first)
+    post_pending(session)
+    settlement.settle_due(session, utcnow() + timedelta(days=settings.settlement_days + 1))
+    paid = payouts.record(session, admin, s.coop.id, 1000, bank_ref="NX-1")
+    period = statements.month()
+    stmt = statements.build(session, s.coop.id, period)
+    fee = 2 * ((first.items_fen * 500 + 5000) // 10000)
+    assert stmt.totals["goods"] == first.items_fen + second.items_fen
+    assert stmt.totals["refund"] == -300
+    assert stmt.totals["payout"] == -1000
+    assert stmt.order_count == 2 and {r.number for r in stmt.orders} == {
+        first.number,
+        second.number,
+    }
+    assert stmt.opening == 0
+    owed = settlement.available_fen(session, s.coop.id) + settlement.pending_fen(session, s.coop.id)
+    assert stmt.closing == owed  # the statement ends where the accounts are
+    assert -fee < stmt.totals["commission"] < 0  # part of the second's came back with the refund
+    assert [p.amount for p in stmt.payouts] == [-1000] and "NX-1" in stmt.payouts[0].memo
+    after = statements.build(session, s.coop.id, period.next())
+    assert after.opening == stmt.closing and after.order_count == 0
+    name, pdf = statements.pdf(session, stmt)
+    assert pdf.startswith(b"%PDF") and name == f"statement-{s.coop.id}-{period.key}.pdf"
+    name, data = statements.xlsx(session, stmt)
+    book = load_workbook(io.BytesIO(data))
+    orders = list(book["订单"].iter_rows(values_only=True))
+    assert orders[0][0] == "订单号" and len(orders) == 3
+    assert paid.amount_fen == 1000
+    with pytest.raises(ValidationFailed):
+        statements.month("2026-13")
