@@ -17,6 +17,8 @@ from farmgate.errors import InvalidTransition, NotFound
 from farmgate.errors import ValidationFailed as Invalid
 from farmgate.ledger import accounts, posting, settlement
 from farmgate.ledger.posting import Line
+from farmgate.media import photos
+from farmgate.media.storage import get_storage
 from farmgate.models import Account, Cooperative, Payout, PayoutStatus
 
 
@@ -31,10 +33,11 @@ def record(
     amount_fen: int,
     *,
     bank_ref: str,
-    voucher_key: str = "",
+    voucher: bytes | None = None,
     note: str = "",
 ) -> Payout:
-    """Record a bank transfer already made to the cooperative, and post it."""
+    """Record a bank transfer already made to the cooperative, and post it. ``voucher``, the
+    transfer's receipt photographed, is checked and stored once the rest is found valid."""
     coop = session.get(Cooperative, cooperative_id, with_for_update=True, populate_existing=True)
     if coop is None:
         raise NotFound("合作社不存在")
@@ -49,6 +52,10 @@ def record(
             "打款金额超过可结算余额",
             fields={"amount": f"最多可打款 {_yuan(max(0, available))} 元"},
         )
+    voucher_key = ""
+    if voucher:
+        stored = photos.store_photo("vouchers", voucher)
+        voucher_key = f"{stored.key}-{max(stored.widths)}.webp"
     payout = Payout(
         cooperative_id=cooperative_id,
         amount_fen=amount_fen,
@@ -130,3 +137,7 @@ def list_for(session: Session, cooperative_id: int | None = None, limit: int = 5
     if cooperative_id is not None:
         query = query.where(col(Payout.cooperative_id) == cooperative_id)
     return list(session.scalars(query))
+
+
+def voucher_url(payout: Payout) -> str:
+    return get_storage().url(payout.voucher_key) if payout.voucher_key else ""
