@@ -233,6 +233,9 @@ def seed(session: Session) -> dict[str, str]:
     from farmgate.demo.sales_seed import seed_sales
 
     seed_sales(session)  # sample order history for the dashboards
+    from farmgate.demo.ledger_seed import seed_ledger
+
+    seed_ledger(session)  # the history in the ledger, settled, last month paid out
     return credentials
 
 

@@ -7,6 +7,8 @@ payout the bank sent back gives the money back to the available balance.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -35,9 +37,11 @@ def record(
     bank_ref: str,
     voucher: bytes | None = None,
     note: str = "",
+    made_at: datetime | None = None,
 ) -> Payout:
     """Record a bank transfer already made to the cooperative, and post it. ``voucher``, the
-    transfer's receipt photographed, is checked and stored once the rest is found valid."""
+    transfer's receipt photographed, is checked and stored once the rest is found valid.
+    ``made_at``: when the transfer was made, if not just now (it dates the ledger entry)."""
     coop = session.get(Cooperative, cooperative_id, with_for_update=True, populate_existing=True)
     if coop is None:
         raise NotFound("合作社不存在")
@@ -63,6 +67,7 @@ def record(
         voucher_key=voucher_key,
         note=note.strip()[:200],
         recorded_by=staff.id,
+        recorded_at=made_at or utcnow(),
     )
     session.add(payout)
     session.flush()
