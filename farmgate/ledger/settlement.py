@@ -64,7 +64,8 @@ def settle_order(session: Session, order: Order, now: datetime | None = None) ->
         select(col(LedgerEntry.cooperative_id), func.sum(LedgerEntry.amount_fen))
         .where(
             col(LedgerEntry.order_id) == order.id,
-            col(LedgerEntry.account).like("coop:%:pending"),
+            col(LedgerEntry.cooperative_id).is_not(None),
+            col(LedgerEntry.account).endswith(":" + accounts.PENDING),
         )
         .group_by(col(LedgerEntry.cooperative_id))
         .order_by(col(LedgerEntry.cooperative_id))

@@ -37,12 +37,12 @@ class LedgerEntry(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("amount_fen <> 0", name="amount_not_zero"),
         Index("ix_ledger_entry_cooperative_occurred", "cooperative_id", "occurred_at"),
-        Index("ix_ledger_entry_account_order", "account", "order_id"),
+        Index("ix_ledger_entry_order_account", "order_id", "account"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     txn_id: int = Field(foreign_key="ledger_txn.id", index=True)
-    account: str = Field(max_length=40)
+    account: str = Field(max_length=40, index=True)
     amount_fen: int
     # What the line is, for statements: goods, shipping, commission, refund, payout, ...
     kind: str = Field(max_length=12)

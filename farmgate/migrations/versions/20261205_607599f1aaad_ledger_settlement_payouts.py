@@ -131,12 +131,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ledger_entry", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_ledger_entry_account_order", ["account", "order_id"], unique=False
+            "ix_ledger_entry_order_account", ["order_id", "account"], unique=False
         )
         batch_op.create_index(
             "ix_ledger_entry_cooperative_occurred", ["cooperative_id", "occurred_at"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_ledger_entry_txn_id"), ["txn_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_ledger_entry_account"), ["account"], unique=False)
 
     # ### end Alembic commands ###
     _append_only()
@@ -148,7 +149,8 @@ def downgrade() -> None:
     with op.batch_alter_table("ledger_entry", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ledger_entry_txn_id"))
         batch_op.drop_index("ix_ledger_entry_cooperative_occurred")
-        batch_op.drop_index("ix_ledger_entry_account_order")
+        batch_op.drop_index("ix_ledger_entry_order_account")
+        batch_op.drop_index(batch_op.f("ix_ledger_entry_account"))
 
     op.drop_table("ledger_entry")
     with op.batch_alter_table("ledger_txn", schema=None) as batch_op:
