@@ -8,7 +8,6 @@ from sqlmodel import col
 
 from farmgate.db import pk, utcnow
 from farmgate.errors import InvalidTransition
-from farmgate.ledger import tasks as ledger
 from farmgate.models import Account, Order, OrderEvent, OrderStatus
 
 OS = OrderStatus
@@ -65,10 +64,10 @@ def transition(
     session.add_all([order, event])
     # Money events, posted to the ledger through the outbox: the payment now, the settlement
     # when a completed order's money falls due.
-    if to == OS.PAID and current == OS.PENDING_PAYMENT:
-        ledger.queue(session, "order_paid", pk(order))
-    elif to == OS.COMPLETED:
-        ledger.queue(session, "order_completed", pk(order))
+    if (to == OS.PAID and current == OS.PENDING_PAYMENT) or to == OS.COMPLETED:
+        from farmgate.ledger import tasks as ledger  # the job bodies are registered by install()
+
+        ledger.queue(session, "order_paid" if to == OS.PAID else "order_completed", pk(order))
     return event
 
 
