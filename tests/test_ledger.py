@@ -217,3 +217,42 @@ def test_a_statement_adds_up_and_downloads(
     assert paid.amount_fen == 1000
     with pytest.raises(ValidationFailed):
         statements.month("2026-13")
+
+
+def test_a_refund_after_settlement_comes_from_the_available_money(session: Session) -> None:
+    from farmgate.payments import service as payments
+    from farmgate.payments import tasks as payment_tasks
+
+    s = desk.shop(session)
+    order = desk.order(session, s.sku)
+    complete(session, order)
+    post_pending(session)
+    settlement.settle_due(session, utcnow() + timedelta(days=settings.settlement_days + 1))
+    admin = f.create_account(session, role=Role.ADMIN)
+    payouts.record(session, admin, s.coop.id, order.total_fen, bank_ref="ALL")
+    refund = payments.approve_refund(session, order, 500, "售后：少发一袋")
+    payment_tasks.refund(session, {"refund_id": refund.id})
+    session.flush()
+    payments.cash_returned(session, refund, admin)
+    post_pending(session)
+    # Paid out in full, then refunded: the cooperative owes it back; no payout was too large.
+    assert settlement.available_fen(session, s.coop.id) == -500
+    assert checks.all_problems(session) == []
+
+
+def test_station_cash_handed_over_to_the_bank_once(session: Session) -> None:
+    s = desk.shop(session)
+    order = desk.order(session, s.sku)
+    post_pending(session)
+    admin = f.create_account(session, role=Role.ADMIN)
+    with pytest.raises(ValidationFailed):
+        payouts.cash_handed_over(
+            session, admin, order.total_fen + 1, station="高坪村服务站", slip_no="D1"
+        )
+    assert payouts.cash_handed_over(session, admin, order.total_fen, station="高坪村", slip_no="D1")
+    assert not payouts.cash_handed_over(
+        session, admin, order.total_fen, station="高坪村", slip_no="D1"
+    )
+    assert posting.balance(session, accounts.STATION_CASH) == 0
+    assert posting.balance(session, accounts.BANK) == order.total_fen
+    assert checks.all_problems(session) == []

@@ -97,13 +97,31 @@ def refunds_within_payment(session: Session) -> list[str]:
 
 
 def nothing_overpaid(session: Session) -> list[str]:
-    """No cooperative was paid out more than was available to it."""
-    rows = session.execute(
-        select(col(LedgerEntry.account), func.sum(LedgerEntry.amount_fen))
-        .where(col(LedgerEntry.account).like("coop:%:" + accounts.AVAILABLE))
-        .group_by(col(LedgerEntry.account))
+    """No payout was larger than what was available to its cooperative when it was made.
+
+    (A refund after settlement may later take the balance below zero: money the cooperative
+    owes back, not a payout too many.)"""
+    problems = []
+    payouts = session.execute(
+        select(col(LedgerEntry.txn_id), col(LedgerEntry.account), col(LedgerEntry.amount_fen))
+        .where(
+            col(LedgerEntry.kind) == "payout",
+            col(LedgerEntry.account).endswith(":" + accounts.AVAILABLE),
+        )
+        .order_by(col(LedgerEntry.txn_id))
     ).all()
-    return [f"{account} overdrawn by {total}" for account, total in rows if int(total) > 0]
+    for txn_id, account, amount in payouts:
+        before = -int(
+            session.scalar(
+                select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
+                    col(LedgerEntry.account) == account, col(LedgerEntry.txn_id) < txn_id
+                )
+            )
+            or 0
+        )
+        if amount > before:
+            problems.append(f"payout {txn_id} of {amount} from {account} with {before} available")
+    return problems
 
 
 def posted_once(session: Session) -> list[str]:

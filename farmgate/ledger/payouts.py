@@ -146,3 +146,50 @@ def list_for(session: Session, cooperative_id: int | None = None, limit: int = 5
 
 def voucher_url(payout: Payout) -> str:
     return get_storage().url(payout.voucher_key) if payout.voucher_key else ""
+
+
+def cash_handed_over(
+    session: Session,
+    staff: Account,
+    amount_fen: int,
+    *,
+    station: str,
+    slip_no: str,
+    made_at: datetime | None = None,
+) -> bool:
+    """A village station paid the cash it collected into the platform's bank account (the
+    bank's deposit slip number makes it idempotent). Returns False when already recorded."""
+    station, slip_no = station.strip(), slip_no.strip()
+    if not station or len(station) > 30:
+        raise Invalid("请填写服务站", fields={"station": "请填写缴存现金的村服务站（30字以内）"})
+    if not slip_no or len(slip_no) > 40:
+        raise Invalid("请填写存款单号", fields={"slip_no": "请填写银行存款单上的编号（40字以内）"})
+    key = f"cash_handover:{slip_no}"
+    if posting.posted(session, key) is not None:
+        return False
+    held = posting.balance(session, accounts.STATION_CASH)
+    if amount_fen <= 0 or amount_fen > held:
+        raise Invalid(
+            "缴存金额不对",
+            fields={"amount": f"缴存金额要大于0，且不超过服务站现有现金 {_yuan(max(0, held))} 元"},
+        )
+    posting.post(
+        session,
+        key,
+        "cash_handover",
+        [
+            Line(accounts.BANK, amount_fen, "cash"),
+            Line(accounts.STATION_CASH, -amount_fen, "cash"),
+        ],
+        occurred_at=made_at,
+        memo=f"{station}缴存现金（存款单 {slip_no}）",
+    )
+    audit.record(
+        session,
+        staff,
+        "cash.handover",
+        "station",
+        None,
+        f"{station}缴存现金 {_yuan(amount_fen)} 元",
+    )
+    return True
