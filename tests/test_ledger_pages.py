@@ -96,3 +96,20 @@ def test_the_township_records_a_payout_with_its_voucher_and_a_return(  # type: i
     )
     pdf = client.get(f"/township/money/{s.coop.id}/statement.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_the_township_records_station_cash_paid_into_the_bank(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    _, total = _settled_shop(session)
+    admin = f.create_account(session, role=Role.ADMIN)
+    f.login_browser(client, session, admin)
+    page = client.get("/township/money")
+    assert f"¥{total // 100}.{total % 100:02d}" in page.text  # the station still holds it all
+    token = csrf_token(page.text)
+    form = {"csrf_token": token, "amount": "abc", "station": "高坪村", "slip_no": "D-1"}
+    bad = client.post("/township/money/cash-handover", data=form)
+    assert bad.status_code == 422 and "请填写缴存金额" in bad.text and 'value="D-1"' in bad.text
+    form["amount"] = "1"
+    done = client.post("/township/money/cash-handover", data=form, follow_redirects=False)
+    assert done.status_code == 303
+    again = client.post("/township/money/cash-handover", data=form)
+    assert "已经登记过了" in again.text

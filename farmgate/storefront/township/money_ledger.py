@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 
 from farmgate.config import settings
 from farmgate.errors import FarmgateError, NotFound, ValidationFailed
-from farmgate.ledger import payouts, statements
+from farmgate.ledger import accounts, payouts, posting, statements
 from farmgate.models import Account, Cooperative, Payout
 from farmgate.storefront.coop.deps import Multipart
 from farmgate.storefront.coop.forms import Errors, clean
@@ -32,15 +32,52 @@ from farmgate.web.downloads import download
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/township/money", response_class=HTMLResponse)
-def money_list(request: Request, session: SessionDep, admin: ConsoleAdmin) -> Response:
+def _list_page(
+    request: Request, session: Session, admin: Account, errors: Errors | None = None, **kw: Any
+) -> Response:
     return console_page(
         request,
         admin,
         "township/money_list.html",
         section="orders",
         rows=statements.balances(session),
+        station_cash=posting.balance(session, accounts.STATION_CASH),
+        errors=errors or {},
+        **kw,
     )
+
+
+@router.get("/township/money", response_class=HTMLResponse)
+def money_list(request: Request, session: SessionDep, admin: ConsoleAdmin) -> Response:
+    return _list_page(request, session, admin)
+
+
+@router.post("/township/money/cash-handover")
+def cash_handover(
+    request: Request, form: FormValues, session: SessionDep, admin: ConsoleAdmin
+) -> Response:
+    check_csrf(request, form.get("csrf_token", ""))
+    values = {k: form.get(k, "") for k in ("amount", "station", "slip_no")}
+    errors = Errors()
+    amount = 0
+    try:
+        amount = yuan_to_fen(clean(values["amount"]))
+    except ValueError:
+        errors["amount"] = "请填写缴存金额（元），如 860"
+    done = False
+    if not errors:
+        try:
+            done = payouts.cash_handed_over(
+                session, admin, amount, station=values["station"], slip_no=values["slip_no"]
+            )
+        except FarmgateError as exc:
+            undo_refusal(session, exc)
+            names = {"amount": "amount", "station": "station", "slip_no": "slip_no"}
+            errors.absorb(exc, names, "amount")
+    if errors:
+        return _list_page(request, session, admin, errors, values=values)
+    message = "已登记服务站缴存现金" if done else "这张存款单已经登记过了，没有重复记账"
+    return see_other(f"/township/money?done={message}")
 
 
 def _coop(session: Session, coop_id: int) -> Cooperative:
