@@ -18,6 +18,7 @@ def install() -> None:
     from farmgate.coldchain import tasks as _coldchain_jobs
     from farmgate.config import settings
     from farmgate.jobs import builtin as _builtin_jobs
+    from farmgate.ledger import tasks as _ledger_jobs
     from farmgate.logistics import service as logistics
     from farmgate.logistics import tasks as _logistics_jobs
     from farmgate.ops import health
@@ -32,7 +33,7 @@ def install() -> None:
     from farmgate.trace import tasks as _trace_jobs
 
     del _builtin_jobs, _logistics_jobs, _order_jobs, _payment_jobs, _report_jobs
-    del _search_jobs, _coldchain_jobs, _trace_jobs
+    del _search_jobs, _coldchain_jobs, _trace_jobs, _ledger_jobs
     for module in settings.job_modules:  # plugins and tests name theirs in the settings
         importlib.import_module(module)
 

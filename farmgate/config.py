@@ -124,6 +124,13 @@ class Settings(BaseSettings):
     # A delivered order the buyer has not confirmed completes itself this many days after
     # delivery (自动确认收货; the periodic job orders.auto_confirm).
     auto_confirm_days: int = Field(default=7, ge=1)
+    # Money to the cooperatives (farmgate/ledger). An order's money becomes payable to each
+    # cooperative this many days after delivery is confirmed (the order completed).
+    settlement_days: int = Field(default=7, ge=0)
+    # The platform's commission in basis points (100 = 1%) of the goods, by the most specific
+    # of "cooperative:<id>", "category:<category>", "township:<code>", "default" (else 0).
+    # FARMGATE_COMMISSION_BP='{"default": 0, "category:fruit": 150}'
+    commission_bp: dict[str, int] = Field(default_factory=dict)
     # What a guest (no account) may hold in unpaid orders, so nobody can reserve a SKU's whole
     # stock anonymously: orders per phone and per address, units of one SKU, and the share of
     # a SKU's stock all guests' unpaid orders together may hold.

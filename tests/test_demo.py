@@ -22,5 +22,12 @@ def test_demo_seed_is_complete_and_idempotent(session: Session, media_dir) -> No
     assert all(i.cover is not None and i.cover.urls for i in items)  # photos went through Pillow
     assert items[-1].name == "谭家场干红辣椒"  # the first listed (newest first)
     assert list(media_dir.rglob("*.webp"))
+    # The money: the sample history in the ledger, balanced, and last month's statement full.
+    from farmgate.ledger import checks, statements
+
+    assert checks.all_problems(session) == []
+    last = statements.month().previous()
+    filled = [statements.build(session, c.id, last) for c in coops]  # type: ignore[arg-type]
+    assert any(s.order_count and s.totals.get("payout") for s in filled)
     assert seed(session) == {}  # a second run changes nothing
     assert session.query(Village).count() == len(VILLAGES)

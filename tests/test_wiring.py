@@ -135,6 +135,7 @@ def test_importing_registers_nothing_install_registers_everything() -> None:
         after = seen["after"]
         assert after["tracking"] == [True, True]
         assert after["jobs"] == [
+            "ledger.post",
             "logistics.apply_push",
             "logistics.create_waybill",
             "logistics.subscribe",
@@ -147,6 +148,7 @@ def test_importing_registers_nothing_install_registers_everything() -> None:
             "trace.excursion_alert",
         ]
         assert after["periodic"] == [
+            "ledger.settle_due",
             "logistics.poll",
             "orders.auto_confirm",
             "payments.reconcile",

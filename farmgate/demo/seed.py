@@ -233,6 +233,10 @@ def seed(session: Session) -> dict[str, str]:
     from farmgate.demo.sales_seed import seed_sales
 
     seed_sales(session)  # sample order history for the dashboards
+    from farmgate.demo.ledger_seed import seed_ledger
+
+    seed_ledger(session)  # the history in the ledger, settled, last month paid out
+
     from farmgate.demo.reviews_seed import seed_reviews
 
     seed_reviews(session)  # sample buyers' reviews of the chilli, with its lot

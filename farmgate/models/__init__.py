@@ -9,6 +9,7 @@ from farmgate.models.coldchain import ColdShipment, Handoff, ShipmentStatus, Tem
 from farmgate.models.cooperative import Cooperative, CooperativeBase, CooperativeStatus
 from farmgate.models.evidence import Certification, CertificationKind, Inspection
 from farmgate.models.labels import Labelled
+from farmgate.models.ledger import LedgerEntry, LedgerTxn, Payout, PayoutStatus
 from farmgate.models.order import (
     Cart,
     CartItem,
@@ -95,6 +96,8 @@ __all__ = [
     "Inspection",
     "IntentStatus",
     "Labelled",
+    "LedgerEntry",
+    "LedgerTxn",
     "LoginThrottle",
     "Order",
     "OrderEvent",
@@ -106,6 +109,8 @@ __all__ = [
     "ParcelStatus",
     "PaymentIntent",
     "PaymentNotification",
+    "Payout",
+    "PayoutStatus",
     "Product",
     "ProductBase",
     "ProductPhoto",

@@ -62,6 +62,12 @@ def transition(
         created_at=now,
     )
     session.add_all([order, event])
+    # Money events, posted to the ledger through the outbox: the payment now, the settlement
+    # when a completed order's money falls due.
+    if (to == OS.PAID and current == OS.PENDING_PAYMENT) or to == OS.COMPLETED:
+        from farmgate.ledger import tasks as ledger  # the job bodies are registered by install()
+
+        ledger.queue(session, "order_paid" if to == OS.PAID else "order_completed", pk(order))
     return event
 
 

@@ -293,6 +293,9 @@ def apply_notification(session: Session, notification_id: int) -> str:
     session.add(intent)
     if order.status != OrderStatus.PENDING_PAYMENT:
         # Paid after the order was cancelled (stock released): the money goes back.
+        from farmgate.ledger import tasks as ledger  # the job bodies are registered by install()
+
+        ledger.queue(session, "late_payment", pk(intent))
         request_refund(session, order, intent, intent.amount_fen, "订单已取消，自动退款")
         return outcome("late", f"order was {order.status}; refund requested")
     label = PROVIDER_LABELS.get(note.provider, note.provider)
@@ -364,6 +367,9 @@ def complete_refund(session: Session, refund: Refund, refund_id: str) -> None:
         utcnow(),
     )
     session.add(refund)
+    from farmgate.ledger import tasks as ledger  # the job bodies are registered by install()
+
+    ledger.queue(session, "refund", pk(refund))
     order = session.get(Order, refund.order_id, with_for_update=True)
     assert order is not None
     done = sum(

@@ -51,6 +51,6 @@ def nav(staff: Account) -> list[tuple[str, str, str]]:
         ("products", "商品", "/coop/products"),
         ("batches", "批次与溯源", "/coop/batches"),
         ("orders", "订单", "/coop/orders"),
-        ("money", "资金/销售", "/coop/dashboard"),
+        ("money", "资金/销售", "/coop/money"),
         ("profile", "合作社资料", "/coop/profile"),
     ]

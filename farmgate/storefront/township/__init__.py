@@ -12,6 +12,7 @@ router = APIRouter(include_in_schema=False)
 
 from farmgate.storefront.township import (  # noqa: E402
     couriers,
+    money_ledger,  # settlement, statements and payouts
     money_pages,  # orders, cash, refunds
     ops,
     review,
@@ -20,5 +21,5 @@ from farmgate.storefront.township import (  # noqa: E402
     trace,
 )
 
-for section in (today, review, money_pages, trace, couriers, ops, reviews):
+for section in (today, review, money_pages, money_ledger, trace, couriers, ops, reviews):
     router.include_router(section.router)

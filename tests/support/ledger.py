@@ -1,0 +1,77 @@
+"""Driving the money events of an order through domain functions, and running the ledger's
+queued jobs in the test's own session."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from farmgate.ledger import tasks
+from farmgate.models import Account, Order, OrderStatus, OutboxJob, OutboxStatus, Refund
+from farmgate.orders import state
+from farmgate.payments import requests
+from farmgate.payments import service as payments
+from farmgate.payments import tasks as payment_tasks
+
+TO_COMPLETED = (
+    OrderStatus.FULFILLING,
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+    OrderStatus.COMPLETED,
+)
+
+
+def post_pending(session: Session, *, times: int = 1) -> int:
+    """Run every queued ``ledger.post`` job ``times`` times (as a retry after a lost answer
+    would), whatever its delay; returns how many jobs ran."""
+    rows = (
+        session.query(OutboxJob)
+        .filter(OutboxJob.job == "ledger.post", OutboxJob.status == OutboxStatus.PENDING)
+        .order_by(OutboxJob.id)
+        .all()
+    )
+    for row in rows:
+        for _ in range(times):
+            tasks.post(session, row.args)  # type: ignore[arg-type]
+        row.status = OutboxStatus.DONE
+    session.flush()
+    return len(rows)
+
+
+def complete(session: Session, order: Order) -> None:
+    """A paid order packed, shipped, delivered and confirmed."""
+    for to in TO_COMPLETED:
+        if to in state.TRANSITIONS[OrderStatus(order.status)]:
+            state.transition(session, order, to)
+    session.flush()
+
+
+def refund_part(
+    session: Session, order: Order, cooperative_owner: Account, staff: Account, amount: int | None
+) -> Refund | None:
+    """The buyer asks, the cooperative accepts ``amount`` (None: all), the station hands the
+    cash back: a completed refund (None: nothing was left to refund)."""
+    asked = requests.ask(session, None, order, "坏了")
+    mine = next(r for r in asked if r.cooperative_id == cooperative_owner.cooperative_id)
+    left = requests.refundable_fen(session, mine)
+    if left == 0:  # refunded in full already: the request is refused
+        for request in asked:
+            owner = cooperative_owner_of(session, request.cooperative_id)
+            requests.refuse(session, owner, request.id, "已全额退款")
+        return None
+    refund = requests.accept(session, cooperative_owner, mine.id, min(amount or left, left))
+    for other in asked:
+        if other.id != mine.id:
+            requests.refuse(
+                session, cooperative_owner_of(session, other.cooperative_id), other.id, "不退"
+            )
+    payment_tasks.refund(session, {"refund_id": refund.id})  # type: ignore[typeddict-item]
+    session.flush()
+    payments.cash_returned(session, refund, staff)
+    session.flush()
+    return refund
+
+
+def cooperative_owner_of(session: Session, cooperative_id: int | None) -> Account:
+    found = session.query(Account).filter(Account.cooperative_id == cooperative_id).first()
+    assert found is not None
+    return found
