@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from farmgate import __version__
 from farmgate.api import docs as api_docs
 from farmgate.api.docs import router as docs_router
+from farmgate.api.epcis import router as epcis_router
 from farmgate.api.errors import json_error
 from farmgate.api.ops import router as ops_router
 from farmgate.api.router import api_router
@@ -48,7 +49,7 @@ def _error_handler(*, outermost: bool = False) -> Any:
     itself."""
 
     async def handler(request: Request, exc: Exception) -> Response:
-        if request.url.path.startswith("/api/"):
+        if request.url.path.startswith(("/api/", "/epcis/")):
             response: Response = await json_error(request, exc)
         else:
             response = await html_error(request, exc)
@@ -112,6 +113,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(docs_router)
     app.include_router(api_router)
+    app.include_router(epcis_router)  # /epcis/capture, /epcis/events (partners' API keys)
     app.include_router(coop_desk_router)  # before the storefront's /coop/products/{id}/{action}
     app.include_router(console_router)
     app.include_router(storefront_router)
