@@ -34,6 +34,7 @@ from farmgate.storefront.reports_pages import router as reports_router
 from farmgate.storefront.search_pages import router as search_router
 from farmgate.storefront.shop import router as shop_router
 from farmgate.storefront.township import router as console_router
+from farmgate.storefront.trace_pages import compressed_router
 from farmgate.storefront.trace_pages import router as trace_router
 from farmgate.web.errors import HANDLED_ERRORS
 from farmgate.web.guard import Guard, add_security_headers
@@ -122,6 +123,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.include_router(courier_router)
     app.include_router(search_router)
     app.include_router(reports_router)
+    app.include_router(compressed_router)  # last: /{compressed Digital Link}
     bind_units(app)  # after every router: each request's database work in one thread call
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app.mount(settings.media_url_path, StaticFiles(directory=settings.media_dir), name="media")
