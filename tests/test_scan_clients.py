@@ -52,3 +52,22 @@ def test_windows_are_kept_bounded() -> None:
     assert all(len(c) == scans.MAX_CLIENTS for c in clients.values())
     assert scans.client_of("203.0.113.9") != "203.0.113.9"  # hashed, never the address
     assert scans.client_of("203.0.113.9") == scans.client_of("203.0.113.9")
+
+
+def test_clients_survive_the_flush(
+    client, farm, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from farmgate.models import ScanCount
+    from tests.support.trace import create_batch
+
+    batch = create_batch(client, farm)
+    scans.buffer.reset()
+    monkeypatch.setattr(scans, "window_of", lambda now=None: "7")
+    for n in range(3):
+        scans.record(session, batch["id"], "S9", f"198.51.100.{n}")
+    assert scans.buffer.flush() == 1
+    session.expire_all()
+    row = session.query(ScanCount).filter_by(batch_id=batch["id"], serial="S9").one()
+    assert row.scans == 3 and len((row.clients or {})["7"]) == 3
+    view = scans.record(session, batch["id"], "S9", "198.51.100.0")  # one of them again
+    assert view.clients == 3 and view.scans == 4
