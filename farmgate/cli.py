@@ -427,10 +427,6 @@ def main() -> None:  # pragma: no cover
     sys.exit(app())
 
 
-if __name__ == "__main__":  # python -m farmgate.cli
-    app()
-
-
 # --- EPCIS partners ------------------------------------------------------------------------
 
 partners_app = typer.Typer(help="EPCIS partners (processors, the post office) and their API keys")
@@ -489,3 +485,7 @@ def partners_revoke(partner_id: int) -> None:
     except FarmgateError as exc:
         _fail(exc.message)
     typer.echo(f"Partner {partner_id} revoked.")
+
+
+if __name__ == "__main__":  # python -m farmgate.cli
+    app()
