@@ -107,3 +107,4 @@ def test_the_resolver_describes_itself(client) -> None:  # type: ignore[no-untyp
     description = response.json()
     assert description["supportedPrimaryKeys"] == ["01"]
     assert "gs1:pip" in description["linkTypes"] and description["resolverRoot"].startswith("http")
+    assert client.head("/.well-known/gs1resolver").status_code == 200

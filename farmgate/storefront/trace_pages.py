@@ -88,7 +88,7 @@ def trace_page(request: Request, rest: str, session: SessionDep) -> Response:
     return response
 
 
-@router.get("/.well-known/gs1resolver")
+@router.api_route("/.well-known/gs1resolver", methods=GET_HEAD)
 def resolver_description() -> JSONResponse:
     return JSONResponse(resolver.description(settings.public_base_url, "farmgate 乡村好物溯源解析"))
 
