@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.convertors import Convertor, register_url_convertor
 
 from farmgate.config import settings
 from farmgate.errors import NotFound
@@ -28,9 +29,23 @@ from farmgate.trace import resolving, scans, urls
 from farmgate.web.session import SessionDep
 
 router = APIRouter(include_in_schema=False)
-# One path segment can be anything: included after every other router (farmgate/app.py).
+# Included after every other router (farmgate/app.py); it takes only what can be a compressed
+# Digital Link: one segment of 10 or more URL-safe base64 characters (a GTIN alone is 10).
 compressed_router = APIRouter(include_in_schema=False)
 GET_HEAD = ["GET", "HEAD"]
+
+
+class CompressedLink(Convertor[str]):
+    regex = "[A-Za-z0-9_-]{10,}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("compressed_dl", CompressedLink())
 
 
 def _link(request: Request) -> DigitalLink:
@@ -93,7 +108,7 @@ def resolver_description() -> JSONResponse:
     return JSONResponse(resolver.description(settings.public_base_url, "farmgate 乡村好物溯源解析"))
 
 
-@compressed_router.api_route("/{compressed}", methods=GET_HEAD)
+@compressed_router.api_route("/{compressed:compressed_dl}", methods=GET_HEAD)
 def compressed_link(compressed: str, request: Request) -> Response:
     """A compressed Digital Link: decompressed, then resolved as the uncompressed one."""
     try:
