@@ -17,6 +17,7 @@ from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddle
 from farmgate import __version__
 from farmgate.api import docs as api_docs
 from farmgate.api.docs import router as docs_router
+from farmgate.api.epcis import router as epcis_router
 from farmgate.api.errors import json_error
 from farmgate.api.ops import router as ops_router
 from farmgate.api.router import api_router
@@ -36,6 +37,7 @@ from farmgate.storefront.search_pages import router as search_router
 from farmgate.storefront.shop import router as shop_router
 from farmgate.storefront.templating import static_files
 from farmgate.storefront.township import router as console_router
+from farmgate.storefront.trace_pages import compressed_router
 from farmgate.storefront.trace_pages import router as trace_router
 from farmgate.storefront.wechat_pages import router as wechat_router
 from farmgate.web.downloads import XLSX_MEDIA
@@ -56,7 +58,7 @@ def _error_handler(*, outermost: bool = False) -> Any:
     itself."""
 
     async def handler(request: Request, exc: Exception) -> Response:
-        if request.url.path.startswith("/api/"):
+        if request.url.path.startswith(("/api/", "/epcis/")):
             response: Response = await json_error(request, exc)
         else:
             response = await html_error(request, exc)
@@ -125,6 +127,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(docs_router)
     app.include_router(api_router)
+    app.include_router(epcis_router)  # /epcis/capture, /epcis/events (partners' API keys)
     app.include_router(coop_desk_router)  # before the storefront's /coop/products/{id}/{action}
     app.include_router(console_router)
     app.include_router(storefront_router)
@@ -136,6 +139,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.include_router(courier_router)
     app.include_router(search_router)
     app.include_router(reports_router)
+    app.include_router(compressed_router)  # last: /{compressed Digital Link}
     bind_units(app)  # after every router: each request's database work in one thread call
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app.mount(settings.media_url_path, StaticFiles(directory=settings.media_dir), name="media")

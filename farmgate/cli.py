@@ -448,5 +448,65 @@ def main() -> None:  # pragma: no cover
     sys.exit(app())
 
 
+# --- EPCIS partners ------------------------------------------------------------------------
+
+partners_app = typer.Typer(help="EPCIS partners (processors, the post office) and their API keys")
+app.add_typer(partners_app, name="partners")
+
+
+@partners_app.command("add")
+def partners_add(
+    name: str = typer.Argument(..., help="The partner's name, e.g. 辰溪县邮政"),
+    kind: str = typer.Option("processor", help="processor / post_office / other"),
+) -> None:
+    """Create a partner and print its API key (shown only this once; only its hash is kept)."""
+    from farmgate.db import session_scope
+    from farmgate.errors import FarmgateError
+    from farmgate.trace import capture
+
+    try:
+        with session_scope() as session:
+            partner, key = capture.create_partner(session, name, kind)
+            partner_id = partner.id
+    except FarmgateError as exc:
+        _fail(exc.message)
+    typer.echo(f"Partner {partner_id} ({name}, {kind}) created. Its API key:")
+    typer.echo(key)
+    typer.echo(
+        "Send it as 'Authorization: Bearer <key>' to POST /epcis/capture and GET /epcis/events."
+    )
+
+
+@partners_app.command("list")
+def partners_list() -> None:
+    """The partners, their key prefixes and when each last sent something."""
+    from sqlalchemy import select
+
+    from farmgate.db import session_scope
+    from farmgate.models import EpcisPartner
+
+    with session_scope() as session:
+        for p in session.scalars(select(EpcisPartner).order_by(col(EpcisPartner.id))):
+            state = "active" if p.active else "revoked"
+            typer.echo(
+                f"{p.id}\t{p.name}\t{p.kind}\t{p.key_prefix}…\t{state}\t{p.last_used_at or '-'}"
+            )
+
+
+@partners_app.command("revoke")
+def partners_revoke(partner_id: int) -> None:
+    """Revoke a partner's key: its requests get 401 from now on (its events stay)."""
+    from farmgate.db import session_scope
+    from farmgate.errors import FarmgateError
+    from farmgate.trace import capture
+
+    try:
+        with session_scope() as session:
+            capture.revoke_partner(session, partner_id)
+    except FarmgateError as exc:
+        _fail(exc.message)
+    typer.echo(f"Partner {partner_id} revoked.")
+
+
 if __name__ == "__main__":  # python -m farmgate.cli
     app()

@@ -167,8 +167,10 @@ class Settings(BaseSettings):
     # Traceability. Products without their own GTIN get one from this GS1 company prefix
     # (6-12 digits; the default is a placeholder for the demo: register your own with GS1 China).
     gs1_company_prefix: str = Field(default="6970000", pattern=r"^\d{6,12}$")
-    # A per-unit code scanned more often than this, or from more network areas, is flagged.
-    scan_alert_count: int = Field(default=30, ge=2)
+    # A per-unit code scanned by more distinct clients than this within one window of
+    # scan_window_hours, or from more network areas, is flagged (one client never flags it).
+    scan_alert_clients: int = Field(default=8, ge=2)
+    scan_window_hours: int = Field(default=24, ge=1, le=24 * 30)
     scan_alert_places: int = Field(default=5, ge=2)
 
     session_days: int = Field(default=14, ge=1)

@@ -111,7 +111,8 @@ def test_dumps_keeps_chinese_and_is_compact() -> None:
         ("6", TrackingStatus.RETURNING),
         ("7", TrackingStatus.IN_TRANSIT),
         ("14", TrackingStatus.REJECTED),
-        ("8", TrackingStatus.PROBLEM),  # 清关: not a state we model
+        ("8", TrackingStatus.IN_TRANSIT),  # 清关: customs, on its way (issue 19)
+        ("13", TrackingStatus.PROBLEM),  # 清关异常: held by customs
         ("1001", TrackingStatus.PROBLEM),
     ],
 )

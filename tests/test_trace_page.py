@@ -113,10 +113,19 @@ def test_serials_are_signed_and_copies_are_flagged(client, farm, monkeypatch) ->
     response = client.get(forged)
     assert response.status_code == 404 and "假冒" in response.text
 
-    monkeypatch.setattr(settings, "scan_alert_count", 4)
-    for _ in range(3):  # scans 2-4 of this package (the first was above)
+    monkeypatch.setattr(settings, "scan_alert_clients", 3)
+    for _ in range(8):  # one client reloading: never "copied", however often
         assert "疑似被复制" not in client.get(unit).text
-    assert "疑似被复制" in client.get(unit).text  # the fifth: more than the limit of 4
+    from farmgate.db import session_scope
+    from farmgate.trace import scans
+
+    with session_scope() as session:  # two more phones in the same window: 3, not more
+        for ip in ("10.0.0.2", "10.0.0.3"):
+            scans.record(session, batch["id"], serial, ip)
+    assert "疑似被复制" not in client.get(unit).text
+    with session_scope() as session:
+        scans.record(session, batch["id"], serial, "10.0.0.4")
+    assert "4 台不同设备" in client.get(unit).text  # a fourth: more than the limit of 3
     lot_page = client.get(_path(batch))
     assert "疑似被复制" not in lot_page.text  # lot codes are shared by every package
 

@@ -16,8 +16,13 @@ pure: no database, no settings. Conventions it follows:
   does not check for sensor reports: the builder does.
 - Top-level ILMD and extension keys must be prefixed names (``farmgate:plot``,
   ``cbvmda:lotNumber``) or absolute http(s) URIs (nested keys are left alone); ``@context``
-  declares ``farmgate`` (at ``vocabulary_base``) and, when used, ``cbvmda``. ILMD goes on ADD
+  declares ``farmgate`` (at ``vocabulary_base``) only: ``cbvmda`` comes from the EPCIS context,
+  whose terms are protected. ILMD goes on ADD
   object events (and transformations) only. Dates in them become ISO strings.
+
+Events without an ``event_id`` get the CBV 2.0 event hash (farmgate/gs1/event_hash.py) as their
+``eventID``, computed over the event as written with the document's namespaces; an error
+declaration does not change it, so a declared event keeps the ID of the event it declares wrong.
 
 The database layer maps its own records onto ``Event``; this module never reads it.
 """
@@ -33,8 +38,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from farmgate.gs1.event_hash import event_hash
+
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
-CBVMDA = "urn:epcglobal:cbv:mda#"
 DEFAULT_VOCABULARY = "https://example.org/ns/"
 
 
@@ -182,7 +188,7 @@ class ErrorDeclaration:
 
 @dataclass(frozen=True, kw_only=True)
 class Event:
-    event_id: str  # a URI, e.g. "ni:///sha-256;<hex>?ver=CBV2.0"
+    event_id: str | None = None  # a URI; None = the CBV 2.0 event hash ("ni:///sha-256;...")
     event_time: datetime
     record_time: datetime | None = None
     kind: Literal["object", "transformation"] = "object"
@@ -201,6 +207,8 @@ class Event:
     ilmd: Mapping[str, Any] | None = None
     sensor_reports: tuple[SensorReport, ...] = ()
     error_declaration: ErrorDeclaration | None = None
+    transformation_id: str | None = None  # one id for all the parts of one transformation
+    certification_info: tuple[str, ...] = ()  # URIs of the certificates/reports behind it
     extensions: Mapping[str, Any] | None = None  # extra "farmgate:..." fields
 
 
@@ -330,7 +338,17 @@ def _parties(pairs: Iterable[tuple[str, str]], key: str) -> list[dict[str, str]]
     return [{"type": SOURCE_DEST_TYPE(kind), key: _uri(ref, key)} for kind, ref in pairs]
 
 
-def event_dict(event: Event) -> dict[str, Any]:
+def hash_namespaces(vocabulary_base: str = DEFAULT_VOCABULARY) -> dict[str, str]:
+    """The prefixes a document of ``document()`` declares, as the event hash expands them."""
+    return {"farmgate": vocabulary_base}
+
+
+def hashed_id(event: Event, vocabulary_base: str = DEFAULT_VOCABULARY) -> str:
+    """The event's CBV 2.0 hash ID (what ``event_dict`` writes when ``event_id`` is None)."""
+    return str(event_dict(event, vocabulary_base)["eventID"])
+
+
+def event_dict(event: Event, vocabulary_base: str = DEFAULT_VOCABULARY) -> dict[str, Any]:
     """One event in EPCIS 2.0 JSON (raises ``EpcisError`` for what the standard forbids)."""
     out: dict[str, Any] = {
         "type": "ObjectEvent" if event.kind == "object" else "TransformationEvent",
@@ -339,7 +357,11 @@ def event_dict(event: Event) -> dict[str, Any]:
     }
     if event.record_time is not None:
         out["recordTime"] = timestamp(event.record_time, "record_time")
-    out["eventID"] = _uri(event.event_id, "event_id")
+    if event.event_id is not None:
+        out["eventID"] = _uri(event.event_id, "event_id")
+    if event.certification_info:
+        infos = [_uri(c, "certification_info") for c in event.certification_info]
+        out["certificationInfo"] = infos[0] if len(infos) == 1 else infos
     if event.error_declaration is not None:
         declared = event.error_declaration
         error: dict[str, Any] = {
@@ -377,6 +399,8 @@ def event_dict(event: Event) -> dict[str, Any]:
             out["inputQuantityList"] = [_quantity(q) for q in event.inputs]
         if event.outputs:
             out["outputQuantityList"] = [_quantity(q) for q in event.outputs]
+        if event.transformation_id is not None:
+            out["transformationID"] = _uri(event.transformation_id, "transformation_id")
     else:
         raise EpcisError(f"unknown event kind {event.kind!r}")
     if event.biz_step is not None:
@@ -401,17 +425,9 @@ def event_dict(event: Event) -> dict[str, Any]:
     if event.ilmd:
         out["ilmd"] = _fields(event.ilmd, "ilmd")
     out.update(_fields(event.extensions, "extension"))
+    if event.event_id is None:
+        out["eventID"] = event_hash(out, hash_namespaces(vocabulary_base))
     return out
-
-
-def _keys(value: Any) -> Iterable[str]:
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            yield key
-            yield from _keys(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            yield from _keys(inner)
 
 
 def document(
@@ -425,10 +441,10 @@ def document(
     if not re.fullmatch(r"https?://[^\s#]+[/#]", vocabulary_base):
         raise EpcisError("vocabulary_base must be an http(s) URI ending in '/' or '#'")
     ordered = sorted(events, key=lambda e: _aware(e.event_time, "event_time"))
-    body = [event_dict(e) for e in ordered]
+    body = [event_dict(e, vocabulary_base) for e in ordered]
+    # ``cbvmda`` is a protected term of the EPCIS context: declaring it again would make the
+    # document unprocessable as JSON-LD, so only our own prefix is declared.
     context: dict[str, str] = {"farmgate": vocabulary_base}
-    if any(key.startswith("cbvmda:") for key in _keys(body)):
-        context["cbvmda"] = CBVMDA
     out: dict[str, Any] = {
         "@context": [CONTEXT, context],
         "type": "EPCISDocument",

@@ -94,6 +94,10 @@ class TrackingSnapshot:
     raw_state: str
     events: tuple[TrackingEvent, ...]
     is_final: bool
+    # The carrier stopped following the parcel (Kuaidi100 "abort") or found that its carrier
+    # code was wrong: subscribe again, under ``corrected_carrier`` when there is one.
+    resubscribe: bool = False
+    corrected_carrier: str | None = None
 
     @property
     def latest_time(self) -> datetime | None:

@@ -81,6 +81,13 @@ STATES: Mapping[str, TrackingStatus] = {
     "5": TrackingStatus.OUT_FOR_DELIVERY,  # 派件
     "6": TrackingStatus.RETURNING,  # 退回
     "7": TrackingStatus.IN_TRANSIT,  # 转投 (handed to another carrier)
+    # Customs (清关) and its sub-states: a cross-border parcel on its way, not a problem;
+    # only 清关异常 (held by customs) is one.
+    "8": TrackingStatus.IN_TRANSIT,  # 清关
+    "10": TrackingStatus.IN_TRANSIT,  # 待清关
+    "11": TrackingStatus.IN_TRANSIT,  # 清关中
+    "12": TrackingStatus.IN_TRANSIT,  # 已清关
+    "13": TrackingStatus.PROBLEM,  # 清关异常
     "14": TrackingStatus.REJECTED,  # 拒签
 }
 # data[].status with resultv2=1: the state's name on each event.
@@ -95,6 +102,11 @@ EVENT_STATUS_NAMES: Mapping[str, TrackingStatus] = {
     "转投": TrackingStatus.IN_TRANSIT,
     "转单": TrackingStatus.IN_TRANSIT,
     "拒签": TrackingStatus.REJECTED,
+    "清关": TrackingStatus.IN_TRANSIT,
+    "待清关": TrackingStatus.IN_TRANSIT,
+    "清关中": TrackingStatus.IN_TRANSIT,
+    "已清关": TrackingStatus.IN_TRANSIT,
+    "清关异常": TrackingStatus.PROBLEM,
 }
 STATE_NAMES = {
     "0": "在途",
@@ -105,6 +117,11 @@ STATE_NAMES = {
     "5": "派件",
     "6": "退回",
     "7": "转投",
+    "8": "清关",
+    "10": "待清关",
+    "11": "清关中",
+    "12": "已清关",
+    "13": "清关异常",
     "14": "拒签",
 }
 # returnCodes meaning "Kuaidi100 is having trouble, try later" (not "no").
@@ -149,8 +166,17 @@ def parse_time(value: str) -> datetime:
     return datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=SHANGHAI)
 
 
-def snapshot_from(result: Mapping[str, Any], monitor_status: str | None = None) -> TrackingSnapshot:
-    """Read a query answer or a push's ``lastResult``; KeyError/ValueError/TypeError if broken."""
+def snapshot_from(
+    result: Mapping[str, Any],
+    monitor_status: str | None = None,
+    push: Mapping[str, Any] | None = None,
+) -> TrackingSnapshot:
+    """Read a query answer or a push's ``lastResult``; KeyError/ValueError/TypeError if broken.
+
+    From the push itself: ``status`` "shutdown" ends the tracking; "abort" means Kuaidi100
+    stopped following the number (no scans for days, or a wrong carrier) and the parcel must be
+    subscribed again; ``autoCheck`` "1" with a ``comNew`` other than ``comOld`` says the carrier
+    code was corrected, so the new subscription uses it."""
     raw_state = str(result["state"])
     status = STATES.get(raw_state, TrackingStatus.PROBLEM)
     events = []
@@ -165,13 +191,22 @@ def snapshot_from(result: Mapping[str, Any], monitor_status: str | None = None) 
             )
         )
     events.sort(key=lambda e: e.time)  # Kuaidi100 sends newest first
+    carrier = str(result["com"])
+    corrected: str | None = None
+    if push is not None and str(push.get("autoCheck") or "") == "1":
+        new, old = str(push.get("comNew") or ""), str(push.get("comOld") or carrier)
+        if new and new != old:
+            corrected = carrier = new
+    final = status in FINAL_STATUSES or monitor_status == "shutdown"
     return TrackingSnapshot(
-        carrier=str(result["com"]),
+        carrier=carrier,
         waybill=str(result["nu"]),
         status=status,
         raw_state=raw_state,
         events=tuple(events),
-        is_final=status in FINAL_STATUSES or monitor_status == "shutdown",
+        is_final=final,
+        resubscribe=not final and (monitor_status == "abort" or corrected is not None),
+        corrected_carrier=corrected,
     )
 
 
@@ -375,7 +410,7 @@ class Kuaidi100Adapter(CourierAdapter):
             raise SignatureInvalid("push sign does not match md5(param + salt)")
         try:
             payload = json.loads(param)
-            return snapshot_from(payload["lastResult"], str(payload.get("status") or ""))
+            return snapshot_from(payload["lastResult"], str(payload.get("status") or ""), payload)
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
             raise MalformedPush(f"push param unreadable: {exc!r}") from exc
 

@@ -274,6 +274,8 @@ def snapshot_json(snapshot: TrackingSnapshot) -> dict[str, Any]:
         "status": str(snapshot.status),
         "raw_state": snapshot.raw_state,
         "is_final": snapshot.is_final,
+        "resubscribe": snapshot.resubscribe,
+        "corrected_carrier": snapshot.corrected_carrier,
         "events": [
             {
                 "time": e.time.isoformat(),
@@ -302,7 +304,25 @@ def snapshot_from(data: Mapping[str, Any]) -> TrackingSnapshot:
             for e in data.get("events", [])
         ),
         is_final=bool(data.get("is_final")),
+        resubscribe=bool(data.get("resubscribe")),
+        corrected_carrier=data.get("corrected_carrier"),
     )
+
+
+def resubscribe_if_asked(session: Session, parcel: Parcel, snapshot: TrackingSnapshot) -> bool:
+    """After an "abort" or a corrected carrier code: a new subscription (under the corrected
+    code), through the outbox like the first one. True when one was queued."""
+    from farmgate.logistics import tasks  # the job bodies import this module
+
+    if not snapshot.resubscribe or parcel.is_final or not parcel.waybill_no:
+        return False
+    if snapshot.corrected_carrier:
+        parcel.carrier = snapshot.corrected_carrier
+    parcel.subscribed = False
+    session.add(parcel)
+    session.flush()
+    tasks.subscribe.enqueue(session, {"parcel_id": pk(parcel)}, key=f"parcel:{parcel.id}")
+    return True
 
 
 def receive_push(

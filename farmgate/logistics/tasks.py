@@ -107,7 +107,9 @@ def apply_push(session: Session, args: PushArgs) -> None:
         return
     parcel = session.get(Parcel, push.parcel_id, with_for_update=True)
     assert parcel is not None
-    applied = service.apply_snapshot(session, parcel, service.snapshot_from(push.snapshot))
+    snapshot = service.snapshot_from(push.snapshot)
+    applied = service.apply_snapshot(session, parcel, snapshot)
+    service.resubscribe_if_asked(session, parcel, snapshot)  # even when the events are stale
     push.outcome = "applied" if applied else "stale"
     session.add(push)
 

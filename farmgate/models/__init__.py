@@ -7,6 +7,7 @@ from farmgate.models.audit import AuditEntry
 from farmgate.models.batch import Batch, BatchInput, BatchLink, BatchStatus, InputKind
 from farmgate.models.coldchain import ColdShipment, Handoff, ShipmentStatus, TemperatureReading
 from farmgate.models.cooperative import Cooperative, CooperativeBase, CooperativeStatus
+from farmgate.models.epcis_capture import CapturedEvent, CapturedEventKey, EpcisPartner
 from farmgate.models.evidence import Certification, CertificationKind, Inspection
 from farmgate.models.labels import Labelled
 from farmgate.models.ledger import LedgerEntry, LedgerTxn, Payout, PayoutStatus
@@ -76,6 +77,8 @@ __all__ = [
     "BatchInput",
     "BatchLink",
     "BatchStatus",
+    "CapturedEvent",
+    "CapturedEventKey",
     "Cart",
     "CartItem",
     "Certification",
@@ -88,6 +91,7 @@ __all__ = [
     "CourierVillage",
     "DeadJob",
     "DeliveryMethod",
+    "EpcisPartner",
     "FormSubmission",
     "Fulfilment",
     "FulfilmentStatus",

@@ -44,5 +44,7 @@ class ScanCount(SQLModel, table=True):
     serial: str = Field(default="", max_length=20)  # "" for the lot-level code
     scans: int = 0
     places: list[str] = Field(default_factory=list, sa_type=JSON)  # coarse network prefixes
+    # Distinct clients (salted hashes, never addresses) per time window: {"<window>": [...]}.
+    clients: dict[str, list[str]] | None = Field(default=None, sa_type=JSON)
     first_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     last_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)

@@ -26,6 +26,7 @@ from farmgate.models import (
 )
 from farmgate.timeutil import format_local
 from farmgate.trace import (
+    capture,
     certificates,
     chain,
     lineage,
@@ -88,6 +89,7 @@ class Story:
     scan: scans.ScanView | None = None
     serial: str | None = None
     suspicious: bool = False
+    partner_events: list[dict[str, Any]] = field(default_factory=list)  # EPCIS capture
 
     @property
     def recalled(self) -> bool:
@@ -196,6 +198,9 @@ def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
         shipments=shipments.views(session, batch),
         photos=[photo_view(p) for p in batch.photos],
         serial=serial,
+        partner_events=[
+            {**e, "time": format_local(e["time"])} for e in capture.for_batch(session, batch)
+        ],
     )
 
 

@@ -18,9 +18,16 @@ Mapping of the platform's event kinds (each one an event of a batch's hash chain
   naming the corrective event; the corrective event carries the corrected values.
 
 Lots are identified by their GS1 Digital Link on id.gs1.org (the canonical form EPCIS 2.0
-accepts for class-level identifiers); parties and places the platform knows only by name
-get ``farmgate`` URIs on the platform's host. Event IDs are the platform's own chain hashes
-(``ni:///sha-256;<hash>``) so a document can be checked against the public trace page.
+accepts for class-level identifiers). Places are GLN-based (farmgate/gs1/locations.py, with
+``settings.gs1_company_prefix``): the cooperative's site is the read point of what it records,
+and a harvest is read at its plot and located in its village (AI 254 sub-locations). Parties the
+platform knows only by name get ``farmgate`` URIs on the platform's host.
+
+``eventID`` is the CBV 2.0 event hash of the event as exported (farmgate/gs1/event_hash.py), so
+anyone can recompute it; the chain hash that links the event to the public trace page travels
+with it as ``farmgate:chainHash``. A transformation is one TransformationEvent (all inputs, the
+output, a ``transformationID``) however many lots' chains record it. Inspections and
+certificates carry ``certificationInfo`` and keep their inspection / issue dates.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from farmgate.config import settings
 from farmgate.cooperatives import service as cooperatives
 from farmgate.db import pk
 from farmgate.errors import PermissionDenied
-from farmgate.gs1 import epcis
+from farmgate.gs1 import epcis, locations
 from farmgate.gs1.digital_link import DigitalLink
 from farmgate.models import Account, Batch, Role, TraceEvent
 from farmgate.timeutil import LOCAL_TZ
@@ -58,7 +65,19 @@ UOM: dict[str, tuple[str, Decimal]] = {
     "L": ("LTR", Decimal(1)),
     "升": ("LTR", Decimal(1)),
 }
-DETAIL_KEYS = ("lab", "report_no", "passed", "items", "reason", "note", "certification", "code")
+DETAIL_KEYS = (
+    "lab",
+    "report_no",
+    "inspected_on",
+    "passed",
+    "items",
+    "reason",
+    "note",
+    "certification",
+    "code",
+    "issued_on",
+    "place",
+)
 PIECE = "H87"  # bags, boxes, fish, bottles: counted pieces
 STEPS = {
     "commissioning": ("commissioning", "active"),
@@ -92,8 +111,27 @@ def party(name: str) -> str:
     return ns() + "party/" + quote(name or "unknown", safe="")
 
 
-def event_id(event: TraceEvent) -> str:
-    return f"ni:///sha-256;{event.hash}?ver=CBV2.0"
+def site(batch: Batch, extension: str | None = None) -> str:
+    """The cooperative's site (a GLN on the configured prefix), or a place inside it."""
+    return locations.location_uri(
+        locations.gln(settings.gs1_company_prefix, batch.cooperative_id), extension
+    )
+
+
+def transformation_id(gtin: str, lot: str) -> str:
+    """One id per transformation, known to every lot's chain that records it: its output lot."""
+    return ns() + "transformation/" + quote(f"{gtin}/{lot}", safe="/")
+
+
+def certification_info(event: TraceEvent) -> tuple[str, ...]:
+    data = event.data
+    if event.kind == "inspecting" and data.get("report_no"):
+        ref = f"{data.get('lab', '')}/{data['report_no']}"
+        return (ns() + "inspection-report/" + quote(ref, safe="/"),)
+    if event.kind in ("inspecting", "certifying") and data.get("code"):
+        ref = f"{data.get('certification', '')}/{data['code']}"
+        return (ns() + "certificate/" + quote(ref, safe="/"),)
+    return ()
 
 
 def _local(value: datetime | str | None) -> datetime | None:
@@ -135,53 +173,66 @@ def _object_event(event: TraceEvent, batch: Batch, data: dict[str, Any]) -> epci
     handoff = event.kind in ("shipping", "receiving") and data.get("from_party")
     report = data.get("sensor_report")
     details = {k: v for k, v in data.items() if k in DETAIL_KEYS and v not in (None, "", [])}
+    read_point, biz_location = site(batch), site(batch)
+    if event.kind == "commissioning":
+        village = batch.village_code
+        if batch.plot_name:
+            read_point = site(batch, locations.plot_extension(village, batch.plot_name))
+        if village:
+            biz_location = site(batch, locations.village_extension(village))
     return epcis.Event(
-        event_id=event_id(event),
         event_time=_local(event.event_time),  # type: ignore[arg-type]
         record_time=_local(event.recorded_at),
         action="ADD" if event.kind == "commissioning" else "OBSERVE",
         biz_step=step,
         disposition=disposition,
-        biz_location=ns() + "place/" + quote(data["place"], safe="") if data.get("place") else None,
+        read_point=read_point,
+        biz_location=biz_location,
+        certification_info=certification_info(event),
         quantities=(quantity(batch.gtin, batch.lot_code, amount, data.get("unit") or batch.unit),),
         sources=(("possessing_party", party(data["from_party"])),) if handoff else (),
         destinations=(("possessing_party", party(data.get("to_party", ""))),) if handoff else (),
         ilmd=ilmd,
         sensor_reports=(_sensor(report),) if report else (),
-        extensions={"farmgate:details": details} if details else None,
+        extensions=_extensions(event, {"farmgate:details": details} if details else {}),
     )
 
 
+def _extensions(event: TraceEvent, extra: dict[str, Any]) -> dict[str, Any]:
+    return {"farmgate:chainHash": event.hash, **extra}
+
+
 def _transformation(event: TraceEvent, batch: Batch, data: dict[str, Any]) -> epcis.Event:
-    if data.get("role") == "output":
-        inputs = tuple(
-            quantity(i["gtin"], i["lot"], i.get("quantity"), i.get("unit", ""))
-            for i in data.get("inputs", [])
-        )
-        outputs = (
-            quantity(batch.gtin, batch.lot_code, data.get("quantity"), data.get("unit", "")),
-        )
-    else:
-        target = data.get("output") or {}
-        inputs = (quantity(batch.gtin, batch.lot_code, data.get("quantity"), data.get("unit", "")),)
-        outputs = (epcis.QuantityElement(lot_class(target["gtin"], target["lot"])),)
+    """The whole transformation, from the output lot's record of it (which lists every input)."""
+    inputs = tuple(
+        quantity(i["gtin"], i["lot"], i.get("quantity"), i.get("unit", ""))
+        for i in data.get("inputs", [])
+    )
+    outputs = (quantity(batch.gtin, batch.lot_code, data.get("quantity"), data.get("unit", "")),)
     return epcis.Event(
-        event_id=event_id(event),
         event_time=_local(event.event_time),  # type: ignore[arg-type]
         record_time=_local(event.recorded_at),
         kind="transformation",
-        biz_step="commissioning" if data.get("role") == "output" else "other",
+        biz_step="commissioning",
+        read_point=site(batch),
+        biz_location=site(batch),
         inputs=inputs,
         outputs=outputs,
-        extensions={"farmgate:process": data["process"]} if data.get("process") else None,
+        transformation_id=transformation_id(batch.gtin, batch.lot_code),
+        extensions=_extensions(
+            event, {"farmgate:process": data["process"]} if data.get("process") else {}
+        ),
     )
 
 
 def events_for(
     batch: Batch, event: TraceEvent, chain_events: dict[int, TraceEvent]
 ) -> list[epcis.Event]:
-    """The EPCIS event(s) one chain event becomes (two for a correction)."""
+    """The EPCIS event(s) one chain event becomes (two for a correction, none for an input
+    lot's record of a transformation: the output lot's record is the whole event)."""
     if event.kind == "transforming":
+        if event.data.get("role") != "output":
+            return []
         return [_transformation(event, batch, event.data)]
     if event.kind != "correction":
         return [_object_event(event, batch, event.data)]
@@ -201,8 +252,8 @@ def events_for(
             prev_hash=event.prev_hash,
             hash=event.hash,
         )
-        corrective_ids = (event_id(event),)
         result = events_for(batch, corrective, chain_events)
+        corrective_ids = tuple(epcis.hashed_id(e, ns()) for e in result)
     declared = replace(
         events_for(batch, original, chain_events)[0],
         error_declaration=epcis.ErrorDeclaration(
@@ -219,10 +270,16 @@ def document(
 ) -> dict[str, Any]:
     """An EPCISDocument of the given batches' chains."""
     body: list[epcis.Event] = []
+    transformations: set[str] = set()
     for batch, chain_events in pairs:
         by_seq = {e.seq: e for e in chain_events}
         for event in chain_events:
-            body.extend(events_for(batch, event, by_seq))
+            for item in events_for(batch, event, by_seq):
+                if item.transformation_id is not None and item.error_declaration is None:
+                    if item.transformation_id in transformations:
+                        continue
+                    transformations.add(item.transformation_id)
+                body.append(item)
     return epcis.document(
         body,
         created=_local(created or datetime.now(UTC)),  # type: ignore[arg-type]
@@ -231,8 +288,39 @@ def document(
     )
 
 
+def _output_records(
+    session: Session, pairs: Sequence[tuple[Batch, Sequence[TraceEvent]]]
+) -> list[tuple[Batch, list[TraceEvent]]]:
+    """The output lots' records of the transformations the given input lots went into."""
+    have = {pk(b) for b, _ in pairs}
+    wanted = {
+        (e.data["output"]["gtin"], e.data["output"]["lot"], b.cooperative_id)
+        for b, events in pairs
+        for e in events
+        if e.kind == "transforming" and e.data.get("role") == "input" and e.data.get("output")
+    }
+    extra: list[tuple[Batch, list[TraceEvent]]] = []
+    for gtin, lot, cooperative_id in sorted(wanted):
+        output = session.scalars(
+            select(Batch).where(
+                col(Batch.gtin) == gtin,
+                col(Batch.lot_code) == lot,
+                col(Batch.cooperative_id) == cooperative_id,
+            )
+        ).first()
+        if output is None or pk(output) in have:
+            continue
+        events = session.scalars(
+            select(TraceEvent).where(
+                col(TraceEvent.batch_id) == output.id, col(TraceEvent.kind) == "transforming"
+            )
+        ).all()
+        extra.append((output, [e for e in events if e.data.get("role") == "output"]))
+    return extra
+
+
 def for_batches(session: Session, batches: Sequence[Batch]) -> dict[str, Any]:
-    pairs = []
+    pairs: list[tuple[Batch, Sequence[TraceEvent]]] = []
     for batch in batches:
         events = session.scalars(
             select(TraceEvent)
@@ -240,7 +328,7 @@ def for_batches(session: Session, batches: Sequence[Batch]) -> dict[str, Any]:
             .order_by(col(TraceEvent.seq))
         ).all()
         pairs.append((batch, events))
-    return document(pairs)
+    return document([*pairs, *_output_records(session, pairs)])
 
 
 def for_range(
@@ -276,4 +364,5 @@ def for_range(
                     )
                 )
             )
-    return document(grouped.values())
+    pairs = list(grouped.values())
+    return document([*pairs, *_output_records(session, pairs)])

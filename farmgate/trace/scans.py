@@ -1,8 +1,13 @@
 """Counting scans of a code, and flagging per-unit codes that behave like copies.
 
-A real package is scanned a handful of times, from one or two places. A serial that is scanned
-far more often, or from many network areas, has probably been copied onto other packages.
-Lot-level codes are shared by every package of the lot, so they are counted but never flagged.
+A real package is scanned a handful of times, by one or two people, from one or two places. A
+serial that many different clients scan within one time window, or that is scanned from many
+network areas, has probably been copied onto other packages. What counts is *distinct
+clients*, never the number of scans: one phone (or one script) reloading the page a thousand
+times is still one client, so nobody can get a genuine code marked "possibly copied" alone.
+Clients are kept as salted hashes of their address (an IPv6 address by its /64), per window of
+``settings.scan_window_hours``, the last ``KEEP_WINDOWS`` windows only. Lot-level codes are
+shared by every package of the lot, so they are counted but never flagged.
 
 Scans are counted in memory and written in batches (every couple of seconds, in one short
 transaction) rather than one write per page view: the trace page is the busiest page there is,
@@ -14,9 +19,11 @@ counts, which only affects a statistic.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -31,7 +38,41 @@ from farmgate.models import ScanCount
 
 log = logging.getLogger(__name__)
 MAX_PLACES = 50
+MAX_CLIENTS = 100  # per window: far above any alert threshold
+KEEP_WINDOWS = 7
 FLUSH_SECONDS = 2.0
+
+
+def client_of(client_ip: str | None) -> str:
+    """A client, as a salted hash of its address (an IPv6 address by its /64)."""
+    try:
+        address = ipaddress.ip_address(client_ip or "")
+    except ValueError:
+        text = client_ip or "unknown"
+    else:
+        text = (
+            str(ipaddress.ip_network(f"{address}/64", strict=False))
+            if address.version == 6
+            else str(address)
+        )
+    salted = f"farmgate-scan-client:{settings.secret_key}:{text}".encode()
+    return hashlib.sha256(salted).hexdigest()[:16]
+
+
+def window_of(now: float | None = None) -> str:
+    """The time window a scan falls in (a number, as text: JSON keys are strings)."""
+    span = settings.scan_window_hours * 3600
+    return str(int((time.time() if now is None else now) // span))
+
+
+def _merge_clients(into: dict[str, list[str]], more: dict[str, list[str]]) -> dict[str, list[str]]:
+    merged = {w: list(c) for w, c in into.items()}
+    for window, clients in more.items():
+        known = merged.setdefault(window, [])
+        known.extend(c for c in clients if c not in known)
+        del known[MAX_CLIENTS:]
+    newest = sorted(merged, key=int)[-KEEP_WINDOWS:]
+    return {w: merged[w] for w in newest}
 
 
 def place_of(client_ip: str | None) -> str:
@@ -48,6 +89,7 @@ def place_of(client_ip: str | None) -> str:
 class _Pending:
     scans: int = 0
     places: list[str] = field(default_factory=list)
+    clients: dict[str, list[str]] = field(default_factory=dict)
 
 
 class ScanBuffer:
@@ -58,12 +100,16 @@ class ScanBuffer:
         self._pending: dict[tuple[int, str], _Pending] = defaultdict(_Pending)
         self._timer: threading.Timer | None = None
 
-    def add(self, batch_id: int, serial: str, place: str) -> None:
+    def add(
+        self, batch_id: int, serial: str, place: str, client: str = "", window: str = "0"
+    ) -> None:
         with self._lock:
             entry = self._pending[(batch_id, serial)]
             entry.scans += 1
             if place not in entry.places:
                 entry.places.append(place)
+            if client:
+                entry.clients = _merge_clients(entry.clients, {window: [client]})
             if self._timer is None:
                 self._timer = threading.Timer(FLUSH_SECONDS, self.flush)
                 self._timer.daemon = True
@@ -80,7 +126,9 @@ class ScanBuffer:
     def pending(self, batch_id: int, serial: str) -> _Pending:
         with self._lock:
             found = self._pending.get((batch_id, serial))
-            return _Pending(found.scans, list(found.places)) if found else _Pending()
+            if found is None:
+                return _Pending()
+            return _Pending(found.scans, list(found.places), _merge_clients(found.clients, {}))
 
     def flush(self) -> int:
         """Write everything waiting in one transaction; returns the codes written."""
@@ -100,6 +148,7 @@ class ScanBuffer:
                     again = self._pending[key]
                     again.scans += entry.scans
                     again.places.extend(p for p in entry.places if p not in again.places)
+                    again.clients = _merge_clients(again.clients, entry.clients)
             return 0
         return len(batch)
 
@@ -117,6 +166,7 @@ def _write(session: Session, batch_id: int, serial: str, entry: _Pending) -> Non
                 serial=serial,
                 scans=entry.scans,
                 places=entry.places[:MAX_PLACES],
+                clients=_merge_clients({}, entry.clients),
             )
         )
         session.flush()
@@ -125,6 +175,7 @@ def _write(session: Session, batch_id: int, serial: str, entry: _Pending) -> Non
     places.extend(p for p in entry.places if p not in places)
     row.scans += entry.scans
     row.places = places[:MAX_PLACES]
+    row.clients = _merge_clients(row.clients or {}, entry.clients)
     row.last_at = utcnow()
     session.add(row)
     session.flush()
@@ -140,12 +191,13 @@ class ScanView:
     serial: str
     scans: int
     places: tuple[str, ...]
+    clients: int = 1  # the most distinct clients in one time window
 
 
 def record(session: Session, batch_id: int, serial: str, client_ip: str | None) -> ScanView:
     """Count this scan and return the code's counts (stored + waiting + this one)."""
     place = place_of(client_ip)
-    buffer.add(batch_id, serial, place)
+    buffer.add(batch_id, serial, place, client_of(client_ip), window_of())
     row = session.scalars(
         select(ScanCount).where(
             col(ScanCount.batch_id) == batch_id, col(ScanCount.serial) == serial
@@ -154,11 +206,16 @@ def record(session: Session, batch_id: int, serial: str, client_ip: str | None) 
     waiting = buffer.pending(batch_id, serial)
     places = list(row.places) if row else []
     places.extend(p for p in waiting.places if p not in places)
-    return ScanView(serial, (row.scans if row else 0) + waiting.scans, tuple(places))
+    clients = _merge_clients((row.clients or {}) if row else {}, waiting.clients)
+    most = max((len(c) for c in clients.values()), default=1)
+    return ScanView(serial, (row.scans if row else 0) + waiting.scans, tuple(places), most)
 
 
 def suspicious(view: ScanView | None) -> bool:
-    """Whether a per-unit code looks copied."""
+    """Whether a per-unit code looks copied: scanned by more distinct clients in one window,
+    or from more network areas, than a real package is (never by the number of scans)."""
     if view is None or not view.serial:
         return False
-    return view.scans > settings.scan_alert_count or len(view.places) > settings.scan_alert_places
+    return (
+        view.clients > settings.scan_alert_clients or len(view.places) > settings.scan_alert_places
+    )
