@@ -7,6 +7,7 @@ from farmgate.models.batch import Batch, BatchInput, BatchLink, BatchStatus, Inp
 from farmgate.models.coldchain import ColdShipment, Handoff, ShipmentStatus, TemperatureReading
 from farmgate.models.cooperative import Cooperative, CooperativeBase, CooperativeStatus
 from farmgate.models.evidence import Certification, CertificationKind, Inspection
+from farmgate.models.invoice import InvoiceRequest, InvoiceStatus, InvoiceTitleType
 from farmgate.models.labels import Labelled
 from farmgate.models.order import (
     Cart,
@@ -50,6 +51,7 @@ from farmgate.models.product import (
     StorageClass,
 )
 from farmgate.models.recall import CourierVillage, Recall, RecallContact
+from farmgate.models.reconciliation import BillCheck
 from farmgate.models.report import ReportFact as ReportFact
 from farmgate.models.search import SearchEntry, SearchVersion
 from farmgate.models.submission import FormSubmission
@@ -69,6 +71,7 @@ __all__ = [
     "BatchInput",
     "BatchLink",
     "BatchStatus",
+    "BillCheck",
     "Cart",
     "CartItem",
     "Certification",
@@ -88,6 +91,9 @@ __all__ = [
     "InputKind",
     "Inspection",
     "IntentStatus",
+    "InvoiceRequest",
+    "InvoiceStatus",
+    "InvoiceTitleType",
     "Labelled",
     "LoginThrottle",
     "Order",
