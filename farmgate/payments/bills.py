@@ -110,3 +110,10 @@ def parse(text: str) -> list[BillLine]:
     if not summary or not summary[0].isdigit() or int(summary[0]) != len(lines):
         raise BillUnreadable(f"bill summary counts {summary[:1]} rows, the bill has {len(lines)}")
     return lines
+
+
+def yuan_text(fen: int) -> str:
+    """Fen as yuan with two decimals (the bill's own notation)."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole}.{cents:02d}"
