@@ -148,6 +148,7 @@ def test_importing_registers_nothing_install_registers_everything() -> None:
         ]
         assert after["periodic"] == [
             "logistics.poll",
+            "payments.check_bill",
             "payments.reconcile",
             "payments.refresh_platform_certificates",
             "reports.refresh_recent",
