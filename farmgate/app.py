@@ -28,6 +28,7 @@ from farmgate.ops.middleware import RequestContext
 from farmgate.storefront.coop import router as coop_desk_router
 from farmgate.storefront.courier import router as courier_router
 from farmgate.storefront.errors import html_error
+from farmgate.storefront.invoice_pages import router as invoice_router
 from farmgate.storefront.pages import router as storefront_router
 from farmgate.storefront.reports_pages import router as reports_router
 from farmgate.storefront.search_pages import router as search_router
@@ -126,6 +127,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.include_router(console_router)
     app.include_router(storefront_router)
     app.include_router(shop_router)
+    app.include_router(invoice_router)
     app.include_router(trace_router)
     app.include_router(courier_router)
     app.include_router(search_router)

@@ -9,6 +9,7 @@ from farmgate.storefront.coop import (
     bulk,
     codes,
     cold,
+    invoices,
     orders,
     photos,
     products,
@@ -28,4 +29,5 @@ for trace_router in (batches.router, records.router, codes.router, cold.router):
     router.include_router(trace_router)  # the desk's 批次与溯源 section
 router.include_router(orders.router)
 router.include_router(refunds.router)
+router.include_router(invoices.router)
 router.include_router(profile.router)
