@@ -123,6 +123,13 @@ def test_dropped_extra_and_altered_lines_give_exactly_three_alerts(
         session, f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
     )
     assert client.get("/api/v1/alerts", headers=staff).json() == []  # not a cooperative's
+    admin_account = f.create_account(session, role=Role.ADMIN)
+    f.login_browser(client, session, admin_account)
+    console = client.get("/township/alerts", params={"kind": "bill_mismatch"})
+    assert console.status_code == 200 and "STRANGER0001" in console.text
+    assert first["out_trade_no"] in console.text and refund.out_refund_no in console.text
+    one = client.get(f"/township/alerts/{amount.id}")
+    assert "微信对账差异" in one.text and "¥1.00" in one.text and "¥1.50" in one.text
 
 
 def test_a_refund_we_think_pending_is_a_state_difference(
