@@ -163,3 +163,25 @@ def test_a_pdf_over_the_limit_is_refused(session: Session, monkeypatch: pytest.M
     with pytest.raises(ValidationFailed):
         invoices.issue(session, shop.owner, row.id or 0, b"%PDF-1.7 but cut short")
     assert invoices.issue(session, shop.owner, row.id or 0, PDF).status == "issued"
+
+
+def test_asking_twice_at_once_keeps_one_request_per_cooperative(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = desk.shop(session)
+    buyer = f.create_account(session)
+    order = desk.order(session, shop.sku, buyer=buyer)
+    form = invoices.InvoiceForm("personal", "个人")
+    (first,) = invoices.ask(session, buyer, order, form)
+    # The second request read "none yet" before the first committed (a race).
+    real = invoices.for_order
+    calls: list[int] = []
+
+    def first_sees_none(s: Session, o: object) -> list[InvoiceRequest]:
+        calls.append(1)
+        return [] if len(calls) == 1 else real(s, o)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(invoices, "for_order", first_sees_none)
+    again = invoices.ask(session, buyer, order, form)
+    assert [r.id for r in again] == [first.id]
+    assert session.query(InvoiceRequest).count() == 1 and len(calls) == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.interfaces import ORMOption
 from sqlmodel import col
@@ -115,9 +116,8 @@ def ask(session: Session, buyer: Account, order: Order, form: InvoiceForm) -> li
     parts = session.scalars(
         select(Fulfilment).where(col(Fulfilment.order_id) == order.id).order_by(col(Fulfilment.id))
     )
-    made = []
-    for part in parts:
-        row = InvoiceRequest(
+    made = [
+        InvoiceRequest(
             order_id=order.id or 0,
             cooperative_id=part.cooperative_id,
             account_id=buyer.id or 0,
@@ -126,9 +126,14 @@ def ask(session: Session, buyer: Account, order: Order, form: InvoiceForm) -> li
             tax_number=clean.tax_number,
             amount_fen=part.items_fen + part.shipping_fen,
         )
-        session.add(row)
-        made.append(row)
-    session.flush()
+        for part in parts
+    ]
+    try:
+        with session.begin_nested():
+            session.add_all(made)
+    except IntegrityError:
+        # The same form, sent twice at once: the other request made them.
+        return for_order(session, order)
     return made
 
 
