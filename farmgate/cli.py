@@ -28,6 +28,8 @@ reports_app = typer.Typer(help="The township's sales figures", no_args_is_help=T
 app.add_typer(reports_app, name="reports")
 township_app = typer.Typer(help="The township and its villages", no_args_is_help=True)
 app.add_typer(township_app, name="township")
+payments_app = typer.Typer(help="Payments", no_args_is_help=True)
+app.add_typer(payments_app, name="payments")
 
 
 @app.callback()
@@ -225,6 +227,39 @@ def reports_rebuild(
         rows = summary.rebuild(session, first, last, commit_every=10)
     days = (last - first).days + 1
     typer.echo(f"Recomputed {days} days ({rows} rows) in {time.perf_counter() - started:.1f}s.")
+
+
+@payments_app.command("reconcile")
+def payments_reconcile(
+    day: str = typer.Option("", "--date", help="Bill day, YYYY-MM-DD (default: yesterday)"),
+) -> None:
+    """Check WeChat Pay's trade bill for a day against our payments and refunds; each
+    difference becomes a township alert (once, however often a day is checked)."""
+    from datetime import date, timedelta
+
+    from farmgate.db import session_scope
+    from farmgate.payments import reconciliation
+    from farmgate.payments.provider import PaymentError
+    from farmgate.payments.providers import PaymentFailed
+    from farmgate.timeutil import local_today
+
+    try:
+        when = date.fromisoformat(day) if day else local_today() - timedelta(days=1)
+    except ValueError as exc:
+        _fail(f"Dates are YYYY-MM-DD: {exc}")
+    try:
+        with session_scope() as session:
+            result = reconciliation.reconcile_day(session, when)
+    except PaymentFailed as exc:
+        _fail(exc.message)
+    except PaymentError as exc:
+        _fail(f"Could not fetch the trade bill for {when}: {exc}")
+    typer.echo(
+        f"{when}: {result.lines} bill lines via {result.provider}, "
+        f"{len(result.differences)} differences, {result.new_alerts} new alerts."
+    )
+    for diff in result.differences:
+        typer.echo(f"  {diff.message(when)}")
 
 
 @app.command("worker")

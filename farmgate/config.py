@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     wechat_platform_cert_dir: str | None = None
     wechat_api_base: str | None = None
     payment_http_timeout: float = Field(default=10, gt=0)
+    # Yesterday's WeChat trade bill is published around 09:00 Beijing time; the daily
+    # reconciliation (job payments.check_bill) fetches it from this local hour on.
+    bill_check_hour: int = Field(default=10, ge=0, le=23)
+    # A cooperative's invoice PDF (普通发票) is kept in the database, up to this size.
+    invoice_pdf_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     # Paying cash at the village e-commerce service station; staff confirm the receipt.
     cash_payments: bool = True
     cash_hold_hours: int = Field(default=72, ge=1)  # stock stays reserved this long

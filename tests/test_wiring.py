@@ -151,6 +151,7 @@ def test_importing_registers_nothing_install_registers_everything() -> None:
             "ledger.settle_due",
             "logistics.poll",
             "orders.auto_confirm",
+            "payments.check_bill",
             "payments.reconcile",
             "payments.refresh_platform_certificates",
             "reports.refresh_recent",

@@ -302,11 +302,13 @@ class AlertOut(BaseModel):
     read_at: datetime | None
 
 
-@router.get("/alerts", response_model=list[AlertOut], summary="预警（冷链超标等）")
-def list_alerts(session: SessionDep, account: CurrentAccount) -> list[AlertOut]:
+@router.get("/alerts", response_model=list[AlertOut], summary="预警（冷链超标、微信对账差异等）")
+def list_alerts(session: SessionDep, account: CurrentAccount, kind: str = "") -> list[AlertOut]:
+    """The admin sees every alert, a cooperative its own; ``kind`` keeps one kind
+    (``bill_mismatch``: the daily WeChat Pay reconciliation's differences)."""
     return [
         AlertOut.model_validate(a, from_attributes=True)
-        for a in alerts.visible_alerts(session, account)
+        for a in alerts.visible_alerts(session, account, kind=kind[:20])
     ]
 
 

@@ -9,6 +9,7 @@ from farmgate.models.coldchain import ColdShipment, Handoff, ShipmentStatus, Tem
 from farmgate.models.cooperative import Cooperative, CooperativeBase, CooperativeStatus
 from farmgate.models.epcis_capture import CapturedEvent, CapturedEventKey, EpcisPartner
 from farmgate.models.evidence import Certification, CertificationKind, Inspection
+from farmgate.models.invoice import InvoiceRequest, InvoiceStatus, InvoiceTitleType
 from farmgate.models.labels import Labelled
 from farmgate.models.ledger import LedgerEntry, LedgerTxn, Payout, PayoutStatus
 from farmgate.models.order import (
@@ -54,6 +55,7 @@ from farmgate.models.product import (
     StorageClass,
 )
 from farmgate.models.recall import CourierVillage, Recall, RecallContact
+from farmgate.models.reconciliation import BillCheck
 from farmgate.models.report import ReportFact as ReportFact
 from farmgate.models.review import ProductReview, ReportReason, ReviewReport
 from farmgate.models.search import SearchEntry, SearchVersion
@@ -77,6 +79,7 @@ __all__ = [
     "BatchInput",
     "BatchLink",
     "BatchStatus",
+    "BillCheck",
     "CapturedEvent",
     "CapturedEventKey",
     "Cart",
@@ -99,6 +102,9 @@ __all__ = [
     "InputKind",
     "Inspection",
     "IntentStatus",
+    "InvoiceRequest",
+    "InvoiceStatus",
+    "InvoiceTitleType",
     "Labelled",
     "LedgerEntry",
     "LedgerTxn",

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta
 from typing import TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from farmgate.config import settings
 from farmgate.db import utcnow
 from farmgate.jobs.errors import PermanentJobError, TransientJobError
 from farmgate.jobs.registry import job, periodic
 from farmgate.models import IntentStatus, Order, OrderStatus, PaymentIntent, Refund, RefundStatus
-from farmgate.payments import providers, service
+from farmgate.payments import providers, reconciliation, service
 from farmgate.payments.provider import PaymentError, PaymentUnavailable
 from farmgate.payments.wechat_v3 import WeChatPayV3
+from farmgate.timeutil import LOCAL_TZ
+
+log = logging.getLogger(__name__)
 
 
 class NotificationArgs(TypedDict):
@@ -111,3 +116,22 @@ def refresh_platform_certificates(session: Session) -> int:
     A failure keeps the certificates held and is retried next hour."""
     provider = configured_v3()
     return provider.refresh_platform_certificates() if provider is not None else 0
+
+
+@periodic("payments.check_bill", every_seconds=3600)
+def check_bill(session: Session) -> bool:
+    """Once a day, after WeChat publishes it, check yesterday's trade bill against our
+    payments and refunds (differences become township alerts). Hourly, so that a failed
+    download is tried again the next hour; a day already checked is left alone."""
+    now = datetime.now(LOCAL_TZ)
+    day = now.date() - timedelta(days=1)
+    if now.hour < settings.bill_check_hour or reconciliation.checked(session, day):
+        return False
+    try:
+        reconciliation.reconcile_day(session, day)
+    except providers.PaymentFailed:
+        return False  # WeChat Pay not configured (cash only, or the demo without simulator)
+    except PaymentError as exc:
+        log.warning("trade bill for %s not checked: %s", day, exc)
+        return False
+    return True

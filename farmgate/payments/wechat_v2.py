@@ -13,7 +13,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -92,10 +92,19 @@ class WeChatPayV2(PaymentProvider):
 
     def _call(self, endpoint: str, **data: Any) -> dict[str, Any]:
         """POST to a v2 endpoint, signed HMAC-SHA256 (wechatpy's helpers would sign MD5)."""
+        result = self._post(endpoint, **data)
+        if not isinstance(result, dict):
+            raise PaymentUnavailable("unreadable answer from WeChat Pay")
+        if not verify(result, self.api_key):
+            raise SignatureInvalid("response signature does not verify")
+        return result
+
+    def _post(self, endpoint: str, **data: Any) -> Any:
+        """The answer: a dict when it was XML (wechatpy parses it), else the text."""
         data = {k: v for k, v in data.items() if v is not None}
         data.update(appid=self.client.appid, sign_type="HMAC-SHA256")
         try:
-            result = self.client.post(endpoint, data=data)
+            return self.client.post(endpoint, data=data)
         except WeChatPayException as exc:
             status = (
                 exc.response.status_code if getattr(exc, "response", None) is not None else None
@@ -109,11 +118,6 @@ class WeChatPayV2(PaymentProvider):
             raise PaymentError(message, code=code) from exc
         except requests.RequestException as exc:  # timeouts and connection errors
             raise PaymentUnavailable(f"WeChat Pay unreachable: {exc.__class__.__name__}") from exc
-        if not isinstance(result, dict):
-            raise PaymentUnavailable("unreadable answer from WeChat Pay")
-        if not verify(result, self.api_key):
-            raise SignatureInvalid("response signature does not verify")
-        return result
 
     def create_intent(
         self,
@@ -241,3 +245,21 @@ class WeChatPayV2(PaymentProvider):
             )
         except (KeyError, ValueError) as exc:
             raise PaymentError(f"refund query answer lacks {exc}") from exc
+
+    def trade_bill(self, day: date) -> str:
+        """The merchant's trade bill (对账单, all trades) for ``day``; "" when it has none.
+
+        The bill comes back as text, unsigned; a failure is XML (wechatpy raises on it)."""
+        try:
+            answer = self._post(
+                "pay/downloadbill", bill_date=day.strftime("%Y%m%d"), bill_type="ALL"
+            )
+        except PaymentError as exc:
+            if "No Bill Exist" in str(exc) or "20002" in str(exc):
+                return ""
+            raise
+        if isinstance(answer, bytes):
+            answer = answer.decode("utf-8")
+        if not isinstance(answer, str):
+            raise PaymentUnavailable("WeChat Pay answered the bill request without a bill")
+        return answer

@@ -23,6 +23,8 @@ job (in another process) wrote to since it was read is read again, a local step.
 from __future__ import annotations
 
 import copy
+import gzip
+import hashlib
 import json
 import logging
 import os
@@ -30,7 +32,7 @@ import secrets
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import requests
@@ -392,6 +394,35 @@ class WeChatPayV3(PaymentProvider):
         with _translated("refund query"):
             data = _result("refund query", self.client.query_refund(out_refund_no=out_refund_no))
         return _refund_result(data)
+
+    def trade_bill(self, day: date) -> str:
+        """The merchant's trade bill for ``day``: asked for, then downloaded (gzip) and checked
+        against the SHA1 WeChat gave; "" when the day has none."""
+        try:
+            with _translated("bill"):
+                where = _result(
+                    "bill",
+                    self.client.trade_bill(
+                        bill_date=day.isoformat(), bill_type="ALL", tar_type="GZIP"
+                    ),
+                )
+        except PaymentError as exc:
+            if exc.code == "NO_STATEMENT_EXIST":
+                return ""
+            raise
+        with _translated("bill download"):
+            status, content = self.client.download_bill(where["download_url"])
+        if status != 200:
+            raise PaymentUnavailable(f"WeChat Pay bill download answered {status}")
+        raw = content if isinstance(content, bytes) else str(content).encode()
+        try:
+            raw = gzip.decompress(raw)
+        except OSError as exc:
+            raise PaymentUnavailable("WeChat Pay bill is not the gzip file asked for") from exc
+        expected = str(where.get("hash_value", "")).lower()
+        if where.get("hash_type", "SHA1") == "SHA1" and hashlib.sha1(raw).hexdigest() != expected:
+            raise PaymentUnavailable("WeChat Pay bill does not match its SHA1")
+        return raw.decode("utf-8")
 
 
 def _refund_result(data: dict[str, Any]) -> RefundResult:

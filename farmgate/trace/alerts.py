@@ -76,9 +76,14 @@ def recent_alerts(
     return list(session.scalars(query))
 
 
-def visible_alerts(session: Session, actor: Account, limit: int = 200) -> list[Alert]:
-    """The newest ``limit`` alerts ``actor`` may see; anyone else is refused."""
+def visible_alerts(
+    session: Session, actor: Account, limit: int = 200, kind: str = ""
+) -> list[Alert]:
+    """The newest ``limit`` alerts ``actor`` may see (of one kind if given); anyone else is
+    refused."""
     query = select(Alert).order_by(col(Alert.id).desc()).limit(limit)
+    if kind:
+        query = query.where(col(Alert.kind) == kind)
     if actor.role == Role.COOPERATIVE and actor.cooperative_id is not None:
         query = query.where(col(Alert.cooperative_id) == actor.cooperative_id)
     elif actor.role != Role.ADMIN:
@@ -96,6 +101,7 @@ KIND_LABELS = {
     WAYBILL_CHECK: "运单待人工核对",
     "counterfeit": "疑似假冒扫码",
     "recall": "召回",
+    "bill_mismatch": "微信对账差异",
 }
 
 

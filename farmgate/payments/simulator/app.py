@@ -11,6 +11,8 @@ Control API (not part of WeChat Pay, under /_simulator/):
 - ``POST /_simulator/faults`` ``{"faults": [...], "timeout_seconds": 2}``: queue faults, each used
   once: error_500, timeout, notify_twice, notify_forged, notify_wrong_amount.
 - ``GET /_simulator/orders/{out_trade_no}``: the simulator's record of an order.
+- ``POST /_simulator/bill`` ``{"drop": [...], "add": [...], "alter": {...}}``: change the next
+  trade bill (v2 /pay/downloadbill, v3 /v3/bill/tradebill); see simulator/bills.py.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from farmgate.payments.simulator import v2, v3
+from farmgate.payments.simulator import bills, v2, v3
 from farmgate.payments.simulator.common import deliver
 from farmgate.payments.simulator.state import FAULTS, SimState
 from farmgate.simulation import SimulatorHeader, faults_route
@@ -105,6 +107,7 @@ def build_app(state: SimState) -> ASGIApp:
             Route("/_simulator/pay/{out_trade_no}", pay, methods=["POST"]),
             Route("/_simulator/scan/{out_trade_no}", scan, methods=["GET"]),
             faults_route(state, FAULTS),
+            bills.control_route(state),
             Route("/_simulator/orders/{out_trade_no}", order_record, methods=["GET"]),
         ]
     )

@@ -66,6 +66,17 @@ class SimulatorServer(LocalServer):
         answer: dict[str, Any] = response.json()
         return answer
 
+    def edit_next_bill(
+        self,
+        *,
+        drop: list[str] | None = None,
+        add: list[dict[str, Any]] | None = None,
+        alter: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """Drop, add or alter lines of the next trade bill served (either API), once."""
+        payload = {"drop": drop or [], "add": add or [], "alter": alter or {}}
+        self.control.post(f"{self.url}/_simulator/bill", json=payload).raise_for_status()
+
     def order(self, out_trade_no: str) -> dict[str, Any] | None:
         response = self.control.get(f"{self.url}/_simulator/orders/{out_trade_no}")
         if response.status_code == 404:

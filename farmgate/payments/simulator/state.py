@@ -101,6 +101,7 @@ class SimOrder:
     paid_at: datetime | None = None
     refunds: dict[str, int] = field(default_factory=dict)
     refund_ids: dict[str, str] = field(default_factory=dict)
+    refunded_at: dict[str, datetime] = field(default_factory=dict)  # out_refund_no -> when
 
     @property
     def time_end(self) -> str | None:
@@ -135,6 +136,9 @@ class SimState:
     deliveries: list[Delivery] = field(default_factory=list)
     certificate_requests: int = 0  # GET /v3/certificates received (answered or not)
     processing_refunds: set[str] = field(default_factory=set)  # answer PROCESSING once more
+    # Changes to the next trade bill (either API), used once: see simulator/bills.py.
+    bill_edits: dict[str, object] = field(default_factory=dict)
+    bill_files: dict[str, bytes] = field(default_factory=dict)  # v3 download token -> bill
     # v3 credentials, all generated here.
     apiv3_key: str = field(default_factory=_key32)
     merchant_key: rsa.RSAPrivateKey = field(default_factory=new_rsa_key, repr=False)
@@ -174,6 +178,12 @@ class SimState:
                 self.faults.remove(name)
                 return name
         return None
+
+    def record_refund(self, order: SimOrder, out_refund_no: str, fee: int) -> None:
+        """A new refund of ``fee`` on ``order``: kept with its time for the trade bill."""
+        order.refunds[out_refund_no] = fee
+        order.refunded_at[out_refund_no] = datetime.now(SHANGHAI).replace(microsecond=0)
+        order.state = "REFUND"
 
     def pay(self, order: SimOrder) -> None:
         """The payer pays (once): the order gets a transaction id and a payment time."""

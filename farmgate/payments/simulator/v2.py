@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 from typing import Any
 
 import xmltodict
@@ -11,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from farmgate.payments.simulator import bills
 from farmgate.payments.simulator.common import SIM_HEADER, injected_failure
 from farmgate.payments.simulator.state import SimOrder, SimState
 from farmgate.payments.wechat_v2 import hmac_sha256_sign
@@ -177,8 +179,7 @@ def routes(state: SimState) -> list[Route]:
                 return fail("INVALID_REQUEST", "订单金额不一致", sign_type)
             if fee <= 0 or sum(order.refunds.values()) + fee > order.amount_fen:
                 return fail("NOTENOUGH", "退款金额超过可退金额", sign_type)
-            order.refunds[refund_no] = fee
-            order.state = "REFUND"
+            state.record_refund(order, refund_no, fee)
             if state.take_fault("refund_processing"):
                 state.processing_refunds.add(refund_no)
         return signed(
@@ -219,7 +220,27 @@ def routes(state: SimState) -> list[Route]:
                 )
         return fail("REFUNDNOTEXIST", "退款单不存在", sign_type)
 
+    async def downloadbill(request: Request) -> Response:
+        """The day's trade bill as text; an XML FAIL (No Bill Exist) for a day without trades."""
+        data, error, _ = await parse(request)
+        if data is None:
+            assert error is not None  # parse gives back either data or the error answer
+            return error
+        try:
+            day = datetime.strptime(data.get("bill_date", ""), "%Y%m%d").date()
+        except ValueError:
+            return _xml(
+                {"return_code": "FAIL", "return_msg": "invalid bill_date", "error_code": "20001"}
+            )
+        text = bills.build(state, day)
+        if text is None:
+            return _xml(
+                {"return_code": "FAIL", "return_msg": "No Bill Exist", "error_code": "20002"}
+            )
+        return Response(text.encode(), media_type="text/plain; charset=utf-8", headers=SIM_HEADER)
+
     return [
+        Route("/pay/downloadbill", downloadbill, methods=["POST"]),
         Route("/pay/unifiedorder", unifiedorder, methods=["POST"]),
         Route("/pay/refundquery", refundquery, methods=["POST"]),
         Route("/pay/orderquery", orderquery, methods=["POST"]),

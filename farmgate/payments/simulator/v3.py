@@ -9,12 +9,14 @@ This is written straight on ``cryptography`` so that it checks the provider, not
 from __future__ import annotations
 
 import base64
+import gzip
+import hashlib
 import json
 import re
 import secrets
 import time
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -25,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from farmgate.payments.simulator import bills
 from farmgate.payments.simulator.common import SIM_HEADER, injected_failure
 from farmgate.payments.simulator.state import SHANGHAI, SimOrder, SimState, rsa_sign
 
@@ -264,8 +267,7 @@ def routes(state: SimState) -> list[Route]:
                 return error(400, "INVALID_REQUEST", "订单金额与原订单不一致")
             if fee <= 0 or sum(order.refunds.values()) + fee > order.amount_fen:
                 return error(403, "NOT_ENOUGH", "申请退款金额超过订单可退金额")
-            order.refunds[refund_no] = fee
-            order.state = "REFUND"
+            state.record_refund(order, refund_no, fee)
             if state.take_fault("refund_processing"):
                 state.processing_refunds.add(refund_no)
         status = "PROCESSING" if refund_no in state.processing_refunds else "SUCCESS"
@@ -308,7 +310,45 @@ def routes(state: SimState) -> list[Route]:
             },
         )
 
+    async def tradebill(request: Request) -> Response:
+        """申请交易账单: where to download the day's bill, and its SHA1."""
+        _, failure = await authenticate(request)
+        if failure is not None:
+            return failure
+        try:
+            day = date.fromisoformat(request.query_params.get("bill_date", ""))
+        except ValueError:
+            return error(400, "PARAM_ERROR", "bill_date 格式错误")
+        text = bills.build(state, day)
+        if text is None:
+            return error(400, "NO_STATEMENT_EXIST", "账单文件不存在")
+        raw = text.encode()
+        if request.query_params.get("tar_type") == "GZIP":
+            raw = gzip.compress(raw)
+        token = secrets.token_urlsafe(16)
+        state.bill_files[token] = raw
+        return answer(
+            200,
+            {
+                "hash_type": "SHA1",
+                "hash_value": hashlib.sha1(text.encode()).hexdigest(),
+                "download_url": f"{state.public_url}/v3/billdownload/file?token={token}",
+            },
+        )
+
+    async def billdownload(request: Request) -> Response:
+        """The bill file itself (unsigned, as WeChat's is; the request is signed)."""
+        _, failure = await authenticate(request)
+        if failure is not None:
+            return failure
+        raw = state.bill_files.pop(request.query_params.get("token", ""), None)
+        if raw is None:
+            return error(404, "RESOURCE_NOT_EXISTS", "账单文件不存在或已过期")
+        return Response(raw, media_type="application/octet-stream", headers=SIM_HEADER)
+
     return [
+        Route("/v3/bill/tradebill", tradebill, methods=["GET"]),
+        Route("/v3/billdownload/file", billdownload, methods=["GET"]),
         Route("/v3/pay/transactions/{kind:str}", create, methods=["POST"]),
         Route("/v3/pay/transactions/out-trade-no/{no}", query, methods=["GET"]),
         Route("/v3/pay/transactions/out-trade-no/{no}/close", close, methods=["POST"]),

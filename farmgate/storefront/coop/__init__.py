@@ -9,6 +9,7 @@ from farmgate.storefront.coop import (
     bulk,
     codes,
     cold,
+    invoices,
     money,
     orders,
     photos,
@@ -30,4 +31,5 @@ for trace_router in (batches.router, records.router, codes.router, cold.router):
 router.include_router(orders.router)
 router.include_router(refunds.router)
 router.include_router(money.router)
+router.include_router(invoices.router)
 router.include_router(profile.router)
