@@ -55,6 +55,7 @@ from farmgate.models.search import SearchEntry, SearchVersion
 from farmgate.models.submission import FormSubmission
 from farmgate.models.township import Township, Village
 from farmgate.models.trace_event import ScanCount, TraceEvent
+from farmgate.models.translog import TranslogHead, TranslogLeaf, TranslogNode, TranslogState
 
 __all__ = [
     "CARRIER_NAMES",
@@ -121,6 +122,10 @@ __all__ = [
     "TemperatureReading",
     "Township",
     "TraceEvent",
+    "TranslogHead",
+    "TranslogLeaf",
+    "TranslogNode",
+    "TranslogState",
     "Village",
     "WaybillCreate",
     "carrier_label",
