@@ -55,7 +55,7 @@ def public_key(private: Ed25519PrivateKey, name: str) -> PublicKey:
 def parse_vkey(text: str) -> PublicKey:
     """Read ``name+hash+base64key`` (the form the key endpoint and the docs give)."""
     try:
-        name, hash_hex, raw = text.strip().rsplit("+", 2)
+        name, hash_hex, raw = text.strip().split("+", 2)
         blob = base64.b64decode(raw, validate=True)
         expected = int(hash_hex, 16)
     except (ValueError, binascii.Error) as exc:
