@@ -167,9 +167,7 @@ def test_the_verifier_reports_a_fact_on_the_page_that_the_events_do_not_bear_out
     session.execute(
         update(Inspection).where(col(Inspection.batch_id) == lot["id"]).values(passed=False)
     )
-    session.execute(
-        update(Batch).where(col(Batch.id) == lot["id"]).values(plot_name="别处的地")
-    )
+    session.execute(update(Batch).where(col(Batch.id) == lot["id"]).values(plot_name="别处的地"))
     session.commit()
     report = verify_lot(
         BASE, "TL-G", keys.public_key(), state_path=tmp_path / "s.json", client=client
@@ -258,4 +256,7 @@ def test_a_witness_keeps_heads_and_detects_a_fork(
     # A stored head edited on the witness's disk no longer verifies.
     path = store / "heads" / "4.note"
     path.write_text(path.read_text().replace("\n4\n", "\n5\n"))
-    assert any("4.note does not verify" in p for p in witness.check(BASE, store, key, client=client).problems)
+    assert any(
+        "4.note does not verify" in p
+        for p in witness.check(BASE, store, key, client=client).problems
+    )

@@ -58,7 +58,9 @@ def event_content(
 
 
 def event_hash(batch: Batch, seq: int, kind: str, at: datetime, data: Any, prev: str) -> str:
-    return hashlib.sha256(canonical_json(event_content(batch, seq, kind, at, data, prev))).hexdigest()
+    return hashlib.sha256(
+        canonical_json(event_content(batch, seq, kind, at, data, prev))
+    ).hexdigest()
 
 
 def log_entry(batch: Batch, event: TraceEvent) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import exists, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
@@ -207,9 +207,7 @@ def publish(session: Session) -> TranslogHead | None:
 
 def published(session: Session, limit: int = 100) -> list[TranslogHead]:
     return list(
-        session.scalars(
-            select(TranslogHead).order_by(col(TranslogHead.size).desc()).limit(limit)
-        )
+        session.scalars(select(TranslogHead).order_by(col(TranslogHead.size).desc()).limit(limit))
     )
 
 
@@ -248,7 +246,8 @@ def lot_entries(session: Session, batch: Batch, tree_size: int) -> tuple[list[Lo
     flat = _resolve(session, [r for proof in ranges for r in proof])
     out: list[LotEntry] = []
     at = 0
-    for (idx, event), proof in zip(rows, ranges, strict=True):
+    for (idx, found), proof in zip(rows, ranges, strict=True):
+        event = cast("TraceEvent | None", found)  # an outer join: the event may be gone
         entry = chain.log_entry(batch, event) if event is not None else None
         out.append(LotEntry(idx, entry, flat[at : at + len(proof)]))
         at += len(proof)

@@ -60,21 +60,17 @@ def compare_facts(facts: dict[str, Any], entries: Iterable[dict[str, Any]]) -> l
     for shown in facts.get("inspections") or []:
         if key(shown, *fields) not in logged_inspections:
             problems.append(
-                f"inspection {shown.get('report_no')} shown as {key(shown, *fields)}, "
-                "not as logged"
+                f"inspection {shown.get('report_no')} shown as {key(shown, *fields)}, not as logged"
             )
     shown_reports = {key(s, *fields) for s in facts.get("inspections") or []}
     for missing in logged_inspections - shown_reports:
         problems.append(f"logged inspection {missing[1]} is not shown")
 
     cert_fields = ("certification", "code", "issued_on")
-    logged_certs = {
-        key(e["data"], *cert_fields) for e in events if "certification" in e["data"]
-    }
+    logged_certs = {key(e["data"], *cert_fields) for e in events if "certification" in e["data"]}
     for shown in facts.get("certifications") or []:
         if key(shown, *cert_fields) not in logged_certs:
             problems.append(
-                f"certificate {shown.get('certification')} {shown.get('code')} shown "
-                "but not logged"
+                f"certificate {shown.get('certification')} {shown.get('code')} shown but not logged"
             )
     return problems

@@ -58,9 +58,7 @@ def _evidence(store: Path, name: str, payload: dict[str, object]) -> None:
     (folder / f"{name}.json").write_text(json.dumps(payload, indent=1, ensure_ascii=False))
 
 
-def _extends(
-    http: httpx.Client, base: str, old: note.Checkpoint, new: note.Checkpoint
-) -> bool:
+def _extends(http: httpx.Client, base: str, old: note.Checkpoint, new: note.Checkpoint) -> bool:
     if new.size < old.size:
         return False
     proof = http.get(
@@ -72,9 +70,7 @@ def _extends(
     )
 
 
-def _latest(
-    http: httpx.Client, base: str, key: note.PublicKey
-) -> tuple[note.Checkpoint, str]:
+def _latest(http: httpx.Client, base: str, key: note.PublicKey) -> tuple[note.Checkpoint, str]:
     response = http.get(f"{base}{API}/head")
     response.raise_for_status()
     signed = response.json()["note"]
@@ -147,7 +143,11 @@ def check(
                     f"the site's log has {latest.size} entries, fewer than the {size} of a "
                     "stored head: it was rewritten"
                 )
-                _evidence(store, f"shrunk-{size}-{latest.size}", {"stored": _raw(store, size), "served": signed})
+                _evidence(
+                    store,
+                    f"shrunk-{size}-{latest.size}",
+                    {"stored": _raw(store, size), "served": signed},
+                )
                 continue
             served = http.get(f"{base}{API}/heads/{size}")
             if served.status_code != 200:
@@ -159,7 +159,9 @@ def check(
                     f"fork at size {size}: the site's head differs from the stored one"
                 )
                 _evidence(
-                    store, f"fork-{size}", {"stored": _raw(store, size), "served": served.json()["note"]}
+                    store,
+                    f"fork-{size}",
+                    {"stored": _raw(store, size), "served": served.json()["note"]},
                 )
         largest = heads[max(heads)]
         if largest.size <= latest.size and not _extends(http, base, largest, latest):
