@@ -22,7 +22,10 @@ class TranslogLeaf(SQLModel, table=True):
 
     idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     event_id: int = Field(foreign_key="trace_event.id", unique=True)
-    batch_id: int = Field(foreign_key="batch.id", index=True)
+    # The event's batch, copied so a lot's leaves are one index away. Not a foreign key: its
+    # check would share-lock the batch row, which chain.append holds FOR UPDATE while the
+    # same transaction may wait here for the log's lock (a deadlock).
+    batch_id: int = Field(index=True)
     leaf_hash: bytes = Field(sa_type=LargeBinary(32))
 
 

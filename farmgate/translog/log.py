@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import exists, func, insert, select, tuple_, update
+from sqlalchemy import exists, func, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -46,9 +46,10 @@ def _locked_size(session: Session) -> int:
     size = session.scalar(
         select(col(TranslogState.size)).where(col(TranslogState.id) == 1).with_for_update()
     )
-    if size is None:  # a fresh (or emptied) database
-        session.add(TranslogState(id=1, size=0))
-        session.flush()
+    if size is None:  # an emptied database; two writers may get here at once
+        session.execute(
+            text("INSERT INTO translog_state (id, size) VALUES (1, 0) ON CONFLICT DO NOTHING")
+        )
         return _locked_size(session)
     return int(size)
 

@@ -8,8 +8,18 @@ from pathlib import Path
 
 import typer
 
-from farmgate.verifier import witness
-from farmgate.verifier.client import DEFAULT_STATE, load_key, verify_lot
+from farmgate.verifier import note, witness
+from farmgate.verifier.client import DEFAULT_STATE, verify_lot
+from farmgate.verifier.client import load_key as _load_key
+
+
+def load_key(value: str) -> note.PublicKey:
+    try:
+        return _load_key(value)
+    except note.NoteError as exc:
+        typer.echo(f"bad --key: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
 
 KEY_HELP = "The log's public key (name+hash+base64, from /api/v1/translog/key), or a file with it"
 

@@ -27,9 +27,6 @@ def upgrade() -> None:
         sa.Column("batch_id", sa.Integer(), nullable=False),
         sa.Column("leaf_hash", sa.LargeBinary(length=32), nullable=False),
         sa.ForeignKeyConstraint(
-            ["batch_id"], ["batch.id"], name=op.f("fk_translog_leaf_batch_id_batch")
-        ),
-        sa.ForeignKeyConstraint(
             ["event_id"], ["trace_event.id"], name=op.f("fk_translog_leaf_event_id_trace_event")
         ),
         sa.PrimaryKeyConstraint("idx", name=op.f("pk_translog_leaf")),
