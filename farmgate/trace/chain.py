@@ -66,10 +66,16 @@ def event_hash(batch: Batch, seq: int, kind: str, at: datetime, data: Any, prev:
 def log_entry(batch: Batch, event: TraceEvent) -> dict[str, Any]:
     """The event as the transparency log holds it: its stored fields as hashed, plus the stored
     hash (farmgate/translog/; the leaf is this object's canonical JSON)."""
-    content = event_content(
-        batch, event.seq, event.kind, event.event_time, event.data, event.prev_hash
+    return entry_of(
+        batch, event.seq, event.kind, event.event_time, event.data, event.prev_hash, event.hash
     )
-    return {**content, "hash": event.hash}
+
+
+def entry_of(
+    batch: Batch, seq: int, kind: str, at: datetime, data: Any, prev: str, hash_: str
+) -> dict[str, Any]:
+    """``log_entry`` from the event's columns (the log reads them without loading rows)."""
+    return {**event_content(batch, seq, kind, at, data, prev), "hash": hash_}
 
 
 def append(

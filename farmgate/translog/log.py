@@ -110,21 +110,37 @@ def integrate(session: Session, limit: int = ROUND) -> int:
     """Log up to ``limit`` trace events not yet logged; returns how many."""
     start = _locked_size(session)
     logged = exists().where(col(TranslogLeaf.event_id) == TraceEvent.id)
+    # Columns, not rows: a big round must not fill the session with a million events.
     rows = session.execute(
-        select(TraceEvent, Batch)
-        .join(Batch, col(Batch.id) == TraceEvent.batch_id)
+        select(
+            col(TraceEvent.id),
+            col(TraceEvent.batch_id),
+            col(TraceEvent.seq),
+            col(TraceEvent.kind),
+            col(TraceEvent.event_time),
+            col(TraceEvent.data),
+            col(TraceEvent.prev_hash),
+            col(TraceEvent.hash),
+        )
         .where(~logged)
         .order_by(col(TraceEvent.id))
         .limit(limit)
     ).all()
     if not rows:
         return 0
-    hashes = [entry_leaf_hash(chain.log_entry(batch, event)) for event, batch in rows]
+    batches = {
+        b.id: b
+        for b in session.scalars(select(Batch).where(col(Batch.id).in_({r[1] for r in rows})))
+    }
+    hashes = [
+        entry_leaf_hash(chain.entry_of(batches[batch_id], *fields))
+        for _, batch_id, *fields in rows
+    ]
     session.execute(
         insert(TranslogLeaf),
         [
-            {"idx": start + i, "event_id": event.id, "batch_id": event.batch_id, "leaf_hash": h}
-            for i, ((event, _), h) in enumerate(zip(rows, hashes, strict=True))
+            {"idx": start + i, "event_id": row[0], "batch_id": row[1], "leaf_hash": h}
+            for i, (row, h) in enumerate(zip(rows, hashes, strict=True))
         ],
     )
     nodes = _extend(session, start, hashes)
