@@ -260,3 +260,27 @@ def test_a_witness_keeps_heads_and_detects_a_fork(
         "4.note does not verify" in p
         for p in witness.check(BASE, store, key, client=client).problems
     )
+
+
+def test_a_lots_view_counts_unlogged_events_and_hides_unpublished_cooperatives(
+    session: Session, client, farm
+) -> None:  # type: ignore[no-untyped-def]
+    from farmgate.models import Cooperative, CooperativeStatus
+
+    record_lot(client, farm, "TL-P")
+    view = client.get("/api/v1/translog/lots/TL-P").json()
+    assert view["entries"] == [] and view["waiting"] == 4 and view["head"]["size"] == 0
+    assert view["facts"]["inspections"][0]["report_no"] == "HH-TL-P"
+    log.integrate_all(session)
+    session.commit()
+    view = client.get("/api/v1/translog/lots/TL-P").json()
+    assert [e["index"] for e in view["entries"]] == [0, 1, 2, 3] and view["waiting"] == 0
+    session.execute(
+        update(Cooperative)
+        .where(col(Cooperative.id) == farm["coop"].id)
+        .values(status=CooperativeStatus.SUSPENDED)
+    )
+    session.commit()
+    hidden = client.get("/api/v1/translog/lots/TL-P")
+    assert hidden.status_code == 404
+    assert hidden.json()["error"]["code"] == "producer_not_approved"

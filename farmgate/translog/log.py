@@ -133,8 +133,7 @@ def integrate(session: Session, limit: int = ROUND) -> int:
         for b in session.scalars(select(Batch).where(col(Batch.id).in_({r[1] for r in rows})))
     }
     hashes = [
-        entry_leaf_hash(chain.entry_of(batches[batch_id], *fields))
-        for _, batch_id, *fields in rows
+        entry_leaf_hash(chain.entry_of(batches[batch_id], *fields)) for _, batch_id, *fields in rows
     ]
     session.execute(
         insert(TranslogLeaf),
