@@ -225,7 +225,6 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def bench_log(backend: str, url: str, total: int) -> dict[str, object]:
-    import random
 
     from farmgate import db
     from farmgate.config import settings
@@ -253,6 +252,17 @@ def bench_log(backend: str, url: str, total: int) -> dict[str, object]:
         fill_events(url, begin, min(100_000, total - begin))
         more, spent = integrate(url)
         print(f"#   +{more} logged in {spent:.1f}s", flush=True)
+    return {"append_per_s": rate, **measure_log(backend, url)}
+
+
+def measure_log(backend: str, url: str) -> dict[str, object]:
+    """Proof sizes and latencies on a log already filled (``--log-measure URL`` reruns it)."""
+    import random
+
+    from farmgate import db
+    from farmgate.translog import log
+
+    engine = db.make_engine(url)
     rng = random.Random(1)
     with Session(engine) as session:
         size = log.size(session)
@@ -286,7 +296,6 @@ def bench_log(backend: str, url: str, total: int) -> dict[str, object]:
     return {
         "backend": backend,
         "size": size,
-        "append_per_s": rate,
         "inclusion_hashes": max(proof_hashes),
         "consistency_hashes": max(consistency_hashes),
         "inclusion_p50_ms": percentile(inclusion_ms, 0.5),
@@ -329,7 +338,11 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--log", action="store_true", help="bench the transparency log")
     parser.add_argument("--log-events", type=int, default=1_000_000)
+    parser.add_argument("--log-measure", metavar="URL", help="only measure proofs on this db")
     args = parser.parse_args()
+    if args.log_measure:
+        print(measure_log(args.log_measure.split(":")[0], args.log_measure), flush=True)
+        return
     if args.log:
         main_log(args.backends.split(","), args.log_events)
         return

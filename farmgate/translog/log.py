@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import exists, func, insert, select, text, tuple_, update
+from sqlalchemy import and_, exists, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -73,9 +73,20 @@ def _hashes(session: Session, parts: Iterable[tuple[int, int]]) -> dict[tuple[in
         ):
             found[(0, idx)] = bytes(value)
     if nodes:
+        # One "level = L AND idx IN (...)" per level, not a row-value IN: SQLite answers the
+        # latter by scanning the whole table.
+        by_level: dict[int, list[int]] = {}
+        for level, i in nodes:
+            by_level.setdefault(level, []).append(i)
+        where = or_(
+            *(
+                and_(col(TranslogNode.level) == level, col(TranslogNode.idx).in_(ids))
+                for level, ids in by_level.items()
+            )
+        )
         for level, idx, value in session.execute(
             select(col(TranslogNode.level), col(TranslogNode.idx), col(TranslogNode.hash)).where(
-                tuple_(col(TranslogNode.level), col(TranslogNode.idx)).in_(nodes)
+                where
             )
         ):
             found[(level, idx)] = bytes(value)
