@@ -148,3 +148,34 @@ def test_concurrent_writers_leave_one_gapless_sequence(site: dict[str, object]) 
         assert [idx for idx, _ in leaves] == list(range(len(events))) == list(range(4 * 4 + 32))
         assert sorted(e for _, e in leaves) == sorted(events)
         assert log.size(session) == len(events)
+
+
+def test_the_verifier_passes_every_demo_lot_from_a_clean_process(
+    committed_db: Engine, tmp_path: Path
+) -> None:
+    from farmgate.cooperatives.service import can_publish
+    from farmgate.demo.seed import seed
+    from farmgate.models import Cooperative
+
+    with db.session_scope() as session:
+        seed(session)
+    with db.session_scope() as session:
+        log.integrate_all(session)
+        log.publish(session)
+        lots = [
+            b.lot_code
+            for b in session.scalars(select(Batch))
+            if can_publish(session.get(Cooperative, b.cooperative_id))
+        ]
+    assert lots
+    server = AppServer().start()
+    try:
+        vkey = httpx.get(f"{server.url}/api/v1/translog/key").json()["vkey"]
+        state = str(tmp_path / "state.json")
+        for lot in lots:
+            ran = clean_run(
+                tmp_path, "verify", server.url, "--lot", lot, "--key", vkey, "--state", state
+            )
+            assert ran.returncode == 0, ran.stdout + ran.stderr
+    finally:
+        server.stop()
