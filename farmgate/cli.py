@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from farmgate.config import settings
+from farmgate.verifier import commands as verifier_commands
 
 app = typer.Typer(help="farmgate 乡村好物：农产品电商与溯源平台", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations", no_args_is_help=True)
@@ -30,6 +31,10 @@ township_app = typer.Typer(help="The township and its villages", no_args_is_help
 app.add_typer(township_app, name="township")
 payments_app = typer.Typer(help="Payments", no_args_is_help=True)
 app.add_typer(payments_app, name="payments")
+translog_app = typer.Typer(help="The transparency log of trace events", no_args_is_help=True)
+app.add_typer(translog_app, name="translog")
+app.command("verify")(verifier_commands.verify)
+app.add_typer(verifier_commands.witness_app, name="witness")
 
 
 @app.callback()
@@ -477,6 +482,28 @@ def _print_trace_pages(session: Session, base: str) -> None:
         if batch.serial_count:
             first = urls.serials(batch, 1, 1)[0]
             typer.echo(f"  {base}{urls.trace_path(batch, first)}  单品码 #1")
+
+
+@translog_app.command("key")
+def translog_key() -> None:
+    """Print the log's public key (give it to verifiers and witnesses)."""
+    from farmgate.translog import keys
+
+    typer.echo(keys.public_key().vkey)
+
+
+@translog_app.command("publish")
+def translog_publish() -> None:
+    """Log every trace event not logged yet and publish a signed head (the job does it too)."""
+    from farmgate.db import session_scope
+    from farmgate.translog import log
+
+    with session_scope() as session:
+        added = log.integrate_all(session)
+        log.publish(session)
+        head = log.head(session)
+    typer.echo(f"logged {added} event(s); log size {head.size}")
+    typer.echo(head.note, nl=False)
 
 
 def main() -> None:  # pragma: no cover

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -16,7 +17,7 @@ DEFAULT_SECRET_KEY = "insecure-dev-secret-change-me"
 SECRET_KEY_FILE = "secret_key"
 
 
-def local_secret_key(path: Path) -> str:
+def local_secret_key(path: Path, make: Callable[[], str] | None = None) -> str:
     """The key kept in ``path``, made (random, mode 0600) on first use. Two processes that
     start together agree: the file appears whole or not at all (a hard link of a finished
     temporary file), and the one that loses the race reads the winner's key."""
@@ -27,7 +28,7 @@ def local_secret_key(path: Path) -> str:
     if kept:
         return kept
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
+    key = make() if make is not None else secrets.token_urlsafe(48)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -177,6 +178,14 @@ class Settings(BaseSettings):
     scan_alert_clients: int = Field(default=8, ge=2)
     scan_window_hours: int = Field(default=24, ge=1, le=24 * 30)
     scan_alert_places: int = Field(default=5, ge=2)
+
+    # The transparency log of trace events (farmgate/translog/, docs/translog.md): the Ed25519
+    # key that signs its heads, base64 of its 32-byte seed. Unset: a random one made once in
+    # DATA_DIR/translog_key and reused (keep that file: a new key orphans every head signed).
+    translog_key: str = ""
+    # The log's name in its signed heads and its public key; default: PUBLIC_BASE_URL's host
+    # followed by /translog.
+    translog_origin: str = Field(default="", pattern=r"^[^\s+]*$")
 
     session_days: int = Field(default=14, ge=1)
     api_token_days: int = Field(default=90, ge=1)

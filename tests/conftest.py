@@ -23,6 +23,8 @@ os.environ.setdefault("FARMGATE_EMBEDDED_JOBS", "false")
 os.environ.setdefault("FARMGATE_PASSWORD_HASH_COST", "test")
 # A fixed key: no test run writes a generated one into the checkout's var/.
 os.environ.setdefault("FARMGATE_SECRET_KEY", "tests-only-secret-key-0123456789abcdef")
+# ... and a fixed transparency-log signing key (base64 of b"farmgate-tests-translog-key-0001").
+os.environ.setdefault("FARMGATE_TRANSLOG_KEY", "ZmFybWdhdGUtdGVzdHMtdHJhbnNsb2cta2V5LTAwMDE=")
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 

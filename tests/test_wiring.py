@@ -146,6 +146,7 @@ def test_importing_registers_nothing_install_registers_everything() -> None:
             "search.reflect",
             "system.noop",
             "trace.excursion_alert",
+            "translog.publish_head",
         ]
         assert after["periodic"] == [
             "ledger.settle_due",
@@ -157,6 +158,7 @@ def test_importing_registers_nothing_install_registers_everything() -> None:
             "reports.refresh_recent",
             "search.refresh_sales",
             "trace.find_alerts",
+            "translog.integrate",
         ]
         assert after["listeners"] == 6  # 3 hooks each for search and reports, installed once
 

@@ -15,6 +15,7 @@ from farmgate.api import (
     reports,
     search,
     trace,
+    translog,
 )
 from farmgate.callbacks import API_PREFIX
 
@@ -27,6 +28,7 @@ api_router.include_router(jobs.router)
 api_router.include_router(orders.router)
 api_router.include_router(payments.router)
 api_router.include_router(trace.router)
+api_router.include_router(translog.router)
 api_router.include_router(coldchain.router)
 api_router.include_router(logistics.router)
 api_router.include_router(search.router)

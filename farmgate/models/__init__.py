@@ -62,6 +62,7 @@ from farmgate.models.search import SearchEntry, SearchVersion
 from farmgate.models.submission import FormSubmission
 from farmgate.models.township import Township, Village
 from farmgate.models.trace_event import ScanCount, TraceEvent
+from farmgate.models.translog import TranslogHead, TranslogLeaf, TranslogNode, TranslogState
 from farmgate.models.wechat import WeChatCredential, WeChatIdentity, WeChatOrderPayer
 
 __all__ = [
@@ -145,6 +146,10 @@ __all__ = [
     "TemperatureReading",
     "Township",
     "TraceEvent",
+    "TranslogHead",
+    "TranslogLeaf",
+    "TranslogNode",
+    "TranslogState",
     "Village",
     "WaybillCreate",
     "WeChatCredential",

@@ -43,8 +43,11 @@ def _time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def event_hash(batch: Batch, seq: int, kind: str, at: datetime, data: Any, prev: str) -> str:
-    content = {
+def event_content(
+    batch: Batch, seq: int, kind: str, at: datetime, data: Any, prev: str
+) -> dict[str, Any]:
+    """What an event's hash covers (and, with the hash, its transparency-log entry)."""
+    return {
         "batch": {"cooperative": batch.cooperative_id, "gtin": batch.gtin, "lot": batch.lot_code},
         "seq": seq,
         "kind": kind,
@@ -52,7 +55,27 @@ def event_hash(batch: Batch, seq: int, kind: str, at: datetime, data: Any, prev:
         "data": data,
         "prev": prev,
     }
-    return hashlib.sha256(canonical_json(content)).hexdigest()
+
+
+def event_hash(batch: Batch, seq: int, kind: str, at: datetime, data: Any, prev: str) -> str:
+    return hashlib.sha256(
+        canonical_json(event_content(batch, seq, kind, at, data, prev))
+    ).hexdigest()
+
+
+def log_entry(batch: Batch, event: TraceEvent) -> dict[str, Any]:
+    """The event as the transparency log holds it: its stored fields as hashed, plus the stored
+    hash (farmgate/translog/; the leaf is this object's canonical JSON)."""
+    return entry_of(
+        batch, event.seq, event.kind, event.event_time, event.data, event.prev_hash, event.hash
+    )
+
+
+def entry_of(
+    batch: Batch, seq: int, kind: str, at: datetime, data: Any, prev: str, hash_: str
+) -> dict[str, Any]:
+    """``log_entry`` from the event's columns (the log reads them without loading rows)."""
+    return {**event_content(batch, seq, kind, at, data, prev), "hash": hash_}
 
 
 def append(

@@ -1,0 +1,3 @@
+from farmgate.verifier.commands import app
+
+app()
