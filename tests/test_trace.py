@@ -102,7 +102,11 @@ def test_harvest_after_the_interval_is_a_commissioning_event(client, farm) -> No
     )
     assert event.status_code == 201, event.text
     body = event.json()
-    assert body["kind"] == "commissioning" and body["seq"] == 1 and body["prev_hash"] == "0" * 64
+    # The input was logged when it was recorded (seq 1); the harvest follows it.
+    first = client.get(url, headers=farm["staff"]).json()["events"][0]
+    assert first["kind"] == "input" and first["data"]["fields"]["product"] == "吡虫啉"
+    assert body["kind"] == "commissioning" and body["seq"] == 2
+    assert body["prev_hash"] == first["hash"]
     assert body["data"]["lot"] == "TJC2026A" and body["data"]["plot"]["latitude"] == 27.9
     assert body["data"]["inputs"][0]["product"] == "吡虫啉"
     twice = client.post(

@@ -1,10 +1,13 @@
 """The hash chain that makes a batch's trace events tamper-evident.
 
 Each event's hash is the SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of its
-batch identity, sequence number, kind, time, data and the previous event's hash. Changing any
-stored field, deleting an event or reordering events breaks the chain from that point on, and
-``verify`` says where. Events are only ever appended; a correction is a new event that points
-at the one it corrects (EPCIS's errorDeclaration idea).
+batch identity, sequence number, kind, event time (when it happened), record time (when it was
+entered), data and the previous event's hash. Changing any stored field, deleting an event or
+reordering events breaks the chain from that point on, and ``verify`` says where. The batch row
+keeps the chain's length and head hash as of the last append, so deleting the *last* events
+(which leaves a shorter chain that still links up) is noticed too; the transparency log is the
+check that does not depend on this database at all. Events are only ever appended; a
+correction is a new event that points at the one it corrects (EPCIS's errorDeclaration idea).
 
 This proves the platform's records were not altered *behind the application's back* (a direct
 database edit, a restored old backup); it is not a defence against the platform itself. The
@@ -43,7 +46,18 @@ def _time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def event_hash(batch: Batch, seq: int, kind: str, at: datetime, data: Any, prev: str) -> str:
+def event_hash(
+    batch: Batch,
+    seq: int,
+    kind: str,
+    at: datetime,
+    data: Any,
+    prev: str,
+    *,
+    recorded: datetime | None = None,
+) -> str:
+    """The event's hash; ``recorded`` (the record time) is part of it for every event the
+    platform appends, so moving an entry's record time to hide that it was late breaks it."""
     content = {
         "batch": {"cooperative": batch.cooperative_id, "gtin": batch.gtin, "lot": batch.lot_code},
         "seq": seq,
@@ -52,6 +66,8 @@ def event_hash(batch: Batch, seq: int, kind: str, at: datetime, data: Any, prev:
         "data": data,
         "prev": prev,
     }
+    if recorded is not None:
+        content["recorded"] = _time(recorded)
     return hashlib.sha256(canonical_json(content)).hexdigest()
 
 
@@ -64,7 +80,10 @@ def append(
     at: datetime | None = None,
     actor_id: int | None = None,
 ) -> TraceEvent:
-    """Add the next event of ``batch``'s chain (the batch row is locked while it is added)."""
+    """Add the next event of ``batch``'s chain (the batch row is locked while it is added).
+
+    ``at`` is the event time (when it happened, as the person or device says), the record
+    time is now."""
     session.get(Batch, batch.id, with_for_update=True)
     last = session.scalars(
         select(TraceEvent)
@@ -73,7 +92,8 @@ def append(
         .limit(1)
     ).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    when = (at or utcnow()).replace(microsecond=0)
+    recorded = utcnow().replace(microsecond=0)
+    when = (at or recorded).replace(microsecond=0)
     # Store exactly what was hashed: JSON in, JSON out (no Decimals, no datetimes).
     data = json.loads(canonical_json(data))
     event = TraceEvent(
@@ -83,10 +103,13 @@ def append(
         event_time=when,
         data=data,
         actor_account_id=actor_id,
+        recorded_at=recorded,
         prev_hash=prev,
-        hash=event_hash(batch, seq, kind, when, data, prev),
+        hash=event_hash(batch, seq, kind, when, data, prev, recorded=recorded),
     )
     session.add(event)
+    batch.chain_length, batch.chain_head = seq, event.hash
+    session.add(batch)
     session.flush()
     return event
 
@@ -117,8 +140,21 @@ def verify(
             return ChainReport(False, len(events), events[-1].hash, expected_seq, "事件缺失")
         if event.prev_hash != prev:
             return ChainReport(False, len(events), events[-1].hash, event.seq, "链接断开")
-        again = event_hash(batch, event.seq, event.kind, event.event_time, event.data, prev)
+        again = event_hash(
+            batch,
+            event.seq,
+            event.kind,
+            event.event_time,
+            event.data,
+            prev,
+            recorded=event.recorded_at,
+        )
         if again != event.hash:
             return ChainReport(False, len(events), events[-1].hash, event.seq, "内容被改动")
         prev = event.hash
+    if batch.chain_length != len(events) or (events and batch.chain_head != prev):
+        # A shorter chain that links up: its last events were deleted (or the batch row's
+        # record of the head was edited, which is as much a sign of tampering).
+        missing = min(batch.chain_length, len(events)) + 1
+        return ChainReport(False, len(events), prev, missing, "之后的记录缺失")
     return ChainReport(True, len(events), prev)
