@@ -53,9 +53,10 @@ from farmgate.timeutil import LOCAL_TZ
 BATCH_FACT_KEYS = ("harvest_date", "quantity", "unit", "producer", "plot")
 
 
-def _plain(value: Any) -> Any:
-    """What a value looks like after a round trip through the chain's JSON."""
-    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+def _plain(value: dict[str, Any]) -> dict[str, Any]:
+    """What a record's fields look like after a round trip through the chain's JSON."""
+    out: dict[str, Any] = json.loads(json.dumps(value, default=str, ensure_ascii=False))
+    return out
 
 
 def day_start(day: date) -> datetime:

@@ -29,6 +29,9 @@ SECTION = "batches"
 DONE = {
     "created": "批次已登记。下一步：登记施肥用药，再登记采收。",
     "input": "施肥用药记录已保存。",
+    "input_pending": (
+        "该批次已登记采收，这条采收前的施肥用药记录属于补录，需乡镇审核同意后才计入溯源记录。"
+    ),
     "harvest": "采收已登记。",
     "inspection": "检测报告已保存。",
     "cert": "认证已保存。",
@@ -234,7 +237,7 @@ def lot_page(
         section=SECTION,
         notice=DONE.get(done),
         verdict=lots.release_verdict(session, batch),
-        inputs=service.inputs(session, batch),
+        inputs=service.inputs(session, batch, pending=True),
         input_labels=InputKind.labels(),
         inspections=lots.inspections_of(session, batch),
         certifications=lots.certifications_of(session, batch),
@@ -305,12 +308,13 @@ def add_input(
                 applied_on=applied,  # type: ignore[arg-type]
                 preharvest_interval_days=interval,
             )
-            service.add_input(session, staff, batch, data)
+            record = service.add_input(session, staff, batch, data)
         except FarmgateError as exc:
             session.rollback()
             errors["applied_on" if "applied_on" in exc.fields else "product_name"] = exc.message
         else:
-            return see_other(f"/coop/batches/{batch_id}?done=input")
+            done = "input_pending" if record.approval == "pending" else "input"
+            return see_other(f"/coop/batches/{batch_id}?done={done}")
     return _input_form(request, session, staff, batch, form, errors)
 
 
