@@ -44,6 +44,7 @@ from farmgate.gs1 import epcis
 from farmgate.gs1.digital_link import DigitalLink
 from farmgate.models import Account, Batch, Role, TraceEvent
 from farmgate.timeutil import LOCAL_TZ
+from farmgate.trace import facts
 
 # UN/CEFACT Rec 20 codes for the units cooperatives use; "斤" is half a kilogram.
 UOM: dict[str, tuple[str, Decimal]] = {
@@ -148,8 +149,15 @@ def _object_event(event: TraceEvent, batch: Batch, data: dict[str, Any]) -> epci
         destinations=(("possessing_party", party(data.get("to_party", ""))),) if handoff else (),
         ilmd=ilmd,
         sensor_reports=(_sensor(report),) if report else (),
-        extensions={"farmgate:details": details} if details else None,
+        extensions=_late({"farmgate:details": details} if details else {}, event),
     )
+
+
+def _late(extensions: dict[str, Any], event: TraceEvent) -> dict[str, Any] | None:
+    """Mark an entry recorded long after the event (eventTime vs recordTime)."""
+    if facts.is_late(event):
+        extensions = {**extensions, "farmgate:lateEntry": True}
+    return extensions or None
 
 
 def _transformation(event: TraceEvent, batch: Batch, data: dict[str, Any]) -> epcis.Event:
