@@ -31,7 +31,7 @@ def pending(session: Session, limit: int = 200) -> list[tuple[BatchInput, Batch]
             .where(col(BatchInput.approval) == "pending")
             .order_by(col(BatchInput.id))
             .limit(limit)
-        ).tuples()
+        )
     ]
 
 
