@@ -48,6 +48,9 @@ def describe(event: TraceEvent) -> str:
         return f"采收 {d.get('harvest_date')}，{d.get('quantity')} {d.get('unit')}" + (
             f"，地块：{plot}" if plot else ""
         )
+    if d.get("certification"):
+        name = certificates.LABELS.get(d["certification"], d["certification"])
+        return f"{name} {d.get('code') or ''}，开具/发证日期 {d.get('issued_on')}".strip()
     if kind == "inspecting":
         verdict = "合格" if d.get("passed") else "不合格"
         return f"{d.get('lab')} 检测报告 {d.get('report_no')}：{verdict}"
@@ -63,9 +66,7 @@ def describe(event: TraceEvent) -> str:
         label = "施肥" if f.get("kind") == "fertiliser" else "用药"
         late = "（采收后补录，经乡镇审核）" if d.get("after_harvest") else ""
         return f"{label}：{f.get('product')} {f.get('dose')}，{f.get('applied_on')}{late}"
-    if d.get("certification"):
-        name = certificates.LABELS.get(d["certification"], d["certification"])
-        return f"{name} {d.get('code') or ''}，开具/发证日期 {d.get('issued_on')}".strip()
+
     if kind == "transforming":
         if d.get("role") == "input":
             out = d.get("output") or {}
@@ -220,7 +221,9 @@ def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
             {
                 "seq": e.seq,
                 "kind": e.kind,
-                "label": service.STEP_LABELS.get(e.kind, e.kind),
+                "label": "认证"
+                if e.data.get("certification")
+                else service.STEP_LABELS.get(e.kind, e.kind),
                 "time": format_local(e.event_time),
                 "recorded": format_local(e.recorded_at),
                 "late": facts.is_late(e),

@@ -349,7 +349,7 @@ def add_certification(
             lot,
             kind,
             event,
-            at=facts.day_start(data.issued_on) if data.scope == "batch" else None,
+            at=facts.day_time(data.issued_on) if data.scope == "batch" else None,
             actor_id=actor.id,
         )
     return cert

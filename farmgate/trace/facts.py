@@ -64,6 +64,14 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), LOCAL_TZ).astimezone(UTC)
 
 
+def day_time(day: date) -> datetime:
+    """The event time of a fact known by its date that follows others that day (an input, an
+    inspection, a certificate): the end of that day, or now when the day is today, so that on
+    the timeline it comes after the harvest and the handling recorded that day."""
+    end = day_start(day + timedelta(days=1)) - timedelta(seconds=1)
+    return min(end, datetime.now(UTC).replace(microsecond=0))
+
+
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 

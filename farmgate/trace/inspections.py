@@ -43,7 +43,7 @@ def add_inspection(
             "items": items,
             "inspection_id": report.id,
         },
-        at=facts.day_start(data.inspected_on),
+        at=facts.day_time(data.inspected_on),
         actor_id=actor.id,
     )
     return report

@@ -223,7 +223,7 @@ def log_input(
         batch,
         "input",
         {"record_id": record.id, "fields": facts.input_fields(record), **(extra or {})},
-        at=facts.day_start(record.applied_on),
+        at=facts.day_time(record.applied_on),
         actor_id=actor_id,
     )
 
