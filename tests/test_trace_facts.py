@@ -143,6 +143,11 @@ def test_a_cooperative_that_may_not_publish_prepares_lots_but_nothing_is_public(
     assert serials.status_code == 403 and "暂不能发放单品码" in serials.text
     qr = client.get(f"/api/v1/batches/{batch['id']}/qr.png", headers=farm["staff"])
     assert qr.status_code == 403
+    # The desk says why, on the lot's page.
+    staff = session.query(Account).filter_by(cooperative_id=coop.id).first()
+    f.login_browser(client, session, staff)
+    desk = client.get(f"/coop/batches/{batch['id']}")
+    assert desk.status_code == 200 and "溯源页暂不公开" in desk.text
 
 
 # --- right facts on the right lot ----------------------------------------------------------

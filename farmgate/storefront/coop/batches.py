@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from farmgate.catalog import service as catalog
 from farmgate.coldchain.shipments import STORAGE_NAMES
 from farmgate.errors import FarmgateError
-from farmgate.models import Account, Batch, InputKind, Product
+from farmgate.cooperatives import service as cooperatives
+from farmgate.models import Account, Batch, Cooperative, InputKind, Product
 from farmgate.storefront.common import see_other
 from farmgate.storefront.coop.deps import DeskStaff, FormValues, SessionDep, check_csrf
 from farmgate.storefront.coop.forms import Errors, clean, desk_page
@@ -90,9 +91,12 @@ def pydantic_errors(exc: ValidationError, errors: Errors, names: dict[str, str])
 
 
 def lot_context(session: Session, batch: Batch) -> dict[str, Any]:
-    """What every lot page's heading shows."""
+    """What every lot page's heading shows, and whether the lot may be public yet: a pending
+    or suspended cooperative prepares its lots and records, but their trace pages stay private
+    and no unit codes, QR codes or labels are issued until the township approves it."""
     product = session.get(Product, batch.product_id)
-    return {"batch": batch, "product": product}
+    coop = session.get(Cooperative, batch.cooperative_id)
+    return {"batch": batch, "product": product, "publishable": cooperatives.can_publish(coop)}
 
 
 def lot_form(
