@@ -132,7 +132,8 @@ class EventOut(BaseModel):
     seq: int
     kind: str
     label: str
-    event_time: datetime
+    event_time: datetime  # when it happened (entered by the person or device)
+    recorded_at: datetime | None = None  # when it was recorded
     data: dict[str, Any]
     prev_hash: str
     hash: str

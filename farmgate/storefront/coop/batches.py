@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from farmgate.catalog import service as catalog
 from farmgate.coldchain.shipments import STORAGE_NAMES
-from farmgate.errors import FarmgateError
 from farmgate.cooperatives import service as cooperatives
+from farmgate.errors import FarmgateError
 from farmgate.models import Account, Batch, Cooperative, InputKind, Product
 from farmgate.storefront.common import see_other
 from farmgate.storefront.coop.deps import DeskStaff, FormValues, SessionDep, check_csrf
