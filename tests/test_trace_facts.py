@@ -385,3 +385,40 @@ def test_a_spot_reading_outside_the_range_is_marked_and_the_rule_explained(
     assert "10.5 ℃（超出范围）" in html  # ... but it is marked, and the rule is explained
     assert "只有连续超出 30 分钟以上" in html
     assert 'class="spot out"' in html
+
+
+def test_a_purchasers_own_commitment_is_kept_and_printed(session: Session) -> None:
+    from farmgate.rendering.compliance import certificate_pdf
+    from farmgate.trace import lots, service
+    from farmgate.trace.certificates import COMMITMENT, ComplianceCertificate
+    from farmgate.trace.schemas import BatchIn, HarvestIn
+    from tests.support.labels import pdf_pages
+
+    township = f.create_township(session)
+    coop = f.create_cooperative(session, township)
+    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+    product = f.create_product(session, staff, f.first_village(session, township), name="辣椒")
+    batch = service.create_batch(
+        session,
+        staff,
+        BatchIn(product_id=product.id or 0, lot_code="OWN-1", quantity=5, unit="公斤"),
+    )
+    service.record_harvest(session, staff, batch, HarvestIn(harvest_date=date.today()))
+    own = "本站收购的辣椒均经快检合格"
+    cert = ComplianceCertificate(
+        "辣椒", "5", "公斤", "谭家场乡", date.today(), "收购站", "13800000001",
+        ("self_test", "self_commitment"), commitment=own,
+    )  # fmt: skip
+    row = lots.issue_compliance(session, staff, batch, cert)
+    assert row.details["commitment"] == own and row.details["bases"] == [
+        "self_test",
+        "self_commitment",
+    ]
+    kept = ComplianceCertificate.from_details(row.details, row.issued_on)
+    assert kept.own_commitment == own
+    standard = ComplianceCertificate.from_details({**row.details, "commitment": ""}, row.issued_on)
+    assert standard.commitment == COMMITMENT and standard.own_commitment == ""
+    # The printed certificate differs from the standard wording's.
+    [(_p, printed)] = pdf_pages(certificate_pdf(kept, size="A6"))
+    [(_p, plain)] = pdf_pages(certificate_pdf(standard, size="A6"))
+    assert printed.tobytes() != plain.tobytes()
