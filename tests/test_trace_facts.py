@@ -385,6 +385,8 @@ def test_a_spot_reading_outside_the_range_is_marked_and_the_rule_explained(
     assert "10.5 ℃（超出范围）" in html  # ... but it is marked, and the rule is explained
     assert "只有连续超出 30 分钟以上" in html
     assert 'class="spot out"' in html
+    timeline = html.split('class="timeline"', 1)[1]
+    assert '10.5 ℃ <b class="error">（温度超出范围）</b>' in timeline
 
 
 def test_a_purchasers_own_commitment_is_kept_and_printed(session: Session) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from farmgate.coldchain import shipments
+from farmgate.coldchain import shipments, temperature
 from farmgate.media.storage import get_storage
 from farmgate.models import (
     Batch,
@@ -153,6 +153,14 @@ def certifications_for(
     return [certificates.certification_view(row) for row in rows]
 
 
+def _spot_outside(event: TraceEvent, profile: temperature.Profile) -> bool:
+    """A temperature read at a handoff outside the product's range (marked, not an excursion)."""
+    reading = event.data.get("temperature_c")
+    if event.kind not in ("shipping", "receiving") or not isinstance(reading, int | float):
+        return False
+    return profile.direction(float(reading)) is not None
+
+
 def _phi_breaches(inputs: Sequence[BatchInput], batch: Batch) -> list[str]:
     """Inputs whose pre-harvest interval had not passed on the harvest date (possible only for
     a late input a township admin approved): the reader is told."""
@@ -185,6 +193,7 @@ def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
         )
     )
     events = service.events(session, batch)
+    profile = shipments.profile_for(product)
     lot_inputs = list(service.inputs(session, batch))
     pending = len(service.inputs(session, batch, pending=True)) - len(lot_inputs)
     inspections = list(
@@ -229,6 +238,7 @@ def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
                 "late": facts.is_late(e),
                 "text": describe(e),
                 "hash": e.hash,
+                "out_of_range": _spot_outside(e, profile),
             }
             for e in sorted(events, key=lambda e: (e.event_time, e.seq))
         ],
