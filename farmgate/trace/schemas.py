@@ -46,7 +46,9 @@ class InputIn(BaseModel):
 
 class HarvestIn(BaseModel):
     harvest_date: date
-    at: AwareDatetime | None = Field(default=None, description="记录时间，默认现在")
+    at: AwareDatetime | None = Field(
+        default=None, description="采收时间（事件发生的时间），默认采收日 0 点；记录时间另行保存"
+    )
     note: str = Field(default="", max_length=200)
 
 
