@@ -143,6 +143,9 @@ class Settings(BaseSettings):
     guest_max_unpaid_orders: int = Field(default=2, ge=1)
     guest_max_units_per_sku: int = Field(default=10, ge=1)
     guest_max_stock_share: float = Field(default=0.5, gt=0, le=1)
+    # A trace event recorded more than this many hours after it happened is marked late on
+    # the trace page and in the exports (allowed, but the reader is told).
+    trace_late_hours: int = Field(default=48, ge=1)
     simulator: bool = False  # show the demo-only "simulate paying" button
     # A WeChat official account (公众号, farmgate/wechat/): silent OAuth for the buyer's openid,
     # JSAPI payment inside WeChat, JS-SDK share cards, template messages. JSAPI pays with

@@ -152,7 +152,11 @@ def test_a_courier_carries_a_chilled_parcel_from_pickup_to_delivery(  # type: ig
 
     events = session.query(TraceEvent).filter_by(batch_id=lot.id).order_by(TraceEvent.seq).all()
     assert [e.kind for e in events] == ["packing", "shipping", "receiving"]
-    assert events[1].data["temperature_c"] == 3.5 and events[1].data["place"] == "高坪村服务站"
+    # Issue 19: the chain (public on the trace page and in EPCIS) keeps the township, not the
+    # courier's free-text place, which may be a buyer's street address (this test used to
+    # expect the free text in the chain).
+    assert events[1].data["temperature_c"] == 3.5 and "place" not in events[1].data
+    assert "public_place" in events[2].data and "3组12号" not in str(events[2].data)
     assert events[2].data["to_party"] == "收货人（消费者）"
     # The buyer sees the courier and the timeline on the order.
     view = presenters.order_view(session, session.get(Order, parcel.order_id))

@@ -11,6 +11,7 @@ from farmgate.db import utcnow
 from farmgate.gs1.gtin import is_valid_gtin
 from farmgate.models import Batch, Sku, TraceEvent
 from farmgate.trace import chain
+from farmgate.verifier.entries import chain_hash_ok
 from tests.support.trace import create_batch
 
 
@@ -102,7 +103,11 @@ def test_harvest_after_the_interval_is_a_commissioning_event(client, farm) -> No
     )
     assert event.status_code == 201, event.text
     body = event.json()
-    assert body["kind"] == "commissioning" and body["seq"] == 1 and body["prev_hash"] == "0" * 64
+    # The input was logged when it was recorded (seq 1); the harvest follows it.
+    first = client.get(url, headers=farm["staff"]).json()["events"][0]
+    assert first["kind"] == "input" and first["data"]["fields"]["product"] == "吡虫啉"
+    assert body["kind"] == "commissioning" and body["seq"] == 2
+    assert body["prev_hash"] == first["hash"]
     assert body["data"]["lot"] == "TJC2026A" and body["data"]["plot"]["latitude"] == 27.9
     assert body["data"]["inputs"][0]["product"] == "吡虫啉"
     twice = client.post(
@@ -281,3 +286,43 @@ def test_recall_lists_the_orders_that_may_have_received_the_lot(
     session.commit()
     listed = client.get(f"/api/v1/batches/{batch['id']}/orders", headers=farm["staff"]).json()
     assert [o["number"] for o in listed] == [order["number"]]
+
+
+def test_events_hashed_before_record_times_were_covered_still_verify(  # type: ignore[no-untyped-def]
+    client, session: Session, farm
+) -> None:
+    """A chain written by an earlier version (hashes without the record time) still verifies
+    after the upgrade, in the log too; a changed fact in it is still caught."""
+    batch_id = create_batch(client, farm)["id"]
+    url = f"/api/v1/batches/{batch_id}"
+    client.post(f"{url}/harvest", json={"harvest_date": str(date.today())}, headers=farm["staff"])
+    batch = session.get(Batch, batch_id)
+    assert batch is not None
+    last = session.query(TraceEvent).filter_by(batch_id=batch_id).order_by(TraceEvent.seq).all()[-1]
+    old = chain.event_hash(
+        batch, last.seq, last.kind, last.event_time, last.data, last.prev_hash
+    )  # the earlier form: no "recorded"
+    session.execute(
+        text("UPDATE trace_event SET hash = :h WHERE id = :id"), {"h": old, "id": last.id}
+    )
+    session.execute(
+        text("UPDATE batch SET chain_head = :h WHERE id = :id"), {"h": old, "id": batch_id}
+    )
+    session.commit()
+    session.expire_all()
+    batch = session.get(Batch, batch_id)
+    assert batch is not None
+    assert chain.verify(session, batch).intact
+    entry = chain.log_entry(batch, session.get(TraceEvent, last.id))  # type: ignore[arg-type]
+    assert "recorded" not in entry and entry["hash"] == old
+    assert chain_hash_ok(entry)
+
+    data = dict(last.data, harvest_date="2020-01-01")
+    session.execute(
+        text("UPDATE trace_event SET data = :d WHERE id = :id"),
+        {"d": __import__("json").dumps(data, ensure_ascii=False), "id": last.id},
+    )
+    session.commit()
+    session.expire_all()
+    report = chain.verify(session, session.get(Batch, batch_id))  # type: ignore[arg-type]
+    assert (report.intact, report.broken_at) == (False, last.seq)

@@ -22,6 +22,7 @@ from farmgate.trace import (
     certificates,
     chain,
     epcis_export,
+    facts,
     inspections,
     lineage,
     service,
@@ -61,6 +62,7 @@ def event_out(event: TraceEvent) -> EventOut:
         kind=event.kind,
         label=service.STEP_LABELS.get(event.kind, event.kind),
         event_time=event.event_time,
+        recorded_at=event.recorded_at,
         data=event.data,
         prev_hash=event.prev_hash,
         hash=event.hash,
@@ -71,6 +73,9 @@ class BatchDetail(BaseModel):
     batch: BatchOut
     events: list[EventOut]
     chain: ChainOut
+    # What the lot's trace page would show that its events do not say (trace.facts.check):
+    # empty when every shown fact matches its event.
+    fact_problems: list[str] = []
     upstream: list[BatchOut]
     downstream: list[BatchOut]
 
@@ -93,12 +98,14 @@ def list_batches(session: SessionDep, account: CurrentAccount) -> list[BatchOut]
 @router.get("/batches/{batch_id}", response_model=BatchDetail, summary="批次详情与事件链")
 def get_batch(batch_id: int, session: SessionDep, account: CurrentAccount) -> BatchDetail:
     batch = service.get_batch(session, account, batch_id)
-    report = chain.verify(session, batch)
+    chain_events = service.events(session, batch)
+    report = chain.verify(session, batch, chain_events)
     family = lineage.family(session, batch)
     return BatchDetail(
         batch=batch_out(batch),
-        events=[event_out(e) for e in service.events(session, batch)],
+        events=[event_out(e) for e in chain_events],
         chain=ChainOut(**report.__dict__),
+        fact_problems=facts.check(session, batch, chain_events),
         upstream=[batch_out(b) for b in family["upstream"]],
         downstream=[batch_out(b) for b in family["downstream"]],
     )

@@ -320,10 +320,44 @@ def views(session: Session, batch: Batch) -> list[dict[str, Any]]:
                 "photos": {
                     h.id: get_storage().url(f"{h.photo}-320.webp") for h in handoffs if h.photo
                 },
-                "chart": temperature_svg(points, low=profile.min_c, high=profile.max_c),
+                "chart": temperature_svg(
+                    points,
+                    low=profile.min_c,
+                    high=profile.max_c,
+                    spots=[
+                        (h.at, h.temperature_c) for h in handoffs if h.temperature_c is not None
+                    ],
+                ),
+                # Spot readings taken at handoffs, outside the profile's range, are marked
+                # even when they do not make an excursion (see ``excursion_rule``).
+                "outside": {
+                    h.id
+                    for h in handoffs
+                    if h.temperature_c is not None and profile.direction(h.temperature_c)
+                },
+                "range": range_text(profile),
+                "rule": excursion_rule(profile),
             }
         )
     return out
+
+
+def range_text(profile: temperature.Profile) -> str:
+    if profile.min_c is not None and profile.max_c is not None:
+        return f"{profile.min_c:g}～{profile.max_c:g} ℃"
+    if profile.max_c is not None:
+        return f"不高于 {profile.max_c:g} ℃"
+    return f"不低于 {profile.min_c:g} ℃" if profile.min_c is not None else "不限"
+
+
+def excursion_rule(profile: temperature.Profile) -> str:
+    """One line telling a reader why a marked reading need not be an excursion."""
+    single = int(profile.single_delay.total_seconds() // 60)
+    total = int(profile.cumulative_limit.total_seconds() // 60)
+    return (
+        f"标红的读数超出了 {range_text(profile)} 的范围；只有连续超出 {single} 分钟以上、"
+        f"或累计超出 {total} 分钟以上，才判定为“温度超标”。"
+    )
 
 
 def start_for_lot(session: Session, actor: Account, batch: Batch, device_id: str) -> ColdShipment:

@@ -474,6 +474,8 @@ def _trace(
             if line.batch_id is not None
         }
     )
+    data = dict(extra or {})
+    when = data.pop("at", None)  # the event time the courier entered (else: now)
     for batch_id in batch_ids:
         batch = session.get(Batch, batch_id)
         if batch is not None and batch.status == BatchStatus.ACTIVE:
@@ -481,7 +483,8 @@ def _trace(
                 session,
                 batch,
                 step,
-                {"from_party": giver, "to_party": taker, "note": "快递包裹", **(extra or {})},
+                {"from_party": giver, "to_party": taker, "note": "快递包裹", **data},
+                at=when,
             )
 
 

@@ -38,6 +38,7 @@ from farmgate.models import (
     Role,
     StorageClass,
 )
+from farmgate.places import current_township
 from farmgate.timeutil import to_local
 
 STEP_LABELS = {
@@ -186,7 +187,16 @@ def record_step(session: Session, courier: Account, parcel_id: int, data: Parcel
         events=(*stored.events, TrackingEvent(at, context, data.place, status)),
         is_final=status in FINAL_STATUSES,
     )
-    extra = {"note": "乡镇配送", "place": data.place, "temperature_c": data.temperature_c}
+    # The lots' chain (public on the trace page, and in EPCIS exports) gets the township, never
+    # the courier's free-text place: that may be a buyer's street address. The parcel's own
+    # tracking, which only its buyer and the township see, keeps it.
+    township = current_township(session)
+    extra = {
+        "note": "乡镇配送",
+        "public_place": township.name if township is not None else "",
+        "temperature_c": data.temperature_c,
+        "at": at,
+    }
     if not service.apply_snapshot(session, parcel, snapshot, trace_extra=extra):
         raise Conflict("与上一条记录同一时刻，请稍后再提交", context={"parcel_id": parcel_id})
     session.add(parcel)

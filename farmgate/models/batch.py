@@ -52,6 +52,10 @@ class Batch(SQLModel, table=True):
     recalled_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     excursion: bool = False  # a cold-chain excursion was recorded for this lot
     serial_count: int = 0  # per-unit serials issued so far (一物一码)
+    # The chain's length and head hash as of the last append (trace.chain.append): a chain
+    # whose last events were deleted no longer matches them (trace.chain.verify).
+    chain_length: int = 0
+    chain_head: str = Field(default="", max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
 
 
@@ -69,6 +73,9 @@ class BatchInput(SQLModel, table=True):
     applied_on: date
     preharvest_interval_days: int = Field(default=0, ge=0, le=365)
     operator: str = Field(default="", max_length=30)
+    # "" for an input recorded in time; "pending" for one dated on or before the harvest but
+    # recorded after it (it waits for a township admin), then "approved" or "rejected".
+    approval: str = Field(default="", max_length=10)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
 
 

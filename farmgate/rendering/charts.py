@@ -28,15 +28,21 @@ def temperature_svg(
     low: float | None = None,
     high: float | None = None,
     title: str = "温度记录",
+    spots: Sequence[tuple[datetime, float]] = (),
 ) -> str:
-    """A line of readings with the allowed band's limits as dashed lines."""
+    """A line of readings with the allowed band's limits as dashed lines; ``spots`` (readings
+    taken by hand at handoffs) are dots, red with a ring when outside the band, and every
+    logged reading outside the band is marked the same way."""
     if not points:
         return ""
     count = len(points)
     points = _thin(sorted(points))
-    values = [v for _, v in points] + [x for x in (low, high) if x is not None]
+    values = (
+        [v for _, v in points] + [v for _, v in spots] + [x for x in (low, high) if x is not None]
+    )
     v_min, v_max = min(values) - 1, max(values) + 1
-    t0, t1 = points[0][0].timestamp(), points[-1][0].timestamp()
+    times = [t.timestamp() for t, _ in points] + [t.timestamp() for t, _ in spots]
+    t0, t1 = min(times), max(times)
     span_t = max(t1 - t0, 1.0)
 
     def x(t: datetime) -> float:
@@ -60,6 +66,21 @@ def temperature_svg(
                 f'font-size="10">{limit:g}</text>'
             )
     parts.append(f'<polyline fill="none" stroke="#1b5e20" stroke-width="1.5" points="{line}"/>')
+
+    def outside(v: float) -> bool:
+        return (high is not None and v > high) or (low is not None and v < low)
+
+    for t, v in [p for p in points if outside(p[1])]:
+        parts.append(
+            f'<circle class="out" cx="{x(t):.1f}" cy="{y(v):.1f}" r="2.5" fill="#b3261e"/>'
+        )
+    for t, v in spots:
+        colour = "#b3261e" if outside(v) else "#1b5e20"
+        ring = ' stroke="#000" stroke-width="1"' if outside(v) else ""
+        parts.append(
+            f'<circle class="spot{" out" if outside(v) else ""}" cx="{x(t):.1f}" '
+            f'cy="{y(v):.1f}" r="4" fill="{colour}"{ring}><title>{v:g} ℃</title></circle>'
+        )
     parts.append(
         f'<text x="{PAD}" y="{HEIGHT - 6}" font-size="10">{min(v for _, v in points):.1f}～'
         f"{max(v for _, v in points):.1f} ℃，{count} 个读数</text>"

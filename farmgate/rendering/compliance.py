@@ -128,7 +128,9 @@ def render_certificate(cert: ComplianceCertificate, trace_url: str = "") -> Imag
             draw.text((margin + (size * 2 if i else 0), y), line, font=_font(size), fill=0)
             y += line_h
     y += line_h // 3
-    for line in OFFICIAL_COMMITMENT:
+    # A purchaser who re-issues may commit in its own words: print what was issued.
+    own = str(getattr(cert, "own_commitment", "") or "").strip()
+    for line in (OFFICIAL_COMMITMENT[0], own) if own else OFFICIAL_COMMITMENT:
         for part in _wrap(draw, line, size, inner):
             draw.text((margin, y), part, font=_font(size), fill=0)
             y += line_h

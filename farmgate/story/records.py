@@ -22,7 +22,9 @@ from farmgate.models import Account, Batch, Product, Role, TraceEvent
 from farmgate.rendering.spreadsheets import add_sheet, csv_bytes
 from farmgate.story.views import describe
 from farmgate.timeutil import format_local
+from farmgate.trace import chain, facts
 from farmgate.trace.service import STEP_LABELS
+from farmgate.trace.service import events as service_events
 
 COLUMNS: list[tuple[str, str]] = [
     ("事件时间", "事件发生的时间（北京时间）"),
@@ -41,6 +43,8 @@ COLUMNS: list[tuple[str, str]] = [
     ("说明", "事件的文字说明"),
     ("序号", "该批次事件链中的序号"),
     ("记录哈希", "该事件的 SHA-256 哈希，用于校验记录未被篡改"),
+    ("登记时间", "该事件录入平台的时间（北京时间）；晚于事件时间太久的标为“补录”"),
+    ("校验", "该批次的哈希链与页面信息是否一致；不一致时写明原因；补录的事件注明“补录”"),
 ]
 CBV = {
     "commissioning": "commissioning",
@@ -98,8 +102,14 @@ def rows(
         query = query.where(col(TraceEvent.event_time) >= since)
     if until is not None:
         query = query.where(col(TraceEvent.event_time) < until)
+    verdicts: dict[int, str] = {}
     for event, batch, product_name in session.execute(query):
         d = event.data
+        if event.batch_id not in verdicts:
+            verdicts[event.batch_id] = _verdict(session, batch)
+        check = verdicts[event.batch_id]
+        if facts.is_late(event):
+            check = f"补录；{check}"
         yield [
             format_local(event.event_time),
             STEP_LABELS.get(event.kind, event.kind),
@@ -117,7 +127,19 @@ def rows(
             describe(event),
             event.seq,
             event.hash,
+            format_local(event.recorded_at),
+            check,
         ]
+
+
+def _verdict(session: Session, batch: Batch) -> str:
+    """The lot's integrity as its trace page states it: the chain, and the shown facts."""
+    chain_events = service_events(session, batch)
+    report = chain.verify(session, batch, chain_events)
+    if not report.intact:
+        return f"校验未通过：第 {report.broken_at} 条{report.reason}"
+    problems = facts.check(session, batch, chain_events)
+    return "校验未通过：" + "；".join(problems) if problems else "校验通过"
 
 
 def to_csv(data: Iterator[list[Any]]) -> bytes:
@@ -126,7 +148,7 @@ def to_csv(data: Iterator[list[Any]]) -> bytes:
 
 def to_xlsx(data: Iterator[list[Any]], title: str = "溯源记录") -> bytes:
     book = Workbook(write_only=True)
-    widths = (18, 10, 14, 14, 16, 14, 8, 6, 16, 14, 14, 8, 24, 36, 6, 20)
+    widths = (18, 10, 14, 14, 16, 14, 8, 6, 16, 14, 14, 8, 24, 36, 6, 20, 18, 30)
     add_sheet(book, title, [name for name, _ in COLUMNS], data, widths=widths)
     notes = book.create_sheet("字段说明")
     notes.column_dimensions["A"].width = 14

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from farmgate.caching import SingleFlightCache
-from farmgate.coldchain import shipments
+from farmgate.coldchain import shipments, temperature
 from farmgate.media.storage import get_storage
 from farmgate.models import (
     Batch,
+    BatchInput,
     BatchStatus,
-    Certification,
     Cooperative,
     Inspection,
     Product,
@@ -29,6 +31,7 @@ from farmgate.trace import (
     capture,
     certificates,
     chain,
+    facts,
     lineage,
     scans,
     service,
@@ -45,6 +48,9 @@ def describe(event: TraceEvent) -> str:
         return f"采收 {d.get('harvest_date')}，{d.get('quantity')} {d.get('unit')}" + (
             f"，地块：{plot}" if plot else ""
         )
+    if d.get("certification"):
+        name = certificates.LABELS.get(d["certification"], d["certification"])
+        return f"{name} {d.get('code') or ''}，开具/发证日期 {d.get('issued_on')}".strip()
     if kind == "inspecting":
         verdict = "合格" if d.get("passed") else "不合格"
         return f"{d.get('lab')} 检测报告 {d.get('report_no')}：{verdict}"
@@ -52,7 +58,15 @@ def describe(event: TraceEvent) -> str:
         text = f"{d.get('from_party')} → {d.get('to_party')}"
         if d.get("temperature_c") is not None:
             text += f"，{d['temperature_c']:g} ℃"
-        return text + (f"，{d['place']}" if d.get("place") else "")
+        # Only a township-level place is public: a courier's free-text place may be a buyer's
+        # street address, so it is never printed here.
+        return text + (f"，{d['public_place']}" if d.get("public_place") else "")
+    if kind == "input":
+        f = d.get("fields") or {}
+        label = "施肥" if f.get("kind") == "fertiliser" else "用药"
+        late = "（采收后补录，经乡镇审核）" if d.get("after_harvest") else ""
+        return f"{label}：{f.get('product')} {f.get('dose')}，{f.get('applied_on')}{late}"
+
     if kind == "transforming":
         if d.get("role") == "input":
             out = d.get("output") or {}
@@ -81,6 +95,7 @@ class Story:
     certifications: list[dict[str, Any]]
     events: list[dict[str, Any]]
     chain: chain.ChainReport
+    problems: list[str]
     upstream: list[dict[str, str]]
     downstream: list[dict[str, str]]
     shipments: list[dict[str, Any]] = field(default_factory=list)
@@ -90,6 +105,14 @@ class Story:
     serial: str | None = None
     suspicious: bool = False
     partner_events: list[dict[str, Any]] = field(default_factory=list)  # EPCIS capture
+    pending_inputs: int = 0  # recorded after the harvest, waiting for the township
+    phi_breaches: list[str] = field(default_factory=list)
+    harvest_logged: bool = False
+
+    @property
+    def intact(self) -> bool:
+        """The chain verifies and every shown fact matches its events."""
+        return self.chain.intact and not self.problems
 
     @property
     def recalled(self) -> bool:
@@ -119,20 +142,40 @@ def _lot_ref(batch: Batch, product_name: str) -> dict[str, str]:
     return {"lot": batch.lot_code, "product": product_name, "path": urls.trace_path(batch)}
 
 
-def certifications_for(session: Session, batch: Batch) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        select(Certification)
-        .where(col(Certification.cooperative_id) == batch.cooperative_id)
-        .where(
-            or_(
-                col(Certification.batch_id) == batch.id,
-                col(Certification.product_id) == batch.product_id,
-                (col(Certification.batch_id).is_(None)) & (col(Certification.product_id).is_(None)),
-            )
-        )
-        .order_by(col(Certification.issued_on))
-    ).all()
+def certifications_for(
+    session: Session, batch: Batch, events: Sequence[TraceEvent] | None = None
+) -> list[dict[str, Any]]:
+    """The lot's own certifications and those of its product and cooperative that its chain
+    logged; another lot's 合格证 is not this lot's."""
+    chain_events = service.events(session, batch) if events is None else events
+    rows = facts.shown_certifications(
+        certificates.certifications_of_lot(session, batch), chain_events, batch
+    )
     return [certificates.certification_view(row) for row in rows]
+
+
+def _spot_outside(event: TraceEvent, profile: temperature.Profile) -> bool:
+    """A temperature read at a handoff outside the product's range (marked, not an excursion)."""
+    reading = event.data.get("temperature_c")
+    if event.kind not in ("shipping", "receiving") or not isinstance(reading, int | float):
+        return False
+    return profile.direction(float(reading)) is not None
+
+
+def _phi_breaches(inputs: Sequence[BatchInput], batch: Batch) -> list[str]:
+    """Inputs whose pre-harvest interval had not passed on the harvest date (possible only for
+    a late input a township admin approved): the reader is told."""
+    if batch.harvest_date is None:
+        return []
+    out = []
+    for r in inputs:
+        ready = r.applied_on + timedelta(days=r.preharvest_interval_days)
+        if ready > batch.harvest_date:
+            out.append(
+                f"{r.product_name} 于 {r.applied_on} 施用，安全间隔期 "
+                f"{r.preharvest_interval_days} 天，采收（{batch.harvest_date}）时未满"
+            )
+    return out
 
 
 def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
@@ -151,6 +194,9 @@ def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
         )
     )
     events = service.events(session, batch)
+    profile = shipments.profile_for(product)
+    lot_inputs = list(service.inputs(session, batch))
+    pending = len(service.inputs(session, batch, pending=True)) - len(lot_inputs)
     inspections = list(
         session.scalars(
             select(Inspection)
@@ -177,22 +223,31 @@ def story(session: Session, batch: Batch, serial: str | None = None) -> Story:
         trace_url=urls.trace_url(batch, serial),
         price_from_fen=price,
         on_sale=price is not None and product.status == ProductStatus.PUBLISHED,
-        inputs=list(service.inputs(session, batch)),
+        inputs=lot_inputs,
         inspections=inspections,
-        certifications=certifications_for(session, batch),
+        certifications=certifications_for(session, batch, events),
         report_urls={i.id: get_storage().url(i.report_file) for i in inspections if i.report_file},
         events=[
             {
                 "seq": e.seq,
                 "kind": e.kind,
-                "label": service.STEP_LABELS.get(e.kind, e.kind),
+                "label": "认证"
+                if e.data.get("certification")
+                else service.STEP_LABELS.get(e.kind, e.kind),
                 "time": format_local(e.event_time),
+                "recorded": format_local(e.recorded_at),
+                "late": facts.is_late(e),
                 "text": describe(e),
                 "hash": e.hash,
+                "out_of_range": _spot_outside(e, profile),
             }
             for e in sorted(events, key=lambda e: (e.event_time, e.seq))
         ],
         chain=chain.verify(session, batch, events),
+        problems=facts.check(session, batch, events),
+        pending_inputs=pending,
+        phi_breaches=_phi_breaches(lot_inputs, batch),
+        harvest_logged=any(e.kind == "commissioning" for e in events),
         upstream=[_lot_ref(b, names.get(b.product_id, "")) for b in family["upstream"]],
         downstream=[_lot_ref(b, names.get(b.product_id, "")) for b in family["downstream"]],
         shipments=shipments.views(session, batch),

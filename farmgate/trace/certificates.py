@@ -40,13 +40,15 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.errors import ValidationFailed
-from farmgate.models import Account, Batch, Certification
+from farmgate.models import Account, Batch, BatchStatus, Certification
 from farmgate.models.evidence import CertificationKind
 from farmgate.timeutil import local_today
-from farmgate.trace import chain
+from farmgate.trace import chain, facts
 from farmgate.trace.schemas import CertificationIn
 from farmgate.validators import normalize_mobile
 
@@ -213,6 +215,12 @@ class ComplianceCertificate:
         )
 
     @property
+    def own_commitment(self) -> str:
+        """The committer's own commitment text ("" when it is the standard wording)."""
+        text = (self.commitment or "").strip()
+        return "" if text == COMMITMENT else text
+
+    @property
     def bases(self) -> tuple[str, ...]:
         """Every 承诺依据 ticked, in the order given."""
         if isinstance(self.basis, str):
@@ -321,15 +329,55 @@ def add_certification(
     )
     session.add(cert)
     session.flush()
-    if data.scope == "batch":
+    # The certification belongs to the lots it covers: this lot's chain logs it, and a
+    # product's or the cooperative's is logged in each of their active lots (a lot harvested
+    # later logs it at harvest: service.log_covering_certifications).
+    kind, event = facts.certification_event(cert)
+    covered = [batch]
+    if data.scope != "batch":
+        query = select(Batch).where(
+            col(Batch.cooperative_id) == batch.cooperative_id,
+            col(Batch.status) == BatchStatus.ACTIVE,
+            col(Batch.id) != batch.id,
+        )
+        if data.scope == "product":
+            query = query.where(col(Batch.product_id) == batch.product_id)
+        covered += list(session.scalars(query.order_by(col(Batch.id)).limit(MAX_COVERED_LOTS)))
+    for lot in covered:
         chain.append(
             session,
-            batch,
-            "inspecting" if data.kind != "compliance_cert" else "certifying",
-            {"certification": data.kind, "code": code, "issued_on": data.issued_on.isoformat()},
+            lot,
+            kind,
+            event,
+            at=facts.day_time(data.issued_on) if data.scope == "batch" else None,
             actor_id=actor.id,
         )
     return cert
+
+
+MAX_COVERED_LOTS = 500
+
+
+def certifications_of_lot(session: Session, batch: Batch) -> list[Certification]:
+    """The certifications that cover this lot: its own, and its product's and cooperative's
+    when the lot's chain logged them. Another lot's 合格证 is never this lot's."""
+    return list(
+        session.scalars(
+            select(Certification)
+            .where(col(Certification.cooperative_id) == batch.cooperative_id)
+            .where(
+                or_(
+                    col(Certification.batch_id) == batch.id,
+                    col(Certification.batch_id).is_(None)
+                    & or_(
+                        col(Certification.product_id) == batch.product_id,
+                        col(Certification.product_id).is_(None),
+                    ),
+                )
+            )
+            .order_by(col(Certification.issued_on), col(Certification.id))
+        )
+    )
 
 
 def certification_view(cert: Certification, today: date | None = None) -> dict[str, Any]:
@@ -340,10 +388,11 @@ def certification_view(cert: Certification, today: date | None = None) -> dict[s
         basis = "、".join(
             BASIS_LABELS.get(b, b) for b in ComplianceCertificate.from_details(d).bases
         )
+        commitment = str(d.get("commitment") or "").strip() or COMMITMENT
         summary = (
-            f"{d.get('committer', '')}（{d.get('contact', '')}）承诺：{COMMITMENT}。"
+            f"{d.get('committer', '')}（{d.get('contact', '')}）承诺：{commitment}。"
             f"依据：{basis}。{d.get('product_name', '')} {d.get('quantity', '')}"
-            f"{d.get('unit', '')}，产地 {d.get('origin', '')}"
+            f"{d.get('unit', '')}，产地 {d.get('origin', '')}，开具日期 {cert.issued_on}"
         )
     return {
         "kind": cert.kind,

@@ -51,6 +51,7 @@ from farmgate.gs1 import epcis, locations
 from farmgate.gs1.digital_link import DigitalLink
 from farmgate.models import Account, Batch, Role, TraceEvent
 from farmgate.timeutil import LOCAL_TZ
+from farmgate.trace import facts
 
 # UN/CEFACT Rec 20 codes for the units cooperatives use; "斤" is half a kilogram.
 UOM: dict[str, tuple[str, Decimal]] = {
@@ -199,7 +200,10 @@ def _object_event(event: TraceEvent, batch: Batch, data: dict[str, Any]) -> epci
 
 
 def _extensions(event: TraceEvent, extra: dict[str, Any]) -> dict[str, Any]:
-    return {"farmgate:chainHash": event.hash, **extra}
+    """The chain hash that links back to the trace page, and a mark on an entry recorded long
+    after the event (eventTime vs recordTime)."""
+    late = {"farmgate:lateEntry": True} if facts.is_late(event) else {}
+    return {"farmgate:chainHash": event.hash, **extra, **late}
 
 
 def _transformation(event: TraceEvent, batch: Batch, data: dict[str, Any]) -> epcis.Event:

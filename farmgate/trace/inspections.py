@@ -11,7 +11,7 @@ from farmgate.errors import NotFound
 from farmgate.media.photos import store_photo
 from farmgate.media.storage import get_storage
 from farmgate.models import Account, Batch, Inspection
-from farmgate.trace import chain
+from farmgate.trace import chain, facts
 from farmgate.trace.schemas import InspectionIn
 from farmgate.trace.service import require_active
 
@@ -43,6 +43,7 @@ def add_inspection(
             "items": items,
             "inspection_id": report.id,
         },
+        at=facts.day_time(data.inspected_on),
         actor_id=actor.id,
     )
     return report

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -127,26 +127,11 @@ def shipments_of(session: Session, batch: Batch) -> list[ColdShipment]:
 
 
 def certifications_of(session: Session, batch: Batch) -> list[dict[str, Any]]:
-    """The certifications that cover this lot: its own, its product's and its cooperative's.
-
-    Another lot's 合格证 has the same product but is not this lot's, so it is left out.
-    """
-    rows = session.scalars(
-        select(Certification)
-        .where(col(Certification.cooperative_id) == batch.cooperative_id)
-        .where(
-            or_(
-                col(Certification.batch_id) == batch.id,
-                col(Certification.batch_id).is_(None)
-                & or_(
-                    col(Certification.product_id) == batch.product_id,
-                    col(Certification.product_id).is_(None),
-                ),
-            )
-        )
-        .order_by(col(Certification.issued_on), col(Certification.id))
-    )
-    return [certificates.certification_view(row) for row in rows]
+    """The certifications that cover this lot (certificates.certifications_of_lot)."""
+    return [
+        certificates.certification_view(row)
+        for row in certificates.certifications_of_lot(session, batch)
+    ]
 
 
 def compliance_certificate(session: Session, batch: Batch, cert_id: int) -> Certification:
@@ -261,6 +246,7 @@ def issue_compliance(
         "committer": cert.committer,
         "contact": cert.contact,
         "code": cert.code,
+        "commitment": cert.own_commitment,  # "" for the standard wording
         "bases": list(cert.bases),
         "basis": cert.bases[0],  # readers of the single-basis form
     }

@@ -46,7 +46,9 @@ class InputIn(BaseModel):
 
 class HarvestIn(BaseModel):
     harvest_date: date
-    at: AwareDatetime | None = Field(default=None, description="记录时间，默认现在")
+    at: AwareDatetime | None = Field(
+        default=None, description="采收时间（事件发生的时间），默认采收日 0 点；记录时间另行保存"
+    )
     note: str = Field(default="", max_length=200)
 
 
@@ -132,7 +134,8 @@ class EventOut(BaseModel):
     seq: int
     kind: str
     label: str
-    event_time: datetime
+    event_time: datetime  # when it happened (entered by the person or device)
+    recorded_at: datetime | None = None  # when it was recorded
     data: dict[str, Any]
     prev_hash: str
     hash: str

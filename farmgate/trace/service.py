@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from farmgate.config import settings
 from farmgate.cooperatives.service import ensure_public
-from farmgate.db import pk
+from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from farmgate.gs1.gtin import gtin_from_prefix, is_valid_gtin, to_gtin14
 from farmgate.media.photos import store_photo
@@ -22,12 +23,13 @@ from farmgate.models import (
     Batch,
     BatchInput,
     BatchStatus,
+    Certification,
     Product,
     Role,
     TraceEvent,
 )
 from farmgate.timeutil import local_today
-from farmgate.trace import chain
+from farmgate.trace import chain, facts
 from farmgate.trace.schemas import (
     BatchIn,
     CorrectionIn,
@@ -38,6 +40,7 @@ from farmgate.trace.schemas import (
 
 STEP_LABELS = {
     "commissioning": "采收入库",
+    "input": "施肥用药",
     "inspecting": "检测",
     "certifying": "认证",
     "packing": "包装",
@@ -185,23 +188,53 @@ def add_photo(session: Session, actor: Account, batch: Batch, data: bytes) -> di
 
 
 def add_input(session: Session, actor: Account, batch: Batch, data: InputIn) -> BatchInput:
+    """Record an input and log it in the chain (event time: the day it was applied).
+
+    An input dated on or before a harvest that is already recorded would have been part of the
+    pre-harvest-interval check had it been recorded in time: it is kept as ``pending`` (not
+    shown, not in the chain) until a township admin approves it (trace.late_inputs)."""
     require_active(batch)
     if batch.harvest_date and data.applied_on > batch.harvest_date:
         raise ValidationFailed(
             "施用日期不能晚于采收日期", fields={"applied_on": f"采收日期为 {batch.harvest_date}"}
         )
-    record = BatchInput(batch_id=pk(batch), **data.model_dump())
+    harvested = batch.harvest_date is not None
+    record = BatchInput(
+        batch_id=pk(batch), approval="pending" if harvested else "", **data.model_dump()
+    )
     session.add(record)
     session.flush()
+    if not harvested:
+        log_input(session, batch, record, actor_id=actor.id)
     return record
 
 
-def inputs(session: Session, batch: Batch) -> Sequence[BatchInput]:
-    return session.scalars(
-        select(BatchInput)
-        .where(col(BatchInput.batch_id) == batch.id)
-        .order_by(col(BatchInput.applied_on))
-    ).all()
+def log_input(
+    session: Session,
+    batch: Batch,
+    record: BatchInput,
+    *,
+    actor_id: int | None,
+    extra: dict[str, Any] | None = None,
+) -> TraceEvent:
+    """The chain event of an input: its fields, at the start of the day it was applied."""
+    return chain.append(
+        session,
+        batch,
+        "input",
+        {"record_id": record.id, "fields": facts.input_fields(record), **(extra or {})},
+        at=facts.day_time(record.applied_on),
+        actor_id=actor_id,
+    )
+
+
+def inputs(session: Session, batch: Batch, *, pending: bool = False) -> Sequence[BatchInput]:
+    """The lot's inputs in the order applied: those in its record (recorded in time, or late
+    and approved); with ``pending``, also those waiting for or refused approval."""
+    query = select(BatchInput).where(col(BatchInput.batch_id) == batch.id)
+    if not pending:
+        query = query.where(col(BatchInput.approval).in_(("", "approved")))
+    return session.scalars(query.order_by(col(BatchInput.applied_on), col(BatchInput.id))).all()
 
 
 def earliest_harvest(session: Session, batch: Batch) -> tuple[date, BatchInput] | None:
@@ -232,7 +265,7 @@ def record_harvest(session: Session, actor: Account, batch: Batch, data: Harvest
         )
     batch.harvest_date = data.harvest_date
     session.add(batch)
-    return chain.append(
+    event = chain.append(
         session,
         batch,
         "commissioning",
@@ -252,9 +285,36 @@ def record_harvest(session: Session, actor: Account, batch: Batch, data: Harvest
             "inputs": [_input_summary(r) for r in inputs(session, batch)],
             "note": data.note,
         },
-        at=data.at,
+        at=data.at or facts.day_start(data.harvest_date),
         actor_id=actor.id,
     )
+    log_covering_certifications(session, batch, actor_id=actor.id)
+    return event
+
+
+def log_covering_certifications(
+    session: Session, batch: Batch, *, actor_id: int | None = None
+) -> None:
+    """Log in the lot's chain the product's and cooperative's certifications it does not
+    hold yet: a certification shows on a lot only when the lot's own chain logged it."""
+    done = {
+        e.data.get("certification_id") for e in events(session, batch) if e.kind == "inspecting"
+    }
+    for cert in session.scalars(
+        select(Certification)
+        .where(
+            col(Certification.cooperative_id) == batch.cooperative_id,
+            col(Certification.batch_id).is_(None),
+            or_(
+                col(Certification.product_id) == batch.product_id,
+                col(Certification.product_id).is_(None),
+            ),
+        )
+        .order_by(col(Certification.id))
+    ):
+        if cert.id not in done:
+            kind, data = facts.certification_event(cert)
+            chain.append(session, batch, kind, data, actor_id=actor_id)
 
 
 def _input_summary(record: BatchInput) -> dict[str, Any]:
@@ -274,6 +334,8 @@ def _input_summary(record: BatchInput) -> dict[str, Any]:
 def record_step(session: Session, actor: Account, batch: Batch, data: StepIn) -> TraceEvent:
     """Packing, storing, shipping, receiving or retail selling, with custody when it moves."""
     require_active(batch)
+    if data.at is not None and data.at > utcnow() + timedelta(minutes=5):
+        raise ValidationFailed("发生时间不能晚于现在", fields={"at": "请核对时间"})
     if data.step in ("shipping", "receiving") and not (data.from_party and data.to_party):
         raise ValidationFailed(
             "发出和接收须填写交接双方",
@@ -305,6 +367,9 @@ def correct(session: Session, actor: Account, batch: Batch, data: CorrectionIn) 
         raise NotFound("要更正的事件不存在", fields={"seq": str(data.seq)})
     if target.kind == "correction":
         raise Conflict("不能更正一条更正记录；请更正原事件")
+    if target.kind == "commissioning" and data.reason != "did_not_occur":
+        _apply_batch_correction(batch, data.corrected)
+        session.add(batch)
     return chain.append(
         session,
         batch,
@@ -319,3 +384,26 @@ def correct(session: Session, actor: Account, batch: Batch, data: CorrectionIn) 
         },
         actor_id=actor.id,
     )
+
+
+def _apply_batch_correction(batch: Batch, corrected: dict[str, Any]) -> None:
+    """A correction of the harvest event corrects the lot's facts the page shows."""
+    try:
+        if "harvest_date" in corrected:
+            batch.harvest_date = date.fromisoformat(str(corrected["harvest_date"]))
+        if "quantity" in corrected:
+            batch.quantity = Decimal(str(corrected["quantity"]))
+    except (ValueError, ArithmeticError) as exc:
+        raise ValidationFailed("更正内容格式不正确", fields={"corrected": str(exc)}) from exc
+    if "unit" in corrected:
+        batch.unit = str(corrected["unit"])[:10]
+    if "producer" in corrected:
+        batch.producer = str(corrected["producer"])[:60]
+    plot = corrected.get("plot")
+    if isinstance(plot, dict):
+        batch.plot_name = str(plot.get("name", batch.plot_name))[:60]
+        batch.village_code = plot.get("village_code", batch.village_code)
+        batch.latitude = plot.get("latitude", batch.latitude)
+        batch.longitude = plot.get("longitude", batch.longitude)
+        if plot.get("area_mu") is not None:
+            batch.area_mu = Decimal(str(plot["area_mu"]))

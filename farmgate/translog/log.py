@@ -132,6 +132,7 @@ def integrate(session: Session, limit: int = ROUND) -> int:
             col(TraceEvent.data),
             col(TraceEvent.prev_hash),
             col(TraceEvent.hash),
+            col(TraceEvent.recorded_at),
         )
         .where(~logged)
         .order_by(col(TraceEvent.id))

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from farmgate.catalog import service as catalog
 from farmgate.coldchain.shipments import STORAGE_NAMES
+from farmgate.cooperatives import service as cooperatives
 from farmgate.errors import FarmgateError
-from farmgate.models import Account, Batch, InputKind, Product
+from farmgate.models import Account, Batch, Cooperative, InputKind, Product
 from farmgate.storefront.common import see_other
 from farmgate.storefront.coop.deps import DeskStaff, FormValues, SessionDep, check_csrf
 from farmgate.storefront.coop.forms import Errors, clean, desk_page
@@ -29,6 +30,9 @@ SECTION = "batches"
 DONE = {
     "created": "批次已登记。下一步：登记施肥用药，再登记采收。",
     "input": "施肥用药记录已保存。",
+    "input_pending": (
+        "该批次已登记采收，这条采收前的施肥用药记录属于补录，需乡镇审核同意后才计入溯源记录。"
+    ),
     "harvest": "采收已登记。",
     "inspection": "检测报告已保存。",
     "cert": "认证已保存。",
@@ -87,9 +91,12 @@ def pydantic_errors(exc: ValidationError, errors: Errors, names: dict[str, str])
 
 
 def lot_context(session: Session, batch: Batch) -> dict[str, Any]:
-    """What every lot page's heading shows."""
+    """What every lot page's heading shows, and whether the lot may be public yet: a pending
+    or suspended cooperative prepares its lots and records, but their trace pages stay private
+    and no unit codes, QR codes or labels are issued until the township approves it."""
     product = session.get(Product, batch.product_id)
-    return {"batch": batch, "product": product}
+    coop = session.get(Cooperative, batch.cooperative_id)
+    return {"batch": batch, "product": product, "publishable": cooperatives.can_publish(coop)}
 
 
 def lot_form(
@@ -234,7 +241,7 @@ def lot_page(
         section=SECTION,
         notice=DONE.get(done),
         verdict=lots.release_verdict(session, batch),
-        inputs=service.inputs(session, batch),
+        inputs=service.inputs(session, batch, pending=True),
         input_labels=InputKind.labels(),
         inspections=lots.inspections_of(session, batch),
         certifications=lots.certifications_of(session, batch),
@@ -305,12 +312,13 @@ def add_input(
                 applied_on=applied,  # type: ignore[arg-type]
                 preharvest_interval_days=interval,
             )
-            service.add_input(session, staff, batch, data)
+            record = service.add_input(session, staff, batch, data)
         except FarmgateError as exc:
             session.rollback()
             errors["applied_on" if "applied_on" in exc.fields else "product_name"] = exc.message
         else:
-            return see_other(f"/coop/batches/{batch_id}?done=input")
+            done = "input_pending" if record.approval == "pending" else "input"
+            return see_other(f"/coop/batches/{batch_id}?done={done}")
     return _input_form(request, session, staff, batch, form, errors)
 
 

@@ -246,7 +246,7 @@ COMPLIANCE_FIELDS = {
         "code",
         "harvest",
     )
-} | {"basis": "bases", "commitment": "bases"}
+} | {"basis": "bases", "commitment": "commitment"}
 
 
 def _compliance_form(
@@ -301,6 +301,7 @@ def issue_compliance(
         committer=clean(values.get("committer")),
         contact=clean(values.get("contact")),
         basis=tuple(values["bases"]),
+        commitment=clean(values.get("commitment")) or certificates.COMMITMENT,
         code=clean(values.get("code")).upper(),
     )
     if not errors:

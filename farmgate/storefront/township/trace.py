@@ -1,4 +1,5 @@
-"""Console section "预警与召回": open alerts resolved with a note, recalls from a lot's page."""
+"""Console section "预警与召回": open alerts resolved with a note, recalls from a lot's page,
+and inputs recorded after the harvest they precede, approved or refused (audited)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from farmgate.errors import FarmgateError
+from farmgate.errors import FarmgateError, ValidationFailed
 from farmgate.models import Account
 from farmgate.storefront.township.deps import (
     ConsoleAdmin,
@@ -19,7 +20,7 @@ from farmgate.storefront.township.deps import (
     see_other,
     undo_refusal,
 )
-from farmgate.trace import alerts, lineage, recalls
+from farmgate.trace import alerts, late_inputs, lineage, recalls
 
 router = APIRouter(include_in_schema=False)
 
@@ -230,3 +231,69 @@ def close_recall(
     done = recalls.close(session, admin, recall_id)
     notice = "召回已结束" if done else "这次召回之前已结束"
     return see_other(f"/township/recalls/{recall_id}?done={notice}")
+
+
+# --- inputs recorded after the harvest ----------------------------------------------------
+
+
+@router.get("/township/late-inputs", response_class=HTMLResponse)
+def late_input_list(request: Request, session: SessionDep, admin: ConsoleAdmin) -> Response:
+    return console_page(
+        request,
+        admin,
+        "township/trace_late_inputs.html",
+        section="trace",
+        rows=late_inputs.pending(session),
+    )
+
+
+def _late_input_page(
+    request: Request,
+    session: Session,
+    admin: Account,
+    input_id: int,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    record, batch = late_inputs.get_pending(session, input_id)
+    return console_page(
+        request,
+        admin,
+        "township/trace_late_input.html",
+        section="trace",
+        record=record,
+        batch=batch,
+        errors=errors or {},
+        values=values or {},
+    )
+
+
+@router.get("/township/late-inputs/{input_id:int}", response_class=HTMLResponse)
+def late_input_page(
+    input_id: int, request: Request, session: SessionDep, admin: ConsoleAdmin
+) -> Response:
+    return _late_input_page(request, session, admin, input_id)
+
+
+@router.post("/township/late-inputs/{input_id:int}")
+def decide_late_input(
+    input_id: int, request: Request, form: FormValues, session: SessionDep, admin: ConsoleAdmin
+) -> Response:
+    check_csrf(request, form.get("csrf_token", ""))
+    decision = form.get("decision", "")
+    try:
+        if decision not in ("approve", "reject"):
+            raise ValidationFailed("请选择同意或不同意", fields={"decision": "请选择一项"})
+        late_inputs.decide(
+            session, admin, input_id, approve=decision == "approve", note=form.get("note", "")
+        )
+    except FarmgateError as exc:
+        undo_refusal(session, exc)
+        fields = getattr(exc, "fields", None) or {}
+        errors = {"note": fields.get("note", ""), "decision": fields.get("decision", "")}
+        if not any(errors.values()):
+            errors["note"] = exc.message
+        errors = {k: v for k, v in errors.items() if v}
+        return _late_input_page(request, session, admin, input_id, errors, form)
+    notice = "已同意，记录已计入该批次的溯源链" if decision == "approve" else "已不予计入"
+    return see_other(f"/township/late-inputs?done={notice}")
