@@ -41,6 +41,7 @@ from farmgate.storefront.township import router as console_router
 from farmgate.storefront.trace_pages import compressed_router
 from farmgate.storefront.trace_pages import router as trace_router
 from farmgate.storefront.wechat_pages import router as wechat_router
+from farmgate.web.conditional import ConditionalGet
 from farmgate.web.downloads import XLSX_MEDIA
 from farmgate.web.errors import HANDLED_ERRORS
 from farmgate.web.guard import Guard, add_security_headers
@@ -120,6 +121,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
         app.add_exception_handler(exc_type, _error_handler(outermost=exc_type is Exception))
     # Text answers compressed (pages, JSON, CSS, JS); images and files that are already small
     # or compressed pass as they are. Caddy, when in front, leaves an encoded answer alone.
+    app.add_middleware(ConditionalGet)  # ETags on the uncompressed bytes, hence inside gzip
     app.add_middleware(
         GZipMiddleware, minimum_size=1024, compresslevel=5, exclude_content_types=NOT_COMPRESSED
     )

@@ -70,3 +70,42 @@ def test_templates_link_static_files_only_through_asset() -> None:
         if re.search(r"""(?:href|src)=["']/static/""", path.read_text())
     ]
     assert literal == []
+
+
+def test_a_page_seen_before_comes_back_as_a_304(client) -> None:  # type: ignore[no-untyped-def]
+    first = client.get("/")
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    again = client.get("/", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == etag
+    changed = client.get("/", headers={"If-None-Match": 'W/"something-else"'})
+    assert changed.status_code == 200 and changed.text == first.text
+
+
+def test_anonymous_catalogue_reads_may_be_kept_by_a_shared_cache(  # type: ignore[no-untyped-def]
+    client, session, shop
+) -> None:
+    from farmgate.models import Sku
+
+    product_id = session.get(Sku, shop["chilli"]).product_id
+    for url in ("/", f"/products/{product_id}", "/api/v1/products", "/api/v1/categories"):
+        answer = client.get(url)
+        assert answer.status_code == 200, url
+        assert answer.headers["cache-control"] == "public, max-age=30", url
+        assert "cookie" in answer.headers["vary"].lower(), url
+        assert "set-cookie" not in answer.headers, url
+    # Inside WeChat the product page carries a signed share card: this visitor's only.
+    wechat = client.get(f"/products/{product_id}", headers={"User-Agent": "MicroMessenger/8.0"})
+    assert wechat.headers["cache-control"] == "private, no-cache"
+
+
+def test_signed_in_and_private_pages_are_never_shared(client, session) -> None:  # type: ignore[no-untyped-def]
+    from tests.support import factories as f
+
+    assert client.get("/login").headers["cache-control"] == "private, no-cache"  # sets a cookie
+    assert client.get("/cart").headers["cache-control"] == "private, no-cache"
+    f.login_browser(client, session, f.create_account(session))
+    home = client.get("/")
+    assert home.headers["cache-control"] == "private, no-cache"
+    assert "退出" in home.text
