@@ -52,6 +52,7 @@ from farmgate.models.product import (
 from farmgate.models.recall import CourierVillage, Recall, RecallContact
 from farmgate.models.report import ReportFact as ReportFact
 from farmgate.models.search import SearchEntry, SearchVersion
+from farmgate.models.sms import SmsCode
 from farmgate.models.submission import FormSubmission
 from farmgate.models.township import Township, Village
 from farmgate.models.trace_event import ScanCount, TraceEvent
@@ -116,6 +117,7 @@ __all__ = [
     "SearchVersion",
     "ShipmentStatus",
     "Sku",
+    "SmsCode",
     "SkuBase",
     "StorageClass",
     "TemperatureReading",
