@@ -53,9 +53,7 @@ def _day_start() -> datetime:
 
 def _count_since(session: Session, condition: ColumnElement[bool], since: datetime) -> int:
     found = session.scalar(
-        select(func.count())
-        .select_from(SmsCode)
-        .where(condition, col(SmsCode.created_at) >= since)
+        select(func.count()).select_from(SmsCode).where(condition, col(SmsCode.created_at) >= since)
     )
     return int(found or 0)
 
@@ -90,7 +88,10 @@ def request_code(
             fields={"phone": "今天的次数已用完"},
         )
     client = client_digest(client_address)
-    if _count_since(session, col(SmsCode.client) == client, since) >= settings.sms_daily_per_address:
+    if (
+        _count_since(session, col(SmsCode.client) == client, since)
+        >= settings.sms_daily_per_address
+    ):
         raise Throttled(
             "今天获取验证码的次数已达上限，请明天再试",
             code="sms_daily_limit",

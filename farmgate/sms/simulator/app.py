@@ -89,8 +89,9 @@ def build_app(state: SmsSimState) -> ASGIApp:
         if request.headers.get("x-tc-version") != VERSION:
             return _error("InvalidParameter", f"X-TC-Version 应为 {VERSION}（模拟）")
         fault = state.take_fault("timeout", "error_500", "throttled")
-        if fault == "timeout":
+        if fault == "timeout":  # stall, then give up without sending (nor using more faults)
             await asyncio.sleep(state.timeout_seconds)
+            return _error("InternalError.Timeout", "请求超时（模拟）")
         if fault == "error_500":
             return Response("simulated outage（模拟故障）", status_code=502)
         if fault == "throttled":
@@ -173,7 +174,10 @@ def _send_one(
     if fault == "invalid_number" or not MAINLAND.match(phone):
         code, message = "InvalidParameterValue.IncorrectPhoneNumber", "手机号格式错误（模拟）"
     elif fault == "daily_limit":
-        code, message = "LimitExceeded.PhoneNumberDailyLimit", "单个手机号日下发条数超过上限（模拟）"
+        code, message = (
+            "LimitExceeded.PhoneNumberDailyLimit",
+            "单个手机号日下发条数超过上限（模拟）",
+        )
     else:
         text = template
         for i, value in enumerate(params, start=1):

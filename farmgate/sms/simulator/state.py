@@ -8,7 +8,7 @@ from datetime import datetime
 
 FAULTS = frozenset(
     {
-        "timeout",  # the next SendSms stalls for timeout_seconds, then answers normally
+        "timeout",  # the next SendSms stalls for timeout_seconds, then fails, sending nothing
         "error_500",  # the next SendSms answers HTTP 502 with no JSON
         "throttled",  # ... answers Error RequestLimitExceeded (the API's frequency limit)
         "daily_limit",  # ... the number's status is LimitExceeded.PhoneNumberDailyLimit
