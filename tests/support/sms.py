@@ -74,3 +74,13 @@ def ask_code_on_page(client: Any, phone: str, path: str = "/login/code") -> Any:
     start = "/password/reset" if path.startswith("/password") else "/login/phone"
     token = csrf_token(client.get(start).text)
     return client.post(path, data={"phone": phone, "csrf_token": token}, follow_redirects=False)
+
+
+def api_code(client: Any, session: Session, sim: Any, phone: str, purpose: str = "login") -> str:
+    """Ask for a code through the API, send it, and read it from the simulator's inbox."""
+    answer = client.post("/api/v1/auth/codes", json={"phone": phone, "purpose": purpose})
+    assert answer.status_code == 202, answer.text
+    assert run_sms_jobs(session) == ["done"]
+    code = sim.latest_code(phone)
+    assert code is not None
+    return str(code)
