@@ -57,7 +57,12 @@ def _message(exc: FarmgateError | ValueError) -> str:
 
 
 def _phone_page(
-    request: Request, purpose: Purpose, phone: str, nxt: str, error: str | None = None
+    request: Request,
+    purpose: Purpose,
+    phone: str,
+    nxt: str,
+    error: str | None = None,
+    code_pending: bool = False,
 ) -> Response:
     _start, send, verify = FLOWS[purpose]
     return render(
@@ -68,6 +73,7 @@ def _phone_page(
         phone=phone,
         next=nxt,
         error=error,
+        code_pending=code_pending,
         send_url=send,
         verify_url=f"{verify}?{urlencode({'phone': phone, 'next': nxt})}",
     )
@@ -114,7 +120,9 @@ def _send_code(
             page = _code_page(request, purpose, number, nxt, {"resend": exc.message})
             return _fail(page, exc)
         # Asked again too soon from the first page: the code sent earlier is still good.
-        return _fail(_phone_page(request, purpose, number, nxt, exc.message), exc)
+        pending = exc.code == "sms_resend_too_soon"
+        page = _phone_page(request, purpose, number, nxt, exc.message, code_pending=pending)
+        return _fail(page, exc)
     query = urlencode({"phone": number, "next": nxt, **({"resent": "1"} if resend else {})})
     return see_other(f"{FLOWS[purpose][2]}?{query}")
 
