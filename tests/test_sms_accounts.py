@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy.orm import Session
 
 from farmgate.accounts import service as accounts
+from farmgate.config import settings
 from farmgate.models import Account, Order
+from farmgate.ops import ratelimit
 from tests.support import factories as f
 from tests.support.sms import age_codes, api_code, ask_code_on_page, guest_order, run_sms_jobs
 from tests.support.web import csrf_token
@@ -253,3 +256,40 @@ def test_sign_in_by_code_through_the_api(client, session: Session, sms) -> None:
         session.get(Order, guest.id).account_id
         == session.query(Account).filter_by(phone=phone).one().id
     )  # type: ignore[union-attr]
+
+
+def test_asking_from_the_first_page_too_soon_offers_the_code_page(
+    client, session: Session, sms
+) -> None:  # type: ignore[no-untyped-def]
+    phone = f.next_phone()
+    assert ask_code_on_page(client, phone).status_code == 303
+    again = ask_code_on_page(client, phone)
+    assert again.status_code == 429 and "已经收到验证码？去输入" in again.text
+    assert f'value="{phone}"' in again.text
+
+
+@pytest.mark.parametrize(
+    ("path", "rule_name"),
+    [
+        ("/api/v1/auth/codes", "sms_code"),
+        ("/login/code", "sms_code"),
+        ("/password/reset/code", "sms_code"),
+        ("/api/v1/auth/register", "register"),
+        ("/login/verify", "register"),
+        ("/api/v1/auth/token/sms", "register"),
+    ],
+)
+def test_code_requests_and_answers_are_rate_limited_per_address(  # type: ignore[no-untyped-def]
+    client, monkeypatch: pytest.MonkeyPatch, path: str, rule_name: str
+) -> None:
+    monkeypatch.setattr(settings, "rate_limits", True)
+    monkeypatch.setattr(settings, "redis_url", None)
+    monkeypatch.setattr(ratelimit, "limiter", ratelimit.Limiter())
+    monkeypatch.setattr(ratelimit, "WINDOW", 3600)
+    rule = ratelimit.rule_for("POST", path)
+    assert rule is not None and rule.name == rule_name and rule.per_ip <= 20
+    body = {"phone": "12", "code": "1"}  # refused by validation: only the counting matters
+    answers = [client.post(path, json=body).status_code for _ in range(rule.per_ip)]
+    assert 429 not in answers
+    refused = client.post(path, json=body)
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
