@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -47,6 +48,15 @@ class SmsSimulatorServer(LocalServer):
         response.raise_for_status()
         found: list[dict[str, Any]] = response.json()["messages"]
         return found
+
+    def wait_for_code(self, phone: str, timeout: float = 15) -> str:
+        """The code in the newest message to ``phone``, waiting for the send job to run."""
+        deadline = time.monotonic() + timeout
+        while (code := self.latest_code(phone)) is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no SMS reached the simulator for {phone}")
+            time.sleep(0.05)
+        return code
 
     def latest_code(self, phone: str) -> str | None:
         """The code in the newest message to ``phone``, or None."""
