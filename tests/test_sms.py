@@ -249,3 +249,15 @@ def test_a_code_that_expired_before_its_send_is_not_sent(
     age_codes(session, phone, settings.sms_code_minutes * 60 + 1)
     assert run_sms_jobs(session) == ["done"]
     assert sms.messages(phone) == []
+
+
+def test_old_codes_are_pruned(session: Session, sms: SmsSimulatorServer) -> None:
+    from farmgate.sms.tasks import prune_codes
+
+    old, recent = f.next_phone(), f.next_phone()
+    codes.request_code(session, old, Purpose.LOGIN, "10.0.0.1")
+    codes.request_code(session, recent, Purpose.LOGIN, "10.0.0.1")
+    age_codes(session, old, 2 * 86400 + 60)
+    assert prune_codes(session) == 1
+    session.commit()
+    assert {c.phone for c in session.query(SmsCode).all()} == {recent}

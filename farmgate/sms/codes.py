@@ -18,7 +18,6 @@ from sqlmodel import col
 from farmgate.config import settings
 from farmgate.db import pk, utcnow
 from farmgate.errors import Throttled, ValidationFailed
-from farmgate.jobs import outbox
 from farmgate.models import SmsCode
 from farmgate.timeutil import LOCAL_TZ, local_today
 
@@ -121,6 +120,8 @@ def request_code(
     session.add(row)
     session.flush()
     if deliver:  # the job (farmgate/sms/tasks.py) reads the row; the outbox never sees the code
+        from farmgate.jobs import outbox  # its session listeners come with the first use
+
         outbox.enqueue(session, "sms.send_code", {"code_id": pk(row)}, key=f"sms_code:{pk(row)}")
     return row
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TypedDict
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from farmgate.config import settings
 from farmgate.db import utcnow
 from farmgate.jobs.errors import PermanentJobError, TransientJobError
-from farmgate.jobs.registry import job
+from farmgate.jobs.registry import job, periodic
 from farmgate.models import SmsCode
 from farmgate.sms import codes
 from farmgate.sms.sender import SmsError, SmsUnavailable, configured_sender
@@ -44,3 +47,12 @@ def send_code(session: Session, args: SendCodeArgs) -> None:
         raise PermanentJobError(str(exc)) from exc
     row.sent_at = utcnow()
     session.add(row)
+
+
+@periodic("sms.prune_codes", every_seconds=3600)
+def prune_codes(session: Session) -> int:
+    """Forget codes (and the numbers on them) once no limit counts them: after two days."""
+    result = session.execute(
+        delete(SmsCode).where(col(SmsCode.created_at) < utcnow() - timedelta(days=2))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
