@@ -31,6 +31,7 @@ from farmgate.models import (
     Parcel,
     PaymentIntent,
     Role,
+    SmsCode,
 )
 from farmgate.orders import service as orders
 
@@ -145,6 +146,7 @@ def erase(session: Session, account: Account, password: str) -> None:
         session.delete(cart)
     session.execute(delete(AuthToken).where(col(AuthToken.account_id) == account.id))
     session.execute(delete(LoginThrottle).where(col(LoginThrottle.phone) == account.phone))
+    session.execute(delete(SmsCode).where(col(SmsCode.phone) == account.phone))
     account.phone = f"D{account.id}"  # unique, and no longer anyone's number
     account.display_name, account.password_hash, account.is_active = "", "!", False
     session.add(account)
