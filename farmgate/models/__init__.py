@@ -59,6 +59,7 @@ from farmgate.models.reconciliation import BillCheck
 from farmgate.models.report import ReportFact as ReportFact
 from farmgate.models.review import ProductReview, ReportReason, ReviewReport
 from farmgate.models.search import SearchEntry, SearchVersion
+from farmgate.models.sms import SmsCode
 from farmgate.models.submission import FormSubmission
 from farmgate.models.township import Township, Village
 from farmgate.models.trace_event import ScanCount, TraceEvent
@@ -142,6 +143,7 @@ __all__ = [
     "ShipmentStatus",
     "Sku",
     "SkuBase",
+    "SmsCode",
     "StorageClass",
     "TemperatureReading",
     "Township",
