@@ -55,6 +55,7 @@ from farmgate.models.recall import CourierVillage, Recall, RecallContact
 from farmgate.models.report import ReportFact as ReportFact
 from farmgate.models.review import ProductReview, ReportReason, ReviewReport
 from farmgate.models.search import SearchEntry, SearchVersion
+from farmgate.models.station import Station, StationOrder, StationStaff
 from farmgate.models.submission import FormSubmission
 from farmgate.models.township import Township, Village
 from farmgate.models.trace_event import ScanCount, TraceEvent
@@ -123,6 +124,9 @@ __all__ = [
     "ScanCount",
     "SearchEntry",
     "SearchVersion",
+    "Station",
+    "StationOrder",
+    "StationStaff",
     "ShipmentStatus",
     "Sku",
     "SkuBase",
