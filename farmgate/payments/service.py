@@ -16,6 +16,7 @@ from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, InvalidTransition, ValidationFailed
 from farmgate.models import (
     Account,
+    DeliveryMethod,
     IntentStatus,
     Order,
     OrderStatus,
@@ -62,6 +63,15 @@ def create_intent(
         raise ValidationFailed("微信内支付需要 openid", fields={"openid": "必填"})
     if channel == "cash" and not settings.cash_payments:
         raise ValidationFailed("本平台未开通到站现金付款", fields={"channel": "请选择微信支付"})
+    if channel == "cash" and order.delivery_method not in (
+        DeliveryMethod.PICKUP,
+        DeliveryMethod.LOCAL,
+    ):  # the cash has to reach a station or a township courier: not a far province's parcel
+        raise ValidationFailed(
+            "现金付款只适用于村服务站自提或本县乡镇配送，快递、邮政包裹请用微信支付",
+            code="cash_not_local",
+            fields={"channel": "请选择微信支付"},
+        )
     # Deterministic: a retry after a timeout reaches the provider with the same key.
     out_trade_no = f"{order.number}{CHANNEL_CODES[channel]}"
     intent = session.scalars(
