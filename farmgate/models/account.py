@@ -10,8 +10,13 @@ from farmgate.models.labels import Labelled, labelled
 
 
 @labelled(
-    {"consumer": "消费者", "cooperative": "合作社", "courier": "配送员", "admin": "乡镇管理员",
-     "station": "村服务站"}
+    {
+        "consumer": "消费者",
+        "cooperative": "合作社",
+        "courier": "配送员",
+        "admin": "乡镇管理员",
+        "station": "村服务站",
+    }
 )
 class Role(Labelled):
     CONSUMER = "consumer"

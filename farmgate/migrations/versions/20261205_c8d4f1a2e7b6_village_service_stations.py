@@ -39,7 +39,9 @@ def upgrade() -> None:
         sa.Column("cooperative_id", sa.Integer(), nullable=True),
         sa.Column("created_at", T(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["cooperative_id"], ["cooperative.id"], name=op.f("fk_station_cooperative_id_cooperative")
+            ["cooperative_id"],
+            ["cooperative.id"],
+            name=op.f("fk_station_cooperative_id_cooperative"),
         ),
         sa.ForeignKeyConstraint(
             ["township_id"], ["township.id"], name=op.f("fk_station_township_id_township")
