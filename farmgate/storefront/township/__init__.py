@@ -16,9 +16,10 @@ from farmgate.storefront.township import (  # noqa: E402
     ops,
     review,
     reviews,
+    stations,
     today,
     trace,
 )
 
-for section in (today, review, money_pages, trace, couriers, ops, reviews):
+for section in (today, review, money_pages, trace, couriers, stations, ops, reviews):
     router.include_router(section.router)
