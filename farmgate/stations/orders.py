@@ -46,7 +46,6 @@ from farmgate.stations.tasks import sms_order_placed, sms_parcel_arrived
 from farmgate.validators import normalize_mobile
 
 CASH_METHODS = (DeliveryMethod.PICKUP, DeliveryMethod.LOCAL)
-CASH_REFUSED = "现金付款只适用于村服务站自提或本县乡镇配送，快递、邮政包裹请用微信支付"
 
 
 @dataclass
@@ -138,12 +137,6 @@ def station_view(session: Session, order: Order) -> tuple[StationOrder, Station]
     link = link_of(session, order)
     station = session.get(Station, link.station_id) if link is not None else None
     return (link, station) if link is not None and station is not None else None
-
-
-def check_cash_allowed(order: Order) -> None:
-    """Cash only for pickup at a station or township delivery in the county."""
-    if order.delivery_method not in CASH_METHODS:
-        raise ValidationFailed(CASH_REFUSED, code="cash_not_local", fields={"method": CASH_REFUSED})
 
 
 # --- the station's own pages -------------------------------------------------------------

@@ -278,8 +278,7 @@ def order_response(
         paying=pending and paying is not None,
         status_url=f"/orders/{order.number}/status?t={token}",
         cash=intent.client if intent and intent.channel == "cash" else None,
-        cash_enabled=settings.cash_payments
-        and order.delivery_method in station_orders.CASH_METHODS,
+        cash_enabled=settings.cash_payments and payments.cash_allowed(session, order),
         station=station_orders.station_view(session, order),
         simulator=settings.simulator,
     )
