@@ -143,6 +143,8 @@ def test_importing_registers_nothing_install_registers_everything() -> None:
             "payments.refund",
             "reports.refresh_day",
             "search.reflect",
+            "stations.sms_order_placed",
+            "stations.sms_parcel_arrived",
             "system.noop",
             "trace.excursion_alert",
         ]

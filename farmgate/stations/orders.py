@@ -42,7 +42,6 @@ from farmgate.orders import state
 from farmgate.orders.schemas import CheckoutIn
 from farmgate.payments import service as payments
 from farmgate.stations import records
-from farmgate.stations.tasks import sms_order_placed, sms_parcel_arrived
 from farmgate.validators import normalize_mobile
 
 CASH_METHODS = (DeliveryMethod.PICKUP, DeliveryMethod.LOCAL)
@@ -230,6 +229,8 @@ def mark_arrived(session: Session, staff: Account, number: str) -> StationOrder:
     )
     link.arrived_at = utcnow()
     session.add(link)
+    from farmgate.stations.tasks import sms_parcel_arrived  # registered by bootstrap.install
+
     sms_parcel_arrived.enqueue(session, {"order_id": pk(order)}, key=f"order:{order.id}")
     return link
 
@@ -347,6 +348,8 @@ def place_for_villager(session: Session, staff: Account, data: VillagerOrderIn) 
     )
     payments.create_intent(session, order, "cash", client_ip="")
     if data.villager_phone:
+        from farmgate.stations.tasks import sms_order_placed  # registered by bootstrap.install
+
         sms_order_placed.enqueue(session, {"order_id": pk(order)}, key=f"order:{order.id}")
     return order
 
