@@ -109,6 +109,8 @@ def place_order(
         )
     except ValidationError as exc:
         errors = {**validation_fields(list(exc.errors())), **errors}
+        if "villager_name" in errors:
+            errors["villager_name"] = "请填写村民姓名（30个字以内）"
     if errors:
         return _order_form(request, session, staff, values, errors)
     try:
