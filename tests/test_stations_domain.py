@@ -33,7 +33,9 @@ def _villager_order(session: Session, world: dict, **kw: object) -> Order:  # ty
     }
     data.update(kw)
     return station_orders.place_for_villager(
-        session, world["staff"], station_orders.VillagerOrderIn(**data)  # type: ignore[arg-type]
+        session,
+        world["staff"],
+        station_orders.VillagerOrderIn(**data),  # type: ignore[arg-type]
     )
 
 

@@ -75,7 +75,9 @@ def test_staff_order_for_a_villager_take_cash_and_hand_over(client, session: Ses
     assert arrived.status_code == 200 and "已登记到站" in arrived.text
 
     wrong = client.post("/station/pickup", data={"csrf_token": token, "code": "12ab"})
-    assert wrong.status_code == 422 and "没有这个取货码" in wrong.text and 'value="12ab"' in wrong.text
+    assert (
+        wrong.status_code == 422 and "没有这个取货码" in wrong.text and 'value="12ab"' in wrong.text
+    )
     done = client.post("/station/pickup", data={"csrf_token": token, "code": code.group(1)})
     assert done.status_code == 200 and "已交付" in done.text
     session.expire_all()
@@ -150,7 +152,9 @@ def test_the_console_keeps_stations_and_their_staff(client, session: Session) ->
     token = csrf_token(listing.text)
     village = str(world["station"].village_id)
     bad = {"csrf_token": token, "name": "新站", "village_id": village, "address": "村口"}
-    refused = client.post("/township/stations", data={**bad, "opens_at": "8点", "closes_at": "18:00"})
+    refused = client.post(
+        "/township/stations", data={**bad, "opens_at": "8点", "closes_at": "18:00"}
+    )
     assert refused.status_code == 422 and "请按 08:00 的格式" in refused.text
     assert 'value="村口"' in refused.text and session.query(Station).count() == 2
 

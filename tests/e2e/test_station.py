@@ -92,3 +92,26 @@ def test_staff_order_for_a_villager_who_picks_it_up_with_the_code(  # type: igno
         assert link.villager_name == "王奶奶"
     engine.dispose()
     shot(page, "68-station-done")
+
+
+def test_a_buyer_chooses_a_station_for_pickup_and_pays_there_in_cash(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/")
+    submit(page, "text=谭家场干红辣椒")
+    submit(page, "text=加入购物车")
+    submit(page, "text=去结算")
+    page.fill("input[name=recipient]", "李四")
+    page.fill("input[name=phone]", "13912345678")
+    page.check("input[name=delivery_method][value=pickup]")
+    submit(page, "text=提交订单")
+    assert "请选择服务站" in page.content()  # pickup names a station; nothing else is asked
+    page.select_option("select[name=station_id]", index=1)
+    shot(page, "69-station-checkout")
+    submit(page, "text=提交订单")
+    page.wait_for_selector("#pickup-code")
+    assert (
+        "电商服务站（示例）" in page.content()
+        and "运费" not in page.locator(".station-box").inner_text()
+    )
+    submit(page, "text=到村服务站现金付款")
+    assert "到村服务站付款" in page.content()
+    shot(page, "70-station-buyer-order")
