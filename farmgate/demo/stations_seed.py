@@ -8,7 +8,7 @@ from sqlmodel import col
 
 from farmgate.accounts import service as accounts
 from farmgate.db import pk
-from farmgate.models import Role, Station, StationStaff, Township, Village
+from farmgate.models import Cooperative, Role, Station, StationStaff, Township, Village
 
 STATION_STAFF_PHONE = "13800000020"
 
@@ -20,9 +20,11 @@ def seed_stations(session: Session, township: Township, password: str) -> dict[s
             select(Village).where(col(Village.township_id) == township.id).order_by(col(Village.id))
         )
     )
+    coop_of = {c.village_id: c.id for c in session.scalars(select(Cooperative))}
     stations = []
     for village in villages:
         station = Station(
+            cooperative_id=coop_of.get(pk(village)),  # sells villagers' harvests under it
             township_id=pk(township),
             village_id=pk(village),
             name=f"{village.name}村电商服务站（示例）",

@@ -18,7 +18,15 @@ from farmgate.accounts import service as accounts
 from farmgate.db import pk
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from farmgate.logistics.couriers import first_password
-from farmgate.models import Account, Role, Station, StationStaff, Village
+from farmgate.models import (
+    Account,
+    Cooperative,
+    CooperativeStatus,
+    Role,
+    Station,
+    StationStaff,
+    Village,
+)
 from farmgate.validators import normalize_mobile
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -110,6 +118,11 @@ def _checked(session: Session, values: dict[str, str]) -> tuple[dict[str, object
     }
     if village is not None:
         fields["village_id"], fields["township_id"] = pk(village), village.township_id
+    coop_id = values.get("cooperative_id", "").strip()
+    coop = session.get(Cooperative, int(coop_id)) if coop_id.isdigit() else None
+    if coop_id and (coop is None or coop.status != CooperativeStatus.APPROVED):
+        errors["cooperative_id"] = "请从列表中选择已审核的合作社"
+    fields["cooperative_id"] = coop.id if coop is not None else None
     return fields, errors
 
 

@@ -15,8 +15,8 @@ from farmgate.errors import FarmgateError
 from farmgate.messages import validation_fields
 from farmgate.models import Account, DeliveryMethod, Role
 from farmgate.orders import presenters
+from farmgate.stations import harvest, records
 from farmgate.stations import orders as station_orders
-from farmgate.stations import records
 from farmgate.storefront.common import PageAccount, check_csrf, page_user, render
 from farmgate.web.requests import FormValues
 from farmgate.web.session import SessionDep
@@ -211,3 +211,63 @@ def pickup(
             request, staff, "station/pickup.html", station=station, errors=errors, values=dict(form)
         )
     return RedirectResponse(f"/station/orders/{order.number}?done=picked", status_code=303)
+
+
+def _harvest_page(
+    request: Request,
+    session: Session,
+    staff: Account,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+) -> Response:
+    _, station = _staff(session, staff)
+    return _page(
+        request,
+        staff,
+        "station/harvest.html",
+        station=station,
+        skus=harvest.skus_of_station(session, staff),
+        values=values or {},
+        errors=errors or {},
+        notice=notice,
+    )
+
+
+@router.get("/station/harvest", response_class=HTMLResponse)
+def harvest_form(request: Request, session: SessionDep, account: PageAccount) -> Response:
+    staff, _ = _staff(session, account)
+    return _harvest_page(request, session, staff)
+
+
+@router.post("/station/harvest", response_class=HTMLResponse)
+def list_harvest(
+    request: Request, form: FormValues, session: SessionDep, account: PageAccount
+) -> Response:
+    values = dict(form)
+    check_csrf(request, values.pop("csrf_token", ""))
+    staff, _ = _staff(session, account)
+    try:
+        data = harvest.HarvestIn(
+            villager_name=values.get("villager_name", ""),
+            sku_id=values.get("sku_id", ""),  # type: ignore[arg-type]
+            units=values.get("units", ""),  # type: ignore[arg-type]
+            harvest_date=values.get("harvest_date") or None,  # type: ignore[arg-type]
+        )
+    except ValidationError as exc:
+        errors = validation_fields(list(exc.errors()))
+        words = {
+            "villager_name": "请填写农户姓名",
+            "sku_id": "请选择商品",
+            "units": "请填写1到999的整数",
+            "harvest_date": "请按 2026-12-05 的格式填写日期",
+        }
+        errors = {k: words.get(k, v) for k, v in errors.items()}
+        return _harvest_page(request, session, staff, values, errors)
+    try:
+        batch = harvest.list_harvest(session, staff, data)
+    except FarmgateError as exc:
+        session.rollback()
+        return _harvest_page(request, session, staff, values, {"_": exc.message, **exc.fields})
+    notice = f"已登记批次 {batch.lot_code}（生产者：{batch.producer}），库存增加 {data.units}。"
+    return _harvest_page(request, session, staff, notice=notice)

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from farmgate import places
+from farmgate.cooperatives import service as cooperatives
 from farmgate.errors import FarmgateError
 from farmgate.models import Account
 from farmgate.stations import records
@@ -25,8 +26,8 @@ NEW = {"opens_at": "08:00", "closes_at": "18:00", "takes_cash": "1", "holds_parc
 
 
 def _values(station: object) -> dict[str, str]:
-    fields = ("name", "address", "phone", "opens_at", "closes_at", "village_id")
-    values = {k: str(getattr(station, k)) for k in fields}
+    fields = ("name", "address", "phone", "opens_at", "closes_at", "village_id", "cooperative_id")
+    values = {k: str(getattr(station, k) or "") for k in fields}
     values.update({f: "1" for f in records.FLAGS if getattr(station, f)})
     return values
 
@@ -45,6 +46,7 @@ def _list_page(
         section="stations",
         rows=records.list_stations(session),
         village_options=[(v.id, v.name) for v in places.list_villages(session)],
+        coop_options=[(c.id, c.name) for c in cooperatives.list_public(session)],
         errors=errors or {},
         values=values or NEW,
     )
@@ -85,6 +87,7 @@ def _detail(
         station=station,
         staff=records.staff_of(session, [station_id]).get(station_id, []),
         village_options=[(v.id, v.name) for v in places.list_villages(session)],
+        coop_options=[(c.id, c.name) for c in cooperatives.list_public(session)],
         errors=errors or {},
         values=values or _values(station),
     )
