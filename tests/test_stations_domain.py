@@ -3,10 +3,12 @@ arrival, hand-over with the pickup code, and everything refused with nothing cha
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy.orm import Session
 
-from farmgate.errors import FarmgateError, NotFound, ValidationFailed
+from farmgate.errors import FarmgateError, NotFound, PermissionDenied, ValidationFailed
 from farmgate.models import (
     DeliveryMethod,
     Fulfilment,
@@ -15,12 +17,16 @@ from farmgate.models import (
     OrderStatus,
     OutboxJob,
     PaymentIntent,
+    Product,
+    Sku,
     StationOrder,
 )
 from farmgate.orders import service as orders
 from farmgate.reports.filters import ReportFilters
 from farmgate.reports.stations import station_counts
+from farmgate.stations import harvest
 from farmgate.stations import orders as station_orders
+from farmgate.timeutil import local_today
 from tests.support.stations import station_world
 
 
@@ -132,3 +138,40 @@ def test_delivery_for_a_villager_needs_an_address(session: Session) -> None:
     )
     assert order.address_detail == "3组12号" and order.shipping_fen == 500
     assert session.get(StationOrder, order.id).pickup_code == ""  # type: ignore[union-attr]
+
+
+def test_a_households_harvest_is_listed_under_the_stations_cooperative(session: Session) -> None:
+    world = station_world(session)
+    sku = world["sku"]
+    data = harvest.HarvestIn(villager_name="刘大爷", sku_id=sku.id, units=4)
+    with pytest.raises(PermissionDenied):  # the station has no cooperative yet
+        harvest.list_harvest(session, world["staff"], data)
+    world["station"].cooperative_id = world["coop_staff"].cooperative_id
+    before = sku.stock
+    batch = harvest.list_harvest(session, world["staff"], data)
+    assert batch.producer.startswith("刘大爷（农户") and batch.cooperative_id == sku_coop(
+        session, sku
+    )
+    session.refresh(sku)
+    assert sku.stock == before + 4 and batch.quantity == 4
+    tomorrow = local_today() + timedelta(days=1)
+    with pytest.raises(ValidationFailed):
+        harvest.list_harvest(
+            session,
+            world["staff"],
+            harvest.HarvestIn(
+                villager_name="刘大爷", sku_id=sku.id, units=1, harvest_date=tomorrow
+            ),
+        )
+    with pytest.raises(ValidationFailed):  # another cooperative's SKU is not the station's
+        harvest.list_harvest(
+            session,
+            world["staff"],
+            harvest.HarvestIn(villager_name="刘大爷", sku_id=10**6, units=1),
+        )
+
+
+def sku_coop(session: Session, sku: Sku) -> int:
+    product = session.get(Product, sku.product_id)
+    assert product is not None
+    return product.cooperative_id

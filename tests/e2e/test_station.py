@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from farmgate import db
-from farmgate.models import Account, Fulfilment, Order, OrderStatus, Role, StationOrder
+from farmgate.models import Account, Batch, Fulfilment, Order, OrderStatus, Role, StationOrder
 from farmgate.orders import service as orders
 from tests.support.browser import NEEDS_CHROMIUM, check_phone, shot, submit
 
@@ -90,8 +90,23 @@ def test_staff_order_for_a_villager_who_picks_it_up_with_the_code(  # type: igno
         assert link is not None and link.picked_up_at is not None
         assert link.placed_by_account_id == link.handed_over_by_account_id
         assert link.villager_name == "王奶奶"
+
+    # Selling for a villager: a household's harvest, listed under the station's cooperative.
+    page.goto("/station")
+    submit(page, "text=代农户销售收成")
+    page.fill("input[name=units]", "3")
+    submit(page, "button:text-is('登记并上架')")
+    assert "请填写农户姓名" in page.content()
+    assert page.locator("input[name=units]").input_value() == "3"
+    check_phone(page, "68-station-harvest-error")
+    page.fill("input[name=villager_name]", "刘大爷")
+    page.select_option("select[name=sku_id]", index=1)
+    submit(page, "button:text-is('登记并上架')")
+    assert "已登记批次" in page.content()
+    check_phone(page, "69-station-harvest-listed")
+    with Session(engine) as session:
+        assert session.query(Batch).filter(Batch.producer.startswith("刘大爷")).count() == 1  # type: ignore[attr-defined]
     engine.dispose()
-    shot(page, "68-station-done")
 
 
 def test_a_buyer_chooses_a_station_for_pickup_and_pays_there_in_cash(page) -> None:  # type: ignore[no-untyped-def]
@@ -105,7 +120,7 @@ def test_a_buyer_chooses_a_station_for_pickup_and_pays_there_in_cash(page) -> No
     submit(page, "text=提交订单")
     assert "请选择服务站" in page.content()  # pickup names a station; nothing else is asked
     page.select_option("select[name=station_id]", index=1)
-    shot(page, "69-station-checkout")
+    shot(page, "70-station-checkout")
     submit(page, "text=提交订单")
     page.wait_for_selector("#pickup-code")
     assert (
@@ -114,4 +129,4 @@ def test_a_buyer_chooses_a_station_for_pickup_and_pays_there_in_cash(page) -> No
     )
     submit(page, "text=到村服务站现金付款")
     assert "到村服务站付款" in page.content()
-    shot(page, "70-station-buyer-order")
+    shot(page, "71-station-buyer-order")
