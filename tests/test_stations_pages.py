@@ -178,3 +178,12 @@ def test_the_console_keeps_stations_and_their_staff(client, session: Session) ->
 
     dashboard = client.get("/township/dashboard")
     assert dashboard.status_code == 200 and "村服务站订单" in dashboard.text
+
+
+def test_the_consoles_cash_page_names_the_orders_station(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    world = station_world(session)
+    f.login_browser(client, session, world["staff"])
+    assert _place(client, world).status_code == 303
+    f.login_browser(client, session, f.create_account(session, role=Role.ADMIN))
+    page = client.get("/township/cash")
+    assert page.status_code == 200 and 'value="谭家场村电商服务站"' in page.text

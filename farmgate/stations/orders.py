@@ -365,3 +365,15 @@ def skus_for_sale(session: Session, limit: int = 80) -> list[tuple[Sku, Product]
         .limit(limit)
     ).all()
     return [(s, p) for s, p in rows]
+
+
+def station_names(session: Session, order_ids: list[int]) -> dict[int, str]:
+    """The station each order names, by order id (orders naming none are left out)."""
+    if not order_ids:
+        return {}
+    rows = session.execute(
+        select(col(StationOrder.order_id), col(Station.name))
+        .join(Station, col(Station.id) == StationOrder.station_id)
+        .where(col(StationOrder.order_id).in_(order_ids))
+    ).all()
+    return {order_id: name for order_id, name in rows}
