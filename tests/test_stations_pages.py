@@ -187,3 +187,35 @@ def test_the_consoles_cash_page_names_the_orders_station(client, session: Sessio
     f.login_browser(client, session, f.create_account(session, role=Role.ADMIN))
     page = client.get("/township/cash")
     assert page.status_code == 200 and 'value="谭家场村电商服务站"' in page.text
+
+
+def test_a_station_closed_in_the_console_is_refused_at_checkout(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    world = station_world(session)
+    station = world["station"]
+    f.login_browser(client, session, f.create_account(session, role=Role.ADMIN))
+    page = client.get(f"/township/stations/{station.id}")
+    form = {
+        "csrf_token": csrf_token(page.text),
+        "name": station.name,
+        "village_id": str(station.village_id),
+        "address": station.address,
+        "opens_at": "08:00",
+        "closes_at": "18:00",
+        "takes_cash": "1",
+        "holds_parcels": "1",
+        "cooperative_id": "99999",
+    }
+    refused = client.post(f"/township/stations/{station.id}", data=form)
+    assert refused.status_code == 422 and "已审核的合作社" in refused.text
+    closed = client.post(
+        f"/township/stations/{station.id}", data={**form, "cooperative_id": "", "is_closed": "1"}
+    )
+    assert closed.status_code == 200 and "已保存" in closed.text
+    session.expire_all()
+    assert session.get(Station, station.id).is_closed  # type: ignore[union-attr]
+
+    token = _checkout_page(client, session, world)
+    form = {**ADDRESS, "delivery_method": "pickup", "csrf_token": token}
+    placed = client.post("/checkout", data={**form, "station_id": str(station.id)})
+    assert placed.status_code == 422 and "暂停服务" in placed.text
+    assert session.query(Order).count() == 0
