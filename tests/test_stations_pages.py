@@ -219,3 +219,22 @@ def test_a_station_closed_in_the_console_is_refused_at_checkout(client, session:
     placed = client.post("/checkout", data={**form, "station_id": str(station.id)})
     assert placed.status_code == 422 and "暂停服务" in placed.text
     assert session.query(Order).count() == 0
+
+
+def test_guests_picking_up_at_one_station_do_not_share_an_address_limit(  # type: ignore[no-untyped-def]
+    client, session: Session
+) -> None:
+    world = station_world(session)
+    world["sku"].stock = 100
+    session.commit()
+    for i in range(3):  # more than a guest address may hold unpaid (two)
+        client.cookies.clear()
+        token = csrf_token(client.get(f"/products/{world['sku'].product_id}").text)
+        client.post("/cart/add", data={"sku_id": world["sku"].id, "csrf_token": token})
+        token = csrf_token(client.get("/checkout").text)
+        form = {**ADDRESS, "phone": f"1391111000{i}", "delivery_method": "pickup"}
+        placed = client.post(
+            "/checkout", data={**form, "station_id": str(world["station"].id), "csrf_token": token}
+        )
+        assert placed.status_code == 200, placed.text
+    assert session.query(StationOrder).count() == 3
