@@ -145,6 +145,8 @@ def test_importing_registers_nothing_install_registers_everything() -> None:
             "reports.refresh_day",
             "search.reflect",
             "sms.send_code",
+            "stations.sms_order_placed",
+            "stations.sms_parcel_arrived",
             "system.noop",
             "trace.excursion_alert",
             "translog.publish_head",

@@ -230,6 +230,9 @@ def seed(session: Session) -> dict[str, str]:
 
     credentials["村级配送员"] = COURIER_PHONE
     seed_trace(session, DEMO_PASSWORD)
+    from farmgate.demo.stations_seed import seed_stations
+
+    credentials.update(seed_stations(session, township, DEMO_PASSWORD))
     from farmgate.demo.sales_seed import seed_sales
 
     seed_sales(session)  # sample order history for the dashboards

@@ -60,6 +60,7 @@ from farmgate.models.report import ReportFact as ReportFact
 from farmgate.models.review import ProductReview, ReportReason, ReviewReport
 from farmgate.models.search import SearchEntry, SearchVersion
 from farmgate.models.sms import SmsCode
+from farmgate.models.station import Station, StationOrder, StationStaff
 from farmgate.models.submission import FormSubmission
 from farmgate.models.township import Township, Village
 from farmgate.models.trace_event import ScanCount, TraceEvent
@@ -144,6 +145,9 @@ __all__ = [
     "Sku",
     "SkuBase",
     "SmsCode",
+    "Station",
+    "StationOrder",
+    "StationStaff",
     "StorageClass",
     "TemperatureReading",
     "Township",

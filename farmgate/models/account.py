@@ -10,13 +10,20 @@ from farmgate.models.labels import Labelled, labelled
 
 
 @labelled(
-    {"consumer": "消费者", "cooperative": "合作社", "courier": "配送员", "admin": "乡镇管理员"}
+    {
+        "consumer": "消费者",
+        "cooperative": "合作社",
+        "courier": "配送员",
+        "admin": "乡镇管理员",
+        "station": "村服务站",
+    }
 )
 class Role(Labelled):
     CONSUMER = "consumer"
     COOPERATIVE = "cooperative"  # staff of exactly one cooperative
     COURIER = "courier"
     ADMIN = "admin"  # township administrator
+    STATION = "station"  # staff of one village service station (station_staff)
 
 
 class Account(SQLModel, table=True):

@@ -71,7 +71,8 @@ def check(session: Session, data: CheckoutIn, wanted: Sequence[tuple[int, str, i
         if _address_key(o.province, o.city, o.county, o.township, o.village, o.address_detail)
         == key
     ]
-    if len(at_address) >= limit:
+    # Every buyer picking up at a station shares its address: only the phone limit applies.
+    if len(at_address) >= limit and data.delivery_method != DeliveryMethod.PICKUP:
         raise GuestLimitReached(
             "该收货地址已有多笔未付款订单，请先付款或取消后再下单，或登录后购买",
             fields={"address_detail": f"未付款订单最多 {limit} 笔"},

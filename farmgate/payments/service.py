@@ -16,6 +16,7 @@ from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, InvalidTransition, ValidationFailed
 from farmgate.models import (
     Account,
+    DeliveryMethod,
     IntentStatus,
     Order,
     OrderStatus,
@@ -23,6 +24,7 @@ from farmgate.models import (
     PaymentNotification,
     Refund,
     RefundStatus,
+    Township,
 )
 from farmgate.orders import guest_limits, state
 from farmgate.orders import service as orders
@@ -46,6 +48,24 @@ PROVIDER_LABELS = {"wechat_v2": "微信支付", "wechat_v3": "微信支付", "ca
 __all__ = ["PaymentFailed", "create_intent", "receive_notification"]
 
 
+CASH_NOT_LOCAL = "现金付款只适用于村服务站自提或本县内的配送，寄往外地的快递、邮政包裹请用微信支付"
+
+
+def cash_allowed(session: Session, order: Order) -> bool:
+    """Cash reaches a station or a township courier: pickup at a station, or an address in
+    the county of a township the platform serves. Never a parcel to another county."""
+    if order.delivery_method == DeliveryMethod.PICKUP:
+        return True
+    return (
+        session.scalars(
+            select(col(Township.id)).where(
+                col(Township.city) == order.city, col(Township.county) == order.county
+            )
+        ).first()
+        is not None
+    )
+
+
 def create_intent(
     session: Session, order: Order, channel: Channel, *, client_ip: str, openid: str | None = None
 ) -> PaymentIntent:
@@ -62,6 +82,10 @@ def create_intent(
         raise ValidationFailed("微信内支付需要 openid", fields={"openid": "必填"})
     if channel == "cash" and not settings.cash_payments:
         raise ValidationFailed("本平台未开通到站现金付款", fields={"channel": "请选择微信支付"})
+    if channel == "cash" and not cash_allowed(session, order):
+        raise ValidationFailed(
+            CASH_NOT_LOCAL, code="cash_not_local", fields={"channel": "请选择微信支付"}
+        )
     # Deterministic: a retry after a timeout reaches the provider with the same key.
     out_trade_no = f"{order.number}{CHANNEL_CODES[channel]}"
     intent = session.scalars(

@@ -150,6 +150,7 @@ def login(
     homes: dict[str, str] = {
         Role.COOPERATIVE: "/coop/products",
         Role.COURIER: "/courier",
+        Role.STATION: "/station",
         Role.ADMIN: "/township",
     }
     landing = homes.get(account.role, "/") if next == "/" else _safe_next(next)

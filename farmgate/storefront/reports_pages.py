@@ -16,6 +16,7 @@ from farmgate.cooperatives import service as cooperatives
 from farmgate.errors import ValidationFailed
 from farmgate.models import Account, Role
 from farmgate.reports import charts, service
+from farmgate.reports import stations as station_reports
 from farmgate.reports.filters import Granularity
 from farmgate.reports.service import Dashboard, ReportFilters
 from farmgate.reports.tables import yuan
@@ -172,6 +173,9 @@ def _dashboard(
         path=request.url.path,
         query=urlencode(query),
         error=error,
+        stations=station_reports.station_counts(session, board.filters)
+        if account.role == Role.ADMIN and cooperative_id is None
+        else None,
     )
 
 

@@ -30,6 +30,8 @@ from farmgate.orders.schemas import AddressIn, CartView, CheckoutIn
 from farmgate.payments import aftersales
 from farmgate.payments import service as payments
 from farmgate.payments.qr import qr_svg
+from farmgate.stations import orders as station_orders
+from farmgate.stations import records as stations
 from farmgate.storefront import wechat_pages as wx
 from farmgate.storefront.common import PageAccount, check_csrf, check_same_origin_or_csrf, render
 from farmgate.validators import normalize_mobile
@@ -112,6 +114,7 @@ def _checkout_form(
         guest_rule=guest_limits.rule_text() if account is None else None,
         saved=saved,
         villages=addresses.village_choices(session) if session is not None else [],
+        stations=stations.list_stations(session) if session is not None else [],
     )
     if errors:
         response.status_code = 422
@@ -167,18 +170,32 @@ def place_order(
     chosen = values.get("address_id", "new")
     if account is not None and chosen.isdigit():  # a saved address: its fields, not the typed
         fields.update(addresses.as_values(addresses.get_for(session, account, int(chosen))))
+    station = None
+    if values.get("delivery_method") == DeliveryMethod.PICKUP:  # no street address asked
+        try:
+            chosen_station = values.get("station_id", "")
+            station = station_orders.open_station(
+                session, int(chosen_station) if chosen_station.isdigit() else None
+            )
+        except FarmgateError as exc:
+            errors = {"_": exc.message, **exc.fields}
+            return _checkout_form(request, account, cart, values, errors, session)
+        fields.update(station_orders.pickup_address(session, station))
+        chosen = "station"  # the station's address is not saved to the address book
     try:
         data = CheckoutIn(**fields)  # type: ignore[arg-type]
     except ValidationError as exc:
         errors = validation_fields(list(exc.errors()))
         return _checkout_form(request, account, cart, values, errors, session)
     try:
-        if account is not None and not chosen.isdigit() and values.get("save_address") == "1":
+        if account is not None and chosen == "new" and values.get("save_address") == "1":
             known = addresses.list_for(session, account)
             if not any(addresses.same(a, fields) for a in known):
                 address = AddressIn(**{k: fields.get(k, "") for k in addresses.FIELDS})
                 addresses.add(session, account, address)
         order = checkouts.checkout(session, ref.cart, data, account)
+        if station is not None:
+            station_orders.attach(session, order, station)
     except FarmgateError as exc:
         session.rollback()
         errors = {"_": exc.message, **exc.fields}
@@ -261,7 +278,8 @@ def order_response(
         paying=pending and paying is not None,
         status_url=f"/orders/{order.number}/status?t={token}",
         cash=intent.client if intent and intent.channel == "cash" else None,
-        cash_enabled=settings.cash_payments,
+        cash_enabled=settings.cash_payments and payments.cash_allowed(session, order),
+        station=station_orders.station_view(session, order),
         simulator=settings.simulator,
     )
     if error:
@@ -357,13 +375,19 @@ def pay_order(
         channel = "jsapi" if openid else "native"
     else:
         channel = "mweb" if wx.in_phone_browser(request) else "native"
-    payments.create_intent(
-        session,
-        order,
-        channel,  # type: ignore[arg-type]
-        client_ip=client_ip(request),
-        openid=openid,
-    )
+    try:
+        payments.create_intent(
+            session,
+            order,
+            channel,  # type: ignore[arg-type]
+            client_ip=client_ip(request),
+            openid=openid,
+        )
+    except FarmgateError as exc:
+        if exc.code != "cash_not_local":
+            raise
+        session.rollback()  # nothing changed: the same page says why
+        return order_response(request, session, account, order, t or None, error=exc.message)
     return RedirectResponse(
         order_path + ("&paying=1" if channel == "jsapi" else ""), status_code=303
     )

@@ -44,6 +44,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("orders", "订单与资金", "/township/orders"),
     ("trace", "预警与召回", "/township/alerts"),
     ("couriers", "配送员", "/township/couriers"),
+    ("stations", "服务站", "/township/stations"),
     ("reviews", "评价", "/township/reviews"),
     ("ops", "任务与日志", "/township/jobs"),
 )

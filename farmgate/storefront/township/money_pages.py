@@ -14,10 +14,12 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from farmgate.config import settings
+from farmgate.db import pk
 from farmgate.errors import FarmgateError
 from farmgate.models import Account, Order, RefundRequestStatus, RefundStatus, Role
 from farmgate.models import RefundRequestStatus as RS
 from farmgate.payments import requests, township
+from farmgate.stations import orders as station_orders
 from farmgate.storefront.coop.forms import Errors
 from farmgate.storefront.township import orders_pages
 from farmgate.storefront.township.deps import (
@@ -49,7 +51,8 @@ def _cash_page(
         section="orders",
         # Each row is a form: a short list keeps the page under 30 KB; the rest follow as
         # these are recorded (the ones due first are on top).
-        waiting=township.cash_waiting(session, limit=CASH_ROWS + 1),
+        waiting=(waiting := township.cash_waiting(session, limit=CASH_ROWS + 1)),
+        station_names=station_orders.station_names(session, [pk(o) for o, _ in waiting]),
         to_return=township.cash_to_return(session, limit=RETURN_ROWS + 1),
         cash_rows=CASH_ROWS,
         return_rows=RETURN_ROWS,
