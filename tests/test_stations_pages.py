@@ -24,7 +24,7 @@ from farmgate.orders import service as orders
 from tests.support import factories as f
 from tests.support.factories import ADDRESS
 from tests.support.stations import station_world
-from tests.support.web import csrf_token
+from tests.support.web import SAME_ORIGIN, csrf_token
 
 
 def _place(client, world, **form):  # type: ignore[no-untyped-def]
@@ -229,8 +229,7 @@ def test_guests_picking_up_at_one_station_do_not_share_an_address_limit(  # type
     session.commit()
     for i in range(3):  # more than a guest address may hold unpaid (two)
         client.cookies.clear()
-        token = csrf_token(client.get(f"/products/{world['sku'].product_id}").text)
-        client.post("/cart/add", data={"sku_id": world["sku"].id, "csrf_token": token})
+        client.post("/cart/add", data={"sku_id": world["sku"].id}, headers=SAME_ORIGIN)
         token = csrf_token(client.get("/checkout").text)
         form = {**ADDRESS, "phone": f"1391111000{i}", "delivery_method": "pickup"}
         placed = client.post(
