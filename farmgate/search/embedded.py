@@ -35,6 +35,7 @@ from farmgate.search.embedded_results import (
     price_stats,
     suggestions,
 )
+from farmgate.search.vocabulary import Synonyms, from_file
 from farmgate.search.embedded_state import (
     State,
     doc_keys,
@@ -60,11 +61,16 @@ class EmbeddedIndex(SearchBackend):
         self._row_of: dict[int, int] = {}
         self._lexicon = Lexicon()
         self._words = NameWords()
+        self.synonyms: Synonyms = from_file()
         docs = list(docs)
         if docs:
             self.index(docs)
 
     # --- writing --------------------------------------------------------------------------
+
+    def set_synonyms(self, synonyms: Synonyms) -> None:
+        """Use this vocabulary from the next query on (one reference swapped: no lock needed)."""
+        self.synonyms = synonyms
 
     def index(self, docs: Iterable[SearchDocument]) -> None:
         batch_docs = list({d.id: d for d in docs}.values())
@@ -158,7 +164,7 @@ class EmbeddedIndex(SearchBackend):
     def search(self, query: SearchQuery) -> SearchResult:
         started = time.perf_counter()
         st = self._state
-        toks = query_tokens(st, self._lexicon, query.q)
+        toks = query_tokens(st, self._lexicon, query.q, self.synonyms)
         rows, relaxed = matching_rows(toks, filter_rows(st, query))
         score = relevance(st, toks, rows, relaxed)
         hl = highlight_terms(toks)
