@@ -32,6 +32,7 @@ from farmgate.search.embedded_results import (
     facet_counts,
     highlight_terms,
     hit,
+    matched_well,
     price_stats,
     suggestions,
 )
@@ -179,7 +180,9 @@ class EmbeddedIndex(SearchBackend):
             facet_labels=labels,
             price_stats=price_stats(st, rows),
             suggestions=(
-                suggestions(st, toks, self._vocabulary()) if len(rows) < 3 or relaxed else []
+                suggestions(st, toks, self._vocabulary())
+                if relaxed or (len(rows) < 3 and not matched_well(toks, rows))
+                else []
             ),
             relaxed=relaxed,
             took_ms=(time.perf_counter() - started) * 1000,
