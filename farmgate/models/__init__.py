@@ -58,7 +58,7 @@ from farmgate.models.recall import CourierVillage, Recall, RecallContact
 from farmgate.models.reconciliation import BillCheck
 from farmgate.models.report import ReportFact as ReportFact
 from farmgate.models.review import ProductReview, ReportReason, ReviewReport
-from farmgate.models.search import SearchEntry, SearchVersion
+from farmgate.models.search import SearchEntry, SearchSynonym, SearchVersion
 from farmgate.models.submission import FormSubmission
 from farmgate.models.township import Township, Village
 from farmgate.models.trace_event import ScanCount, TraceEvent
@@ -138,6 +138,7 @@ __all__ = [
     "Role",
     "ScanCount",
     "SearchEntry",
+    "SearchSynonym",
     "SearchVersion",
     "ShipmentStatus",
     "Sku",

@@ -36,7 +36,6 @@ from farmgate.search.embedded_results import (
     price_stats,
     suggestions,
 )
-from farmgate.search.vocabulary import Synonyms, from_file
 from farmgate.search.embedded_state import (
     State,
     doc_keys,
@@ -45,6 +44,7 @@ from farmgate.search.embedded_state import (
     fold,
     write_row,
 )
+from farmgate.search.vocabulary import Synonyms, from_file
 
 # Read at call time from this module (tests lower it to exercise folding).
 DELTA_MAX = 2000

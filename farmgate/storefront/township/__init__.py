@@ -17,9 +17,11 @@ from farmgate.storefront.township import (  # noqa: E402
     ops,
     review,
     reviews,
+    search_words,
     today,
     trace,
 )
 
 for section in (today, review, money_pages, money_ledger, trace, couriers, ops, reviews):
     router.include_router(section.router)
+router.include_router(search_words.router)

@@ -45,6 +45,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("trace", "预警与召回", "/township/alerts"),
     ("couriers", "配送员", "/township/couriers"),
     ("reviews", "评价", "/township/reviews"),
+    ("search", "搜索词", "/township/search-words"),
     ("ops", "任务与日志", "/township/jobs"),
 )
 
