@@ -166,6 +166,25 @@ CASES = [
     case("譚家場", TANJIACHANG_NAMES),
     case("臘味", {901}),
     case("臘肉 500克", {301, 302, 303, 314, 319}),
+    # The trade's words (farmgate/search/vocabulary.txt): a generic word finds the specific
+    # products, after any product whose name has the word itself
+    case("稻米", {201, 202, 214}, k=12, forbidden={503, 502}),
+    case("鲜鱼", FISH_NAMES - {503}, k=8, forbidden={310, 509}),
+    case("腊味", {901}),
+    case("腊味", {901} | LAROU_NAMES | {306, 307, 317}, k=24, forbidden={315, 809}),
+    case("香肠", {306, 307, 317, 318}, forbidden={301, 302, 303}),
+    case("茶籽油", {403, 410}),
+    case("茶籽油", {403, 410} | CAMELLIA_OIL_NAMES, k=8, forbidden={706, 707, 408}),
+    case("剁椒", {120}),
+    case("剁椒", {120, 106, 107, 125}, forbidden={110, 105}),
+    case("辣酱", {110, 111, 126}, k=6, forbidden={102, 108}),
+    case("山货", {807, 808, 809, 810, 826, 827}, k=12),
+    # Occasion words find what sells for them
+    case("年货", {301, 305, 306, 508, 404, 709}, k=40, forbidden={116, 506, 507}),
+    case("送礼", {117, 305, 404, 508, 614, 709}, k=8, forbidden={101, 301}),
+    case("土特产", {301, 401, 501, 102, 601, 801}, k=40, forbidden={116, 507}),
+    case("送礼 茶油", {404}, forbidden={405, 407}),
+    case("年货 腊肉", {305}, k=3, forbidden={306, 809}),
 ]
 
 

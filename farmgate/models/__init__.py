@@ -58,7 +58,7 @@ from farmgate.models.recall import CourierVillage, Recall, RecallContact
 from farmgate.models.reconciliation import BillCheck
 from farmgate.models.report import ReportFact as ReportFact
 from farmgate.models.review import ProductReview, ReportReason, ReviewReport
-from farmgate.models.search import SearchEntry, SearchVersion
+from farmgate.models.search import SearchEntry, SearchSynonym, SearchVersion
 from farmgate.models.sms import SmsCode
 from farmgate.models.station import Station, StationOrder, StationStaff
 from farmgate.models.submission import FormSubmission
@@ -140,6 +140,7 @@ __all__ = [
     "Role",
     "ScanCount",
     "SearchEntry",
+    "SearchSynonym",
     "SearchVersion",
     "ShipmentStatus",
     "Sku",

@@ -33,3 +33,16 @@ class SearchVersion(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     value: int = Field(default=0, sa_type=BigInteger)
+
+
+class SearchSynonym(SQLModel, table=True):
+    """The admin's override of one entry of the trade's vocabulary (``search/vocabulary.txt``):
+    ``expansions`` (normalised words, space-separated) replace the file's; empty switches the
+    word off."""
+
+    __tablename__ = "search_synonym"
+
+    word: str = Field(primary_key=True, max_length=12)
+    expansions: str = Field(default="", max_length=400)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    updated_by_id: int | None = Field(default=None, foreign_key="account.id")

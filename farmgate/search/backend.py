@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 from farmgate.errors import FarmgateError, ValidationFailed
 from farmgate.models import CertificationKind, StorageClass
 from farmgate.models.product import CATEGORIES
+from farmgate.search.vocabulary import Synonyms
 
 SortOrder = Literal["relevance", "price_asc", "price_desc", "sales", "newest"]
 SORT_ORDERS: tuple[str, ...] = get_args(SortOrder)
@@ -241,6 +242,9 @@ class SearchBackend(ABC):
     @abstractmethod
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:
         """Completions for the search box (Chinese, pinyin or initials prefixes)."""
+
+    def set_synonyms(self, synonyms: Synonyms) -> None:  # noqa: B027 -- optional hook
+        """Use the trade's vocabulary (synonyms and occasion words) from now on."""
 
     def ready(self) -> bool:
         """Whether the backend can answer queries now."""

@@ -32,6 +32,7 @@ from farmgate.search.embedded_results import (
     facet_counts,
     highlight_terms,
     hit,
+    matched_well,
     price_stats,
     suggestions,
 )
@@ -43,6 +44,7 @@ from farmgate.search.embedded_state import (
     fold,
     write_row,
 )
+from farmgate.search.vocabulary import Synonyms, from_file
 
 # Read at call time from this module (tests lower it to exercise folding).
 DELTA_MAX = 2000
@@ -60,11 +62,16 @@ class EmbeddedIndex(SearchBackend):
         self._row_of: dict[int, int] = {}
         self._lexicon = Lexicon()
         self._words = NameWords()
+        self.synonyms: Synonyms = from_file()
         docs = list(docs)
         if docs:
             self.index(docs)
 
     # --- writing --------------------------------------------------------------------------
+
+    def set_synonyms(self, synonyms: Synonyms) -> None:
+        """Use this vocabulary from the next query on (one reference swapped: no lock needed)."""
+        self.synonyms = synonyms
 
     def index(self, docs: Iterable[SearchDocument]) -> None:
         batch_docs = list({d.id: d for d in docs}.values())
@@ -158,7 +165,7 @@ class EmbeddedIndex(SearchBackend):
     def search(self, query: SearchQuery) -> SearchResult:
         started = time.perf_counter()
         st = self._state
-        toks = query_tokens(st, self._lexicon, query.q)
+        toks = query_tokens(st, self._lexicon, query.q, self.synonyms)
         rows, relaxed = matching_rows(toks, filter_rows(st, query))
         score = relevance(st, toks, rows, relaxed)
         hl = highlight_terms(toks)
@@ -173,7 +180,9 @@ class EmbeddedIndex(SearchBackend):
             facet_labels=labels,
             price_stats=price_stats(st, rows),
             suggestions=(
-                suggestions(st, toks, self._vocabulary()) if len(rows) < 3 or relaxed else []
+                suggestions(st, toks, self._vocabulary())
+                if relaxed or (len(rows) < 3 and not matched_well(toks, rows))
+                else []
             ),
             relaxed=relaxed,
             took_ms=(time.perf_counter() - started) * 1000,

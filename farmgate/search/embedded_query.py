@@ -20,6 +20,9 @@ import numpy as np
 
 from farmgate.search import analysis as an
 from farmgate.search.embedded_state import LATIN_KINDS, Categorical, State
+from farmgate.search.vocabulary import Synonyms
+
+NO_SYNONYMS = Synonyms()
 
 # Weights: name, then categorical values, specs, description.
 W_WORD, W_SUB, W_LATIN, W_LOOSE = 100.0, 90.0, 90.0, 60.0
@@ -27,6 +30,9 @@ W_PY, W_INI, W_PY_PREFIX, W_INI_PREFIX, W_HOMOPHONE, W_TYPO = 70.0, 62.0, 55.0, 
 W_CAT_EXACT, W_CAT, W_CAT_PY, W_CAT_INI = 50.0, 45.0, 35.0, 32.0
 W_CAT_PREFIX, W_CAT_TYPO = 26.0, 20.0
 W_SPEC, W_SPEC_PREFIX, W_DESC = 40.0, 20.0, 15.0
+# A product found through the trade's vocabulary (稻米 -> 香米) ranks below one whose name has
+# the word typed, above one that only has it in a facet value or the description.
+W_SYN_WORD, W_SYN_SUB = 80.0, 75.0
 # A cooperative's name says what it mostly sells (山茶油专业合作社), not what each of its
 # products is, so a match there counts for less than one in the village's name.
 CAT_FACTOR = {"cooperative_id": 0.6}
@@ -171,8 +177,11 @@ class Lexicon:
 # --- query tokens ---------------------------------------------------------------------------
 
 
-def query_tokens(st: State, lex: Lexicon, q: str) -> list[QueryToken]:
-    """The scored tokens of a query (at most ``MAX_TOKENS``)."""
+def query_tokens(
+    st: State, lex: Lexicon, q: str, synonyms: Synonyms = NO_SYNONYMS
+) -> list[QueryToken]:
+    """The scored tokens of a query (at most ``MAX_TOKENS``); a word of ``synonyms`` also
+    finds its expansions."""
     norm = an.normalize(q)
     raw = an.tokens(norm)[: MAX_TOKENS * 2]
     out: list[QueryToken] = []
@@ -186,7 +195,7 @@ def query_tokens(st: State, lex: Lexicon, q: str) -> list[QueryToken]:
             continue
         i += 1
         if tok.kind == "han":
-            out.extend(_han(st, lex, tok.text))
+            out.extend(_han(st, lex, tok.text, synonyms))
         elif tok.kind == "num":
             out.append(_number(st, lex, tok.text))
         else:
@@ -218,9 +227,9 @@ def _known_latin(st: State, lex: Lexicon, text: str, prefix_ok: bool) -> bool:
     return prefix_ok and bool(lex.prefix(st, "p" + text))
 
 
-def _han(st: State, lex: Lexicon, run: str) -> list[QueryToken]:
-    if len(run) > an.MAX_SUBWORD:
-        return [t for word in _chunks(an.segment(run)) for t in _han(st, lex, word)]
+def _han(st: State, lex: Lexicon, run: str, synonyms: Synonyms) -> list[QueryToken]:
+    if len(run) > an.MAX_SUBWORD and not synonyms.expand(run):
+        return [t for word in _chunks(an.segment(run)) for t in _han(st, lex, word, synonyms)]
     sc = Scorer(st)
     sc.key(W_WORD, "w" + run)
     sc.key(W_SUB, "n" + run)
@@ -229,6 +238,10 @@ def _han(st: State, lex: Lexicon, run: str) -> list[QueryToken]:
     desc = sc.all_of([["d" + b] for b in an.bigrams(run)])
     if desc is not None:
         sc.mask(W_DESC, desc)
+    for word in synonyms.expand(run):
+        # Names only: an expansion in a description (腊肉 in "炖腊肉一绝") is too loose.
+        if sc.key(W_SYN_WORD, "w" + word) | sc.key(W_SYN_SUB, "n" + word):
+            sc.hl.han.add(word)
     if not sc.items:
         # Nothing has the run itself: a wrong character that sounds right (谭家厂), or
         # several words typed without a space (谭家场鸡蛋).
@@ -243,7 +256,7 @@ def _han(st: State, lex: Lexicon, run: str) -> list[QueryToken]:
         if len(words) == 1 and len(run) >= 3:
             words = tuple(an.split_word(run))
         if len(words) > 1:
-            return [t for word in words for t in _han(st, lex, word)]
+            return [t for word in words for t in _han(st, lex, word, synonyms)]
         return [QueryToken(run, None, 0, sc.hl)]
     sc.hl.han.add(run)
     if len(run) >= 3:

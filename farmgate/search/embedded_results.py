@@ -24,7 +24,7 @@ from farmgate.search.backend import (
     SearchHit,
     static_facet_label,
 )
-from farmgate.search.embedded_query import QueryToken
+from farmgate.search.embedded_query import W_PY_PREFIX, QueryToken
 from farmgate.search.embedded_state import Categorical, State
 
 
@@ -134,6 +134,20 @@ def hit(st: State, row: int, score: float, hl: an.HighlightTerms) -> SearchHit:
     description = doc.description[:600]
     text, spans = an.snippet(description, an.match_spans(description, hl, pinyin=False))
     return SearchHit(doc.id, name, Highlighted(text, tuple(spans)), score, doc)
+
+
+def matched_well(toks: list[QueryToken], rows: np.ndarray) -> bool:
+    """Whether some product matched every token as typed: by a name, a facet value or exact
+    pinyin, not only through a typo, a homophone or its description. "Did you mean" is then
+    noise, even when that product is the only one (手工布鞋)."""
+    if not len(rows) or not toks:
+        return False
+    best = np.ones(len(rows), bool)
+    for tok in toks:
+        if tok.vec is None:
+            return False
+        best &= tok.vec[rows] > W_PY_PREFIX
+    return bool(best.any())
 
 
 def suggestions(st: State, toks: list[QueryToken], vocab: an.Vocabulary) -> list[str]:

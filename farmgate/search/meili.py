@@ -37,6 +37,7 @@ from farmgate.search.backend import (
     SearchUnavailable,
     static_facet_label,
 )
+from farmgate.search.vocabulary import Synonyms, from_file
 
 PRICE_NONE_ASC = 10**12  # sorts products without a price after every priced one
 PRE, POST = "\ue000", "\ue001"  # highlight tags that cannot occur in product text
@@ -69,8 +70,9 @@ SORTS = {
 }
 
 
-def settings() -> dict[str, Any]:
-    """Every index setting, in one place."""
+def settings(synonyms: Synonyms | None = None) -> dict[str, Any]:
+    """Every index setting, in one place (``synonyms``: the trade's vocabulary, by default the
+    shipped file; the service passes the one with the admin's overrides)."""
     return {
         "searchableAttributes": SEARCHABLE,
         "displayedAttributes": ["*"],
@@ -98,12 +100,23 @@ def settings() -> dict[str, Any]:
             "exactness",
             "sales:desc",
         ],
-        "dictionary": sorted({entry.word for entry in an.dictionary()}),
+        "dictionary": dictionary_words(synonyms or from_file()),
+        # One-way: 稻米 finds 香米, 香米 does not find every 稻米 product.
+        "synonyms": (synonyms or from_file()).meili(),
         "localizedAttributes": [{"attributePatterns": CHINESE_FIELDS, "locales": ["cmn"]}],
         "typoTolerance": {"enabled": True, "minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 9}},
         "faceting": {"maxValuesPerFacet": 200},
         "pagination": {"maxTotalHits": 10_000},
     }
+
+
+def dictionary_words(synonyms: Synonyms) -> list[str]:
+    """The township dictionary plus the vocabulary's Chinese words, so Meilisearch segments
+    a typed 年货 or 稻米 as the word its synonyms are keyed by."""
+    words = {entry.word for entry in an.dictionary()}
+    for word, found in synonyms.entries.items():
+        words.update(w for w in (word, *found) if an.HAN_RE.fullmatch(w))
+    return sorted(words)
 
 
 def to_meili(doc: SearchDocument) -> dict[str, Any]:
@@ -213,6 +226,7 @@ class MeiliBackend(SearchBackend):
         self.task_timeout_ms = task_timeout_ms
         self._seen: Counter[str] = Counter()  # words of indexed names, for "did you mean"
         self._vocab: an.Vocabulary | None = None
+        self.synonyms: Synonyms = from_file()
 
     @property
     def _index(self) -> Any:
@@ -228,7 +242,19 @@ class MeiliBackend(SearchBackend):
             except SearchUnavailable as exc:
                 if exc.context.get("code") != "index_already_exists":
                     raise
-            self._wait(self._index.update_settings(settings()))
+            self._wait(self._index.update_settings(settings(self.synonyms)))
+
+    def set_synonyms(self, synonyms: Synonyms) -> None:
+        """Apply another vocabulary (the admin's overrides); returns when it is live."""
+        if synonyms.key() == self.synonyms.key():
+            return
+        with _errors():
+            self._wait(
+                self._index.update_settings(
+                    {"synonyms": synonyms.meili(), "dictionary": dictionary_words(synonyms)}
+                )
+            )
+        self.synonyms = synonyms
 
     def drop(self) -> None:
         """Delete the index (tests and the benchmark use throw-away indexes)."""
@@ -311,7 +337,11 @@ class MeiliBackend(SearchBackend):
             facets=facets,
             facet_labels=labels,
             price_stats=PriceStats(int(price["min"]), int(top["max"])) if price else None,
-            suggestions=self._suggestions(text) if total < 3 or relaxed else [],
+            suggestions=(
+                self._suggestions(text)
+                if relaxed or (total < 3 and not matched_well(text, raw.get("hits", [])))
+                else []
+            ),
             relaxed=relaxed,
             took_ms=(time.perf_counter() - started) * 1000,
         )
@@ -368,6 +398,21 @@ class MeiliBackend(SearchBackend):
             weights.update({w: c + 1 for w, c in self._seen.items()})
             self._vocab = an.Vocabulary(weights)
         return self._vocab
+
+
+def matched_well(text: str, hits: list[dict[str, Any]]) -> bool:
+    """Whether a hit has every query word in its name, as typed or as its pinyin or initials:
+    then "did you mean" is noise, however few the hits."""
+    words = text.split()
+    if not words:
+        return False
+    for raw in hits:
+        name = an.normalize(str(raw.get("name", "")))
+        terms = an.field_terms(name)
+        known = terms.pinyin | terms.initials | terms.latin
+        if all(w in name or w in known for w in words):
+            return True
+    return False
 
 
 def _hit(raw: dict[str, Any], hl: an.HighlightTerms) -> SearchHit:

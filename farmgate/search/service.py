@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from farmgate.config import settings
 from farmgate.models import SearchEntry
-from farmgate.search import documents, store
+from farmgate.search import documents, store, vocabulary_store
 from farmgate.search.backend import SearchBackend, SearchQuery, SearchResult
 
 log = logging.getLogger(__name__)
@@ -58,11 +58,15 @@ def meili_backend() -> SearchBackend:
 
 
 def backend(session: Session) -> SearchBackend:
-    """The backend that answers now (the embedded one caught up with the database first)."""
+    """The backend that answers now (the embedded one caught up with the database first),
+    with the trade's vocabulary as the admin last left it."""
     if uses_meilisearch():
-        return meili_backend()
+        meili = meili_backend()
+        meili.set_synonyms(vocabulary_store.current(session))
+        return meili
     local = embedded_store()
     local.catch_up(session)
+    local.index.set_synonyms(vocabulary_store.current(session))
     return local.index
 
 

@@ -17,6 +17,7 @@ from farmgate.storefront.township import (  # noqa: E402
     ops,
     review,
     reviews,
+    search_words,
     stations,
     today,
     trace,
@@ -24,3 +25,4 @@ from farmgate.storefront.township import (  # noqa: E402
 
 for section in (today, review, money_pages, money_ledger, trace, couriers, stations, ops, reviews):
     router.include_router(section.router)
+router.include_router(search_words.router)

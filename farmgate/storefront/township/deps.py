@@ -46,6 +46,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("couriers", "配送员", "/township/couriers"),
     ("stations", "服务站", "/township/stations"),
     ("reviews", "评价", "/township/reviews"),
+    ("search", "搜索词", "/township/search-words"),
     ("ops", "任务与日志", "/township/jobs"),
 )
 
