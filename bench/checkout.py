@@ -28,7 +28,9 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.buyers import SMS_LIMITS, register_buyer  # noqa: E402
 from farmgate.payments.simulator import start_simulator  # noqa: E402
+from farmgate.sms.simulator import start_sms_simulator  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ADDRESS = {
@@ -104,8 +106,10 @@ def run(backend: str, orders: int, buyers: int) -> None:
     )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with start_simulator() as sim:
+    with start_simulator() as sim, start_sms_simulator() as sms:
         env = {
+            **sms.environment(),
+            **SMS_LIMITS,
             **os.environ,
             "FARMGATE_DATABASE_URL": url,
             "FARMGATE_MEDIA_DIR": tempfile.mkdtemp(),
@@ -155,10 +159,7 @@ def run(backend: str, orders: int, buyers: int) -> None:
             tokens = []
             for i in range(buyers):
                 phone = f"1370000{i:04d}"
-                httpx.post(
-                    base + "/api/v1/auth/register",
-                    json={"phone": phone, "password": "bench-password"},
-                )
+                register_buyer(base, sms, phone, "bench-password")
                 tokens.append(
                     httpx.post(
                         base + "/api/v1/auth/token",

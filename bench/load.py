@@ -35,9 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from buyers import SMS_LIMITS, register_buyer  # noqa: E402
 from catalog import free_port, fresh_pg  # noqa: E402
 
 from farmgate.payments.simulator import start_simulator  # noqa: E402
+from farmgate.sms.simulator import SmsSimulatorServer, start_sms_simulator  # noqa: E402
 
 REDIS_URL = os.environ.get("FARMGATE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 LOG = Path("/tmp/farmgate-bench-load.log")
@@ -65,8 +67,10 @@ def main() -> None:
     url = fresh_pg("farmgate_bench_load")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with start_simulator() as sim:
+    with start_simulator() as sim, start_sms_simulator() as sms:
         env = {
+            **sms.environment(),
+            **SMS_LIMITS,
             **os.environ,
             "FARMGATE_DATABASE_URL": url,
             "FARMGATE_REDIS_URL": REDIS_URL,
@@ -116,7 +120,7 @@ def main() -> None:
         )
         try:
             wait_for(base)
-            tokens = [buyer_token(base, i) for i in range(args.users)]
+            tokens = [buyer_token(base, sms, i) for i in range(args.users)]
             results: dict[str, list[tuple[float, bool]]] = defaultdict(list)
             lock = threading.Lock()
             stop_at = time.monotonic() + args.seconds
@@ -171,9 +175,9 @@ def wait_for(base: str) -> None:
     raise RuntimeError("the app did not become ready")
 
 
-def buyer_token(base: str, i: int) -> str:
+def buyer_token(base: str, sms: SmsSimulatorServer, i: int) -> str:
     phone = f"1371{i:07d}"
-    httpx.post(base + "/api/v1/auth/register", json={"phone": phone, "password": "load-test-pw"})
+    register_buyer(base, sms, phone, "load-test-pw")
     answer = httpx.post(
         base + "/api/v1/auth/token", json={"phone": phone, "password": "load-test-pw"}
     )

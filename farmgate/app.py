@@ -25,6 +25,7 @@ from farmgate.callbacks import API_PREFIX
 from farmgate.config import settings
 from farmgate.db import check_migrations, get_engine
 from farmgate.ops.middleware import RequestContext
+from farmgate.storefront.account_pages import router as account_router
 from farmgate.storefront.buyer import router as buyer_router
 from farmgate.storefront.coop import router as coop_desk_router
 from farmgate.storefront.courier import router as courier_router
@@ -128,6 +129,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.include_router(coop_desk_router)  # before the storefront's /coop/products/{id}/{action}
     app.include_router(console_router)
     app.include_router(storefront_router)
+    app.include_router(account_router)
     app.include_router(shop_router)
     app.include_router(reviews_router)
     app.include_router(buyer_router)

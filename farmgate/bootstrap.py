@@ -29,10 +29,11 @@ def install() -> None:
     from farmgate.search import health as search_health
     from farmgate.search import tasks as _search_jobs
     from farmgate.search import tracking as search_tracking
+    from farmgate.sms import tasks as _sms_jobs
     from farmgate.trace import tasks as _trace_jobs
 
     del _builtin_jobs, _logistics_jobs, _order_jobs, _payment_jobs, _report_jobs
-    del _search_jobs, _coldchain_jobs, _trace_jobs
+    del _search_jobs, _coldchain_jobs, _trace_jobs, _sms_jobs
     for module in settings.job_modules:  # plugins and tests name theirs in the settings
         importlib.import_module(module)
 

@@ -421,6 +421,14 @@ def demo(
             f"Courier SIMULATOR (no real parcels) at {courier.url}; "
             f"move a parcel on: curl -X POST {courier.url}/_simulator/advance/WAYBILL"
         )
+    if not settings.sms_secret_id:
+        # No SMS account: verification codes go to the bundled SMS SIMULATOR's inbox page.
+        from farmgate.sms.simulator import SmsSimulatorServer
+
+        sms = SmsSimulatorServer().start()
+        for name, value in sms.settings().items():
+            setattr(settings, name, value)
+        typer.echo(f"SMS SIMULATOR (no real messages): read the verification codes at {sms.url}/")
     serve(host=host, port=port, workers=1)
 
 

@@ -164,6 +164,23 @@ class Settings(BaseSettings):
     scan_alert_count: int = Field(default=30, ge=2)
     scan_alert_places: int = Field(default=5, ge=2)
 
+    # SMS (Tencent Cloud SMS, API 2021-01-11). Without SMS_SECRET_ID no message is sent (the
+    # send job dead-letters); the demo and the tests point SMS_API_BASE at the bundled simulator.
+    sms_secret_id: str = ""
+    sms_secret_key: str = ""
+    sms_sdk_app_id: str = ""
+    sms_sign_name: str = "乡村好物"
+    sms_template_login: str = ""  # template "验证码{1}，{2}分钟内有效" for register / sign in
+    sms_template_reset: str = ""  # the same for a password reset
+    sms_api_base: str | None = None  # default https://sms.tencentcloudapi.com
+    sms_region: str = "ap-guangzhou"
+    sms_http_timeout: float = Field(default=10, gt=0)
+    sms_code_minutes: int = Field(default=5, ge=1)
+    sms_resend_seconds: int = Field(default=60, ge=1)
+    sms_code_max_attempts: int = Field(default=5, ge=1)
+    sms_daily_per_phone: int = Field(default=10, ge=1)  # codes per number per local day
+    sms_daily_per_address: int = Field(default=30, ge=1)  # ... per client address
+
     session_days: int = Field(default=14, ge=1)
     api_token_days: int = Field(default=90, ge=1)
     login_max_failures: int = Field(default=5, ge=1)

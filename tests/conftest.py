@@ -35,6 +35,7 @@ from farmgate.media.storage import LocalMediaStorage, set_storage
 from farmgate.models import Role, Sku
 from farmgate.payments.simulator import SimulatorServer, start_simulator
 from farmgate.search.backend import SearchBackend
+from farmgate.sms.simulator import SmsSimulatorServer, start_sms_simulator
 from tests.support import factories as f
 from tests.support.search_catalogue import catalogue_backend
 
@@ -227,6 +228,25 @@ def carrier(
     monkeypatch.setattr(settings, "kuaidi100_waybill_lookup", True)
     courier_sim.state.faults.clear()
     return courier_sim
+
+
+@pytest.fixture(scope="module")
+def sms_sim() -> Iterator[SmsSimulatorServer]:
+    """The Tencent Cloud SMS simulator on 127.0.0.1."""
+    with start_sms_simulator() as server:
+        yield server
+
+
+@pytest.fixture
+def sms(sms_sim: SmsSimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SmsSimulatorServer:
+    """The SMS simulator, with the shop's settings pointing at it, no faults, no messages."""
+    for name, value in sms_sim.settings().items():
+        monkeypatch.setattr(settings, name, value)
+    monkeypatch.setattr(settings, "sms_http_timeout", 1)
+    sms_sim.state.faults.clear()
+    sms_sim.state.messages.clear()
+    sms_sim.state.refused.clear()
+    return sms_sim
 
 
 # --- a farm for the traceability tests ---------------------------------------------------------

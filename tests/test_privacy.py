@@ -8,6 +8,7 @@ from farmgate.models import Account, AuthToken, Order, OrderStatus, Role, Sku, T
 from farmgate.orders import service as orders
 from tests.support import factories as f
 from tests.support.factories import ADDRESS
+from tests.support.sms import api_code
 
 
 def _buyer_with_orders(client, session: Session):  # type: ignore[no-untyped-def]
@@ -41,7 +42,7 @@ def test_a_buyer_downloads_everything_held_about_them(client, session: Session) 
 
 
 def test_erasing_an_account_keeps_the_trade_records_without_the_person(  # type: ignore[no-untyped-def]
-    client, session: Session
+    client, session: Session, sms
 ) -> None:
     buyer, headers, numbers, sku = _buyer_with_orders(client, session)
     phone = buyer.phone
@@ -76,8 +77,10 @@ def test_erasing_an_account_keeps_the_trade_records_without_the_person(  # type:
     login = client.post("/api/v1/auth/token", json={"phone": phone, "password": f.PASSWORD})
     assert login.status_code == 401
     # The number is free for a new account.
+    code = api_code(client, session, sms, phone)
     again = client.post(
-        "/api/v1/auth/register", json={"phone": phone, "password": "another-password"}
+        "/api/v1/auth/register",
+        json={"phone": phone, "code": code, "password": "another-password"},
     )
     assert again.status_code == 201
 

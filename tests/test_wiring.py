@@ -143,6 +143,7 @@ def test_importing_registers_nothing_install_registers_everything() -> None:
             "payments.refund",
             "reports.refresh_day",
             "search.reflect",
+            "sms.send_code",
             "system.noop",
             "trace.excursion_alert",
         ]
@@ -153,6 +154,7 @@ def test_importing_registers_nothing_install_registers_everything() -> None:
             "payments.refresh_platform_certificates",
             "reports.refresh_recent",
             "search.refresh_sales",
+            "sms.prune_codes",
             "trace.find_alerts",
         ]
         assert after["listeners"] == 6  # 3 hooks each for search and reports, installed once

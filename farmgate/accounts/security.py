@@ -44,11 +44,11 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     chosen, dummy = _hasher_and_dummy()
     try:
-        # A missing hash is still verified (against a dummy) so that timing does not tell.
+        # A missing (or empty) hash is still verified (against a dummy): timing does not tell.
         chosen.verify(password_hash or dummy, password)  # raises on a mismatch
     except (VerificationError, InvalidHashError):
         return False
-    return password_hash is not None
+    return bool(password_hash)  # "" (an account that signs in by SMS code) matches nothing
 
 
 def needs_rehash(password_hash: str) -> bool:

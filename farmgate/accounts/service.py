@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -13,12 +13,12 @@ from farmgate.accounts import security
 from farmgate.config import settings
 from farmgate.db import pk, utcnow
 from farmgate.errors import AuthenticationRequired, Conflict, Throttled, ValidationFailed
-from farmgate.models import Account, AuthToken, LoginThrottle, Role
+from farmgate.models import Account, AuthToken, LoginThrottle, Order, Role
 
 MIN_PASSWORD_LENGTH = 8
 
 
-def _check_password_strength(password: str) -> None:
+def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
             f"密码至少需要{MIN_PASSWORD_LENGTH}位",
@@ -39,7 +39,7 @@ def create_account(
     role: Role = Role.CONSUMER,
     cooperative_id: int | None = None,
 ) -> Account:
-    _check_password_strength(password)
+    check_password_strength(password)
     if role == Role.COOPERATIVE and cooperative_id is None:
         raise ValidationFailed("合作社账号必须绑定一个合作社")
     if get_by_phone(session, phone) is not None:
@@ -64,8 +64,25 @@ def create_account(
     return account
 
 
+def has_password(account: Account) -> bool:
+    """Accounts made by an SMS code sign in by code until their holder sets a password."""
+    return bool(account.password_hash)
+
+
+def link_guest_orders(session: Session, account: Account) -> int:
+    """Give the account every guest order placed with its number; only call this once the
+    holder has proved the number is theirs (an SMS code). How many were linked."""
+    result = session.execute(
+        update(Order)
+        .where(col(Order.account_id).is_(None), col(Order.phone) == account.phone)
+        .values(account_id=pk(account))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def set_password(session: Session, account: Account, password: str) -> None:
-    _check_password_strength(password)
+    check_password_strength(password)
     account.password_hash = security.hash_password(password)
     session.add(account)
 
@@ -97,6 +114,8 @@ def authenticate(session: Session, phone: str, password: str) -> Account:
             session.delete(throttle)
         if security.needs_rehash(account.password_hash):
             account.password_hash = security.hash_password(password)
+        if account.phone_verified_at is not None:  # guest orders placed since the last time
+            link_guest_orders(session, account)
         return account
 
     window = timedelta(minutes=settings.login_lock_minutes)

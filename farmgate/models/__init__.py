@@ -55,6 +55,7 @@ from farmgate.models.recall import CourierVillage, Recall, RecallContact
 from farmgate.models.report import ReportFact as ReportFact
 from farmgate.models.review import ProductReview, ReportReason, ReviewReport
 from farmgate.models.search import SearchEntry, SearchVersion
+from farmgate.models.sms import SmsCode
 from farmgate.models.submission import FormSubmission
 from farmgate.models.township import Township, Village
 from farmgate.models.trace_event import ScanCount, TraceEvent
@@ -126,6 +127,7 @@ __all__ = [
     "ShipmentStatus",
     "Sku",
     "SkuBase",
+    "SmsCode",
     "StorageClass",
     "TemperatureReading",
     "Township",

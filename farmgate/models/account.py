@@ -29,6 +29,9 @@ class Account(SQLModel, table=True):
     is_active: bool = Field(default=True)
     # The cooperative's first staff account: only the owner invites and removes staff.
     is_owner: bool = Field(default=False)
+    # When the holder last proved the number is theirs with an SMS code; "" password_hash
+    # means the account signs in by code only (a password can be set later).
+    phone_verified_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
 
 

@@ -46,6 +46,25 @@ RULES = (
         10,
         5,
     ),
+    # Every code is a text message someone pays for and a stranger may receive.
+    Rule(
+        "sms_code",
+        frozenset({"POST"}),
+        re.compile(r"^(/api/v1/auth/codes|/login/code|/password/reset/code)$"),
+        10,
+        5,
+    ),
+    # Answering codes (registration, sign-in and reset by code): guessing must stay slow.
+    Rule(
+        "register",
+        frozenset({"POST"}),
+        re.compile(
+            r"^(/api/v1/auth/(register|token/sms|password/reset)|/login/verify"
+            r"|/password/reset/verify)$"
+        ),
+        20,
+        10,
+    ),
     Rule("scan", frozenset({"GET"}), re.compile(r"^/01/"), 240, 0),
     # WeChat's servers are a few addresses; a township shop sees far fewer notifications.
     Rule("notify", frozenset({"POST"}), re.compile(r"^/api/v1/payments/wechat/notify$"), 300, 0),

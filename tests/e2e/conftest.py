@@ -16,6 +16,7 @@ import pytest
 
 from farmgate.payments.simulator import SimulatorServer
 from farmgate.simulation import free_port
+from farmgate.sms.simulator import SmsSimulatorServer
 from tests.support.browser import ARTIFACTS, CHROMIUM
 
 
@@ -31,7 +32,9 @@ def app_db(app_workdir: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def app_url(pay_sim: SimulatorServer, app_workdir: Path) -> Iterator[str]:
+def app_url(
+    pay_sim: SimulatorServer, sms_sim: SmsSimulatorServer, app_workdir: Path
+) -> Iterator[str]:
     workdir = app_workdir
     port = free_port()
     env = {
@@ -44,6 +47,7 @@ def app_url(pay_sim: SimulatorServer, app_workdir: Path) -> Iterator[str]:
         "FARMGATE_WECHAT_API_KEY": pay_sim.state.api_key,
         "FARMGATE_WECHAT_API_BASE": pay_sim.url,
         "FARMGATE_SIMULATOR": "true",
+        **sms_sim.environment(),  # verification codes go to the SMS simulator's inbox
     }
     env.pop("FARMGATE_REDIS_URL", None)
     env.pop("FARMGATE_JOB_MODULES", None)  # the test-only jobs are not importable from there
