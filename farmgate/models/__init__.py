@@ -9,6 +9,12 @@ from farmgate.models.coldchain import ColdShipment, Handoff, ShipmentStatus, Tem
 from farmgate.models.cooperative import Cooperative, CooperativeBase, CooperativeStatus
 from farmgate.models.evidence import Certification, CertificationKind, Inspection
 from farmgate.models.labels import Labelled
+from farmgate.models.notification import (
+    Notification,
+    NotificationKind,
+    NotificationOptOut,
+    NotificationStatus,
+)
 from farmgate.models.order import (
     Cart,
     CartItem,
@@ -97,6 +103,10 @@ __all__ = [
     "IntentStatus",
     "Labelled",
     "LoginThrottle",
+    "Notification",
+    "NotificationKind",
+    "NotificationOptOut",
+    "NotificationStatus",
     "Order",
     "OrderEvent",
     "OrderLine",
