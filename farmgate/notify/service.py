@@ -37,17 +37,21 @@ def opted_out(session: Session, order: Order) -> bool:
     clauses = [col(NotificationOptOut.order_id) == order.id]
     if order.account_id is not None:
         clauses.append(col(NotificationOptOut.account_id) == order.account_id)
-    return session.scalars(select(NotificationOptOut.id).where(or_(*clauses))).first() is not None
+    return (
+        session.scalars(select(col(NotificationOptOut.id)).where(or_(*clauses))).first() is not None
+    )
 
 
 def account_opted_out(session: Session, account: Account) -> bool:
-    found = select(NotificationOptOut.id).where(col(NotificationOptOut.account_id) == account.id)
+    found = select(col(NotificationOptOut.id)).where(
+        col(NotificationOptOut.account_id) == account.id
+    )
     return session.scalars(found).first() is not None
 
 
 def order_opted_out(session: Session, order: Order) -> bool:
     """Turned off for this order itself (a guest's choice, from the order page)."""
-    found = select(NotificationOptOut.id).where(col(NotificationOptOut.order_id) == order.id)
+    found = select(col(NotificationOptOut.id)).where(col(NotificationOptOut.order_id) == order.id)
     return session.scalars(found).first() is not None
 
 
@@ -60,11 +64,11 @@ def set_opt_out(
     """
     if (account is None) == (order is None):
         raise ValueError("give an account or an order")
-    where = (
-        col(NotificationOptOut.account_id) == account.id
-        if account is not None
-        else col(NotificationOptOut.order_id) == pk(order)  # type: ignore[arg-type]
-    )
+    if account is not None:
+        where = col(NotificationOptOut.account_id) == account.id
+    else:
+        assert order is not None
+        where = col(NotificationOptOut.order_id) == pk(order)
     row = session.scalars(select(NotificationOptOut).where(where)).first()
     if off and row is None:
         session.add(
@@ -87,7 +91,7 @@ def _record(
 ) -> Notification | None:
     """The notification for (order, kind, ref) if it is new, queued to be sent; else None."""
     existing = session.scalars(
-        select(Notification.id).where(
+        select(col(Notification.id)).where(
             col(Notification.order_id) == order.id,
             col(Notification.kind) == kind,
             col(Notification.ref) == ref,
