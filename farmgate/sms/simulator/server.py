@@ -11,7 +11,12 @@ import httpx
 
 from farmgate.simulation import LocalServer
 from farmgate.sms.simulator.app import build_app
-from farmgate.sms.simulator.state import LOGIN_TEMPLATE, RESET_TEMPLATE, SmsSimState
+from farmgate.sms.simulator.state import (
+    LOGIN_TEMPLATE,
+    ORDER_NOTICE_TEMPLATE,
+    RESET_TEMPLATE,
+    SmsSimState,
+)
 
 
 class SmsSimulatorServer(LocalServer):
@@ -34,6 +39,7 @@ class SmsSimulatorServer(LocalServer):
             "sms_sign_name": s.sign_name,
             "sms_template_login": LOGIN_TEMPLATE,
             "sms_template_reset": RESET_TEMPLATE,
+            "notify_sms_template": ORDER_NOTICE_TEMPLATE,
             "sms_api_base": self.url,
         }
 
