@@ -66,7 +66,8 @@ class SmsSimulatorServer(LocalServer):
 
     def latest_code(self, phone: str) -> str | None:
         """The code in the newest message to ``phone``, or None."""
-        sent = self.messages(phone)
+        codes = (LOGIN_TEMPLATE, RESET_TEMPLATE)  # not order notices to the same number
+        sent = [m for m in self.messages(phone) if m["template_id"] in codes]
         return str(sent[-1]["params"][0]) if sent else None
 
 
