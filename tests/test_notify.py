@@ -260,3 +260,18 @@ def test_a_refused_number_dead_letters_visibly(
     assert paid.status == "dead" and "IncorrectPhoneNumber" in paid.error
     (job,) = send_jobs(session, paid)
     assert session.query(DeadJob).filter_by(outbox_id=job.id).count() == 1
+
+
+def test_an_sms_gateway_throttling_is_retried_then_sent(
+    session: Session, channels: MpSimulatorServer, sms: SmsSimulatorServer
+) -> None:
+    s = desk.shop(session)
+    order = desk.order(session, s.sku)
+    sms.inject("throttled")
+    (paid,) = notes(session, order)
+    assert run_send(session, paid) == ["retry"]
+    assert notes(session, order)[0].status == "retrying" and sms.messages(order.phone) == []
+    assert run_send(session, paid) == ["done"]
+    paid = notes(session, order)[0]
+    assert (paid.status, paid.attempts, paid.channel) == ("sent", 2, "sms")
+    assert len(sms.messages(order.phone)) == 1
