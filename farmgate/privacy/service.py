@@ -34,6 +34,7 @@ from farmgate.models import (
     ProductReview,
     ReviewReport,
     Role,
+    SmsCode,
 )
 from farmgate.orders import service as orders
 from farmgate.orders.addresses import FIELDS as ADDRESS_FIELDS
@@ -177,6 +178,7 @@ def erase(session: Session, account: Account, password: str) -> None:
     session.execute(delete(Address).where(col(Address.account_id) == account.id))
     session.execute(delete(AuthToken).where(col(AuthToken.account_id) == account.id))
     session.execute(delete(LoginThrottle).where(col(LoginThrottle.phone) == account.phone))
+    session.execute(delete(SmsCode).where(col(SmsCode.phone) == account.phone))
     account.phone = f"D{account.id}"  # unique, and no longer anyone's number
     account.display_name, account.password_hash, account.is_active = "", "!", False
     session.add(account)
