@@ -128,6 +128,9 @@ def send(session: Session, args: SendArgs) -> None:
             raise TransientJobError(exc.message) from exc
         except WeChatError as exc:  # unfollowed, template gone: no retry helps; try SMS
             refused_by_wechat = f"微信：{exc.message}"
+    if not order.phone:  # the buyer's account was erased: no number left to text
+        note.status, note.error = S.SKIPPED, refused_by_wechat or NO_CHANNEL
+        return
     try:
         note.provider_id = _by_sms(order, message)
     except SmsNotConfigured:
