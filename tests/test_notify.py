@@ -25,6 +25,7 @@ from farmgate.timeutil import LOCAL_TZ
 from farmgate.trace import recalls
 from farmgate.wechat import client as wechat
 from farmgate.wechat import credentials, identity
+from farmgate.wechat.errors import WeChatError
 from farmgate.wechat.simulator import MpSimulatorServer, start_mp_simulator
 from tests.support import desk
 from tests.support import factories as f
@@ -274,4 +275,23 @@ def test_an_sms_gateway_throttling_is_retried_then_sent(
     assert run_send(session, paid) == ["done"]
     paid = notes(session, order)[0]
     assert (paid.status, paid.attempts, paid.channel) == ("sent", 2, "sms")
+    assert len(sms.messages(order.phone)) == 1
+
+
+def test_a_buyer_who_unfollowed_the_account_gets_an_sms_instead(
+    session: Session,
+    channels: MpSimulatorServer,
+    sms: SmsSimulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unfollowed(*args: object, **kwargs: object) -> int:
+        raise WeChatError.answered(43004, "require subscribe")
+
+    monkeypatch.setattr(wechat, "send_template", unfollowed)
+    s = desk.shop(session)
+    order = desk.order(session, s.sku)
+    identity.bind_order(session, order, OPENID)
+    assert run_send(session, notes(session, order)[0]) == ["done"]
+    paid = notes(session, order)[0]
+    assert (paid.channel, paid.status) == ("sms", "sent") and "43004" in paid.error
     assert len(sms.messages(order.phone)) == 1
