@@ -85,3 +85,20 @@ def test_a_signed_in_buyer_turns_them_off_for_the_account(client, session: Sessi
     session.commit()
     page = client.get(f"/orders/{order.number}/notifications")
     assert "您已在账号里关闭了所有订单的通知" in page.text and "未发送" in page.text
+
+
+def test_the_api_turns_the_accounts_notifications_off_and_on(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/api/v1/me/notifications").status_code == 401
+    buyer = f.create_account(session)
+    headers = f.auth_headers(session, buyer)
+    assert client.get("/api/v1/me/notifications", headers=headers).json() == {"off": False}
+    off = client.put("/api/v1/me/notifications", json={"off": True}, headers=headers)
+    assert off.status_code == 200 and off.json() == {"off": True}
+    session.expire_all()
+    assert notify.account_opted_out(session, buyer)
+    assert (
+        client.put("/api/v1/me/notifications", json={"off": "maybe"}, headers=headers).status_code
+        == 422
+    )
+    client.put("/api/v1/me/notifications", json={"off": False}, headers=headers)
+    assert client.get("/api/v1/me/notifications", headers=headers).json() == {"off": False}
