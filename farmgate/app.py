@@ -32,6 +32,7 @@ from farmgate.storefront.coop import router as coop_desk_router
 from farmgate.storefront.courier import router as courier_router
 from farmgate.storefront.errors import html_error
 from farmgate.storefront.invoice_pages import router as invoice_router
+from farmgate.storefront.notify_pages import router as notify_router
 from farmgate.storefront.pages import router as storefront_router
 from farmgate.storefront.reports_pages import router as reports_router
 from farmgate.storefront.reviews_pages import router as reviews_router
@@ -141,6 +142,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.include_router(reviews_router)
     app.include_router(buyer_router)
     app.include_router(invoice_router)
+    app.include_router(notify_router)
     app.include_router(trace_router)
     app.include_router(wechat_router)
     app.include_router(courier_router)

@@ -21,6 +21,7 @@ def install() -> None:
     from farmgate.ledger import tasks as _ledger_jobs
     from farmgate.logistics import service as logistics
     from farmgate.logistics import tasks as _logistics_jobs
+    from farmgate.notify import tasks as _notify_jobs
     from farmgate.ops import health
     from farmgate.orders import parcels
     from farmgate.orders import tasks as _order_jobs
@@ -37,7 +38,7 @@ def install() -> None:
 
     del _builtin_jobs, _logistics_jobs, _order_jobs, _payment_jobs, _report_jobs
     del _search_jobs, _coldchain_jobs, _trace_jobs, _ledger_jobs, _translog_jobs, _sms_jobs
-    del _station_jobs
+    del _station_jobs, _notify_jobs
     for module in settings.job_modules:  # plugins and tests name theirs in the settings
         importlib.import_module(module)
 

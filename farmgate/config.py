@@ -206,6 +206,16 @@ class Settings(BaseSettings):
     sms_daily_per_phone: int = Field(default=10, ge=1)  # codes per number per local day
     sms_daily_per_address: int = Field(default=30, ge=1)  # ... per client address
 
+    # Order notifications to buyers (farmgate/notify/): a WeChat template message when the order
+    # or its account has an openid and the kind's template id is set, an SMS otherwise. Empty
+    # template ids mean "not by WeChat"; without SMS settings nothing is sent (recorded as such).
+    notify_wechat_template_paid: str = ""
+    notify_wechat_template_shipped: str = ""
+    notify_wechat_template_delivered: str = ""
+    notify_wechat_template_refund: str = ""  # both refund answers: accepted and refused
+    notify_wechat_template_recall: str = ""
+    notify_sms_template: str = ""  # template "您的订单{1}{2}，详情：{3}" (number, news, link)
+
     session_days: int = Field(default=14, ge=1)
     api_token_days: int = Field(default=90, ge=1)
     login_max_failures: int = Field(default=5, ge=1)

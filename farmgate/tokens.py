@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+
+from farmgate.config import settings
 
 
 def new_token() -> str:
@@ -12,3 +15,9 @@ def new_token() -> str:
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def order_link_secret(number: str) -> str:
+    """The secret in a guest's order-page link (``/orders/<number>?t=...``)."""
+    mac = hmac.new(settings.secret_key.encode(), f"order:{number}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:24]

@@ -139,6 +139,7 @@ def test_importing_registers_nothing_install_registers_everything() -> None:
             "logistics.apply_push",
             "logistics.create_waybill",
             "logistics.subscribe",
+            "notify.send",
             "orders.release_unpaid",
             "payments.apply_notification",
             "payments.refund",

@@ -10,6 +10,7 @@ from farmgate.api import (
     cooperative,
     jobs,
     logistics,
+    notifications,
     orders,
     payments,
     reports,
@@ -33,3 +34,4 @@ api_router.include_router(coldchain.router)
 api_router.include_router(logistics.router)
 api_router.include_router(search.router)
 api_router.include_router(reports.router)
+api_router.include_router(notifications.router)

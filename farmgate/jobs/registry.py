@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from farmgate.models import OutboxJob
 
 JobBody = Callable[[Session, dict[str, Any]], Any]
+# Told of each failed try in the transaction that records it: (session, args, error, dead).
+FailureHook = Callable[[Session, dict[str, Any], str, bool], None]
 Queue = Literal["quick", "slow"]
 # A job's payload: a TypedDict (stored as the row's JSON ``args``).
 P = TypeVar("P", bound=Mapping[str, Any])
@@ -35,6 +37,7 @@ class JobSpec:
     timeout: float  # seconds; outbound HTTP timeouts in the body must stay below it
     backoff_base: float  # first retry after this many seconds, doubling each time
     backoff_max: float
+    on_failure: FailureHook | None = None
 
     def backoff(self, attempt: int) -> float:
         return float(min(self.backoff_max, self.backoff_base * 2 ** max(0, attempt - 1)))
@@ -87,14 +90,26 @@ def job(
     timeout: float = 30,
     backoff_base: float = 5,
     backoff_max: float = 900,
+    on_failure: FailureHook | None = None,
 ) -> Callable[[Callable[[Session, P], Any]], JobHandle[P]]:
-    """Register ``body`` as the job ``name``; see farmgate/jobs/__init__.py for the rules."""
+    """Register ``body`` as the job ``name``; see farmgate/jobs/__init__.py for the rules.
+
+    ``on_failure`` is called after a failed try (the body's own writes are rolled back), in
+    the transaction that marks the row retrying or dead, so a domain can record the failure.
+    """
 
     def decorator(body: Callable[[Session, P], Any]) -> JobHandle[P]:
         if name in _REGISTRY and _REGISTRY[name].body is not body:
             raise ValueError(f"job {name!r} registered twice")
         spec = JobSpec(
-            name, cast(JobBody, body), queue, max_tries, timeout, backoff_base, backoff_max
+            name,
+            cast(JobBody, body),
+            queue,
+            max_tries,
+            timeout,
+            backoff_base,
+            backoff_max,
+            on_failure,
         )
         _REGISTRY[name] = spec
         return JobHandle(spec, body)

@@ -149,6 +149,8 @@ def _run(
                 lease_until=None,
                 available_at=utcnow() + timedelta(seconds=delay),
             )
+            if spec.on_failure is not None:
+                spec.on_failure(session, args, error, False)
         return Result(Outcome.RETRY, retry_in=delay, error=error)
 
 
@@ -173,6 +175,9 @@ def _give_up(outbox_id: int, error: str) -> Result:
                 outbox_id=outbox_id, job=row.job, args=row.args, attempts=row.attempts, error=error
             )
         )
+        spec = registry.get(row.job)
+        if spec is not None and spec.on_failure is not None:
+            spec.on_failure(session, dict(row.args), error, True)
     log.error("job %s (outbox %s) dead-lettered: %s", row.job, outbox_id, error)
     return Result(Outcome.DEAD, error=error)
 

@@ -59,6 +59,7 @@ from farmgate.models import (
     carrier_label,
 )
 from farmgate.models.parcel import TOWNSHIP_CARRIER
+from farmgate.notify import service as notify
 from farmgate.orders import state
 from farmgate.trace import chain
 
@@ -440,11 +441,13 @@ def _follow(session: Session, parcel: Parcel, extra: Mapping[str, Any] | None = 
         if order.status == OrderStatus.PAID:
             state.transition(session, order, OrderStatus.FULFILLING, actor_name="logistics")
         state.transition(session, order, OrderStatus.SHIPPED, actor_name="logistics", note=note)
+        notify.order_shipped(session, order)
     if (
         all(s == FulfilmentStatus.DELIVERED for s in siblings)
         and order.status == OrderStatus.SHIPPED
     ):
         state.transition(session, order, OrderStatus.DELIVERED, actor_name="logistics", note=note)
+        notify.order_delivered(session, order)
 
 
 def fulfilment_party(session: Session, fulfilment: Fulfilment) -> str:

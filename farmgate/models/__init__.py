@@ -12,6 +12,12 @@ from farmgate.models.evidence import Certification, CertificationKind, Inspectio
 from farmgate.models.invoice import InvoiceRequest, InvoiceStatus, InvoiceTitleType
 from farmgate.models.labels import Labelled
 from farmgate.models.ledger import LedgerEntry, LedgerTxn, Payout, PayoutStatus
+from farmgate.models.notification import (
+    Notification,
+    NotificationKind,
+    NotificationOptOut,
+    NotificationStatus,
+)
 from farmgate.models.order import (
     Cart,
     CartItem,
@@ -112,6 +118,10 @@ __all__ = [
     "LedgerEntry",
     "LedgerTxn",
     "LoginThrottle",
+    "Notification",
+    "NotificationKind",
+    "NotificationOptOut",
+    "NotificationStatus",
     "Order",
     "OrderEvent",
     "OrderLine",

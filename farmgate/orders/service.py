@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Mapping
 
@@ -10,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from farmgate.config import settings
+from farmgate import tokens
 from farmgate.db import pk, utcnow
 from farmgate.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from farmgate.models import (
@@ -205,8 +204,7 @@ def _assign_lots(
 
 def access_token(order: Order) -> str:
     """A link secret for a guest's order page (the confirmation page links to it)."""
-    mac = hmac.new(settings.secret_key.encode(), f"order:{order.number}".encode(), hashlib.sha256)
-    return mac.hexdigest()[:24]
+    return tokens.order_link_secret(order.number)
 
 
 def get_by_number(session: Session, number: str, actor: Account | None, token: str | None) -> Order:

@@ -32,6 +32,7 @@ from farmgate.models import (
     Role,
 )
 from farmgate.models import RefundRequestStatus as RS
+from farmgate.notify import service as notify
 from farmgate.orders import state
 from farmgate.payments import service
 
@@ -221,6 +222,7 @@ def accept(session: Session, actor: Account, request_id: int, amount_fen: int | 
     request.answered_at, request.answered_by = utcnow(), actor.id
     session.add(request)
     session.flush()
+    notify.refund_decided(session, order, request, accepted=True)
     _settle_order(
         session, actor, order, f"{_who(actor)}同意退款 {amount // 100}.{amount % 100:02d} 元"
     )
@@ -239,5 +241,6 @@ def refuse(session: Session, actor: Account, request_id: int, reason: str) -> Re
     request.answered_at, request.answered_by = utcnow(), actor.id
     session.add(request)
     session.flush()
+    notify.refund_decided(session, order, request, accepted=False)
     _settle_order(session, actor, order, f"{_who(actor)}拒绝退款：{reason}")
     return request

@@ -26,6 +26,7 @@ from farmgate.models import (
     RefundStatus,
     Township,
 )
+from farmgate.notify import service as notify
 from farmgate.orders import guest_limits, state
 from farmgate.orders import service as orders
 from farmgate.payments import providers
@@ -324,6 +325,7 @@ def apply_notification(session: Session, notification_id: int) -> str:
         return outcome("late", f"order was {order.status}; refund requested")
     label = PROVIDER_LABELS.get(note.provider, note.provider)
     orders.mark_paid(session, order, note=f"{label} {note.transaction_id}")
+    notify.order_paid(session, order)
     return outcome("applied")
 
 

@@ -14,6 +14,7 @@ from farmgate import audit
 from farmgate.db import utcnow
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from farmgate.models import Account, Batch, Order, Parcel, Recall, RecallContact, Role
+from farmgate.notify import service as notify
 from farmgate.trace import lineage
 from farmgate.trace.schemas import RecallIn
 
@@ -67,6 +68,7 @@ def start(session: Session, admin: Account, batch_id: int, reason: str) -> Recal
     recall = Recall(batch_id=batch_id, reason=reason, started_by=admin.id)
     session.add(recall)
     session.flush()
+    notify.recall_started(session, recall, affected(session, recall).orders)
     audit.record(
         session,
         admin,

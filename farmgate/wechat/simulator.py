@@ -196,6 +196,11 @@ class MpSimulatorServer(LocalServer):
             "wechat_app_secret": self.state.secret,
             "wechat_mp_api_base": self.url,
             "wechat_mp_oauth_base": self.url,
+            # Template ids for the order notifications (any id is accepted by the simulator).
+            **{
+                f"notify_wechat_template_{kind}": f"SIM_TPL_{kind.upper()}"
+                for kind in ("paid", "shipped", "delivered", "refund", "recall")
+            },
         }
 
 

@@ -11,7 +11,12 @@ import httpx
 
 from farmgate.simulation import LocalServer
 from farmgate.sms.simulator.app import build_app
-from farmgate.sms.simulator.state import LOGIN_TEMPLATE, RESET_TEMPLATE, SmsSimState
+from farmgate.sms.simulator.state import (
+    LOGIN_TEMPLATE,
+    ORDER_NOTICE_TEMPLATE,
+    RESET_TEMPLATE,
+    SmsSimState,
+)
 
 
 class SmsSimulatorServer(LocalServer):
@@ -34,6 +39,7 @@ class SmsSimulatorServer(LocalServer):
             "sms_sign_name": s.sign_name,
             "sms_template_login": LOGIN_TEMPLATE,
             "sms_template_reset": RESET_TEMPLATE,
+            "notify_sms_template": ORDER_NOTICE_TEMPLATE,
             "sms_api_base": self.url,
         }
 
@@ -60,7 +66,8 @@ class SmsSimulatorServer(LocalServer):
 
     def latest_code(self, phone: str) -> str | None:
         """The code in the newest message to ``phone``, or None."""
-        sent = self.messages(phone)
+        codes = (LOGIN_TEMPLATE, RESET_TEMPLATE)  # not order notices to the same number
+        sent = [m for m in self.messages(phone) if m["template_id"] in codes]
         return str(sent[-1]["params"][0]) if sent else None
 
 

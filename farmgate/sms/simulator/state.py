@@ -17,9 +17,11 @@ FAULTS = frozenset(
 )
 LOGIN_TEMPLATE = "2000001"
 RESET_TEMPLATE = "2000002"
+ORDER_NOTICE_TEMPLATE = "2000003"  # order notifications (farmgate/notify/)
 TEMPLATES = {
     LOGIN_TEMPLATE: "您的验证码是{1}，{2}分钟内有效。如非本人操作，请忽略本短信。",
     RESET_TEMPLATE: "您正在重设密码，验证码是{1}，{2}分钟内有效。请勿告诉他人。",
+    ORDER_NOTICE_TEMPLATE: "您的订单{1}{2}，详情：{3}",
 }
 
 
