@@ -249,7 +249,7 @@ def test_env_example_shows_the_real_defaults(monkeypatch: pytest.MonkeyPatch) ->
         field = name.removeprefix("FARMGATE_").lower()
         if not commented or field not in Settings.model_fields:
             continue
-        default = Settings.model_fields[field].default
+        default = Settings.model_fields[field].get_default(call_default_factory=True)
         if default is None:
             continue  # the line shows an example value for a setting that is unset by default
         monkeypatch.setenv(name, value)
