@@ -43,6 +43,7 @@ from farmgate.models.payment import (
     RefundRequestStatus,
     RefundStatus,
 )
+from farmgate.models.presale import Presale, PresaleOrder, PresaleStatus
 from farmgate.models.product import (
     CATEGORIES,
     UNITS,
@@ -122,6 +123,9 @@ __all__ = [
     "PaymentNotification",
     "Payout",
     "PayoutStatus",
+    "Presale",
+    "PresaleOrder",
+    "PresaleStatus",
     "Product",
     "ProductBase",
     "ProductPhoto",
