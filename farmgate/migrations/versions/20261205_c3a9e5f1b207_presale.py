@@ -75,7 +75,9 @@ def upgrade() -> None:
             ["presale_id"], ["presale.id"], name=op.f("fk_presale_order_presale_id_presale")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_presale_order")),
-        sa.UniqueConstraint("order_id", "presale_id", name=op.f("uq_presale_order_order_id")),
+        sa.UniqueConstraint(
+            "order_id", "presale_id", name=op.f("uq_presale_order_order_id_presale_id")
+        ),
     )
     op.create_index(op.f("ix_presale_order_order_id"), "presale_order", ["order_id"])
     op.create_index(op.f("ix_presale_order_presale_id"), "presale_order", ["presale_id"])
