@@ -364,7 +364,7 @@ def _ready_to_pack(session: Session, order: Order) -> None:
         session.add(fulfilment)
 
 
-def volumes(session: Session, township_id: int | None = None) -> list[dict[str, object]]:
+def volumes(session: Session, cooperative_id: int | None = None) -> list[dict[str, object]]:
     """Pre-sale volumes for the township dashboard: per pre-sale, units sold, kept, refunded."""
     from sqlalchemy import func
 
@@ -383,6 +383,8 @@ def volumes(session: Session, township_id: int | None = None) -> list[dict[str, 
         .group_by(col(Presale.id), col(Product.name))
         .order_by(col(Presale.id).desc())
     )
+    if cooperative_id is not None:
+        query = query.where(col(Presale.cooperative_id) == cooperative_id)
     out: list[dict[str, object]] = []
     for presale, name, sold in session.execute(query).all():
         out.append(

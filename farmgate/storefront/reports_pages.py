@@ -15,6 +15,7 @@ from markupsafe import Markup
 from farmgate.cooperatives import service as cooperatives
 from farmgate.errors import ValidationFailed
 from farmgate.models import Account, Role
+from farmgate.presale import service as presale
 from farmgate.reports import charts, service
 from farmgate.reports.filters import Granularity
 from farmgate.reports.service import Dashboard, ReportFilters
@@ -172,6 +173,7 @@ def _dashboard(
         path=request.url.path,
         query=urlencode(query),
         error=error,
+        presale_volumes=presale.volumes(session, cooperative_id),
     )
 
 

@@ -41,14 +41,15 @@ DONE = {
 
 
 def _skus(session: Session, staff: Account) -> list[tuple[Sku, Product]]:
-    return list(
-        session.execute(
+    return [
+        (sku, product)
+        for sku, product in session.execute(
             select(Sku, Product)
             .join(Product, col(Product.id) == Sku.product_id)
             .where(col(Product.cooperative_id) == staff.cooperative_id)
             .order_by(col(Product.id), col(Sku.id))
-        ).tuples()
-    )
+        ).all()
+    ]
 
 
 def _list(
