@@ -58,11 +58,11 @@ def test_a_presale_with_a_deposit_balance_harvest_and_packing(page, app_db: Path
     page.fill("#cap", "10")
     page.fill("#deposit", "5")
     page.fill("#balance_due", str(today + timedelta(days=3)))
-    submit(page, "button:has-text(\"开始预售\")")
+    submit(page, 'button:has-text("开始预售")')
     assert "发货日期不能早于预计采收日期" in page.content()
     check_phone(page, "p1-desk-presale-refused")
     page.fill("#ship_from", str(today + timedelta(days=1)))
-    submit(page, "button:has-text(\"开始预售\")")
+    submit(page, 'button:has-text("开始预售")')
     assert "预售已开始" in page.content()
     check_phone(page, "p2-desk-presale-open")
 
@@ -103,7 +103,7 @@ def test_a_presale_with_a_deposit_balance_harvest_and_packing(page, app_db: Path
     page.goto(f"/coop/presales/{presale_id}")
     page.select_option("#batch_id", index=1)
     page.fill("#units", "10")
-    submit(page, "button:has-text(\"登记采收结果\")")
+    submit(page, 'button:has-text("登记采收结果")')
     assert "采收结果已登记" in page.content()
     check_phone(page, "p6-desk-harvest")
 
