@@ -26,6 +26,7 @@ def install() -> None:
     from farmgate.orders import parcels
     from farmgate.orders import tasks as _order_jobs
     from farmgate.payments import tasks as _payment_jobs
+    from farmgate.presale import tasks as _presale_jobs
     from farmgate.reports import tasks as _report_jobs
     from farmgate.reports import tracking as report_tracking
     from farmgate.search import health as search_health
@@ -38,7 +39,7 @@ def install() -> None:
 
     del _builtin_jobs, _logistics_jobs, _order_jobs, _payment_jobs, _report_jobs
     del _search_jobs, _coldchain_jobs, _trace_jobs, _ledger_jobs, _translog_jobs, _sms_jobs
-    del _station_jobs, _notify_jobs
+    del _station_jobs, _notify_jobs, _presale_jobs
     for module in settings.job_modules:  # plugins and tests name theirs in the settings
         importlib.import_module(module)
 

@@ -143,6 +143,7 @@ def test_importing_registers_nothing_install_registers_everything() -> None:
             "orders.release_unpaid",
             "payments.apply_notification",
             "payments.refund",
+            "presale.harvest_notice",
             "reports.refresh_day",
             "search.reflect",
             "sms.send_code",

@@ -49,6 +49,7 @@ from farmgate.models.payment import (
     RefundRequestStatus,
     RefundStatus,
 )
+from farmgate.models.presale import Presale, PresaleOrder, PresaleStatus
 from farmgate.models.product import (
     CATEGORIES,
     UNITS,
@@ -134,6 +135,9 @@ __all__ = [
     "PaymentNotification",
     "Payout",
     "PayoutStatus",
+    "Presale",
+    "PresaleOrder",
+    "PresaleStatus",
     "Product",
     "ProductBase",
     "ProductPhoto",

@@ -245,6 +245,32 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
         delay_seconds=settings.payment_timeout_minutes * 60,
     )
     carts.clear(session, cart)
+    _record_presales(session, order, [(item, sku) for item, sku, _, _ in rows])
     session.flush()
     _take_stock(session, rows)
     return order
+
+
+def _record_presales(session: Session, order: Order, rows: list[tuple[CartItem, Sku]]) -> None:
+    """A SKU in an open pre-sale: the order records its part and the balance still owed."""
+    from farmgate.models import Presale, PresaleOrder, PresaleStatus
+
+    for item, sku in rows:
+        presale = session.scalars(
+            select(Presale).where(
+                col(Presale.sku_id) == sku.id, col(Presale.status) == PresaleStatus.OPEN
+            )
+        ).first()
+        if presale is None:
+            continue
+        balance = (
+            (sku.price_fen - presale.deposit_fen) * item.quantity if presale.deposit_fen else 0
+        )
+        session.add(
+            PresaleOrder(
+                order_id=pk(order),
+                presale_id=pk(presale),
+                quantity=item.quantity,
+                balance_fen=max(balance, 0),
+            )
+        )

@@ -82,6 +82,8 @@ def cancel(session: Session, order: Order, actor: Account | None, note: str = ""
 def mark_paid(session: Session, order: Order, *, note: str = "") -> Order:
     """The payment arrived: the order is paid and each cooperative may pack."""
     state.transition(session, order, OS.PAID, actor_name="payment", note=note)
+    if _presale_waits(session, order):
+        return order  # packed once the harvest is in and any balance paid (farmgate/presale)
     for fulfilment in session.scalars(
         select(Fulfilment).where(col(Fulfilment.order_id) == order.id)
     ):
@@ -89,6 +91,19 @@ def mark_paid(session: Session, order: Order, *, note: str = "") -> Order:
         session.add(fulfilment)
     parcels.desk().open_parcels(session, order)
     return order
+
+
+def _presale_waits(session: Session, order: Order) -> bool:
+    """A pre-sale order is not packed at payment: record when its deposit came, and wait."""
+    from farmgate.models import PresaleOrder
+
+    parts = list(
+        session.scalars(select(PresaleOrder).where(col(PresaleOrder.order_id) == order.id))
+    )
+    for part in parts:
+        part.deposit_paid_at = order.paid_at
+        session.add(part)
+    return bool(parts)
 
 
 # --- cooperatives -----------------------------------------------------------------------

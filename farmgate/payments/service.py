@@ -68,13 +68,31 @@ def cash_allowed(session: Session, order: Order) -> bool:
 
 
 def create_intent(
-    session: Session, order: Order, channel: Channel, *, client_ip: str, openid: str | None = None
+    session: Session,
+    order: Order,
+    channel: Channel,
+    *,
+    client_ip: str,
+    openid: str | None = None,
+    balance_fen: int | None = None,
 ) -> PaymentIntent:
-    """An intent to pay ``order``; asking again returns the same one, never a second charge."""
-    if order.status != OrderStatus.PENDING_PAYMENT:
-        raise InvalidTransition("该订单不是待付款状态")
-    if utcnow() >= order.pay_by:
-        raise InvalidTransition("订单已超过支付期限")
+    """An intent to pay ``order``; asking again returns the same one, never a second charge.
+
+    A pre-sale order with a deposit is paid in two intents: the first (checked out as usual)
+    is the total less the balances owed; ``balance_fen`` asks for the second, the balance
+    (尾款), on a paid order (farmgate/presale checks that it is due and not late).
+    """
+    if balance_fen is None:
+        if order.status != OrderStatus.PENDING_PAYMENT:
+            raise InvalidTransition("该订单不是待付款状态")
+        if utcnow() >= order.pay_by:
+            raise InvalidTransition("订单已超过支付期限")
+        amount_fen = order.total_fen - presale_balance_fen(session, order)
+        suffix = ""
+    else:
+        if order.status != OrderStatus.PAID:
+            raise InvalidTransition("该订单不能支付尾款")
+        amount_fen, suffix = balance_fen, "B"
     if channel not in CHANNEL_CODES:
         raise ValidationFailed(
             "不支持的支付方式", fields={"channel": "可选 native、jsapi、mweb、cash"}
@@ -88,7 +106,7 @@ def create_intent(
             CASH_NOT_LOCAL, code="cash_not_local", fields={"channel": "请选择微信支付"}
         )
     # Deterministic: a retry after a timeout reaches the provider with the same key.
-    out_trade_no = f"{order.number}{CHANNEL_CODES[channel]}"
+    out_trade_no = f"{order.number}{suffix}{CHANNEL_CODES[channel]}"
     intent = session.scalars(
         select(PaymentIntent).where(col(PaymentIntent.out_trade_no) == out_trade_no)
     ).first()
@@ -102,13 +120,13 @@ def create_intent(
             provider=name,
             channel=channel,
             out_trade_no=out_trade_no,
-            amount_fen=order.total_fen,
+            amount_fen=amount_fen,
         )
     try:
         created = provider.create_intent(
             out_trade_no=out_trade_no,
-            amount_fen=order.total_fen,
-            description=f"乡村好物订单 {order.number}",
+            amount_fen=amount_fen,
+            description=f"乡村好物订单 {order.number}{'（尾款）' if suffix else ''}",
             channel=channel,
             notify_url=callbacks.public_url(callbacks.WECHAT_PAY_NOTIFY),
             client_ip=client_ip,
@@ -216,9 +234,10 @@ def confirm_cash(
     Confirming the same receipt twice stores it once; a wrong amount is rejected.
     """
     intent = session.scalars(
-        select(PaymentIntent).where(
-            col(PaymentIntent.order_id) == order.id, col(PaymentIntent.provider) == "cash"
-        )
+        select(PaymentIntent)
+        .where(col(PaymentIntent.order_id) == order.id, col(PaymentIntent.provider) == "cash")
+        # a pre-sale's balance is a second cash intent: the one still open comes first
+        .order_by(col(PaymentIntent.status) == IntentStatus.PAID, col(PaymentIntent.id).desc())
     ).first()
     if intent is None:
         raise InvalidTransition("该订单没有选择到站现金付款")
@@ -316,6 +335,8 @@ def apply_notification(session: Session, notification_id: int) -> str:
         utcnow(),
     )
     session.add(intent)
+    if order.status == OrderStatus.PAID and _presale_balance_paid(session, order, intent):
+        return outcome("applied")
     if order.status != OrderStatus.PENDING_PAYMENT:
         # Paid after the order was cancelled (stock released): the money goes back.
         from farmgate.ledger import tasks as ledger  # the job bodies are registered by install()
@@ -327,6 +348,48 @@ def apply_notification(session: Session, notification_id: int) -> str:
     orders.mark_paid(session, order, note=f"{label} {note.transaction_id}")
     notify.order_paid(session, order)
     return outcome("applied")
+
+
+def presale_balance_fen(session: Session, order: Order) -> int:
+    """What a pre-sale order leaves for the balance payment (0 for any other order)."""
+    from farmgate.models import PresaleOrder
+
+    return sum(
+        part.balance_fen
+        for part in session.scalars(
+            select(PresaleOrder).where(col(PresaleOrder.order_id) == order.id)
+        )
+    )
+
+
+def _presale_balance_paid(session: Session, order: Order, intent: PaymentIntent) -> bool:
+    """A pre-sale's balance intent was paid: record it; packing follows (farmgate/presale)."""
+    from farmgate.models import Fulfilment, FulfilmentStatus, Presale, PresaleOrder, PresaleStatus
+
+    parts = list(
+        session.scalars(
+            select(PresaleOrder).where(
+                col(PresaleOrder.order_id) == order.id,
+                col(PresaleOrder.balance_trade_no) == intent.out_trade_no,
+            )
+        )
+    )
+    if not parts:
+        return False
+    for part in parts:
+        part.balance_paid_at = utcnow()
+        session.add(part)
+        presale = session.get(Presale, part.presale_id)
+        if presale is not None and presale.status == PresaleStatus.HARVESTED:
+            for fulfilment in session.scalars(
+                select(Fulfilment).where(
+                    col(Fulfilment.order_id) == order.id,
+                    col(Fulfilment.status) == FulfilmentStatus.PENDING,
+                )
+            ):
+                fulfilment.status = FulfilmentStatus.TO_PACK
+                session.add(fulfilment)
+    return True
 
 
 def request_refund(
@@ -406,7 +469,16 @@ def complete_refund(session: Session, refund: Refund, refund_id: str) -> None:
             )
         )
     )
-    if done >= order.total_fen and order.status not in state.CLOSED:
+    paid = sum(
+        i.amount_fen
+        for i in session.scalars(
+            select(PaymentIntent).where(
+                col(PaymentIntent.order_id) == order.id,
+                col(PaymentIntent.status) == IntentStatus.PAID,
+            )
+        )
+    )  # a pre-sale order with only its deposit paid is refunded once the deposit is back
+    if done >= min(order.total_fen, paid) and order.status not in state.CLOSED:
         if order.status != OrderStatus.REFUND_REQUESTED:
             state.transition(
                 session, order, OrderStatus.REFUND_REQUESTED, actor_name="admin", note=refund.reason

@@ -22,6 +22,7 @@ from farmgate.logistics import township
 from farmgate.models import CATEGORIES, Account, FulfilmentStatus, Role
 from farmgate.orders import buyer_views, presenters
 from farmgate.orders import service as orders
+from farmgate.presale import service as presale
 from farmgate.reviews import views as reviews
 from farmgate.storefront import wechat_pages as wx
 from farmgate.storefront.common import PageAccount, check_csrf, render
@@ -90,6 +91,10 @@ def product_page(
         "product.html",
         account,
         product=product,
+        presales=[
+            {"sku_id": p.sku_id, "window": presale.ship_window(p), "terms": presale.terms(p)}
+            for p in presale.current_for_product(session, product_id)
+        ],
         batch=batch,
         trace_path=trace_path,
         reviews=reviews.summary(session, product_id),

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from farmgate.cooperatives import service as cooperatives
 from farmgate.errors import ValidationFailed
 from farmgate.models import Account, Role
+from farmgate.presale import service as presale
 from farmgate.reports import charts, service
 from farmgate.reports import stations as station_reports
 from farmgate.reports.filters import Granularity
@@ -176,6 +177,7 @@ def _dashboard(
         stations=station_reports.station_counts(session, board.filters)
         if account.role == Role.ADMIN and cooperative_id is None
         else None,
+        presale_volumes=presale.volumes(session, cooperative_id),
     )
 
 

@@ -30,6 +30,7 @@ from farmgate.orders.schemas import AddressIn, CartView, CheckoutIn
 from farmgate.payments import aftersales
 from farmgate.payments import service as payments
 from farmgate.payments.qr import qr_svg
+from farmgate.presale import service as presale
 from farmgate.stations import orders as station_orders
 from farmgate.stations import records as stations
 from farmgate.storefront import wechat_pages as wx
@@ -89,9 +90,14 @@ def set_cart_quantity(
 @router.get("/cart", response_class=HTMLResponse)
 def cart_page(request: Request, session: SessionDep, account: PageAccount) -> Response:
     ref = _cart_ref(request, session, account, create=False)
-    return render(
-        request, "cart.html", account, cart=carts.view(session, ref.cart if ref else None)
-    )
+    cart = carts.view(session, ref.cart if ref else None)
+    return render(request, "cart.html", account, cart=cart, ship_dates=_ship_dates(session, cart))
+
+
+def _ship_dates(session: Session, cart: CartView) -> dict[int, str]:
+    """Pre-sale lines' expected ship window, by SKU id (shown on the cart and checkout)."""
+    ids = [line.sku_id for g in cart.groups for line in g.lines]
+    return {k: presale.ship_window(v) for k, v in presale.for_skus(session, ids).items()}
 
 
 def _checkout_form(
@@ -108,6 +114,7 @@ def _checkout_form(
         "checkout.html",
         account,
         cart=cart,
+        ship_dates=_ship_dates(session, cart) if session is not None else {},  # type: ignore[arg-type]
         values=values,
         errors=errors,
         delivery_labels=DeliveryMethod.labels(),
@@ -253,10 +260,32 @@ def order_response(
     jsapi = intent.client.get("jsapi") if intent and intent.channel == "jsapi" else None
     extra = buyer_views.extras(session, [order])[pk(order)]
     delivered = receipt.delivered_at(session, order) if order.status == "delivered" else None
+    sales = presale.of_order(session, order)
+    balance = (
+        payments.open_intent(session, order) if sales and order.status == state.OS.PAID else None
+    )
+    balance_url = balance.client.get("code_url") if balance else None
     response = render(
         request,
         "order.html",
         account,
+        presales=[
+            {
+                "part": p.part,
+                "presale": p.presale,
+                "window": presale.ship_window(p.presale),
+                "balance_open": p.balance_open,
+                "late": p.late,
+                "refund_text": "逾期未付尾款，订单已取消，定金原路退回。"
+                if p.presale.status == "closed"
+                else "采收不足，按付款先后发货，本单已全额自动退款。",
+            }
+            for p in sales
+        ],
+        pay_fen=order.total_fen - payments.presale_balance_fen(session, order),
+        balance_fen=balance.amount_fen if balance else 0,
+        balance_url=balance_url,
+        balance_qr=qr_svg(balance_url) if balance_url else None,
         order=view,
         extra=extra,
         phones=buyer_views.service_phones(session, [f.cooperative_id for f in view.fulfilments]),
@@ -341,6 +370,29 @@ def lookup_order(
         return response
     return RedirectResponse(
         f"/orders/{order.number}?t={service.access_token(order)}", status_code=303
+    )
+
+
+@router.post("/orders/{number}/balance")
+def pay_balance(
+    number: str,
+    request: Request,
+    session: SessionDep,
+    account: PageAccount,
+    t: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """A pre-sale's balance (尾款), the order's second payment; refused after the deadline."""
+    check_csrf(request, csrf_token)
+    order = service.get_by_number(session, number, account, t or None)
+    try:
+        presale.pay_balance(session, order, "native", client_ip=client_ip(request))
+    except FarmgateError as exc:
+        session.rollback()
+        order = service.get_by_number(session, number, account, t or None)
+        return order_response(request, session, account, order, t or None, error=exc.message)
+    return RedirectResponse(
+        f"/orders/{number}?t={t or service.access_token(order)}#presale", status_code=303
     )
 
 

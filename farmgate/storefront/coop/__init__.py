@@ -13,6 +13,7 @@ from farmgate.storefront.coop import (
     money,
     orders,
     photos,
+    presales,
     products,
     profile,
     records,
@@ -30,6 +31,7 @@ for trace_router in (batches.router, records.router, codes.router, cold.router):
     router.include_router(trace_router)  # the desk's 批次与溯源 section
 router.include_router(orders.router)
 router.include_router(refunds.router)
+router.include_router(presales.router)
 router.include_router(money.router)
 router.include_router(invoices.router)
 router.include_router(profile.router)
