@@ -231,7 +231,7 @@ def test_the_courier_finds_a_shipment_by_scanning_or_typing_its_code(
     scanned = client.get("/courier", params={"code": batch["trace_url"]}).text
     assert "已找到该批次的运输" in scanned and "FISH-0701" in scanned
     typed = client.get("/courier", params={"code": "FISH-0701"}).text
-    assert "FISH-0701" in typed and 'src="/static/scan.js"' in typed
+    assert "FISH-0701" in typed and 'src="/static/scan.js?v=' in typed
     other = client.get("/courier", params={"code": "NOT-MINE"}).text
     assert "没有派给你的该批次运输" in other and "记录交接" not in other
 

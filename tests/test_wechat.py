@@ -454,6 +454,10 @@ def test_the_api_pays_by_jsapi_with_the_accounts_bound_openid(
     url = f"/api/v1/orders/{order['id']}/pay"
     unbound = client.post(url, json={"channel": "jsapi"}, headers=headers)
     assert unbound.status_code == 422  # no openid given and none bound
+    for odd in ("\u00a0", "o 1", "ó123"):  # not what WeChat issues: refused before any call
+        refused = client.post(url, json={"channel": "jsapi", "openid": odd}, headers=headers)
+        assert refused.status_code == 422, (odd, refused.text)
+    assert session.get(WeChatOrderPayer, order["id"]) is None
     identity_openid = official_account.state.openid("api-buyer")
     identity.bind_account(session, buyer, identity_openid)
     session.commit()

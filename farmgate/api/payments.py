@@ -31,6 +31,7 @@ class PayIn(BaseModel):
     openid: str | None = Field(
         default=None,
         max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",  # what WeChat issues; anything else could only fail there
         description="jsapi：付款人的 openid；不填则用账号已绑定的微信（网页授权时绑定）",
     )
 
