@@ -17,8 +17,9 @@ import csv
 import io
 import json
 import re
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from sqlalchemy import text
@@ -39,13 +40,25 @@ class ReadingIn(BaseModel):
     celsius: float = Field(ge=-80, le=80)
 
 
-def parse_readings(raw: bytes, content_type: str) -> tuple[list[ReadingIn], dict[str, str]]:
+class PlainReading(NamedTuple):
+    """A reading ``_plain`` read (cheaper to make than a ``ReadingIn``; the same fields)."""
+
+    device_id: str
+    seq: int
+    at: datetime
+    celsius: float
+
+
+Reading = ReadingIn | PlainReading
+
+
+def parse_readings(raw: bytes, content_type: str) -> tuple[list[Reading], dict[str, str]]:
     """CSV (``device_id,seq,at,celsius`` header) or JSON (a list of objects) -> rows, errors.
 
     Errors are keyed ``line N`` (CSV, counting the header as line 1) or ``item N`` (JSON).
     """
     errors: dict[str, str] = {}
-    good: list[ReadingIn] = []
+    good: list[Reading] = []
     if "json" in content_type:
         try:
             items = json.loads(raw)
@@ -91,7 +104,7 @@ _AT = re.compile(
 _CELSIUS = re.compile(r"-?[0-9]{1,3}(\.[0-9]{1,6})?\Z")
 
 
-def _plain(row: Any) -> ReadingIn | None:
+def _plain(row: Any) -> PlainReading | None:
     """The reading of a plain row, or None when pydantic must look at it."""
     if type(row) is not dict:
         return None
@@ -121,10 +134,10 @@ def _plain(row: Any) -> ReadingIn | None:
         when = datetime.fromisoformat(at)
     except ValueError:
         return None
-    return ReadingIn.model_construct(device_id=device, seq=seq, at=when, celsius=celsius)
+    return PlainReading(device, seq, when, celsius)
 
 
-def store_readings(session: Session, readings: list[ReadingIn]) -> int:
+def store_readings(session: Session, readings: Sequence[Reading]) -> int:
     """Insert readings, skipping (device, seq) pairs already stored; returns how many are new."""
     if not readings:
         return 0
@@ -142,7 +155,7 @@ def store_readings(session: Session, readings: list[ReadingIn]) -> int:
     return int(session.execute(text("SELECT total_changes()")).scalar_one() - before)
 
 
-def _store_postgresql(session: Session, readings: list[ReadingIn]) -> int:
+def _store_postgresql(session: Session, readings: Sequence[Reading]) -> int:
     """COPY into a temporary table (this connection's, emptied at commit), then one insert."""
     session.execute(
         text(
