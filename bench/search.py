@@ -250,12 +250,107 @@ def run(
     )
 
 
+# Run in a fresh interpreter (settings from the environment): one search through the store.
+FIRST_SEARCH = """
+import time
+from pathlib import Path
+from farmgate.db import session_scope
+from farmgate.search import service
+from farmgate.search.backend import SearchQuery
+t0 = time.perf_counter()
+with session_scope() as session:
+    result = service.search(session, SearchQuery(q="辣椒"))
+took = time.perf_counter() - t0
+rss = [l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS:")]
+print(result.total, int(rss[0].split()[1]) // 1024, f"{took:.1f}")
+"""
+
+
+def startup(docs: list[SearchDocument]) -> None:
+    """Time from a new process's start to its first search's answer (SQLite, store entries)."""
+    import resource
+    import subprocess
+    import tempfile
+
+    from sqlalchemy import create_engine, insert
+
+    from farmgate.models import SearchEntry, SearchVersion
+
+    tmp = Path(tempfile.mkdtemp(prefix="farmgate-search-bench-"))
+    url = f"sqlite:///{tmp / 'search.db'}"
+    engine = create_engine(url)
+    SearchEntry.metadata.create_all(
+        engine,
+        tables=[SearchEntry.__table__, SearchVersion.__table__],  # type: ignore[list-item]
+    )
+    now = datetime.now(UTC)
+    version = 0
+
+    def write(batch: list[SearchDocument]) -> None:
+        nonlocal version
+        version += 1
+        rows = [
+            {"product_id": d.id, "version": version, "body": d.to_dict(), "updated_at": now}
+            for d in batch
+        ]
+        with engine.begin() as conn:
+            conn.execute(
+                SearchEntry.__table__.delete().where(
+                    SearchEntry.__table__.c.product_id.in_([d.id for d in batch])
+                )
+            )  # type: ignore[attr-defined]
+            conn.execute(insert(SearchEntry), rows)
+            conn.execute(SearchVersion.__table__.delete())  # type: ignore[attr-defined]
+            conn.execute(insert(SearchVersion), [{"id": 1, "value": version}])
+
+    for i in range(0, len(docs), 5000):
+        write(docs[i : i + 5000])
+
+    def first(label: str, snapshot_min: int) -> None:
+        env = {
+            **os.environ,
+            "FARMGATE_DATABASE_URL": url,
+            "FARMGATE_DATA_DIR": str(tmp / "var"),
+            "FARMGATE_SEARCH_SNAPSHOT_MIN": str(snapshot_min),
+        }
+        started = time.perf_counter()
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out = subprocess.run(
+            [sys.executable, "-c", FIRST_SEARCH],
+            env=env, capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+        wall = time.perf_counter() - started
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
+        print(f"{label:<34} {wall:>7.1f} {cpu:>7.1f} {out[2]:>9} {out[0]:>6} {out[1]:>7}")
+
+    print(
+        f"{'new process, first search':<34} {'wall s':>7} {'CPU s':>7} {'search s':>9} "
+        f"{'hits':>6} {'RSS MB':>7}"
+    )
+    first("no snapshot (before)", 0)
+    first("no snapshot yet: build + write it", 5000)
+    first("snapshot loaded", 5000)
+    rng = random.Random(5)
+    write([
+        SearchDocument.from_dict({**d.to_dict(), "sales": d.sales + 1})
+        for d in rng.sample(docs, 2000)
+    ])  # fmt: skip
+    first("snapshot + 2,000 newer entries", 5000)
+    size = sum(f.stat().st_size for f in (tmp / "var").glob("search-*.npz"))
+    print(f"snapshot file: {size / 1e6:.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=2_000)
+    parser.add_argument("--startup-only", action="store_true", help="only time-to-first-search")
     args = parser.parse_args()
     docs = products(args.products)
+    startup(docs)
+    if args.startup_only:
+        return
     qs = queries(args.queries)
     print(
         f"{'backend':<12} {'products':>8} {'index s':>8} {'RSS MB':>8} "

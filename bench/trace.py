@@ -336,6 +336,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--readings", type=int, default=1_000_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--ingest-only", action="store_true", help="only the readings upload")
     parser.add_argument("--log", action="store_true", help="bench the transparency log")
     parser.add_argument("--log-events", type=int, default=1_000_000)
     parser.add_argument("--log-measure", metavar="URL", help="only measure proofs on this db")
@@ -347,7 +348,8 @@ def main() -> None:
         main_log(args.backends.split(","), args.log_events)
         return
     load = {"concurrency": args.concurrency, "duration": args.duration}
-    print_ceiling(load)
+    if not args.ingest_only:
+        print_ceiling(load)
     ingests = []
     for backend in args.backends.split(","):
         url = (
@@ -361,8 +363,9 @@ def main() -> None:
         try:
             page = httpx.get(base + paths[0])
             print(f"# {backend}: lot page {len(page.content)} bytes, status {page.status_code}")
-            print(drive(base, paths, **load).row(backend, "trace lot"), flush=True)
-            print(drive(base, [serial], **load).row(backend, "trace serial"), flush=True)
+            if not args.ingest_only:
+                print(drive(base, paths, **load).row(backend, "trace lot"), flush=True)
+                print(drive(base, [serial], **load).row(backend, "trace serial"), flush=True)
             first, again = ingest(base, shipment, token, args.readings)
             ingests.append((backend, args.readings, first, again, peak_rss_mb(proc.pid)))
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,6 +27,7 @@ from farmgate.callbacks import API_PREFIX
 from farmgate.config import settings
 from farmgate.db import check_migrations, get_engine
 from farmgate.ops.middleware import RequestContext
+from farmgate.search import service as search_service
 from farmgate.storefront.account_pages import router as account_router
 from farmgate.storefront.buyer import router as buyer_router
 from farmgate.storefront.coop import router as coop_desk_router
@@ -100,6 +102,8 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
         if check_schema:
             # Refuse to serve a database the code does not match; the message names the fix.
             check_migrations(get_engine())
+        # The search index snapshot loads beside the first requests (farmgate/search/store.py).
+        threading.Thread(target=search_service.warm_up, name="search-warm-up", daemon=True).start()
         queue = make_job_queue() if run_jobs else None
         app.state.job_queue = queue
         if queue is not None:

@@ -3,6 +3,12 @@
 Readings are keyed by (device, sequence number), so uploading the same file twice stores each
 reading once. Bad rows are reported with their line numbers and the good rows are kept; the
 shipment is analysed again after each upload (shipments.refresh).
+
+Speed. A logger's rows are nearly always plain (``T01,17,2026-05-01T08:00:00+08:00,4.5``):
+``_plain`` checks those against a strict pattern and builds the reading directly, and only a
+row it does not recognise goes through pydantic (which then gives the same value, or the
+error message as before). PostgreSQL stores an upload with ``COPY`` into a temporary table
+and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``; SQLite with one ``executemany``.
 """
 
 from __future__ import annotations
@@ -10,10 +16,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -31,13 +40,25 @@ class ReadingIn(BaseModel):
     celsius: float = Field(ge=-80, le=80)
 
 
-def parse_readings(raw: bytes, content_type: str) -> tuple[list[ReadingIn], dict[str, str]]:
+class PlainReading(NamedTuple):
+    """A reading ``_plain`` read (cheaper to make than a ``ReadingIn``; the same fields)."""
+
+    device_id: str
+    seq: int
+    at: datetime
+    celsius: float
+
+
+Reading = ReadingIn | PlainReading
+
+
+def parse_readings(raw: bytes, content_type: str) -> tuple[list[Reading], dict[str, str]]:
     """CSV (``device_id,seq,at,celsius`` header) or JSON (a list of objects) -> rows, errors.
 
     Errors are keyed ``line N`` (CSV, counting the header as line 1) or ``item N`` (JSON).
     """
     errors: dict[str, str] = {}
-    good: list[ReadingIn] = []
+    good: list[Reading] = []
     if "json" in content_type:
         try:
             items = json.loads(raw)
@@ -63,6 +84,10 @@ def parse_readings(raw: bytes, content_type: str) -> tuple[list[ReadingIn], dict
     if len(rows) > MAX_READINGS_PER_UPLOAD:
         raise ValidationFailed("一次最多上传 200000 条读数", fields={"file": f"共 {len(rows)} 条"})
     for where, row in rows:
+        plain = _plain(row)
+        if plain is not None:
+            good.append(plain)
+            continue
         try:
             good.append(ReadingIn.model_validate(row))
         except ValidationError as exc:
@@ -71,25 +96,89 @@ def parse_readings(raw: bytes, content_type: str) -> tuple[list[ReadingIn], dict
     return good, errors
 
 
-def store_readings(session: Session, readings: list[ReadingIn]) -> int:
+# What pydantic surely accepts, and reads as ``int`` / ``datetime.fromisoformat`` / ``float`` do.
+_SEQ = re.compile(r"[0-9]{1,18}\Z")
+_AT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?[+-][0-9]{2}:[0-9]{2}\Z"
+)
+_CELSIUS = re.compile(r"-?[0-9]{1,3}(\.[0-9]{1,6})?\Z")
+
+
+def _plain(row: Any) -> PlainReading | None:
+    """The reading of a plain row, or None when pydantic must look at it."""
+    if type(row) is not dict:
+        return None
+    device, seq, at, celsius = (
+        row.get("device_id"),
+        row.get("seq"),
+        row.get("at"),
+        row.get("celsius"),
+    )
+    if type(device) is not str or not 1 <= len(device) <= 40:
+        return None
+    if type(seq) is str and _SEQ.match(seq):
+        seq = int(seq)
+    elif type(seq) is not int or seq < 0:
+        return None
+    if type(at) is not str or not _AT.match(at):
+        return None
+    if type(celsius) is str and _CELSIUS.match(celsius):
+        celsius = float(celsius)
+    elif type(celsius) is int or type(celsius) is float:
+        celsius = float(celsius)
+    else:
+        return None
+    if not -80 <= celsius <= 80:
+        return None
+    try:
+        when = datetime.fromisoformat(at)
+    except ValueError:
+        return None
+    return PlainReading(device, seq, when, celsius)
+
+
+def store_readings(session: Session, readings: Sequence[Reading]) -> int:
     """Insert readings, skipping (device, seq) pairs already stored; returns how many are new."""
     if not readings:
         return 0
-    rows = [r.model_dump() for r in readings]
+    if session.get_bind().dialect.name == "postgresql":
+        return _store_postgresql(session, readings)
     table = TemperatureReading.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    added = 0
-    for start in range(0, len(rows), 2000):
-        chunk = rows[start : start + 2000]
-        statement = (
-            insert(table)
-            .values(chunk)
-            .on_conflict_do_nothing(index_elements=["device_id", "seq"])
-            .returning(table.c.id)
+    before = session.execute(text("SELECT total_changes()")).scalar_one()
+    session.execute(
+        sqlite_insert(table).on_conflict_do_nothing(index_elements=["device_id", "seq"]),
+        [
+            {"device_id": r.device_id, "seq": r.seq, "at": r.at, "celsius": r.celsius}
+            for r in readings
+        ],
+    )
+    return int(session.execute(text("SELECT total_changes()")).scalar_one() - before)
+
+
+def _store_postgresql(session: Session, readings: Sequence[Reading]) -> int:
+    """COPY into a temporary table (this connection's, emptied at commit), then one insert."""
+    session.execute(
+        text(
+            "CREATE TEMP TABLE IF NOT EXISTS reading_upload ON COMMIT DELETE ROWS AS "
+            "SELECT device_id, seq, at, celsius FROM temperature_reading WITH NO DATA"
         )
-        added += len(session.execute(statement).all())  # rowcount is not reliable here
-    return added
+    )
+    session.execute(text("DELETE FROM reading_upload"))  # an earlier upload in this transaction
+    cursor = session.connection().connection.cursor()
+    try:
+        with cursor.copy("COPY reading_upload (device_id, seq, at, celsius) FROM STDIN") as copy:
+            for r in readings:
+                copy.write_row((r.device_id, r.seq, r.at, r.celsius))
+    finally:
+        cursor.close()
+    result = session.execute(
+        text(
+            "INSERT INTO temperature_reading (device_id, seq, at, celsius) "
+            "SELECT device_id, seq, at, celsius FROM reading_upload "
+            "ON CONFLICT (device_id, seq) DO NOTHING"
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def upload_readings(

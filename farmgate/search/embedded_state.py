@@ -61,6 +61,11 @@ class Categorical:
         else:
             values.append(value)
             labels.append(label)
+        return Categorical.of(values, labels)
+
+    @staticmethod
+    def of(values: list[Any], labels: list[str]) -> Categorical:
+        """The values with their labels, in code order."""
         terms: dict[str, set[int]] = {}
         exact = {}
         for code, text in enumerate(labels):

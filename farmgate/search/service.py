@@ -17,6 +17,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from farmgate.config import settings
+from farmgate.db import session_scope
 from farmgate.models import SearchEntry
 from farmgate.search import documents, store, vocabulary_store
 from farmgate.search.backend import SearchBackend, SearchQuery, SearchResult
@@ -39,6 +40,24 @@ def embedded_store() -> store.EmbeddedStore:
         if _embedded is None:
             _embedded = store.EmbeddedStore()
         return _embedded
+
+
+def warm_up() -> None:
+    """Load the index snapshot now, not at the first search (a large catalogue's processes).
+
+    Run in a thread at start-up; ``/readyz`` waits for it (its search check catches up under
+    the same lock). Without a snapshot file it does nothing: a small catalogue builds fast
+    enough at the first search, and tests' databases are left alone.
+    """
+    if uses_meilisearch() or settings.search_snapshot_min <= 0:
+        return
+    if not store.snapshot_path().exists():
+        return
+    try:
+        with session_scope() as session:
+            embedded_store().catch_up(session, force=True)
+    except Exception:  # the first search will try again
+        log.exception("search warm-up failed")
 
 
 def meili_backend() -> SearchBackend:
