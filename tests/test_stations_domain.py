@@ -175,3 +175,29 @@ def sku_coop(session: Session, sku: Sku) -> int:
     product = session.get(Product, sku.product_id)
     assert product is not None
     return product.cooperative_id
+
+
+def test_the_villager_and_the_buyer_get_their_text_messages(  # type: ignore[no-untyped-def]
+    session: Session, sms
+) -> None:
+    from tests.support.logistics import run_jobs
+
+    world = station_world(session)
+    order = _villager_order(session, world)
+    link = session.get(StationOrder, order.id)
+    assert link is not None
+    session.commit()
+    run_jobs(session, "stations.sms_order_placed")
+    placed = [m for m in sms.state.messages if m.phone.endswith("13912345678")]
+    assert len(placed) == 1
+    assert placed[0].params[0] == order.number
+    assert link.pickup_code in placed[0].params[1] and "代您下单" in placed[0].params[1]
+
+    station_orders.confirm_cash(session, world["staff"], order.number, "R-9")
+    fulfilment = session.query(Fulfilment).filter_by(order_id=order.id).one()
+    orders.mark_packed(session, world["coop_staff"], fulfilment.id)
+    station_orders.mark_arrived(session, world["staff"], order.number)
+    session.commit()
+    run_jobs(session, "stations.sms_parcel_arrived")
+    arrived = [m for m in sms.state.messages if "已到" in m.params[1]]
+    assert len(arrived) == 1 and link.pickup_code in arrived[0].params[1]

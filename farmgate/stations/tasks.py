@@ -1,7 +1,9 @@
 """Station jobs: text messages to villagers and pickup buyers.
 
-The SMS sender (farmgate/sms/) is not on main yet: these jobs build the message and log it.
-When it lands, each body hands ``message(...)`` to it; the job names and arguments stay.
+Sent by SMS with the order-notice template (``FARMGATE_NOTIFY_SMS_TEMPLATE``: order number,
+what happened, link), through the outbox: a provider outage retries, a refused number
+dead-letters where the console shows it; with no SMS account configured the message is only
+logged.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ from typing import TypedDict
 
 from sqlalchemy.orm import Session
 
+from farmgate.config import settings
 from farmgate.jobs.registry import job
 from farmgate.models import Order, Station, StationOrder
+from farmgate.notify.messages import order_url
+from farmgate.sms.sender import SmsNotConfigured, configured_sender
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +49,28 @@ def arrived_message(order: Order, link: StationOrder, station: Station) -> str:
     )
 
 
+def _send(phone: str, order: Order, news: str, whole: str) -> None:
+    if not settings.sms_secret_id or not settings.notify_sms_template:
+        log.info("sms (no SMS account configured) to %s: %s", phone, whole)
+        return
+    try:
+        configured_sender().send(
+            phone, settings.notify_sms_template, [order.number, news, order_url(order)]
+        )
+    except SmsNotConfigured:
+        log.info("sms (not configured) to %s: %s", phone, whole)
+
+
 @job("stations.sms_order_placed", queue="quick", max_tries=5, timeout=20)
 def sms_order_placed(session: Session, args: OrderArgs) -> None:
     """Tell a villager the number of the order station staff placed for them."""
     parts = _parts(session, args["order_id"])
     if parts is not None and parts[1].villager_phone:
-        log.info("sms to %s: %s", parts[1].villager_phone, placed_message(*parts))
+        order, link, station = parts
+        news = f"已由{station.name}代您下单" + (
+            f"，到货后凭取货码{link.pickup_code}取货" if link.pickup_code else ""
+        )
+        _send(link.villager_phone, order, news, placed_message(*parts))
 
 
 @job("stations.sms_parcel_arrived", queue="quick", max_tries=5, timeout=20)
@@ -57,4 +78,6 @@ def sms_parcel_arrived(session: Session, args: OrderArgs) -> None:
     """Tell the buyer their pickup parcel is at the station, with the code."""
     parts = _parts(session, args["order_id"])
     if parts is not None:
-        log.info("sms to %s: %s", parts[0].phone, arrived_message(*parts))
+        order, link, station = parts
+        news = f"已到{station.name}，请凭取货码{link.pickup_code}取货"
+        _send(order.phone, order, news, arrived_message(*parts))
