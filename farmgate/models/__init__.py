@@ -58,6 +58,7 @@ from farmgate.models.recall import CourierVillage, Recall, RecallContact
 from farmgate.models.reconciliation import BillCheck
 from farmgate.models.report import ReportFact as ReportFact
 from farmgate.models.review import ProductReview, ReportReason, ReviewReport
+from farmgate.models.shipping import ShippingRule
 from farmgate.models.search import SearchEntry, SearchVersion
 from farmgate.models.submission import FormSubmission
 from farmgate.models.township import Township, Village
@@ -135,6 +136,7 @@ __all__ = [
     "RefundStatus",
     "ReportReason",
     "ReviewReport",
+    "ShippingRule",
     "Role",
     "ScanCount",
     "SearchEntry",
