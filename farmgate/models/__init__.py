@@ -58,8 +58,8 @@ from farmgate.models.recall import CourierVillage, Recall, RecallContact
 from farmgate.models.reconciliation import BillCheck
 from farmgate.models.report import ReportFact as ReportFact
 from farmgate.models.review import ProductReview, ReportReason, ReviewReport
-from farmgate.models.shipping import ShippingRule
 from farmgate.models.search import SearchEntry, SearchVersion
+from farmgate.models.shipping import ShippingRule
 from farmgate.models.submission import FormSubmission
 from farmgate.models.township import Township, Village
 from farmgate.models.trace_event import ScanCount, TraceEvent
@@ -136,12 +136,12 @@ __all__ = [
     "RefundStatus",
     "ReportReason",
     "ReviewReport",
-    "ShippingRule",
     "Role",
     "ScanCount",
     "SearchEntry",
     "SearchVersion",
     "ShipmentStatus",
+    "ShippingRule",
     "Sku",
     "SkuBase",
     "StorageClass",

@@ -307,7 +307,7 @@ def quote_items(
         .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
         .where(col(Sku.id).in_(list(wanted)))
     ).all()
-    return quote_rows(session, [(wanted[s.id], s, p, c) for s, p, c in rows], method, province)
+    return quote_rows(session, [(wanted[s.id or 0], s, p, c) for s, p, c in rows], method, province)
 
 
 # --- reading the rules from a form ----------------------------------------------------

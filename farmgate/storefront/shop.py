@@ -26,6 +26,7 @@ from farmgate.orders import (
 )
 from farmgate.orders import cart as carts
 from farmgate.orders import checkout as checkouts
+from farmgate.orders import shipping as shipping_fees
 from farmgate.orders.schemas import AddressIn, CartView, CheckoutIn
 from farmgate.payments import aftersales
 from farmgate.payments import service as payments
@@ -87,9 +88,38 @@ def set_cart_quantity(
 @router.get("/cart", response_class=HTMLResponse)
 def cart_page(request: Request, session: SessionDep, account: PageAccount) -> Response:
     ref = _cart_ref(request, session, account, create=False)
-    return render(
-        request, "cart.html", account, cart=carts.view(session, ref.cart if ref else None)
-    )
+    cart = carts.view(session, ref.cart if ref else None)
+    # An estimate to the buyer's default address (or the township's own province); checkout
+    # quotes again for the address given.
+    default = addresses.default_for(session, account) if account else None
+    province = default.province if default else addresses.local_defaults(session)["province"]
+    fees = _shipping(session, cart, {"province": province, "delivery_method": "courier"})
+    return render(request, "cart.html", account, cart=cart, fees=fees, fee_province=province)
+
+
+class Fees:
+    """The shipping quote shown on the cart and checkout: per cooperative, and the total."""
+
+    def __init__(
+        self, parcels: dict[int, shipping_fees.ParcelQuote], error: str | None = None
+    ) -> None:
+        self.parcels = parcels
+        self.error = error
+        self.total_fen = sum(q.fen for q in parcels.values())
+
+
+def _shipping(session: Session, cart: CartView, fields: dict[str, str]) -> Fees:
+    province = (fields.get("province") or "").strip()
+    method = fields.get("delivery_method") or "courier"
+    if method == "courier" and not province:
+        return Fees({}, "填写收货省份后显示运费")
+    if method not in {m.value for m in DeliveryMethod}:
+        return Fees({}, "选择配送方式后显示运费")
+    items = [(line.sku_id, line.quantity) for g in cart.groups for line in g.lines]
+    try:
+        return Fees(shipping_fees.quote_items(session, items, method, province))
+    except FarmgateError as exc:
+        return Fees({}, exc.message)
 
 
 def _checkout_form(
@@ -101,6 +131,16 @@ def _checkout_form(
     session: Session | None = None,
 ) -> Response:
     saved = addresses.list_for(session, account) if session is not None and account else []
+    fees = None
+    if session is not None and isinstance(cart, CartView):
+        fields = dict(values)
+        chosen = values.get("address_id", "new")
+        if account is not None and chosen.isdigit():
+            known = {str(a.id): a for a in saved}
+            if chosen in known:
+                fields.update(addresses.as_values(known[chosen]))
+        fees = _shipping(session, cart, fields)
+        values = {**values, "quoted_fen": "" if fees.error else str(fees.total_fen)}
     response = render(
         request,
         "checkout.html",
@@ -112,6 +152,7 @@ def _checkout_form(
         guest_rule=guest_limits.rule_text() if account is None else None,
         saved=saved,
         villages=addresses.village_choices(session) if session is not None else [],
+        fees=fees,
     )
     if errors:
         response.status_code = 422
@@ -163,6 +204,9 @@ def place_order(
         return RedirectResponse("/cart", status_code=303)
     if cart.unavailable:
         return _checkout_form(request, account, cart, values, _bad_lines(cart), session)
+    if values.pop("action", "") == "quote":  # "更新运费": the same form, the fee for its address
+        return _checkout_form(request, account, cart, values, {}, session)
+    quoted = values.get("quoted_fen", "")
     fields = dict(values)
     chosen = values.get("address_id", "new")
     if account is not None and chosen.isdigit():  # a saved address: its fields, not the typed
@@ -178,7 +222,8 @@ def place_order(
             if not any(addresses.same(a, fields) for a in known):
                 address = AddressIn(**{k: fields.get(k, "") for k in addresses.FIELDS})
                 addresses.add(session, account, address)
-        order = checkouts.checkout(session, ref.cart, data, account)
+        expected = int(quoted) if quoted.isdigit() else None
+        order = checkouts.checkout(session, ref.cart, data, account, expected)
     except FarmgateError as exc:
         session.rollback()
         errors = {"_": exc.message, **exc.fields}
