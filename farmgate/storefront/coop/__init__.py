@@ -17,6 +17,7 @@ from farmgate.storefront.coop import (
     profile,
     records,
     refunds,
+    shipping,
     skus,
 )
 
@@ -33,3 +34,4 @@ router.include_router(refunds.router)
 router.include_router(money.router)
 router.include_router(invoices.router)
 router.include_router(profile.router)
+router.include_router(shipping.router)

@@ -17,9 +17,10 @@ from farmgate.storefront.township import (  # noqa: E402
     ops,
     review,
     reviews,
+    shipping,
     today,
     trace,
 )
 
-for section in (today, review, money_pages, money_ledger, trace, couriers, ops, reviews):
+for section in (today, review, money_pages, money_ledger, trace, couriers, ops, reviews, shipping):
     router.include_router(section.router)
