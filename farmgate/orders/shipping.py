@@ -63,13 +63,14 @@ def _bands(*rows: tuple[int, int, int]) -> list[Band]:
 
 # SAMPLE FIGURES, for the demo only: shaped like the post office's EMS/邮政 parcel tiers
 # (first kilogram, then bands), not its published price list. A township replaces them.
+# In-province parcels up to 3 kg cost what the old flat fee did (10 yuan, 25 chilled/frozen).
 DEFAULT_RULES = Rules(
     sample=True,
     zones=[
         Zone(
             name="省内",
             provinces=["湖南"],
-            bands=_bands((0, 1000, 800), (1000, 3000, 1200), (3000, 5000, 1500)),
+            bands=_bands((0, 3000, 1000), (3000, 5000, 1300)),
             extra_kg_fen=200,
         ),
         Zone(
@@ -85,9 +86,9 @@ DEFAULT_RULES = Rules(
             extra_kg_fen=800,
         ),
     ],
-    chilled_fen=1000,
+    chilled_fen=1500,
     frozen_fen=1500,
-    free_over_fen=19900,
+    free_over_fen=None,
     local_fen=500,
 )
 
