@@ -19,7 +19,9 @@ def test_checkout_quotes_a_chilled_parcel_by_province(page) -> None:  # type: ig
 
     submit(page, "text=去结算")
     fee = page.locator(".fee-list .fee")
-    assert fee.count() == 1 and "¥25.00" in fee.inner_text() and "冷藏加收¥15.00" in fee.inner_text()
+    assert (
+        fee.count() == 1 and "¥25.00" in fee.inner_text() and "冷藏加收¥15.00" in fee.inner_text()
+    )
     check_phone(page, "shipping-02-checkout-hunan")
 
     for name, value in {
