@@ -45,3 +45,17 @@ def test_checkout_quotes_a_chilled_parcel_by_province(page) -> None:  # type: ig
     page.wait_for_selector("text=待付款")
     assert "62.00" in page.content()
     shot(page, "shipping-04-order")
+
+
+def test_the_desk_refuses_overlapping_bands_at_360_px(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/login")
+    page.fill("input[name=phone]", "13800000001")
+    page.fill("input[name=password]", "farmgate-demo")
+    submit(page, "button[type=submit]")
+    page.goto("/coop/shipping")
+    check_phone(page, "shipping-05-desk-rules")
+    page.fill("textarea[name=zone0_bands]", "0-3000 10\n2500-5000 13")
+    submit(page, "text=保存运费规则")
+    assert "重量段重叠" in page.inner_text("#zone0")
+    assert page.input_value("textarea[name=zone0_bands]") == "0-3000 10\n2500-5000 13"
+    check_phone(page, "shipping-06-desk-overlap")

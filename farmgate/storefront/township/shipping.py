@@ -42,7 +42,7 @@ def _page(
         request,
         admin,
         "township/shipping.html",
-        section="money",
+        section="couriers",
         sample=rules.sample,
         values=values or shipping_fees.form_values(rules),
         errors=errors or {},
