@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import select
+from sqlmodel import col
 
 from farmgate.errors import ValidationFailed
-from farmgate.models import FulfilmentStatus, OrderStatus
+from farmgate.models import DeliveryMethod, FulfilmentStatus, OrderStatus, Sku
 from farmgate.orders import cart as carts
 from farmgate.orders import checkout as checkouts
 from farmgate.orders import presenters, service
+from farmgate.orders import shipping as shipping_fees
 from farmgate.orders.schemas import CartItemIn, CartQuantityIn, CartView, CheckoutIn, OrderOut
 from farmgate.validators import normalize_mobile
 from farmgate.web.auth import CurrentAccount, CurrentAdmin, CurrentCooperativeStaff, OptionalAccount
@@ -94,12 +97,78 @@ def checkout(
     session: SessionDep,
     account: OptionalAccount,
     x_cart_token: CartToken = None,
+    expected_shipping_fen: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            description="买家看到的运费合计（分）；运费规则已变时拒绝下单（409 shipping_changed）",
+        ),
+    ] = None,
 ) -> OrderOut:
     ref = carts.get_cart(session, account, _token(request, x_cart_token), create=False)
     if ref is None:
         raise ValidationFailed("购物车是空的", code="empty_cart")
-    order = checkouts.checkout(session, ref.cart, data, account)
+    order = checkouts.checkout(session, ref.cart, data, account, expected_shipping_fen)
     return presenters.order_view(session, order)
+
+
+class QuoteIn(BaseModel):
+    province: str = Field(default="", max_length=20, description="收货省份，如 广东省")
+    delivery_method: DeliveryMethod = DeliveryMethod.COURIER
+    items: list[CartItemIn] | None = Field(
+        default=None, max_length=100, description="要报价的规格与数量；省略时按当前购物车"
+    )
+
+
+class ParcelQuoteOut(BaseModel):
+    cooperative_id: int
+    weight_g: int
+    items_fen: int
+    zone: str
+    base_fen: int
+    cold_fen: int
+    fen: int
+    storage: str
+    free: bool
+    note: str
+
+
+class QuoteOut(BaseModel):
+    parcels: list[ParcelQuoteOut]
+    shipping_fen: int
+
+
+@router.post("/shipping/quote", response_model=QuoteOut, summary="运费报价（按合作社分包裹）")
+def shipping_quote(
+    data: QuoteIn,
+    request: Request,
+    session: SessionDep,
+    account: OptionalAccount,
+    x_cart_token: CartToken = None,
+) -> QuoteOut:
+    """The same quote checkout charges: pass ``shipping_fen`` back to checkout as
+    ``expected_shipping_fen`` to be refused rather than charged a changed fee."""
+    if data.delivery_method == DeliveryMethod.COURIER and not data.province.strip():
+        raise ValidationFailed("请填写收货省份", fields={"province": "请填写收货省份"})
+    if data.items is None:
+        ref = carts.get_cart(session, account, _token(request, x_cart_token), create=False)
+        view = carts.view(session, ref.cart if ref else None)
+        items = [(line.sku_id, line.quantity) for g in view.groups for line in g.lines]
+    else:
+        items = [(i.sku_id, i.quantity) for i in data.items]
+    quotes = shipping_fees.quote_items(session, items, data.delivery_method, data.province)
+    known = {q.cooperative_id for q in quotes.values()}
+    if items and not known:
+        raise ValidationFailed("没有找到这些商品", fields={"items": "没有找到这些商品"})
+    if data.items is not None and len({s for s, _ in items}) != _found(session, items):
+        raise ValidationFailed("有的商品规格不存在", fields={"items": "有的商品规格不存在"})
+    parcels = [ParcelQuoteOut(**vars(q)) for q in quotes.values()]
+    return QuoteOut(parcels=parcels, shipping_fen=sum(p.fen for p in parcels))
+
+
+def _found(session: SessionDep, items: list[tuple[int, int]]) -> int:
+    ids = list({s for s, _ in items})
+    return len(session.scalars(select(col(Sku.id)).where(col(Sku.id).in_(ids))).all())
 
 
 @router.get("/orders", response_model=list[OrderOut], summary="我的订单")

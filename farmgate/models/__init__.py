@@ -66,6 +66,7 @@ from farmgate.models.reconciliation import BillCheck
 from farmgate.models.report import ReportFact as ReportFact
 from farmgate.models.review import ProductReview, ReportReason, ReviewReport
 from farmgate.models.search import SearchEntry, SearchSynonym, SearchVersion
+from farmgate.models.shipping import ShippingRule
 from farmgate.models.sms import SmsCode
 from farmgate.models.station import Station, StationOrder, StationStaff
 from farmgate.models.submission import FormSubmission
@@ -157,6 +158,7 @@ __all__ = [
     "SearchSynonym",
     "SearchVersion",
     "ShipmentStatus",
+    "ShippingRule",
     "Sku",
     "SkuBase",
     "SmsCode",

@@ -36,19 +36,14 @@ from farmgate.models import (
     OrderStatus,
     Product,
     Sku,
-    StorageClass,
     Township,
 )
 from farmgate.orders import cart as carts
 from farmgate.orders import guest_limits
+from farmgate.orders import shipping as shipping_fees
 from farmgate.orders.schemas import CheckoutIn
 from farmgate.search import tracking as search_tracking
 from farmgate.timeutil import to_local
-
-# Flat shipping per cooperative parcel, in fen; cold-chain parcels cost more.
-# Township couriers deliver within the county at one price, chilled or not.
-SHIPPING_FEN = {"ambient": 1000, "cold": 2500, "local": 500}
-
 
 # (CartItem, Sku, Product, Cooperative) rows; SQLModel's columns defeat Row's own typing.
 Rows = Sequence[Any]
@@ -56,6 +51,12 @@ Rows = Sequence[Any]
 
 class OutOfStock(Conflict):
     code = "out_of_stock"
+
+
+class QuoteChanged(Conflict):
+    """The fee the buyer was shown is no longer the fee: refused, with the new one."""
+
+    code = "shipping_changed"
 
 
 def _order_number() -> str:
@@ -142,7 +143,16 @@ def _take_stock(session: Session, rows: Rows) -> None:
     search_tracking.touch(session, [p.id for _, sku, p, _ in rows if left[sku.id] <= 0])
 
 
-def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | None) -> Order:
+def checkout(
+    session: Session,
+    cart: Cart,
+    data: CheckoutIn,
+    actor: Account | None,
+    expected_shipping_fen: int | None = None,
+) -> Order:
+    """Place the order. Shipping is quoted by farmgate/orders/shipping.py; when the caller
+    passes the total fee the buyer was shown and the rules have changed since, the order is
+    refused (QuoteChanged, with the new fee) rather than charging a fee not shown."""
     rows = session.execute(
         select(CartItem, Sku, Product, Cooperative)
         .join(Sku, col(Sku.id) == CartItem.sku_id)
@@ -178,18 +188,19 @@ def checkout(session: Session, cart: Cart, data: CheckoutIn, actor: Account | No
     by_coop: dict[int, list[tuple[CartItem, Sku, Product]]] = defaultdict(list)
     for item, sku, product, coop in rows:
         by_coop[pk(coop)].append((item, sku, product))
-    shipping = {
-        coop_id: 0
-        if data.delivery_method == DeliveryMethod.PICKUP
-        else SHIPPING_FEN["local"]
-        if data.delivery_method == DeliveryMethod.LOCAL
-        else SHIPPING_FEN[
-            "cold"
-            if any(p.storage_class != StorageClass.AMBIENT for _, _, p in lines)
-            else "ambient"
-        ]
-        for coop_id, lines in by_coop.items()
-    }
+    quotes = shipping_fees.quote_rows(
+        session,
+        [(item.quantity, sku, product, coop) for item, sku, product, coop in rows],
+        data.delivery_method,
+        data.province,
+    )
+    shipping = {coop_id: quote.fen for coop_id, quote in quotes.items()}
+    if expected_shipping_fen is not None and expected_shipping_fen != sum(shipping.values()):
+        raise QuoteChanged(
+            f"运费已按合作社最新的运费规则更新：原来是¥{expected_shipping_fen / 100:.2f}，"
+            f"现在是¥{sum(shipping.values()) / 100:.2f}。请确认后再提交订单",
+            fields={"shipping": "运费有变化，请确认"},
+        )
     items_fen = sum(sku.price_fen * item.quantity for item, sku, _, _ in rows)
     now = utcnow()
     order = Order(

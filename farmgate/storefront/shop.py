@@ -26,6 +26,7 @@ from farmgate.orders import (
 )
 from farmgate.orders import cart as carts
 from farmgate.orders import checkout as checkouts
+from farmgate.orders import shipping as shipping_fees
 from farmgate.orders.schemas import AddressIn, CartView, CheckoutIn
 from farmgate.payments import aftersales
 from farmgate.payments import service as payments
@@ -91,13 +92,51 @@ def set_cart_quantity(
 def cart_page(request: Request, session: SessionDep, account: PageAccount) -> Response:
     ref = _cart_ref(request, session, account, create=False)
     cart = carts.view(session, ref.cart if ref else None)
-    return render(request, "cart.html", account, cart=cart, ship_dates=_ship_dates(session, cart))
+    # An estimate to the buyer's default address (or the township's own province); checkout
+    # quotes again for the address given.
+    default = addresses.default_for(session, account) if account else None
+    province = default.province if default else addresses.local_defaults(session)["province"]
+    fees = _shipping(session, cart, {"province": province, "delivery_method": "courier"})
+    return render(
+        request,
+        "cart.html",
+        account,
+        cart=cart,
+        fees=fees,
+        fee_province=province,
+        ship_dates=_ship_dates(session, cart),
+    )
 
 
 def _ship_dates(session: Session, cart: CartView) -> dict[int, str]:
     """Pre-sale lines' expected ship window, by SKU id (shown on the cart and checkout)."""
     ids = [line.sku_id for g in cart.groups for line in g.lines]
     return {k: presale.ship_window(v) for k, v in presale.for_skus(session, ids).items()}
+
+
+class Fees:
+    """The shipping quote shown on the cart and checkout: per cooperative, and the total."""
+
+    def __init__(
+        self, parcels: dict[int, shipping_fees.ParcelQuote], error: str | None = None
+    ) -> None:
+        self.parcels = parcels
+        self.error = error
+        self.total_fen = sum(q.fen for q in parcels.values())
+
+
+def _shipping(session: Session, cart: CartView, fields: dict[str, str]) -> Fees:
+    province = (fields.get("province") or "").strip()
+    method = fields.get("delivery_method") or "courier"
+    if method == "courier" and not province:
+        return Fees({}, "填写收货省份后显示运费")
+    if method not in {m.value for m in DeliveryMethod}:
+        return Fees({}, "选择配送方式后显示运费")
+    items = [(line.sku_id, line.quantity) for g in cart.groups for line in g.lines]
+    try:
+        return Fees(shipping_fees.quote_items(session, items, method, province))
+    except FarmgateError as exc:
+        return Fees({}, exc.message)
 
 
 def _checkout_form(
@@ -109,6 +148,16 @@ def _checkout_form(
     session: Session | None = None,
 ) -> Response:
     saved = addresses.list_for(session, account) if session is not None and account else []
+    fees = None
+    if session is not None and isinstance(cart, CartView):
+        fields = dict(values)
+        chosen = values.get("address_id", "new")
+        if account is not None and chosen.isdigit():
+            known = {str(a.id): a for a in saved}
+            if chosen in known:
+                fields.update(addresses.as_values(known[chosen]))
+        fees = _shipping(session, cart, fields)
+        values = {**values, "quoted_fen": "" if fees.error else str(fees.total_fen)}
     response = render(
         request,
         "checkout.html",
@@ -122,6 +171,7 @@ def _checkout_form(
         saved=saved,
         villages=addresses.village_choices(session) if session is not None else [],
         stations=stations.list_stations(session) if session is not None else [],
+        fees=fees,
     )
     if errors:
         response.status_code = 422
@@ -173,6 +223,9 @@ def place_order(
         return RedirectResponse("/cart", status_code=303)
     if cart.unavailable:
         return _checkout_form(request, account, cart, values, _bad_lines(cart), session)
+    if values.pop("action", "") == "quote":  # "更新运费": the same form, the fee for its address
+        return _checkout_form(request, account, cart, values, {}, session)
+    quoted = values.get("quoted_fen", "")
     fields = dict(values)
     chosen = values.get("address_id", "new")
     if account is not None and chosen.isdigit():  # a saved address: its fields, not the typed
@@ -200,7 +253,8 @@ def place_order(
             if not any(addresses.same(a, fields) for a in known):
                 address = AddressIn(**{k: fields.get(k, "") for k in addresses.FIELDS})
                 addresses.add(session, account, address)
-        order = checkouts.checkout(session, ref.cart, data, account)
+        expected = int(quoted) if quoted.isdigit() else None
+        order = checkouts.checkout(session, ref.cart, data, account, expected)
         if station is not None:
             station_orders.attach(session, order, station)
     except FarmgateError as exc:

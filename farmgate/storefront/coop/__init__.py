@@ -18,6 +18,7 @@ from farmgate.storefront.coop import (
     profile,
     records,
     refunds,
+    shipping,
     skus,
 )
 
@@ -35,3 +36,4 @@ router.include_router(presales.router)
 router.include_router(money.router)
 router.include_router(invoices.router)
 router.include_router(profile.router)
+router.include_router(shipping.router)

@@ -18,11 +18,23 @@ from farmgate.storefront.township import (  # noqa: E402
     review,
     reviews,
     search_words,
+    shipping,
     stations,
     today,
     trace,
 )
 
-for section in (today, review, money_pages, money_ledger, trace, couriers, stations, ops, reviews):
+for section in (
+    today,
+    review,
+    money_pages,
+    money_ledger,
+    trace,
+    couriers,
+    stations,
+    ops,
+    reviews,
+    shipping,
+):
     router.include_router(section.router)
 router.include_router(search_words.router)
