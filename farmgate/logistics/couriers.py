@@ -4,30 +4,20 @@ everywhere, no more sign-in). Every change records an audit entry in the same tr
 
 from __future__ import annotations
 
-import secrets
-
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from farmgate import audit
-from farmgate.accounts import service as accounts
+from farmgate.accounts.staff import create_staff_account
 from farmgate.db import utcnow
-from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from farmgate.errors import NotFound, PermissionDenied, ValidationFailed
 from farmgate.models import Account, AuthToken, CourierVillage, Role, Village
-from farmgate.validators import normalize_mobile
-
-# Easy to read aloud and type on a phone: no 0/o, 1/l/i.
-_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 
 
 def _admin(actor: Account) -> None:
     if actor.role != Role.ADMIN:
         raise PermissionDenied("只有乡镇管理员可以管理配送员")
-
-
-def first_password() -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(10))
 
 
 def list_couriers(session: Session, admin: Account) -> list[Account]:
@@ -61,23 +51,8 @@ def villages_of(session: Session, courier_ids: list[int]) -> dict[int, list[Vill
 def create(session: Session, admin: Account, phone: str, name: str) -> tuple[Account, str]:
     """A new courier account and its first password (shown once; only its hash is kept)."""
     _admin(admin)
-    errors: dict[str, str] = {}
-    try:
-        phone = normalize_mobile(phone)
-    except ValueError as exc:
-        errors["phone"] = str(exc)
-    name = " ".join(name.split())
-    if not name:
-        errors["display_name"] = "请填写配送员的姓名"
-    elif len(name) > 50:
-        errors["display_name"] = "姓名不能超过50个字"
-    if errors:
-        raise ValidationFailed(next(iter(errors.values())), fields=errors)
-    if accounts.get_by_phone(session, phone) is not None:
-        raise Conflict("这个手机号已经有账号", fields={"phone": "这个手机号已经有账号"})
-    password = first_password()
-    courier = accounts.create_account(
-        session, phone=phone, password=password, display_name=name, role=Role.COURIER
+    courier, password = create_staff_account(
+        session, phone=phone, name=name, role=Role.COURIER, who="配送员"
     )
     audit.record(
         session,

@@ -14,10 +14,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from farmgate import audit
-from farmgate.accounts import service as accounts
+from farmgate.accounts.staff import create_staff_account
 from farmgate.db import pk
-from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from farmgate.logistics.couriers import first_password
+from farmgate.errors import NotFound, PermissionDenied, ValidationFailed
 from farmgate.models import (
     Account,
     Cooperative,
@@ -27,7 +26,6 @@ from farmgate.models import (
     StationStaff,
     Village,
 )
-from farmgate.validators import normalize_mobile
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _PHONE = re.compile(r"^[0-9-]{7,20}$")
@@ -162,23 +160,14 @@ def add_staff(
     """A new station-staff account for ``station_id`` and its first password (shown once)."""
     _admin(admin)
     station = get_station(session, station_id)
-    errors: dict[str, str] = {}
-    try:
-        phone = normalize_mobile(phone)
-    except ValueError as exc:
-        errors["staff_phone"] = str(exc)
-    name = " ".join(name.split())
-    if not name:
-        errors["staff_name"] = "请填写工作人员的姓名"
-    elif len(name) > 50:
-        errors["staff_name"] = "姓名不能超过50个字"
-    if errors:
-        raise ValidationFailed(next(iter(errors.values())), fields=errors)
-    if accounts.get_by_phone(session, phone) is not None:
-        raise Conflict("这个手机号已经有账号", fields={"staff_phone": "这个手机号已经有账号"})
-    password = first_password()
-    staff = accounts.create_account(
-        session, phone=phone, password=password, display_name=name, role=Role.STATION
+    staff, password = create_staff_account(
+        session,
+        phone=phone,
+        name=name,
+        role=Role.STATION,
+        who="工作人员",
+        phone_field="staff_phone",
+        name_field="staff_name",
     )
     session.add(StationStaff(account_id=pk(staff), station_id=pk(station)))
     session.flush()
