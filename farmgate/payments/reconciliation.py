@@ -85,109 +85,100 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+@dataclass(frozen=True)
+class _Record:
+    """One payment or refund as either side knows it."""
+
+    fen: int
+    settled: bool  # paid, or refunded successfully
+    state: str  # what the console calls its state
+
+
+def _ours(session: Session, refund: bool, numbers: set[str]) -> dict[str, _Record]:
+    """Our payments (or refunds) with these numbers, in one query per thousand."""
+    found: dict[str, _Record] = {}
+    ordered = sorted(numbers)
+    for i in range(0, len(ordered), 1000):
+        chunk = ordered[i : i + 1000]
+        if refund:
+            for r in session.scalars(select(Refund).where(col(Refund.out_refund_no).in_(chunk))):
+                settled = r.status == RefundStatus.SUCCEEDED
+                found[r.out_refund_no] = _Record(
+                    r.amount_fen, settled, RefundStatus.label_of(r.status)
+                )
+        else:
+            query = select(PaymentIntent).where(
+                col(PaymentIntent.out_trade_no).in_(chunk), col(PaymentIntent.provider).in_(WECHAT)
+            )
+            for p in session.scalars(query):
+                settled = p.status == IntentStatus.PAID
+                found[p.out_trade_no] = _Record(
+                    p.amount_fen, settled, IntentStatus.label_of(p.status)
+                )
+    return found
+
+
+def _settled_that_day(session: Session, refund: bool, day: date) -> dict[str, int]:
+    """Our payments (or refunds) that completed on ``day``: number → fen."""
+    start, end = day_bounds(day)
+    if refund:
+        rows = session.execute(
+            select(col(Refund.out_refund_no), col(Refund.amount_fen))
+            .join(PaymentIntent, col(PaymentIntent.id) == Refund.intent_id)
+            .where(
+                col(PaymentIntent.provider).in_(WECHAT),
+                col(Refund.status) == RefundStatus.SUCCEEDED,
+                col(Refund.completed_at) >= start,
+                col(Refund.completed_at) < end,
+            )
+            .order_by(col(Refund.id))
+        )
+    else:
+        rows = session.execute(
+            select(col(PaymentIntent.out_trade_no), col(PaymentIntent.amount_fen))
+            .where(
+                col(PaymentIntent.provider).in_(WECHAT),
+                col(PaymentIntent.status) == IntentStatus.PAID,
+                col(PaymentIntent.paid_at) >= start,
+                col(PaymentIntent.paid_at) < end,
+            )
+            .order_by(col(PaymentIntent.id))
+        )
+    return {number: fen for number, fen in rows}
+
+
+def _differ(refund: bool, number: str, ours: _Record | None, theirs: _Record) -> Difference | None:
+    if ours is None:
+        return Difference("missing_ours", refund, number, theirs_fen=theirs.fen)
+    if ours.fen != theirs.fen:
+        return Difference("amount", refund, number, ours_fen=ours.fen, theirs_fen=theirs.fen)
+    if theirs.settled and not ours.settled:
+        return Difference("state", refund, number, ours_state=ours.state, theirs_state=theirs.state)
+    return None
+
+
 def compare(session: Session, day: date, lines: list[bills.BillLine]) -> list[Difference]:
     """What differs between the bill's rows and our records of ``day`` (none: a clean day)."""
-    start, end = day_bounds(day)
-    differences: list[Difference] = []
-    seen_payments: set[str] = set()
-    seen_refunds: set[str] = set()
+    # The bill's side, by kind: a payment line counts once it succeeded; a refund line whose
+    # status is blank (v2's older bills) or SUCCESS is a finished refund.
+    theirs: dict[bool, dict[str, _Record]] = {False: {}, True: {}}
     for line in lines:
         if line.is_refund:
-            seen_refunds.add(line.out_refund_no)
-            differences.extend(_check_refund(session, line))
+            done = line.refund_status in ("", "SUCCESS")
+            theirs[True][line.out_refund_no] = _Record(line.refund_fen, done, "退款成功")
         elif line.state == "SUCCESS":
-            seen_payments.add(line.out_trade_no)
-            differences.extend(_check_payment(session, line))
-    paid = session.scalars(
-        select(PaymentIntent)
-        .where(
-            col(PaymentIntent.provider).in_(WECHAT),
-            col(PaymentIntent.status) == IntentStatus.PAID,
-            col(PaymentIntent.paid_at) >= start,
-            col(PaymentIntent.paid_at) < end,
-        )
-        .order_by(col(PaymentIntent.id))
-    )
-    for intent in paid:
-        if intent.out_trade_no not in seen_payments:
-            differences.append(
-                Difference("missing_theirs", False, intent.out_trade_no, ours_fen=intent.amount_fen)
-            )
-    refunded = session.scalars(
-        select(Refund)
-        .join(PaymentIntent, col(PaymentIntent.id) == Refund.intent_id)
-        .where(
-            col(PaymentIntent.provider).in_(WECHAT),
-            col(Refund.status) == RefundStatus.SUCCEEDED,
-            col(Refund.completed_at) >= start,
-            col(Refund.completed_at) < end,
-        )
-        .order_by(col(Refund.id))
-    )
-    for refund in refunded:
-        if refund.out_refund_no not in seen_refunds:
-            differences.append(
-                Difference("missing_theirs", True, refund.out_refund_no, ours_fen=refund.amount_fen)
-            )
+            theirs[False][line.out_trade_no] = _Record(line.amount_fen, True, "支付成功")
+    differences: list[Difference] = []
+    for refund in (False, True):
+        ours = _ours(session, refund, set(theirs[refund]))
+        for number, record in theirs[refund].items():
+            diff = _differ(refund, number, ours.get(number), record)
+            if diff is not None:
+                differences.append(diff)
+        for number, fen in _settled_that_day(session, refund, day).items():
+            if number not in theirs[refund]:
+                differences.append(Difference("missing_theirs", refund, number, ours_fen=fen))
     return differences
-
-
-def _check_payment(session: Session, line: bills.BillLine) -> list[Difference]:
-    intent = session.scalars(
-        select(PaymentIntent).where(col(PaymentIntent.out_trade_no) == line.out_trade_no)
-    ).first()
-    if intent is None or intent.provider not in WECHAT:
-        return [Difference("missing_ours", False, line.out_trade_no, theirs_fen=line.amount_fen)]
-    if intent.amount_fen != line.amount_fen:
-        return [
-            Difference(
-                "amount",
-                False,
-                line.out_trade_no,
-                ours_fen=intent.amount_fen,
-                theirs_fen=line.amount_fen,
-            )
-        ]
-    if intent.status != IntentStatus.PAID:
-        return [
-            Difference(
-                "state",
-                False,
-                line.out_trade_no,
-                ours_state=IntentStatus.label_of(intent.status),
-                theirs_state="支付成功",
-            )
-        ]
-    return []
-
-
-def _check_refund(session: Session, line: bills.BillLine) -> list[Difference]:
-    refund = session.scalars(
-        select(Refund).where(col(Refund.out_refund_no) == line.out_refund_no)
-    ).first()
-    if refund is None:
-        return [Difference("missing_ours", True, line.out_refund_no, theirs_fen=line.refund_fen)]
-    if refund.amount_fen != line.refund_fen:
-        return [
-            Difference(
-                "amount",
-                True,
-                line.out_refund_no,
-                ours_fen=refund.amount_fen,
-                theirs_fen=line.refund_fen,
-            )
-        ]
-    if line.refund_status in ("", "SUCCESS") and refund.status != RefundStatus.SUCCEEDED:
-        return [
-            Difference(
-                "state",
-                True,
-                line.out_refund_no,
-                ours_state=RefundStatus.label_of(refund.status),
-                theirs_state="退款成功",
-            )
-        ]
-    return []
 
 
 def fetch_bill(day: date) -> tuple[str, str]:
