@@ -4,6 +4,7 @@ reset by code). No page says whether a number has an account. Works without Java
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -142,6 +143,40 @@ def _number_or_start(purpose: Purpose, phone: str, nxt: str) -> str | Response:
         return see_other(f"{FLOWS[purpose][0]}?{urlencode({'next': nxt})}")
 
 
+def _verify_form(request: Request, purpose: Purpose, phone: str, nxt: str, resent: str) -> Response:
+    """The code-entry page of either flow (back to the number page if the number is bad)."""
+    number = _number_or_start(purpose, phone, nxt)
+    if isinstance(number, Response):
+        return number
+    notice = "已重新发送验证码" if resent else None
+    return _code_page(request, purpose, number, nxt, notice=notice)
+
+
+def _verified(
+    request: Request,
+    session: Session,
+    purpose: Purpose,
+    phone: str,
+    nxt: str,
+    attempt: Callable[[str], Account],
+    landing: str,
+) -> Response:
+    """Run ``attempt`` with the normalised number: signed in, or the code page with the
+    refusal beside its field (a wrong code still counts, so that much is committed)."""
+    number = _number_or_start(purpose, phone, nxt)
+    if isinstance(number, Response):
+        return number
+    try:
+        account = attempt(number)
+    except FarmgateError as exc:
+        if exc.commit_anyway:
+            session.commit()  # the wrong answer is counted even though this request fails
+        field = "password" if "password" in exc.fields else "code"
+        page = _code_page(request, purpose, number, nxt, {field: exc.message})
+        return _fail(page, exc)
+    return _signed_in(session, account, landing)
+
+
 # --- 登录/注册 by code ---------------------------------------------------------------------
 
 
@@ -167,11 +202,7 @@ def login_code(
 def login_verify_form(
     request: Request, phone: str = "", next: str = "/", resent: str = ""
 ) -> Response:
-    number = _number_or_start(Purpose.LOGIN, phone, safe_next(next))
-    if isinstance(number, Response):
-        return number
-    notice = "已重新发送验证码" if resent else None
-    return _code_page(request, Purpose.LOGIN, number, safe_next(next), notice=notice)
+    return _verify_form(request, Purpose.LOGIN, phone, safe_next(next), resent)
 
 
 @router.post("/login/verify", response_class=HTMLResponse)
@@ -185,17 +216,11 @@ def login_verify(
 ) -> Response:
     check_csrf(request, csrf_token)
     nxt = safe_next(next)
-    number = _number_or_start(Purpose.LOGIN, phone, nxt)
-    if isinstance(number, Response):
-        return number
-    try:
-        account = phone_accounts.sign_in_with_code(session, number, code)
-    except FarmgateError as exc:
-        if exc.commit_anyway:
-            session.commit()  # the wrong answer is counted even though this request fails
-        page = _code_page(request, Purpose.LOGIN, number, nxt, {"code": exc.message})
-        return _fail(page, exc)
-    return _signed_in(session, account, nxt)
+
+    def attempt(number: str) -> Account:
+        return phone_accounts.sign_in_with_code(session, number, code)
+
+    return _verified(request, session, Purpose.LOGIN, phone, nxt, attempt, nxt)
 
 
 # --- 忘记密码: reset by code -----------------------------------------------------------------
@@ -216,11 +241,7 @@ def reset_code(
 
 @router.get("/password/reset/verify", response_class=HTMLResponse)
 def reset_verify_form(request: Request, phone: str = "", resent: str = "") -> Response:
-    number = _number_or_start(Purpose.RESET, phone, "/account")
-    if isinstance(number, Response):
-        return number
-    notice = "已重新发送验证码" if resent else None
-    return _code_page(request, Purpose.RESET, number, "/account", notice=notice)
+    return _verify_form(request, Purpose.RESET, phone, "/account", resent)
 
 
 @router.post("/password/reset/verify", response_class=HTMLResponse)
@@ -233,18 +254,12 @@ def reset_verify(
     csrf_token: Text = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    number = _number_or_start(Purpose.RESET, phone, "/account")
-    if isinstance(number, Response):
-        return number
-    try:
-        account = phone_accounts.reset_password(session, number, code, password)
-    except FarmgateError as exc:
-        if exc.commit_anyway:
-            session.commit()
-        field = "password" if "password" in exc.fields else "code"
-        page = _code_page(request, Purpose.RESET, number, "/account", {field: exc.message})
-        return _fail(page, exc)
-    return _signed_in(session, account, "/account?saved=reset")
+
+    def attempt(number: str) -> Account:
+        return phone_accounts.reset_password(session, number, code, password)
+
+    landing = "/account?saved=reset"
+    return _verified(request, session, Purpose.RESET, phone, "/account", attempt, landing)
 
 
 # --- 我的账号 --------------------------------------------------------------------------------
