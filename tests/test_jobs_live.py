@@ -31,18 +31,13 @@ from tests.support.live import (
     REDIS_START,
     REDIS_URL,
     burst,
+    diagnose,
     dispatch_once,
     on_postgresql,
     redis_up,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-ORDER_DEPENDENT = (
-    "order-dependent since 2026-12-05: passes alone on PostgreSQL, fails after the whole "
-    "suite; under investigation (see the session note)"
-)
 
 
 @pytest.fixture
@@ -179,7 +174,6 @@ def _start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 @on_postgresql
-@pytest.mark.skip(reason=ORDER_DEPENDENT)
 def test_worker_killed_mid_job_runs_it_again_with_one_effect(live: dict[str, object]) -> None:
     _needs_redis_pg(live)
     env = {
@@ -198,7 +192,12 @@ def test_worker_killed_mid_job_runs_it_again_with_one_effect(live: dict[str, obj
 
     worker = _start_worker(env)
     try:
-        _wait_for(lambda: status() == OutboxStatus.RUNNING, 30, "the job to start")
+        try:
+            _wait_for(lambda: status() == OutboxStatus.RUNNING, 30, "the job to start")
+        except BaseException:
+            print(_WORKER_LOG.read_text(errors="replace")[-4000:])  # noqa: T201
+            print(diagnose(row_id))  # noqa: T201
+            raise
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
         assert (
@@ -214,6 +213,7 @@ def test_worker_killed_mid_job_runs_it_again_with_one_effect(live: dict[str, obj
         _wait_for(lambda: status() == OutboxStatus.DONE, 90, "the job to run again")
     except BaseException:
         print(_WORKER_LOG.read_text(errors="replace")[-4000:])  # noqa: T201
+        print(diagnose(row_id))  # noqa: T201
         raise
     finally:
         successor.send_signal(signal.SIGTERM)

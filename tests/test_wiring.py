@@ -11,9 +11,11 @@ from collections import defaultdict
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session
 
 import farmgate
+from farmgate.bootstrap import install
 from farmgate.errors import AuthenticationRequired, FarmgateError
 from farmgate.jobs import registry
 from farmgate.models import Labelled, OrderStatus, OutboxJob, ParcelStatus, RefundStatus
@@ -96,6 +98,7 @@ def test_no_import_cycles_between_subpackages() -> None:
 _PROBE = """
 import json
 import {module}
+import pytest
 from sqlalchemy.orm import Session
 from farmgate.jobs import registry
 hooks = ("before_flush", "before_commit", "after_rollback")
@@ -190,3 +193,14 @@ def test_every_status_has_its_word() -> None:
     assert RefundStatus("pending_cash").label == "待退现金"
     for enum in Labelled.__subclasses__():
         assert all(member.label for member in enum), enum
+
+
+def test_a_quick_job_may_not_outlast_the_quick_queue_s_limit() -> None:
+    """A killed worker's quick job comes back after the queue's longest timeout + 10 s:
+    a long quick job would hold every other one back that long."""
+    with pytest.raises(ValueError, match="at most 30 s"):
+        registry.job("tests.too_slow_for_quick", timeout=31)(lambda session, args: None)
+    assert "tests.too_slow_for_quick" not in registry.all_jobs()
+    install()
+    quick = [s.timeout for s in registry.all_jobs().values() if s.queue == "quick"]
+    assert quick and max(quick) <= registry.QUICK_TIMEOUT_MAX

@@ -30,18 +30,13 @@ from farmgate.simulation import free_port
 from farmgate.workers.dispatcher import arq_job_id
 from farmgate.workers.health import worker_health
 from tests.support import factories as f
+from tests.support.live import diagnose
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [
     pytest.mark.parametrize("committed_engine", ["postgresql"], indirect=True),
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed"),
 ]
-
-
-ORDER_DEPENDENT = (
-    "order-dependent since 2026-12-05: passes alone on PostgreSQL, fails after the whole "
-    "suite; under investigation (see the session note)"
-)
 
 
 class RedisServer:
@@ -156,7 +151,6 @@ def _stop(worker: subprocess.Popen[bytes]) -> int | None:
     return worker.returncode
 
 
-@pytest.mark.skip(reason=ORDER_DEPENDENT)
 def test_the_worker_waits_out_a_redis_outage_then_works(
     own_redis: RedisServer, sku_id: int, tmp_path: Path
 ) -> None:
@@ -180,12 +174,12 @@ def test_the_worker_waits_out_a_redis_outage_then_works(
         assert back is not None and "last Redis outage" in back, back
     except BaseException:
         print(log.read_text(errors="replace")[-4000:])  # noqa: T201
+        print(diagnose(row_id))  # noqa: T201
         raise
     finally:
         _stop(worker)
 
 
-@pytest.mark.skip(reason=ORDER_DEPENDENT)
 def test_sigterm_lets_the_running_job_finish_and_leaves_no_lease(
     own_redis: RedisServer, sku_id: int, tmp_path: Path
 ) -> None:
@@ -194,7 +188,12 @@ def test_sigterm_lets_the_running_job_finish_and_leaves_no_lease(
     lease = "arq:in-progress:" + arq_job_id(row_id)
     worker = _worker(log)
     try:
-        _wait_for(lambda: _status(row_id) == OutboxStatus.RUNNING, 30, "the job to start")
+        try:
+            _wait_for(lambda: _status(row_id) == OutboxStatus.RUNNING, 30, "the job to start")
+        except BaseException:
+            print(log.read_text(errors="replace")[-4000:])  # noqa: T201
+            print(diagnose(row_id))  # noqa: T201
+            raise
         assert own_redis.client().exists(lease)  # held while it runs
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(20) == 0, log.read_text()[-3000:]

@@ -19,6 +19,9 @@ its queue), so every job is **idempotent and keyed by a business id**:
    ``max_tries``. ``PermanentJobError`` (bad data that no retry will fix) dead-letters at once.
    Either way the last error is kept and ``farmgate jobs retry`` re-drives it.
 4. Every outbound HTTP call has a timeout below the job's own ``timeout``.
+5. The ``quick`` queue is for short, latency-sensitive work: its jobs' timeouts stay at or
+   under ``QUICK_TIMEOUT_MAX`` seconds, because arq hands a killed worker's job to another
+   only after the queue's longest timeout (plus 10 s). Longer work goes on ``slow``.
 
 Executors: arq workers on Redis (``farmgate worker``) when ``FARMGATE_REDIS_URL`` is set, or
 the embedded runner inside the web process otherwise. Both call ``runner.execute``.

@@ -82,6 +82,9 @@ class JobHandle(Generic[P]):
 _REGISTRY: dict[str, JobSpec] = {}
 
 
+QUICK_TIMEOUT_MAX = 30  # seconds; see rule 5 in farmgate/jobs/__init__.py
+
+
 def job(
     name: str,
     *,
@@ -101,6 +104,11 @@ def job(
     def decorator(body: Callable[[Session, P], Any]) -> JobHandle[P]:
         if name in _REGISTRY and _REGISTRY[name].body is not body:
             raise ValueError(f"job {name!r} registered twice")
+        if queue == "quick" and timeout > QUICK_TIMEOUT_MAX:
+            raise ValueError(
+                f"job {name!r}: a quick job's timeout is at most {QUICK_TIMEOUT_MAX} s "
+                "(longer work goes on the slow queue; farmgate/jobs/__init__.py, rule 5)"
+            )
         spec = JobSpec(
             name,
             cast(JobBody, body),

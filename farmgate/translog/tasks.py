@@ -15,7 +15,7 @@ class PublishArgs(TypedDict, total=False):
     pass
 
 
-@job("translog.publish_head", max_tries=10, timeout=60)
+@job("translog.publish_head", queue="slow", max_tries=10, timeout=60)
 def publish_head(session: Session, args: PublishArgs) -> int:
     """Sign and store the head at the log's current size (idempotent: once per size)."""
     row = log.publish(session)

@@ -54,3 +54,23 @@ async def dispatch_once() -> int:
         return await dispatcher.tick()
     finally:
         await dispatcher.close()
+
+
+def diagnose(row_id: int) -> str:
+    """What a worker test prints when a job was not picked up: the outbox row, the test
+    process's threads and the processes running (to see who else took the row)."""
+    import subprocess
+    import threading
+
+    from farmgate.db import session_scope
+    from farmgate.models import OutboxJob
+
+    with session_scope() as session:
+        row = session.get(OutboxJob, row_id)
+        seen = None if row is None else row.model_dump()
+    threads = [t.name for t in threading.enumerate()]
+    ps = subprocess.run(
+        ["ps", "-eo", "pid,ppid,etime,args"], capture_output=True, text=True, check=False
+    ).stdout
+    interesting = [line for line in ps.splitlines() if "farmgate" in line or "redis" in line]
+    return f"row: {seen}\nthreads: {threads}\nprocesses:\n" + "\n".join(interesting)
