@@ -243,7 +243,7 @@ def _reserve(
         order_id=pk(order),
         cooperative_id=pk(coop),
         amount_fen=amount,
-        out_order_no=f"PS{pk(intent)}C{pk(coop)}",
+        out_order_no=f"{intent.out_trade_no}S{pk(coop)}",  # unique as the payment is
         receiver_type=coop.wechat_receiver_type,
         receiver_account=coop.wechat_receiver_account,
     )
@@ -356,7 +356,7 @@ def returns_due(session: Session, refund: Refund) -> list[ProfitShareReturn]:
                 share_id=pk(share),
                 refund_id=pk(refund),
                 amount_fen=amount,
-                out_return_no=f"PR{pk(refund)}S{pk(share)}",
+                out_return_no=f"{refund.out_refund_no}C{share.cooperative_id}",
             )
             session.add(row)
             session.flush()

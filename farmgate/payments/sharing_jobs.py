@@ -167,7 +167,7 @@ def share_unfreeze(session: Session, args: IntentArgs) -> str:
     try:
         _client().unfreeze(
             transaction_id=intent.transaction_id,
-            out_order_no=f"UF{pk(intent)}",
+            out_order_no=f"{intent.out_trade_no}UF",
             description="解冻剩余资金给平台",
         )
     except PaymentUnavailable as exc:
