@@ -302,3 +302,49 @@ def test_a_wrongly_signed_sharing_request_is_refused(sim: SimulatorServer) -> No
     with pytest.raises(PaymentError) as refused:
         calls.add_receiver("MERCHANT_ID", MERCHANT, "某合作社")
     assert refused.value.code == "SIGN_ERROR"
+
+
+def test_the_console_sets_a_receiver_and_shows_shares_beside_bank_transfers(  # type: ignore[no-untyped-def]
+    client, session: Session, sim: SimulatorServer
+) -> None:
+    from tests.support.web import csrf_token
+
+    s = desk.shop(session)
+    admin = f.create_account(session, role=Role.ADMIN)
+    f.login_browser(client, session, admin)
+    url = f"/township/money/{s.coop.id}"
+    page = client.get(url)
+    assert page.status_code == 200 and "微信分账接收方" in page.text
+    bad = client.post(
+        f"{url}/wechat-receiver",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "receiver_type": "MERCHANT_ID",
+            "receiver_account": "12ab",
+            "receiver_name": "",
+        },
+    )
+    assert bad.status_code == 422
+    assert 'id="receiver_account-error">商户号是 8 到 12 位数字' in bad.text
+    assert 'value="12ab"' in bad.text and '<a href="#receiver_name">' in bad.text
+    saved = client.post(
+        f"{url}/wechat-receiver",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "receiver_type": "MERCHANT_ID",
+            "receiver_account": MERCHANT,
+            "receiver_name": s.coop.name,
+        },
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    session.expire_all()
+    order = _wechat_order(session, sim, s.sku)
+    _settle(session)
+    run_sharing(session)
+    session.commit()
+    shown = client.get(url).text
+    (share,) = session.scalars(select(ProfitShare)).all()
+    assert share.out_order_no in shown and "已分账" in shown
+    assert f"¥{share.amount_fen // 100}.{share.amount_fen % 100:02d}" in shown
+    assert order.number in shown  # the statement's payout line names the order
