@@ -75,9 +75,13 @@ def _settle(session: Session) -> None:
     settlement.settle_due(session, utcnow() + timedelta(days=settings.settlement_days + 1))
 
 
-def run_sharing(session: Session, *, times: int = 1) -> list[Any]:
-    """Run every queued profit-sharing job (``times`` each, as a retry would), in order."""
-    outcomes = []
+def run_sharing(session: Session, *, times: int = 1, keep_transient: bool = False) -> list[Any]:
+    """Run every queued profit-sharing job (``times`` each, as a retry would), in order, each
+    in a savepoint as the runner's transaction. ``keep_transient``: a try that fails for now
+    is rolled back and left queued (else it raises)."""
+    from farmgate.jobs.errors import TransientJobError
+
+    outcomes: list[Any] = []
     while True:
         rows = list(
             session.scalars(
@@ -95,7 +99,15 @@ def run_sharing(session: Session, *, times: int = 1) -> list[Any]:
             spec = registry.get(row.job)
             assert spec is not None
             for _ in range(times):
-                outcomes.append(spec.body(session, row.args))
+                nested = session.begin_nested()
+                try:
+                    outcomes.append(spec.body(session, row.args))
+                except TransientJobError:
+                    nested.rollback()
+                    if not keep_transient:
+                        raise
+                    return [*outcomes, "transient"]
+                nested.commit()
             row.status = OutboxStatus.DONE
             session.flush()
 
