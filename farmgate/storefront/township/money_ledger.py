@@ -18,7 +18,7 @@ from farmgate.payments import sharing
 from farmgate.payments.wechat_sharing import RECEIVER_TYPES
 from farmgate.storefront.coop.deps import Multipart
 from farmgate.storefront.coop.forms import Errors, clean
-from farmgate.storefront.coop.money import PDF, XLSX
+from farmgate.storefront.coop.money import PDF, XLSX, voucher_response
 from farmgate.storefront.township.deps import (
     ConsoleAdmin,
     FormValues,
@@ -220,6 +220,12 @@ def payout_returned(
     return see_other(
         f"/township/money/{payout.cooperative_id}?done=已登记为退回，金额回到可打款余额"
     )
+
+
+@router.get("/township/money/payouts/{payout_id:int}/voucher")
+def payout_voucher(payout_id: int, session: SessionDep, admin: ConsoleAdmin) -> Response:
+    """A payout's voucher photo: private, never in public media."""
+    return voucher_response(payouts.voucher_for(session, admin, payout_id))
 
 
 @router.get("/township/money/{coop_id:int}/statement.pdf")
