@@ -19,7 +19,7 @@ from farmgate.models import Order, OrderStatus, Refund, Role
 from farmgate.payments import service as payments
 from tests.support import desk
 from tests.support import factories as f
-from tests.support.ledger import complete, post_pending, refund_part
+from tests.support.ledger import complete, post_pending, refund_part, run_sharing
 
 STEPS = st.lists(
     st.tuples(
@@ -151,7 +151,6 @@ def test_every_invariant_with_profit_sharing(
 def _run_sharing(session: Session, sim: Any, steps: list[tuple[str, int]]) -> None:
     from farmgate.payments import providers, sharing
     from farmgate.payments import tasks as payment_tasks
-    from tests.test_ledger_sharing import run_sharing
 
     a = desk.shop(session)
     b = desk.shop(session, "别家合作社", lot="OTHER1")

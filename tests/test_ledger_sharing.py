@@ -39,13 +39,13 @@ from farmgate.payments.wechat_v3 import WeChatPayV3
 from tests.support import desk
 from tests.support import factories as f
 from tests.support.billing import use_simulator
-from tests.support.ledger import complete, post_pending
+from tests.support.ledger import complete, post_pending, run_sharing
 
 MERCHANT = "1900001234"
 
 
 @pytest.fixture
-def sim(pay_sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
+def sharing_sim(pay_sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
     use_simulator(monkeypatch, pay_sim, "v3")
     monkeypatch.setattr(settings, "profit_sharing", True)
     pay_sim.state.faults.clear()
@@ -75,43 +75,6 @@ def _settle(session: Session) -> None:
     settlement.settle_due(session, utcnow() + timedelta(days=settings.settlement_days + 1))
 
 
-def run_sharing(session: Session, *, times: int = 1, keep_transient: bool = False) -> list[Any]:
-    """Run every queued profit-sharing job (``times`` each, as a retry would), in order, each
-    in a savepoint as the runner's transaction. ``keep_transient``: a try that fails for now
-    is rolled back and left queued (else it raises)."""
-    from farmgate.jobs.errors import TransientJobError
-
-    outcomes: list[Any] = []
-    while True:
-        rows = list(
-            session.scalars(
-                select(OutboxJob)
-                .where(
-                    OutboxJob.job.startswith("payments.share"),  # type: ignore[attr-defined]
-                    OutboxJob.status == OutboxStatus.PENDING,
-                )
-                .order_by(OutboxJob.id)
-            )
-        )
-        if not rows:
-            return outcomes
-        for row in rows:
-            spec = registry.get(row.job)
-            assert spec is not None
-            for _ in range(times):
-                nested = session.begin_nested()
-                try:
-                    outcomes.append(spec.body(session, row.args))
-                except TransientJobError:
-                    nested.rollback()
-                    if not keep_transient:
-                        raise
-                    return [*outcomes, "transient"]
-                nested.commit()
-            row.status = OutboxStatus.DONE
-            session.flush()
-
-
 def _intent(session: Session, order: Order) -> PaymentIntent:
     return session.scalars(select(PaymentIntent).where(PaymentIntent.order_id == order.id)).one()
 
@@ -121,7 +84,7 @@ def _keys(session: Session, kind: str) -> list[str]:
 
 
 def test_a_payment_is_created_for_sharing_only_when_the_setting_is_on(
-    session: Session, sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+    session: Session, sharing_sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     s = desk.shop(session)
     monkeypatch.setattr(settings, "profit_sharing", False)
@@ -130,7 +93,7 @@ def test_a_payment_is_created_for_sharing_only_when_the_setting_is_on(
     assert intent.profit_sharing is False
     # Nothing is shared of a payment that was not frozen for it, whatever the cooperative.
     _receiver(session, s)
-    sim.pay(intent.out_trade_no)
+    sharing_sim.pay(intent.out_trade_no)
     provider = providers.provider("wechat_v3")
     payments.record_provider_paid(session, intent, provider.query(intent.out_trade_no), "test")
     complete(session, order)
@@ -141,11 +104,11 @@ def test_a_payment_is_created_for_sharing_only_when_the_setting_is_on(
 
 
 def test_the_share_is_capped_at_the_ratio_posted_once_and_the_rest_unfrozen(
-    session: Session, sim: SimulatorServer
+    session: Session, sharing_sim: SimulatorServer
 ) -> None:
     s = desk.shop(session)
     _receiver(session, s)
-    order = _wechat_order(session, sim, s.sku)
+    order = _wechat_order(session, sharing_sim, s.sku)
     intent = _intent(session, order)
     _settle(session)
     run_sharing(session, times=2)  # every job twice: posted once all the same
@@ -157,12 +120,12 @@ def test_the_share_is_capped_at_the_ratio_posted_once_and_the_rest_unfrozen(
     # The rest is left for the bank transfer, and unfrozen to the platform at WeChat Pay.
     assert settlement.available_fen(session, s.coop.id) == order.total_fen - cap
     assert intent.unfrozen_at is not None
-    at_wechat = sim.state.shares
+    at_wechat = sharing_sim.state.shares
     assert at_wechat[share.out_order_no].receivers[0]["amount"] == cap
     unfrozen = at_wechat[f"{intent.out_trade_no}UF"]
     assert unfrozen.unfreeze and unfrozen.receivers[0]["amount"] == order.total_fen - cap
     # The receiver was added once, its name sent encrypted and read by WeChat Pay.
-    assert sim.state.receivers[("MERCHANT_ID", MERCHANT)] == s.coop.name
+    assert sharing_sim.state.receivers[("MERCHANT_ID", MERCHANT)] == s.coop.name
     # The cooperative's statement shows it as a payout.
     stmt = statements.build(session, s.coop.id, statements.month())
     assert any("微信分账" in p.memo and p.amount == -cap for p in stmt.payouts)
@@ -170,13 +133,13 @@ def test_the_share_is_capped_at_the_ratio_posted_once_and_the_rest_unfrozen(
 
 
 def test_a_share_never_exceeds_what_is_available(
-    session: Session, sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+    session: Session, sharing_sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(settings, "profit_sharing_max_bp", 10_000)
-    sim.state.max_sharing_bp = 10_000
+    sharing_sim.state.max_sharing_bp = 10_000
     s = desk.shop(session)
     _receiver(session, s)
-    order = _wechat_order(session, sim, s.sku)
+    order = _wechat_order(session, sharing_sim, s.sku)
     admin = f.create_account(session, role=Role.ADMIN)
     # Settled, then most of it sent by bank before the sharing job ran.
     settlement.settle_order(session, order, utcnow() + timedelta(days=30))
@@ -189,13 +152,13 @@ def test_a_share_never_exceeds_what_is_available(
 
 
 def test_two_cooperatives_share_the_cap_in_proportion(
-    session: Session, sim: SimulatorServer
+    session: Session, sharing_sim: SimulatorServer
 ) -> None:
     a = desk.shop(session)
     b = desk.shop(session, "别家合作社", lot="OTHER1")
     _receiver(session, a)
     _receiver(session, b, "1900005678")
-    order = _wechat_order(session, sim, a.sku, b.sku)
+    order = _wechat_order(session, sharing_sim, a.sku, b.sku)
     _settle(session)
     run_sharing(session)
     shares = session.scalars(select(ProfitShare)).all()
@@ -206,13 +169,13 @@ def test_two_cooperatives_share_the_cap_in_proportion(
 
 @pytest.mark.parametrize("fault", ["share_receiver_closed", "share_ratio_exceeded"])
 def test_a_closed_receiver_or_a_refusal_gives_the_money_back(
-    session: Session, sim: SimulatorServer, fault: str
+    session: Session, sharing_sim: SimulatorServer, fault: str
 ) -> None:
     s = desk.shop(session)
     _receiver(session, s)
-    order = _wechat_order(session, sim, s.sku)
+    order = _wechat_order(session, sharing_sim, s.sku)
     _settle(session)
-    sim.state.faults.append(fault)
+    sharing_sim.state.faults.append(fault)
     run_sharing(session, times=2)
     (share,) = session.scalars(select(ProfitShare)).all()
     expected = ShareStatus.CLOSED if fault == "share_receiver_closed" else ShareStatus.FAILED
@@ -225,57 +188,57 @@ def test_a_closed_receiver_or_a_refusal_gives_the_money_back(
 
 
 def test_processing_then_finished_and_a_forgotten_receiver_added_again(
-    session: Session, sim: SimulatorServer
+    session: Session, sharing_sim: SimulatorServer
 ) -> None:
     s = desk.shop(session)
     _receiver(session, s)
-    order = _wechat_order(session, sim, s.sku)
+    order = _wechat_order(session, sharing_sim, s.sku)
     _settle(session)
-    sim.state.faults += ["share_receiver_missing", "share_processing"]
+    sharing_sim.state.faults += ["share_receiver_missing", "share_processing"]
     outcomes = run_sharing(session)
     assert "processing" in outcomes and "finished" in outcomes  # send, then the query job
     (share,) = session.scalars(select(ProfitShare)).all()
     assert share.status == ShareStatus.FINISHED
-    assert ("MERCHANT_ID", MERCHANT) in sim.state.receivers
+    assert ("MERCHANT_ID", MERCHANT) in sharing_sim.state.receivers
     assert settlement.available_fen(session, s.coop.id) == order.total_fen - share.amount_fen
     assert checks.all_problems(session) == []
 
 
 def test_an_outage_is_retried_and_posts_nothing_twice(
-    session: Session, sim: SimulatorServer
+    session: Session, sharing_sim: SimulatorServer
 ) -> None:
     from farmgate.jobs.errors import TransientJobError
 
     s = desk.shop(session)
     _receiver(session, s)
-    _wechat_order(session, sim, s.sku)
+    _wechat_order(session, sharing_sim, s.sku)
     _settle(session)
     session.flush()
     row = session.scalars(select(OutboxJob).where(OutboxJob.job == "payments.share_order")).one()
     registry.get(row.job).body(session, row.args)  # type: ignore[union-attr]
     row.status = OutboxStatus.DONE
-    sim.state.faults += ["error_500"] * 2  # add receiver and create both fail once
+    sharing_sim.state.faults += ["error_500"] * 2  # add receiver and create both fail once
     send = session.scalars(select(OutboxJob).where(OutboxJob.job == "payments.share_send")).one()
     with pytest.raises(TransientJobError):
         registry.get(send.job).body(session, send.args)  # type: ignore[union-attr]
-    sim.state.faults.clear()
+    sharing_sim.state.faults.clear()
     run_sharing(session)
     assert len(_keys(session, "share")) == 1 and len(_keys(session, "share_done")) == 1
     assert checks.all_problems(session) == []
 
 
 def test_a_refund_after_sharing_is_returned_and_posted(
-    session: Session, sim: SimulatorServer
+    session: Session, sharing_sim: SimulatorServer
 ) -> None:
     s = desk.shop(session)
     _receiver(session, s)
-    order = _wechat_order(session, sim, s.sku)
+    order = _wechat_order(session, sharing_sim, s.sku)
     intent = _intent(session, order)
     _settle(session)
     run_sharing(session)
     (share,) = session.scalars(select(ProfitShare)).all()
     available = settlement.available_fen(session, s.coop.id)
-    sim.state.faults.append("return_processing")
+    sharing_sim.state.faults.append("return_processing")
     refund = payments.request_refund(session, order, intent, 100, "少发")
     payment_tasks.refund(session, {"refund_id": refund.id})
     post_pending(session)
@@ -285,7 +248,7 @@ def test_a_refund_after_sharing_is_returned_and_posted(
     assert back.status == ShareReturnStatus.SUCCESS and back.amount_fen == 100
     assert _keys(session, "share_return") == [f"share_return:{back.id}"]
     assert share.returned_fen == 100
-    assert sim.state.shares[share.out_order_no].returned == 100
+    assert sharing_sim.state.shares[share.out_order_no].returned == 100
     assert settlement.available_fen(session, s.coop.id) == available  # the debt is paid
     assert checks.all_problems(session) == []
 
@@ -307,8 +270,8 @@ def test_a_receiver_is_validated_beside_its_fields(session: Session) -> None:
     assert coop.wechat_receiver_type == ""
 
 
-def test_a_wrongly_signed_sharing_request_is_refused(sim: SimulatorServer) -> None:
-    config = sim.v3_config()
+def test_a_wrongly_signed_sharing_request_is_refused(sharing_sim: SimulatorServer) -> None:
+    config = sharing_sim.v3_config()
     config["merchant_private_key"] = private_pem(new_rsa_key())
     calls = WeChatProfitSharing(WeChatPayV3(**config))
     with pytest.raises(PaymentError) as refused:
@@ -317,7 +280,7 @@ def test_a_wrongly_signed_sharing_request_is_refused(sim: SimulatorServer) -> No
 
 
 def test_the_console_sets_a_receiver_and_shows_shares_beside_bank_transfers(  # type: ignore[no-untyped-def]
-    client, session: Session, sim: SimulatorServer
+    client, session: Session, sharing_sim: SimulatorServer
 ) -> None:
     from tests.support.web import csrf_token
 
@@ -351,7 +314,7 @@ def test_the_console_sets_a_receiver_and_shows_shares_beside_bank_transfers(  # 
     )
     assert saved.status_code == 303
     session.expire_all()
-    order = _wechat_order(session, sim, s.sku)
+    order = _wechat_order(session, sharing_sim, s.sku)
     _settle(session)
     run_sharing(session)
     session.commit()
