@@ -25,6 +25,7 @@ def install() -> None:
     from farmgate.ops import health
     from farmgate.orders import parcels
     from farmgate.orders import tasks as _order_jobs
+    from farmgate.payments import sharing_jobs as _sharing_jobs
     from farmgate.payments import tasks as _payment_jobs
     from farmgate.presale import tasks as _presale_jobs
     from farmgate.reports import tasks as _report_jobs
@@ -39,7 +40,7 @@ def install() -> None:
 
     del _builtin_jobs, _logistics_jobs, _order_jobs, _payment_jobs, _report_jobs
     del _search_jobs, _coldchain_jobs, _trace_jobs, _ledger_jobs, _translog_jobs, _sms_jobs
-    del _station_jobs, _notify_jobs, _presale_jobs
+    del _station_jobs, _notify_jobs, _presale_jobs, _sharing_jobs
     for module in settings.job_modules:  # plugins and tests name theirs in the settings
         importlib.import_module(module)
 

@@ -136,6 +136,13 @@ class Settings(BaseSettings):
     # Money to the cooperatives (farmgate/ledger). An order's money becomes payable to each
     # cooperative this many days after delivery is confirmed (the order completed).
     settlement_days: int = Field(default=7, ge=0)
+    # WeChat Pay v3 profit-sharing (分账): new v3 payments are created with
+    # settle_info.profit_sharing=true, and once an order's money is payable each cooperative
+    # with a WeChat receiver gets up to PROFIT_SHARING_MAX_BP of the transaction (WeChat's
+    # maximum sharing ratio for the merchant, 3000 = 30%) through WeChat; the rest of what it
+    # is owed stays available for the township's bank transfer. Off by default.
+    profit_sharing: bool = False
+    profit_sharing_max_bp: int = Field(default=3000, ge=0, le=10_000)
     # The platform's commission in basis points (100 = 1%) of the goods, by the most specific
     # of "cooperative:<id>", "category:<category>", "township:<code>", "default" (else 0).
     # FARMGATE_COMMISSION_BP='{"default": 0, "category:fruit": 150}'

@@ -4,6 +4,7 @@ a voucher photo, returned payouts, and every refusal shown beside its field."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -74,7 +75,28 @@ def test_the_township_records_a_payout_with_its_voucher_and_a_return(  # type: i
     assert done.status_code == 303
     session.expire_all()
     payout = session.query(Payout).one()
-    assert payout.amount_fen == 150 and payout.voucher_key.startswith("vouchers/")
+    assert payout.amount_fen == 150 and payout.voucher_size > 0
+    # The voucher is private: never in public media, shown to the admin and that cooperative.
+    assert payout.voucher_key == "" and not (Path(settings.media_dir) / "vouchers").exists()
+    voucher = f"/township/money/payouts/{payout.id}/voucher"
+    assert voucher in client.get(f"/township/money/{s.coop.id}").text
+    shown = client.get(voucher)
+    assert shown.status_code == 200 and shown.content.startswith(b"RIFF")
+    assert shown.headers["content-type"] == "image/webp"
+    assert shown.headers["cache-control"] == "private, no-store"
+    assert client.get("/township/money/payouts/999999/voucher").status_code == 404
+    other = desk.shop(session, "别家合作社", lot="OTHER1")
+    session.commit()
+    desk_voucher = f"/coop/money/payouts/{payout.id}/voucher"
+    f.login_browser(client, session, other.owner)
+    assert client.get(desk_voucher).status_code == 404  # another cooperative's: not found
+    assert client.get(voucher).status_code == 403  # the console is not for the desk
+    f.login_browser(client, session, s.owner)
+    assert desk_voucher in client.get("/coop/money").text
+    mine = client.get(desk_voucher)
+    assert mine.status_code == 200 and mine.content == shown.content
+    f.login_browser(client, session, admin)
+    token = csrf_token(client.get(f"/township/money/{s.coop.id}").text)  # a new session's
     assert settlement.available_fen(session, s.coop.id) == total - 150
     back = f"/township/money/payouts/{payout.id}/returned"
     blank = client.post(back, data={"csrf_token": token, "note": ""})

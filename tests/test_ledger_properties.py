@@ -4,9 +4,10 @@ ledger invariant holds after every step (farmgate/ledger/checks.py), on both dat
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
@@ -14,11 +15,11 @@ from farmgate.config import settings as farmgate_settings
 from farmgate.db import utcnow
 from farmgate.errors import ValidationFailed
 from farmgate.ledger import checks, payouts, settlement
-from farmgate.models import Order, OrderStatus, Role
+from farmgate.models import Order, OrderStatus, Refund, Role
 from farmgate.payments import service as payments
 from tests.support import desk
 from tests.support import factories as f
-from tests.support.ledger import complete, post_pending, refund_part
+from tests.support.ledger import complete, post_pending, refund_part, run_sharing
 
 STEPS = st.lists(
     st.tuples(
@@ -104,3 +105,104 @@ def _parts(session: Session, order: Order) -> list:  # type: ignore[type-arg]
     from farmgate.ledger.posting import parts
 
     return parts(session, order)
+
+
+SHARING_STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(["wechat", "refund", "deliver", "settle", "share", "payout", "fault"]),
+        st.integers(min_value=0, max_value=10_000),
+    ),
+    min_size=1,
+    max_size=10,
+)
+SHARING_FAULTS = ["share_receiver_closed", "share_ratio_exceeded", "share_processing", "error_500"]
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=SHARING_STEPS)
+@example(steps=[("wechat", 0), ("deliver", 0), ("settle", 0), ("share", 0)])
+@example(steps=[("wechat", 2), ("deliver", 0), ("settle", 0), ("refund", 7), ("payout", 1)])
+@example(steps=[("fault", 0), ("wechat", 2), ("deliver", 0), ("settle", 0), ("share", 1)])
+@example(steps=[("fault", 2), ("fault", 3), ("wechat", 0), ("deliver", 0), ("settle", 0)])
+@example(steps=[("fault", 1), ("wechat", 1), ("deliver", 0), ("settle", 0), ("refund", 3)])
+def test_every_invariant_with_profit_sharing(
+    session: Session, pay_sim: Any, monkeypatch: pytest.MonkeyPatch, steps: list[tuple[str, int]]
+) -> None:
+    """WeChat Pay v3 payments frozen for sharing, shares (with faults), refunds returned,
+    bank payouts: the ledger's invariants, and the sharing cap, hold after every step."""
+    from tests.support.billing import use_simulator
+
+    use_simulator(monkeypatch, pay_sim, "v3")
+    monkeypatch.setattr(farmgate_settings, "profit_sharing", True)
+    monkeypatch.setattr(farmgate_settings, "commission_bp", {"default": 300})
+    pay_sim.state.faults.clear()
+    nested = session.begin_nested()
+    try:
+        _run_sharing(session, pay_sim, steps)
+    finally:
+        nested.rollback()
+        pay_sim.state.faults.clear()
+
+
+def _run_sharing(session: Session, sim: Any, steps: list[tuple[str, int]]) -> None:
+    from farmgate.payments import providers, sharing
+    from farmgate.payments import tasks as payment_tasks
+
+    a = desk.shop(session)
+    b = desk.shop(session, "别家合作社", lot="OTHER1")
+    admin = f.create_account(session, role=Role.ADMIN)
+    for shop, account in ((a, "1900001111"), (b, "1900002222")):
+        shop.sku.stock = 10_000
+        sharing.set_receiver(session, admin, shop.coop.id, "MERCHANT_ID", account, shop.coop.name)
+    orders: list[Order] = []
+    faults: list[str] = []
+    clock = utcnow()
+    for action, n in steps:
+        if action == "wechat":
+            skus = [(a.sku,), (b.sku,), (a.sku, b.sku)][n % 3]
+            order = desk.order(session, *skus, paid=False, channel="native")
+            intent = payments.create_intent(session, order, "native", client_ip="127.0.0.1")
+            sim.pay(intent.out_trade_no)
+            answer = providers.provider("wechat_v3").query(intent.out_trade_no)
+            payments.record_provider_paid(session, intent, answer, "test")
+            orders.append(order)
+        elif action == "refund" and orders:
+            order = orders[n % len(orders)]
+            if order.status in (OrderStatus.PAID, OrderStatus.COMPLETED):
+                intent = payments.paid_intent(session, order)
+                left = intent.amount_fen - sum(
+                    r.amount_fen for r in session.query(Refund).filter_by(intent_id=intent.id)
+                )
+                if left > 0:
+                    refund = payments.request_refund(
+                        session, order, intent, 1 + n % min(left, 500), "坏了"
+                    )
+                    payment_tasks.refund(session, {"refund_id": refund.id})
+        elif action == "deliver":
+            for order in orders[n % 2 :]:  # all (or all but the first) paid orders
+                if order.status == OrderStatus.PAID:
+                    complete(session, order)
+        elif action in ("settle", "share"):
+            if action == "settle":
+                clock += timedelta(days=farmgate_settings.settlement_days + 1 + n % 3)
+                post_pending(session)
+                settlement.settle_due(session, clock)
+            post_pending(session)
+            sim.state.faults[:] = faults  # only the sharing calls meet the injected faults
+            faults.clear()
+            run_sharing(session, times=1 + n % 2, keep_transient=True)
+            sim.state.faults.clear()  # an outage passes; a job left queued runs next time
+        elif action == "fault":
+            faults.append(SHARING_FAULTS[n % len(SHARING_FAULTS)])
+        elif action == "payout":
+            shop = (a, b)[n % 2]
+            available = settlement.available_fen(session, shop.coop.id)
+            if available > 0:
+                payouts.record(session, admin, shop.coop.id, 1 + n % available, bank_ref=f"B{n}")
+        post_pending(session)
+        session.flush()
+        assert checks.all_problems(session) == [], (action, n)

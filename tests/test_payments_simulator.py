@@ -177,6 +177,11 @@ def test_fault_control_api(pay_sim: SimulatorServer) -> None:
         "notify_forged",
         "notify_wrong_amount",
         "refund_processing",
+        "share_receiver_missing",
+        "share_ratio_exceeded",
+        "share_processing",
+        "share_receiver_closed",
+        "return_processing",
     }
     bad = httpx.post(f"{pay_sim.url}/_simulator/faults", json={"faults": ["meteor"]}, timeout=5)
     assert bad.status_code == 400

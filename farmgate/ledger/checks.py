@@ -3,10 +3,11 @@ database): each returns a list of human-readable violations, empty when all is w
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from farmgate.config import settings
 from farmgate.db import pk
 from farmgate.ledger import accounts
 from farmgate.models import (
@@ -17,6 +18,7 @@ from farmgate.models import (
     Order,
     OrderLine,
     PaymentIntent,
+    ProfitShare,
     Refund,
     RefundStatus,
 )
@@ -142,6 +144,23 @@ def posted_once(session: Session) -> list[str]:
     return problems
 
 
+def shares_within_cap(session: Session) -> list[str]:
+    """No payment shared (分账) more than the maximum ratio of it, less what came back."""
+    live = case(
+        (col(ProfitShare.status).in_(("closed", "failed")), 0),
+        else_=ProfitShare.amount_fen - ProfitShare.returned_fen,
+    )
+    problems = []
+    for intent_id, shared in session.execute(
+        select(col(ProfitShare.intent_id), func.sum(live)).group_by(col(ProfitShare.intent_id))
+    ):
+        intent = session.get(PaymentIntent, intent_id)
+        cap = intent.amount_fen * settings.profit_sharing_max_bp // 10_000 if intent else 0
+        if int(shared or 0) > cap:
+            problems.append(f"intent {intent_id}: shared {shared} over the cap {cap}")
+    return problems
+
+
 def all_problems(session: Session) -> list[str]:
     return [
         *balanced(session),
@@ -149,4 +168,5 @@ def all_problems(session: Session) -> list[str]:
         *refunds_within_payment(session),
         *nothing_overpaid(session),
         *posted_once(session),
+        *shares_within_cap(session),
     ]

@@ -1,5 +1,9 @@
 """Payouts: the township's bank transfers to a cooperative, each with its voucher photo.
 
+The voucher (a bank receipt: account numbers, names) is kept in the database, like an
+invoice's PDF, and served only to the admin and that cooperative's staff (anyone else: 404);
+it never goes to public media.
+
 A payout is posted as it is recorded, never above what is available: the cooperative's row
 is locked while its balance is read, so two payouts recorded at once cannot both spend it. A
 payout the bank sent back gives the money back to the available balance.
@@ -10,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 from sqlmodel import col
 
 from farmgate import audit
@@ -19,9 +23,9 @@ from farmgate.errors import InvalidTransition, NotFound
 from farmgate.errors import ValidationFailed as Invalid
 from farmgate.ledger import accounts, posting, settlement
 from farmgate.ledger.posting import Line
-from farmgate.media import photos
+from farmgate.media import images
 from farmgate.media.storage import get_storage
-from farmgate.models import Account, Cooperative, Payout, PayoutStatus
+from farmgate.models import Account, Cooperative, Payout, PayoutStatus, Role
 
 
 def _yuan(fen: int) -> str:
@@ -56,15 +60,16 @@ def record(
             "打款金额超过可结算余额",
             fields={"amount": f"最多可打款 {_yuan(max(0, available))} 元"},
         )
-    voucher_key = ""
-    if voucher:
-        stored = photos.store_photo("vouchers", voucher)
-        voucher_key = f"{stored.key}-{max(stored.widths)}.webp"
+    photo = None
+    if voucher:  # checked (size, format, bombs), re-encoded without metadata, kept private
+        processed = images.process_upload(voucher)
+        photo = processed.variants[max(processed.variants)]
     payout = Payout(
         cooperative_id=cooperative_id,
         amount_fen=amount_fen,
         bank_ref=bank_ref,
-        voucher_key=voucher_key,
+        voucher=photo,
+        voucher_size=len(photo or b""),
         note=note.strip()[:200],
         recorded_by=staff.id,
         recorded_at=made_at or utcnow(),
@@ -138,14 +143,35 @@ def mark_returned(session: Session, staff: Account, payout_id: int, note: str) -
 
 
 def list_for(session: Session, cooperative_id: int | None = None, limit: int = 50) -> list[Payout]:
-    query = select(Payout).order_by(col(Payout.id).desc()).limit(limit)
+    query = (
+        select(Payout)
+        .options(defer(Payout.voucher))  # type: ignore[arg-type]
+        .order_by(col(Payout.id).desc())
+        .limit(limit)
+    )
     if cooperative_id is not None:
         query = query.where(col(Payout.cooperative_id) == cooperative_id)
     return list(session.scalars(query))
 
 
-def voucher_url(payout: Payout) -> str:
+def voucher_url(payout: Payout, *, desk: bool = False) -> str:
+    """Where the voucher photo is seen: the console's (or the desk's) checked route."""
+    if payout.voucher_size:
+        return f"/{'coop' if desk else 'township'}/money/payouts/{payout.id}/voucher"
     return get_storage().url(payout.voucher_key) if payout.voucher_key else ""
+
+
+def voucher_for(session: Session, viewer: Account, payout_id: int) -> bytes:
+    """The voucher photo, for the admin and the paid cooperative's staff; anyone else (and a
+    payout without one) gets NotFound, as if it did not exist."""
+    payout = session.get(Payout, payout_id)
+    allowed = payout is not None and (
+        viewer.role == Role.ADMIN
+        or (viewer.cooperative_id is not None and viewer.cooperative_id == payout.cooperative_id)
+    )
+    if not allowed or payout is None or not payout.voucher:
+        raise NotFound("转账凭证不存在")
+    return payout.voucher
 
 
 def cash_handed_over(

@@ -10,13 +10,16 @@ from sqlmodel import col
 
 from farmgate.config import settings
 from farmgate.db import pk, utcnow
+from farmgate.jobs import outbox
 from farmgate.ledger import accounts, posting
 from farmgate.ledger.posting import Line
 from farmgate.models import (
+    IntentStatus,
     LedgerEntry,
     LedgerTxn,
     Order,
     OrderStatus,
+    PaymentIntent,
     RefundRequest,
     RefundRequestStatus,
 )
@@ -87,7 +90,28 @@ def settle_order(session: Session, order: Order, now: datetime | None = None) ->
         order_id=pk(order),
         memo=f"订单 {order.number} 确认收货满 {settings.settlement_days} 天，可结算",
     )
+    if _frozen_for_sharing(session, pk(order)):
+        # Payable now: WeChat Pay profit-sharing pays part of it (farmgate/payments/sharing.py).
+        # Queued by name: payments imports the ledger, never the other way round.
+        outbox.enqueue(
+            session, "payments.share_order", {"order_id": pk(order)}, key=f"share_order:{pk(order)}"
+        )
     return "settled"
+
+
+def _frozen_for_sharing(session: Session, order_id: int) -> bool:
+    """Whether a payment of the order was made with profit-sharing (its money is frozen)."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    col(PaymentIntent.order_id) == order_id,
+                    col(PaymentIntent.status) == IntentStatus.PAID,
+                    col(PaymentIntent.profit_sharing).is_(True),
+                )
+            )
+        )
+    )
 
 
 def settle_due(session: Session, now: datetime | None = None, limit: int = 500) -> int:

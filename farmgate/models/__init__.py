@@ -66,6 +66,12 @@ from farmgate.models.reconciliation import BillCheck
 from farmgate.models.report import ReportFact as ReportFact
 from farmgate.models.review import ProductReview, ReportReason, ReviewReport
 from farmgate.models.search import SearchEntry, SearchSynonym, SearchVersion
+from farmgate.models.sharing import (
+    ProfitShare,
+    ProfitShareReturn,
+    ShareReturnStatus,
+    ShareStatus,
+)
 from farmgate.models.shipping import ShippingRule
 from farmgate.models.sms import SmsCode
 from farmgate.models.station import Station, StationOrder, StationStaff
@@ -144,6 +150,8 @@ __all__ = [
     "ProductPhoto",
     "ProductReview",
     "ProductStatus",
+    "ProfitShare",
+    "ProfitShareReturn",
     "Recall",
     "RecallContact",
     "Refund",
@@ -157,6 +165,8 @@ __all__ = [
     "SearchEntry",
     "SearchSynonym",
     "SearchVersion",
+    "ShareReturnStatus",
+    "ShareStatus",
     "ShipmentStatus",
     "ShippingRule",
     "Sku",

@@ -36,6 +36,13 @@ class Cooperative(CooperativeBase, table=True):
     bank_account_name: str = Field(default="", max_length=100)
     bank_name: str = Field(default="", max_length=100)
     bank_account_no: str = Field(default="", max_length=40)
+    # WeChat Pay profit-sharing (分账) receiver, set by the township: MERCHANT_ID (a merchant
+    # number) or PERSONAL_OPENID; the name is sent encrypted. Added at WeChat Pay once
+    # (wechat_receiver_added_at), again after it changes.
+    wechat_receiver_type: str = Field(default="", max_length=20)
+    wechat_receiver_account: str = Field(default="", max_length=64)
+    wechat_receiver_name: str = Field(default="", max_length=100)
+    wechat_receiver_added_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     # Shown to buyers (the cooperative page, an order's page); contact_phone stays private.
     service_phone: str = Field(default="", max_length=20)
     pickup_address: str = Field(default="", max_length=120)

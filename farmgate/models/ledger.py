@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, String
+from sqlalchemy import CheckConstraint, Column, Index, LargeBinary, String
 from sqlmodel import Field, SQLModel
 
 from farmgate.db import AwareDateTime, utcnow
@@ -69,7 +69,15 @@ class Payout(SQLModel, table=True):
     method: str = Field(default="bank", max_length=12)
     status: PayoutStatus = Field(default=PayoutStatus.PAID, sa_type=String(10))
     bank_ref: str = Field(default="", max_length=64, description="the transfer's serial number")
-    voucher_key: str = Field(default="", max_length=200)  # the voucher photo's media key
+    # Before vouchers were private: a photo in public media under a random name. Kept for
+    # the rows that have one; new vouchers are stored below, never in public media.
+    voucher_key: str = Field(default="", max_length=200)
+    # The voucher photo (WebP, metadata stripped), served to the admin and that cooperative
+    # only; lists load it deferred (``payouts.list_for``).
+    voucher_size: int = 0
+    voucher: bytes | None = Field(
+        default=None, sa_column=Column("voucher", LargeBinary, nullable=True)
+    )
     note: str = Field(default="", max_length=200)
     recorded_by: int | None = Field(default=None, foreign_key="account.id")
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)

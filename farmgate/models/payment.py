@@ -36,6 +36,10 @@ class PaymentIntent(SQLModel, table=True):
     transaction_id: str | None = Field(default=None, max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     paid_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # Created with settle_info.profit_sharing=true (WeChat Pay v3, FARMGATE_PROFIT_SHARING):
+    # its money stays frozen at WeChat Pay until shared and unfrozen (farmgate/payments/sharing).
+    profit_sharing: bool = Field(default=False)
+    unfrozen_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
 
 
 class PaymentNotification(SQLModel, table=True):

@@ -73,6 +73,7 @@ def _build(name: str) -> PaymentProvider:
             platform_cert_dir=s.wechat_platform_cert_dir,
             base_url=s.wechat_api_base,
             timeout=s.payment_http_timeout,
+            profit_sharing=s.profit_sharing,
         )
     if name == "cash":
         return CashProvider("station")
@@ -94,6 +95,7 @@ def provider(name: str) -> PaymentProvider:
         s.wechat_platform_cert_dir,
         s.wechat_api_base,
         s.payment_http_timeout,
+        s.profit_sharing,
     )
     if config != _cached_for:  # settings changed (tests, the demo's simulator): drop old clients
         _cache.clear()

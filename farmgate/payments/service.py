@@ -122,6 +122,9 @@ def create_intent(
             out_trade_no=out_trade_no,
             amount_fen=amount_fen,
         )
+    # Whether the provider freezes this payment for profit-sharing (分账) is kept with it: the
+    # setting may change before the money is payable, the payment's terms do not.
+    intent.profit_sharing = bool(getattr(provider, "profit_sharing", False))
     try:
         created = provider.create_intent(
             out_trade_no=out_trade_no,
@@ -459,6 +462,9 @@ def complete_refund(session: Session, refund: Refund, refund_id: str) -> None:
     from farmgate.ledger import tasks as ledger  # the job bodies are registered by install()
 
     ledger.queue(session, "refund", pk(refund))
+    from farmgate.payments import sharing_jobs  # registered by install(), like the ledger's
+
+    sharing_jobs.queue_return(session, refund)  # part of it was shared: ask for it back
     order = session.get(Order, refund.order_id, with_for_update=True)
     assert order is not None
     done = sum(

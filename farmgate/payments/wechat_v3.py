@@ -211,12 +211,16 @@ class WeChatPayV3(PaymentProvider):
         base_url: str | None = None,
         timeout: float = 10,
         notify_max_age: float = 300,
+        profit_sharing: bool = False,
     ) -> None:
         """Verification uses WeChat's platform public key when ``platform_public_key`` and
         its id are given; otherwise platform certificates, read from ``platform_cert_dir`` or
         downloaded from /v3/certificates (at construction, hence the errors it may raise).
-        ``notify_max_age``: seconds a notification's Wechatpay-Timestamp may be off by."""
+        ``notify_max_age``: seconds a notification's Wechatpay-Timestamp may be off by.
+        ``profit_sharing``: create payments with settle_info.profit_sharing=true (分账): WeChat
+        Pay freezes their money until it is shared and the rest unfrozen."""
         self.appid, self.mchid = appid, mchid
+        self.profit_sharing = profit_sharing
         self.notify_max_age = notify_max_age
         with _translated("setup"):
             self.client = _Client(
@@ -262,6 +266,7 @@ class WeChatPayV3(PaymentProvider):
                         scene_info=scene,
                         notify_url=notify_url,
                         pay_type=PAY_TYPES[channel],
+                        settle_info={"profit_sharing": True} if self.profit_sharing else None,
                     ),
                 )
         except PaymentError as exc:

@@ -65,3 +65,51 @@ def test_statement_and_payout_on_a_phone(page, app_url, app_db: Path, tmp_path: 
     submit(page, "form[action$='/payouts'] button")
     assert "已登记打款" in page.content() and "NX20261205" in page.content()
     check_phone(page, "83-console-payout-done")
+
+
+def test_wechat_receiver_and_shares_on_a_phone(page, app_url, app_db: Path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from farmgate.models import PaymentIntent, ShareStatus
+    from farmgate.payments import sharing
+    from farmgate.payments.wechat_sharing import ReceiverResult, SharingOrder
+
+    engine = db.make_engine(f"sqlite:///{app_db}")
+    with Session(engine) as session:
+        shop = desk.shop(session, "板溪油茶合作社", lot="BX2026")
+        orders = [desk.order(session, shop.sku) for _ in range(2)]
+        for order in orders:
+            complete(session, order)
+        post_pending(session)
+        settlement.settle_due(session, db.utcnow() + timedelta(days=settings.settlement_days + 1))
+        admin = f.create_account(session, role=Role.ADMIN)
+        sharing.set_receiver(session, admin, shop.coop.id, "MERCHANT_ID", "1900007777", "板溪油茶")
+        # Two shares as the jobs leave them: one received, one whose receiver was closed.
+        for order, result in zip(orders, ("SUCCESS", "CLOSED"), strict=True):
+            intent = session.scalars(
+                select(PaymentIntent).where(PaymentIntent.order_id == order.id)
+            ).one()
+            share = sharing._reserve(session, order, intent, shop.coop, 300)
+            answer = ReceiverResult("MERCHANT_ID", "1900007777", 300, result, "ACCOUNT_ABNORMAL")
+            sharing.apply(
+                session, share, SharingOrder(share.out_order_no, "30X", "FINISHED", (answer,))
+            )
+            assert share.status in (ShareStatus.FINISHED, ShareStatus.CLOSED)
+        session.commit()
+        admin_phone, coop_id = admin.phone, shop.coop.id
+
+    _login(page, admin_phone)
+    page.goto(f"/township/money/{coop_id}")
+    assert "已分账" in page.content() and "已关闭，金额退回余额" in page.content()
+    check_phone(page, "84-console-shares")
+    page.fill("#receiver_account", "19abc")
+    page.fill("#receiver_name", "")
+    submit(page, "form[action$='/wechat-receiver'] button")
+    assert "商户号是 8 到 12 位数字" in page.content() and 'value="19abc"' in page.content()
+    check_phone(page, "85-console-receiver-error")
+    page.select_option("#receiver_type", "PERSONAL_OPENID")
+    page.fill("#receiver_account", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
+    page.fill("#receiver_name", "张三")
+    submit(page, "form[action$='/wechat-receiver'] button")
+    assert "已保存微信分账接收方" in page.content()
+    check_phone(page, "86-console-receiver-saved")

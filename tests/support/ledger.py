@@ -3,8 +3,12 @@ queued jobs in the test's own session."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from farmgate.jobs import registry
 from farmgate.ledger import tasks
 from farmgate.models import Account, Order, OrderStatus, OutboxJob, OutboxStatus, Refund
 from farmgate.orders import state
@@ -75,3 +79,40 @@ def cooperative_owner_of(session: Session, cooperative_id: int | None) -> Accoun
     found = session.query(Account).filter(Account.cooperative_id == cooperative_id).first()
     assert found is not None
     return found
+
+
+def run_sharing(session: Session, *, times: int = 1, keep_transient: bool = False) -> list[Any]:
+    """Run every queued profit-sharing job (``times`` each, as a retry would), in order, each
+    in a savepoint as the runner's transaction. ``keep_transient``: a try that fails for now
+    is rolled back and left queued (else it raises)."""
+    from farmgate.jobs.errors import TransientJobError
+
+    outcomes: list[Any] = []
+    while True:
+        rows = list(
+            session.scalars(
+                select(OutboxJob)
+                .where(
+                    OutboxJob.job.startswith("payments.share"),  # type: ignore[attr-defined]
+                    OutboxJob.status == OutboxStatus.PENDING,
+                )
+                .order_by(OutboxJob.id)
+            )
+        )
+        if not rows:
+            return outcomes
+        for row in rows:
+            spec = registry.get(row.job)
+            assert spec is not None
+            for _ in range(times):
+                nested = session.begin_nested()
+                try:
+                    outcomes.append(spec.body(session, row.args))
+                except TransientJobError:
+                    nested.rollback()
+                    if not keep_transient:
+                        raise
+                    return [*outcomes, "transient"]
+                nested.commit()
+            row.status = OutboxStatus.DONE
+            session.flush()

@@ -13,7 +13,7 @@ import secrets
 import string
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from cryptography import x509
@@ -30,6 +30,12 @@ FAULTS = frozenset(
         "notify_forged",
         "notify_wrong_amount",
         "refund_processing",  # the next refund stays PROCESSING until its status is queried
+        # Profit-sharing (分账), each used by the next call it applies to:
+        "share_receiver_missing",  # every receiver is forgotten: the next order names none added
+        "share_ratio_exceeded",  # the next sharing order is refused as over the maximum ratio
+        "share_processing",  # the next sharing order stays PROCESSING until queried
+        "share_receiver_closed",  # the next sharing order's receiver ends CLOSED
+        "return_processing",  # the next return (回退) stays PROCESSING until queried
     }
 )
 
@@ -113,6 +119,30 @@ class SimOrder:
 
 
 @dataclass
+class SimShare:
+    """A profit-sharing order (分账单), or an unfreeze (解冻剩余资金), on one transaction."""
+
+    out_order_no: str
+    transaction_id: str
+    order_id: str
+    receivers: list[dict[str, Any]]
+    state: str = "FINISHED"  # PROCESSING until queried when the fault asked for it
+    unfreeze: bool = False
+    returned: int = 0
+
+
+@dataclass
+class SimReturn:
+    out_return_no: str
+    out_order_no: str
+    return_id: str
+    return_mchid: str
+    amount_fen: int
+    description: str
+    result: str = "SUCCESS"  # PROCESSING until queried when the fault asked for it
+
+
+@dataclass
 class Delivery:
     """One notification POSTed to a notify_url (status 0: the merchant was unreachable)."""
 
@@ -139,6 +169,12 @@ class SimState:
     # Changes to the next trade bill (either API), used once: see simulator/bills.py.
     bill_edits: dict[str, object] = field(default_factory=dict)
     bill_files: dict[str, bytes] = field(default_factory=dict)  # v3 download token -> bill
+    # Profit-sharing: receivers added ((type, account) -> the decrypted name), sharing orders
+    # and unfreezes by out_order_no, returns by out_return_no, the merchant's maximum ratio.
+    receivers: dict[tuple[str, str], str] = field(default_factory=dict)
+    shares: dict[str, SimShare] = field(default_factory=dict)
+    share_returns: dict[str, SimReturn] = field(default_factory=dict)
+    max_sharing_bp: int = 3000
     # v3 credentials, all generated here.
     apiv3_key: str = field(default_factory=_key32)
     merchant_key: rsa.RSAPrivateKey = field(default_factory=new_rsa_key, repr=False)

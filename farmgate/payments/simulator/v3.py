@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from farmgate.payments.simulator import bills
+from farmgate.payments.simulator import bills, sharing
 from farmgate.payments.simulator.common import SIM_HEADER, injected_failure
 from farmgate.payments.simulator.state import SHANGHAI, SimOrder, SimState, rsa_sign
 
@@ -355,4 +355,5 @@ def routes(state: SimState) -> list[Route]:
         Route("/v3/refund/domestic/refunds", refund, methods=["POST"]),
         Route("/v3/refund/domestic/refunds/{refund_no}", query_refund, methods=["GET"]),
         Route("/v3/certificates", certificates, methods=["GET"]),
+        *sharing.routes(state, answer, error, authenticate),
     ]

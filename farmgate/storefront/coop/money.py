@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from farmgate.config import settings
 from farmgate.errors import ValidationFailed
-from farmgate.ledger import statements
+from farmgate.ledger import payouts, statements
 from farmgate.storefront.coop.deps import DeskStaff, SessionDep
 from farmgate.storefront.coop.forms import desk_page
 from farmgate.web.downloads import download
@@ -36,6 +36,8 @@ def money(
         "coop/money.html",
         section="money",
         stmt=stmt,
+        payouts=payouts.list_for(session, staff.cooperative_id or 0, limit=10),
+        voucher_url=payouts.voucher_url,
         base="/coop/money",
         month_value=month if errors else period.key,
         settlement_days=settings.settlement_days,
@@ -56,3 +58,18 @@ def statement_xlsx(session: SessionDep, staff: DeskStaff, month: str = "") -> Re
     stmt = statements.build(session, staff.cooperative_id or 0, statements.month(month))
     name, body = statements.xlsx(session, stmt)
     return download(body, XLSX, name)
+
+
+def voucher_response(photo: bytes) -> Response:
+    """A voucher photo shown in the browser, never stored by a cache on the way."""
+    return Response(
+        photo,
+        media_type="image/webp",
+        headers={"Cache-Control": "private, no-store", "Content-Disposition": "inline"},
+    )
+
+
+@router.get("/coop/money/payouts/{payout_id:int}/voucher")
+def payout_voucher(payout_id: int, session: SessionDep, staff: DeskStaff) -> Response:
+    """The voucher photo of a transfer to this cooperative (another's: 404)."""
+    return voucher_response(payouts.voucher_for(session, staff, payout_id))

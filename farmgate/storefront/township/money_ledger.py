@@ -13,10 +13,12 @@ from starlette.datastructures import UploadFile
 from farmgate.config import settings
 from farmgate.errors import FarmgateError, NotFound, ValidationFailed
 from farmgate.ledger import accounts, payouts, posting, statements
-from farmgate.models import Account, Cooperative, Payout
+from farmgate.models import Account, Cooperative, Payout, ShareStatus
+from farmgate.payments import sharing
+from farmgate.payments.wechat_sharing import RECEIVER_TYPES
 from farmgate.storefront.coop.deps import Multipart
 from farmgate.storefront.coop.forms import Errors, clean
-from farmgate.storefront.coop.money import PDF, XLSX
+from farmgate.storefront.coop.money import PDF, XLSX, voucher_response
 from farmgate.storefront.township.deps import (
     ConsoleAdmin,
     FormValues,
@@ -113,6 +115,11 @@ def _coop_page(
         coop=coop,
         stmt=statements.build(session, coop_id, period, page=page),
         payouts=payouts.list_for(session, coop_id, limit=10),
+        shares=sharing.list_for(session, coop_id, limit=10),
+        share_labels=ShareStatus.labels(),
+        receiver_types=list(RECEIVER_TYPES.items()),
+        profit_sharing=settings.profit_sharing,
+        max_share_percent=settings.profit_sharing_max_bp / 100,
         voucher_url=payouts.voucher_url,
         base=f"/township/money/{coop_id}",
         month_value=month if "month" in errors else period.key,
@@ -173,6 +180,24 @@ def record_payout(
     return see_other(f"/township/money/{coop_id}?done=已登记打款")
 
 
+@router.post("/township/money/{coop_id:int}/wechat-receiver")
+def wechat_receiver(
+    coop_id: int, request: Request, form: FormValues, session: SessionDep, admin: ConsoleAdmin
+) -> Response:
+    """The cooperative's WeChat Pay profit-sharing receiver (empty everything: none)."""
+    check_csrf(request, form.get("csrf_token", ""))
+    keys = ("receiver_type", "receiver_account", "receiver_name")
+    values = {k: form.get(k, "") for k in keys}
+    try:
+        sharing.set_receiver(session, admin, coop_id, *values.values())
+    except FarmgateError as exc:
+        undo_refusal(session, exc)
+        errors = Errors()
+        errors.absorb(exc, {k: k for k in keys}, "receiver_type")
+        return _coop_page(request, session, admin, coop_id, errors=errors, values=values)
+    return see_other(f"/township/money/{coop_id}?done=已保存微信分账接收方")
+
+
 @router.post("/township/money/payouts/{payout_id:int}/returned")
 def payout_returned(
     payout_id: int, request: Request, form: FormValues, session: SessionDep, admin: ConsoleAdmin
@@ -195,6 +220,12 @@ def payout_returned(
     return see_other(
         f"/township/money/{payout.cooperative_id}?done=已登记为退回，金额回到可打款余额"
     )
+
+
+@router.get("/township/money/payouts/{payout_id:int}/voucher")
+def payout_voucher(payout_id: int, session: SessionDep, admin: ConsoleAdmin) -> Response:
+    """A payout's voucher photo: private, never in public media."""
+    return voucher_response(payouts.voucher_for(session, admin, payout_id))
 
 
 @router.get("/township/money/{coop_id:int}/statement.pdf")
