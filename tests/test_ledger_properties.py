@@ -1,4 +1,5 @@
-"""Random sequences of checkouts, payments, refunds, deliveries, settlement and payouts: every
+"""Random sequences of checkouts, payments, refunds, deliveries, settlement and payouts, with a
+pre-sale (deposits, a harvest that may fall short, balances, a missed deadline) alongside: every
 ledger invariant holds after every step (farmgate/ledger/checks.py), on both databases."""
 
 from __future__ import annotations
@@ -15,19 +16,43 @@ from farmgate.config import settings as farmgate_settings
 from farmgate.db import utcnow
 from farmgate.errors import ValidationFailed
 from farmgate.ledger import checks, payouts, settlement
-from farmgate.models import Order, OrderStatus, Refund, Role
+from farmgate.models import (
+    Account,
+    Fulfilment,
+    FulfilmentStatus,
+    Order,
+    OrderStatus,
+    Presale,
+    PresaleStatus,
+    Refund,
+    RefundStatus,
+    Role,
+)
 from farmgate.payments import service as payments
+from farmgate.presale import service as presale
 from tests.support import desk
 from tests.support import factories as f
-from tests.support.ledger import complete, post_pending, refund_part, run_sharing
+from tests.support.ledger import complete, finish_refunds, post_pending, refund_part, run_sharing
+from tests.support.presale import buy, cashier, open_presale
 
 STEPS = st.lists(
     st.tuples(
-        st.sampled_from(["checkout", "pay", "refund", "deliver", "settle", "payout", "rerun"]),
+        st.sampled_from(
+            [
+                "checkout",
+                "pay",
+                "refund",
+                "deliver",
+                "settle",
+                "payout",
+                "rerun",
+                *["presale"] * 3,  # one pre-sale, moved on a step at a time (_presale_step)
+            ]
+        ),
         st.integers(min_value=0, max_value=10_000),
     ),
     min_size=1,
-    max_size=12,
+    max_size=16,
 )
 
 
@@ -55,9 +80,20 @@ def _run(session: Session, steps: list[tuple[str, int]]) -> None:
         shop.sku.stock = 10_000
     admin = f.create_account(session, role=Role.ADMIN)
     orders: list[Order] = []
+    pre = desk.shop(session, "预售合作社", lot="PRE1")  # a deposit pre-sale, made when first used
+    sale = None
+    pre_orders: list[Order] = []
     clock = utcnow()
     for action, n in steps:
-        if action == "checkout":
+        if action == "presale":
+            if sale is None:
+                sale = open_presale(session, pre, cap=10_000, deposit_fen=500 + n % 3000)
+            _presale_step(session, n, pre, sale, pre_orders, admin)
+        elif action == "refund" and pre_orders and n % 3 == 0:
+            _presale_refund(session, pre_orders[n % len(pre_orders)], n, admin)
+        elif action == "deliver" and n % 2 and (ready := _packable(session, pre_orders)):
+            complete(session, ready[n % len(ready)])
+        elif action == "checkout":
             skus = [(a.sku,), (b.sku,), (a.sku, b.sku)][n % 3]
             orders.append(desk.order(session, *skus, paid=n % 4 != 0))
         elif action == "pay" and orders:
@@ -99,6 +135,66 @@ def _run(session: Session, steps: list[tuple[str, int]]) -> None:
         post_pending(session, times=2 if action == "rerun" else 1)
         session.flush()
         assert checks.all_problems(session) == [], (action, n)
+
+
+def _presale_step(
+    session: Session, n: int, shop: desk.Shop, sale: Presale, orders: list[Order], admin: Account
+) -> None:
+    """The pre-sale's next step: while open, a buyer pays a deposit (or leaves it unpaid) or,
+    once something is sold, the harvest is recorded, often a few units short; once harvested,
+    a buyer pays the balance (or only starts to) or the deadline passes. The refunds the
+    harvest or the deadline decide are completed."""
+    if sale.status == PresaleStatus.OPEN:
+        sold = sum(o.items_fen for o in orders if o.status == OrderStatus.PAID)
+        sold //= shop.sku.price_fen
+        if sold and n % 3 == 0:
+            units = max(0, sold - n % 4)
+            presale.record_harvest(session, shop.owner, sale.id, shop.lot.id, units)  # type: ignore[arg-type]
+        else:
+            orders.append(buy(session, shop, 1 + n % 3, pay=n % 5 != 0))
+    elif sale.status == PresaleStatus.HARVESTED:
+        owing = [o for o in orders if any(p.balance_open for p in presale.of_order(session, o))]
+        if owing and n % 6:
+            order = owing[n % len(owing)]
+            intent = presale.pay_balance(session, order, "cash", client_ip="127.0.0.1")
+            if n % 7:  # else the buyer only starts to pay (the deadline may come first)
+                cashier(session, order, intent.amount_fen)
+        else:
+            sale.balance_due = utcnow() - timedelta(seconds=1)
+            session.add(sale)
+            presale.close_overdue(session, shop.owner, sale.id)  # type: ignore[arg-type]
+    for order in orders:
+        finish_refunds(session, order, admin)
+
+
+def _presale_refund(session: Session, order: Order, n: int, admin: Account) -> None:
+    """The console refunds part of a paid pre-sale order (its deposit, or its first payment)."""
+    if order.status != OrderStatus.PAID:
+        return
+    intent = payments.paid_intent(session, order)
+    refunded = sum(
+        r.amount_fen
+        for r in session.query(Refund).filter(
+            Refund.intent_id == intent.id, Refund.status != RefundStatus.FAILED
+        )
+    )
+    amount = min(1 + n % 500, intent.amount_fen - refunded)
+    if amount > 0:
+        payments.approve_refund(session, order, amount, "控制台部分退款")
+        finish_refunds(session, order, admin)
+
+
+def _packable(session: Session, orders: list[Order]) -> list[Order]:
+    """Pre-sale orders ready to pack (kept, balance paid): the only ones that can be sent."""
+    return [
+        order
+        for order in orders
+        if order.status == OrderStatus.PAID
+        and session.query(Fulfilment)
+        .filter(Fulfilment.order_id == order.id, Fulfilment.status == FulfilmentStatus.TO_PACK)
+        .first()
+        is not None
+    ]
 
 
 def _parts(session: Session, order: Order) -> list:  # type: ignore[type-arg]

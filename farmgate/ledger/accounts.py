@@ -6,6 +6,9 @@ from __future__ import annotations
 COMMISSION = "platform:commission"
 BANK = "platform:bank"  # payouts leave from here; station cash handed over arrives here
 UNAPPLIED = "platform:unapplied"  # paid after the order was cancelled: refunded in full
+# A pre-sale's deposit (定金) while its balance is owed: the buyer's money, not yet any
+# cooperative's. Released to the cooperatives with the balance, or refunded.
+PRESALE_DEPOSITS = "platform:presale_deposits"
 STATION_CASH = "station_cash"
 CLEARING = {"wechat_v2": "clearing:wechat", "wechat_v3": "clearing:wechat"}
 OTHER_CLEARING = "clearing:other"

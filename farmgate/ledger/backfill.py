@@ -1,7 +1,7 @@
 """Posting money history that happened before the ledger existed (or was written straight
-into the tables, as the demo's sample orders are): every paid order, every completed refund,
-then the settlement of whatever fell due. Idempotent like every posting: run it again and it
-posts nothing new."""
+into the tables, as the demo's sample orders are): every paid order and pre-sale balance, every
+completed refund, then the settlement of whatever fell due. Idempotent like every posting: run it
+again and it posts nothing new."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from farmgate.ledger import posting, settlement
+from farmgate.ledger import deposits, posting, settlement
 from farmgate.models import Order, Refund, RefundStatus
 
 
@@ -22,6 +22,8 @@ def post_history(session: Session, now: datetime | None = None) -> int:
         select(Order).where(col(Order.paid_at).is_not(None)).order_by(col(Order.id))
     ):
         added += posting.order_paid(session, order) is not None
+        for intent in deposits.applied_balances(session, order):
+            added += posting.balance_paid(session, intent) is not None
     for refund in session.scalars(
         select(Refund).where(col(Refund.status) == RefundStatus.SUCCEEDED).order_by(col(Refund.id))
     ):

@@ -9,7 +9,7 @@ from sqlmodel import col
 
 from farmgate.config import settings
 from farmgate.db import pk
-from farmgate.ledger import accounts
+from farmgate.ledger import accounts, deposits
 from farmgate.models import (
     Fulfilment,
     IntentStatus,
@@ -17,7 +17,10 @@ from farmgate.models import (
     LedgerTxn,
     Order,
     OrderLine,
+    OrderStatus,
     PaymentIntent,
+    PaymentNotification,
+    PresaleOrder,
     ProfitShare,
     Refund,
     RefundStatus,
@@ -40,9 +43,23 @@ def balanced(session: Session) -> list[str]:
     return problems
 
 
+def _late(session: Session) -> set[tuple[str, str]]:
+    """Payments that arrived after their order was cancelled (never applied to it)."""
+    return {
+        (provider, transaction_id)
+        for provider, transaction_id in session.execute(
+            select(
+                col(PaymentNotification.provider), col(PaymentNotification.transaction_id)
+            ).where(col(PaymentNotification.outcome) == "late")
+        )
+    }
+
+
 def orders_add_up(session: Session) -> list[str]:
-    """Per paid order: the lines plus shipping are the total, which is what was paid and what
-    the ledger received (once)."""
+    """Per paid order: the lines plus shipping are the total, which is what its payments
+    brought and what the ledger received (once per payment) once it is fully paid; a pre-sale
+    order with only its deposit paid brought, and the ledger received, the total less the
+    balance still owed."""
     problems = []
     lines: dict[int, int] = dict(
         session.execute(
@@ -63,23 +80,68 @@ def orders_add_up(session: Session) -> list[str]:
         for order_id, amount in session.execute(
             select(col(LedgerTxn.order_id), func.sum(LedgerEntry.amount_fen))
             .join(LedgerTxn, col(LedgerTxn.id) == LedgerEntry.txn_id)
-            .where(col(LedgerTxn.kind) == "order_paid", col(LedgerEntry.kind) == "payment")
+            .where(
+                col(LedgerTxn.kind).in_(["order_paid", deposits.BALANCE_KIND]),
+                col(LedgerEntry.kind) == "payment",
+            )
             .group_by(col(LedgerTxn.order_id))
         )
     }
+    late = _late(session)
     for order in session.scalars(select(Order).where(col(Order.paid_at).is_not(None))):
         oid = pk(order)
         if int(lines.get(oid, 0)) + int(shipping.get(oid, 0)) != order.total_fen:
             problems.append(f"order {order.number}: lines + shipping != total {order.total_fen}")
-        intent = session.scalars(
-            select(PaymentIntent).where(
-                col(PaymentIntent.order_id) == oid, col(PaymentIntent.status) == IntentStatus.PAID
+        owed = deposits.balance_owed_fen(session, order)
+        whole = not owed or bool(deposits.applied_balances(session, order))
+        expected = order.total_fen if whole else order.total_fen - owed
+        applied = [
+            intent.amount_fen
+            for intent in session.scalars(
+                select(PaymentIntent).where(
+                    col(PaymentIntent.order_id) == oid,
+                    col(PaymentIntent.status) == IntentStatus.PAID,
+                )
             )
-        ).first()
-        if intent is not None and intent.amount_fen != order.total_fen:
-            problems.append(f"order {order.number}: paid {intent.amount_fen} != total")
-        if oid in received and received[oid] != order.total_fen:
-            problems.append(f"order {order.number}: ledger received {received[oid]}")
+            if (intent.provider, intent.transaction_id) not in late
+        ]
+        if applied and sum(applied) != expected:
+            problems.append(f"order {order.number}: paid {sum(applied)} != {expected}")
+        if oid in received and received[oid] != expected:
+            problems.append(f"order {order.number}: ledger received {received[oid]} != {expected}")
+    return problems
+
+
+def deposits_held(session: Session) -> list[str]:
+    """A pre-sale deposit is held for its buyer only while the balance is owed: never below
+    zero, nothing of the order owed to a cooperative meanwhile, and nothing left held once
+    the balance is in or the order is refunded or cancelled."""
+    problems = []
+    held = session.execute(
+        select(col(LedgerEntry.order_id), func.sum(LedgerEntry.amount_fen))
+        .where(col(LedgerEntry.account) == accounts.PRESALE_DEPOSITS)
+        .group_by(col(LedgerEntry.order_id))
+    ).all()
+    for order_id, total in held:
+        order = session.get(Order, order_id)
+        amount = -int(total)
+        if order is None or amount < 0:
+            problems.append(f"order {order_id}: deposits held {amount}")
+            continue
+        if deposits.balance_posted(session, pk(order)):
+            if amount:
+                problems.append(f"order {order.number}: {amount} still held after the balance")
+            continue
+        if amount and order.status in (OrderStatus.REFUNDED, OrderStatus.CANCELLED):
+            problems.append(f"order {order.number}: {amount} held after it was {order.status}")
+        owed_to_coops = session.scalar(
+            select(func.count(col(LedgerEntry.id))).where(
+                col(LedgerEntry.order_id) == order_id,
+                col(LedgerEntry.cooperative_id).is_not(None),
+            )
+        )
+        if owed_to_coops:
+            problems.append(f"order {order.number}: owed to a cooperative before its balance")
     return problems
 
 
@@ -127,7 +189,8 @@ def nothing_overpaid(session: Session) -> list[str]:
 
 
 def posted_once(session: Session) -> list[str]:
-    """Every paid order's payment is in the ledger exactly once."""
+    """Every paid order's payment, and every pre-sale balance applied, is in the ledger
+    exactly once."""
     paid = set(session.scalars(select(col(Order.id)).where(col(Order.paid_at).is_not(None))))
     counts: dict[int | None, int] = dict(
         session.execute(
@@ -141,6 +204,19 @@ def posted_once(session: Session) -> list[str]:
         f"order {o} paid but not posted"
         for o in sorted(o for o in paid - set(counts) if o is not None)
     ]
+    for part in session.scalars(
+        select(PresaleOrder).where(col(PresaleOrder.balance_paid_at).is_not(None))
+    ):
+        intent = session.scalars(
+            select(PaymentIntent).where(col(PaymentIntent.out_trade_no) == part.balance_trade_no)
+        ).first()
+        key = f"{deposits.BALANCE_KIND}:{intent.id if intent else None}"
+        if (
+            intent is None
+            or session.scalars(select(col(LedgerTxn.id)).where(col(LedgerTxn.key) == key)).first()
+            is None
+        ):
+            problems.append(f"order {part.order_id}: balance paid but not posted")
     return problems
 
 
@@ -165,6 +241,7 @@ def all_problems(session: Session) -> list[str]:
     return [
         *balanced(session),
         *orders_add_up(session),
+        *deposits_held(session),
         *refunds_within_payment(session),
         *nothing_overpaid(session),
         *posted_once(session),

@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from farmgate.config import settings
 from farmgate.db import pk, utcnow
-from farmgate.ledger import accounts, commission
+from farmgate.ledger import accounts, commission, deposits
 from farmgate.models import (
     Cooperative,
     Fulfilment,
@@ -21,6 +21,7 @@ from farmgate.models import (
     Order,
     OrderLine,
     PaymentIntent,
+    PaymentNotification,
     Product,
     Refund,
     RefundRequest,
@@ -90,11 +91,14 @@ def post(
 
 
 def _paid_provider(session: Session, order: Order) -> str | None:
+    """The provider of the order's first paid intent (a pre-sale's deposit, or the whole)."""
     return session.scalars(
-        select(col(PaymentIntent.provider)).where(
+        select(col(PaymentIntent.provider))
+        .where(
             col(PaymentIntent.order_id) == order.id,
             col(PaymentIntent.status) == IntentStatus.PAID,
         )
+        .order_by(col(PaymentIntent.id))
     ).first()
 
 
@@ -125,11 +129,10 @@ def parts(session: Session, order: Order) -> list[Fulfilment]:
     )
 
 
-def order_paid(session: Session, order: Order) -> LedgerTxn | None:
-    """The buyer's payment: into the provider's clearing (or station cash), owed to each
-    cooperative for its goods and shipping, less the platform's commission."""
-    oid = pk(order)
-    lines = [Line(accounts.payment(_paid_provider(session, order)), order.total_fen, "payment")]
+def _owed_lines(session: Session, order: Order) -> list[Line]:
+    """The order's full value owed to each cooperative for its goods and shipping, less the
+    platform's commission (credits on their pending accounts)."""
+    lines: list[Line] = []
     for part in parts(session, order):
         coop = part.cooperative_id
         pending = accounts.cooperative(coop, accounts.PENDING)
@@ -140,6 +143,25 @@ def order_paid(session: Session, order: Order) -> LedgerTxn | None:
             Line(pending, fee, "commission", coop),
             Line(accounts.COMMISSION, -fee, "commission"),
         ]
+    return lines
+
+
+def order_paid(session: Session, order: Order) -> LedgerTxn | None:
+    """The buyer's payment: into the provider's clearing (or station cash), owed to each
+    cooperative for its goods and shipping, less the platform's commission.
+
+    A pre-sale order with a deposit posts what its first payment brought, the total less the
+    balance still owed, and holds it for the buyer (``PRESALE_DEPOSITS``): nothing is owed to
+    a cooperative until the balance arrives (``balance_paid``); a refund gives it back.
+    """
+    oid = pk(order)
+    owed = deposits.balance_owed_fen(session, order)
+    received = order.total_fen - owed
+    lines = [Line(accounts.payment(_paid_provider(session, order)), received, "payment")]
+    if owed:
+        lines.append(Line(accounts.PRESALE_DEPOSITS, -received, "deposit"))
+    else:
+        lines += _owed_lines(session, order)
     return post(
         session,
         f"order_paid:{oid}",
@@ -147,7 +169,46 @@ def order_paid(session: Session, order: Order) -> LedgerTxn | None:
         lines,
         occurred_at=order.paid_at,
         order_id=oid,
-        memo=f"订单 {order.number} 付款",
+        memo=f"订单 {order.number} {'付定金' if owed else '付款'}",
+    )
+
+
+def balance_paid(session: Session, intent: PaymentIntent) -> LedgerTxn | None:
+    """A pre-sale's balance arrived: it and the deposit held make the order whole, and its
+    full value is now owed to the cooperatives, less commission.
+
+    What was refunded out of the deposit before the balance came (a partial refund from the
+    console) is taken back from the cooperatives here, as a refund would have been.
+    """
+    key = f"presale_balance:{pk(intent)}"
+    if posted(session, key) is not None:
+        return None
+    order = session.get(Order, intent.order_id)
+    assert order is not None
+    oid = pk(order)
+    order_paid(session, order)  # the deposit first, whatever order the jobs run in
+    held = -balance(session, accounts.PRESALE_DEPOSITS, order_id=oid)
+    refunded = order.total_fen - deposits.balance_owed_fen(session, order) - held
+    owed = _owed_lines(session, order)
+    lines = [
+        Line(accounts.payment(intent.provider), intent.amount_fen, "payment"),
+        Line(accounts.PRESALE_DEPOSITS, held, "deposit"),
+        *owed,
+    ]
+    if refunded:
+        charged: dict[int, int] = {}
+        for line in owed:
+            if line.kind == "commission" and line.cooperative_id is not None:
+                charged[line.cooperative_id] = line.amount_fen
+        lines += _refund_lines(session, order, parts(session, order), refunded, charged)
+    return post(
+        session,
+        key,
+        deposits.BALANCE_KIND,
+        lines,
+        occurred_at=intent.paid_at,
+        order_id=oid,
+        memo=f"订单 {order.number} 付尾款",
     )
 
 
@@ -164,6 +225,20 @@ def late_payment(session: Session, intent: PaymentIntent) -> LedgerTxn | None:
         occurred_at=intent.paid_at,
         order_id=intent.order_id,
         memo=f"订单取消后到账 {intent.out_trade_no}",
+    )
+
+
+def _is_late(session: Session, intent: PaymentIntent) -> bool:
+    """Whether this payment arrived after its order was cancelled or refunded (never applied)."""
+    return (
+        session.scalars(
+            select(col(PaymentNotification.id)).where(
+                col(PaymentNotification.provider) == intent.provider,
+                col(PaymentNotification.transaction_id) == intent.transaction_id,
+                col(PaymentNotification.outcome) == "late",
+            )
+        ).first()
+        is not None
     )
 
 
@@ -187,13 +262,15 @@ def is_settled(session: Session, order_id: int) -> bool:
 
 
 def _paid_commission(session: Session, order_id: int, cooperative_id: int) -> int:
-    """The commission the order's payment charged this cooperative (rates may change since)."""
+    """The commission the order's payment (or a pre-sale's balance) charged this cooperative
+    (rates may change since)."""
     return int(
         session.scalar(
             select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
             .join(LedgerTxn, col(LedgerTxn.id) == LedgerEntry.txn_id)
             .where(
-                col(LedgerTxn.key) == f"order_paid:{order_id}",
+                col(LedgerTxn.order_id) == order_id,
+                col(LedgerTxn.kind).in_(["order_paid", deposits.BALANCE_KIND]),
                 col(LedgerEntry.cooperative_id) == cooperative_id,
                 col(LedgerEntry.kind) == "commission",
             )
@@ -202,37 +279,84 @@ def _paid_commission(session: Session, order_id: int, cooperative_id: int) -> in
     )
 
 
+def _refunded_before(session: Session, order_id: int, cooperative_id: int) -> int:
+    """What the ledger has already taken back from this cooperative for the order."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
+                col(LedgerEntry.order_id) == order_id,
+                col(LedgerEntry.cooperative_id) == cooperative_id,
+                col(LedgerEntry.kind) == "refund",
+            )
+        )
+        or 0
+    )
+
+
+def _refund_lines(
+    session: Session,
+    order: Order,
+    chosen: list[Fulfilment],
+    amount_fen: int,
+    charged: dict[int, int] | None = None,
+) -> list[Line]:
+    """``amount_fen`` taken back from the cooperatives of ``chosen`` parts (in proportion),
+    each given back its share of the commission it was ``charged`` (default: as posted).
+
+    The share is worked out on everything refunded to the part so far, so that refunds adding
+    up to the whole part (a pre-sale's deposit and balance, say) give back the whole commission
+    rather than one rounding-down each."""
+    oid = pk(order)
+    part_name = accounts.AVAILABLE if is_settled(session, oid) else accounts.PENDING
+    weights = [p.items_fen + p.shipping_fen for p in chosen]
+    lines: list[Line] = []
+    for part, share in zip(chosen, _shares(amount_fen, weights), strict=True):
+        coop = part.cooperative_id
+        account = accounts.cooperative(coop, part_name)
+        gross = part.items_fen + part.shipping_fen
+        fee = charged.get(coop, 0) if charged is not None else _paid_commission(session, oid, coop)
+        before = _refunded_before(session, oid, coop)
+        back = (fee * (before + share) // gross - fee * before // gross) if gross else 0
+        lines += [
+            Line(account, share, "refund", coop),
+            Line(account, -back, "commission", coop),
+            Line(accounts.COMMISSION, back, "commission"),
+        ]
+    return lines
+
+
 def refund(session: Session, row: Refund) -> LedgerTxn | None:
     """A completed refund: out of the clearing account (or station cash); taken back from the
     cooperative whose part it was for (an order-wide refund from each part in proportion),
-    with its share of the commission given back."""
+    with its share of the commission given back. A pre-sale deposit refunded before its
+    balance came is given back out of the deposits held; a payment that was never applied
+    (it arrived after the order was cancelled) out of the unapplied money."""
     if row.status != RefundStatus.SUCCEEDED:
         return None
     order = session.get(Order, row.order_id)
     intent = session.get(PaymentIntent, row.intent_id)
     assert order is not None and intent is not None
     lines = [Line(accounts.payment(intent.provider), -row.amount_fen, "refund")]
-    if order.paid_at is None:  # a payment that arrived after the order was cancelled
+    if order.paid_at is None or _is_late(session, intent):
+        late_payment(session, intent)  # posted first, whatever order the jobs run in
         lines.append(Line(accounts.UNAPPLIED, row.amount_fen, "refund"))
     else:
         order_paid(session, order)  # posted first, whatever order the jobs run in
-        everyone = parts(session, order)
-        asked = session.scalars(
-            select(col(RefundRequest.fulfilment_id)).where(col(RefundRequest.refund_id) == row.id)
-        ).first()
-        chosen = [p for p in everyone if p.id == asked] or everyone
-        weights = [p.items_fen + p.shipping_fen for p in chosen]
-        part_name = accounts.AVAILABLE if is_settled(session, pk(order)) else accounts.PENDING
-        for part, share in zip(chosen, _shares(row.amount_fen, weights), strict=True):
-            coop = part.cooperative_id
-            account = accounts.cooperative(coop, part_name)
-            gross = part.items_fen + part.shipping_fen
-            back = _paid_commission(session, pk(order), coop) * share // gross if gross else 0
-            lines += [
-                Line(account, share, "refund", coop),
-                Line(account, -back, "commission", coop),
-                Line(accounts.COMMISSION, back, "commission"),
-            ]
+        for paid in deposits.applied_balances(session, order):
+            balance_paid(session, paid)  # posted first, whatever order the jobs run in
+        if deposits.balance_owed_fen(session, order) and not deposits.balance_posted(
+            session, pk(order)
+        ):
+            lines.append(Line(accounts.PRESALE_DEPOSITS, row.amount_fen, "refund"))
+        else:
+            everyone = parts(session, order)
+            asked = session.scalars(
+                select(col(RefundRequest.fulfilment_id)).where(
+                    col(RefundRequest.refund_id) == row.id
+                )
+            ).first()
+            chosen = [p for p in everyone if p.id == asked] or everyone
+            lines += _refund_lines(session, order, chosen, row.amount_fen)
     return post(
         session,
         f"refund:{pk(row)}",

@@ -1,9 +1,9 @@
 """Ledger jobs (rules in farmgate/jobs/__init__.py): post a money event, settle what is due.
 
 The events are queued by the code where they happen, in the same transaction (the outbox):
-an order paid or completed (``orders.state.transition``), a payment after cancellation and a
-refund completed (``payments.service``). Posting is idempotent on the event's key, so a job
-that runs twice, or is killed and re-run, posts once.
+an order paid or completed (``orders.state.transition``), a pre-sale's balance paid, a payment
+after cancellation and a refund completed (``payments.service``). Posting is idempotent on the
+event's key, so a job that runs twice, or is killed and re-run, posts once.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from farmgate.jobs.registry import job, periodic
 from farmgate.ledger import posting, settlement
 from farmgate.models import Order, PaymentIntent, Refund
 
-Event = Literal["order_paid", "order_completed", "late_payment", "refund"]
+Event = Literal["order_paid", "order_completed", "presale_balance", "late_payment", "refund"]
 
 
 class PostArgs(TypedDict):
@@ -35,6 +35,9 @@ def post(session: Session, args: PostArgs) -> str:
     if event == "order_completed":
         order = session.get(Order, row_id, with_for_update=True)
         return settlement.settle_order(session, order) if order else "skipped"
+    if event == "presale_balance":
+        intent = session.get(PaymentIntent, row_id, with_for_update=True)
+        return "posted" if intent and posting.balance_paid(session, intent) else "skipped"
     if event == "late_payment":
         intent = session.get(PaymentIntent, row_id)
         return "posted" if intent and posting.late_payment(session, intent) else "skipped"

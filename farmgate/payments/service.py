@@ -379,6 +379,9 @@ def _presale_balance_paid(session: Session, order: Order, intent: PaymentIntent)
     )
     if not parts:
         return False
+    from farmgate.ledger import tasks as ledger  # the job bodies are registered by install()
+
+    ledger.queue(session, "presale_balance", pk(intent))  # the balance, and the deposit held
     for part in parts:
         part.balance_paid_at = utcnow()
         session.add(part)
@@ -395,9 +398,8 @@ def _presale_balance_paid(session: Session, order: Order, intent: PaymentIntent)
     return True
 
 
-def request_refund(
-    session: Session, order: Order, intent: PaymentIntent, amount_fen: int, reason: str
-) -> Refund:
+def intent_refundable_fen(session: Session, intent: PaymentIntent) -> int:
+    """What of a paid intent may still be refunded: its amount less refunds not failed."""
     refunded = sum(
         r.amount_fen
         for r in session.scalars(
@@ -406,6 +408,13 @@ def request_refund(
             )
         )
     )
+    return intent.amount_fen - refunded
+
+
+def request_refund(
+    session: Session, order: Order, intent: PaymentIntent, amount_fen: int, reason: str
+) -> Refund:
+    refunded = intent.amount_fen - intent_refundable_fen(session, intent)
     if amount_fen <= 0 or refunded + amount_fen > intent.amount_fen:
         raise Conflict(f"退款金额超过可退金额（还可退 {intent.amount_fen - refunded} 分）")
     count = session.scalars(select(col(Refund.id)).where(col(Refund.order_id) == order.id)).all()

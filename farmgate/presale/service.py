@@ -327,7 +327,8 @@ def close_overdue(session: Session, staff: Account, presale_id: int) -> list[str
 
 
 def refund_all(session: Session, order: Order, reason: str) -> None:
-    """Refund every paid intent of the order in full (existing refund machinery)."""
+    """Refund what is left of every paid intent of the order (existing refund machinery): the
+    console may have refunded part of it already, and nothing is refunded twice."""
     state.transition(session, order, OrderStatus.REFUND_REQUESTED, actor_name="system", note=reason)
     for intent in session.scalars(
         select(PaymentIntent).where(
@@ -335,7 +336,9 @@ def refund_all(session: Session, order: Order, reason: str) -> None:
             col(PaymentIntent.status) == IntentStatus.PAID,
         )
     ):
-        payments.request_refund(session, order, intent, intent.amount_fen, reason)
+        left = payments.intent_refundable_fen(session, intent)
+        if left > 0:
+            payments.request_refund(session, order, intent, left, reason)
     for fulfilment in session.scalars(
         select(Fulfilment).where(col(Fulfilment.order_id) == order.id)
     ):

@@ -32,6 +32,7 @@ from farmgate.payments import aftersales
 from farmgate.payments import service as payments
 from farmgate.payments.qr import qr_svg
 from farmgate.presale import service as presale
+from farmgate.presale import views as presale_views
 from farmgate.stations import orders as station_orders
 from farmgate.stations import records as stations
 from farmgate.storefront import wechat_pages as wx
@@ -319,6 +320,7 @@ def order_response(
         payments.open_intent(session, order) if sales and order.status == state.OS.PAID else None
     )
     balance_url = balance.client.get("code_url") if balance else None
+    refunded, refunding = presale_views.refund_sums(session, [pk(order)]).get(pk(order), (0, 0))
     response = render(
         request,
         "order.html",
@@ -333,6 +335,8 @@ def order_response(
                 "refund_text": "逾期未付尾款，订单已取消，定金原路退回。"
                 if p.presale.status == "closed"
                 else "采收不足，按付款先后发货，本单已全额自动退款。",
+                "refunded_fen": refunded,
+                "refunding_fen": refunding,
             }
             for p in sales
         ],

@@ -10,7 +10,15 @@ from sqlalchemy.orm import Session
 
 from farmgate.jobs import registry
 from farmgate.ledger import tasks
-from farmgate.models import Account, Order, OrderStatus, OutboxJob, OutboxStatus, Refund
+from farmgate.models import (
+    Account,
+    Order,
+    OrderStatus,
+    OutboxJob,
+    OutboxStatus,
+    Refund,
+    RefundStatus,
+)
 from farmgate.orders import state
 from farmgate.payments import requests
 from farmgate.payments import service as payments
@@ -116,3 +124,17 @@ def run_sharing(session: Session, *, times: int = 1, keep_transient: bool = Fals
                 nested.commit()
             row.status = OutboxStatus.DONE
             session.flush()
+
+
+def finish_refunds(session: Session, order: Order, staff: Account) -> list[Refund]:
+    """Every refund of ``order`` still under way is answered by the provider and, for cash,
+    handed back at the station; returns all the order's refunds."""
+    rows = list(session.query(Refund).filter(Refund.order_id == order.id).order_by(Refund.id))
+    for row in rows:
+        if row.status == RefundStatus.REQUESTED:
+            payment_tasks.refund(session, {"refund_id": row.id})  # type: ignore[typeddict-item]
+            session.flush()
+        if row.status == RefundStatus.PENDING_CASH:
+            payments.cash_returned(session, row, staff)
+    session.flush()
+    return rows

@@ -13,6 +13,7 @@ from sqlmodel import col
 from farmgate.errors import FarmgateError
 from farmgate.models import Account, Batch, Presale, PresaleStatus, Product, Sku
 from farmgate.presale import service as presale
+from farmgate.presale import views as presale_views
 from farmgate.storefront.common import see_other
 from farmgate.storefront.coop.batches import read_date
 from farmgate.storefront.coop.deps import DeskStaff, FormValues, SessionDep, check_csrf
@@ -159,6 +160,7 @@ def _sale_page(
         window=presale.ship_window(sale),
         terms=presale.terms(sale),
         lot_options=[(str(b.id), f"{b.lot_code}（{b.harvest_date} 采收）") for b in lots],
+        orders=presale_views.orders(session, sale),
         values=values,
         errors=errors,
         notice=notice,
