@@ -27,6 +27,11 @@ from tests.support.stations import station_world
 from tests.support.web import SAME_ORIGIN, csrf_token
 
 
+def week(opens: str = "08:00", closes: str = "18:00") -> dict[str, str]:
+    """The console's opening-hours fields: every day the same."""
+    return {f"{k}_{d}": v for d in range(1, 8) for k, v in (("open", opens), ("close", closes))}
+
+
 def _place(client, world, **form):  # type: ignore[no-untyped-def]
     token = csrf_token(client.get("/station/order").text)
     data = {
@@ -152,19 +157,21 @@ def test_the_console_keeps_stations_and_their_staff(client, session: Session) ->
     token = csrf_token(listing.text)
     village = str(world["station"].village_id)
     bad = {"csrf_token": token, "name": "新站", "village_id": village, "address": "村口"}
-    refused = client.post(
-        "/township/stations", data={**bad, "opens_at": "8点", "closes_at": "18:00"}
-    )
-    assert refused.status_code == 422 and "请按 08:00 的格式" in refused.text
-    assert 'value="村口"' in refused.text and session.query(Station).count() == 2
+    refused = client.post("/township/stations", data={**bad, **week(), "open_2": "8点"})
+    assert refused.status_code == 422 and "周二开门时间请按 08:00 的格式" in refused.text
+    assert 'id="open_2-error"' in refused.text and 'href="#open_2"' in refused.text
+    assert 'value="村口"' in refused.text and 'value="8点"' in refused.text
+    assert session.query(Station).count() == 2
 
     made = client.post(
         "/township/stations",
-        data={**bad, "opens_at": "08:00", "closes_at": "17:30", "takes_cash": "1"},
+        data={**bad, **week("08:00", "17:30"), "open_6": "9:00", "rest_7": "1", "takes_cash": "1"},
     )
     assert made.status_code == 200 and "已新建服务站" in made.text
     station = session.query(Station).filter_by(name="新站").one()
     assert (station.takes_cash, station.holds_parcels, station.is_closed) == (True, False, False)
+    assert station.weekly_hours["6"] == ["09:00", "17:30"] and "7" not in station.weekly_hours
+    assert "周一至周五 08:00–17:30，周六 09:00–17:30，周日休息" in made.text
 
     staff = client.post(
         f"/township/stations/{station.id}/staff",
@@ -199,8 +206,7 @@ def test_a_station_closed_in_the_console_is_refused_at_checkout(client, session:
         "name": station.name,
         "village_id": str(station.village_id),
         "address": station.address,
-        "opens_at": "08:00",
-        "closes_at": "18:00",
+        **week(),
         "takes_cash": "1",
         "holds_parcels": "1",
         "cooperative_id": "99999",
