@@ -30,14 +30,35 @@ def test_staff_order_for_a_villager_who_picks_it_up_with_the_code(  # type: igno
     assert page.url.endswith("/station") and "电商服务站（示例）" in page.content()
     check_phone(page, "60-station-home")
 
+    # 1. choose: search, then one tap on the SKU (only in-stock SKUs, grouped by product).
     submit(page, "text=为村民代下单")
-    check_phone(page, "61-station-order-form")
+    assert "第1步" in page.content()
+    check_phone(page, "61-station-order-choose")
+    page.fill("input[name=q]", "辣椒")
+    submit(page, "button:text-is('搜索')")
+    assert "谭家场干红辣椒" in page.content() and "压榨山茶油" not in page.content()
+    check_phone(page, "61a-station-order-search")
+    submit(page, "a.pick-row >> nth=0")
+    # 2. how many: one box; a wrong number is refused beside the field.
+    assert "第2步" in page.content()
+    page.fill("input[name=n]", "0")
+    submit(page, "button:text-is('加入订单')")
+    assert "n-error" in page.content()
+    check_phone(page, "61b-station-order-quantity-error")
+    page.fill("input[name=n]", "2")
+    submit(page, "button:text-is('加入订单')")
+    # 3. the order: the chosen line, the villager, and the submit button within reach.
+    assert "第3步" in page.content() and "× 2" in page.locator(".basket").inner_text()
+    viewport = page.viewport_size
+    assert viewport is not None
+    button = page.locator("button:text-is('提交订单')").bounding_box()
+    assert button is not None and button["y"] < 2 * viewport["height"], button  # a short scroll
+    check_phone(page, "61c-station-order-form")
     page.fill("input[name=villager_phone]", "13912345678")
-    page.locator("input[name^=qty_]").first.fill("2")
     submit(page, "button:text-is('提交订单')")
     assert "villager_name-error" in page.content()  # the error beside the field
     assert page.locator("input[name=villager_phone]").input_value() == "13912345678"
-    assert page.locator("input[name^=qty_]").first.input_value() == "2"
+    assert "× 2" in page.locator(".basket").inner_text()
     check_phone(page, "62-station-order-error")
 
     page.fill("input[name=villager_name]", "王奶奶")
