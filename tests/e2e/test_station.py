@@ -19,6 +19,14 @@ from tests.support.browser import NEEDS_CHROMIUM, check_phone, shot, submit
 
 pytestmark = NEEDS_CHROMIUM
 
+# The console's convention (tests/e2e/test_console_trace.py): a checkbox's tap target is its
+# whole label.choice row, and a link inside running text is text.
+CONSOLE_TARGETS = """() => [...document.querySelectorAll(
+  'a, button, select, textarea, label.choice, input:not([type=hidden]):not([type=checkbox])')]
+  .filter(e => !e.closest('.skip, .desk-top, p, dd') && e.getClientRects().length)
+  .filter(e => e.getBoundingClientRect().height < 44)
+  .map(e => e.outerHTML.slice(0, 80))"""
+
 
 def test_staff_order_for_a_villager_who_picks_it_up_with_the_code(  # type: ignore[no-untyped-def]
     page, app_url, app_db: Path
@@ -151,3 +159,29 @@ def test_a_buyer_chooses_a_station_for_pickup_and_pays_there_in_cash(page) -> No
     submit(page, "text=到村服务站现金付款")
     assert "到村服务站付款" in page.content()
     shot(page, "71-station-buyer-order")
+
+
+def test_the_admin_sets_a_stations_hours_day_by_day(page) -> None:  # type: ignore[no-untyped-def]
+    """The console's opening hours: one row per weekday, a wrong time refused beside its day
+    with what was typed kept, a day off ticked; the staff's home then shows the week."""
+    page.goto("/login")
+    page.fill("input[name=phone]", "13800000000")
+    page.fill("input[name=password]", "farmgate-demo")
+    submit(page, "button[type=submit]")
+    page.goto("/township/stations")
+    submit(page, ".card-title a >> nth=0")
+    check_phone(page, "72-console-station-hours", CONSOLE_TARGETS)
+
+    page.fill("input[name=open_6]", "9点")
+    page.check("input[name=rest_7]")
+    submit(page, "form[action^='/township/stations/'] button:text-is('保存')")
+    assert "周六开门时间请按 08:00 的格式填写" in page.inner_text("#open_6-error")
+    assert page.input_value("input[name=open_6]") == "9点"  # nothing typed is lost
+    assert page.is_checked("input[name=rest_7]")
+    check_phone(page, "73-console-station-hours-error", CONSOLE_TARGETS)
+
+    page.fill("input[name=open_6]", "09:00")
+    page.fill("input[name=close_6]", "12:00")
+    submit(page, "form[action^='/township/stations/'] button:text-is('保存')")
+    assert "周一至周五 08:00–18:00，周六 09:00–12:00，周日休息" in page.inner_text("main")
+    check_phone(page, "74-console-station-hours-saved", CONSOLE_TARGETS)
