@@ -40,6 +40,7 @@ from farmgate.storefront.reports_pages import router as reports_router
 from farmgate.storefront.reviews_pages import router as reviews_router
 from farmgate.storefront.search_pages import router as search_router
 from farmgate.storefront.shop import router as shop_router
+from farmgate.storefront.station_order_pages import router as station_order_router
 from farmgate.storefront.station_pages import router as station_router
 from farmgate.storefront.templating import static_files
 from farmgate.storefront.township import router as console_router
@@ -151,6 +152,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.include_router(wechat_router)
     app.include_router(courier_router)
     app.include_router(station_router)
+    app.include_router(station_order_router)
     app.include_router(search_router)
     app.include_router(reports_router)
     app.include_router(compressed_router)  # last: /{compressed Digital Link}

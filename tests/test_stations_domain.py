@@ -20,13 +20,18 @@ from farmgate.models import (
     Product,
     Sku,
     StationOrder,
+    TranslogLeaf,
 )
 from farmgate.orders import service as orders
 from farmgate.reports.filters import ReportFilters
 from farmgate.reports.stations import station_counts
 from farmgate.stations import harvest
 from farmgate.stations import orders as station_orders
+from farmgate.story import views
 from farmgate.timeutil import local_today
+from farmgate.trace import chain, facts, urls
+from farmgate.trace import service as trace_service
+from farmgate.translog import log as translog
 from tests.support.stations import station_world
 
 
@@ -169,6 +174,40 @@ def test_a_households_harvest_is_listed_under_the_stations_cooperative(session: 
             world["staff"],
             harvest.HarvestIn(villager_name="刘大爷", sku_id=10**6, units=1),
         )
+
+
+def test_a_households_harvest_is_a_traced_lot_naming_its_producer(session: Session, client) -> None:  # type: ignore[no-untyped-def]
+    world = station_world(session)
+    world["station"].cooperative_id = world["coop_staff"].cooperative_id
+    data = harvest.HarvestIn(villager_name="刘大爷", sku_id=world["sku"].id, units=3)
+    batch = harvest.list_harvest(session, world["staff"], data)
+
+    events = list(trace_service.events(session, batch))
+    assert [e.kind for e in events] == ["commissioning"]
+    harvested = events[0]
+    assert harvested.actor_account_id == world["staff"].id
+    assert harvested.data["producer"] == batch.producer
+    assert harvested.data["household"] == {
+        "name": "刘大爷",
+        "village": "谭家场",
+        "station": "谭家场村电商服务站",
+    }
+    assert harvested.data["harvest_date"] == local_today().isoformat()
+    assert batch.harvest_date == local_today() and not facts.is_late(harvested)
+    assert chain.verify(session, batch).intact
+    assert facts.check(session, batch, events) == []  # the page's facts match the event
+
+    # Logged in the transparency log like any other event.
+    translog.integrate_all(session)
+    leaf = session.query(TranslogLeaf).filter_by(event_id=harvested.id).one()
+    assert leaf.batch_id == batch.id
+    session.commit()
+
+    # Its public trace page names the household, with nothing flagged.
+    page = client.get(urls.trace_path(batch))
+    assert page.status_code == 200, page.text
+    assert "刘大爷（农户，谭家场）" in page.text and "溯源记录完整" in page.text
+    assert views.story(session, batch).intact
 
 
 def sku_coop(session: Session, sku: Sku) -> int:

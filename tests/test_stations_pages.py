@@ -13,9 +13,12 @@ from farmgate.models import (
     Account,
     Fulfilment,
     Order,
+    OrderLine,
     OrderStatus,
     PaymentIntent,
+    Product,
     Role,
+    Sku,
     Station,
     StationOrder,
     StationStaff,
@@ -25,6 +28,11 @@ from tests.support import factories as f
 from tests.support.factories import ADDRESS
 from tests.support.stations import station_world
 from tests.support.web import SAME_ORIGIN, csrf_token
+
+
+def week(opens: str = "08:00", closes: str = "18:00") -> dict[str, str]:
+    """The console's opening-hours fields: every day the same."""
+    return {f"{k}_{d}": v for d in range(1, 8) for k, v in (("open", opens), ("close", closes))}
 
 
 def _place(client, world, **form):  # type: ignore[no-untyped-def]
@@ -152,19 +160,21 @@ def test_the_console_keeps_stations_and_their_staff(client, session: Session) ->
     token = csrf_token(listing.text)
     village = str(world["station"].village_id)
     bad = {"csrf_token": token, "name": "新站", "village_id": village, "address": "村口"}
-    refused = client.post(
-        "/township/stations", data={**bad, "opens_at": "8点", "closes_at": "18:00"}
-    )
-    assert refused.status_code == 422 and "请按 08:00 的格式" in refused.text
-    assert 'value="村口"' in refused.text and session.query(Station).count() == 2
+    refused = client.post("/township/stations", data={**bad, **week(), "open_2": "8点"})
+    assert refused.status_code == 422 and "周二开门时间请按 08:00 的格式" in refused.text
+    assert 'id="open_2-error"' in refused.text and 'href="#open_2"' in refused.text
+    assert 'value="村口"' in refused.text and 'value="8点"' in refused.text
+    assert session.query(Station).count() == 2
 
     made = client.post(
         "/township/stations",
-        data={**bad, "opens_at": "08:00", "closes_at": "17:30", "takes_cash": "1"},
+        data={**bad, **week("08:00", "17:30"), "open_6": "9:00", "rest_7": "1", "takes_cash": "1"},
     )
     assert made.status_code == 200 and "已新建服务站" in made.text
     station = session.query(Station).filter_by(name="新站").one()
     assert (station.takes_cash, station.holds_parcels, station.is_closed) == (True, False, False)
+    assert station.weekly_hours["6"] == ["09:00", "17:30"] and "7" not in station.weekly_hours
+    assert "周一至周五 08:00–17:30，周六 09:00–17:30，周日休息" in made.text
 
     staff = client.post(
         f"/township/stations/{station.id}/staff",
@@ -199,8 +209,7 @@ def test_a_station_closed_in_the_console_is_refused_at_checkout(client, session:
         "name": station.name,
         "village_id": str(station.village_id),
         "address": station.address,
-        "opens_at": "08:00",
-        "closes_at": "18:00",
+        **week(),
         "takes_cash": "1",
         "holds_parcels": "1",
         "cooperative_id": "99999",
@@ -237,3 +246,55 @@ def test_guests_picking_up_at_one_station_do_not_share_an_address_limit(  # type
         )
         assert placed.status_code == 200, placed.text
     assert session.query(StationOrder).count() == 3
+
+
+def test_ordering_for_a_villager_choose_then_how_many_then_the_order(  # type: ignore[no-untyped-def]
+    client, session: Session
+) -> None:
+    """Three short pages without script: the chosen SKUs travel in the address as qty_<id>."""
+    world = station_world(session)
+    sku = world["sku"]
+    product = session.get(Product, sku.product_id)
+    assert product is not None
+    sold_out = Sku(product_id=sku.product_id, spec="礼盒", price_fen=9900, stock=0, weight_g=900)
+    session.add(sold_out)
+    session.commit()
+    f.login_browser(client, session, world["staff"])
+
+    choose = client.get("/station/order")
+    assert choose.status_code == 200 and "第1步" in choose.text
+    assert f'href="/station/order/sku/{sku.id}"' in choose.text
+    assert f"/station/order/sku/{sold_out.id}" not in choose.text  # only what is in stock
+    found = client.get("/station/order/choose", params={"q": product.name[:2]})
+    assert f"/station/order/sku/{sku.id}" in found.text
+    missing = client.get("/station/order/choose", params={"q": "没有这种东西"})
+    assert "没有找到有货的商品" in missing.text and "/station/order/sku/" not in missing.text
+
+    how_many = client.get(f"/station/order/sku/{sku.id}")
+    assert how_many.status_code == 200 and "第2步" in how_many.text
+    assert client.get(f"/station/order/sku/{sold_out.id}").status_code == 404
+    wrong = client.get("/station/order", params={"add": sku.id, "n": "两"})
+    assert wrong.status_code == 422 and 'id="n-error"' in wrong.text and 'value="两"' in wrong.text
+
+    added = client.get("/station/order", params={"add": sku.id, "n": "2"}, follow_redirects=False)
+    assert added.status_code == 303
+    assert added.headers["location"] == f"/station/order?qty_{sku.id}=2"
+    again = client.get(
+        "/station/order",
+        params={f"qty_{sku.id}": "2", "add": sku.id, "n": "1"},
+        follow_redirects=False,
+    )
+    assert again.headers["location"] == f"/station/order?qty_{sku.id}=3"  # added up
+
+    order_page = client.get(again.headers["location"])
+    assert order_page.status_code == 200 and "第3步" in order_page.text
+    assert f'name="qty_{sku.id}" value="3"' in order_page.text
+    assert f"¥{sku.price_fen * 3 // 100}." in order_page.text
+    assert 'href="/station/order"' in order_page.text  # removing the only line
+    assert session.query(Order).count() == 0  # nothing is stored until the order is placed
+
+    placed = _place(client, world, **{f"qty_{sku.id}": "3"})
+    assert placed.status_code == 303
+    session.expire_all()
+    order = session.query(Order).one()
+    assert [line.quantity for line in session.query(OrderLine).filter_by(order_id=order.id)] == [3]

@@ -1,9 +1,14 @@
 """Sample traceability records for the demo: a chilli lot, a chilled fish lot with its cold
-chain, and an oil with an expired certificate. All of it is clearly sample data (示例)."""
+chain, and an oil with an expired certificate. All of it is clearly sample data (示例).
+
+The history is weeks long but seeded in one go, so each step is recorded inside
+``chain.recording_as_of`` the moment a cooperative would have entered it (the same day as it
+happened): no sample event is marked 补录 (late entry), and every chain and the transparency
+log still verify, since the record times are hashed as stored."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -12,8 +17,9 @@ from sqlmodel import col
 
 from farmgate.accounts import service as accounts
 from farmgate.coldchain import readings, shipments
-from farmgate.models import Account, Product, Role
-from farmgate.trace import certificates, inspections, service, urls
+from farmgate.models import Account, Batch, Product, Role
+from farmgate.timeutil import LOCAL_TZ
+from farmgate.trace import certificates, chain, inspections, service, urls
 from farmgate.trace.schemas import (
     BatchIn,
     CertificationIn,
@@ -43,6 +49,11 @@ def _product(session: Session, name: str) -> Product:
     found = session.scalars(select(Product).where(col(Product.name) == name)).first()
     assert found is not None, name
     return found
+
+
+def _entered(day: date, hour: int = 18) -> datetime:
+    """When the sample cooperative entered a step done on ``day``: that evening (local time)."""
+    return datetime.combine(day, time(hour), LOCAL_TZ).astimezone(UTC)
 
 
 def seed_trace(session: Session, password: str) -> dict[str, str]:
@@ -84,8 +95,34 @@ def seed_trace(session: Session, password: str) -> dict[str, str]:
             preharvest_interval_days=10,
         ),
     ):
-        service.add_input(session, staff, lot, record)
-    service.record_harvest(session, staff, lot, HarvestIn(harvest_date=today - timedelta(days=20)))
+        with chain.recording_as_of(_entered(record.applied_on)):
+            service.add_input(session, staff, lot, record)
+    with chain.recording_as_of(_entered(today - timedelta(days=20))):
+        service.record_harvest(
+            session, staff, lot, HarvestIn(harvest_date=today - timedelta(days=20))
+        )
+    with chain.recording_as_of(_entered(today - timedelta(days=18))):
+        _chilli_checks(session, staff, lot, today)
+    with chain.recording_as_of(_entered(today - timedelta(days=15))):
+        _chilli_compliance(session, staff, lot, today)
+    steps: tuple[tuple[HandlingStep, int], ...] = (("packing", 14), ("storing", 13))
+    for step, days in steps:
+        with chain.recording_as_of(now - timedelta(days=days, minutes=-10)):
+            service.record_step(
+                session,
+                staff,
+                lot,
+                StepIn(step=step, at=now - timedelta(days=days), place="谭家场村电商服务站"),
+            )
+    paths["干红辣椒批次"] = urls.trace_path(lot)
+    paths.update(_fish(session, password, today, now))
+    paths.update(_oil(session, today))
+    session.flush()
+    return paths
+
+
+def _chilli_checks(session: Session, staff: Account, lot: Batch, today: date) -> None:
+    """The lab's report and the product's green-food certification, entered the same day."""
     inspections.add_inspection(
         session,
         staff,
@@ -112,6 +149,9 @@ def seed_trace(session: Session, password: str) -> dict[str, str]:
             scope="product",
         ),
     )
+
+
+def _chilli_compliance(session: Session, staff: Account, lot: Batch, today: date) -> None:
     certificates.add_certification(
         session,
         staff,
@@ -130,16 +170,11 @@ def seed_trace(session: Session, password: str) -> dict[str, str]:
             },
         ),
     )
-    steps: tuple[tuple[HandlingStep, int], ...] = (("packing", 14), ("storing", 13))
-    for step, days in steps:
-        service.record_step(
-            session,
-            staff,
-            lot,
-            StepIn(step=step, at=now - timedelta(days=days), place="谭家场村电商服务站"),
-        )
-    paths["干红辣椒批次"] = urls.trace_path(lot)
 
+
+def _fish(session: Session, password: str, today: date, now: datetime) -> dict[str, str]:
+    """Caught this morning, its cold chain's handoffs entered as they happened."""
+    paths: dict[str, str] = {}
     fish = _product(session, "辰溪稻花鱼")
     staff = _staff(session, fish)
     courier = accounts.create_account(
@@ -163,9 +198,10 @@ def seed_trace(session: Session, password: str) -> dict[str, str]:
             producer="李四（示例）",
         ),
     )
-    service.record_harvest(
-        session, staff, catch, HarvestIn(harvest_date=today, at=now - timedelta(hours=4))
-    )
+    with chain.recording_as_of(now - timedelta(hours=4, minutes=-5)):
+        service.record_harvest(
+            session, staff, catch, HarvestIn(harvest_date=today, at=now - timedelta(hours=4))
+        )
     certificates.add_certification(
         session,
         staff,
@@ -217,24 +253,30 @@ def seed_trace(session: Session, password: str) -> dict[str, str]:
         (2, ("高坪稻花鱼合作社", "村级配送员", "高坪村冷库", 3.4)),
         (0, ("村级配送员", "辰溪县邮政", "谭家场乡邮政所", 4.1)),
     ):
-        shipments.add_handoff(
-            session,
-            courier,
-            trip,
-            shipments.HandoffIn(
-                from_party=giver,
-                to_party=taker,
-                place=place,
-                temperature_c=temp,
-                at=now - timedelta(hours=hours),
-            ),
-        )
+        with chain.recording_as_of(now - timedelta(hours=hours)):
+            shipments.add_handoff(
+                session,
+                courier,
+                trip,
+                shipments.HandoffIn(
+                    from_party=giver,
+                    to_party=taker,
+                    place=place,
+                    temperature_c=temp,
+                    at=now - timedelta(hours=hours),
+                ),
+            )
     paths["稻花鱼批次（冷链）"] = urls.trace_path(catch)
     first = urls.serials(catch, 1, 1)[0]
     catch.serial_count = 5
     session.add(catch)
     paths["稻花鱼单品码"] = urls.trace_path(catch, first)
+    return paths
 
+
+def _oil(session: Session, today: date) -> dict[str, str]:
+    """Pressed two months ago; its organic certificate (entered then) has since expired."""
+    paths: dict[str, str] = {}
     oil = _product(session, "压榨山茶油")
     staff = _staff(session, oil)
     pressing = service.create_batch(
@@ -244,21 +286,21 @@ def seed_trace(session: Session, password: str) -> dict[str, str]:
             product_id=oil.id or 0, lot_code=f"STP{today:%y}01", quantity=Decimal(300), unit="L"
         ),
     )
-    service.record_harvest(
-        session, staff, pressing, HarvestIn(harvest_date=today - timedelta(days=60))
-    )
-    certificates.add_certification(
-        session,
-        staff,
-        pressing,
-        CertificationIn(
-            kind="organic",
-            code=f"123{today - timedelta(days=500):%y}000000000017",
-            issuer="认证机构（示例）",
-            issued_on=today - timedelta(days=500),
-            scope="product",
-        ),
-    )
+    with chain.recording_as_of(_entered(today - timedelta(days=60))):
+        service.record_harvest(
+            session, staff, pressing, HarvestIn(harvest_date=today - timedelta(days=60))
+        )
+        certificates.add_certification(
+            session,
+            staff,
+            pressing,
+            CertificationIn(
+                kind="organic",
+                code=f"123{today - timedelta(days=500):%y}000000000017",
+                issuer="认证机构（示例）",
+                issued_on=today - timedelta(days=500),
+                scope="product",
+            ),
+        )
     paths["山茶油批次（有机证书已过期）"] = urls.trace_path(pressing)
-    session.flush()
     return paths

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
 from farmgate.db import AwareDateTime, utcnow
@@ -16,8 +17,11 @@ class Station(SQLModel, table=True):
     name: str = Field(max_length=40)
     address: str = Field(max_length=120)
     phone: str = Field(default="", max_length=20)
-    opens_at: str = Field(default="08:00", max_length=5, description="HH:MM, Asia/Shanghai")
-    closes_at: str = Field(default="18:00", max_length=5, description="HH:MM, Asia/Shanghai")
+    # Opening hours per ISO weekday ("1" = Monday): ["HH:MM", "HH:MM"] in the township's time
+    # zone; a missing weekday is a day off (farmgate/stations/hours.py).
+    weekly_hours: dict[str, list[str]] = Field(
+        default_factory=lambda: {str(d): ["08:00", "18:00"] for d in range(1, 8)}, sa_type=JSON
+    )
     # Closed for now (harvest, holiday): buyers cannot choose it for pickup.
     is_closed: bool = Field(default=False)
     takes_cash: bool = Field(default=True)

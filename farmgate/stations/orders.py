@@ -15,14 +15,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from farmgate.catalog.sellable import sku_on_sale
 from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from farmgate.models import (
     Account,
     Cart,
     CartItem,
-    Cooperative,
     DeliveryMethod,
     Fulfilment,
     FulfilmentStatus,
@@ -30,8 +28,6 @@ from farmgate.models import (
     Order,
     OrderStatus,
     PaymentIntent,
-    Product,
-    Sku,
     Station,
     StationOrder,
     Township,
@@ -352,19 +348,6 @@ def place_for_villager(session: Session, staff: Account, data: VillagerOrderIn) 
 
         sms_order_placed.enqueue(session, {"order_id": pk(order)}, key=f"order:{order.id}")
     return order
-
-
-def skus_for_sale(session: Session, limit: int = 80) -> list[tuple[Sku, Product]]:
-    """What staff can order for a villager: SKUs on sale and in stock, by product."""
-    rows = session.execute(
-        select(Sku, Product)
-        .join(Product, col(Product.id) == Sku.product_id)
-        .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
-        .where(sku_on_sale(), col(Sku.stock) > 0)
-        .order_by(col(Product.id), col(Sku.id))
-        .limit(limit)
-    ).all()
-    return [(s, p) for s, p in rows]
 
 
 def station_names(session: Session, order_ids: list[int]) -> dict[int, str]:

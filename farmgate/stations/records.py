@@ -26,8 +26,8 @@ from farmgate.models import (
     StationStaff,
     Village,
 )
+from farmgate.stations import hours
 
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _PHONE = re.compile(r"^[0-9-]{7,20}$")
 FLAGS = ("is_closed", "takes_cash", "holds_parcels")
 
@@ -45,7 +45,8 @@ def _admin(actor: Account) -> None:
 
 
 def hours_text(station: Station) -> str:
-    return f"{station.opens_at}–{station.closes_at}"
+    """The station's week in a line (每天 08:00–18:00, ...)."""
+    return hours.summary(station.weekly_hours)
 
 
 def list_stations(session: Session, *, open_only: bool = False) -> list[StationRow]:
@@ -86,7 +87,6 @@ def _checked(session: Session, values: dict[str, str]) -> tuple[dict[str, object
     address = values.get("address", "").strip()
     phone = values.get("phone", "").strip()
     village_id = values.get("village_id", "").strip()
-    opens, closes = values.get("opens_at", "").strip(), values.get("closes_at", "").strip()
     if not name:
         errors["name"] = "请填写服务站名称"
     elif len(name) > 40:
@@ -100,18 +100,13 @@ def _checked(session: Session, values: dict[str, str]) -> tuple[dict[str, object
         errors["address"] = "地址不能超过120个字"
     if phone and not _PHONE.match(phone):
         errors["phone"] = "请填写手机号或座机号（数字和-）"
-    if not _HHMM.match(opens):
-        errors["opens_at"] = "请按 08:00 的格式填写开门时间"
-    if not _HHMM.match(closes):
-        errors["closes_at"] = "请按 18:00 的格式填写关门时间"
-    elif "opens_at" not in errors and closes <= opens:
-        errors["closes_at"] = "关门时间要晚于开门时间"
+    weekly, hour_errors = hours.from_form(values)
+    errors.update(hour_errors)
     fields: dict[str, object] = {
         "name": name,
         "address": address,
         "phone": phone,
-        "opens_at": opens,
-        "closes_at": closes,
+        "weekly_hours": weekly,
         **{flag: values.get(flag) == "1" for flag in FLAGS},
     }
     if village is not None:

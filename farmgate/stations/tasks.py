@@ -18,6 +18,7 @@ from farmgate.jobs.registry import job
 from farmgate.models import Order, Station, StationOrder
 from farmgate.notify.messages import order_url
 from farmgate.sms.sender import SmsNotConfigured, configured_sender
+from farmgate.stations import records
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def placed_message(order: Order, link: StationOrder, station: Station) -> str:
 def arrived_message(order: Order, link: StationOrder, station: Station) -> str:
     return (
         f"【乡村好物】您的订单{order.number}已到达{station.name}（{station.address}），"
-        f"营业时间{station.opens_at}-{station.closes_at}，请凭取货码{link.pickup_code}取货。"
+        f"营业时间{records.hours_text(station)}，请凭取货码{link.pickup_code}取货。"
     )
 
 

@@ -1,7 +1,8 @@
 """The village service station's phone pages (/station): one task per page, no script.
 
-Orders for villagers (代下单) paid in cash, cash received, a parcel arrived, a parcel handed
-over with the buyer's pickup code. Staff see only their own station's orders (others: 404).
+Cash received, a parcel arrived, a parcel handed over with the buyer's pickup code, a
+household's harvest (orders for villagers, 代下单: station_order_pages.py). Staff see only
+their own station's orders (others: 404).
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ NOTICES = {
 }
 
 
-def _staff(session: Session, account: Account | None) -> tuple[Account, object]:
+def station_staff(session: Session, account: Account | None) -> tuple[Account, object]:
     staff = page_user(account, Role.STATION, "只有村服务站工作人员可以使用此页面")
     return staff, records.station_of(session, staff)
 
 
-def _page(
+def station_page(
     request: Request, staff: Account, template: str, status: int = 200, **ctx: object
 ) -> Response:
     ctx.setdefault("errors", {})
@@ -48,78 +49,14 @@ def _page(
 
 @router.get("/station", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, account: PageAccount) -> Response:
-    staff, station = _staff(session, account)
-    return _page(
+    staff, station = station_staff(session, account)
+    return station_page(
         request,
         staff,
         "station/home.html",
         station=station,
         rows=station_orders.station_orders(session, staff),
     )
-
-
-def _order_form(
-    request: Request,
-    session: Session,
-    staff: Account,
-    values: dict[str, str],
-    errors: dict[str, str] | None = None,
-) -> Response:
-    _, station = _staff(session, staff)
-    return _page(
-        request,
-        staff,
-        "station/order_new.html",
-        station=station,
-        skus=station_orders.skus_for_sale(session),
-        values=values,
-        errors=errors or {},
-    )
-
-
-@router.get("/station/order", response_class=HTMLResponse)
-def order_form(request: Request, session: SessionDep, account: PageAccount) -> Response:
-    staff, _ = _staff(session, account)
-    return _order_form(request, session, staff, {"delivery_method": "pickup"})
-
-
-@router.post("/station/order", response_class=HTMLResponse)
-def place_order(
-    request: Request, form: FormValues, session: SessionDep, account: PageAccount
-) -> Response:
-    values = dict(form)
-    check_csrf(request, values.pop("csrf_token", ""))
-    staff, _ = _staff(session, account)
-    items: dict[int, int] = {}
-    errors: dict[str, str] = {}
-    for key, raw in values.items():
-        if key.startswith("qty_") and key[4:].isdigit() and raw.strip():
-            if not raw.strip().isdigit() or int(raw) > 999:
-                errors[key] = "请填写0到999的整数"
-            else:
-                items[int(key[4:])] = int(raw)
-    try:
-        data = station_orders.VillagerOrderIn(
-            villager_name=values.get("villager_name", ""),
-            villager_phone=values.get("villager_phone", ""),
-            delivery_method=values.get("delivery_method", ""),  # type: ignore[arg-type]
-            address_detail=values.get("address_detail", ""),
-            note=values.get("note", ""),
-            items=items,
-        )
-    except ValidationError as exc:
-        errors = {**validation_fields(list(exc.errors())), **errors}
-        if "villager_name" in errors:
-            errors["villager_name"] = "请填写村民姓名（30个字以内）"
-    if errors:
-        return _order_form(request, session, staff, values, errors)
-    try:
-        order = station_orders.place_for_villager(session, staff, data)
-    except FarmgateError as exc:
-        session.rollback()
-        fields = {("qty_" + k[4:] if k.startswith("sku ") else k): v for k, v in exc.fields.items()}
-        return _order_form(request, session, staff, values, {"_": exc.message, **fields})
-    return RedirectResponse(f"/station/orders/{order.number}?done=placed", status_code=303)
 
 
 def _order_page(
@@ -131,9 +68,9 @@ def _order_page(
     values: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    _, station = _staff(session, staff)
+    _, station = station_staff(session, staff)
     row = station_orders.order_for_staff(session, staff, number)
-    return _page(
+    return station_page(
         request,
         staff,
         "station/order.html",
@@ -152,7 +89,7 @@ def _order_page(
 def order_page(
     number: str, request: Request, session: SessionDep, account: PageAccount
 ) -> Response:
-    staff, _ = _staff(session, account)
+    staff, _ = station_staff(session, account)
     return _order_page(request, session, staff, number)
 
 
@@ -161,7 +98,7 @@ def cash_received(
     number: str, request: Request, form: FormValues, session: SessionDep, account: PageAccount
 ) -> Response:
     check_csrf(request, form.get("csrf_token", ""))
-    staff, _ = _staff(session, account)
+    staff, _ = station_staff(session, account)
     try:
         new = station_orders.confirm_cash(session, staff, number, form.get("receipt_no", ""))
     except FarmgateError as exc:
@@ -179,7 +116,7 @@ def arrived(
     number: str, request: Request, form: FormValues, session: SessionDep, account: PageAccount
 ) -> Response:
     check_csrf(request, form.get("csrf_token", ""))
-    staff, _ = _staff(session, account)
+    staff, _ = station_staff(session, account)
     try:
         station_orders.mark_arrived(session, staff, number)
     except FarmgateError as exc:
@@ -192,8 +129,8 @@ def arrived(
 
 @router.get("/station/pickup", response_class=HTMLResponse)
 def pickup_form(request: Request, session: SessionDep, account: PageAccount) -> Response:
-    staff, station = _staff(session, account)
-    return _page(request, staff, "station/pickup.html", station=station)
+    staff, station = station_staff(session, account)
+    return station_page(request, staff, "station/pickup.html", station=station)
 
 
 @router.post("/station/pickup", response_class=HTMLResponse)
@@ -201,13 +138,13 @@ def pickup(
     request: Request, form: FormValues, session: SessionDep, account: PageAccount
 ) -> Response:
     check_csrf(request, form.get("csrf_token", ""))
-    staff, station = _staff(session, account)
+    staff, station = station_staff(session, account)
     try:
         order = station_orders.hand_over(session, staff, form.get("code", ""))
     except FarmgateError as exc:
         session.rollback()
         errors = dict(exc.fields) or {"code": exc.message}
-        return _page(
+        return station_page(
             request, staff, "station/pickup.html", station=station, errors=errors, values=dict(form)
         )
     return RedirectResponse(f"/station/orders/{order.number}?done=picked", status_code=303)
@@ -221,8 +158,8 @@ def _harvest_page(
     errors: dict[str, str] | None = None,
     notice: str | None = None,
 ) -> Response:
-    _, station = _staff(session, staff)
-    return _page(
+    _, station = station_staff(session, staff)
+    return station_page(
         request,
         staff,
         "station/harvest.html",
@@ -236,7 +173,7 @@ def _harvest_page(
 
 @router.get("/station/harvest", response_class=HTMLResponse)
 def harvest_form(request: Request, session: SessionDep, account: PageAccount) -> Response:
-    staff, _ = _staff(session, account)
+    staff, _ = station_staff(session, account)
     return _harvest_page(request, session, staff)
 
 
@@ -246,7 +183,7 @@ def list_harvest(
 ) -> Response:
     values = dict(form)
     check_csrf(request, values.pop("csrf_token", ""))
-    staff, _ = _staff(session, account)
+    staff, _ = station_staff(session, account)
     try:
         data = harvest.HarvestIn(
             villager_name=values.get("villager_name", ""),

@@ -8,6 +8,7 @@ from fastapi.templating import Jinja2Templates
 
 from farmgate.models import AFTER_SALES_REASONS, OrderStatus, StorageClass
 from farmgate.payments import aftersales
+from farmgate.stations import hours as station_hours
 from farmgate.timeutil import format_local
 from farmgate.web.assets import VersionedStatic
 
@@ -34,6 +35,9 @@ templates.env.globals["asset"] = static_files.url
 templates.env.filters["yuan"] = yuan
 templates.env.filters["qty"] = qty
 templates.env.filters["local_time"] = format_local
+# A station's week in a line, and whether it is open now (HoursStatus: .open_now, .text).
+templates.env.filters["station_hours"] = lambda station: station_hours.summary(station.weekly_hours)
+templates.env.filters["station_status"] = station_hours.station_status
 templates.env.globals["storage_labels"] = StorageClass.labels()
 templates.env.globals["status_labels"] = OrderStatus.labels()
 templates.env.globals["after_sales_photo"] = aftersales.photo_url

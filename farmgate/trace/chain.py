@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +34,30 @@ from farmgate.db import pk, utcnow
 from farmgate.models import Batch, TraceEvent
 
 GENESIS = "0" * 64
+
+# The demo's clock (farmgate/demo/): when set, events are recorded as of this moment instead of
+# now. Nothing that serves a request sets it; see ``recording_as_of``.
+_recording_as_of: ContextVar[datetime | None] = ContextVar("recording_as_of", default=None)
+
+
+@contextmanager
+def recording_as_of(moment: datetime) -> Iterator[None]:
+    """Record the events appended inside as if they had been entered at ``moment`` (at their
+    event time if that is later), for the demo seed only: it builds a history weeks long in one
+    go, and without this every sample event would be marked 补录 (late entry).
+
+    Internal: no delivery layer, job or service calls it, so a record time stays the server's
+    clock in every real flow (tests/test_demo.py checks who uses it). A moment in the future is
+    refused: it could never hide lateness, only invent it."""
+    if moment.tzinfo is None:
+        raise ValueError("recording_as_of needs a timezone-aware moment")
+    if moment > utcnow():
+        raise ValueError("recording_as_of cannot record in the future")
+    token = _recording_as_of.set(moment.replace(microsecond=0))
+    try:
+        yield
+    finally:
+        _recording_as_of.reset(token)
 
 
 def canonical_json(value: Any) -> bytes:
@@ -149,7 +175,7 @@ def append(
     """Add the next event of ``batch``'s chain (the batch row is locked while it is added).
 
     ``at`` is the event time (when it happened, as the person or device says), the record
-    time is now."""
+    time is now (in the demo seed: see ``recording_as_of``)."""
     session.get(Batch, batch.id, with_for_update=True)
     last = session.scalars(
         select(TraceEvent)
@@ -158,8 +184,11 @@ def append(
         .limit(1)
     ).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    recorded = utcnow().replace(microsecond=0)
+    as_of = _recording_as_of.get()
+    recorded = (as_of or utcnow()).replace(microsecond=0)
     when = (at or recorded).replace(microsecond=0)
+    if as_of is not None:  # the demo's history: entered when it happened, never before
+        recorded = max(recorded, when)
     # Store exactly what was hashed: JSON in, JSON out (no Decimals, no datetimes).
     data = json.loads(canonical_json(data))
     event = TraceEvent(

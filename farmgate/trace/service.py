@@ -247,8 +247,18 @@ def earliest_harvest(session: Session, batch: Batch) -> tuple[date, BatchInput] 
     return latest
 
 
-def record_harvest(session: Session, actor: Account, batch: Batch, data: HarvestIn) -> TraceEvent:
-    """The EPCIS ``commissioning`` event: the lot comes into being (ilmd: lot, date, plot)."""
+def record_harvest(
+    session: Session,
+    actor: Account,
+    batch: Batch,
+    data: HarvestIn,
+    *,
+    household: dict[str, str] | None = None,
+) -> TraceEvent:
+    """The EPCIS ``commissioning`` event: the lot comes into being (ilmd: lot, date, plot).
+
+    ``household``: a villager's harvest listed by a village station under its cooperative
+    (stations.harvest): who grew it and which station took it in, logged with the lot."""
     require_active(batch)
     if any(e.kind == "commissioning" for e in events(session, batch)):
         raise Conflict("该批次已登记采收；如有错误请提交更正")
@@ -284,6 +294,7 @@ def record_harvest(session: Session, actor: Account, batch: Batch, data: Harvest
             "producer": batch.producer,
             "inputs": [_input_summary(r) for r in inputs(session, batch)],
             "note": data.note,
+            **({"household": household} if household else {}),
         },
         at=data.at or facts.day_start(data.harvest_date),
         actor_id=actor.id,

@@ -19,6 +19,14 @@ from tests.support.browser import NEEDS_CHROMIUM, check_phone, shot, submit
 
 pytestmark = NEEDS_CHROMIUM
 
+# The console's convention (tests/e2e/test_console_trace.py): a checkbox's tap target is its
+# whole label.choice row, and a link inside running text is text.
+CONSOLE_TARGETS = """() => [...document.querySelectorAll(
+  'a, button, select, textarea, label.choice, input:not([type=hidden]):not([type=checkbox])')]
+  .filter(e => !e.closest('.skip, .desk-top, p, dd') && e.getClientRects().length)
+  .filter(e => e.getBoundingClientRect().height < 44)
+  .map(e => e.outerHTML.slice(0, 80))"""
+
 
 def test_staff_order_for_a_villager_who_picks_it_up_with_the_code(  # type: ignore[no-untyped-def]
     page, app_url, app_db: Path
@@ -30,14 +38,35 @@ def test_staff_order_for_a_villager_who_picks_it_up_with_the_code(  # type: igno
     assert page.url.endswith("/station") and "电商服务站（示例）" in page.content()
     check_phone(page, "60-station-home")
 
+    # 1. choose: search, then one tap on the SKU (only in-stock SKUs, grouped by product).
     submit(page, "text=为村民代下单")
-    check_phone(page, "61-station-order-form")
+    assert "第1步" in page.content()
+    check_phone(page, "61-station-order-choose")
+    page.fill("input[name=q]", "辣椒")
+    submit(page, "button:text-is('搜索')")
+    assert "谭家场干红辣椒" in page.content() and "压榨山茶油" not in page.content()
+    check_phone(page, "61a-station-order-search")
+    submit(page, "a.pick-row >> nth=0")
+    # 2. how many: one box; a wrong number is refused beside the field.
+    assert "第2步" in page.content()
+    page.fill("input[name=n]", "0")
+    submit(page, "button:text-is('加入订单')")
+    assert "n-error" in page.content()
+    check_phone(page, "61b-station-order-quantity-error")
+    page.fill("input[name=n]", "2")
+    submit(page, "button:text-is('加入订单')")
+    # 3. the order: the chosen line, the villager, and the submit button within reach.
+    assert "第3步" in page.content() and "× 2" in page.locator(".basket").inner_text()
+    viewport = page.viewport_size
+    assert viewport is not None
+    button = page.locator("button:text-is('提交订单')").bounding_box()
+    assert button is not None and button["y"] < 2 * viewport["height"], button  # a short scroll
+    check_phone(page, "61c-station-order-form")
     page.fill("input[name=villager_phone]", "13912345678")
-    page.locator("input[name^=qty_]").first.fill("2")
     submit(page, "button:text-is('提交订单')")
     assert "villager_name-error" in page.content()  # the error beside the field
     assert page.locator("input[name=villager_phone]").input_value() == "13912345678"
-    assert page.locator("input[name^=qty_]").first.input_value() == "2"
+    assert "× 2" in page.locator(".basket").inner_text()
     check_phone(page, "62-station-order-error")
 
     page.fill("input[name=villager_name]", "王奶奶")
@@ -130,3 +159,29 @@ def test_a_buyer_chooses_a_station_for_pickup_and_pays_there_in_cash(page) -> No
     submit(page, "text=到村服务站现金付款")
     assert "到村服务站付款" in page.content()
     shot(page, "71-station-buyer-order")
+
+
+def test_the_admin_sets_a_stations_hours_day_by_day(page) -> None:  # type: ignore[no-untyped-def]
+    """The console's opening hours: one row per weekday, a wrong time refused beside its day
+    with what was typed kept, a day off ticked; the staff's home then shows the week."""
+    page.goto("/login")
+    page.fill("input[name=phone]", "13800000000")
+    page.fill("input[name=password]", "farmgate-demo")
+    submit(page, "button[type=submit]")
+    page.goto("/township/stations")
+    submit(page, ".card-title a >> nth=0")
+    check_phone(page, "72-console-station-hours", CONSOLE_TARGETS)
+
+    page.fill("input[name=open_6]", "9点")
+    page.check("input[name=rest_7]")
+    submit(page, "form[action^='/township/stations/'] button:text-is('保存')")
+    assert "周六开门时间请按 08:00 的格式填写" in page.inner_text("#open_6-error")
+    assert page.input_value("input[name=open_6]") == "9点"  # nothing typed is lost
+    assert page.is_checked("input[name=rest_7]")
+    check_phone(page, "73-console-station-hours-error", CONSOLE_TARGETS)
+
+    page.fill("input[name=open_6]", "09:00")
+    page.fill("input[name=close_6]", "12:00")
+    submit(page, "form[action^='/township/stations/'] button:text-is('保存')")
+    assert "周一至周五 08:00–18:00，周六 09:00–12:00，周日休息" in page.inner_text("main")
+    check_phone(page, "74-console-station-hours-saved", CONSOLE_TARGETS)

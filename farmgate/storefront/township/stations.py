@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from farmgate import places
 from farmgate.cooperatives import service as cooperatives
 from farmgate.errors import FarmgateError
-from farmgate.models import Account
-from farmgate.stations import records
+from farmgate.models import Account, Station
+from farmgate.stations import hours, records
 from farmgate.storefront.township.deps import (
     ConsoleAdmin,
     FormValues,
@@ -22,12 +22,13 @@ from farmgate.storefront.township.deps import (
 )
 
 router = APIRouter(include_in_schema=False)
-NEW = {"opens_at": "08:00", "closes_at": "18:00", "takes_cash": "1", "holds_parcels": "1"}
+NEW = {**hours.form_values(hours.default_hours()), "takes_cash": "1", "holds_parcels": "1"}
 
 
-def _values(station: object) -> dict[str, str]:
-    fields = ("name", "address", "phone", "opens_at", "closes_at", "village_id", "cooperative_id")
+def _values(station: Station) -> dict[str, str]:
+    fields = ("name", "address", "phone", "village_id", "cooperative_id")
     values = {k: str(getattr(station, k) or "") for k in fields}
+    values.update(hours.form_values(station.weekly_hours))
     values.update({f: "1" for f in records.FLAGS if getattr(station, f)})
     return values
 
