@@ -1,7 +1,7 @@
 """station opening hours per weekday (replacing one opens_at/closes_at pair)
 
 Revision ID: 5e2b9d7c4a13
-Revises: c3a9f1e5d7b2
+Revises: d7e2a4c9b51f
 Create Date: 2026-12-06 09:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5e2b9d7c4a13"
-down_revision: str | None = "c3a9f1e5d7b2"
+down_revision: str | None = "d7e2a4c9b51f"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
