@@ -20,6 +20,7 @@ from farmgate.models import (
 )
 from farmgate.orders import lookup
 from farmgate.payments import requests, tasks
+from farmgate.timeutil import local_today
 from tests.support import desk
 from tests.support import factories as f
 from tests.support.web import csrf_token
@@ -65,7 +66,7 @@ def test_orders_are_found_by_each_filter_and_show_their_story(  # type: ignore[n
     assert waiting.number in by_coop and paid.number not in by_coop
     by_status = _get(client, "/township/orders?status=pending_payment")
     assert waiting.number in by_status and paid.number not in by_status
-    today = utcnow().date().isoformat()
+    today = local_today().isoformat()  # the console's days are Shanghai days
     assert "共 2 个订单" in _get(client, f"/township/orders?date_from=2020-01-01&date_to={today}")
     assert "共 0 个订单" in _get(client, "/township/orders?date_to=2020-01-01")
     bad = client.get("/township/orders?date_from=昨天&status=nope&phone=abc")
