@@ -289,26 +289,34 @@ def apply(session: Session, share: ProfitShare, result: SharingOrder) -> ShareSt
     return share.status
 
 
+def _to_balance(
+    session: Session, key: str, source: str, share: ProfitShare, fen: int, memo: str
+) -> None:
+    """Money of ``share`` back from ``source`` to its cooperative's available balance (a
+    share not made, or given back after a refund); posted once per ``key``."""
+    coop = share.cooperative_id
+    available = accounts.cooperative(coop, accounts.AVAILABLE)
+    posting.post(
+        session,
+        key,
+        key.split(":", 1)[0],
+        [Line(source, fen, "payout_back"), Line(available, -fen, "payout_back", coop)],
+        order_id=share.order_id,
+        memo=memo[:200],
+    )
+
+
 def give_back(session: Session, share: ProfitShare, status: ShareStatus, reason: str) -> None:
     """The share was not made: its money is available to the cooperative again."""
     share.status, share.fail_reason, share.finished_at = status, reason[:200], utcnow()
     session.add(share)
-    coop = share.cooperative_id
-    posting.post(
+    _to_balance(
         session,
         f"share_back:{pk(share)}",
-        "share_back",
-        [
-            Line(SHARING, share.amount_fen, "payout_back"),
-            Line(
-                accounts.cooperative(coop, accounts.AVAILABLE),
-                -share.amount_fen,
-                "payout_back",
-                coop,
-            ),
-        ],
-        order_id=share.order_id,
-        memo=f"微信分账单 {share.out_order_no} 未成功，退回余额：{reason}"[:200],
+        SHARING,
+        share,
+        share.amount_fen,
+        f"微信分账单 {share.out_order_no} 未成功，退回余额：{reason}",
     )
 
 
@@ -384,22 +392,13 @@ def returned(session: Session, row: ProfitShareReturn) -> None:
     row.status, row.finished_at = ShareReturnStatus.SUCCESS, utcnow()
     share.returned_fen += row.amount_fen
     session.add_all([row, share])
-    coop = share.cooperative_id
-    posting.post(
+    _to_balance(
         session,
         f"share_return:{pk(row)}",
-        "share_return",
-        [
-            Line(WECHAT, row.amount_fen, "payout_back"),
-            Line(
-                accounts.cooperative(coop, accounts.AVAILABLE),
-                -row.amount_fen,
-                "payout_back",
-                coop,
-            ),
-        ],
-        order_id=share.order_id,
-        memo=f"分账回退 ¥{_yuan(row.amount_fen)}（分账单 {share.out_order_no}，退款后）",
+        WECHAT,
+        share,
+        row.amount_fen,
+        f"分账回退 ¥{_yuan(row.amount_fen)}（分账单 {share.out_order_no}，退款后）",
     )
 
 
