@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -30,7 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from farmgate.coldchain import aggregates
-from farmgate.coldchain.series import to_us
+from farmgate.coldchain.series import EPOCH, ONE_US
 from farmgate.coldchain.shipments import profile_for_shipment, refresh
 from farmgate.errors import Conflict, ValidationFailed
 from farmgate.models import Account, ColdShipment
@@ -52,6 +53,7 @@ class PlainReading(NamedTuple):
     seq: int
     at: datetime
     celsius: float
+    text: str | None = None  # the time as written (ISO 8601 with an offset), for COPY
 
 
 Reading = ReadingIn | PlainReading
@@ -74,27 +76,27 @@ def iter_readings(source: BinaryIO, content_type: str, errors: dict[str, str]) -
     ``MAX_READINGS_PER_UPLOAD`` rows (the caller's transaction then stores nothing).
     """
     if "json" in content_type:
-        rows: Iterator[tuple[str, Any]] = _json_rows(source)
-    else:
-        rows = _csv_rows(source)
-    n = 0
-    for where, row in rows:
-        n += 1
-        if n > MAX_READINGS_PER_UPLOAD:
-            n += sum(1 for _ in rows)  # counted to the end, for the message
-            raise ValidationFailed("一次最多上传 200000 条读数", fields={"file": f"共 {n} 条"})
-        plain = _plain(row)
-        if plain is not None:
-            yield plain
-            continue
-        try:
-            yield ReadingIn.model_validate(row)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            errors[where] = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        return _json_readings(source, errors)
+    return _csv_readings(source, errors)
 
 
-def _json_rows(source: BinaryIO) -> Iterator[tuple[str, Any]]:
+def _checked(where: str, row: Any, errors: dict[str, str]) -> Reading | None:
+    plain = _plain(row)
+    if plain is not None:
+        return plain
+    try:
+        return ReadingIn.model_validate(row)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        errors[where] = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        return None
+
+
+def _too_many(count: int) -> ValidationFailed:
+    return ValidationFailed("一次最多上传 200000 条读数", fields={"file": f"共 {count} 条"})
+
+
+def _json_readings(source: BinaryIO, errors: dict[str, str]) -> Iterator[Reading]:
     # A JSON array is parsed whole (loggers export CSV; JSON uploads are small).
     try:
         items = json.loads(source.read())
@@ -102,13 +104,18 @@ def _json_rows(source: BinaryIO) -> Iterator[tuple[str, Any]]:
         raise ValidationFailed("JSON 格式错误", fields={"file": str(exc)[:120]}) from exc
     if not isinstance(items, list):
         raise ValidationFailed("JSON 应为读数数组", fields={"file": "应为 [...]"})
+    if len(items) > MAX_READINGS_PER_UPLOAD:
+        raise _too_many(len(items))
     for i, item in enumerate(items, start=1):
-        yield f"item {i}", item
+        reading = _checked(f"item {i}", item, errors)
+        if reading is not None:
+            yield reading
 
 
-def _csv_rows(source: BinaryIO) -> Iterator[tuple[str, dict[str | None, Any]]]:
-    """``csv.DictReader``'s rows (blank rows skipped, short rows padded with None, extra
-    fields under None), numbered as before, decoded and split as the file streams."""
+def _csv_readings(source: BinaryIO, errors: dict[str, str]) -> Iterator[Reading]:
+    """Rows as ``csv.DictReader`` reads them (blank rows skipped, short rows padded with None,
+    extra fields under None, a repeated column's last value), numbered as before; decoded
+    and split as the file streams. Plain rows are checked in place, without the dict."""
     text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="\n")
     try:
         reader = csv.reader(text)
@@ -119,19 +126,38 @@ def _csv_rows(source: BinaryIO) -> Iterator[tuple[str, dict[str | None, Any]]]:
                 "CSV 缺少列", fields={"file": "缺少 " + "、".join(sorted(missing))}
             )
         width = len(header)
+        last = {name: i for i, name in enumerate(header)}
+        i_device, i_seq, i_at, i_celsius = (last[k] for k in ("device_id", "seq", "at", "celsius"))
+        seq_ok, at_ok, celsius_ok = _SEQ.match, _AT.match, _CELSIUS.match
+        parse_time = datetime.fromisoformat
         n = 1
         for row in reader:
             if not row:
                 continue
             n += 1
-            # as DictReader: a repeated column name keeps its last value
+            if n > MAX_READINGS_PER_UPLOAD + 1:
+                raise _too_many(n - 1 + sum(1 for r in reader if r))
+            if len(row) == width:  # the fast path: _plain's checks, on the list
+                device, seq, at, celsius = row[i_device], row[i_seq], row[i_at], row[i_celsius]
+                if 0 < len(device) <= 40 and seq_ok(seq) and at_ok(at) and celsius_ok(celsius):
+                    value = float(celsius)
+                    if -80.0 <= value <= 80.0:
+                        try:
+                            when = parse_time(at)
+                        except ValueError:
+                            pass
+                        else:
+                            yield PlainReading(device, int(seq), when, value, at)
+                            continue
             fields: dict[str | None, Any] = dict(zip(header, row, strict=False))
             if len(row) > width:
                 fields[None] = row[width:]
             elif len(row) < width:
                 for key in header[len(row) :]:
                     fields[key] = None
-            yield f"line {n}", fields
+            reading = _checked(f"line {n}", fields, errors)
+            if reading is not None:
+                yield reading
     except UnicodeDecodeError as exc:
         raise ValidationFailed("文件须为 UTF-8 编码的 CSV", fields={"file": "编码错误"}) from exc
     finally:
@@ -176,17 +202,10 @@ def _plain(row: Any) -> PlainReading | None:
         when = datetime.fromisoformat(at)
     except ValueError:
         return None
-    return PlainReading(device, seq, when, celsius)
+    return PlainReading(device, seq, when, celsius, at)
 
 
 BATCH_READINGS = 20_000  # readings stored and folded in at a time
-_NAIVE_EPOCH = datetime(1970, 1, 1)
-
-
-class _New(NamedTuple):
-    seq: int
-    at: datetime
-    celsius: float
 
 
 def store_readings(session: Session, readings: Sequence[Reading]) -> int:
@@ -194,30 +213,40 @@ def store_readings(session: Session, readings: Sequence[Reading]) -> int:
 
     The shipments of these devices build their running aggregates again when next analysed.
     """
-    by_device: dict[str, list[_New]] = {}
+    by_device: dict[str, list[Reading]] = {}
     for r in readings:
-        by_device.setdefault(r.device_id, []).append(_New(r.seq, r.at, r.celsius))
+        by_device.setdefault(r.device_id, []).append(r)
     added = sum(len(_insert(session, device, rows)[0]) for device, rows in by_device.items())
     if added:
         aggregates.forget(session, list(by_device))
     return added
 
 
-def _insert(session: Session, device: str, rows: list[_New]) -> tuple[list[_New], bool]:
+def _insert(session: Session, device: str, rows: list[Reading]) -> tuple[list[Reading], bool]:
     """Store one device's readings; returns the ones that were new, and whether that list is
     exact (False if another transaction stored some of the same readings meanwhile)."""
-    seqs = {r.seq for r in rows}
-    if len(seqs) != len(rows):  # a reading twice in the file: the first one counts
-        firsts: dict[int, _New] = {}
+    if len({r.seq for r in rows}) != len(rows):  # a reading twice in the file: the first counts
+        firsts: dict[int, Reading] = {}
         for r in rows:
             firsts.setdefault(r.seq, r)
         rows = list(firsts.values())
     if not rows:
         return [], True
+    stored = set(
+        session.execute(
+            text(
+                "SELECT seq FROM temperature_reading "
+                "WHERE device_id = :d AND seq BETWEEN :low AND :high"
+            ),
+            {"d": device, "low": min(r.seq for r in rows), "high": max(r.seq for r in rows)},
+        ).scalars()
+    )
+    new = [r for r in rows if r.seq not in stored] if stored else rows
+    if not new:
+        return [], True
     if session.get_bind().dialect.name == "postgresql":
-        new = _insert_postgresql(session, device, rows)
-        return [r for r in rows if r.seq in new], True
-    return _insert_sqlite(session, device, rows)
+        return _insert_postgresql(session, device, new)
+    return new, _insert_sqlite(session, device, new)
 
 
 def _copy_text(value: str) -> str:
@@ -226,58 +255,69 @@ def _copy_text(value: str) -> str:
     )
 
 
-def _insert_postgresql(session: Session, device: str, rows: list[_New]) -> set[int]:
-    """COPY into a temporary table (this connection's, emptied at commit), then one insert."""
+def _insert_postgresql(
+    session: Session, device: str, rows: list[Reading]
+) -> tuple[list[Reading], bool]:
+    """``COPY`` straight into the table (text format; the times as they were written). Should
+    another transaction have stored one of them meanwhile, the batch goes through a temporary
+    table and ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` instead."""
+    prefix = _copy_text(device) + "\t"
+    body = "".join(
+        [
+            f"{prefix}{r.seq}\t{getattr(r, 'text', None) or r.at.isoformat()}\t{r.celsius!r}\n"
+            for r in rows
+        ]
+    ).encode()
+    connection = session.connection()
+    integrity_error = connection.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
+    try:
+        with session.begin_nested():
+            _copy(session, "temperature_reading", body)
+        return rows, True
+    except integrity_error:
+        pass
     session.execute(
         text(
             "CREATE TEMP TABLE IF NOT EXISTS reading_upload ON COMMIT DELETE ROWS AS "
             "SELECT device_id, seq, at, celsius FROM temperature_reading WITH NO DATA"
         )
     )
-    session.execute(text("TRUNCATE reading_upload"))  # an earlier batch in this transaction
-    prefix = _copy_text(device) + "\t"
-    body = "".join([f"{prefix}{r.seq}\t{r.at.isoformat()}\t{r.celsius!r}\n" for r in rows]).encode()
+    session.execute(text("DELETE FROM reading_upload"))  # an earlier batch in this transaction
+    _copy(session, "reading_upload", body)
     cursor = session.connection().connection.cursor()
     try:
-        with cursor.copy("COPY reading_upload (device_id, seq, at, celsius) FROM STDIN") as copy:
-            copy.write(body)
-    finally:
-        cursor.close()
-    result = session.execute(
-        text(
+        cursor.execute(
             "INSERT INTO temperature_reading (device_id, seq, at, celsius) "
             "SELECT device_id, seq, at, celsius FROM reading_upload "
             "ON CONFLICT (device_id, seq) DO NOTHING RETURNING seq"
         )
-    )
-    return set(result.scalars())
+        new = {seq for (seq,) in cursor.fetchall()}
+    finally:
+        cursor.close()
+    return [r for r in rows if r.seq in new], False
 
 
-def _insert_sqlite(session: Session, device: str, rows: list[_New]) -> tuple[list[_New], bool]:
-    """One raw ``executemany`` of pre-converted values (naive UTC text, as AwareDateTime
-    stores them), after leaving out the sequence numbers already stored."""
-    low, high = min(r.seq for r in rows), max(r.seq for r in rows)
-    stored = set(
-        session.execute(
-            text(
-                "SELECT seq FROM temperature_reading "
-                "WHERE device_id = :d AND seq BETWEEN :low AND :high"
-            ),
-            {"d": device, "low": low, "high": high},
-        ).scalars()
-    )
-    new = [r for r in rows if r.seq not in stored] if stored else rows
-    if not new:
-        return [], True
+def _copy(session: Session, table: str, body: bytes) -> None:
+    cursor = session.connection().connection.cursor()
+    try:
+        with cursor.copy(f"COPY {table} (device_id, seq, at, celsius) FROM STDIN") as copy:
+            copy.write(body)
+    finally:
+        cursor.close()
+
+
+def _insert_sqlite(session: Session, device: str, rows: list[Reading]) -> bool:
+    """One raw ``executemany`` of values already in AwareDateTime's storage format (naive UTC
+    text); False if some were stored meanwhile (SQLite's write lock makes that unlikely)."""
     before = session.execute(text("SELECT total_changes()")).scalar_one()
     values = [
         (
             device,
             r.seq,
-            (r.at.astimezone(UTC).replace(tzinfo=None)).isoformat(" ", "microseconds"),
+            r.at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds"),
             r.celsius,
         )
-        for r in new
+        for r in rows
     ]
     cursor = session.connection().connection.cursor()
     try:
@@ -289,7 +329,7 @@ def _insert_sqlite(session: Session, device: str, rows: list[_New]) -> tuple[lis
     finally:
         cursor.close()
     added = session.execute(text("SELECT total_changes()")).scalar_one() - before
-    return new, added == len(new)
+    return bool(added == len(rows))
 
 
 def upload_readings(
@@ -301,9 +341,9 @@ def upload_readings(
 ) -> dict[str, Any]:
     """Store a logger file's readings for the shipment's device and update its analysis.
 
-    The file is read as it streams, ``BATCH_READINGS`` at a time: each batch is stored and
-    folded into the shipment's running aggregates (series.py), so neither the file's rows nor
-    the shipment's series are ever held whole.
+    The file is read as it streams, ``BATCH_READINGS`` rows at a time: each batch is stored
+    and folded into the shipment's running aggregates (series.py), so neither the file's
+    rows nor the shipment's series are ever held whole.
     """
     source: BinaryIO = io.BytesIO(raw) if isinstance(raw, bytes | bytearray) else raw
     errors: dict[str, str] = {}
@@ -320,37 +360,26 @@ def upload_readings(
     assert state is not None
     exact = True
     received = added = foreign = 0
-    batch: list[_New] = []
-
-    def flush() -> None:
-        nonlocal exact, added
-        new, complete = _insert(session, device, batch)
-        added += len(new)
-        if exact and complete:
-            folded = [(r.seq, to_us(r.at), r.celsius) for r in new]
-            exact = aggregates.fold(session, shipment, state, folded, profile)
-        else:
-            exact = False
-        batch.clear()
-
-    for r in rows:
-        if r.device_id != device:
-            foreign += 1
+    while chunk := list(itertools.islice(rows, BATCH_READINGS)):
+        mine = [r for r in chunk if r.device_id == device]
+        foreign += len(chunk) - len(mine)
+        received += len(mine)
+        if not mine:
             continue
-        received += 1
-        batch.append(_New(r.seq, r.at, r.celsius))
-        if len(batch) >= BATCH_READINGS:
-            flush()
-    if batch:
-        flush()
+        new, complete = _insert(session, device, mine)
+        added += len(new)
+        if exact and complete and new:
+            epoch, us = EPOCH, ONE_US
+            folded = [(r.seq, (r.at - epoch) // us, r.celsius) for r in new]
+            exact = aggregates.fold(session, shipment, state, folded, profile)
+        elif not complete:
+            exact = False
     if foreign:
         errors["device_id"] = f"{foreign} 条读数不属于设备 {device}，已忽略"
     if added:
         aggregates.forget(session, [device], keep=shipment.id)
-    if exact:
-        aggregates.save(shipment, state)
-    else:  # another upload raced this one: read the whole series once
-        aggregates.save(shipment, None)
+    # after a race with another upload, the next analysis reads the whole series once
+    aggregates.save(shipment, state if exact else None)
     refresh(session, shipment)
     return {
         "received": received,
