@@ -108,7 +108,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(backend: str, orders: int, buyers: int) -> None:
+def run(backend: str, orders: int, buyers: int, py_spy: str | None = None) -> None:
     url = (
         f"sqlite:///{tempfile.mkdtemp()}/checkout.db"
         if backend == "sqlite"
@@ -180,6 +180,17 @@ def run(backend: str, orders: int, buyers: int) -> None:
             polls: list[int] = []
             lock = threading.Lock()
             per_buyer = orders // buyers
+            spy = None
+            if py_spy:  # a sampling profile of the server while the buyers buy
+                spy = subprocess.Popen(
+                    [
+                        *(py_spy, "record", "-p", str(proc.pid), "-r", "200", "--format", "raw"),
+                        *("-o", f"/tmp/farmgate-checkout-{backend}.txt", "--nonblocking"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                time.sleep(1)
             cpu0 = cpu_seconds(proc.pid)
             t0 = time.perf_counter()
             threads = [
@@ -194,6 +205,9 @@ def run(backend: str, orders: int, buyers: int) -> None:
                 t.join()
             elapsed = time.perf_counter() - t0
             cpu_ms = (cpu_seconds(proc.pid) - cpu0) * 1000 / max(1, len(latencies))
+            if spy is not None:
+                spy.send_signal(2)
+                spy.wait(30)
             lat = sorted(latencies)
             print(
                 f"{backend:<12} {len(lat):>7} {len(lat) / elapsed:>9.1f} "
@@ -211,13 +225,16 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--buyers", type=int, default=4)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--py-spy", metavar="PATH", help="py-spy binary: profile the server while buyers buy"
+    )
     args = parser.parse_args()
     print(
         f"{'backend':<12} {'orders':>7} {'orders/s':>9} {'p50 s':>8} {'p99 s':>8} "
         f"{'CPU ms':>7} {'polls':>6} {'page bytes':>12}"
     )
     for backend in args.backends.split(","):
-        run(backend, args.orders, args.buyers)
+        run(backend, args.orders, args.buyers, args.py_spy)
 
 
 if __name__ == "__main__":

@@ -403,7 +403,7 @@ def main() -> None:
         env = {"FARMGATE_DATABASE_URL": url, "FARMGATE_MEDIA_DIR": tempfile.mkdtemp()}
         proc, base = serve("farmgate.asgi:app", env)
         try:
-            page = httpx.get(base + paths[0])
+            page = httpx.get(base + paths[0], timeout=120)
             print(f"# {backend}: lot page {len(page.content)} bytes, status {page.status_code}")
             if not args.ingest_only:
                 print(drive(base, paths, **load).row(backend, "trace lot"), flush=True)

@@ -68,5 +68,5 @@ class TemperatureReading(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     device_id: str = Field(max_length=40)
     seq: int
-    at: datetime = Field(sa_type=AwareDateTime, index=True)
+    at: datetime = Field(sa_type=AwareDateTime)  # indexed with the device: every query has both
     celsius: float
