@@ -316,7 +316,12 @@ class Series:
     # --- storage ----------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        return {"v": VERSION, **{k: getattr(self, k) for k in self.__dataclass_fields__}}
+        """A copy (the state goes on changing; the column must see a new value)."""
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        for key in ("total", "acc", "weight"):
+            data[key] = list(data[key])
+        data["runs"] = [list(r) for r in self.runs]
+        return {"v": VERSION, **data}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Series | None:
