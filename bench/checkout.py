@@ -77,6 +77,7 @@ def buyer(
     latencies: list[float],
     lock: threading.Lock,
     sim,
+    polls: list[int],
 ) -> None:  # type: ignore[no-untyped-def]
     with httpx.Client(
         base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30
@@ -92,13 +93,22 @@ def buyer(
             intent = client.post(f"/api/v1/orders/{order_id}/pay", json={"channel": "native"})
             intent.raise_for_status()
             sim.pay(intent.json()["out_trade_no"])
+            asked = 1
             while client.get(f"/api/v1/orders/{order_id}").json()["status"] != "paid":
                 time.sleep(0.02)
+                asked += 1
             with lock:
                 latencies.append(time.perf_counter() - start)
+                polls.append(asked)
 
 
-def run(backend: str, orders: int, buyers: int) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (its threads included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(backend: str, orders: int, buyers: int, py_spy: str | None = None) -> None:
     url = (
         f"sqlite:///{tempfile.mkdtemp()}/checkout.db"
         if backend == "sqlite"
@@ -167,11 +177,26 @@ def run(backend: str, orders: int, buyers: int) -> None:
                     ).json()["access_token"]
                 )
             latencies: list[float] = []
+            polls: list[int] = []
             lock = threading.Lock()
             per_buyer = orders // buyers
+            spy = None
+            if py_spy:  # a sampling profile of the server while the buyers buy
+                spy = subprocess.Popen(
+                    [
+                        *(py_spy, "record", "-p", str(proc.pid), "-r", "200", "--format", "raw"),
+                        *("-o", f"/tmp/farmgate-checkout-{backend}.txt", "--nonblocking"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                time.sleep(1)
+            cpu0 = cpu_seconds(proc.pid)
             t0 = time.perf_counter()
             threads = [
-                threading.Thread(target=buyer, args=(base, tok, per_buyer, 1, latencies, lock, sim))
+                threading.Thread(
+                    target=buyer, args=(base, tok, per_buyer, 1, latencies, lock, sim, polls)
+                )
                 for tok in tokens
             ]
             for t in threads:
@@ -179,11 +204,15 @@ def run(backend: str, orders: int, buyers: int) -> None:
             for t in threads:
                 t.join()
             elapsed = time.perf_counter() - t0
+            cpu_ms = (cpu_seconds(proc.pid) - cpu0) * 1000 / max(1, len(latencies))
+            if spy is not None:
+                spy.send_signal(2)
+                spy.wait(30)
             lat = sorted(latencies)
             print(
                 f"{backend:<12} {len(lat):>7} {len(lat) / elapsed:>9.1f} "
                 f"{statistics.median(lat):>8.2f} {lat[max(0, int(len(lat) * 0.99) - 1)]:>8.2f} "
-                f"{page_bytes(base):>12}",
+                f"{cpu_ms:>7.1f} {statistics.mean(polls):>6.1f} {page_bytes(base):>12}",
                 flush=True,
             )
         finally:
@@ -196,13 +225,16 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--buyers", type=int, default=4)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--py-spy", metavar="PATH", help="py-spy binary: profile the server while buyers buy"
+    )
     args = parser.parse_args()
     print(
         f"{'backend':<12} {'orders':>7} {'orders/s':>9} {'p50 s':>8} {'p99 s':>8} "
-        f"{'page bytes':>12}"
+        f"{'CPU ms':>7} {'polls':>6} {'page bytes':>12}"
     )
     for backend in args.backends.split(","):
-        run(backend, args.orders, args.buyers)
+        run(backend, args.orders, args.buyers, args.py_spy)
 
 
 if __name__ == "__main__":

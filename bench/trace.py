@@ -106,14 +106,43 @@ def prepare(url: str) -> tuple[list[str], str, int, str]:
     return paths, serial, ingest_id, token
 
 
+INGEST_T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=12)
+
+
 def readings_csv(start: int, count: int) -> bytes:
-    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    """Every 30 s from 12 hours ago (inside the shipment's window, so every reading is
+    analysed), 3.0-7.9 °C, with a 50-minute excursion to 9.5 °C every 10,000 readings."""
     lines = ["device_id,seq,at,celsius"]
     lines += [
-        f"BENCH-INGEST,{i},{(t0 + timedelta(seconds=30 * i)).isoformat()},{3 + (i % 50) / 10}"
+        f"BENCH-INGEST,{i},{(INGEST_T0 + timedelta(seconds=30 * i)).isoformat()},"
+        f"{9.5 if i % 10_000 >= 9_900 else 3 + (i % 50) / 10}"
         for i in range(start, start + count)
     ]
     return "\n".join(lines).encode()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu(url: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend connected to the bench database."""
+    if not url.startswith("postgresql"):
+        return {}
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres") as conn:
+        pids = [
+            row[0]
+            for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])
+        ]
+    return {pid: cpu_seconds(pid) for pid in pids}
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -123,12 +152,17 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def ingest(base: str, shipment: int, token: str, total: int) -> tuple[float, float]:
-    """Seconds to upload ``total`` readings, first time and again (all duplicates)."""
+def ingest(
+    base: str, shipment: int, token: str, total: int, pid: int, url: str
+) -> tuple[float, float, float, float]:
+    """Seconds to upload ``total`` readings, first time and again (all duplicates), and the
+    CPU seconds the first pass took in the server process and in PostgreSQL's backends."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/csv"}
     timings = []
     bodies = [readings_csv(s, min(CHUNK, total - s)) for s in range(0, total, CHUNK)]
+    cpu: list[float] = []
     for _ in range(2):
+        server0, pg0 = cpu_seconds(pid), backend_cpu(url)
         t0 = time.perf_counter()
         added = 0
         for body in bodies:
@@ -141,8 +175,15 @@ def ingest(base: str, shipment: int, token: str, total: int) -> tuple[float, flo
             r.raise_for_status()
             added += r.json()["added"]
         timings.append(time.perf_counter() - t0)
-        print(f"#   upload pass: {added} new readings in {timings[-1]:.1f}s", flush=True)
-    return timings[0], timings[1]
+        pg1 = backend_cpu(url)
+        cpu += [cpu_seconds(pid) - server0, sum(v - pg0.get(k, 0.0) for k, v in pg1.items())]
+        print(
+            f"#   upload pass: {added} new readings in {timings[-1]:.1f}s "
+            f"(CPU s: server {cpu[-2]:.1f}, PostgreSQL {cpu[-1]:.1f}; "
+            f"load average {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
+    return timings[0], timings[1], cpu[0], cpu[1]
 
 
 LOT_EVENTS = 40  # events per lot in the log bench
@@ -337,6 +378,7 @@ def main() -> None:
     parser.add_argument("--readings", type=int, default=1_000_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--ingest-only", action="store_true", help="only the readings upload")
+    parser.add_argument("--pg-db", default="farmgate_bench_trace", help="scratch database name")
     parser.add_argument("--log", action="store_true", help="bench the transparency log")
     parser.add_argument("--log-events", type=int, default=1_000_000)
     parser.add_argument("--log-measure", metavar="URL", help="only measure proofs on this db")
@@ -355,25 +397,35 @@ def main() -> None:
         url = (
             f"sqlite:///{tempfile.mkdtemp()}/bench.db"
             if backend == "sqlite"
-            else fresh_pg("farmgate_bench_trace")
+            else fresh_pg(args.pg_db)
         )
         paths, serial, shipment, token = prepare(url)
         env = {"FARMGATE_DATABASE_URL": url, "FARMGATE_MEDIA_DIR": tempfile.mkdtemp()}
         proc, base = serve("farmgate.asgi:app", env)
         try:
-            page = httpx.get(base + paths[0])
+            page = httpx.get(base + paths[0], timeout=120)
             print(f"# {backend}: lot page {len(page.content)} bytes, status {page.status_code}")
             if not args.ingest_only:
                 print(drive(base, paths, **load).row(backend, "trace lot"), flush=True)
                 print(drive(base, [serial], **load).row(backend, "trace serial"), flush=True)
-            first, again = ingest(base, shipment, token, args.readings)
-            ingests.append((backend, args.readings, first, again, peak_rss_mb(proc.pid)))
+            first, again, server_cpu, pg_cpu = ingest(
+                base, shipment, token, args.readings, proc.pid, url
+            )
+            ingests.append(
+                (backend, args.readings, first, again, server_cpu, pg_cpu, peak_rss_mb(proc.pid))
+            )
         finally:
             stop(proc)
     print()
-    print(f"{'backend':<12} {'readings':>9} {'new/s':>9} {'again/s':>9} {'peak MB':>8}")
-    for backend, n, first, again, peak in ingests:
-        print(f"{backend:<12} {n:>9} {n / first:>9.0f} {n / again:>9.0f} {peak:>8.0f}")
+    print(
+        f"{'backend':<12} {'readings':>9} {'new/s':>9} {'again/s':>9} {'srv CPU s':>9} "
+        f"{'PG CPU s':>8} {'new/CPU s':>9} {'peak MB':>8}"
+    )
+    for backend, n, first, again, server_cpu, pg_cpu, peak in ingests:
+        print(
+            f"{backend:<12} {n:>9} {n / first:>9.0f} {n / again:>9.0f} {server_cpu:>9.1f} "
+            f"{pg_cpu:>8.1f} {n / (server_cpu + pg_cpu):>9.0f} {peak:>8.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,34 +1,40 @@
 """Logger files: temperature readings uploaded as CSV or JSON, stored once each.
 
 Readings are keyed by (device, sequence number), so uploading the same file twice stores each
-reading once. Bad rows are reported with their line numbers and the good rows are kept; the
-shipment is analysed again after each upload (shipments.refresh).
+reading once. Bad rows are reported with their line numbers and the good rows are kept. An
+upload streams: the file is decoded and parsed as it is read, and every ``BATCH_READINGS``
+readings are stored and folded into the shipment's running aggregates (series.py), from
+which its analysis follows without reading its series again (shipments.refresh).
 
 Speed. A logger's rows are nearly always plain (``T01,17,2026-05-01T08:00:00+08:00,4.5``):
 ``_plain`` checks those against a strict pattern and builds the reading directly, and only a
 row it does not recognise goes through pydantic (which then gives the same value, or the
-error message as before). PostgreSQL stores an upload with ``COPY`` into a temporary table
-and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``; SQLite with one ``executemany``.
+error message as before). PostgreSQL stores a batch with ``COPY`` (text) into a temporary
+table and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING seq``; SQLite with one
+raw ``executemany`` of values already in its storage format, after looking up which sequence
+numbers are stored already.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, NamedTuple
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, BinaryIO, NamedTuple
 
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from sqlalchemy import text
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from farmgate.coldchain.shipments import refresh
+from farmgate.coldchain import aggregates
+from farmgate.coldchain.series import EPOCH, ONE_US
+from farmgate.coldchain.shipments import profile_for_shipment, refresh
 from farmgate.errors import Conflict, ValidationFailed
-from farmgate.models import Account, ColdShipment, TemperatureReading
+from farmgate.models import Account, ColdShipment
 
 MAX_READINGS_PER_UPLOAD = 200_000
 
@@ -47,6 +53,7 @@ class PlainReading(NamedTuple):
     seq: int
     at: datetime
     celsius: float
+    text: str | None = None  # the time as written (ISO 8601 with an offset), for COPY
 
 
 Reading = ReadingIn | PlainReading
@@ -56,44 +63,106 @@ def parse_readings(raw: bytes, content_type: str) -> tuple[list[Reading], dict[s
     """CSV (``device_id,seq,at,celsius`` header) or JSON (a list of objects) -> rows, errors.
 
     Errors are keyed ``line N`` (CSV, counting the header as line 1) or ``item N`` (JSON).
+    The whole file at once; uploads use ``iter_readings``, which streams.
     """
     errors: dict[str, str] = {}
-    good: list[Reading] = []
+    return list(iter_readings(io.BytesIO(raw), content_type, errors)), errors
+
+
+def iter_readings(source: BinaryIO, content_type: str, errors: dict[str, str]) -> Iterator[Reading]:
+    """The good readings of a logger file, read as it streams; bad rows go into ``errors``.
+
+    Raises ``ValidationFailed`` for a file that cannot be read at all, and past
+    ``MAX_READINGS_PER_UPLOAD`` rows (the caller's transaction then stores nothing).
+    """
     if "json" in content_type:
-        try:
-            items = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValidationFailed("JSON 格式错误", fields={"file": str(exc)[:120]}) from exc
-        if not isinstance(items, list):
-            raise ValidationFailed("JSON 应为读数数组", fields={"file": "应为 [...]"})
-        rows = [(f"item {i}", item) for i, item in enumerate(items, start=1)]
-    else:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ValidationFailed(
-                "文件须为 UTF-8 编码的 CSV", fields={"file": "编码错误"}
-            ) from exc
-        reader = csv.DictReader(io.StringIO(text))
-        missing = {"device_id", "seq", "at", "celsius"} - set(reader.fieldnames or [])
+        return _json_readings(source, errors)
+    return _csv_readings(source, errors)
+
+
+def _checked(where: str, row: Any, errors: dict[str, str]) -> Reading | None:
+    plain = _plain(row)
+    if plain is not None:
+        return plain
+    try:
+        return ReadingIn.model_validate(row)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        errors[where] = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        return None
+
+
+def _too_many(count: int) -> ValidationFailed:
+    return ValidationFailed("一次最多上传 200000 条读数", fields={"file": f"共 {count} 条"})
+
+
+def _json_readings(source: BinaryIO, errors: dict[str, str]) -> Iterator[Reading]:
+    # A JSON array is parsed whole (loggers export CSV; JSON uploads are small).
+    try:
+        items = json.loads(source.read())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed("JSON 格式错误", fields={"file": str(exc)[:120]}) from exc
+    if not isinstance(items, list):
+        raise ValidationFailed("JSON 应为读数数组", fields={"file": "应为 [...]"})
+    if len(items) > MAX_READINGS_PER_UPLOAD:
+        raise _too_many(len(items))
+    for i, item in enumerate(items, start=1):
+        reading = _checked(f"item {i}", item, errors)
+        if reading is not None:
+            yield reading
+
+
+def _csv_readings(source: BinaryIO, errors: dict[str, str]) -> Iterator[Reading]:
+    """Rows as ``csv.DictReader`` reads them (blank rows skipped, short rows padded with None,
+    extra fields under None, a repeated column's last value), numbered as before; decoded
+    and split as the file streams. Plain rows are checked in place, without the dict."""
+    text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="\n")
+    try:
+        reader = csv.reader(text)
+        header = next(reader, [])
+        missing = {"device_id", "seq", "at", "celsius"} - set(header)
         if missing:
             raise ValidationFailed(
                 "CSV 缺少列", fields={"file": "缺少 " + "、".join(sorted(missing))}
             )
-        rows = [(f"line {n}", row) for n, row in enumerate(reader, start=2)]
-    if len(rows) > MAX_READINGS_PER_UPLOAD:
-        raise ValidationFailed("一次最多上传 200000 条读数", fields={"file": f"共 {len(rows)} 条"})
-    for where, row in rows:
-        plain = _plain(row)
-        if plain is not None:
-            good.append(plain)
-            continue
-        try:
-            good.append(ReadingIn.model_validate(row))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            errors[where] = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    return good, errors
+        width = len(header)
+        last = {name: i for i, name in enumerate(header)}
+        i_device, i_seq, i_at, i_celsius = (last[k] for k in ("device_id", "seq", "at", "celsius"))
+        seq_ok, at_ok, celsius_ok = _SEQ.match, _AT.match, _CELSIUS.match
+        parse_time = datetime.fromisoformat
+        make = tuple.__new__  # PlainReading(...) runs a Python __new__; this is the same tuple
+        n = 1
+        for row in reader:
+            if not row:
+                continue
+            n += 1
+            if n > MAX_READINGS_PER_UPLOAD + 1:
+                raise _too_many(n - 1 + sum(1 for r in reader if r))
+            if len(row) == width:  # the fast path: _plain's checks, on the list
+                device, seq, at, celsius = row[i_device], row[i_seq], row[i_at], row[i_celsius]
+                if 0 < len(device) <= 40 and seq_ok(seq) and at_ok(at) and celsius_ok(celsius):
+                    value = float(celsius)
+                    if -80.0 <= value <= 80.0:
+                        try:
+                            when = parse_time(at)
+                        except ValueError:
+                            pass
+                        else:
+                            yield make(PlainReading, (device, int(seq), when, value, at))
+                            continue
+            fields: dict[str | None, Any] = dict(zip(header, row, strict=False))
+            if len(row) > width:
+                fields[None] = row[width:]
+            elif len(row) < width:
+                for key in header[len(row) :]:
+                    fields[key] = None
+            reading = _checked(f"line {n}", fields, errors)
+            if reading is not None:
+                yield reading
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed("文件须为 UTF-8 编码的 CSV", fields={"file": "编码错误"}) from exc
+    finally:
+        text.detach()
 
 
 # What pydantic surely accepts, and reads as ``int`` / ``datetime.fromisoformat`` / ``float`` do.
@@ -134,69 +203,189 @@ def _plain(row: Any) -> PlainReading | None:
         when = datetime.fromisoformat(at)
     except ValueError:
         return None
-    return PlainReading(device, seq, when, celsius)
+    return PlainReading(device, seq, when, celsius, at)
+
+
+BATCH_READINGS = 20_000  # readings stored and folded in at a time
 
 
 def store_readings(session: Session, readings: Sequence[Reading]) -> int:
-    """Insert readings, skipping (device, seq) pairs already stored; returns how many are new."""
-    if not readings:
-        return 0
-    if session.get_bind().dialect.name == "postgresql":
-        return _store_postgresql(session, readings)
-    table = TemperatureReading.__table__  # type: ignore[attr-defined]
-    before = session.execute(text("SELECT total_changes()")).scalar_one()
-    session.execute(
-        sqlite_insert(table).on_conflict_do_nothing(index_elements=["device_id", "seq"]),
-        [
-            {"device_id": r.device_id, "seq": r.seq, "at": r.at, "celsius": r.celsius}
-            for r in readings
-        ],
+    """Insert readings, skipping (device, seq) pairs already stored; returns how many are new.
+
+    The shipments of these devices build their running aggregates again when next analysed.
+    """
+    by_device: dict[str, list[Reading]] = {}
+    for r in readings:
+        by_device.setdefault(r.device_id, []).append(r)
+    added = sum(len(_insert(session, device, rows)[0]) for device, rows in by_device.items())
+    if added:
+        aggregates.forget(session, list(by_device))
+    return added
+
+
+def _insert(session: Session, device: str, rows: list[Reading]) -> tuple[list[Reading], bool]:
+    """Store one device's readings; returns the ones that were new, and whether that list is
+    exact (False if another transaction stored some of the same readings meanwhile)."""
+    if len({r.seq for r in rows}) != len(rows):  # a reading twice in the file: the first counts
+        firsts: dict[int, Reading] = {}
+        for r in rows:
+            firsts.setdefault(r.seq, r)
+        rows = list(firsts.values())
+    if not rows:
+        return [], True
+    stored = set(
+        session.execute(
+            text(
+                "SELECT seq FROM temperature_reading "
+                "WHERE device_id = :d AND seq BETWEEN :low AND :high"
+            ),
+            {"d": device, "low": min(r.seq for r in rows), "high": max(r.seq for r in rows)},
+        ).scalars()
     )
-    return int(session.execute(text("SELECT total_changes()")).scalar_one() - before)
+    new = [r for r in rows if r.seq not in stored] if stored else rows
+    if not new:
+        return [], True
+    if session.get_bind().dialect.name == "postgresql":
+        return _insert_postgresql(session, device, new)
+    return new, _insert_sqlite(session, device, new)
 
 
-def _store_postgresql(session: Session, readings: Sequence[Reading]) -> int:
-    """COPY into a temporary table (this connection's, emptied at commit), then one insert."""
+def _copy_text(value: str) -> str:
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
+def _insert_postgresql(
+    session: Session, device: str, rows: list[Reading]
+) -> tuple[list[Reading], bool]:
+    """``COPY`` straight into the table (text format; the times as they were written). Should
+    another transaction have stored one of them meanwhile, the batch goes through a temporary
+    table and ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` instead."""
+    prefix = _copy_text(device) + "\t"
+    body = "".join(
+        [
+            f"{prefix}{r.seq}\t{getattr(r, 'text', None) or r.at.isoformat()}\t{r.celsius!r}\n"
+            for r in rows
+        ]
+    ).encode()
+    connection = session.connection()
+    integrity_error = connection.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
+    try:
+        with session.begin_nested():
+            _copy(session, "temperature_reading", body)
+        return rows, True
+    except integrity_error:
+        pass
     session.execute(
         text(
             "CREATE TEMP TABLE IF NOT EXISTS reading_upload ON COMMIT DELETE ROWS AS "
             "SELECT device_id, seq, at, celsius FROM temperature_reading WITH NO DATA"
         )
     )
-    session.execute(text("DELETE FROM reading_upload"))  # an earlier upload in this transaction
+    session.execute(text("DELETE FROM reading_upload"))  # an earlier batch in this transaction
+    _copy(session, "reading_upload", body)
     cursor = session.connection().connection.cursor()
     try:
-        with cursor.copy("COPY reading_upload (device_id, seq, at, celsius) FROM STDIN") as copy:
-            for r in readings:
-                copy.write_row((r.device_id, r.seq, r.at, r.celsius))
-    finally:
-        cursor.close()
-    result = session.execute(
-        text(
+        cursor.execute(
             "INSERT INTO temperature_reading (device_id, seq, at, celsius) "
             "SELECT device_id, seq, at, celsius FROM reading_upload "
-            "ON CONFLICT (device_id, seq) DO NOTHING"
+            "ON CONFLICT (device_id, seq) DO NOTHING RETURNING seq"
         )
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+        new = {seq for (seq,) in cursor.fetchall()}
+    finally:
+        cursor.close()
+    return [r for r in rows if r.seq in new], False
+
+
+def _copy(session: Session, table: str, body: bytes) -> None:
+    cursor = session.connection().connection.cursor()
+    try:
+        with cursor.copy(f"COPY {table} (device_id, seq, at, celsius) FROM STDIN") as copy:
+            copy.write(body)
+    finally:
+        cursor.close()
+
+
+def _insert_sqlite(session: Session, device: str, rows: list[Reading]) -> bool:
+    """One raw ``executemany`` of values already in AwareDateTime's storage format (naive UTC
+    text); False if some were stored meanwhile (SQLite's write lock makes that unlikely)."""
+    before = session.execute(text("SELECT total_changes()")).scalar_one()
+    values = [
+        (
+            device,
+            r.seq,
+            r.at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds"),
+            r.celsius,
+        )
+        for r in rows
+    ]
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.executemany(
+            "INSERT OR IGNORE INTO temperature_reading (device_id, seq, at, celsius) "
+            "VALUES (?, ?, ?, ?)",
+            values,
+        )
+    finally:
+        cursor.close()
+    added = session.execute(text("SELECT total_changes()")).scalar_one() - before
+    return bool(added == len(rows))
 
 
 def upload_readings(
-    session: Session, actor: Account, shipment: ColdShipment, raw: bytes, content_type: str
+    session: Session,
+    actor: Account,
+    shipment: ColdShipment,
+    raw: bytes | BinaryIO,
+    content_type: str,
 ) -> dict[str, Any]:
-    readings, errors = parse_readings(raw, content_type)
-    if shipment.device_id is None:
+    """Store a logger file's readings for the shipment's device and update its analysis.
+
+    The file is read as it streams, ``BATCH_READINGS`` rows at a time: each batch is stored
+    and folded into the shipment's running aggregates (series.py), so neither the file's
+    rows nor the shipment's series are ever held whole.
+    """
+    source: BinaryIO = io.BytesIO(raw) if isinstance(raw, bytes | bytearray) else raw
+    errors: dict[str, str] = {}
+    rows = iter_readings(source, content_type, errors)
+    device = shipment.device_id
+    if device is None:
+        for _ in rows:  # a file that cannot be read says so first, as before
+            pass
         raise Conflict("该运输没有绑定温度记录仪", fields={"device_id": "请先绑定设备"})
-    foreign = [r for r in readings if r.device_id != shipment.device_id]
-    readings = [r for r in readings if r.device_id == shipment.device_id]
+    # One upload at a time per shipment: the aggregates are read, updated and written back.
+    session.refresh(shipment, with_for_update=True)
+    profile = profile_for_shipment(session, shipment)
+    state = aggregates.current(session, shipment, profile)
+    assert state is not None
+    exact = True
+    received = added = foreign = 0
+    while chunk := list(itertools.islice(rows, BATCH_READINGS)):
+        mine = [r for r in chunk if r.device_id == device]
+        foreign += len(chunk) - len(mine)
+        received += len(mine)
+        if not mine:
+            continue
+        new, complete = _insert(session, device, mine)
+        added += len(new)
+        if exact and complete and new:
+            epoch, us = EPOCH, ONE_US
+            folded = [(r.seq, (r.at - epoch) // us, r.celsius) for r in new]
+            exact = aggregates.fold(session, shipment, state, folded, profile)
+        elif not complete:
+            exact = False
     if foreign:
-        errors["device_id"] = f"{len(foreign)} 条读数不属于设备 {shipment.device_id}，已忽略"
-    added = store_readings(session, readings)
+        errors["device_id"] = f"{foreign} 条读数不属于设备 {device}，已忽略"
+    if added:
+        aggregates.forget(session, [device], keep=shipment.id)
+    # after a race with another upload, the next analysis reads the whole series once
+    aggregates.save(shipment, state if exact else None)
     refresh(session, shipment)
     return {
-        "received": len(readings),
+        "received": received,
         "added": added,
-        "duplicates": len(readings) - added,
+        "duplicates": received - added,
         "errors": errors,
         "breached": shipment.breached,
     }

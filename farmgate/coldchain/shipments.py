@@ -1,7 +1,8 @@
 """Cold-chain shipments: couriers record handoffs, loggers upload readings, excursions flag.
 
-After each upload (readings.py) or handoff the shipment's readings are analysed again (single
-and cumulative excursions, mean kinetic temperature, see temperature.py); a breach marks the
+After each upload (readings.py) or handoff the shipment's analysis is brought up to date (single
+and cumulative excursions, mean kinetic temperature, see temperature.py) from running aggregates
+kept on the shipment (series.py, aggregates.py) instead of its whole series; a breach marks the
 batch, alerts the cooperative and the township (a job, tasks.py), and shows on the trace page.
 """
 
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from farmgate import submissions
-from farmgate.coldchain import temperature
+from farmgate.coldchain import aggregates, temperature
 from farmgate.coldchain.tasks import excursion_alert
 from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -228,24 +229,38 @@ def readings_of(
     return [(at, c) for at, c in session.execute(query.order_by(col(TemperatureReading.at)))]
 
 
+def profile_for_shipment(session: Session, shipment: ColdShipment) -> temperature.Profile:
+    batch = session.get(Batch, shipment.batch_id)
+    product = session.get(Product, batch.product_id) if batch else None
+    assert product is not None
+    return profile_for(product)
+
+
 def analyse(
     session: Session,
     shipment: ColdShipment,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> temperature.Analysis:
-    batch = session.get(Batch, shipment.batch_id)
-    product = session.get(Product, batch.product_id) if batch else None
-    assert product is not None
+    """The readings between two instants, read and analysed whole (a handoff's leg)."""
     points = readings_of(session, shipment, since, until)
     return temperature.analyse(
-        [temperature.Reading(at, celsius) for at, celsius in points], profile_for(product)
+        [temperature.Reading(at, celsius) for at, celsius in points],
+        profile_for_shipment(session, shipment),
     )
+
+
+def current_analysis(session: Session, shipment: ColdShipment) -> temperature.Analysis:
+    """The whole shipment's analysis, from its running aggregates (aggregates.py); the same
+    as ``analyse(session, shipment)`` without reading the series."""
+    profile = profile_for_shipment(session, shipment)
+    state = aggregates.current(session, shipment, profile)
+    return state.analysis(profile) if state is not None else temperature.Analysis()
 
 
 def refresh(session: Session, shipment: ColdShipment) -> None:
     """Re-analyse the whole shipment; a new breach marks the batch and alerts (once)."""
-    result = analyse(session, shipment)
+    result = current_analysis(session, shipment)
     was = shipment.breached
     shipment.analysis = summary(result)
     shipment.breached = bool(result.breached)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, UniqueConstraint
+from sqlalchemy import JSON, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from farmgate.db import AwareDateTime, utcnow
@@ -35,6 +35,8 @@ class ColdShipment(SQLModel, table=True):
     analysis: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     breached: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    # Running aggregates of its readings (farmgate/coldchain/series.py); None = build again.
+    series: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 
 class Handoff(SQLModel, table=True):
@@ -58,10 +60,13 @@ class TemperatureReading(SQLModel, table=True):
     """One logger reading; (device, seq) makes a re-upload idempotent."""
 
     __tablename__ = "temperature_reading"
-    __table_args__ = (UniqueConstraint("device_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("device_id", "seq"),
+        Index("ix_temperature_reading_device_id_at", "device_id", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     device_id: str = Field(max_length=40)
     seq: int
-    at: datetime = Field(sa_type=AwareDateTime, index=True)
+    at: datetime = Field(sa_type=AwareDateTime)  # indexed with the device: every query has both
     celsius: float

@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -117,6 +119,20 @@ def e164(phone: str) -> str:
     return phone if phone.startswith("+") else "+86" + phone
 
 
+_client: tuple[int, httpx.Client] | None = None
+_client_lock = threading.Lock()
+
+
+def _shared_client() -> httpx.Client:
+    """One client per process for every sender: ``httpx.post`` makes a client, and so an SSL
+    context (loading the CA bundle, ~10 ms of CPU), and a new connection per message."""
+    global _client
+    with _client_lock:
+        if _client is None or _client[0] != os.getpid():  # not one inherited through fork
+            _client = (os.getpid(), httpx.Client())
+        return _client[1]
+
+
 class TencentSms:
     """``SmsSender`` for Tencent Cloud SMS (or anything speaking its API, like the simulator)."""
 
@@ -159,7 +175,7 @@ class TencentSms:
             "X-TC-Region": self.region,
         }
         try:
-            response = httpx.post(
+            response = _shared_client().post(
                 self.base_url + "/", content=payload, headers=headers, timeout=self.timeout
             )
         except httpx.TimeoutException as exc:
