@@ -1,7 +1,7 @@
 """running aggregates on cold shipments; readings indexed by device and time, not time alone
 
 Revision ID: b71e4d9a2c08
-Revises: c3a9f1e5d7b2
+Revises: 5e2b9d7c4a13
 Create Date: 2026-12-05 23:30:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "b71e4d9a2c08"
-down_revision: str | None = "c3a9f1e5d7b2"
+down_revision: str | None = "5e2b9d7c4a13"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
