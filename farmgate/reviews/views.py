@@ -145,6 +145,8 @@ def summary(session: Session, product_id: int, latest: int = ON_PRODUCT_PAGE) ->
     count, average = session.execute(
         select(func.count(), func.avg(col(ProductReview.stars))).where(_shown(product_id))
     ).one()
+    if not count:  # most products: no second query
+        return Summary(count=0, average=None, latest=[])
     rows = list(
         session.scalars(
             select(ProductReview)

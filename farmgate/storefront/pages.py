@@ -20,7 +20,7 @@ from farmgate.errors import (
 from farmgate.logistics import service as logistics
 from farmgate.logistics import township
 from farmgate.models import CATEGORIES, Account, FulfilmentStatus, Role
-from farmgate.orders import buyer_views, presenters
+from farmgate.orders import presenters
 from farmgate.orders import service as orders
 from farmgate.presale import service as presale
 from farmgate.reviews import views as reviews
@@ -75,10 +75,9 @@ def home(
 def product_page(
     product_id: int, request: Request, session: SessionDep, account: PageAccount
 ) -> Response:
-    product = views.product_detail(session, service.get_public(session, product_id))
+    product, service_phone = views.public_detail_with_phone(session, product_id)
     batch = trace_service.current_batch(session, product_id)
     trace_path = trace_urls.trace_path(batch) if batch else None
-    phones = buyer_views.service_phones(session, [product.cooperative_id])
     photo = product.cover or (product.photos[0] if product.photos else None)
     card = wx.share_card(
         request,
@@ -98,7 +97,7 @@ def product_page(
         batch=batch,
         trace_path=trace_path,
         reviews=reviews.summary(session, product_id),
-        service_phone=phones.get(product.cooperative_id),
+        service_phone=service_phone,
         card=card,
     )
     return wx.with_share_csp(response, card)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from farmgate.config import settings
-from farmgate.cooperatives.service import ensure_public
+from farmgate.cooperatives.service import ensure_public, ensure_public_cooperative
 from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from farmgate.gs1.gtin import gtin_from_prefix, is_valid_gtin, to_gtin14
@@ -24,8 +24,10 @@ from farmgate.models import (
     BatchInput,
     BatchStatus,
     Certification,
+    Cooperative,
     Product,
     Role,
+    ScanCount,
     TraceEvent,
 )
 from farmgate.timeutil import local_today
@@ -80,6 +82,37 @@ def find_public(session: Session, gtin: str, lot: str) -> Batch:
         raise NotFound("没有找到这个批次，请核对包装上的二维码")
     ensure_public(session, batch.cooperative_id)
     return batch
+
+
+def find_public_page(
+    session: Session, gtin: str, lot: str, serial: str
+) -> tuple[Batch, str | None, ScanCount | None]:
+    """:func:`find_public`, with what the public page needs next, in one statement: the chain's
+    head hash (its story's cache key) and the scan counts of the code (``serial``, "" for the
+    lot's own code)."""
+    head = (
+        select(col(TraceEvent.hash))
+        .where(col(TraceEvent.batch_id) == Batch.id)
+        .order_by(col(TraceEvent.seq).desc())
+        .limit(1)
+        .correlate(Batch)
+        .scalar_subquery()
+    )
+    row = session.execute(
+        select(Batch, Cooperative, head, ScanCount)
+        .join(Cooperative, col(Cooperative.id) == Batch.cooperative_id)
+        .outerjoin(
+            ScanCount,
+            (col(ScanCount.batch_id) == Batch.id) & (col(ScanCount.serial) == serial),
+        )
+        .where(col(Batch.gtin) == to_gtin14(gtin), col(Batch.lot_code) == lot)
+        .limit(1)
+    ).first()
+    if row is None:
+        raise NotFound("没有找到这个批次，请核对包装上的二维码")
+    batch, coop, head_hash, scan_row = row
+    ensure_public_cooperative(coop)
+    return batch, head_hash, scan_row
 
 
 # --- batches ----------------------------------------------------------------------------
