@@ -212,9 +212,21 @@ def product_rows(session: Session, ids: Sequence[int]) -> list[ProductSummary]:
     return [summary_from_row(rows[i]) for i in ids if i in rows]
 
 
-_ON_SALE_BY_ID = summary_select(
-    col(Product.description), col(Product.shelf_life_days), col(Cooperative.service_phone)
-).where(col(Product.id) == bindparam("id"), product_on_sale())
+def detail_statement(*extra: Any, outerjoin: tuple[Any, Any] | None = None) -> Any:
+    """The statement of :func:`public_detail_row`; ``extra`` columns (and an outer join) let a
+    page read what else it shows about the product in the same statement."""
+    statement = summary_select(
+        col(Product.description),
+        col(Product.shelf_life_days),
+        col(Cooperative.service_phone),
+        *extra,
+    )
+    if outerjoin is not None:
+        statement = statement.outerjoin(*outerjoin)
+    return statement.where(col(Product.id) == bindparam("id"), product_on_sale())
+
+
+_ON_SALE_BY_ID = detail_statement()
 # The product's active SKUs (cheapest first) and its photos (in their order), in one statement:
 # both are (kind, id, text, int, int, int, flag, text) rows, sorted by kind, then the key.
 _SKUS_AND_PHOTOS: Any = union_all(
@@ -241,10 +253,13 @@ _SKUS_AND_PHOTOS: Any = union_all(
 ).order_by(literal_column("kind").desc(), literal_column("a"), literal_column("id"))
 
 
-def public_detail_with_phone(session: Session, product_id: int) -> tuple[ProductDetail, str | None]:
-    """A product on sale as its public page and the API show it, and its cooperative's service
-    phone (None if it set none), in two statements; NotFound when it is not on sale."""
-    row = session.execute(_ON_SALE_BY_ID, {"id": product_id}).first()
+def public_detail_row(
+    session: Session, product_id: int, statement: Any = _ON_SALE_BY_ID
+) -> tuple[ProductDetail, Any]:
+    """A product on sale as its public page and the API show it, and the row it came from
+    (its cooperative's ``service_phone``, and the extra columns of a :func:`detail_statement`),
+    in two statements; NotFound when it is not on sale."""
+    row = session.execute(statement, {"id": product_id}).first()
     if row is None:
         raise NotFound("商品不存在或已下架", context={"product_id": product_id})
     skus: list[SkuPublic] = []
@@ -274,12 +289,12 @@ def public_detail_with_phone(session: Session, product_id: int) -> tuple[Product
         skus=skus,
         photos=photos,
     )
-    return detail, row.service_phone or None
+    return detail, row
 
 
 def public_detail(session: Session, product_id: int) -> ProductDetail:
     """A product on sale as the API shows it (NotFound when it is not on sale)."""
-    return public_detail_with_phone(session, product_id)[0]
+    return public_detail_row(session, product_id)[0]
 
 
 def _detail_fields(session: Session, product: Product, active_only: bool) -> dict[str, Any]:

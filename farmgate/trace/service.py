@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
 from farmgate.config import settings
@@ -151,18 +151,30 @@ def create_batch(session: Session, actor: Account, data: BatchIn) -> Batch:
     return batch
 
 
+def _current_batches(product_id: Any, lot: Any = Batch) -> Any:
+    return (
+        select(lot)
+        .where(
+            lot.product_id == product_id,
+            lot.status == BatchStatus.ACTIVE,
+            lot.harvest_date.is_not(None),
+        )
+        .order_by(lot.harvest_date.desc(), lot.id.desc())
+        .limit(1)
+    )
+
+
 def current_batch(session: Session, product_id: int) -> Batch | None:
     """The newest active, harvested lot of a product: what the product page links to."""
-    return session.scalars(
-        select(Batch)
-        .where(
-            col(Batch.product_id) == product_id,
-            col(Batch.status) == BatchStatus.ACTIVE,
-            col(Batch.harvest_date).is_not(None),
-        )
-        .order_by(col(Batch.harvest_date).desc(), col(Batch.id).desc())
-        .limit(1)
-    ).first()
+    return session.scalars(_current_batches(product_id)).first()
+
+
+def current_batch_id_of(product_id: Any) -> Any:
+    """SQL: :func:`current_batch`'s id for the product whose id is ``product_id`` (a column of
+    an enclosing statement), to read it in that statement (which may join a Batch of its own:
+    the subquery reads an alias)."""
+    lot = aliased(Batch)
+    return _current_batches(product_id, lot).with_only_columns(lot.id).scalar_subquery()
 
 
 def lots_by_product(session: Session, cooperative_id: int) -> dict[int, list[Batch]]:
