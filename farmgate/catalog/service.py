@@ -421,9 +421,11 @@ def list_public(
         "offset": (page - 1) * page_size,
         "limit": page_size,
     }
-    rows = session.execute(page_statement, params).all()
+    # Core rows (no ORM objects): executed on the session's connection, past the ORM's layer.
+    conn = session.connection()
+    rows = conn.execute(page_statement, params).all()
     if not rows:  # past the last page: the count alone
-        return [], session.scalar(count_statement, params) or 0
+        return [], conn.execute(count_statement, params).scalar() or 0
     return [views.summary_from_row(row) for row in rows], rows[0].total
 
 

@@ -165,6 +165,12 @@ def summary_select(*extra: Any) -> Any:
     )
 
 
+def _core(session: Session) -> Any:
+    """The session's connection, for statements that load no ORM objects: executed there they
+    skip the ORM's per-statement work (same transaction, same connection)."""
+    return session.connection()
+
+
 def _photo_urls(key: str, widths: str) -> dict[int, str]:
     url = get_storage().url
     return {int(w): url(f"{key}-{w}.webp") for w in widths.split(",")}
@@ -208,7 +214,7 @@ def product_rows(session: Session, ids: Sequence[int]) -> list[ProductSummary]:
     """Summaries of the products ``ids``, in that order, in one statement."""
     if not ids:
         return []
-    rows = {row.id: row for row in session.execute(_BY_IDS, {"ids": list(ids)})}
+    rows = {row.id: row for row in _core(session).execute(_BY_IDS, {"ids": list(ids)})}
     return [summary_from_row(rows[i]) for i in ids if i in rows]
 
 
@@ -254,17 +260,23 @@ _SKUS_AND_PHOTOS: Any = union_all(
 
 
 def public_detail_row(
-    session: Session, product_id: int, statement: Any = _ON_SALE_BY_ID
+    session: Session,
+    product_id: int,
+    statement: Any = _ON_SALE_BY_ID,
+    *,
+    loads_objects: bool = False,
 ) -> tuple[ProductDetail, Any]:
     """A product on sale as its public page and the API show it, and the row it came from
     (its cooperative's ``service_phone``, and the extra columns of a :func:`detail_statement`),
-    in two statements; NotFound when it is not on sale."""
-    row = session.execute(statement, {"id": product_id}).first()
+    in two statements; NotFound when it is not on sale. ``loads_objects``: the statement's
+    extras include an ORM entity (the session must load it)."""
+    executor = session if loads_objects else _core(session)
+    row = executor.execute(statement, {"id": product_id}).first()
     if row is None:
         raise NotFound("商品不存在或已下架", context={"product_id": product_id})
     skus: list[SkuPublic] = []
     photos: list[PhotoPublic] = []
-    for r in session.execute(_SKUS_AND_PHOTOS, {"id": product_id}):
+    for r in _core(session).execute(_SKUS_AND_PHOTOS, {"id": product_id}):
         if r.kind == "sku":
             skus.append(
                 SkuPublic.model_construct(

@@ -91,7 +91,7 @@ _PRODUCT_PAGE = views.detail_statement(
 def product_page(
     product_id: int, request: Request, session: SessionDep, account: PageAccount
 ) -> Response:
-    product, row = views.public_detail_row(session, product_id, _PRODUCT_PAGE)
+    product, row = views.public_detail_row(session, product_id, _PRODUCT_PAGE, loads_objects=True)
     batch: Batch | None = row.Batch
     trace_path = trace_urls.trace_path(batch) if batch else None
     photo = product.cover or (product.photos[0] if product.photos else None)
