@@ -231,6 +231,11 @@ def trace(args: argparse.Namespace, load: dict[str, float]) -> None:
 
     url = fresh_pg("farmgate_bench_hot_trace")
     lot_paths, _serial, _shipment, _token = trace_bench.prepare(url)
+    print(
+        f"# statements per request (farmgate): trace page "
+        f"{statements_per_request(url, lot_paths * 10):.1f}",
+        flush=True,
+    )
     pair = Pair(url, load, args.rounds)
     try:
         same, diffs = compare(pair.base("farmgate"), pair.base("minimal"), lot_paths)
