@@ -33,7 +33,7 @@ from farmgate.reviews.views import Summary
 from farmgate.storefront import wechat_pages as wx
 from farmgate.storefront.templating import templates
 from farmgate.story import views as story_views
-from farmgate.trace import scans
+from farmgate.trace import scans, urls
 
 URL = os.environ["FARMGATE_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
 engine = create_engine(URL, pool_size=int(os.environ.get("FARMGATE_WEB_THREADS", "40")))
@@ -259,20 +259,12 @@ def product_page(product_id: int, request: Request) -> Response:
         product=product,
         presales=[],
         batch=batch,
-        trace_path=resolving_path(batch),
+        trace_path=urls.trace_path(batch) if batch is not None else None,
         reviews=Summary(count=0, average=None, latest=[]),
         service_phone=r.service_phone or None,
         card=card,
     )
     return _answer(request, html.encode(), HTML_TYPE)
-
-
-def resolving_path(batch: Batch | None) -> str | None:
-    if batch is None:
-        return None
-    from farmgate.trace import urls
-
-    return urls.trace_path(batch)
 
 
 _TRACE = text("""
