@@ -142,10 +142,13 @@ def free_port() -> int:
 
 
 def serve(
-    app: str, env: dict[str, str], *, factory: bool = False
+    app: str, env: dict[str, str], *, factory: bool = False, probe: str | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     """One uvicorn worker serving ``app`` (``module:attr``, or a factory) on a free port."""
     port = free_port()
+    log = tempfile.NamedTemporaryFile(  # open while the server runs
+        prefix=app.split(":")[0].replace(".", "-") + "-", suffix=".log", delete=False
+    )
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -162,6 +165,9 @@ def serve(
             "--no-access-log",
         ],
         cwd=ROOT,
+        # The server's own log (a line per request) goes to a file, not this terminal.
+        stdout=log,
+        stderr=subprocess.STDOUT,
         # Load from one address is the point here, not something to throttle.
         env={
             **os.environ,
@@ -173,10 +179,9 @@ def serve(
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
-            httpx.get(
-                base + "/openapi.json" if "ceiling" in app else base + "/api/v1/categories",
-                timeout=1,
-            )
+            if probe is None:
+                probe = "/openapi.json" if "ceiling" in app else "/api/v1/categories"
+            httpx.get(base + probe, timeout=1)
             return proc, base
         except httpx.HTTPError:
             time.sleep(0.1)

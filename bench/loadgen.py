@@ -36,17 +36,29 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def drive(base_url: str, paths: list[str], *, concurrency: int, duration: float) -> LoadResult:
-    """``concurrency`` connections request random ``paths`` for ``duration`` seconds."""
+def drive(
+    base_url: str,
+    paths: list[str],
+    *,
+    concurrency: int,
+    duration: float,
+    if_none_match: list[str] | None = None,
+) -> LoadResult:
+    """``concurrency`` connections request random ``paths`` for ``duration`` seconds; with
+    ``if_none_match`` (one ETag per path), as conditional GETs."""
     assert base_url.startswith("http://127.0.0.1"), "load goes to this machine only"
     if shutil.which("wrk") is None:
         raise SystemExit("bench needs wrk: apt-get install wrk")
-    lua = (
-        "paths = {"
-        + ",".join(f'"{p}"' for p in paths)
-        + "}\n"
-        + ("request = function()\n  return wrk.format(nil, paths[math.random(#paths)])\nend\n")
-    )
+    lua = "paths = {" + ",".join(f'"{p}"' for p in paths) + "}\n"
+    if if_none_match is None:
+        lua += "request = function()\n  return wrk.format(nil, paths[math.random(#paths)])\nend\n"
+    else:
+        tags = ",".join("'" + tag.replace("\\", "\\\\") + "'" for tag in if_none_match)
+        lua += (
+            "tags = {" + tags + "}\n"
+            "request = function()\n  local i = math.random(#paths)\n"
+            '  return wrk.format(nil, paths[i], {["If-None-Match"] = tags[i]})\nend\n'
+        )
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "paths.lua"
         script.write_text(lua, encoding="utf-8")

@@ -35,6 +35,7 @@ from farmgate.storefront.courier import router as courier_router
 from farmgate.storefront.errors import html_error
 from farmgate.storefront.invoice_pages import router as invoice_router
 from farmgate.storefront.notify_pages import router as notify_router
+from farmgate.storefront.pages import catalogue_router
 from farmgate.storefront.pages import router as storefront_router
 from farmgate.storefront.reports_pages import router as reports_router
 from farmgate.storefront.reviews_pages import router as reviews_router
@@ -136,6 +137,10 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.add_middleware(Guard)
     app.add_middleware(RequestContext)  # outermost: its id and timing cover the guard's 4xx
     app.include_router(ops_router)
+    # The hot public pages first: FastAPI tries each route in turn, and these paths are matched
+    # by no other route (tests/test_http_caching.py checks), so their place changes nothing else.
+    app.include_router(catalogue_router)  # /, /products/{id}, /cooperatives/{id}
+    app.include_router(trace_router)  # /01/{rest:path}, what every package's QR code opens
     app.include_router(docs_router)
     app.include_router(api_router)
     app.include_router(epcis_router)  # /epcis/capture, /epcis/events (partners' API keys)
@@ -148,7 +153,6 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.include_router(buyer_router)
     app.include_router(invoice_router)
     app.include_router(notify_router)
-    app.include_router(trace_router)
     app.include_router(wechat_router)
     app.include_router(courier_router)
     app.include_router(station_router)

@@ -350,11 +350,23 @@ def jobs_retry(
         _fail(exc.message)
 
 
+def web_workers_for_cores() -> int:
+    """One web process per CPU core this process may run on (a container's CPU set included):
+    each process runs Python on one core at a time, and `bench/hotreads.py` shows a process
+    CPU-bound under load, so more would only queue, fewer would leave cores idle."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 @app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(8000),
-    workers: int = typer.Option(1),
+    workers: int = typer.Option(
+        0, min=0, help="web processes; 0: one per CPU core this process may use"
+    ),
 ) -> None:
     """Serve the app with uvicorn (the database must be migrated)."""
     import uvicorn
@@ -374,7 +386,7 @@ def serve(
         "farmgate.asgi:app",
         host=host,
         port=port,
-        workers=workers,
+        workers=workers or web_workers_for_cores(),
         log_level="info",
         access_log=False,
         log_config=None,  # farmgate.asgi configures logging in every worker process

@@ -100,6 +100,8 @@ BUSY_TIMEOUT_SECONDS = 10
 
 # Connections beyond one per web thread, for work outside requests (jobs, scan batches).
 POOL_SPARE = 10
+# PostgreSQL connections older than this are closed and replaced at their next checkout.
+POOL_RECYCLE_SECONDS = 1800
 
 
 # Pass as ``Session.connection(execution_options=READ_ONLY)`` for read-only units of work.
@@ -126,7 +128,12 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No pre-ping: it is a round trip on every checkout, i.e. on every request. Connections are
+    # replaced after POOL_RECYCLE_SECONDS instead (before a proxy or firewall drops them), and
+    # when the server did go away, the first statement that fails on a dead connection makes
+    # SQLAlchemy invalidate the whole pool: one request fails instead of each paying a ping.
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
+    return create_engine(url, **kwargs)
 
 
 _engine: Engine | None = None

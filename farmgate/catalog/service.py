@@ -7,9 +7,9 @@ cooperative's products (anything else is "not found"), the township admin reache
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Any
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, bindparam, exists, func, literal_column, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -332,50 +332,101 @@ def _public_products() -> Select[Product]:
     )
 
 
+# The list's statements by the shape of the request (which filters, which sort), built once with
+# bind parameters: a request only binds its values (no select() built, no cache key computed).
+_list_statements: dict[tuple[object, ...], tuple[Any, Any]] = {}
+
+
+def _list_statements_for(shape: tuple[object, ...]) -> tuple[Any, Any]:
+    found = _list_statements.get(shape)
+    if found is not None:
+        return found
+    sort, village, category, coop, storage, price_min, price_max, in_stock = shape
+    conditions = [product_on_sale()]
+    if village:
+        conditions.append(col(Product.village_id) == bindparam("village_id"))
+    if category:
+        conditions.append(col(Product.category) == bindparam("category"))
+    if coop:
+        conditions.append(col(Product.cooperative_id) == bindparam("cooperative_id"))
+    if storage:
+        conditions.append(col(Product.storage_class) == bindparam("storage_class"))
+    if price_min or price_max:
+        cond = [col(Sku.product_id) == Product.id, col(Sku.is_active)]
+        if price_min:
+            cond.append(col(Sku.price_fen) >= bindparam("price_min_fen"))
+        if price_max:
+            cond.append(col(Sku.price_fen) <= bindparam("price_max_fen"))
+        conditions.append(exists().where(*cond))
+    if in_stock is not None:
+        stocked = exists().where(
+            col(Sku.product_id) == Product.id, col(Sku.is_active), col(Sku.stock) > 0
+        )
+        conditions.append(stocked if in_stock else ~stocked)
+    filtered = (
+        select(col(Product.id))
+        .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
+        .where(*conditions)
+    )
+    orders: dict[object, tuple[list[Any], list[Any]]] = {
+        "price_asc": (
+            [views.PRICE_MIN.asc().nulls_last(), col(Product.id).desc()],
+            [literal_column("price_min_fen").asc().nulls_last(), col(Product.id).desc()],
+        ),
+        "price_desc": (
+            [views.PRICE_MAX.desc().nulls_last(), col(Product.id).desc()],
+            [literal_column("price_max_fen").desc().nulls_last(), col(Product.id).desc()],
+        ),
+    }
+    newest = [col(Product.published_at).desc(), col(Product.id).desc()]
+    inner, outer = orders.get(sort, (newest, newest))
+    count = filtered.with_only_columns(func.count(col(Product.id))).order_by(None)
+    # The page's ids first (SQLite would otherwise work out the per-product prices of every
+    # filtered row before sorting), then their summaries and the count, in one statement.
+    page_ids = (
+        filtered.order_by(*inner)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+        .subquery("page_ids")
+    )
+    total = count.correlate(None).scalar_subquery().label("total")
+    page = views.summary_select(total).join(page_ids, page_ids.c.id == Product.id).order_by(*outer)
+    _list_statements[shape] = page, count
+    return page, count
+
+
 def list_public(
     session: Session, filters: CatalogFilters, page: int = 1, page_size: int = 20
 ) -> tuple[list[ProductSummary], int]:
     """Published products of approved cooperatives, filtered, sorted and paginated."""
-    query = _public_products()
-    if filters.village_id is not None:
-        query = query.where(col(Product.village_id) == filters.village_id)
-    if filters.category:
-        query = query.where(col(Product.category) == filters.category)
-    if filters.cooperative_id is not None:
-        query = query.where(col(Product.cooperative_id) == filters.cooperative_id)
-    if filters.storage_class:
-        query = query.where(col(Product.storage_class) == filters.storage_class)
-    if filters.price_min_fen is not None or filters.price_max_fen is not None:
-        cond = [col(Sku.product_id) == Product.id, col(Sku.is_active)]
-        if filters.price_min_fen is not None:
-            cond.append(col(Sku.price_fen) >= filters.price_min_fen)
-        if filters.price_max_fen is not None:
-            cond.append(col(Sku.price_fen) <= filters.price_max_fen)
-        query = query.where(exists().where(*cond))
-    if filters.in_stock is not None:
-        stocked = exists().where(
-            col(Sku.product_id) == Product.id, col(Sku.is_active), col(Sku.stock) > 0
-        )
-        query = query.where(stocked if filters.in_stock else ~stocked)
-
-    # Counting needs no prices; the page computes them only for its own rows (except when
-    # sorting by price, which needs them for every filtered product).
-    total = session.scalar(query.with_only_columns(func.count(col(Product.id))).order_by(None)) or 0
-    order = {
-        "price_asc": [views.PRICE_MIN.asc().nulls_last(), col(Product.id).desc()],
-        "price_desc": [views.PRICE_MAX.desc().nulls_last(), col(Product.id).desc()],
-    }.get(filters.sort, [col(Product.published_at).desc(), col(Product.id).desc()])
-    # Pick the page's ids first: SQLite would otherwise evaluate the per-product price
-    # subqueries for every filtered row before sorting.
-    ids = list(
-        session.scalars(
-            query.with_only_columns(col(Product.id))
-            .order_by(*order)
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        )
+    f = filters
+    shape = (
+        f.sort if f.sort in ("price_asc", "price_desc") else "newest",
+        f.village_id is not None,
+        bool(f.category),
+        f.cooperative_id is not None,
+        bool(f.storage_class),
+        f.price_min_fen is not None,
+        f.price_max_fen is not None,
+        f.in_stock,
     )
-    return views.product_rows(session, cast("list[int]", ids)), total  # ids are never NULL
+    page_statement, count_statement = _list_statements_for(shape)
+    params = {
+        "village_id": f.village_id,
+        "category": f.category,
+        "cooperative_id": f.cooperative_id,
+        "storage_class": f.storage_class,
+        "price_min_fen": f.price_min_fen,
+        "price_max_fen": f.price_max_fen,
+        "offset": (page - 1) * page_size,
+        "limit": page_size,
+    }
+    # Core rows (no ORM objects): executed on the session's connection, past the ORM's layer.
+    conn = session.connection()
+    rows = conn.execute(page_statement, params).all()
+    if not rows:  # past the last page: the count alone
+        return [], conn.execute(count_statement, params).scalar() or 0
+    return [views.summary_from_row(row) for row in rows], rows[0].total
 
 
 def get_public(session: Session, product_id: int) -> Product:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import (
+    bindparam,
+    func,
+    literal_column,
+    null,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -16,7 +24,9 @@ from farmgate.catalog.schemas import (
     ProductSummary,
     SkuPublic,
 )
+from farmgate.catalog.sellable import product_on_sale
 from farmgate.db import pk
+from farmgate.errors import NotFound
 from farmgate.media.storage import get_storage
 from farmgate.models import CATEGORIES, Cooperative, Product, ProductPhoto, Sku, Village
 
@@ -106,33 +116,197 @@ def _summary_fields(
     }
 
 
+def _cover_id() -> Any:
+    """The product's first photo (by position, then id): the summary's cover."""
+    return (
+        select(col(ProductPhoto.id))
+        .where(col(ProductPhoto.product_id) == Product.id)
+        .order_by(col(ProductPhoto.position), col(ProductPhoto.id))
+        .limit(1)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+
+
+STOCK = _per_product(func.sum(col(Sku.stock)))
+# Everything a summary shows, from one statement: the product, its cooperative's and village's
+# names, its active SKUs' price range and stock, and its cover photo. Core rows, no ORM objects.
+SUMMARY_COLUMNS: tuple[Any, ...] = (
+    col(Product.id),
+    col(Product.name),
+    col(Product.category),
+    col(Product.unit),
+    col(Product.storage_class),
+    col(Product.cooperative_id),
+    col(Cooperative.name).label("cooperative_name"),
+    col(Product.village_id),
+    col(Village.name).label("village_name"),
+    PRICE_MIN.label("price_min_fen"),
+    PRICE_MAX.label("price_max_fen"),
+    STOCK.label("stock"),
+    col(Product.published_at),
+    col(ProductPhoto.id).label("cover_id"),
+    col(ProductPhoto.position).label("cover_position"),
+    col(ProductPhoto.width).label("cover_width"),
+    col(ProductPhoto.height).label("cover_height"),
+    col(ProductPhoto.storage_key).label("cover_key"),
+    col(ProductPhoto.widths).label("cover_widths"),
+)
+
+
+def summary_select(*extra: Any) -> Any:
+    """``SUMMARY_COLUMNS`` (and ``extra``) over products joined to their names and cover."""
+    return (
+        select(*SUMMARY_COLUMNS, *extra)
+        .select_from(Product)
+        .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
+        .outerjoin(Village, col(Village.id) == Product.village_id)
+        .outerjoin(ProductPhoto, col(ProductPhoto.id) == _cover_id())
+    )
+
+
+def _core(session: Session) -> Any:
+    """The session's connection, for statements that load no ORM objects: executed there they
+    skip the ORM's per-statement work (same transaction, same connection)."""
+    return session.connection()
+
+
+def _photo_urls(key: str, widths: str) -> dict[int, str]:
+    url = get_storage().url
+    return {int(w): url(f"{key}-{w}.webp") for w in widths.split(",")}
+
+
+def summary_from_row(row: Any) -> ProductSummary:
+    """A summary from a row of ``summary_select`` (its values are already of the right types:
+    nothing to validate)."""
+    cover = None
+    if row.cover_id is not None:
+        cover = PhotoPublic.model_construct(
+            id=row.cover_id,
+            position=row.cover_position,
+            width=row.cover_width,
+            height=row.cover_height,
+            urls=_photo_urls(row.cover_key, row.cover_widths),
+        )
+    return ProductSummary.model_construct(
+        id=row.id,
+        name=row.name,
+        category=row.category,
+        category_name=CATEGORIES.get(row.category, row.category),
+        unit=row.unit,
+        storage_class=str(row.storage_class),  # a StrEnum member or its text: the text
+        cooperative_id=row.cooperative_id,
+        cooperative_name=row.cooperative_name or "",
+        village_id=row.village_id,
+        village_name=row.village_name or "",
+        price_min_fen=row.price_min_fen,
+        price_max_fen=row.price_max_fen,
+        in_stock=bool(row.stock),
+        cover=cover,
+        published_at=row.published_at,
+    )
+
+
+_BY_IDS = summary_select().where(col(Product.id).in_(bindparam("ids", expanding=True)))
+
+
 def product_rows(session: Session, ids: Sequence[int]) -> list[ProductSummary]:
-    """Summaries of the products ``ids``, in that order, in four batched queries."""
+    """Summaries of the products ``ids``, in that order, in one statement."""
     if not ids:
         return []
-    products = {p.id: p for p in session.scalars(select(Product).where(col(Product.id).in_(ids)))}
-    prices = {
-        row[0]: row[1:]
-        for row in session.execute(
-            select(
-                col(Sku.product_id),
-                func.min(col(Sku.price_fen)),
-                func.max(col(Sku.price_fen)),
-                func.sum(col(Sku.stock)),
+    rows = {row.id: row for row in _core(session).execute(_BY_IDS, {"ids": list(ids)})}
+    return [summary_from_row(rows[i]) for i in ids if i in rows]
+
+
+def detail_statement(*extra: Any, outerjoin: tuple[Any, Any] | None = None) -> Any:
+    """The statement of :func:`public_detail_row`; ``extra`` columns (and an outer join) let a
+    page read what else it shows about the product in the same statement."""
+    statement = summary_select(
+        col(Product.description),
+        col(Product.shelf_life_days),
+        col(Cooperative.service_phone),
+        *extra,
+    )
+    if outerjoin is not None:
+        statement = statement.outerjoin(*outerjoin)
+    return statement.where(col(Product.id) == bindparam("id"), product_on_sale())
+
+
+_ON_SALE_BY_ID = detail_statement()
+# The product's active SKUs (cheapest first) and its photos (in their order), in one statement:
+# both are (kind, id, text, int, int, int, flag, text) rows, sorted by kind, then the key.
+_SKUS_AND_PHOTOS: Any = union_all(
+    select(
+        literal_column("'sku'").label("kind"),
+        col(Sku.id),
+        col(Sku.spec).label("text"),
+        col(Sku.price_fen).label("a"),
+        col(Sku.stock).label("b"),
+        col(Sku.weight_g).label("c"),
+        col(Sku.is_active).label("flag"),
+        null().label("widths"),
+    ).where(col(Sku.product_id) == bindparam("id"), col(Sku.is_active)),
+    select(
+        literal_column("'photo'"),
+        col(ProductPhoto.id),
+        col(ProductPhoto.storage_key),
+        col(ProductPhoto.position),
+        col(ProductPhoto.width),
+        col(ProductPhoto.height),
+        true(),
+        col(ProductPhoto.widths),
+    ).where(col(ProductPhoto.product_id) == bindparam("id")),
+).order_by(literal_column("kind").desc(), literal_column("a"), literal_column("id"))
+
+
+def public_detail_row(
+    session: Session,
+    product_id: int,
+    statement: Any = _ON_SALE_BY_ID,
+    *,
+    loads_objects: bool = False,
+) -> tuple[ProductDetail, Any]:
+    """A product on sale as its public page and the API show it, and the row it came from
+    (its cooperative's ``service_phone``, and the extra columns of a :func:`detail_statement`),
+    in two statements; NotFound when it is not on sale. ``loads_objects``: the statement's
+    extras include an ORM entity (the session must load it)."""
+    executor = session if loads_objects else _core(session)
+    row = executor.execute(statement, {"id": product_id}).first()
+    if row is None:
+        raise NotFound("商品不存在或已下架", context={"product_id": product_id})
+    skus: list[SkuPublic] = []
+    photos: list[PhotoPublic] = []
+    for r in _core(session).execute(_SKUS_AND_PHOTOS, {"id": product_id}):
+        if r.kind == "sku":
+            skus.append(
+                SkuPublic.model_construct(
+                    id=r.id, spec=r.text, price_fen=r.a, stock=r.b, weight_g=r.c, is_active=True
+                )
             )
-            .where(col(Sku.product_id).in_(ids), col(Sku.is_active))
-            .group_by(col(Sku.product_id))
-        )
-    }
-    ordered = [products[i] for i in ids if i in products]
-    coops, villages = _names(session, ordered)
-    photos = _photos(session, ids)
-    return [
-        ProductSummary(
-            **_summary_fields(p, coops, villages, prices.get(pk(p), (None, None, 0)), photos[pk(p)])
-        )
-        for p in ordered
-    ]
+        else:
+            photos.append(
+                PhotoPublic.model_construct(
+                    id=r.id,
+                    position=r.a,
+                    width=r.b,
+                    height=r.c,
+                    urls=_photo_urls(r.text, r.widths),
+                )
+            )
+    summary = summary_from_row(row)
+    detail = ProductDetail.model_construct(
+        **{**summary.__dict__, "cover": photos[0] if photos else None},
+        description=row.description,
+        shelf_life_days=row.shelf_life_days,
+        skus=skus,
+        photos=photos,
+    )
+    return detail, row
+
+
+def public_detail(session: Session, product_id: int) -> ProductDetail:
+    """A product on sale as the API shows it (NotFound when it is not on sale)."""
+    return public_detail_row(session, product_id)[0]
 
 
 def _detail_fields(session: Session, product: Product, active_only: bool) -> dict[str, Any]:

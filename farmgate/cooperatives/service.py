@@ -321,7 +321,11 @@ def _why_not(coop: Cooperative | None) -> str:
 
 def ensure_public(session: Session, cooperative_id: int) -> None:
     """Raise a "not found" for a public page whose cooperative may not publish."""
-    coop = session.get(Cooperative, cooperative_id)
+    ensure_public_cooperative(session.get(Cooperative, cooperative_id))
+
+
+def ensure_public_cooperative(coop: Cooperative | None) -> None:
+    """:func:`ensure_public` for a cooperative already loaded."""
     if not can_publish(coop):
         raise NotFound(
             f"{_why_not(coop)}，追溯信息暂不公开。请向购买渠道核实产品来源。",

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -141,6 +142,16 @@ def get_for(session: Session, staff: Account, presale_id: int) -> Presale:
     if presale is None or presale.cooperative_id != require_staff(staff):
         raise NotFound("预售不存在")
     return presale
+
+
+def open_count_of(product_id: Any) -> Any:
+    """SQL: how many pre-sales :func:`current_for_product` would list, for the product whose id
+    is ``product_id`` (a column of an enclosing statement)."""
+    return (
+        select(func.count())
+        .where(col(Presale.product_id) == product_id, col(Presale.status) == PresaleStatus.OPEN)
+        .scalar_subquery()
+    )
 
 
 def current_for_product(session: Session, product_id: int) -> list[Presale]:

@@ -140,11 +140,31 @@ def _shown(product_id: int) -> Any:
     return (col(ProductReview.product_id) == product_id) & (col(ProductReview.hidden).is_(False))
 
 
-def summary(session: Session, product_id: int, latest: int = ON_PRODUCT_PAGE) -> Summary:
-    """The product page's part: how many visible reviews, their average, the newest few."""
-    count, average = session.execute(
-        select(func.count(), func.avg(col(ProductReview.stars))).where(_shown(product_id))
-    ).one()
+def counts_of(product_id: Any) -> tuple[Any, Any]:
+    """SQL: how many visible reviews and their average, for the product whose id is
+    ``product_id`` (a column of an enclosing statement); give them to :func:`summary`."""
+    shown = select(func.count()).where(_shown(product_id))
+    return (
+        shown.scalar_subquery(),
+        shown.with_only_columns(func.avg(col(ProductReview.stars))).scalar_subquery(),
+    )
+
+
+def summary(
+    session: Session,
+    product_id: int,
+    latest: int = ON_PRODUCT_PAGE,
+    counts: tuple[Any, Any] | None = None,
+) -> Summary:
+    """The product page's part: how many visible reviews, their average, the newest few.
+    ``counts``: the two values of :func:`counts_of`, when the caller read them already."""
+    if counts is None:
+        counts = session.execute(
+            select(func.count(), func.avg(col(ProductReview.stars))).where(_shown(product_id))
+        ).one()
+    count, average = counts
+    if not count:  # most products: no second query
+        return Summary(count=0, average=None, latest=[])
     rows = list(
         session.scalars(
             select(ProductReview)

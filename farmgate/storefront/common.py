@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from farmgate.accounts import security
@@ -17,16 +18,24 @@ from farmgate.models import Account, Role
 from farmgate.storefront.templating import templates
 from farmgate.web.cookies import SESSION_COOKIE
 from farmgate.web.session import SessionDep
-from farmgate.web.unit import reads_in_unit
+from farmgate.web.unit import hands_reads_to_unit, reads_in_unit
 
 STATIC_DIR = Path(__file__).parent / "static"
 ANON_COOKIE = "fg_anon"
 
 
 @reads_in_unit
-def page_account(request: Request, session: SessionDep) -> Account | None:
-    cookie = request.cookies.get(SESSION_COOKIE)
-    return accounts.resolve_token(session, cookie, "session") if cookie else None
+def _signed_in(request: Request, session: SessionDep) -> Account | None:
+    return accounts.resolve_token(session, request.cookies[SESSION_COOKIE], "session")
+
+
+@hands_reads_to_unit
+async def page_account(request: Request, session: SessionDep) -> Account | None:
+    """The signed-in account; an anonymous visitor (no session cookie, most of the catalogue's
+    readers) costs no thread-pool call and no query."""
+    if not request.cookies.get(SESSION_COOKIE):
+        return None
+    return await run_in_threadpool(_signed_in, request=request, session=session)
 
 
 PageAccount = Annotated[Account | None, Depends(page_account)]

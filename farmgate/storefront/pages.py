@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import col
 
 from farmgate import places
 from farmgate.accounts import service as accounts
@@ -19,8 +20,8 @@ from farmgate.errors import (
 )
 from farmgate.logistics import service as logistics
 from farmgate.logistics import township
-from farmgate.models import CATEGORIES, Account, FulfilmentStatus, Role
-from farmgate.orders import buyer_views, presenters
+from farmgate.models import CATEGORIES, Account, Batch, FulfilmentStatus, Product, Role
+from farmgate.orders import presenters
 from farmgate.orders import service as orders
 from farmgate.presale import service as presale
 from farmgate.reviews import views as reviews
@@ -35,9 +36,12 @@ from farmgate.web.requests import FormValues
 from farmgate.web.session import SessionDep
 
 router = APIRouter(include_in_schema=False)
+# The public catalogue's pages, read far more than anything else: farmgate/app.py includes this
+# router first, because FastAPI tries routes in order (the product page was the 250th).
+catalogue_router = APIRouter(include_in_schema=False)
 
 
-@router.get("/", response_class=HTMLResponse)
+@catalogue_router.get("/", response_class=HTMLResponse)
 def home(
     request: Request,
     session: SessionDep,
@@ -71,14 +75,25 @@ def home(
     )
 
 
-@router.get("/products/{product_id}", response_class=HTMLResponse)
+# The product, and what else its page shows (the lot it links to, whether it has open pre-sales,
+# its reviews' count and average), in one statement; the SKUs and photos in a second.
+_REVIEW_COUNT, _REVIEW_AVERAGE = reviews.counts_of(Product.id)
+_PRODUCT_PAGE = views.detail_statement(
+    Batch,
+    presale.open_count_of(Product.id).label("presales"),
+    _REVIEW_COUNT.label("review_count"),
+    _REVIEW_AVERAGE.label("review_average"),
+    outerjoin=(Batch, col(Batch.id) == trace_service.current_batch_id_of(Product.id)),
+)
+
+
+@catalogue_router.get("/products/{product_id}", response_class=HTMLResponse)
 def product_page(
     product_id: int, request: Request, session: SessionDep, account: PageAccount
 ) -> Response:
-    product = views.product_detail(session, service.get_public(session, product_id))
-    batch = trace_service.current_batch(session, product_id)
+    product, row = views.public_detail_row(session, product_id, _PRODUCT_PAGE, loads_objects=True)
+    batch: Batch | None = row.Batch
     trace_path = trace_urls.trace_path(batch) if batch else None
-    phones = buyer_views.service_phones(session, [product.cooperative_id])
     photo = product.cover or (product.photos[0] if product.photos else None)
     card = wx.share_card(
         request,
@@ -93,18 +108,18 @@ def product_page(
         product=product,
         presales=[
             {"sku_id": p.sku_id, "window": presale.ship_window(p), "terms": presale.terms(p)}
-            for p in presale.current_for_product(session, product_id)
+            for p in (presale.current_for_product(session, product_id) if row.presales else [])
         ],
         batch=batch,
         trace_path=trace_path,
-        reviews=reviews.summary(session, product_id),
-        service_phone=phones.get(product.cooperative_id),
+        reviews=reviews.summary(session, product_id, counts=(row.review_count, row.review_average)),
+        service_phone=row.service_phone or None,
         card=card,
     )
     return wx.with_share_csp(response, card)
 
 
-@router.get("/cooperatives/{cooperative_id}", response_class=HTMLResponse)
+@catalogue_router.get("/cooperatives/{cooperative_id}", response_class=HTMLResponse)
 def cooperative_page(
     cooperative_id: int, request: Request, session: SessionDep, account: PageAccount
 ) -> Response:

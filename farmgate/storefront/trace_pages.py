@@ -23,6 +23,7 @@ from farmgate.errors import NotFound
 from farmgate.gs1 import compression, resolver
 from farmgate.gs1.digital_link import DigitalLink, InvalidDigitalLink, parse
 from farmgate.gs1.serials import check_serial
+from farmgate.models import ScanCount
 from farmgate.storefront import wechat_pages as wx
 from farmgate.storefront.templating import templates
 from farmgate.story import views
@@ -57,10 +58,13 @@ def _link(request: Request) -> DigitalLink:
         raise NotFound("二维码地址无效", fields={"link": str(exc)}) from exc
 
 
-def resolve(session: SessionDep, request: Request) -> tuple[views.Story, str | None]:
-    """The batch (and checked serial) a Digital Link path names."""
+def resolve(
+    session: SessionDep, request: Request
+) -> tuple[views.Story, str | None, ScanCount | None]:
+    """The story of the batch (and checked serial) a Digital Link path names, and the code's
+    stored scan counts."""
     link = _link(request)
-    batch = resolving.find(session, link)
+    batch, head, scan_row = resolving.find_for_page(session, link)
     serial = link.serial
     secret = urls.serial_secret()
     if serial is not None and check_serial(secret, batch.gtin, batch.lot_code, serial) is None:
@@ -69,7 +73,7 @@ def resolve(session: SessionDep, request: Request) -> tuple[views.Story, str | N
             code="unknown_serial",
             fields={"serial": serial},
         )
-    return views.cached_story(session, batch, serial), serial
+    return views.cached_story(session, batch, serial, head), serial, scan_row
 
 
 @router.api_route("/01/{rest:path}", methods=GET_HEAD)
@@ -79,7 +83,7 @@ def trace_page(request: Request, rest: str, session: SessionDep) -> Response:
         product = resolving.product_for_gtin(session, link.gtin)
         return RedirectResponse(resolving.product_path(product.id or 0), status_code=307)
     asked = resolver.link_type(request.query_params.get("linkType"))
-    story, serial = resolve(session, request)
+    story, serial, scan_row = resolve(session, request)
     links = resolving.links(session, story.batch, link)
     if asked == "all" or (asked is None and resolver.wants_linkset(request.headers.get("accept"))):
         return JSONResponse(
@@ -92,7 +96,7 @@ def trace_page(request: Request, rest: str, session: SessionDep) -> Response:
         return RedirectResponse(target.href, status_code=307)
     if request.method == "GET":
         client = request.client.host if request.client else None
-        row = scans.record(session, story.batch.id or 0, serial or "", client)
+        row = scans.record(session, story.batch.id or 0, serial or "", client, scan_row)
         story = views.with_scan(story, row)
     card = wx.share_card(
         request,

@@ -272,13 +272,21 @@ STORY_TTL_SECONDS = 10.0
 _stories: SingleFlightCache[Story] = SingleFlightCache(STORY_TTL_SECONDS)
 
 
-def cached_story(session: Session, batch: Batch, serial: str | None = None) -> Story:
-    head = session.scalars(
-        select(col(TraceEvent.hash))
-        .where(col(TraceEvent.batch_id) == batch.id)
-        .order_by(col(TraceEvent.seq).desc())
-        .limit(1)
-    ).first()
+_UNREAD = "unread"
+
+
+def cached_story(
+    session: Session, batch: Batch, serial: str | None = None, head: str | None = _UNREAD
+) -> Story:
+    """The story, from the cache when nothing it says has changed. ``head``: the chain's head
+    hash when the caller read it already (with the batch, in one statement)."""
+    if head == _UNREAD:
+        head = session.scalars(
+            select(col(TraceEvent.hash))
+            .where(col(TraceEvent.batch_id) == batch.id)
+            .order_by(col(TraceEvent.seq).desc())
+            .limit(1)
+        ).first()
     key = (batch.id, serial, head, batch.status, batch.excursion, batch.recall_reason)
     return _stories.get(key, lambda: story(session, batch, serial))
 

@@ -14,7 +14,7 @@ from farmgate.errors import NotFound
 from farmgate.gs1.digital_link import DigitalLink
 from farmgate.gs1.gtin import to_gtin14
 from farmgate.gs1.resolver import CERTIFICATION, EPCIS, PIP, TRACEABILITY, Link
-from farmgate.models import Batch, Product, ProductStatus
+from farmgate.models import Batch, Product, ProductStatus, ScanCount
 from farmgate.trace import service
 
 
@@ -66,3 +66,12 @@ def find(session: Session, link: DigitalLink) -> Batch:
     if not link.lot:
         raise NotFound("二维码缺少批次号")
     return service.find_public(session, link.gtin, link.lot)
+
+
+def find_for_page(
+    session: Session, link: DigitalLink
+) -> tuple[Batch, str | None, ScanCount | None]:
+    """:func:`find`, with the chain's head hash and the scanned code's counts (one statement)."""
+    if not link.lot:
+        raise NotFound("二维码缺少批次号")
+    return service.find_public_page(session, link.gtin, link.lot, link.serial or "")

@@ -26,6 +26,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -194,15 +195,27 @@ class ScanView:
     clients: int = 1  # the most distinct clients in one time window
 
 
-def record(session: Session, batch_id: int, serial: str, client_ip: str | None) -> ScanView:
-    """Count this scan and return the code's counts (stored + waiting + this one)."""
+_UNREAD: Any = object()
+
+
+def record(
+    session: Session,
+    batch_id: int,
+    serial: str,
+    client_ip: str | None,
+    stored: ScanCount | None = _UNREAD,
+) -> ScanView:
+    """Count this scan and return the code's counts (stored + waiting + this one). ``stored``:
+    the code's row (or None: no row yet) when the caller read it already."""
     place = place_of(client_ip)
     buffer.add(batch_id, serial, place, client_of(client_ip), window_of())
-    row = session.scalars(
-        select(ScanCount).where(
-            col(ScanCount.batch_id) == batch_id, col(ScanCount.serial) == serial
-        )
-    ).first()
+    row = stored
+    if row is _UNREAD:
+        row = session.scalars(
+            select(ScanCount).where(
+                col(ScanCount.batch_id) == batch_id, col(ScanCount.serial) == serial
+            )
+        ).first()
     waiting = buffer.pending(batch_id, serial)
     places = list(row.places) if row else []
     places.extend(p for p in waiting.places if p not in places)

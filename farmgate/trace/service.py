@@ -9,11 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
 from farmgate.config import settings
-from farmgate.cooperatives.service import ensure_public
+from farmgate.cooperatives.service import ensure_public, ensure_public_cooperative
 from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from farmgate.gs1.gtin import gtin_from_prefix, is_valid_gtin, to_gtin14
@@ -24,8 +24,10 @@ from farmgate.models import (
     BatchInput,
     BatchStatus,
     Certification,
+    Cooperative,
     Product,
     Role,
+    ScanCount,
     TraceEvent,
 )
 from farmgate.timeutil import local_today
@@ -82,6 +84,37 @@ def find_public(session: Session, gtin: str, lot: str) -> Batch:
     return batch
 
 
+def find_public_page(
+    session: Session, gtin: str, lot: str, serial: str
+) -> tuple[Batch, str | None, ScanCount | None]:
+    """:func:`find_public`, with what the public page needs next, in one statement: the chain's
+    head hash (its story's cache key) and the scan counts of the code (``serial``, "" for the
+    lot's own code)."""
+    head = (
+        select(col(TraceEvent.hash))
+        .where(col(TraceEvent.batch_id) == Batch.id)
+        .order_by(col(TraceEvent.seq).desc())
+        .limit(1)
+        .correlate(Batch)
+        .scalar_subquery()
+    )
+    row = session.execute(
+        select(Batch, Cooperative, head, ScanCount)
+        .join(Cooperative, col(Cooperative.id) == Batch.cooperative_id)
+        .outerjoin(
+            ScanCount,
+            (col(ScanCount.batch_id) == Batch.id) & (col(ScanCount.serial) == serial),
+        )
+        .where(col(Batch.gtin) == to_gtin14(gtin), col(Batch.lot_code) == lot)
+        .limit(1)
+    ).first()
+    if row is None:
+        raise NotFound("没有找到这个批次，请核对包装上的二维码")
+    batch, coop, head_hash, scan_row = row
+    ensure_public_cooperative(coop)
+    return batch, head_hash, scan_row
+
+
 # --- batches ----------------------------------------------------------------------------
 
 
@@ -118,18 +151,30 @@ def create_batch(session: Session, actor: Account, data: BatchIn) -> Batch:
     return batch
 
 
+def _current_batches(product_id: Any, lot: Any = Batch) -> Any:
+    return (
+        select(lot)
+        .where(
+            lot.product_id == product_id,
+            lot.status == BatchStatus.ACTIVE,
+            lot.harvest_date.is_not(None),
+        )
+        .order_by(lot.harvest_date.desc(), lot.id.desc())
+        .limit(1)
+    )
+
+
 def current_batch(session: Session, product_id: int) -> Batch | None:
     """The newest active, harvested lot of a product: what the product page links to."""
-    return session.scalars(
-        select(Batch)
-        .where(
-            col(Batch.product_id) == product_id,
-            col(Batch.status) == BatchStatus.ACTIVE,
-            col(Batch.harvest_date).is_not(None),
-        )
-        .order_by(col(Batch.harvest_date).desc(), col(Batch.id).desc())
-        .limit(1)
-    ).first()
+    return session.scalars(_current_batches(product_id)).first()
+
+
+def current_batch_id_of(product_id: Any) -> Any:
+    """SQL: :func:`current_batch`'s id for the product whose id is ``product_id`` (a column of
+    an enclosing statement), to read it in that statement (which may join a Batch of its own:
+    the subquery reads an alias)."""
+    lot = aliased(Batch)
+    return _current_batches(product_id, lot).with_only_columns(lot.id).scalar_subquery()
 
 
 def lots_by_product(session: Session, cooperative_id: int) -> dict[int, list[Batch]]:

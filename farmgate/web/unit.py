@@ -187,6 +187,16 @@ def reads_in_unit(call: Callable[..., Any]) -> Callable[..., Any]:
     return _phase(call, final=False)
 
 
+def hands_reads_to_unit(call: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark an async dependency that takes the session but touches the database only through
+    a :func:`reads_in_unit` function it runs in the thread pool itself (when it needs to:
+    a dependency that often needs no database then costs no thread-pool call)."""
+    if not _is_async(call):
+        raise TypeError(f"{call.__qualname__} is not async: mark it with reads_in_unit")
+    setattr(call, _WRAPPED, True)
+    return call
+
+
 def _takes_session(dependant: Dependant) -> bool:
     return any(sub.call is request_session for sub in dependant.dependencies)
 
