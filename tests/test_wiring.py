@@ -102,7 +102,10 @@ import pytest
 from sqlalchemy.orm import Session
 from farmgate.jobs import registry
 hooks = ("before_flush", "before_commit", "after_rollback")
-listeners = lambda: sum(len(getattr(Session().dispatch, h)) for h in hooks)
+tracking = ("farmgate.search.tracking", "farmgate.reports.tracking")
+listeners = lambda: sum(
+    fn.__module__ in tracking for h in hooks for fn in getattr(Session().dispatch, h)
+)
 before = {{"listeners": listeners(), "jobs": sorted(registry.all_jobs())}}
 from farmgate.bootstrap import install
 install()
