@@ -274,14 +274,14 @@ def startup(docs: list[SearchDocument]) -> None:
 
     from sqlalchemy import create_engine, insert
 
-    from farmgate.models import SearchEntry, SearchVersion
+    from farmgate.models import SearchEntry, SearchSynonym, SearchVersion
 
     tmp = Path(tempfile.mkdtemp(prefix="farmgate-search-bench-"))
     url = f"sqlite:///{tmp / 'search.db'}"
     engine = create_engine(url)
     SearchEntry.metadata.create_all(
         engine,
-        tables=[SearchEntry.__table__, SearchVersion.__table__],  # type: ignore[list-item]
+        tables=[SearchEntry.__table__, SearchVersion.__table__, SearchSynonym.__table__],  # type: ignore[list-item]
     )
     now = datetime.now(UTC)
     version = 0
