@@ -337,7 +337,7 @@ def startup(docs: list[SearchDocument]) -> None:
         for d in rng.sample(docs, 2000)
     ])  # fmt: skip
     first("snapshot + 2,000 newer entries", 5000)
-    size = sum(f.stat().st_size for f in (tmp / "var").glob("search-*.npz"))
+    size = sum(f.stat().st_size for f in (tmp / "var").glob("search-*.snapshot"))
     print(f"snapshot file: {size / 1e6:.0f} MB")
 
 
