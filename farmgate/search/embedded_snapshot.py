@@ -1,10 +1,14 @@
 """A persisted copy of an ``EmbeddedIndex``, so a new process can search within seconds.
 
 Building the index from the database costs about 15 s and the analysis of every document at
-100,000 products; loading a snapshot costs reading arrays. The file is one uncompressed
-``.npz`` (numpy arrays only, loaded with ``allow_pickle=False``): postings as one int32 array
-with offsets, the row columns, the documents and the facet values as UTF-8 JSON, the typo and
-prefix vocabularies' words, and the search store's version it holds. The store
+100,000 products; loading a snapshot costs mapping a file. The file is a magic line, a pickle
+(protocol 5) of plain containers and numpy arrays, then the pickle's large buffers out of band,
+each 64-byte aligned: postings as one int32 array with offsets, the row columns, the documents
+as UTF-8 JSON, the facet values with the terms that match them, the typo and prefix
+vocabularies, and the search store's version it holds. It is mapped (``mmap``) and the arrays
+and the documents are read-only views of it: nothing is copied or decoded at load, and a
+document's bytes are read when a hit shows it. The file is written only by ``save`` into the
+application's own data directory, so unpickling it trusts no one but this code. The store
 (``store.EmbeddedStore``) loads it at its first catch-up, applies the entries written since that
 version, and checks the result against the database before trusting it.
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import mmap
 import os
 import pickle
 import tempfile
@@ -60,7 +65,7 @@ def save(index: EmbeddedIndex, version: int, gone: set[int], path: Path) -> None
             "offsets": np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
             "rows": np.concatenate(arrays) if arrays else np.zeros(0, np.int32),
             "alive": st.alive[:n].copy(),
-            "docs": blob,
+            "docs": pickle.PickleBuffer(blob),
             "doc_offsets": doc_offsets,
             # Facet values with the terms that match them, and the typo index's keys, as
             # they are: rebuilding them at load would analyse (and pinyin) every label.
@@ -79,8 +84,7 @@ def save(index: EmbeddedIndex, version: int, gone: set[int], path: Path) -> None
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(MAGIC)
-            pickle.dump(data, out, protocol=5)
+            _write(out, data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -94,7 +98,7 @@ class LazyDocs(list):  # type: ignore[type-arg]
     (``docs[row]``) and appends to it, like the plain list it replaces.
     """
 
-    def __init__(self, blob: bytes, offsets: list[int]) -> None:
+    def __init__(self, blob: bytes | memoryview, offsets: list[int]) -> None:
         super().__init__([None] * (len(offsets) - 1))
         self._blob = blob
         self._offsets = offsets
@@ -107,7 +111,7 @@ class LazyDocs(list):  # type: ignore[type-arg]
         return doc
 
     def raw(self, i: int) -> bytes:
-        return self._blob[self._offsets[i] : self._offsets[i + 1]]
+        return bytes(self._blob[self._offsets[i] : self._offsets[i + 1]])
 
 
 def _docs(docs: list[SearchDocument]) -> tuple[bytes, list[int]]:
@@ -123,22 +127,58 @@ def _docs(docs: list[SearchDocument]) -> tuple[bytes, list[int]]:
     return b"".join(parts), offsets
 
 
-def load(path: Path) -> tuple[EmbeddedIndex, int, set[int]] | None:
-    """The index, its version and the tombstoned product ids; None without a usable file.
+ALIGN = 64
 
-    The file is a pickle (protocol 5) behind a magic line, written only by ``save`` into the
-    application's own data directory: it is as trusted as the code reading it.
-    """
+
+def _write(out: Any, data: dict[str, Any]) -> None:
+    buffers: list[pickle.PickleBuffer] = []
+    head = pickle.dumps(data, protocol=5, buffer_callback=buffers.append)
+    out.write(MAGIC)
+    out.write(len(head).to_bytes(8, "little"))
+    out.write(len(buffers).to_bytes(8, "little"))
+    out.write(head)
+    at = len(MAGIC) + 16 + len(head)
+    for buf in buffers:
+        raw = buf.raw()
+        pad = -(at + 8) % ALIGN
+        out.write(len(raw).to_bytes(8, "little") + b"\0" * pad)
+        out.write(raw)
+        at += 8 + pad + len(raw)
+
+
+def _read(view: memoryview) -> Any:
+    if bytes(view[: len(MAGIC)]) != MAGIC:
+        raise ValueError("not a snapshot of this layout")
+    at = len(MAGIC)
+    head_len = int.from_bytes(view[at : at + 8], "little")
+    count = int.from_bytes(view[at + 8 : at + 16], "little")
+    at += 16
+    head = view[at : at + head_len]
+    at += head_len
+    buffers = []
+    for _ in range(count):
+        size = int.from_bytes(view[at : at + 8], "little")
+        at += 8 + (-(at + 8) % ALIGN)
+        if at + size > len(view):
+            raise ValueError("truncated snapshot")
+        buffers.append(view[at : at + size])
+        at += size
+    return pickle.loads(head, buffers=buffers)
+
+
+def load(path: Path) -> tuple[EmbeddedIndex, int, set[int]] | None:
+    """The index, its version and the tombstoned product ids; None without a usable file."""
     try:
         with open(path, "rb") as f:
-            raw = f.read()
+            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except FileNotFoundError:
         return None
+    except (OSError, ValueError):  # an empty file cannot be mapped
+        log.warning("search snapshot %s is unusable; building from the database", path)
+        return None
     try:
-        if not raw.startswith(MAGIC):
-            return None  # not a snapshot of this layout
-        data = pickle.loads(memoryview(raw)[len(MAGIC) :])
-        del raw
+        # The index's arrays and documents stay views of the mapping (it lives as they do).
+        data = _read(memoryview(mapped).toreadonly())
         if data["meta"].get("format") != FORMAT:
             return None
         return _restore(data)
