@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     log_json: bool = False  # one JSON object per log line (production); plain text otherwise
     # The embedded backend: how often a process looks for documents other processes wrote.
     search_refresh_seconds: float = Field(default=0.5, ge=0)
-    # A catch-up that applied at least this many entries saves DATA_DIR/search-*.npz, which the
+    # A catch-up that applied at least this many entries saves DATA_DIR/search-*.snapshot, which the
     # next process loads instead of building its index from the database (0: no snapshots).
     search_snapshot_min: int = Field(default=5000, ge=0)
     # Signs sessions' CSRF tokens, per-unit serials and guest order links. Unset outside

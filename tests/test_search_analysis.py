@@ -171,3 +171,14 @@ def test_highlighted_renders_safely_in_jinja() -> None:
     assert html == "&lt;b&gt;<mark>辣椒</mark>&lt;/b&gt;酱"
     assert str(text) == "<b>辣椒</b>酱"
     assert text.marked == ["辣椒"]
+
+
+def test_jieba_reads_its_cache_in_one_piece_to_the_same_dictionary() -> None:
+    import jieba
+
+    from farmgate.search import analysis_segment
+
+    ours, theirs = jieba.Tokenizer(), jieba.Tokenizer()
+    analysis_segment._initialize(ours)
+    theirs.initialize()
+    assert ours.initialized and ours.total == theirs.total and ours.FREQ == theirs.FREQ

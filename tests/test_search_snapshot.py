@@ -62,7 +62,7 @@ def snapshots(session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     store.write(session, dict(list(docs.items())[: len(docs) // 2]))
     store.write(session, dict(list(docs.items())[len(docs) // 2 :]))
     session.commit()
-    return tmp_path / "search.npz"
+    return tmp_path / "search.snapshot"
 
 
 def test_a_new_store_answers_from_the_snapshot_as_from_the_database(
@@ -99,6 +99,13 @@ def test_entries_written_after_the_snapshot_are_caught_up(
     hits = second.index.search(SearchQuery(q="新名字")).hits
     assert [h.id for h in hits] == [renamed.id]
     assert docs[1].id not in {h.id for h in second.index.search(SearchQuery(q="")).hits}
+
+    # A snapshot written from the loaded index (its arrays and documents are views of the
+    # mapped file it replaces) loads to the same answers.
+    embedded_snapshot.save(second.index, second.version, second._gone, snapshots)
+    third = store.EmbeddedStore(snapshot=snapshots)
+    assert third.catch_up(session, force=True) == 0
+    assert _answers(third) == _answers(built)
 
 
 def test_a_reindex_or_a_new_database_is_not_answered_from_a_stale_snapshot(
@@ -138,3 +145,64 @@ def test_a_damaged_or_switched_off_snapshot_means_a_build(
     off = store.EmbeddedStore(snapshot=snapshots)
     assert off.catch_up(session, force=True) == len(catalogue())
     assert not snapshots.exists()
+
+
+def test_the_loaded_index_keeps_what_a_build_derives(session: Session, snapshots: Path) -> None:
+    """Facet terms, the typo index and the vocabulary come from the file, not recomputed, and
+    equal a build's (a lost one would change answers only for some input)."""
+    store.EmbeddedStore(snapshot=snapshots).catch_up(session, force=True)
+    built = store.EmbeddedStore(snapshot=False)
+    built.catch_up(session, force=True)
+    loaded = embedded_snapshot.load(snapshots)
+    assert loaded is not None
+    mine, theirs = loaded[0], built.index
+    assert mine._state.cats == theirs._state.cats
+    assert mine._lexicon._latin_keys == theirs._lexicon._latin_keys
+    assert mine._lexicon._typo_words == theirs._lexicon._typo_words
+    assert {k: sorted(v) for k, v in mine._lexicon.typo._keys.items()} == {
+        k: sorted(v) for k, v in theirs._lexicon.typo._keys.items()
+    }
+    assert mine._words._words == theirs._words._words
+    assert mine._row_of == theirs._row_of
+
+
+def test_a_truncated_or_foreign_snapshot_means_a_build(session: Session, snapshots: Path) -> None:
+    store.EmbeddedStore(snapshot=snapshots).catch_up(session, force=True)
+    whole = snapshots.read_bytes()
+    for bad in (whole[: len(whole) // 2], b"PK\x03\x04 an old .npz", b""):
+        snapshots.write_bytes(bad)
+        assert embedded_snapshot.load(snapshots) is None
+        again = store.EmbeddedStore(snapshot=snapshots)
+        assert again.catch_up(session, force=True) == len(catalogue())
+
+
+def test_readyz_says_not_ready_while_the_index_loads(
+    session: Session, snapshots: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from farmgate.search import health, service
+
+    store.EmbeddedStore(snapshot=snapshots).catch_up(session, force=True)
+    loading = store.EmbeddedStore(snapshot=snapshots)
+    monkeypatch.setattr(service, "_embedded", loading)
+    monkeypatch.setattr(service, "session_scope", lambda: _same(session))
+    monkeypatch.setattr(health, "session_scope", lambda: _same(session))
+    with loading._lock:  # what the start-up thread holds while it loads the snapshot
+        with pytest.raises(RuntimeError, match="loading its index"):
+            health.ready()
+    loading.catch_up(session, force=True)  # the load finished
+    assert not loading.loading()
+    assert health.ready() == {"backend": "embedded"}
+    assert loading.version > 0
+
+
+class _same:
+    """``session_scope`` handing out the test's session (it holds the test's tables)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __enter__(self) -> Session:
+        return self.session
+
+    def __exit__(self, *exc: object) -> None:
+        return None

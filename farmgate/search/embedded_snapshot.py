@@ -1,10 +1,14 @@
 """A persisted copy of an ``EmbeddedIndex``, so a new process can search within seconds.
 
 Building the index from the database costs about 15 s and the analysis of every document at
-100,000 products; loading a snapshot costs reading arrays. The file is one uncompressed
-``.npz`` (numpy arrays only, loaded with ``allow_pickle=False``): postings as one int32 array
-with offsets, the row columns, the documents and the facet values as UTF-8 JSON, the typo and
-prefix vocabularies' words, and the search store's version it holds. The store
+100,000 products; loading a snapshot costs mapping a file. The file is a magic line, a pickle
+(protocol 5) of plain containers and numpy arrays, then the pickle's large buffers out of band,
+each 64-byte aligned: postings as one int32 array with offsets, the row columns, the documents
+as UTF-8 JSON, the facet values with the terms that match them, the typo and prefix
+vocabularies, and the search store's version it holds. It is mapped (``mmap``) and the arrays
+and the documents are read-only views of it: nothing is copied or decoded at load, and a
+document's bytes are read when a hit shows it. The file is written only by ``save`` into the
+application's own data directory, so unpickling it trusts no one but this code. The store
 (``store.EmbeddedStore``) loads it at its first catch-up, applies the entries written since that
 version, and checks the result against the database before trusting it.
 
@@ -16,7 +20,9 @@ from __future__ import annotations
 
 import json
 import logging
+import mmap
 import os
+import pickle
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -31,15 +37,8 @@ from farmgate.search.embedded_state import _CAT_FIELDS, Categorical, State, fold
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the layout (or the analysis that made the postings) changes
-
-
-def _text(value: Any) -> np.ndarray:
-    return np.frombuffer(json.dumps(value, ensure_ascii=False).encode(), np.uint8)
-
-
-def _untext(arr: np.ndarray) -> Any:
-    return json.loads(arr.tobytes().decode())
+FORMAT = 2  # bump when the layout (or the analysis that made the postings) changes
+MAGIC = b"farmgate-search-snapshot\n"
 
 
 def save(index: EmbeddedIndex, version: int, gone: set[int], path: Path) -> None:
@@ -53,34 +52,39 @@ def save(index: EmbeddedIndex, version: int, gone: set[int], path: Path) -> None
         arrays = [postings[k] for k in keys]
         lengths = np.fromiter((len(a) for a in arrays), np.int64, len(arrays))
         lex = index._lexicon
-        data: dict[str, np.ndarray] = {
-            "meta": _text(
-                {
-                    "format": FORMAT,
-                    "version": version,
-                    "n": n,
-                    "live": st.live,
-                    "analysis": an.__name__,
-                }
-            ),
-            "keys": _text(keys),
+        blob, doc_offsets = _docs(st.docs)
+        data: dict[str, Any] = {
+            "meta": {
+                "format": FORMAT,
+                "version": version,
+                "n": n,
+                "live": st.live,
+                "analysis": an.__name__,
+            },
+            "keys": keys,
             "offsets": np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
             "rows": np.concatenate(arrays) if arrays else np.zeros(0, np.int32),
             "alive": st.alive[:n].copy(),
-            **_docs(st.docs),
-            "cats": _text({f: [list(c.values), list(c.labels)] for f, c in st.cats.items()}),
-            "latin": _text(lex._latin_keys),
-            "typo": _text(sorted(lex._typo_words)),
-            "words": _text(dict(index._words._words)),
-            "gone": np.fromiter(sorted(gone), np.int64, len(gone)),
+            "docs": pickle.PickleBuffer(blob),
+            "doc_offsets": doc_offsets,
+            # Facet values with the terms that match them, and the typo index's keys, as
+            # they are: rebuilding them at load would analyse (and pinyin) every label.
+            "cats": {
+                f: (c.values, c.labels, c.code_of, c.terms, c.exact, c.latin)
+                for f, c in st.cats.items()
+            },
+            "latin": list(lex._latin_keys),
+            "typo_words": sorted(lex._typo_words),
+            "typo_keys": lex.typo._keys,
+            "words": dict(index._words._words),
+            "gone": sorted(gone),
+            "cols": {name: col[:n].copy() for name, col in st.cols.items()},
         }
-        for name, col in st.cols.items():
-            data["col_" + name] = col[:n].copy()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
-            np.savez(out, **data)  # type: ignore[arg-type]
+            _write(out, data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -94,10 +98,10 @@ class LazyDocs(list):  # type: ignore[type-arg]
     (``docs[row]``) and appends to it, like the plain list it replaces.
     """
 
-    def __init__(self, blob: bytes, offsets: np.ndarray) -> None:
+    def __init__(self, blob: bytes | memoryview, offsets: list[int]) -> None:
         super().__init__([None] * (len(offsets) - 1))
         self._blob = blob
-        self._offsets = offsets.tolist()
+        self._offsets = offsets
 
     def __getitem__(self, i: Any) -> Any:
         doc = super().__getitem__(i)
@@ -107,69 +111,113 @@ class LazyDocs(list):  # type: ignore[type-arg]
         return doc
 
     def raw(self, i: int) -> bytes:
-        return self._blob[self._offsets[i] : self._offsets[i + 1]]
+        return bytes(self._blob[self._offsets[i] : self._offsets[i + 1]])
 
 
-def _docs(docs: list[SearchDocument]) -> dict[str, np.ndarray]:
+def _docs(docs: list[SearchDocument]) -> tuple[bytes, list[int]]:
     parts = []
     for i in range(len(docs)):
         if isinstance(docs, LazyDocs) and list.__getitem__(docs, i) is None:
             parts.append(docs.raw(i))
         else:
             parts.append(json.dumps(docs[i].to_dict(), ensure_ascii=False).encode())
-    lengths = np.fromiter((len(p) for p in parts), np.int64, len(parts))
-    return {
-        "docs": np.frombuffer(b"".join(parts), np.uint8),
-        "doc_offsets": np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
-    }
+    offsets = [0]
+    for p in parts:
+        offsets.append(offsets[-1] + len(p))
+    return b"".join(parts), offsets
+
+
+ALIGN = 64
+
+
+def _write(out: Any, data: dict[str, Any]) -> None:
+    buffers: list[pickle.PickleBuffer] = []
+    head = pickle.dumps(data, protocol=5, buffer_callback=buffers.append)
+    out.write(MAGIC)
+    out.write(len(head).to_bytes(8, "little"))
+    out.write(len(buffers).to_bytes(8, "little"))
+    out.write(head)
+    at = len(MAGIC) + 16 + len(head)
+    for buf in buffers:
+        raw = buf.raw()
+        pad = -(at + 8) % ALIGN
+        out.write(len(raw).to_bytes(8, "little") + b"\0" * pad)
+        out.write(raw)
+        at += 8 + pad + len(raw)
+
+
+def _read(view: memoryview) -> Any:
+    if bytes(view[: len(MAGIC)]) != MAGIC:
+        raise ValueError("not a snapshot of this layout")
+    at = len(MAGIC)
+    head_len = int.from_bytes(view[at : at + 8], "little")
+    count = int.from_bytes(view[at + 8 : at + 16], "little")
+    at += 16
+    head = view[at : at + head_len]
+    at += head_len
+    buffers = []
+    for _ in range(count):
+        size = int.from_bytes(view[at : at + 8], "little")
+        at += 8 + (-(at + 8) % ALIGN)
+        if at + size > len(view):
+            raise ValueError("truncated snapshot")
+        buffers.append(view[at : at + size])
+        at += size
+    return pickle.loads(head, buffers=buffers)
 
 
 def load(path: Path) -> tuple[EmbeddedIndex, int, set[int]] | None:
     """The index, its version and the tombstoned product ids; None without a usable file."""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            meta = _untext(z["meta"])
-            if meta.get("format") != FORMAT:
-                return None
-            return _restore(z, meta)
+        with open(path, "rb") as f:
+            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except FileNotFoundError:
         return None
+    except (OSError, ValueError):  # an empty file cannot be mapped
+        log.warning("search snapshot %s is unusable; building from the database", path)
+        return None
+    try:
+        # The index's arrays and documents stay views of the mapping (it lives as they do).
+        data = _read(memoryview(mapped).toreadonly())
+        if data["meta"].get("format") != FORMAT:
+            return None
+        return _restore(data)
     except Exception:  # a damaged file costs a rebuild, never a failed search
         log.warning("search snapshot %s is unusable; building from the database", path)
         return None
 
 
-def _restore(z: Any, meta: dict[str, Any]) -> tuple[EmbeddedIndex, int, set[int]]:
+def _restore(z: dict[str, Any]) -> tuple[EmbeddedIndex, int, set[int]]:
+    meta = z["meta"]
     n, live = int(meta["n"]), int(meta["live"])
-    keys: list[str] = _untext(z["keys"])
-    offsets = z["offsets"]
+    keys: list[str] = z["keys"]
+    offsets = z["offsets"].tolist()
     rows = z["rows"]
     main = {k: rows[offsets[i] : offsets[i + 1]] for i, k in enumerate(keys)}
     size = max(1024, n)
     cols: dict[str, np.ndarray] = {}
-    for name in z.files:
-        if name.startswith("col_"):
-            col = z[name]
-            full = np.zeros(size, col.dtype)
-            full[:n] = col
-            cols[name[4:]] = full
+    for name, col in z["cols"].items():
+        full = np.zeros(size, col.dtype)
+        full[:n] = col
+        cols[name] = full
     alive = np.zeros(size, bool)
     alive[:n] = z["alive"]
-    docs = LazyDocs(z["docs"].tobytes(), z["doc_offsets"])
-    cats = {name: Categorical.of(v, lab) for name, (v, lab) in _untext(z["cats"]).items()}
+    docs = LazyDocs(z["docs"], z["doc_offsets"])
+    cats = {name: Categorical(*parts) for name, parts in z["cats"].items()}
     for name in _CAT_FIELDS:
         cats.setdefault(name, Categorical())
 
     index = EmbeddedIndex()
     index._state = State(n, main, {}, 0, alive, cols, docs, cats, live)
-    index._row_of = {int(i): r for r, i in enumerate(cols["ids"][:n].tolist()) if alive[r]}
+    ids = cols["ids"][:n].tolist()
+    index._row_of = {
+        i: r for r, (i, a) in enumerate(zip(ids, z["alive"].tolist(), strict=True)) if a
+    }
     lex = index._lexicon
-    lex._latin_keys = _untext(z["latin"])
+    lex._latin_keys = z["latin"]
     lex._latin_set = set(lex._latin_keys)
-    lex._typo_words = set(_untext(z["typo"]))
-    for word in lex._typo_words:
-        lex.typo.add(an.pinyin(word))
-    index._words._words = Counter(_untext(z["words"]))
+    lex._typo_words = set(z["typo_words"])
+    lex.typo._keys = z["typo_keys"]
+    index._words._words = Counter(z["words"])
     index._words._words_version += 1
-    gone = {int(i) for i in z["gone"].tolist()}
-    return index, int(meta["version"]), gone
+    return index, int(meta["version"]), set(z["gone"])

@@ -45,9 +45,10 @@ def embedded_store() -> store.EmbeddedStore:
 def warm_up() -> None:
     """Load the index snapshot now, not at the first search (a large catalogue's processes).
 
-    Run in a thread at start-up; ``/readyz`` waits for it (its search check catches up under
-    the same lock). Without a snapshot file it does nothing: a small catalogue builds fast
-    enough at the first search, and tests' databases are left alone.
+    Run in a thread at start-up; meanwhile ``/readyz`` answers 503 at once (its search check
+    sees the store loading), then ready once the index is in memory. Without a snapshot file
+    it does nothing: a small catalogue builds fast enough at the first search, and tests'
+    databases are left alone.
     """
     if uses_meilisearch() or settings.search_snapshot_min <= 0:
         return

@@ -74,7 +74,7 @@ def write(session: Session, docs: Mapping[int, SearchDocument | None]) -> int:
 def snapshot_path() -> Path:
     """This database's snapshot file in the data directory (one per database URL)."""
     tag = hashlib.sha256(settings.database_url.encode()).hexdigest()[:16]
-    return settings.data_dir / f"search-{tag}.npz"
+    return settings.data_dir / f"search-{tag}.snapshot"
 
 
 class EmbeddedStore:
@@ -102,6 +102,12 @@ class EmbeddedStore:
             else None
         )
         self._started = False
+        self._loaded = False  # the first catch-up (a snapshot load or a build) has finished
+
+    def loading(self) -> bool:
+        """Whether another thread is loading or building this index for the first time now
+        (``/readyz`` says not ready meanwhile rather than wait for it)."""
+        return not self._loaded and self._lock.locked()
 
     def _start(self, session: Session) -> None:
         """Load the snapshot if it fits this database (called once, under the lock)."""
@@ -141,6 +147,7 @@ class EmbeddedStore:
                     log.info("search snapshot does not match the database; rebuilding")
                     self.index, self.version, self._gone = EmbeddedIndex(), 0, set()
                     applied = self._catch_up(session)
+                self._loaded = True
             else:
                 applied = self._catch_up(session)
             if self._snapshot is not None and applied >= settings.search_snapshot_min:
@@ -209,3 +216,4 @@ class EmbeddedStore:
             self._checked = float("-inf")
             self._gone = set()
             self._started = True  # a reset means "read everything again", not the old snapshot
+            self._loaded = True
