@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from farmgate.coldchain import aggregates, readings, shipments, temperature
+from farmgate.errors import ValidationFailed
 from farmgate.models import Batch, ColdShipment, Role, TemperatureReading
 from tests.support import factories as f
 
@@ -230,3 +231,28 @@ def test_a_clash_with_another_transaction_falls_back_batch_by_batch(
             select(TemperatureReading.seq).where(TemperatureReading.device_id == device)
         )
         assert sorted(stored) == list(range(30))
+
+
+def test_a_bad_later_batch_stops_the_upload_while_the_copy_runs(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next batch is read while the current one is being copied: a file found too long
+    there (a limit of 20 readings, met in the third batch of 7) is refused as before, the
+    copy in flight is cancelled, and the session goes on working."""
+    monkeypatch.setattr(readings, "BATCH_READINGS", 7)
+    monkeypatch.setattr(readings, "MAX_READINGS_PER_UPLOAD", 20)
+    device = "SER-LATE-BAD"
+    shipment = _shipment(session, device)
+    session.commit()
+    rows = [(device, s, (T0 + timedelta(minutes=10 * s)).isoformat(), "4") for s in range(30)]
+    with pytest.raises(ValidationFailed) as caught:
+        readings.upload_readings(session, None, shipment, _csv(rows), "text/csv")  # type: ignore[arg-type]
+    assert caught.value.fields == {"file": "共 30 条"}
+    session.rollback()  # as the callers do
+    stored = session.scalars(
+        select(TemperatureReading.seq).where(TemperatureReading.device_id == device)
+    )
+    assert list(stored) == []
+    result = readings.upload_readings(session, None, shipment, _csv(rows[:20]), "text/csv")  # type: ignore[arg-type]
+    assert (result["received"], result["added"]) == (20, 20)
+    assert shipments.current_analysis(session, shipment) == _full(session, shipment)
