@@ -12,12 +12,14 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from farmgate.coldchain import aggregates, readings, shipments, temperature
+from farmgate.errors import ValidationFailed
 from farmgate.models import Batch, ColdShipment, Role, TemperatureReading
 from tests.support import factories as f
 
@@ -178,3 +180,79 @@ def test_readings_stored_elsewhere_are_seen(session: Session) -> None:
         select(TemperatureReading.seq).where(TemperatureReading.device_id == "SER-SHARED")
     )
     assert len(list(stored)) == 25
+
+
+def test_a_clash_with_another_transaction_falls_back_batch_by_batch(
+    committed_db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another transaction stores two of an upload's readings between the upload's check and
+    its COPY: that batch goes through the temporary table (only the rest counted as new), the
+    batches after it (read while the failed COPY ran) are stored as usual, and the analysis,
+    rebuilt once more after the race, equals the full one."""
+    if committed_db.dialect.name != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's")
+    monkeypatch.setattr(readings, "BATCH_READINGS", 7)
+    rebuilds: list[int] = []
+    rebuild = aggregates.rebuild
+    monkeypatch.setattr(aggregates, "rebuild", lambda *a: rebuilds.append(1) or rebuild(*a))
+    device = "SER-CLASH"
+    rows = [
+        (device, s, (T0 + timedelta(minutes=10 * s)).isoformat(), "9.5" if 10 <= s < 16 else "4")
+        for s in range(30)
+    ]
+    sizes: list[int] = []
+    copy = readings._insert_postgresql
+
+    def racing(session: Session, device: str, batch: list[readings.Reading], *rest: Any) -> Any:
+        sizes.append(len(batch))
+        if len(sizes) == 2:  # seq 7-13: another transaction stores 8 and 9 first, and commits
+            with Session(committed_db) as other:
+                at = [T0 + timedelta(minutes=10 * s) for s in (8, 9)]
+                other.add_all(
+                    TemperatureReading(device_id=device, seq=s, at=a, celsius=4.0)
+                    for s, a in zip((8, 9), at, strict=True)
+                )
+                other.commit()
+        return copy(session, device, batch, *rest)
+
+    monkeypatch.setattr(readings, "_insert_postgresql", racing)
+    with Session(committed_db) as session:
+        shipment = _shipment(session, device)
+        session.commit()
+        result = readings.upload_readings(session, None, shipment, _csv(rows), "text/csv")  # type: ignore[arg-type]
+        assert (result["received"], result["added"], result["duplicates"]) == (30, 28, 2)
+        assert not result["errors"]
+        assert sizes == [7, 7, 7, 7, 2]
+        session.commit()
+        assert rebuilds == [1, 1]  # the empty shipment's, and the one after the race
+        assert shipments.current_analysis(session, shipment) == _full(session, shipment)
+        assert shipment.breached  # 9.5 °C for 50 minutes
+        stored = session.scalars(
+            select(TemperatureReading.seq).where(TemperatureReading.device_id == device)
+        )
+        assert sorted(stored) == list(range(30))
+
+
+def test_a_bad_later_batch_stops_the_upload_while_the_copy_runs(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next batch is read while the current one is being copied: a file found too long
+    there (a limit of 20 readings, met in the third batch of 7) is refused as before, the
+    copy in flight is cancelled, and the session goes on working."""
+    monkeypatch.setattr(readings, "BATCH_READINGS", 7)
+    monkeypatch.setattr(readings, "MAX_READINGS_PER_UPLOAD", 20)
+    device = "SER-LATE-BAD"
+    shipment = _shipment(session, device)
+    session.commit()
+    rows = [(device, s, (T0 + timedelta(minutes=10 * s)).isoformat(), "4") for s in range(30)]
+    with pytest.raises(ValidationFailed) as caught:
+        readings.upload_readings(session, None, shipment, _csv(rows), "text/csv")  # type: ignore[arg-type]
+    assert caught.value.fields == {"file": "共 30 条"}
+    session.rollback()  # as the callers do
+    stored = session.scalars(
+        select(TemperatureReading.seq).where(TemperatureReading.device_id == device)
+    )
+    assert list(stored) == []
+    result = readings.upload_readings(session, None, shipment, _csv(rows[:20]), "text/csv")  # type: ignore[arg-type]
+    assert (result["received"], result["added"]) == (20, 20)
+    assert shipments.current_analysis(session, shipment) == _full(session, shipment)

@@ -95,13 +95,10 @@ def fold(
     neighbours). False when the state could not be updated in place (rebuild it).
     """
     raw = sorted((us, c) for _, us, c in new if us >= state.window_us)
-    if not raw:
+    if _append(state, raw, profile):
         return True
     state.add_values([c for _, c in raw])
     lo, hi = raw[0][0], raw[-1][0]
-    if state.last_us is None or lo > state.last_us:
-        state.extend(merge(raw, profile), profile)
-        return True
     # Out of order: read again the stretch that can change (series.Series.affected).
     device = col(TemperatureReading.device_id) == shipment.device_id
     at = col(TemperatureReading.at)
@@ -123,6 +120,23 @@ def fold(
         if seq not in fresh:
             old.append(sample)
     return state.replace(start, end, merge(old, profile), merge(every, profile), profile)
+
+
+def fold_appending(state: Series, new: Sequence[tuple[int, int, float]], profile: Profile) -> bool:
+    """``fold`` without the database, for readings that all come after the state's last one
+    (the usual upload); False, with ``state`` untouched, when ``fold`` must read. The readings
+    need not be stored yet: an upload folds a batch while PostgreSQL is still copying it."""
+    return _append(state, sorted((us, c) for _, us, c in new if us >= state.window_us), profile)
+
+
+def _append(state: Series, raw: list[Sample], profile: Profile) -> bool:
+    if not raw:
+        return True
+    if state.last_us is not None and raw[0][0] <= state.last_us:
+        return False
+    state.add_values([c for _, c in raw])
+    state.extend(merge(raw, profile), profile)
+    return True
 
 
 def _dt(us: int) -> datetime:

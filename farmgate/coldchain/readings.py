@@ -13,6 +13,11 @@ error message as before). PostgreSQL stores a batch with ``COPY`` (text) into a 
 table and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING seq``; SQLite with one
 raw ``executemany`` of values already in its storage format, after looking up which sequence
 numbers are stored already.
+
+Overlap. While PostgreSQL takes in one batch's COPY (psycopg's writer thread sends the bytes,
+waiting on the socket without the GIL), the request's thread reads and parses the next batch
+and folds the batch being copied into the aggregates when it needs nothing read back; so the
+server and PostgreSQL work at once rather than in turn, with at most two batches in memory.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ import io
 import itertools
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, NamedTuple
 
+from psycopg.copy import QueuedLibpqWriter
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -223,15 +229,25 @@ def store_readings(session: Session, readings: Sequence[Reading]) -> int:
     return added
 
 
-def _insert(session: Session, device: str, rows: list[Reading]) -> tuple[list[Reading], bool]:
+def _insert(
+    session: Session,
+    device: str,
+    rows: list[Reading],
+    during: Callable[[list[Reading]], None] | None = None,
+) -> tuple[list[Reading], bool]:
     """Store one device's readings; returns the ones that were new, and whether that list is
-    exact (False if another transaction stored some of the same readings meanwhile)."""
+    exact (False if another transaction stored some of the same readings meanwhile).
+
+    ``during`` is called once with the readings about to be stored, while PostgreSQL stores
+    them (COPY), or after they are stored (SQLite); it must not use the session."""
     if len({r.seq for r in rows}) != len(rows):  # a reading twice in the file: the first counts
         firsts: dict[int, Reading] = {}
         for r in rows:
             firsts.setdefault(r.seq, r)
         rows = list(firsts.values())
     if not rows:
+        if during is not None:
+            during([])
         return [], True
     stored = set(
         session.execute(
@@ -244,10 +260,15 @@ def _insert(session: Session, device: str, rows: list[Reading]) -> tuple[list[Re
     )
     new = [r for r in rows if r.seq not in stored] if stored else rows
     if not new:
+        if during is not None:
+            during([])
         return [], True
     if session.get_bind().dialect.name == "postgresql":
-        return _insert_postgresql(session, device, new)
-    return new, _insert_sqlite(session, device, new)
+        return _insert_postgresql(session, device, new, during)
+    complete = _insert_sqlite(session, device, new)
+    if during is not None:
+        during(new)
+    return new, complete
 
 
 def _copy_text(value: str) -> str:
@@ -257,11 +278,17 @@ def _copy_text(value: str) -> str:
 
 
 def _insert_postgresql(
-    session: Session, device: str, rows: list[Reading]
+    session: Session,
+    device: str,
+    rows: list[Reading],
+    during: Callable[[list[Reading]], None] | None = None,
 ) -> tuple[list[Reading], bool]:
     """``COPY`` straight into the table (text format; the times as they were written). Should
     another transaction have stored one of them meanwhile, the batch goes through a temporary
-    table and ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` instead."""
+    table and ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` instead.
+
+    The COPY's bytes are sent by psycopg's writer thread, and ``during`` runs meanwhile in
+    this one (the upload parses its next batch), so Python and PostgreSQL work at once."""
     prefix = _copy_text(device) + "\t"
     body = "".join(
         [
@@ -273,7 +300,7 @@ def _insert_postgresql(
     integrity_error = connection.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
     try:
         with session.begin_nested():
-            _copy(session, "temperature_reading", body)
+            _copy(session, "temperature_reading", body, during and (lambda: during(rows)))
         return rows, True
     except integrity_error:
         pass
@@ -298,11 +325,20 @@ def _insert_postgresql(
     return [r for r in rows if r.seq in new], False
 
 
-def _copy(session: Session, table: str, body: bytes) -> None:
+def _copy(
+    session: Session, table: str, body: bytes, during: Callable[[], None] | None = None
+) -> None:
+    """COPY ``body`` into ``table``; with ``during``, the bytes go from a writer thread
+    (which waits on the socket without the GIL) while ``during`` runs here, and the COPY
+    ends after both (an exception from ``during`` cancels it)."""
     cursor = session.connection().connection.cursor()
     try:
-        with cursor.copy(f"COPY {table} (device_id, seq, at, celsius) FROM STDIN") as copy:
+        statement = f"COPY {table} (device_id, seq, at, celsius) FROM STDIN"
+        writer = QueuedLibpqWriter(cursor) if during is not None else None  # type: ignore[arg-type]
+        with cursor.copy(statement, writer=writer) as copy:
             copy.write(body)
+            if during is not None:
+                during()
     finally:
         cursor.close()
 
@@ -333,6 +369,12 @@ def _insert_sqlite(session: Session, device: str, rows: list[Reading]) -> bool:
     return bool(added == len(rows))
 
 
+def _samples(new: list[Reading]) -> list[tuple[int, int, float]]:
+    """(seq, microseconds since the epoch, celsius), as the aggregates take them."""
+    epoch, us = EPOCH, ONE_US
+    return [(r.seq, (r.at - epoch) // us, r.celsius) for r in new]
+
+
 def upload_readings(
     session: Session,
     actor: Account,
@@ -344,7 +386,8 @@ def upload_readings(
 
     The file is read as it streams, ``BATCH_READINGS`` rows at a time: each batch is stored
     and folded into the shipment's running aggregates (series.py), so neither the file's
-    rows nor the shipment's series are ever held whole.
+    rows nor the shipment's series are ever held whole. The next batch is read while
+    PostgreSQL stores the current one (``_insert``'s ``during``).
     """
     source: BinaryIO = io.BytesIO(raw) if isinstance(raw, bytes | bytearray) else raw
     errors: dict[str, str] = {}
@@ -361,18 +404,33 @@ def upload_readings(
     assert state is not None
     exact = True
     received = added = foreign = 0
-    while chunk := list(itertools.islice(rows, BATCH_READINGS)):
+    ahead: list[list[Reading]] = []  # the next batch, read while this one is stored
+    folded_ahead = False  # this batch folded in while it was stored (in time order, after all)
+
+    def meanwhile(new: list[Reading]) -> None:
+        # PostgreSQL is storing ``new`` (or has, on SQLite): read the next batch, and fold
+        # ``new`` in if it needs no reading back (if the COPY then fails, the upload does
+        # not keep its aggregates: ``exact`` becomes False below).
+        nonlocal folded_ahead
+        ahead.append(list(itertools.islice(rows, BATCH_READINGS)))
+        if exact and new:
+            folded_ahead = aggregates.fold_appending(state, _samples(new), profile)
+
+    chunk = list(itertools.islice(rows, BATCH_READINGS))
+    while chunk:
         mine = [r for r in chunk if r.device_id == device]
         foreign += len(chunk) - len(mine)
         received += len(mine)
-        if not mine:
-            continue
-        new, complete = _insert(session, device, mine)
+        folded_ahead = False
+        if mine:
+            new, complete = _insert(session, device, mine, meanwhile)
+        else:
+            new, complete = [], True
+            meanwhile(new)
+        chunk = ahead.pop()
         added += len(new)
-        if exact and complete and new:
-            epoch, us = EPOCH, ONE_US
-            folded = [(r.seq, (r.at - epoch) // us, r.celsius) for r in new]
-            exact = aggregates.fold(session, shipment, state, folded, profile)
+        if exact and complete and new and not folded_ahead:
+            exact = aggregates.fold(session, shipment, state, _samples(new), profile)
         elif not complete:
             exact = False
     if foreign:
