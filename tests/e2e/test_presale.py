@@ -35,12 +35,7 @@ def _simulate_payment(page, link: str, url: str, until: str) -> None:  # type: i
     page.wait_for_selector("text=确认支付（模拟）")
     submit(page, "text=确认支付（模拟）")
     page.wait_for_selector("text=支付成功（模拟）")
-    for _ in range(50):
-        page.goto(url)
-        if until in page.content():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{until} never shown")
+    _wait_for(page, url, until)
 
 
 def test_a_presale_with_a_deposit_balance_harvest_and_packing(page, app_db: Path) -> None:  # type: ignore[no-untyped-def]
