@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from farmgate.config import settings
 from farmgate.db import utcnow
-from farmgate.ledger import settlement
+from farmgate.ledger import accounts, posting, settlement
 from farmgate.models import Payout, Role
 from tests.support import desk
 from tests.support import factories as f
 from tests.support.images import jpeg
 from tests.support.ledger import complete, post_pending
+from tests.support.presale import buy, open_presale
 from tests.support.web import csrf_token
 
 
@@ -135,3 +136,16 @@ def test_the_township_records_station_cash_paid_into_the_bank(client, session: S
     assert done.status_code == 303
     again = client.post("/township/money/cash-handover", data=form)
     assert "已经登记过了" in again.text
+
+
+def test_the_township_sees_the_pre_sale_deposits_it_holds(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    shop = desk.shop(session)
+    open_presale(session, shop, cap=5, deposit_fen=1000)
+    order = buy(session, shop, 2)
+    post_pending(session)
+    held = -posting.balance(session, accounts.PRESALE_DEPOSITS)
+    assert 0 < held < order.total_fen  # the deposit, not the order's value
+    admin = f.create_account(session, role=Role.ADMIN)
+    f.login_browser(client, session, admin)
+    page = client.get("/township/money")
+    assert f"定金共 <b>¥{held // 100}.{held % 100:02d}</b>" in page.text

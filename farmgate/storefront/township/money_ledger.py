@@ -44,6 +44,8 @@ def _list_page(
         section="orders",
         rows=statements.balances(session),
         station_cash=posting.balance(session, accounts.STATION_CASH),
+        # A liability (credit balance): deposits of pre-sale orders whose balance is not in.
+        deposits_held=-posting.balance(session, accounts.PRESALE_DEPOSITS),
         errors=errors or {},
         **kw,
     )
