@@ -245,6 +245,15 @@ def test_sheet_page_count(count: int, pages: int) -> None:
     assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == pages
 
 
+def test_a_sheet_is_one_print_run_at_most() -> None:
+    """Each page is a 300 dpi bitmap: 985 single-label pages took 45 s and 27 MB."""
+    with pytest.raises(ValueError, match="一次最多打印 400 张、50 页"):
+        label_sheet_pdf(_labels(51), columns=1, rows=1, dpi=72)
+    with pytest.raises(ValueError, match="一次最多打印 400 张"):
+        label_sheet_pdf([_labels(1)[0]] * 401, dpi=72)
+    assert len(PdfParser(buf=label_sheet_pdf(_labels(50), columns=1, rows=1, dpi=72)).pages) == 50
+
+
 def test_long_runs_are_written_in_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     items = _labels(5)
     one_by_one = [label_sheet_pdf([label], columns=1, rows=1, dpi=72) for label in items]

@@ -147,6 +147,12 @@ def test_qr_codes_and_label_sheets_decode_to_the_trace_links(client, farm) -> No
         f"/api/v1/batches/{batch['id']}/labels.pdf?count=4", headers=farm["staff"]
     )
     assert too_many.status_code == 422  # no serials issued yet
+    pages = client.get(
+        f"/api/v1/batches/{batch['id']}/labels.pdf?count=51&columns=1&rows=1&serials=false",
+        headers=farm["staff"],
+    )
+    assert pages.status_code == 422 and "50 页" in pages.json()["error"]["message"]
+    assert pages.json()["error"]["fields"]["count"] == "每页 1 个时，一次最多 50 个"
     urls = client.post(
         f"/api/v1/batches/{batch['id']}/serials", json={"count": 6}, headers=farm["staff"]
     ).json()["urls"]

@@ -284,11 +284,18 @@ def label_sheet(
     session: SessionDep,
     account: CurrentAccount,
     start: int = Query(default=1, ge=1),
-    count: int = Query(default=40, ge=1, le=2000),
+    count: int = Query(default=40, ge=1, le=labels.MAX_LABELS),
     columns: int = Query(default=4, ge=1, le=10),
     rows: int = Query(default=10, ge=1, le=20),
     serials: bool = Query(default=True, description="false 时打印批次码"),
 ) -> Response:
+    """At most ``MAX_LABELS`` labels and ``MAX_PAGES`` pages a PDF (one print run)."""
+    if labels.sheet_pages(count, columns, rows) > labels.MAX_PAGES:
+        most = labels.MAX_PAGES * columns * rows
+        raise ValidationFailed(
+            f"一次最多打印 {labels.MAX_PAGES} 页标签",
+            fields={"count": f"每页 {columns * rows} 个时，一次最多 {most} 个"},
+        )
     batch = service.get_batch(session, account, batch_id)
     items = serial_codes.sheet_labels(session, batch, start=start, count=count, serials=serials)
     pdf = labels.label_sheet_pdf(items, columns=columns, rows=rows)

@@ -254,6 +254,16 @@ def _check_int(name: str, value: object, low: int, high: int) -> int:
     return value
 
 
+MAX_LABELS = 400  # one print run: ten A4 sheets of 40
+_CELL_CACHE = 16
+MAX_PAGES = 50  # each page is a 300 dpi bitmap (about 45 ms and 27 KB to 1 MB each)
+
+
+def sheet_pages(count: int, columns: int, rows: int) -> int:
+    """How many pages ``count`` labels take, ``columns`` x ``rows`` a page."""
+    return -(-count // (columns * rows))
+
+
 def label_sheet_pdf(
     labels: Sequence[Label],
     *,
@@ -279,6 +289,8 @@ def label_sheet_pdf(
     labels = list(labels)
     if not labels:
         raise ValueError("没有要打印的标签")
+    if len(labels) > MAX_LABELS or sheet_pages(len(labels), columns, rows) > MAX_PAGES:
+        raise ValueError(f"一次最多打印 {MAX_LABELS} 张、{MAX_PAGES} 页标签")
     if not all(isinstance(label, Label) for label in labels):
         raise ValueError("labels 中的每一项都应是 Label")
 
@@ -293,10 +305,12 @@ def label_sheet_pdf(
     # A bilevel page image takes a byte per pixel (8.7 MB for A4 at 300 dpi), so long runs are
     # rendered and written in batches; each batch after the first is an incremental update.
     batch = max(1, _BATCH_PIXELS // (width * height))
+    # A lot's labels are all the same: each distinct (label, cell size) is drawn once.
+    cells: dict[tuple[Label, int, int], Image.Image] = {}
     out = io.BytesIO()
     for first in range(0, len(pages), batch):
         images = [
-            _render_page(pages[p], (width, height), grid, p * per_page)
+            _render_page(pages[p], (width, height), grid, p * per_page, cells)
             for p in range(first, min(first + batch, len(pages)))
         ]
         images[0].save(
@@ -317,30 +331,32 @@ def _render_page(
     size: tuple[int, int],
     grid: tuple[float, float, float, int],
     numbered_from: int,
+    cells: dict[tuple[Label, int, int], Image.Image],
 ) -> Image.Image:
     margin, cell_w, cell_h, columns = grid
     sheet = Image.new("1", size, 1)
-    draw = ImageDraw.Draw(sheet)
     for i, label in enumerate(page_labels):
         row, col = divmod(i, columns)
-        box = (
-            round(margin + col * cell_w),
-            round(margin + row * cell_h),
-            round(margin + (col + 1) * cell_w),
-            round(margin + (row + 1) * cell_h),
-        )
-        try:
-            _draw_cell(sheet, draw, box, label)
-        except ValueError as exc:
-            raise ValueError(f"第 {numbered_from + i + 1} 个标签：{exc}") from None
+        left, top = round(margin + col * cell_w), round(margin + row * cell_h)
+        right, bottom = round(margin + (col + 1) * cell_w), round(margin + (row + 1) * cell_h)
+        key = (label, right - left, bottom - top)
+        cell = cells.get(key)
+        if cell is None:
+            try:
+                cell = _draw_cell(label, right - left, bottom - top)
+            except ValueError as exc:
+                raise ValueError(f"第 {numbered_from + i + 1} 个标签：{exc}") from None
+            if len(cells) >= _CELL_CACHE:
+                cells.clear()  # per-unit labels all differ: keep only the last few
+            cells[key] = cell
+        sheet.paste(cell, (left, top))
     return sheet
 
 
-def _draw_cell(
-    sheet: Image.Image, draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], label: Label
-) -> None:
-    left, top, right, bottom = box
-    cell_w, cell_h = right - left, bottom - top
+def _draw_cell(label: Label, cell_w: int, cell_h: int) -> Image.Image:
+    """One label drawn on its own cell-sized bilevel image."""
+    cell = Image.new("1", (cell_w, cell_h), 1)
+    draw = ImageDraw.Draw(cell)
     pad = round(min(cell_w, cell_h) * 0.06)
     subtitle = _clean(label.subtitle)
     title_px, subtitle_px, text_height = _text_sizes(max(8, round(cell_h * 0.085)), subtitle)
@@ -350,9 +366,10 @@ def _draw_cell(
     if module_px < _MIN_MODULE_PX:
         raise ValueError("标签格子太小，二维码无法清晰打印（请减少行列数或提高 dpi）")
     code = _qr_image(matrix, module_px)
-    center_x = left + cell_w / 2
-    sheet.paste(code, (round(center_x - code.width / 2), top + pad))
-    text_top = top + pad + code.height
+    center_x = cell_w / 2
+    cell.paste(code, (round(center_x - code.width / 2), pad))
+    text_top = pad + code.height
     max_width = cell_w - 2 * pad
     _draw_line(draw, _clean(label.title), title_px, center_x, text_top, max_width)
     _draw_line(draw, subtitle, subtitle_px, center_x, text_top + _line_height(title_px), max_width)
+    return cell

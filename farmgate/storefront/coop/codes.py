@@ -25,7 +25,7 @@ LAYOUTS = {
     "a4-12": ("A4", 2, 6, "A4 大标签 12 格（2 列 × 6 行）"),
     "a5-8": ("A5", 2, 4, "A5 纸 8 格（2 列 × 4 行）"),
 }
-MAX_LABELS_PER_PDF = 400  # ten A4 sheets of 40: enough for one print run on a phone
+MAX_LABELS_PER_PDF = labels.MAX_LABELS  # ten A4 sheets of 40: one print run on a phone
 
 
 # --- per-unit codes ---------------------------------------------------------------------
