@@ -45,16 +45,18 @@ PRICE_MIN = _per_product(func.min(col(Sku.price_fen)))
 PRICE_MAX = _per_product(func.max(col(Sku.price_fen)))
 
 
+def _photo_urls(key: str, widths: str) -> dict[int, str]:
+    url = get_storage().url
+    return {int(w): url(f"{key}-{w}.webp") for w in widths.split(",")}
+
+
 def photo_public(photo: ProductPhoto) -> PhotoPublic:
-    storage = get_storage()
     return PhotoPublic(
         id=pk(photo),
         position=photo.position,
         width=photo.width,
         height=photo.height,
-        urls={
-            int(w): storage.url(f"{photo.storage_key}-{w}.webp") for w in photo.widths.split(",")
-        },
+        urls=_photo_urls(photo.storage_key, photo.widths),
     )
 
 
@@ -169,11 +171,6 @@ def _core(session: Session) -> Any:
     """The session's connection, for statements that load no ORM objects: executed there they
     skip the ORM's per-statement work (same transaction, same connection)."""
     return session.connection()
-
-
-def _photo_urls(key: str, widths: str) -> dict[int, str]:
-    url = get_storage().url
-    return {int(w): url(f"{key}-{w}.webp") for w in widths.split(",")}
 
 
 def summary_from_row(row: Any) -> ProductSummary:
