@@ -10,7 +10,6 @@ The storm itself is bench/checkout_storm.py's, which prints the same figures.
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
@@ -23,17 +22,12 @@ from tests.support import factories as f
 
 BUYERS = 200
 UNITS = 10
-LATENCY_BUDGET = 2.0  # seconds, p99 on a machine with a core to spare
-
-
-def _latency_budget() -> float:
-    """LATENCY_BUDGET, stretched (at most 4x) for what else keeps the cores busy: the storm is
-    bound by CPU, and its own 200 clients run on the same 2 cores as the server (about half the
-    machine, which the load average, a minute behind, does not show yet). Measured here with
-    nothing else running: p99 1.9-2.4 s on PostgreSQL. The fault this guards against stalled
-    requests for 30 s, far beyond even the stretched budget."""
-    busy = os.getloadavg()[0] / (os.cpu_count() or 1) + 0.5
-    return LATENCY_BUDGET * min(max(busy, 1.5), 4.0)
+# The fault this guards against held requests until the pool's 30 s timeout (or SQLite's busy
+# timeout) gave up. How fast the storm runs is bench/checkout_storm.py's to print, not this
+# test's to time: on 2 shared cores its p99 moved from 1.9 s to 3.2 s with what else ran, and a
+# bound that tight failed CI on load, not on a fault. A request still waiting after half the
+# stall is stuck, whatever the load.
+STUCK_AFTER = 15.0  # seconds
 
 
 def test_two_hundred_checkouts_for_ten_units(committed_db: Engine, tmp_path: Path) -> None:
@@ -60,12 +54,14 @@ def test_two_hundred_checkouts_for_ten_units(committed_db: Engine, tmp_path: Pat
     assert result.count(201) == UNITS
     assert result.sold_out == BUYERS - UNITS  # 409 with {"error": {"code": "out_of_stock"}}
     p50, p99 = result.percentile(0.5), result.percentile(0.99)
-    budget = _latency_budget()
-    assert p99 < budget, f"checkout p99 {p99:.2f} s (p50 {p50:.2f} s), budget {budget:.1f} s"
+    slowest_checkout = result.percentile(1.0)
+    assert slowest_checkout < STUCK_AFTER, (
+        f"a checkout waited {slowest_checkout:.2f} s (p50 {p50:.2f} s, p99 {p99:.2f} s)"
+    )
     # The storm did not take the rest of the site down with it.
     assert result.pages and result.page_errors == 0
     slowest = max(result.pages)
-    assert slowest < budget, f"a product page took {slowest:.2f} s meanwhile"
+    assert slowest < STUCK_AFTER, f"a product page took {slowest:.2f} s meanwhile"
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Order)) == UNITS
         assert session.scalar(select(Sku.stock).where(Sku.id == sku_id)) == 0
