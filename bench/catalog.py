@@ -22,19 +22,19 @@ import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from loadgen import drive  # noqa: E402
 
+from bench._pg import fresh_pg  # noqa: E402
 from farmgate import db  # noqa: E402
 from farmgate.demo.seed import TOWNSHIP, VILLAGES  # noqa: E402
 from farmgate.models import CATEGORIES, Cooperative, Product, Sku, Township, Village  # noqa: E402
 from farmgate.validators import uscc_check_char  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 NAMES = [
     "干红辣椒",
     "剁辣椒",
@@ -50,15 +50,6 @@ NAMES = [
     "茶叶",
 ]
 SPECS = ["250g", "500g 袋装", "1kg 袋装", "礼盒"]
-
-
-def fresh_pg(name: str) -> str:
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
 def seed(url: str, n: int) -> tuple[list[int], list[int]]:

@@ -28,11 +28,11 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._pg import fresh_pg  # noqa: E402
 from bench.buyers import SMS_LIMITS, register_buyer  # noqa: E402
 from farmgate.payments.simulator import start_simulator  # noqa: E402
 from farmgate.sms.simulator import start_sms_simulator  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ADDRESS = {
     "recipient": "压测",
     "phone": "13912345678",
@@ -44,15 +44,6 @@ ADDRESS = {
     "address_detail": "1组1号",
     "delivery_method": "courier",
 }
-
-
-def fresh_pg(name: str) -> str:
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
 def free_port() -> int:

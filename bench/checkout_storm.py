@@ -27,14 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._pg import fresh_pg  # noqa: E402
 from farmgate.simulation import free_port  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ADDRESS = {
     "recipient": "压测",
     "phone": "13912345678",
@@ -193,13 +193,7 @@ def guest_carts(sku_id: int, count: int) -> list[str]:
 def fresh_database(kind: str) -> str:
     if kind == "sqlite":
         return f"sqlite:///{tempfile.mkdtemp()}/storm.db"
-    name = "farmgate_bench_storm"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    return fresh_pg("farmgate_bench_storm")
 
 
 def run(url: str, buyers: int, stock: int, threads: int) -> None:
