@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import (
-    bindparam,
-    func,
-    literal_column,
-    null,
-    select,
-    true,
-    union_all,
-)
+from sqlalchemy import JSON, bindparam, func, select, true
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import col
 
 from farmgate.catalog.schemas import (
@@ -215,14 +210,85 @@ def product_rows(session: Session, ids: Sequence[int]) -> list[ProductSummary]:
     return [summary_from_row(rows[i]) for i in ids if i in rows]
 
 
+class _JsonRows(FunctionElement[Any]):
+    """SQL: a JSON array holding one array of the given columns per row the aggregate reads,
+    in no particular order (SQLite before 3.44 has no ORDER BY in an aggregate: the caller
+    sorts). NULL (PostgreSQL) or ``[]`` (SQLite) without rows."""
+
+    name = "json_rows"
+    type = JSON()
+    inherit_cache = True
+
+
+@compiles(_JsonRows, "postgresql")
+def _json_rows_pg(element: _JsonRows, compiler: Any, **kw: Any) -> str:
+    return f"json_agg(json_build_array({compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(_JsonRows, "sqlite")
+def _json_rows_sqlite(element: _JsonRows, compiler: Any, **kw: Any) -> str:
+    return f"json_group_array(json_array({compiler.process(element.clauses, **kw)}))"
+
+
+def _rows_of(entity: Any, *columns: Any, where: Any) -> Any:
+    return (
+        select(_JsonRows(*columns))
+        .where(col(entity.product_id) == Product.id, where)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+
+
+# The product's active SKUs and its photos, each as one JSON array read with the product.
+_SKU_ROWS = _rows_of(
+    Sku,
+    col(Sku.id),
+    col(Sku.spec),
+    col(Sku.price_fen),
+    col(Sku.stock),
+    col(Sku.weight_g),
+    where=col(Sku.is_active),
+)
+_PHOTO_ROWS = _rows_of(
+    ProductPhoto,
+    col(ProductPhoto.id),
+    col(ProductPhoto.position),
+    col(ProductPhoto.width),
+    col(ProductPhoto.height),
+    col(ProductPhoto.storage_key),
+    col(ProductPhoto.widths),
+    where=true(),
+)
+_BY_PRICE = itemgetter(2, 0)  # SKUs: cheapest first, then by id
+_BY_POSITION = itemgetter(1, 0)  # photos: by position, then by id
+
+
 def detail_statement(*extra: Any, outerjoin: tuple[Any, Any] | None = None) -> Any:
-    """The statement of :func:`public_detail_row`; ``extra`` columns (and an outer join) let a
-    page read what else it shows about the product in the same statement."""
-    statement = summary_select(
-        col(Product.description),
-        col(Product.shelf_life_days),
-        col(Cooperative.service_phone),
-        *extra,
+    """The statement of :func:`public_detail_row`: the product, its names, its active SKUs and
+    its photos in one row; ``extra`` columns (and an outer join) let a page read what else it
+    shows about the product in the same statement."""
+    statement: Any = (
+        select(
+            col(Product.id),
+            col(Product.name),
+            col(Product.category),
+            col(Product.unit),
+            col(Product.storage_class),
+            col(Product.cooperative_id),
+            col(Cooperative.name).label("cooperative_name"),
+            col(Product.village_id),
+            col(Village.name).label("village_name"),
+            col(Product.published_at),
+            col(Product.description),
+            col(Product.shelf_life_days),
+            col(Cooperative.service_phone),
+            _SKU_ROWS.label("skus"),
+            _PHOTO_ROWS.label("photos"),
+            *extra,
+        )
+        .select_from(Product)
+        .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
+        .outerjoin(Village, col(Village.id) == Product.village_id)
     )
     if outerjoin is not None:
         statement = statement.outerjoin(*outerjoin)
@@ -230,69 +296,52 @@ def detail_statement(*extra: Any, outerjoin: tuple[Any, Any] | None = None) -> A
 
 
 _ON_SALE_BY_ID = detail_statement()
-# The product's active SKUs (cheapest first) and its photos (in their order), in one statement:
-# both are (kind, id, text, int, int, int, flag, text) rows, sorted by kind, then the key.
-_SKUS_AND_PHOTOS: Any = union_all(
-    select(
-        literal_column("'sku'").label("kind"),
-        col(Sku.id),
-        col(Sku.spec).label("text"),
-        col(Sku.price_fen).label("a"),
-        col(Sku.stock).label("b"),
-        col(Sku.weight_g).label("c"),
-        col(Sku.is_active).label("flag"),
-        null().label("widths"),
-    ).where(col(Sku.product_id) == bindparam("id"), col(Sku.is_active)),
-    select(
-        literal_column("'photo'"),
-        col(ProductPhoto.id),
-        col(ProductPhoto.storage_key),
-        col(ProductPhoto.position),
-        col(ProductPhoto.width),
-        col(ProductPhoto.height),
-        true(),
-        col(ProductPhoto.widths),
-    ).where(col(ProductPhoto.product_id) == bindparam("id")),
-).order_by(literal_column("kind").desc(), literal_column("a"), literal_column("id"))
 
 
 def public_detail_row(
-    session: Session,
-    product_id: int,
-    statement: Any = _ON_SALE_BY_ID,
-    *,
-    loads_objects: bool = False,
+    session: Session, product_id: int, statement: Any = _ON_SALE_BY_ID
 ) -> tuple[ProductDetail, Any]:
     """A product on sale as its public page and the API show it, and the row it came from
     (its cooperative's ``service_phone``, and the extra columns of a :func:`detail_statement`),
-    in two statements; NotFound when it is not on sale. ``loads_objects``: the statement's
-    extras include an ORM entity (the session must load it)."""
-    executor = session if loads_objects else _core(session)
-    row = executor.execute(statement, {"id": product_id}).first()
+    in one statement; NotFound when it is not on sale."""
+    row = _core(session).execute(statement, {"id": product_id}).first()
     if row is None:
         raise NotFound("商品不存在或已下架", context={"product_id": product_id})
-    skus: list[SkuPublic] = []
-    photos: list[PhotoPublic] = []
-    for r in _core(session).execute(_SKUS_AND_PHOTOS, {"id": product_id}):
-        if r.kind == "sku":
-            skus.append(
-                SkuPublic.model_construct(
-                    id=r.id, spec=r.text, price_fen=r.a, stock=r.b, weight_g=r.c, is_active=True
-                )
-            )
-        else:
-            photos.append(
-                PhotoPublic.model_construct(
-                    id=r.id,
-                    position=r.a,
-                    width=r.b,
-                    height=r.c,
-                    urls=_photo_urls(r.text, r.widths),
-                )
-            )
-    summary = summary_from_row(row)
+    skus = [
+        SkuPublic.model_construct(
+            id=sku_id, spec=spec, price_fen=price, stock=stock, weight_g=weight, is_active=True
+        )
+        for sku_id, spec, price, stock, weight in sorted(row.skus or (), key=_BY_PRICE)
+    ]
+    photos = [
+        PhotoPublic.model_construct(
+            id=photo_id,
+            position=position,
+            width=width,
+            height=height,
+            urls=_photo_urls(key, widths),
+        )
+        for photo_id, position, width, height, key, widths in sorted(
+            row.photos or (), key=_BY_POSITION
+        )
+    ]
+    prices = [s.price_fen for s in skus]
     detail = ProductDetail.model_construct(
-        **{**summary.__dict__, "cover": photos[0] if photos else None},
+        id=row.id,
+        name=row.name,
+        category=row.category,
+        category_name=CATEGORIES.get(row.category, row.category),
+        unit=row.unit,
+        storage_class=str(row.storage_class),  # a StrEnum member or its text: the text
+        cooperative_id=row.cooperative_id,
+        cooperative_name=row.cooperative_name or "",
+        village_id=row.village_id,
+        village_name=row.village_name or "",
+        price_min_fen=min(prices, default=None),
+        price_max_fen=max(prices, default=None),
+        in_stock=bool(sum(s.stock for s in skus)),
+        cover=photos[0] if photos else None,
+        published_at=row.published_at,
         description=row.description,
         shelf_life_days=row.shelf_life_days,
         skus=skus,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -75,11 +77,13 @@ def home(
     )
 
 
-# The product, and what else its page shows (the lot it links to, whether it has open pre-sales,
-# its reviews' count and average), in one statement; the SKUs and photos in a second.
+# The product and what else its page shows (its SKUs and photos, the lot it links to, whether it
+# has open pre-sales, its reviews' count and average), in one statement of Core columns.
 _REVIEW_COUNT, _REVIEW_AVERAGE = reviews.counts_of(Product.id)
 _PRODUCT_PAGE = views.detail_statement(
-    Batch,
+    col(Batch.gtin).label("lot_gtin"),
+    col(Batch.lot_code),
+    col(Batch.harvest_date),
     presale.open_count_of(Product.id).label("presales"),
     _REVIEW_COUNT.label("review_count"),
     _REVIEW_AVERAGE.label("review_average"),
@@ -87,13 +91,26 @@ _PRODUCT_PAGE = views.detail_statement(
 )
 
 
+@dataclass(frozen=True)
+class _Lot:
+    """The product's current lot, as its page shows it (building a ``Batch`` costs more than
+    the rest of the page's Python: its default factories are inspected on every build)."""
+
+    gtin: str
+    lot_code: str
+    harvest_date: date
+
+
 @catalogue_router.get("/products/{product_id}", response_class=HTMLResponse)
 def product_page(
     product_id: int, request: Request, session: SessionDep, account: PageAccount
 ) -> Response:
-    product, row = views.public_detail_row(session, product_id, _PRODUCT_PAGE, loads_objects=True)
-    batch: Batch | None = row.Batch
-    trace_path = trace_urls.trace_path(batch) if batch else None
+    product, row = views.public_detail_row(session, product_id, _PRODUCT_PAGE)
+    batch = None
+    trace_path = None
+    if row.lot_code is not None:
+        batch = _Lot(row.lot_gtin, row.lot_code, row.harvest_date)
+        trace_path = trace_urls.trace_path(cast("Batch", batch))  # reads gtin and lot_code
     photo = product.cover or (product.photos[0] if product.photos else None)
     card = wx.share_card(
         request,
