@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -110,7 +110,7 @@ def product_page(
     trace_path = None
     if row.lot_code is not None:
         batch = _Lot(row.lot_gtin, row.lot_code, row.harvest_date)
-        trace_path = trace_urls.trace_path(cast("Batch", batch))  # reads gtin and lot_code
+        trace_path = trace_urls.trace_path(batch)
     photo = product.cover or (product.photos[0] if product.photos else None)
     card = wx.share_card(
         request,
