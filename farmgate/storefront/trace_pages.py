@@ -23,7 +23,6 @@ from farmgate.errors import NotFound
 from farmgate.gs1 import compression, resolver
 from farmgate.gs1.digital_link import DigitalLink, InvalidDigitalLink, parse
 from farmgate.gs1.serials import check_serial
-from farmgate.models import ScanCount
 from farmgate.storefront import wechat_pages as wx
 from farmgate.storefront.templating import templates
 from farmgate.story import views
@@ -59,21 +58,20 @@ def _link(request: Request) -> DigitalLink:
 
 
 def resolve(
-    session: SessionDep, request: Request
-) -> tuple[views.Story, str | None, ScanCount | None]:
-    """The story of the batch (and checked serial) a Digital Link path names, and the code's
+    session: SessionDep, link: DigitalLink
+) -> tuple[views.Story, str | None, scans.StoredScans | None]:
+    """The story of the batch (and checked serial) a Digital Link names, and the code's
     stored scan counts."""
-    link = _link(request)
-    batch, head, scan_row = resolving.find_for_page(session, link)
+    lot = resolving.find_for_page(session, link)
     serial = link.serial
     secret = urls.serial_secret()
-    if serial is not None and check_serial(secret, batch.gtin, batch.lot_code, serial) is None:
+    if serial is not None and check_serial(secret, lot.gtin, lot.lot_code, serial) is None:
         raise NotFound(
             "此单品码无效：它不是该批次发放的编码，可能是假冒产品",
             code="unknown_serial",
             fields={"serial": serial},
         )
-    return views.cached_story(session, batch, serial, head), serial, scan_row
+    return views.cached_story(session, lot, serial), serial, lot.scans
 
 
 @router.api_route("/01/{rest:path}", methods=GET_HEAD)
@@ -83,7 +81,7 @@ def trace_page(request: Request, rest: str, session: SessionDep) -> Response:
         product = resolving.product_for_gtin(session, link.gtin)
         return RedirectResponse(resolving.product_path(product.id or 0), status_code=307)
     asked = resolver.link_type(request.query_params.get("linkType"))
-    story, serial, scan_row = resolve(session, request)
+    story, serial, scan_row = resolve(session, link)
     links = resolving.links(session, story.batch, link)
     if asked == "all" or (asked is None and resolver.wants_linkset(request.headers.get("accept"))):
         return JSONResponse(

@@ -14,7 +14,7 @@ from farmgate.errors import NotFound
 from farmgate.gs1.digital_link import DigitalLink
 from farmgate.gs1.gtin import to_gtin14
 from farmgate.gs1.resolver import CERTIFICATION, EPCIS, PIP, TRACEABILITY, Link
-from farmgate.models import Batch, Product, ProductStatus, ScanCount
+from farmgate.models import Batch, Product, ProductStatus
 from farmgate.trace import service
 
 
@@ -68,9 +68,7 @@ def find(session: Session, link: DigitalLink) -> Batch:
     return service.find_public(session, link.gtin, link.lot)
 
 
-def find_for_page(
-    session: Session, link: DigitalLink
-) -> tuple[Batch, str | None, ScanCount | None]:
+def find_for_page(session: Session, link: DigitalLink) -> service.PublicLot:
     """:func:`find`, with the chain's head hash and the scanned code's counts (one statement)."""
     if not link.lot:
         raise NotFound("二维码缺少批次号")
