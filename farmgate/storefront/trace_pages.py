@@ -14,6 +14,8 @@ redirected to its uncompressed form.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.convertors import Convertor, register_url_convertor
@@ -82,10 +84,11 @@ def trace_page(request: Request, rest: str, session: SessionDep) -> Response:
         return RedirectResponse(resolving.product_path(product.id or 0), status_code=307)
     asked = resolver.link_type(request.query_params.get("linkType"))
     story, serial, scan_row = resolve(session, link)
-    links = resolving.links(session, story.batch, link)
+    base, path = settings.public_base_url.rstrip("/"), link.path()
+    links = list(resolving.lot_links(base, story.batch.product_id, path))
     if asked == "all" or (asked is None and resolver.wants_linkset(request.headers.get("accept"))):
         return JSONResponse(
-            resolver.linkset(settings.public_base_url.rstrip("/") + link.path(), links),
+            resolver.linkset(base + path, links),
             media_type=resolver.LINKSET_TYPE,
             headers={"Cache-Control": "no-store"},
         )
@@ -106,10 +109,14 @@ def trace_page(request: Request, rest: str, session: SessionDep) -> Response:
         request, "trace.html", {"s": story, "account": None, "csrf_token": "", "card": card}
     )
     response.headers["Cache-Control"] = "no-store"  # counts and recalls must be current
-    response.headers["Link"] = resolver.link_header(
-        links, settings.public_base_url.rstrip("/") + link.path() + "?linkType=all"
-    )
+    response.headers["Link"] = _link_header(base, story.batch.product_id, path)
     return wx.with_share_csp(response, card)
+
+
+@lru_cache(maxsize=4096)  # the same for every scan of a code, like its links
+def _link_header(base: str, product_id: int, path: str) -> str:
+    links = list(resolving.lot_links(base, product_id, path))
+    return resolver.link_header(links, f"{base}{path}?linkType=all")
 
 
 @router.api_route("/.well-known/gs1resolver", methods=GET_HEAD)
