@@ -18,6 +18,7 @@ from functools import lru_cache
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.convertors import Convertor, register_url_convertor
 
 from farmgate.config import settings
@@ -29,7 +30,7 @@ from farmgate.storefront import wechat_pages as wx
 from farmgate.storefront.templating import templates
 from farmgate.story import views
 from farmgate.trace import resolving, scans, urls
-from farmgate.web.session import SessionDep
+from farmgate.web.unit import opens_own_unit
 
 router = APIRouter(include_in_schema=False)
 # Included after every other router (farmgate/app.py); it takes only what can be a compressed
@@ -60,7 +61,7 @@ def _link(request: Request) -> DigitalLink:
 
 
 def resolve(
-    session: SessionDep, link: DigitalLink
+    session: Session, link: DigitalLink
 ) -> tuple[views.Story, str | None, scans.StoredScans | None]:
     """The story of the batch (and checked serial) a Digital Link names, and the code's
     stored scan counts."""
@@ -77,7 +78,8 @@ def resolve(
 
 
 @router.api_route("/01/{rest:path}", methods=GET_HEAD)
-def trace_page(request: Request, rest: str, session: SessionDep) -> Response:
+@opens_own_unit  # the busiest page there is: no dependency to solve per scan
+def trace_page(request: Request, rest: str, session: Session) -> Response:
     link = _link(request)
     if not link.lot:  # a GTIN alone: the product, not a lot
         product = resolving.product_for_gtin(session, link.gtin)
