@@ -136,11 +136,11 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     )
     app.add_middleware(Guard)
     app.add_middleware(RequestContext)  # outermost: its id and timing cover the guard's 4xx
-    app.include_router(ops_router)
     # The hot public pages first: FastAPI tries each route in turn, and these paths are matched
-    # by no other route (tests/test_http_caching.py checks), so their place changes nothing else.
+    # by no other route (tests/test_route_order.py checks), so their place changes nothing else.
     app.include_router(catalogue_router)  # /, /products/{id}, /cooperatives/{id}
     app.include_router(trace_router)  # /01/{rest:path}, what every package's QR code opens
+    app.include_router(ops_router)  # /healthz, /readyz, /metrics: literal paths, asked rarely
     app.include_router(docs_router)
     app.include_router(api_router)
     app.include_router(epcis_router)  # /epcis/capture, /epcis/events (partners' API keys)

@@ -313,8 +313,8 @@ def can_publish(coop: Cooperative | None) -> bool:
     return coop is not None and coop.status == CooperativeStatus.APPROVED
 
 
-def _why_not(coop: Cooperative | None) -> str:
-    if coop is not None and coop.status == CooperativeStatus.SUSPENDED:
+def _why_not_status(status: str | None) -> str:
+    if status == CooperativeStatus.SUSPENDED:
         return "该产品的生产者已暂停在本平台发布（不再处于审核通过状态）"
     return "该产品的生产者尚未通过乡镇审核"
 
@@ -326,9 +326,15 @@ def ensure_public(session: Session, cooperative_id: int) -> None:
 
 def ensure_public_cooperative(coop: Cooperative | None) -> None:
     """:func:`ensure_public` for a cooperative already loaded."""
-    if not can_publish(coop):
+    ensure_public_status(coop.status if coop is not None else None)
+
+
+def ensure_public_status(status: str | None) -> None:
+    """:func:`ensure_public` for a cooperative's status read with something else (the trace
+    page reads it with the lot, without loading the cooperative)."""
+    if status != CooperativeStatus.APPROVED:
         raise NotFound(
-            f"{_why_not(coop)}，追溯信息暂不公开。请向购买渠道核实产品来源。",
+            f"{_why_not_status(status)}，追溯信息暂不公开。请向购买渠道核实产品来源。",
             code="producer_not_approved",
         )
 

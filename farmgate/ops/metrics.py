@@ -119,8 +119,16 @@ class DatabaseFigures(Collector):
 REGISTRY.register(DatabaseFigures())
 
 
+# Each series' child, looked up once: ``labels()`` checks and locks on every call.
+_series: dict[tuple[str, str, int], Any] = {}
+
+
 def observe(route: str, method: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(route, method, f"{status // 100}xx").observe(seconds)
+    key = (route, method, status // 100)
+    child = _series.get(key)
+    if child is None:
+        child = _series[key] = REQUESTS.labels(route, method, f"{status // 100}xx")
+    child.observe(seconds)
 
 
 def exposition() -> tuple[bytes, str]:

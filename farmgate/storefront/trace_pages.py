@@ -14,8 +14,11 @@ redirected to its uncompressed form.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.convertors import Convertor, register_url_convertor
 
 from farmgate.config import settings
@@ -23,12 +26,11 @@ from farmgate.errors import NotFound
 from farmgate.gs1 import compression, resolver
 from farmgate.gs1.digital_link import DigitalLink, InvalidDigitalLink, parse
 from farmgate.gs1.serials import check_serial
-from farmgate.models import ScanCount
 from farmgate.storefront import wechat_pages as wx
 from farmgate.storefront.templating import templates
 from farmgate.story import views
 from farmgate.trace import resolving, scans, urls
-from farmgate.web.session import SessionDep
+from farmgate.web.unit import opens_own_unit
 
 router = APIRouter(include_in_schema=False)
 # Included after every other router (farmgate/app.py); it takes only what can be a compressed
@@ -59,35 +61,36 @@ def _link(request: Request) -> DigitalLink:
 
 
 def resolve(
-    session: SessionDep, request: Request
-) -> tuple[views.Story, str | None, ScanCount | None]:
-    """The story of the batch (and checked serial) a Digital Link path names, and the code's
+    session: Session, link: DigitalLink
+) -> tuple[views.Story, str | None, scans.StoredScans | None]:
+    """The story of the batch (and checked serial) a Digital Link names, and the code's
     stored scan counts."""
-    link = _link(request)
-    batch, head, scan_row = resolving.find_for_page(session, link)
+    lot = resolving.find_for_page(session, link)
     serial = link.serial
     secret = urls.serial_secret()
-    if serial is not None and check_serial(secret, batch.gtin, batch.lot_code, serial) is None:
+    if serial is not None and check_serial(secret, lot.gtin, lot.lot_code, serial) is None:
         raise NotFound(
             "此单品码无效：它不是该批次发放的编码，可能是假冒产品",
             code="unknown_serial",
             fields={"serial": serial},
         )
-    return views.cached_story(session, batch, serial, head), serial, scan_row
+    return views.cached_story(session, lot, serial), serial, lot.scans
 
 
 @router.api_route("/01/{rest:path}", methods=GET_HEAD)
-def trace_page(request: Request, rest: str, session: SessionDep) -> Response:
+@opens_own_unit  # the busiest page there is: no dependency to solve per scan
+def trace_page(request: Request, rest: str, session: Session) -> Response:
     link = _link(request)
     if not link.lot:  # a GTIN alone: the product, not a lot
         product = resolving.product_for_gtin(session, link.gtin)
         return RedirectResponse(resolving.product_path(product.id or 0), status_code=307)
     asked = resolver.link_type(request.query_params.get("linkType"))
-    story, serial, scan_row = resolve(session, request)
-    links = resolving.links(session, story.batch, link)
+    story, serial, scan_row = resolve(session, link)
+    base, path = settings.public_base_url.rstrip("/"), link.path()
+    links = list(resolving.lot_links(base, story.batch.product_id, path))
     if asked == "all" or (asked is None and resolver.wants_linkset(request.headers.get("accept"))):
         return JSONResponse(
-            resolver.linkset(settings.public_base_url.rstrip("/") + link.path(), links),
+            resolver.linkset(base + path, links),
             media_type=resolver.LINKSET_TYPE,
             headers={"Cache-Control": "no-store"},
         )
@@ -108,10 +111,14 @@ def trace_page(request: Request, rest: str, session: SessionDep) -> Response:
         request, "trace.html", {"s": story, "account": None, "csrf_token": "", "card": card}
     )
     response.headers["Cache-Control"] = "no-store"  # counts and recalls must be current
-    response.headers["Link"] = resolver.link_header(
-        links, settings.public_base_url.rstrip("/") + link.path() + "?linkType=all"
-    )
+    response.headers["Link"] = _link_header(base, story.batch.product_id, path)
     return wx.with_share_csp(response, card)
+
+
+@lru_cache(maxsize=4096)  # the same for every scan of a code, like its links
+def _link_header(base: str, product_id: int, path: str) -> str:
+    links = list(resolving.lot_links(base, product_id, path))
+    return resolver.link_header(links, f"{base}{path}?linkType=all")
 
 
 @router.api_route("/.well-known/gs1resolver", methods=GET_HEAD)

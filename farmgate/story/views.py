@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from farmgate.caching import SingleFlightCache
 from farmgate.coldchain import shipments, temperature
+from farmgate.errors import NotFound
 from farmgate.media.storage import get_storage
 from farmgate.models import (
     Batch,
@@ -272,23 +273,19 @@ STORY_TTL_SECONDS = 10.0
 _stories: SingleFlightCache[Story] = SingleFlightCache(STORY_TTL_SECONDS)
 
 
-_UNREAD = "unread"
+def cached_story(session: Session, lot: service.PublicLot, serial: str | None = None) -> Story:
+    """The story, from the cache when nothing it says has changed (``lot``: the lot's values
+    and chain head as the page read them, in one statement); the lot itself is loaded only
+    when the story is built."""
+    key = (lot.id, serial, lot.head, lot.status, lot.excursion, lot.recall_reason)
+    return _stories.get(key, lambda: _story_of(session, lot.id, serial))
 
 
-def cached_story(
-    session: Session, batch: Batch, serial: str | None = None, head: str | None = _UNREAD
-) -> Story:
-    """The story, from the cache when nothing it says has changed. ``head``: the chain's head
-    hash when the caller read it already (with the batch, in one statement)."""
-    if head == _UNREAD:
-        head = session.scalars(
-            select(col(TraceEvent.hash))
-            .where(col(TraceEvent.batch_id) == batch.id)
-            .order_by(col(TraceEvent.seq).desc())
-            .limit(1)
-        ).first()
-    key = (batch.id, serial, head, batch.status, batch.excursion, batch.recall_reason)
-    return _stories.get(key, lambda: story(session, batch, serial))
+def _story_of(session: Session, batch_id: int, serial: str | None) -> Story:
+    batch = session.get(Batch, batch_id)
+    if batch is None:  # deleted since the page's statement read it
+        raise NotFound("没有找到这个批次，请核对包装上的二维码")
+    return story(session, batch, serial)
 
 
 def clear_cache() -> None:

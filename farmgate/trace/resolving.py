@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from farmgate.config import settings
 from farmgate.cooperatives.service import ensure_public
 from farmgate.errors import NotFound
 from farmgate.gs1.digital_link import DigitalLink
 from farmgate.gs1.gtin import to_gtin14
 from farmgate.gs1.resolver import CERTIFICATION, EPCIS, PIP, TRACEABILITY, Link
-from farmgate.models import Batch, Product, ProductStatus, ScanCount
+from farmgate.models import Batch, Product, ProductStatus
 from farmgate.trace import service
-
-
-def _base() -> str:
-    return settings.public_base_url.rstrip("/")
 
 
 def product_path(product_id: int) -> str:
@@ -43,13 +39,15 @@ def product_for_gtin(session: Session, gtin: str) -> Product:
     return product
 
 
-def links(session: Session, batch: Batch, link: DigitalLink) -> list[Link]:
-    """Every link of a scanned lot (or unit): product page, trace page, certificates, EPCIS."""
-    base = _base()
-    trace = base + link.path()
-    query = urlencode({"epc": "https://id.gs1.org" + link.path()})
-    return [
-        Link(PIP, base + product_path(batch.product_id), "商品详情"),
+# Every scan of a code asks for the same links: made once per code (Link is immutable).
+@lru_cache(maxsize=4096)
+def lot_links(base: str, product_id: int, path: str) -> tuple[Link, ...]:
+    """Every link of a scanned lot (or unit) at ``path`` (``DigitalLink.path()``) on the site
+    at ``base``: product page, trace page, certificates, EPCIS."""
+    trace = base + path
+    query = urlencode({"epc": "https://id.gs1.org" + path})
+    return (
+        Link(PIP, base + product_path(product_id), "商品详情"),
         Link(TRACEABILITY, trace, "溯源记录"),
         Link(CERTIFICATION, trace + "#certifications", "检测与认证"),
         Link(
@@ -59,7 +57,7 @@ def links(session: Session, batch: Batch, link: DigitalLink) -> list[Link]:
             media_type="application/ld+json",
             language="en",
         ),
-    ]
+    )
 
 
 def find(session: Session, link: DigitalLink) -> Batch:
@@ -68,9 +66,7 @@ def find(session: Session, link: DigitalLink) -> Batch:
     return service.find_public(session, link.gtin, link.lot)
 
 
-def find_for_page(
-    session: Session, link: DigitalLink
-) -> tuple[Batch, str | None, ScanCount | None]:
+def find_for_page(session: Session, link: DigitalLink) -> service.PublicLot:
     """:func:`find`, with the chain's head hash and the scanned code's counts (one statement)."""
     if not link.lot:
         raise NotFound("二维码缺少批次号")

@@ -26,7 +26,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -198,12 +198,20 @@ class ScanView:
 _UNREAD: Any = object()
 
 
+class StoredScans(NamedTuple):
+    """A code's stored counts, read with its lot (farmgate/trace/service.find_public_page)."""
+
+    scans: int
+    places: list[str]
+    clients: dict[str, list[str]] | None
+
+
 def record(
     session: Session,
     batch_id: int,
     serial: str,
     client_ip: str | None,
-    stored: ScanCount | None = _UNREAD,
+    stored: ScanCount | StoredScans | None = _UNREAD,
 ) -> ScanView:
     """Count this scan and return the code's counts (stored + waiting + this one). ``stored``:
     the code's row (or None: no row yet) when the caller read it already."""

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
 from farmgate.config import settings
-from farmgate.cooperatives.service import ensure_public, ensure_public_cooperative
+from farmgate.cooperatives.service import ensure_public, ensure_public_status
 from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from farmgate.gs1.gtin import gtin_from_prefix, is_valid_gtin, to_gtin14
@@ -32,6 +32,7 @@ from farmgate.models import (
 )
 from farmgate.timeutil import local_today
 from farmgate.trace import chain, facts
+from farmgate.trace.scans import StoredScans
 from farmgate.trace.schemas import (
     BatchIn,
     CorrectionIn,
@@ -84,35 +85,75 @@ def find_public(session: Session, gtin: str, lot: str) -> Batch:
     return batch
 
 
-def find_public_page(
-    session: Session, gtin: str, lot: str, serial: str
-) -> tuple[Batch, str | None, ScanCount | None]:
+class PublicLot(NamedTuple):
+    """What the public page reads of a scanned lot on every scan: Core values, no ORM objects
+    (the lot itself is loaded only when its story has to be built)."""
+
+    id: int
+    gtin: str
+    lot_code: str
+    product_id: int
+    status: str
+    excursion: bool
+    recall_reason: str
+    head: str | None  # the chain's head hash: the story's cache key
+    scans: StoredScans | None  # the scanned code's stored counts (None: no row yet)
+
+
+_HEAD = (
+    select(col(TraceEvent.hash))
+    .where(col(TraceEvent.batch_id) == Batch.id)
+    .order_by(col(TraceEvent.seq).desc())
+    .limit(1)
+    .correlate(Batch)
+    .scalar_subquery()
+)
+# Built once and only bound per request: building a statement costs more CPU than the
+# database takes to answer it (the trace page is the busiest page there is).
+_PUBLIC_PAGE = (
+    select(
+        col(Batch.id),
+        col(Batch.gtin),
+        col(Batch.lot_code),
+        col(Batch.product_id),
+        col(Batch.status),
+        col(Batch.excursion),
+        col(Batch.recall_reason),
+        _HEAD,
+        col(Cooperative.status),
+        col(ScanCount.id),
+        col(ScanCount.scans),
+        col(ScanCount.places),
+        col(ScanCount.clients),
+    )
+    .join(Cooperative, col(Cooperative.id) == Batch.cooperative_id)
+    .outerjoin(
+        ScanCount,
+        (col(ScanCount.batch_id) == Batch.id) & (col(ScanCount.serial) == bindparam("serial")),
+    )
+    .where(col(Batch.gtin) == bindparam("gtin"), col(Batch.lot_code) == bindparam("lot"))
+    .limit(1)
+)
+
+
+def find_public_page(session: Session, gtin: str, lot: str, serial: str) -> PublicLot:
     """:func:`find_public`, with what the public page needs next, in one statement: the chain's
     head hash (its story's cache key) and the scan counts of the code (``serial``, "" for the
     lot's own code)."""
-    head = (
-        select(col(TraceEvent.hash))
-        .where(col(TraceEvent.batch_id) == Batch.id)
-        .order_by(col(TraceEvent.seq).desc())
-        .limit(1)
-        .correlate(Batch)
-        .scalar_subquery()
+    row = (
+        session.connection()
+        .execute(_PUBLIC_PAGE, {"gtin": to_gtin14(gtin), "lot": lot, "serial": serial})
+        .first()
     )
-    row = session.execute(
-        select(Batch, Cooperative, head, ScanCount)
-        .join(Cooperative, col(Cooperative.id) == Batch.cooperative_id)
-        .outerjoin(
-            ScanCount,
-            (col(ScanCount.batch_id) == Batch.id) & (col(ScanCount.serial) == serial),
-        )
-        .where(col(Batch.gtin) == to_gtin14(gtin), col(Batch.lot_code) == lot)
-        .limit(1)
-    ).first()
     if row is None:
         raise NotFound("没有找到这个批次，请核对包装上的二维码")
-    batch, coop, head_hash, scan_row = row
-    ensure_public_cooperative(coop)
-    return batch, head_hash, scan_row
+    batch_id, gtin14, lot_code, product_id, status, excursion, reason, head = row[:8]
+    coop_status, scan_id, scan_total, places, clients = row[8:]
+    ensure_public_status(coop_status)
+    stored = StoredScans(scan_total, places, clients) if scan_id is not None else None
+    return PublicLot(
+        batch_id, gtin14, lot_code, product_id, status, excursion, reason, head, stored
+    )
 
 
 # --- batches ----------------------------------------------------------------------------
