@@ -21,7 +21,7 @@ from farmgate.api.docs import router as docs_router
 from farmgate.api.epcis import router as epcis_router
 from farmgate.api.errors import json_error
 from farmgate.api.ops import router as ops_router
-from farmgate.api.router import api_router
+from farmgate.api.router import api_router, catalogue_api_router
 from farmgate.bootstrap import install
 from farmgate.callbacks import API_PREFIX
 from farmgate.config import settings
@@ -140,6 +140,7 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     # by no other route (tests/test_route_order.py checks), so their place changes nothing else.
     app.include_router(catalogue_router)  # /, /products/{id}, /cooperatives/{id}
     app.include_router(trace_router)  # /01/{rest:path}, what every package's QR code opens
+    app.include_router(catalogue_api_router)  # /api/v1/products[/{id}], the API's hot reads
     app.include_router(ops_router)  # /healthz, /readyz, /metrics: literal paths, asked rarely
     app.include_router(docs_router)
     app.include_router(api_router)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from starlette.routing import compile_path
 
+from farmgate.api.router import catalogue_api_router
 from farmgate.app import create_app
 from farmgate.storefront.pages import catalogue_router
 from farmgate.storefront.trace_pages import router as trace_router
@@ -22,7 +23,12 @@ HOT_PATHS = [
     "/01/06970000000019/10/LOT-1/21/AbC123",
     "/01/06970000000019",
     "/.well-known/gs1resolver",
+    "/api/v1/products",
+    "/api/v1/products/12",
+    "/api/v1/cooperatives/3",
+    "/api/v1/villages",
 ]
+HOT_ROUTERS = [catalogue_router, trace_router, catalogue_api_router]
 
 
 def _leaf_routes(routes: list[Any], prefix: str = "") -> list[tuple[str, set[str], Any]]:
@@ -43,14 +49,14 @@ def routes() -> list[tuple[str, set[str], Any]]:
 
 
 def test_the_hot_pages_are_matched_first(routes) -> None:  # type: ignore[no-untyped-def]
-    hot = {id(r) for r in catalogue_router.routes + trace_router.routes}
+    hot = {id(r) for router in HOT_ROUTERS for _, _, r in _leaf_routes(router.routes)}
     first = [r for _, _, r in routes[: len(hot) + 10]]
     assert hot <= {id(r) for r in first}
 
 
 @pytest.mark.parametrize("path", HOT_PATHS)
 def test_no_other_route_answers_a_hot_path(routes, path: str) -> None:  # type: ignore[no-untyped-def]
-    hot = {id(r) for r in catalogue_router.routes + trace_router.routes}
+    hot = {id(r) for router in HOT_ROUTERS for _, _, r in _leaf_routes(router.routes)}
     matching = []
     for full_path, methods, route in routes:
         regex, _, _ = compile_path(full_path)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import TypeAdapter
+from sqlalchemy.orm import Session
 
 from farmgate import places
 from farmgate.catalog import service, views
@@ -17,6 +18,7 @@ from farmgate.db import pk
 from farmgate.errors import ValidationFailed
 from farmgate.models import CATEGORIES, StorageClass
 from farmgate.web.session import SessionDep
+from farmgate.web.unit import opens_own_unit
 
 router = APIRouter(tags=["商品目录"])
 
@@ -31,9 +33,13 @@ def _json(adapter: TypeAdapter[Any], value: Any) -> Response:
     return Response(adapter.dump_json(value), media_type="application/json")
 
 
+# The two hot reads make their session in their own thread-pool call (no dependency to solve
+# per request: farmgate/web/unit.py); every other endpoint takes SessionDep.
 @router.get("/products", response_model=Page[ProductSummary], summary="商品列表")
+@opens_own_unit
 def list_products(
-    session: SessionDep,
+    request: Request,
+    session: Session,
     village_id: int | None = None,
     category: str | None = None,
     cooperative_id: int | None = None,
@@ -64,7 +70,8 @@ def list_products(
 
 
 @router.get("/products/{product_id}", response_model=ProductDetail, summary="商品详情")
-def get_product(product_id: int, session: SessionDep) -> Response:
+@opens_own_unit
+def get_product(product_id: int, request: Request, session: Session) -> Response:
     return _json(_DETAIL, views.public_detail(session, product_id))
 
 

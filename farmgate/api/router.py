@@ -20,9 +20,13 @@ from farmgate.api import (
 )
 from farmgate.callbacks import API_PREFIX
 
+# The public catalogue's reads are included on their own, ahead of everything but the hot pages
+# (farmgate/app.py): FastAPI tries each route in turn (tests/test_route_order.py).
+catalogue_api_router = APIRouter(prefix=API_PREFIX)
+catalogue_api_router.include_router(catalog.router)
+
 api_router = APIRouter(prefix=API_PREFIX)
 api_router.include_router(auth.router)
-api_router.include_router(catalog.router)
 api_router.include_router(cooperative.router)
 api_router.include_router(admin.router)
 api_router.include_router(jobs.router)
