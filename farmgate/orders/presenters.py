@@ -6,7 +6,7 @@ the view needs nothing from the logistics service.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -33,53 +33,121 @@ from farmgate.orders.schemas import (
 )
 
 
-def _courier_name(session: Session, parcel: Parcel) -> str | None:
-    if parcel.courier_account_id is None:
-        return None
-    courier = session.get(Account, parcel.courier_account_id)
-    return (courier.display_name or "配送员") if courier else None
-
-
-def _parcels(session: Session, order: Order) -> list[Parcel]:
-    return list(
-        session.scalars(
-            select(Parcel).where(col(Parcel.order_id) == order.id).order_by(col(Parcel.id))
-        )
-    )
-
-
 def _mask(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:]
 
 
-def order_view(session: Session, order: Order, *, cooperative_id: int | None = None) -> OrderOut:
-    """The order as its buyer (or, with ``cooperative_id``, one cooperative) sees it."""
-    fulfilments = list(
-        session.scalars(
-            select(Fulfilment)
-            .where(col(Fulfilment.order_id) == order.id)
-            .order_by(col(Fulfilment.id))
+# What a fulfilment and each of its lines show: read as plain rows in one statement (an order
+# is read on every poll of its page; ORM objects and a statement per table cost more).
+_FULFILMENT_COLUMNS = (
+    col(Fulfilment.id),
+    col(Fulfilment.cooperative_id),
+    col(Fulfilment.status),
+    col(Fulfilment.items_fen),
+    col(Fulfilment.shipping_fen),
+)
+_LINE_FIELDS = tuple(OrderLineOut.model_fields)
+_LINE_COLUMNS = tuple(getattr(OrderLine, name) for name in _LINE_FIELDS)
+_EVENT_COLUMNS = tuple(getattr(OrderEvent, name) for name in OrderEventOut.model_fields)
+
+
+def _fulfilments(
+    session: Session, order_id: int, cooperative_id: int | None
+) -> list[FulfilmentOut]:
+    """The order's fulfilments (one cooperative's, when given), each with its lines."""
+    query = (
+        select(*_FULFILMENT_COLUMNS, col(Cooperative.name), *_LINE_COLUMNS)
+        .outerjoin(Cooperative, col(Cooperative.id) == Fulfilment.cooperative_id)
+        .outerjoin(
+            OrderLine,
+            and_(
+                col(OrderLine.fulfilment_id) == Fulfilment.id,
+                col(OrderLine.order_id) == order_id,
+            ),
         )
+        .where(col(Fulfilment.order_id) == order_id)
+        .order_by(col(Fulfilment.id), col(OrderLine.id))
     )
     if cooperative_id is not None:
-        fulfilments = [f for f in fulfilments if f.cooperative_id == cooperative_id]
-    names = dict(
-        session.execute(
-            select(col(Cooperative.id), col(Cooperative.name)).where(
-                col(Cooperative.id).in_([f.cooperative_id for f in fulfilments])
+        query = query.where(col(Fulfilment.cooperative_id) == cooperative_id)
+    found: dict[int, FulfilmentOut] = {}
+    for row in session.execute(query):
+        fid, coop_id, status, items_fen, shipping_fen, name, *line = row
+        out = found.get(fid)
+        if out is None:
+            out = found[fid] = FulfilmentOut(
+                id=fid,
+                cooperative_id=coop_id,
+                cooperative_name="" if name is None else name,
+                status=status,
+                items_fen=items_fen,
+                shipping_fen=shipping_fen,
+                lines=[],
             )
-        ).all()
-    )
-    lines = list(
-        session.scalars(
-            select(OrderLine).where(col(OrderLine.order_id) == order.id).order_by(col(OrderLine.id))
+        if line[0] is not None:  # the outer join's row for a fulfilment without lines
+            out.lines.append(
+                OrderLineOut.model_validate(dict(zip(_LINE_FIELDS, line, strict=True)))
+            )
+    return list(found.values())
+
+
+def _parcels(session: Session, order_id: int, fulfilment_ids: set[int]) -> list[ParcelOut]:
+    """The parcels of these fulfilments, each with its township courier's name."""
+    query = (
+        select(
+            col(Parcel.id),
+            col(Parcel.fulfilment_id),
+            col(Parcel.carrier),
+            col(Parcel.waybill_no),
+            col(Parcel.status),
+            col(Parcel.events),
+            col(Parcel.create_state),
+            col(Account.id),
+            col(Account.display_name),
         )
+        .outerjoin(Account, col(Account.id) == Parcel.courier_account_id)
+        .where(col(Parcel.order_id) == order_id)
+        .order_by(col(Parcel.id))
     )
-    events = session.scalars(
-        select(OrderEvent).where(col(OrderEvent.order_id) == order.id).order_by(col(OrderEvent.id))
+    return [
+        ParcelOut(
+            id=pid,
+            carrier=carrier,
+            carrier_label=carrier_label(carrier),
+            waybill_no=waybill_no,
+            status=status,
+            status_label=ParcelStatus.label_of(status),
+            events=list(reversed(events)),  # newest first
+            courier_name=None if courier_id is None else (courier_name or "配送员"),
+            needs_check=create_state == WaybillCreate.CHECK,
+        )
+        for (
+            pid,
+            fulfilment_id,
+            carrier,
+            waybill_no,
+            status,
+            events,
+            create_state,
+            courier_id,
+            courier_name,
+        ) in session.execute(query)
+        if fulfilment_id in fulfilment_ids  # a cooperative sees its own
+    ]
+
+
+def order_view(session: Session, order: Order, *, cooperative_id: int | None = None) -> OrderOut:
+    """The order as its buyer (or, with ``cooperative_id``, one cooperative) sees it."""
+    order_id = pk(order)
+    fulfilments = _fulfilments(session, order_id, cooperative_id)
+    parcels = _parcels(session, order_id, {f.id for f in fulfilments})
+    events = session.execute(
+        select(*_EVENT_COLUMNS)
+        .where(col(OrderEvent.order_id) == order_id)
+        .order_by(col(OrderEvent.id))
     )
     return OrderOut(
-        id=pk(order),
+        id=order_id,
         number=order.number,
         status=order.status,
         status_label=OrderStatus(order.status).label,
@@ -105,36 +173,7 @@ def order_view(session: Session, order: Order, *, cooperative_id: int | None = N
         created_at=order.created_at,
         pay_by=order.pay_by,
         paid_at=order.paid_at,
-        parcels=[
-            ParcelOut(
-                id=pk(p),
-                carrier=p.carrier,
-                carrier_label=carrier_label(p.carrier),
-                waybill_no=p.waybill_no,
-                status=p.status,
-                status_label=ParcelStatus.label_of(p.status),
-                events=list(reversed(p.events)),  # newest first
-                courier_name=_courier_name(session, p),
-                needs_check=p.create_state == WaybillCreate.CHECK,
-            )
-            for p in _parcels(session, order)
-            if p.fulfilment_id in {f.id for f in fulfilments}  # a cooperative sees its own
-        ],
-        fulfilments=[
-            FulfilmentOut(
-                id=pk(f),
-                cooperative_id=f.cooperative_id,
-                cooperative_name=names.get(f.cooperative_id, ""),
-                status=f.status,
-                items_fen=f.items_fen,
-                shipping_fen=f.shipping_fen,
-                lines=[
-                    OrderLineOut.model_validate(x, from_attributes=True)
-                    for x in lines
-                    if x.fulfilment_id == f.id
-                ],
-            )
-            for f in fulfilments
-        ],
+        parcels=parcels,
+        fulfilments=fulfilments,
         events=[OrderEventOut.model_validate(e, from_attributes=True) for e in events],
     )
