@@ -6,9 +6,9 @@ the view needs nothing from the logistics service.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, select
+from sqlalchemy import BindParameter, Table, and_, bindparam, select
 from sqlalchemy.orm import Session
-from sqlmodel import col
+from sqlmodel import SQLModel
 
 from farmgate.db import pk
 from farmgate.models import (
@@ -37,42 +37,74 @@ def _mask(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:]
 
 
-# What a fulfilment and each of its lines show: read as plain rows in one statement (an order
-# is read on every poll of its page; ORM objects and a statement per table cost more).
-_FULFILMENT_COLUMNS = (
-    col(Fulfilment.id),
-    col(Fulfilment.cooperative_id),
-    col(Fulfilment.status),
-    col(Fulfilment.items_fen),
-    col(Fulfilment.shipping_fen),
-)
+def _table(model: type[SQLModel]) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+# An order is read on every poll of its page: its parts are read as plain rows by statements
+# built once (Core, so no ORM objects and no per-call statement building or cache keys).
+_F = _table(Fulfilment)
+_C = _table(Cooperative)
+_L = _table(OrderLine)
+_P = _table(Parcel)
+_A = _table(Account)
+_E = _table(OrderEvent)
 _LINE_FIELDS = tuple(OrderLineOut.model_fields)
-_LINE_COLUMNS = tuple(getattr(OrderLine, name) for name in _LINE_FIELDS)
-_EVENT_COLUMNS = tuple(getattr(OrderEvent, name) for name in OrderEventOut.model_fields)
+_ORDER_ID: BindParameter[int] = bindparam("order_id")
+_FULFILMENTS = (
+    select(
+        _F.c.id,
+        _F.c.cooperative_id,
+        _F.c.status,
+        _F.c.items_fen,
+        _F.c.shipping_fen,
+        _C.c.name,
+        *(_L.c[name] for name in _LINE_FIELDS),
+    )
+    .select_from(_F)
+    .outerjoin(_C, _C.c.id == _F.c.cooperative_id)
+    .outerjoin(_L, and_(_L.c.fulfilment_id == _F.c.id, _L.c.order_id == _ORDER_ID))
+    .where(_F.c.order_id == _ORDER_ID)
+    .order_by(_F.c.id, _L.c.id)
+)
+_COOPERATIVE_FULFILMENTS = _FULFILMENTS.where(_F.c.cooperative_id == bindparam("cooperative_id"))
+_PARCELS = (
+    select(
+        _P.c.id,
+        _P.c.fulfilment_id,
+        _P.c.carrier,
+        _P.c.waybill_no,
+        _P.c.status,
+        _P.c.events,
+        _P.c.create_state,
+        _A.c.id,
+        _A.c.display_name,
+    )
+    .select_from(_P)
+    .outerjoin(_A, _A.c.id == _P.c.courier_account_id)
+    .where(_P.c.order_id == _ORDER_ID)
+    .order_by(_P.c.id)
+)
+_EVENTS = (
+    select(*(_E.c[name] for name in OrderEventOut.model_fields))
+    .where(_E.c.order_id == _ORDER_ID)
+    .order_by(_E.c.id)
+)
 
 
 def _fulfilments(
     session: Session, order_id: int, cooperative_id: int | None
 ) -> list[FulfilmentOut]:
     """The order's fulfilments (one cooperative's, when given), each with its lines."""
-    query = (
-        select(*_FULFILMENT_COLUMNS, col(Cooperative.name), *_LINE_COLUMNS)
-        .outerjoin(Cooperative, col(Cooperative.id) == Fulfilment.cooperative_id)
-        .outerjoin(
-            OrderLine,
-            and_(
-                col(OrderLine.fulfilment_id) == Fulfilment.id,
-                col(OrderLine.order_id) == order_id,
-            ),
+    if cooperative_id is None:
+        rows = session.execute(_FULFILMENTS, {"order_id": order_id})
+    else:
+        rows = session.execute(
+            _COOPERATIVE_FULFILMENTS, {"order_id": order_id, "cooperative_id": cooperative_id}
         )
-        .where(col(Fulfilment.order_id) == order_id)
-        .order_by(col(Fulfilment.id), col(OrderLine.id))
-    )
-    if cooperative_id is not None:
-        query = query.where(col(Fulfilment.cooperative_id) == cooperative_id)
     found: dict[int, FulfilmentOut] = {}
-    for row in session.execute(query):
-        fid, coop_id, status, items_fen, shipping_fen, name, *line = row
+    for fid, coop_id, status, items_fen, shipping_fen, name, *line in rows:
         out = found.get(fid)
         if out is None:
             out = found[fid] = FulfilmentOut(
@@ -93,22 +125,6 @@ def _fulfilments(
 
 def _parcels(session: Session, order_id: int, fulfilment_ids: set[int]) -> list[ParcelOut]:
     """The parcels of these fulfilments, each with its township courier's name."""
-    query = (
-        select(
-            col(Parcel.id),
-            col(Parcel.fulfilment_id),
-            col(Parcel.carrier),
-            col(Parcel.waybill_no),
-            col(Parcel.status),
-            col(Parcel.events),
-            col(Parcel.create_state),
-            col(Account.id),
-            col(Account.display_name),
-        )
-        .outerjoin(Account, col(Account.id) == Parcel.courier_account_id)
-        .where(col(Parcel.order_id) == order_id)
-        .order_by(col(Parcel.id))
-    )
     return [
         ParcelOut(
             id=pid,
@@ -131,7 +147,7 @@ def _parcels(session: Session, order_id: int, fulfilment_ids: set[int]) -> list[
             create_state,
             courier_id,
             courier_name,
-        ) in session.execute(query)
+        ) in session.execute(_PARCELS, {"order_id": order_id})
         if fulfilment_id in fulfilment_ids  # a cooperative sees its own
     ]
 
@@ -139,13 +155,12 @@ def _parcels(session: Session, order_id: int, fulfilment_ids: set[int]) -> list[
 def order_view(session: Session, order: Order, *, cooperative_id: int | None = None) -> OrderOut:
     """The order as its buyer (or, with ``cooperative_id``, one cooperative) sees it."""
     order_id = pk(order)
+    # Plain statements do not flush the session as ORM queries do: what the caller changed
+    # must be in the rows read.
+    session.flush()
     fulfilments = _fulfilments(session, order_id, cooperative_id)
     parcels = _parcels(session, order_id, {f.id for f in fulfilments})
-    events = session.execute(
-        select(*_EVENT_COLUMNS)
-        .where(col(OrderEvent.order_id) == order_id)
-        .order_by(col(OrderEvent.id))
-    )
+    events = session.execute(_EVENTS, {"order_id": order_id})
     return OrderOut(
         id=order_id,
         number=order.number,
