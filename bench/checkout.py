@@ -7,6 +7,10 @@ runner, no Redis) and the simulator in this process. Each buyer (a thread) loops
 -> checkout -> create the WeChat intent -> the simulator pays and notifies the app -> poll the
 order until the job has marked it paid. Prints orders/s and p50/p99 seconds from cart to
 paid, and the bytes of a product page (HTML + CSS + JS; the budget is 60 KB). 127.0.0.1 only.
+
+``--poll-cpu N`` then asks for one paid order N times from one client, nothing else running,
+and prints the server's CPU per ``GET /orders/{id}``: a figure the machine's load moves much
+less than the CPU per order (which also counts polls, and so how long buyers waited).
 """
 
 from __future__ import annotations
@@ -93,13 +97,30 @@ def buyer(
                 polls.append(asked)
 
 
+def poll_cpu_ms(base: str, token: str, pid: int, times: int) -> float:
+    """The server's CPU per GET /orders/{id} of the buyer's last order, asked ``times`` times."""
+    with httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as client:
+        order_id = client.get("/api/v1/orders").json()[0]["id"]
+        time.sleep(1)  # the last jobs done
+        for _ in range(20):
+            client.get(f"/api/v1/orders/{order_id}").raise_for_status()
+        cpu0 = cpu_seconds(pid)
+        for _ in range(times):
+            client.get(f"/api/v1/orders/{order_id}").raise_for_status()
+        return (cpu_seconds(pid) - cpu0) * 1000 / times
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process so far (its threads included)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(backend: str, orders: int, buyers: int, py_spy: str | None = None) -> None:
+def run(
+    backend: str, orders: int, buyers: int, py_spy: str | None = None, poll_cpu: int = 0
+) -> None:
     url = (
         f"sqlite:///{tempfile.mkdtemp()}/checkout.db"
         if backend == "sqlite"
@@ -200,10 +221,13 @@ def run(backend: str, orders: int, buyers: int, py_spy: str | None = None) -> No
                 spy.send_signal(2)
                 spy.wait(30)
             lat = sorted(latencies)
+            per_poll = (
+                f"{poll_cpu_ms(base, tokens[0], proc.pid, poll_cpu):>8.2f}" if poll_cpu else ""
+            )
             print(
                 f"{backend:<12} {len(lat):>7} {len(lat) / elapsed:>9.1f} "
                 f"{statistics.median(lat):>8.2f} {lat[max(0, int(len(lat) * 0.99) - 1)]:>8.2f} "
-                f"{cpu_ms:>7.1f} {statistics.mean(polls):>6.1f} {page_bytes(base):>12}",
+                f"{cpu_ms:>7.1f} {statistics.mean(polls):>6.1f} {page_bytes(base):>12}{per_poll}",
                 flush=True,
             )
         finally:
@@ -219,13 +243,21 @@ def main() -> None:
     parser.add_argument(
         "--py-spy", metavar="PATH", help="py-spy binary: profile the server while buyers buy"
     )
+    parser.add_argument(
+        "--poll-cpu",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then measure the server's CPU per GET /orders/{id} over N polls by one client",
+    )
     args = parser.parse_args()
     print(
         f"{'backend':<12} {'orders':>7} {'orders/s':>9} {'p50 s':>8} {'p99 s':>8} "
         f"{'CPU ms':>7} {'polls':>6} {'page bytes':>12}"
+        + (f"{'poll ms':>8}" if args.poll_cpu else "")
     )
     for backend in args.backends.split(","):
-        run(backend, args.orders, args.buyers, args.py_spy)
+        run(backend, args.orders, args.buyers, args.py_spy, args.poll_cpu)
 
 
 if __name__ == "__main__":

@@ -70,11 +70,15 @@ def _lease_seconds(job: str | None) -> float:
     return max((s.timeout for s in registry.all_jobs().values()), default=30) + 5
 
 
-def _claim(outbox_id: int) -> tuple[str, dict[str, Any], int] | None:
-    """Atomically take the row (one conditional UPDATE); None if done, dead or held."""
+def _claim(outbox_id: int, job: str | None = None) -> tuple[str, dict[str, Any], int] | None:
+    """Atomically take the row (one conditional UPDATE); None if done, dead or held.
+
+    ``job`` is the row's job name when the caller read it already (it never changes), which
+    saves reading it again for the lease."""
     now = utcnow()
     with session_scope() as session:
-        job = session.scalar(select(col(OutboxJob.job)).where(col(OutboxJob.id) == outbox_id))
+        if job is None:
+            job = session.scalar(select(col(OutboxJob.job)).where(col(OutboxJob.id) == outbox_id))
         return session.execute(
             update(OutboxJob)
             .where(col(OutboxJob.id) == outbox_id)
@@ -99,9 +103,10 @@ def _error_text(exc: BaseException) -> str:
     return text[:4000]
 
 
-def execute(outbox_id: int) -> Result:
-    """Run the outbox row ``outbox_id`` once, if it still needs running."""
-    claimed = _claim(outbox_id)
+def execute(outbox_id: int, job: str | None = None) -> Result:
+    """Run the outbox row ``outbox_id`` once, if it still needs running (``job``: its job
+    name, when the caller has it)."""
+    claimed = _claim(outbox_id, job)
     if claimed is None:
         return Result(Outcome.SKIPPED)
     job, args, attempts = claimed

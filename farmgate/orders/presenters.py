@@ -6,9 +6,9 @@ the view needs nothing from the logistics service.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, Table, and_, bindparam, select
 from sqlalchemy.orm import Session
-from sqlmodel import col
+from sqlmodel import SQLModel
 
 from farmgate.db import pk
 from farmgate.models import (
@@ -33,53 +33,136 @@ from farmgate.orders.schemas import (
 )
 
 
-def _courier_name(session: Session, parcel: Parcel) -> str | None:
-    if parcel.courier_account_id is None:
-        return None
-    courier = session.get(Account, parcel.courier_account_id)
-    return (courier.display_name or "配送员") if courier else None
-
-
-def _parcels(session: Session, order: Order) -> list[Parcel]:
-    return list(
-        session.scalars(
-            select(Parcel).where(col(Parcel.order_id) == order.id).order_by(col(Parcel.id))
-        )
-    )
-
-
 def _mask(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:]
 
 
+def _table(model: type[SQLModel]) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+# An order is read on every poll of its page: its parts are read as plain rows by statements
+# built once (Core, so no ORM objects and no per-call statement building or cache keys).
+_F = _table(Fulfilment)
+_C = _table(Cooperative)
+_L = _table(OrderLine)
+_P = _table(Parcel)
+_A = _table(Account)
+_E = _table(OrderEvent)
+_LINE_FIELDS = tuple(OrderLineOut.model_fields)
+_ORDER_ID: BindParameter[int] = bindparam("order_id")
+_FULFILMENTS = (
+    select(
+        _F.c.id,
+        _F.c.cooperative_id,
+        _F.c.status,
+        _F.c.items_fen,
+        _F.c.shipping_fen,
+        _C.c.name,
+        *(_L.c[name] for name in _LINE_FIELDS),
+    )
+    .select_from(_F)
+    .outerjoin(_C, _C.c.id == _F.c.cooperative_id)
+    .outerjoin(_L, and_(_L.c.fulfilment_id == _F.c.id, _L.c.order_id == _ORDER_ID))
+    .where(_F.c.order_id == _ORDER_ID)
+    .order_by(_F.c.id, _L.c.id)
+)
+_COOPERATIVE_FULFILMENTS = _FULFILMENTS.where(_F.c.cooperative_id == bindparam("cooperative_id"))
+_PARCELS = (
+    select(
+        _P.c.id,
+        _P.c.fulfilment_id,
+        _P.c.carrier,
+        _P.c.waybill_no,
+        _P.c.status,
+        _P.c.events,
+        _P.c.create_state,
+        _A.c.id,
+        _A.c.display_name,
+    )
+    .select_from(_P)
+    .outerjoin(_A, _A.c.id == _P.c.courier_account_id)
+    .where(_P.c.order_id == _ORDER_ID)
+    .order_by(_P.c.id)
+)
+_EVENTS = (
+    select(*(_E.c[name] for name in OrderEventOut.model_fields))
+    .where(_E.c.order_id == _ORDER_ID)
+    .order_by(_E.c.id)
+)
+
+
+def _fulfilments(
+    session: Session, order_id: int, cooperative_id: int | None
+) -> list[FulfilmentOut]:
+    """The order's fulfilments (one cooperative's, when given), each with its lines."""
+    if cooperative_id is None:
+        rows = session.execute(_FULFILMENTS, {"order_id": order_id})
+    else:
+        rows = session.execute(
+            _COOPERATIVE_FULFILMENTS, {"order_id": order_id, "cooperative_id": cooperative_id}
+        )
+    found: dict[int, FulfilmentOut] = {}
+    for fid, coop_id, status, items_fen, shipping_fen, name, *line in rows:
+        out = found.get(fid)
+        if out is None:
+            out = found[fid] = FulfilmentOut(
+                id=fid,
+                cooperative_id=coop_id,
+                cooperative_name="" if name is None else name,
+                status=status,
+                items_fen=items_fen,
+                shipping_fen=shipping_fen,
+                lines=[],
+            )
+        if line[0] is not None:  # the outer join's row for a fulfilment without lines
+            out.lines.append(
+                OrderLineOut.model_validate(dict(zip(_LINE_FIELDS, line, strict=True)))
+            )
+    return list(found.values())
+
+
+def _parcels(session: Session, order_id: int, fulfilment_ids: set[int]) -> list[ParcelOut]:
+    """The parcels of these fulfilments, each with its township courier's name."""
+    return [
+        ParcelOut(
+            id=pid,
+            carrier=carrier,
+            carrier_label=carrier_label(carrier),
+            waybill_no=waybill_no,
+            status=status,
+            status_label=ParcelStatus.label_of(status),
+            events=list(reversed(events)),  # newest first
+            courier_name=None if courier_id is None else (courier_name or "配送员"),
+            needs_check=create_state == WaybillCreate.CHECK,
+        )
+        for (
+            pid,
+            fulfilment_id,
+            carrier,
+            waybill_no,
+            status,
+            events,
+            create_state,
+            courier_id,
+            courier_name,
+        ) in session.execute(_PARCELS, {"order_id": order_id})
+        if fulfilment_id in fulfilment_ids  # a cooperative sees its own
+    ]
+
+
 def order_view(session: Session, order: Order, *, cooperative_id: int | None = None) -> OrderOut:
     """The order as its buyer (or, with ``cooperative_id``, one cooperative) sees it."""
-    fulfilments = list(
-        session.scalars(
-            select(Fulfilment)
-            .where(col(Fulfilment.order_id) == order.id)
-            .order_by(col(Fulfilment.id))
-        )
-    )
-    if cooperative_id is not None:
-        fulfilments = [f for f in fulfilments if f.cooperative_id == cooperative_id]
-    names = dict(
-        session.execute(
-            select(col(Cooperative.id), col(Cooperative.name)).where(
-                col(Cooperative.id).in_([f.cooperative_id for f in fulfilments])
-            )
-        ).all()
-    )
-    lines = list(
-        session.scalars(
-            select(OrderLine).where(col(OrderLine.order_id) == order.id).order_by(col(OrderLine.id))
-        )
-    )
-    events = session.scalars(
-        select(OrderEvent).where(col(OrderEvent.order_id) == order.id).order_by(col(OrderEvent.id))
-    )
+    order_id = pk(order)
+    # Plain statements do not flush the session as ORM queries do: what the caller changed
+    # must be in the rows read.
+    session.flush()
+    fulfilments = _fulfilments(session, order_id, cooperative_id)
+    parcels = _parcels(session, order_id, {f.id for f in fulfilments})
+    events = session.execute(_EVENTS, {"order_id": order_id})
     return OrderOut(
-        id=pk(order),
+        id=order_id,
         number=order.number,
         status=order.status,
         status_label=OrderStatus(order.status).label,
@@ -105,36 +188,7 @@ def order_view(session: Session, order: Order, *, cooperative_id: int | None = N
         created_at=order.created_at,
         pay_by=order.pay_by,
         paid_at=order.paid_at,
-        parcels=[
-            ParcelOut(
-                id=pk(p),
-                carrier=p.carrier,
-                carrier_label=carrier_label(p.carrier),
-                waybill_no=p.waybill_no,
-                status=p.status,
-                status_label=ParcelStatus.label_of(p.status),
-                events=list(reversed(p.events)),  # newest first
-                courier_name=_courier_name(session, p),
-                needs_check=p.create_state == WaybillCreate.CHECK,
-            )
-            for p in _parcels(session, order)
-            if p.fulfilment_id in {f.id for f in fulfilments}  # a cooperative sees its own
-        ],
-        fulfilments=[
-            FulfilmentOut(
-                id=pk(f),
-                cooperative_id=f.cooperative_id,
-                cooperative_name=names.get(f.cooperative_id, ""),
-                status=f.status,
-                items_fen=f.items_fen,
-                shipping_fen=f.shipping_fen,
-                lines=[
-                    OrderLineOut.model_validate(x, from_attributes=True)
-                    for x in lines
-                    if x.fulfilment_id == f.id
-                ],
-            )
-            for f in fulfilments
-        ],
+        parcels=parcels,
+        fulfilments=fulfilments,
         events=[OrderEventOut.model_validate(e, from_attributes=True) for e in events],
     )

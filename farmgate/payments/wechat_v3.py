@@ -29,13 +29,16 @@ import json
 import logging
 import os
 import secrets
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
+import wechatpayv3.core
 from wechatpayv3 import SignType, WeChatPay, WeChatPayType
 from wechatpayv3.core import Core
 
@@ -58,6 +61,48 @@ log = logging.getLogger(__name__)
 PRODUCTION = "https://api.mch.weixin.qq.com"
 PAY_TYPES = {"native": WeChatPayType.NATIVE, "jsapi": WeChatPayType.JSAPI, "mweb": WeChatPayType.H5}
 NOTIFY_HEADERS = ("signature", "timestamp", "nonce", "serial", "signature-type")
+
+_session: tuple[int, requests.Session] | None = None
+_session_lock = threading.Lock()
+
+
+def _shared_session() -> requests.Session:
+    """One session per process (not one inherited through fork), keeping no cookies: like a
+    fresh one per call, less the connection and TLS handshake made again each time."""
+    global _session
+    with _session_lock:
+        if _session is None or _session[0] != os.getpid():
+            session = requests.Session()
+            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+            _session = (os.getpid(), session)
+        return _session[1]
+
+
+class _SessionRequests:
+    """Stands in for the ``requests`` module inside ``wechatpayv3.core``, whose ``Core.request``
+    calls ``requests.get``/``post``/...: each of those builds a session, a connection pool and
+    (over HTTPS) a connection and handshake per call. Here they go through one session."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(requests, name)
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        return _shared_session().request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        return _shared_session().request("POST", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> requests.Response:
+        return _shared_session().request("PATCH", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> requests.Response:
+        return _shared_session().request("PUT", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> requests.Response:
+        return _shared_session().request("DELETE", url, **kwargs)
+
+
+wechatpayv3.core.requests = _SessionRequests()
 
 
 class _GatewayCore(Core):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import cast
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -15,16 +16,17 @@ from farmgate.models import OutboxJob
 from farmgate.workers.base import JobQueue
 
 
-def due_ids(limit: int = 100) -> list[int]:
+def due_rows(limit: int = 100) -> list[tuple[int, str]]:
+    """Rows to run now, oldest first, with their job names (the claim needs the name)."""
     with session_scope() as session:
         session.connection(execution_options=READ_ONLY)
         query = (
-            select(col(OutboxJob.id))
+            select(col(OutboxJob.id), col(OutboxJob.job))
             .where(runner.claimable())
             .order_by(col(OutboxJob.id))
             .limit(limit)
         )
-        return list(session.scalars(query))
+        return [(cast(int, i), job) for i, job in session.execute(query).all()]  # ids: NOT NULL
 
 
 class EmbeddedRunner(JobQueue):
@@ -50,7 +52,7 @@ class EmbeddedRunner(JobQueue):
 
     async def tick(self) -> int:
         await self._periodic()
-        ids = await asyncio.to_thread(due_ids)
-        for outbox_id in ids:
-            await asyncio.to_thread(runner.execute, outbox_id)
-        return len(ids)
+        rows = await asyncio.to_thread(due_rows)
+        for outbox_id, job in rows:
+            await asyncio.to_thread(runner.execute, outbox_id, job)
+        return len(rows)
