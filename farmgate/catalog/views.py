@@ -168,6 +168,22 @@ def _core(session: Session) -> Any:
     return session.connection()
 
 
+def _listed_fields(row: Any) -> dict[str, Any]:
+    """What a summary and a detail show alike, from a row of either statement."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "category": row.category,
+        "category_name": CATEGORIES.get(row.category, row.category),
+        "unit": row.unit,
+        "storage_class": str(row.storage_class),  # a StrEnum member or its text: the text
+        "cooperative_id": row.cooperative_id,
+        "cooperative_name": row.cooperative_name or "",
+        "village_id": row.village_id,
+        "village_name": row.village_name or "",
+    }
+
+
 def summary_from_row(row: Any) -> ProductSummary:
     """A summary from a row of ``summary_select`` (its values are already of the right types:
     nothing to validate)."""
@@ -181,16 +197,7 @@ def summary_from_row(row: Any) -> ProductSummary:
             urls=_photo_urls(row.cover_key, row.cover_widths),
         )
     return ProductSummary.model_construct(
-        id=row.id,
-        name=row.name,
-        category=row.category,
-        category_name=CATEGORIES.get(row.category, row.category),
-        unit=row.unit,
-        storage_class=str(row.storage_class),  # a StrEnum member or its text: the text
-        cooperative_id=row.cooperative_id,
-        cooperative_name=row.cooperative_name or "",
-        village_id=row.village_id,
-        village_name=row.village_name or "",
+        **_listed_fields(row),
         price_min_fen=row.price_min_fen,
         price_max_fen=row.price_max_fen,
         in_stock=bool(row.stock),
@@ -327,16 +334,7 @@ def public_detail_row(
     ]
     prices = [s.price_fen for s in skus]
     detail = ProductDetail.model_construct(
-        id=row.id,
-        name=row.name,
-        category=row.category,
-        category_name=CATEGORIES.get(row.category, row.category),
-        unit=row.unit,
-        storage_class=str(row.storage_class),  # a StrEnum member or its text: the text
-        cooperative_id=row.cooperative_id,
-        cooperative_name=row.cooperative_name or "",
-        village_id=row.village_id,
-        village_name=row.village_name or "",
+        **_listed_fields(row),
         price_min_fen=min(prices, default=None),
         price_max_fen=max(prices, default=None),
         in_stock=bool(sum(s.stock for s in skus)),
