@@ -128,7 +128,8 @@ def _cover_id() -> Any:
 STOCK = _per_product(func.sum(col(Sku.stock)))
 # Everything a summary shows, from one statement: the product, its cooperative's and village's
 # names, its active SKUs' price range and stock, and its cover photo. Core rows, no ORM objects.
-SUMMARY_COLUMNS: tuple[Any, ...] = (
+# The columns _listed_fields reads (a summary's and a detail's alike).
+LISTED_COLUMNS: tuple[Any, ...] = (
     col(Product.id),
     col(Product.name),
     col(Product.category),
@@ -138,6 +139,9 @@ SUMMARY_COLUMNS: tuple[Any, ...] = (
     col(Cooperative.name).label("cooperative_name"),
     col(Product.village_id),
     col(Village.name).label("village_name"),
+)
+SUMMARY_COLUMNS: tuple[Any, ...] = (
+    *LISTED_COLUMNS,
     PRICE_MIN.label("price_min_fen"),
     PRICE_MAX.label("price_max_fen"),
     STOCK.label("stock"),
@@ -276,15 +280,7 @@ def detail_statement(*extra: Any, outerjoin: tuple[Any, Any] | None = None) -> A
     shows about the product in the same statement."""
     statement: Any = (
         select(
-            col(Product.id),
-            col(Product.name),
-            col(Product.category),
-            col(Product.unit),
-            col(Product.storage_class),
-            col(Product.cooperative_id),
-            col(Cooperative.name).label("cooperative_name"),
-            col(Product.village_id),
-            col(Village.name).label("village_name"),
+            *LISTED_COLUMNS,
             col(Product.published_at),
             col(Product.description),
             col(Product.shelf_life_days),
