@@ -1,4 +1,4 @@
-"""A small in-process cache with a time to live and one build per key.
+"""A small in-process cache with a time to live and one build per key; one object per process.
 
 When an entry is missing or expired, the first caller builds it and every concurrent caller
 for the same key waits for that build instead of starting its own (no stampede: a popular
@@ -8,6 +8,7 @@ that raises is not cached; the waiting callers then try in turn.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -54,3 +55,20 @@ class SingleFlightCache(Generic[V]):
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+class PerProcess(Generic[V]):
+    """One object per process, made by ``make`` on first use and never one inherited through
+    fork (a forked worker makes its own): an HTTP client shared by every call, say, instead of
+    a client, an SSL context and a connection made per call."""
+
+    def __init__(self, make: Callable[[], V]) -> None:
+        self._make = make
+        self._made: tuple[int, V] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> V:
+        with self._lock:
+            if self._made is None or self._made[0] != os.getpid():
+                self._made = (os.getpid(), self._make())
+            return self._made[1]

@@ -39,8 +39,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import threading
 import time
 from collections.abc import Mapping
 from datetime import datetime
@@ -51,6 +49,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from farmgate.caching import PerProcess
 from farmgate.logistics.adapter import (
     FINAL_STATUSES,
     CourierAdapter,
@@ -213,20 +212,14 @@ def snapshot_from(
     )
 
 
-_client: tuple[int, httpx.Client] | None = None
-_client_lock = threading.Lock()
+def _new_client() -> httpx.Client:
+    """Like ``httpx.post``'s client per call, it keeps no cookies from one call to the next."""
+    return httpx.Client(cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])))
 
 
-def _shared_client() -> httpx.Client:
-    """One client per process for every call: ``httpx.post`` makes a client, and so an SSL
-    context (loading the CA bundle, ~10 ms of CPU) and a new connection, per waybill. Like
-    ``httpx.post`` it keeps no cookies from one call to the next."""
-    global _client
-    with _client_lock:
-        if _client is None or _client[0] != os.getpid():  # not one inherited through fork
-            no_cookies = CookieJar(DefaultCookiePolicy(allowed_domains=[]))
-            _client = (os.getpid(), httpx.Client(cookies=no_cookies))
-        return _client[1]
+# One client per process for every call: ``httpx.post`` makes a client, and so an SSL context
+# (loading the CA bundle, ~10 ms of CPU) and a new connection, per waybill.
+_client = PerProcess(_new_client)
 
 
 class Kuaidi100Adapter(CourierAdapter):
@@ -261,7 +254,7 @@ class Kuaidi100Adapter(CourierAdapter):
 
     def _post(self, url: str, form: Mapping[str, str]) -> dict[str, Any]:
         try:
-            response = _shared_client().post(url, data=dict(form), timeout=self.timeout)
+            response = _client.get().post(url, data=dict(form), timeout=self.timeout)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise CourierNotReached(f"Kuaidi100 unreachable: {exc}") from exc
         except httpx.TimeoutException as exc:

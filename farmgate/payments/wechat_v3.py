@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import secrets
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -42,6 +41,7 @@ import wechatpayv3.core
 from wechatpayv3 import SignType, WeChatPay, WeChatPayType
 from wechatpayv3.core import Core
 
+from farmgate.caching import PerProcess
 from farmgate.payments.provider import (
     TRANSIENT_CODES,
     WECHAT_CHANNELS,
@@ -62,20 +62,16 @@ PRODUCTION = "https://api.mch.weixin.qq.com"
 PAY_TYPES = {"native": WeChatPayType.NATIVE, "jsapi": WeChatPayType.JSAPI, "mweb": WeChatPayType.H5}
 NOTIFY_HEADERS = ("signature", "timestamp", "nonce", "serial", "signature-type")
 
-_session: tuple[int, requests.Session] | None = None
-_session_lock = threading.Lock()
+
+def _new_session() -> requests.Session:
+    """Keeping no cookies: like a fresh session per call, less the connection and TLS
+    handshake made again each time."""
+    session = requests.Session()
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    return session
 
 
-def _shared_session() -> requests.Session:
-    """One session per process (not one inherited through fork), keeping no cookies: like a
-    fresh one per call, less the connection and TLS handshake made again each time."""
-    global _session
-    with _session_lock:
-        if _session is None or _session[0] != os.getpid():
-            session = requests.Session()
-            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-            _session = (os.getpid(), session)
-        return _session[1]
+_session = PerProcess(_new_session)
 
 
 class _SessionRequests:
@@ -87,19 +83,19 @@ class _SessionRequests:
         return getattr(requests, name)
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
-        return _shared_session().request("GET", url, **kwargs)
+        return _session.get().request("GET", url, **kwargs)
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
-        return _shared_session().request("POST", url, **kwargs)
+        return _session.get().request("POST", url, **kwargs)
 
     def patch(self, url: str, **kwargs: Any) -> requests.Response:
-        return _shared_session().request("PATCH", url, **kwargs)
+        return _session.get().request("PATCH", url, **kwargs)
 
     def put(self, url: str, **kwargs: Any) -> requests.Response:
-        return _shared_session().request("PUT", url, **kwargs)
+        return _session.get().request("PUT", url, **kwargs)
 
     def delete(self, url: str, **kwargs: Any) -> requests.Response:
-        return _shared_session().request("DELETE", url, **kwargs)
+        return _session.get().request("DELETE", url, **kwargs)
 
 
 wechatpayv3.core.requests = _SessionRequests()

@@ -16,8 +16,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from farmgate.caching import PerProcess
 from farmgate.sms.sender import SentSms, SmsError, SmsUnavailable
 
 ALGORITHM = "TC3-HMAC-SHA256"
@@ -119,18 +118,9 @@ def e164(phone: str) -> str:
     return phone if phone.startswith("+") else "+86" + phone
 
 
-_client: tuple[int, httpx.Client] | None = None
-_client_lock = threading.Lock()
-
-
-def _shared_client() -> httpx.Client:
-    """One client per process for every sender: ``httpx.post`` makes a client, and so an SSL
-    context (loading the CA bundle, ~10 ms of CPU), and a new connection per message."""
-    global _client
-    with _client_lock:
-        if _client is None or _client[0] != os.getpid():  # not one inherited through fork
-            _client = (os.getpid(), httpx.Client())
-        return _client[1]
+# One client per process for every sender: ``httpx.post`` makes a client, and so an SSL
+# context (loading the CA bundle, ~10 ms of CPU), and a new connection per message.
+_client = PerProcess(httpx.Client)
 
 
 class TencentSms:
@@ -175,7 +165,7 @@ class TencentSms:
             "X-TC-Region": self.region,
         }
         try:
-            response = _shared_client().post(
+            response = _client.get().post(
                 self.base_url + "/", content=payload, headers=headers, timeout=self.timeout
             )
         except httpx.TimeoutException as exc:

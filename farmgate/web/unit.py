@@ -146,13 +146,19 @@ def _writer_gate(session: Session, writes: bool) -> Iterator[None]:
         _sqlite_writer.release()
 
 
+def _new_session(request: Request) -> Session:
+    """A request's session, with no connection yet, and its unit of work."""
+    session = session_factory()()
+    session.info[_UNIT] = Unit(session, read_only=request.method in SAFE_METHODS)
+    return session
+
+
 async def request_session(request: Request) -> AsyncIterator[Session]:
     """The session dependency: a session with no connection yet; its phases do the work.
 
     Async on purpose: opening a session touches no database, so it costs no thread-pool hop.
     """
-    session = session_factory()()
-    session.info[_UNIT] = Unit(session, read_only=request.method in SAFE_METHODS)
+    session = _new_session(request)
     try:
         yield session
     finally:
@@ -212,9 +218,8 @@ def opens_own_unit(call: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(call)
     def run(**kwargs: Any) -> Any:
-        session = session_factory()()
-        unit = Unit(session, read_only=kwargs["request"].method in SAFE_METHODS)
-        session.info[_UNIT] = unit
+        session = _new_session(kwargs["request"])
+        unit: Unit = session.info[_UNIT]
         return unit.run(call, {**kwargs, "session": session}, final=True)
 
     # FastAPI reads the parameters from here: the session is not one of them.
