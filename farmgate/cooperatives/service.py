@@ -321,11 +321,7 @@ def _why_not_status(status: str | None) -> str:
 
 def ensure_public(session: Session, cooperative_id: int) -> None:
     """Raise a "not found" for a public page whose cooperative may not publish."""
-    ensure_public_cooperative(session.get(Cooperative, cooperative_id))
-
-
-def ensure_public_cooperative(coop: Cooperative | None) -> None:
-    """:func:`ensure_public` for a cooperative already loaded."""
+    coop = session.get(Cooperative, cooperative_id)
     ensure_public_status(coop.status if coop is not None else None)
 
 
