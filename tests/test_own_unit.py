@@ -5,13 +5,20 @@ not a request parameter."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
+from farmgate.config import settings
 from farmgate.errors import ValidationFailed
 from farmgate.models import Township
-from farmgate.web.unit import opens_own_unit
+from farmgate.web.unit import opens_own_read, opens_own_unit
+from tests.support import factories as f
 
 
 def _app(seen: list[Session]) -> FastAPI:
@@ -52,3 +59,105 @@ def test_its_unit_commits_or_rolls_back_and_closes(connection, session: Session)
 def test_the_session_is_not_a_request_parameter() -> None:
     operation = _app([]).openapi()["paths"]["/townships/{code}"]["post"]
     assert [p["name"] for p in operation["parameters"]] == ["code"]
+
+
+# --- opens_own_read: a unit that only reads, without BEGIN/COMMIT on PostgreSQL -------------
+
+
+def _read_app(seen: list[dict[str, object]]) -> FastAPI:
+    app = FastAPI()
+
+    def look(request: Request, code: str, session: Session) -> dict[str, int]:
+        driver = session.connection().connection.driver_connection
+        seen.append({"autocommit": getattr(driver, "autocommit", None), "driver": driver})
+        return {"count": _saved(session, code)}
+
+    def write(request: Request, code: str, session: Session) -> dict[str, int]:
+        session.add(Township(code=code, name="乡", county="县", city="市", province="省"))
+        session.flush()
+        return {"count": 1}
+
+    app.get("/townships/{code}", operation_id="look")(opens_own_read(look))
+    app.get("/townships/{code}/write", operation_id="write")(opens_own_read(write))
+    return app
+
+
+def test_a_read_runs_without_a_transaction_on_postgresql(committed_db: Engine) -> None:
+    seen: list[dict[str, object]] = []
+    with TestClient(_read_app(seen), raise_server_exceptions=False) as client:
+        for _ in range(3):
+            assert client.get("/townships/431223001").json() == {"count": 0}
+    postgres = committed_db.dialect.name == "postgresql"
+    # Inside: autocommit on PostgreSQL (no BEGIN, no COMMIT); SQLite as every other unit.
+    assert all(s["autocommit"] is (True if postgres else None) for s in seen), seen
+    if postgres:
+        # Back in the pool as it was: the next unit to take the connection gets a transaction.
+        assert all(s["driver"].autocommit is False for s in seen)  # type: ignore[attr-defined]
+        with committed_db.connect() as conn:
+            assert conn.connection.driver_connection.autocommit is False  # type: ignore[union-attr]
+            conn.execute(text("SELECT 1"))
+            assert conn.connection.driver_connection.info.transaction_status != 0  # type: ignore[union-attr]
+
+
+def test_a_read_unit_refuses_to_write(committed_db: Engine) -> None:
+    with TestClient(_read_app([]), raise_server_exceptions=False) as client:
+        refused = client.get("/townships/431223005/write")
+        after = client.get("/townships/431223005")
+    assert refused.status_code == 500
+    assert after.json() == {"count": 0}  # nothing written, and the next read still works
+    with Session(committed_db) as s:
+        assert _saved(s, "431223005") == 0
+
+
+WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|MERGE|CREATE|ALTER|DROP|TRUNCATE|COPY)\b", re.I)
+
+
+def test_the_endpoints_marked_read_only_send_no_writes(  # type: ignore[no-untyped-def]
+    client, session: Session, farm, connection
+) -> None:
+    """Every endpoint marked opens_own_read, asked as visitors ask it (anonymous and signed
+    in), sends nothing but reads: on PostgreSQL it runs without a transaction around it."""
+    from farmgate.web.unit import READS_ONLY
+    from tests.support.trace import create_batch
+
+    batch = create_batch(client, farm, "TJC2026R")
+    client.post(
+        f"/api/v1/batches/{batch['id']}/harvest",
+        json={"harvest_date": str(date.today())},
+        headers=farm["staff"],
+    )
+    trace_path = batch["trace_url"].removeprefix(settings.public_base_url.rstrip("/"))
+    asked = {
+        "/api/v1/products": ["/api/v1/products", "/api/v1/products?page=2&sort=price_asc"],
+        "/api/v1/products/{product_id}": [f"/api/v1/products/{farm['fresh']}"],
+        "/products/{product_id}": [f"/products/{farm['fresh']}", "/products/999999"],
+        "/01/{rest:path}": [trace_path, trace_path + "?linkType=all"],
+    }
+    marked = {
+        route.path
+        for route in client.app.routes
+        if isinstance(route, APIRoute) and getattr(route.endpoint, READS_ONLY, False)
+    }
+    assert marked == set(asked), "a new opens_own_read endpoint: add its paths here"
+    f.login_browser(client, session, f.create_account(session))
+    signed_in = dict(client.cookies)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *_: object) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        for cookies in ({}, signed_in):
+            client.cookies.clear()
+            client.cookies.update(cookies)
+            for paths in asked.values():
+                for path in paths:
+                    answer = client.get(path)
+                    assert answer.status_code in (200, 404), (path, answer.status_code)
+            product_page = client.get(f"/products/{farm['fresh']}").text
+            assert ('href="/account"' in product_page) is bool(cookies)  # the visitor is known
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    assert statements  # the listener saw the pages' reads
+    assert not [s for s in statements if WRITES.match(s)]

@@ -18,7 +18,7 @@ from farmgate.db import pk
 from farmgate.errors import ValidationFailed
 from farmgate.models import CATEGORIES, StorageClass
 from farmgate.web.session import SessionDep
-from farmgate.web.unit import opens_own_unit
+from farmgate.web.unit import opens_own_read
 
 router = APIRouter(tags=["商品目录"])
 
@@ -34,9 +34,10 @@ def _json(adapter: TypeAdapter[Any], value: Any) -> Response:
 
 
 # The two hot reads make their session in their own thread-pool call (no dependency to solve
-# per request: farmgate/web/unit.py); every other endpoint takes SessionDep.
+# per request) and, only reading, send no BEGIN/COMMIT (farmgate/web/unit.py, opens_own_read);
+# every other endpoint takes SessionDep.
 @router.get("/products", response_model=Page[ProductSummary], summary="商品列表")
-@opens_own_unit
+@opens_own_read
 def list_products(
     request: Request,
     session: Session,
@@ -70,7 +71,7 @@ def list_products(
 
 
 @router.get("/products/{product_id}", response_model=ProductDetail, summary="商品详情")
-@opens_own_unit
+@opens_own_read
 def get_product(product_id: int, request: Request, session: Session) -> Response:
     return _json(_DETAIL, views.public_detail(session, product_id))
 

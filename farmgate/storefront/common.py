@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from farmgate.accounts import security
 from farmgate.accounts import service as accounts
@@ -24,9 +25,14 @@ STATIC_DIR = Path(__file__).parent / "static"
 ANON_COOKIE = "fg_anon"
 
 
-@reads_in_unit
-def _signed_in(request: Request, session: SessionDep) -> Account | None:
-    return accounts.resolve_token(session, request.cookies[SESSION_COOKIE], "session")
+def signed_in(request: Request, session: Session) -> Account | None:
+    """The account the session cookie names; None without one (no query then). What
+    :data:`PageAccount` gives, for a page that opens its own unit and so takes no dependency."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return accounts.resolve_token(session, cookie, "session") if cookie else None
+
+
+_signed_in = reads_in_unit(signed_in)
 
 
 @hands_reads_to_unit

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from farmgate import places
@@ -28,7 +29,7 @@ from farmgate.orders import service as orders
 from farmgate.presale import service as presale
 from farmgate.reviews import views as reviews
 from farmgate.storefront import wechat_pages as wx
-from farmgate.storefront.common import PageAccount, check_csrf, render
+from farmgate.storefront.common import PageAccount, check_csrf, render, signed_in
 from farmgate.trace import alerts as trace_alerts
 from farmgate.trace import service as trace_service
 from farmgate.trace import urls as trace_urls
@@ -36,6 +37,7 @@ from farmgate.validators import normalize_mobile
 from farmgate.web.cookies import SESSION_COOKIE, clear_session_cookie, set_session_cookie
 from farmgate.web.requests import FormValues
 from farmgate.web.session import SessionDep
+from farmgate.web.unit import opens_own_read
 
 router = APIRouter(include_in_schema=False)
 # The public catalogue's pages, read far more than anything else: farmgate/app.py includes this
@@ -102,9 +104,9 @@ class _Lot:
 
 
 @catalogue_router.get("/products/{product_id}", response_class=HTMLResponse)
-def product_page(
-    product_id: int, request: Request, session: SessionDep, account: PageAccount
-) -> Response:
+@opens_own_read  # a hot page: no dependency to solve, no BEGIN/COMMIT (farmgate/web/unit.py)
+def product_page(product_id: int, request: Request, session: Session) -> Response:
+    account = signed_in(request, session)
     product, row = views.public_detail_row(session, product_id, _PRODUCT_PAGE)
     batch = None
     trace_path = None

@@ -30,7 +30,7 @@ from farmgate.storefront import wechat_pages as wx
 from farmgate.storefront.templating import templates
 from farmgate.story import views
 from farmgate.trace import resolving, scans, urls
-from farmgate.web.unit import opens_own_unit
+from farmgate.web.unit import opens_own_read
 
 router = APIRouter(include_in_schema=False)
 # Included after every other router (farmgate/app.py); it takes only what can be a compressed
@@ -78,7 +78,7 @@ def resolve(
 
 
 @router.api_route("/01/{rest:path}", methods=GET_HEAD)
-@opens_own_unit  # the busiest page there is: no dependency to solve per scan
+@opens_own_read  # the busiest page there is: no dependency to solve per scan
 def trace_page(request: Request, rest: str, session: Session) -> Response:
     link = _link(request)
     if not link.lot:  # a GTIN alone: the product, not a lot

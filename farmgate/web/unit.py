@@ -35,9 +35,12 @@ from contextvars import ContextVar
 from typing import Any
 
 import anyio.to_thread
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from psycopg import pq
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from farmgate.config import settings
@@ -47,6 +50,7 @@ from farmgate.errors import FarmgateError
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _UNIT = "farmgate_unit"
 _WRAPPED = "__farmgate_phase__"
+READS_ONLY = "__farmgate_reads_only__"  # set on the endpoints marked with opens_own_read
 _in_phase: ContextVar[bool] = ContextVar("farmgate_in_phase", default=False)
 
 
@@ -99,9 +103,11 @@ _sqlite_writer = _FifoGate()
 class Unit:
     """The state of one request's unit of work (kept in ``session.info``)."""
 
-    def __init__(self, session: Session, read_only: bool) -> None:
+    def __init__(self, session: Session, read_only: bool, statements_alone: bool = False) -> None:
         self.session = session
         self.read_only = read_only
+        # Each statement on its own, without BEGIN/COMMIT (PostgreSQL): see opens_own_read.
+        self.statements_alone = statements_alone
 
     def run(self, call: Callable[..., Any], kwargs: dict[str, Any], final: bool) -> Any:
         """Run one phase in this thread: begin, run, commit (or roll back), close if final."""
@@ -114,7 +120,11 @@ class Unit:
                 begin_mode.set("IMMEDIATE" if writes else "DEFERRED")
                 _in_phase.set(True)
                 try:
-                    result = call(**kwargs)
+                    if self.statements_alone:
+                        with _statements_alone(session):  # put back before commit and close
+                            result = call(**kwargs)
+                    else:
+                        result = call(**kwargs)
                     if session.in_transaction():
                         session.commit()
                 except FarmgateError as exc:
@@ -134,6 +144,39 @@ class Unit:
 
 
 @contextmanager
+def _statements_alone(session: Session) -> Iterator[None]:
+    """Run the unit's statements in autocommit on PostgreSQL: no BEGIN and COMMIT round trips
+    (each a GIL hand-off and a wake-up under load) for a unit that only reads. Under READ
+    COMMITTED, farmgate's level, every statement of a transaction takes its own snapshot
+    anyway, so reading this way shows nothing a transaction would not. The pooled connection
+    is put back as it was before it returns to the pool. Other databases: unchanged."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    connection = session.connection()
+    driver: psycopg.Connection[Any] = connection.connection.driver_connection  # type: ignore[assignment]
+    if driver.info.transaction_status != pq.TransactionStatus.IDLE:
+        yield  # bound to a connection already in a transaction (the tests' sessions)
+        return
+    driver.autocommit = True
+    try:
+        yield
+    finally:
+        try:
+            driver.autocommit = False
+        except Exception:  # a broken connection: never hand it to the next request
+            connection.invalidate()
+            raise
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes(session: Session, *_: Any) -> None:
+    unit = session.info.get(_UNIT)
+    if unit is not None and unit.statements_alone:
+        raise RuntimeError("a read-only unit (opens_own_read) tried to write")
+
+
+@contextmanager
 def _writer_gate(session: Session, writes: bool) -> Iterator[None]:
     if not writes or session.get_bind().dialect.name != "sqlite":
         yield
@@ -146,10 +189,10 @@ def _writer_gate(session: Session, writes: bool) -> Iterator[None]:
         _sqlite_writer.release()
 
 
-def _new_session(request: Request) -> Session:
+def _new_session(request: Request, statements_alone: bool = False) -> Session:
     """A request's session, with no connection yet, and its unit of work."""
     session = session_factory()()
-    session.info[_UNIT] = Unit(session, read_only=request.method in SAFE_METHODS)
+    session.info[_UNIT] = Unit(session, request.method in SAFE_METHODS, statements_alone)
     return session
 
 
@@ -210,6 +253,20 @@ def opens_own_unit(call: Callable[..., Any]) -> Callable[..., Any]:
     dependency with ``yield`` on every request (an exit stack, an async context manager and
     its exit: about a tenth of the trace page's CPU). For the hottest public pages only;
     everything else takes ``SessionDep``."""
+    return _own_unit(call, statements_alone=False)
+
+
+def opens_own_read(call: Callable[..., Any]) -> Callable[..., Any]:
+    """:func:`opens_own_unit` for an endpoint that only reads, answering GET and HEAD only: on
+    PostgreSQL its statements run without a transaction around them (see
+    :func:`_statements_alone`). A flush in it raises; tests/test_own_unit.py checks that the
+    endpoints marked so send nothing but SELECTs."""
+    run = _own_unit(call, statements_alone=True)
+    setattr(run, READS_ONLY, True)
+    return run
+
+
+def _own_unit(call: Callable[..., Any], statements_alone: bool) -> Callable[..., Any]:
     if _is_async(call):
         raise TypeError(f"{call.__qualname__} takes the database session: use def")
     signature = inspect.signature(call, eval_str=True)
@@ -218,7 +275,9 @@ def opens_own_unit(call: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(call)
     def run(**kwargs: Any) -> Any:
-        session = _new_session(kwargs["request"])
+        request: Request = kwargs["request"]
+        alone = statements_alone and request.method in SAFE_METHODS
+        session = _new_session(request, alone)
         unit: Unit = session.info[_UNIT]
         return unit.run(call, {**kwargs, "session": session}, final=True)
 
