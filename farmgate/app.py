@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
@@ -87,6 +88,20 @@ def _warm_up_payments() -> None:
         log.warning("WeChat Pay v3 could not start: %s", exc)
 
 
+def _include_flat(app: FastAPI, router: APIRouter) -> None:
+    """Put ``router``'s routes on the app's own router, as they are. FastAPI matches the routes
+    of an included router twice (once to find the router, once to handle the request), saving
+    and restoring the scope at each level; a route of the app's own router is matched once.
+    For the hot pages: the router must add nothing to its routes at inclusion (no prefix,
+    dependencies or callbacks left to apply; its own prefix and tags are in its routes
+    already)."""
+    if router.dependencies or router.callbacks or router.on_startup or router.on_shutdown:
+        raise ValueError("_include_flat is for routers that add nothing at inclusion")
+    if not all(isinstance(route, APIRoute) for route in router.routes):
+        raise ValueError("_include_flat takes plain routes only, not included routers")
+    app.router.routes.extend(router.routes)
+
+
 def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     """The app. ``run_jobs`` starts this process's job executor (see farmgate/workers/)."""
     install()  # listeners and jobs, before any request or job runs
@@ -138,9 +153,9 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.add_middleware(RequestContext)  # outermost: its id and timing cover the guard's 4xx
     # The hot public pages first: FastAPI tries each route in turn, and these paths are matched
     # by no other route (tests/test_route_order.py checks), so their place changes nothing else.
-    app.include_router(catalogue_router)  # /, /products/{id}, /cooperatives/{id}
-    app.include_router(trace_router)  # /01/{rest:path}, what every package's QR code opens
-    app.include_router(catalogue_api_router)  # /api/v1/products[/{id}], the API's hot reads
+    _include_flat(app, catalogue_router)  # /, /products/{id}, /cooperatives/{id}
+    _include_flat(app, trace_router)  # /01/{rest:path}, what every package's QR code opens
+    _include_flat(app, catalogue_api_router)  # /api/v1/products[/{id}], the API's hot reads
     app.include_router(ops_router)  # /healthz, /readyz, /metrics: literal paths, asked rarely
     app.include_router(docs_router)
     app.include_router(api_router)

@@ -10,6 +10,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from farmgate import places
+from farmgate.callbacks import API_PREFIX
 from farmgate.catalog import service, views
 from farmgate.catalog.schemas import Page, ProductDetail, ProductSummary
 from farmgate.cooperatives import service as cooperatives
@@ -20,7 +21,8 @@ from farmgate.models import CATEGORIES, StorageClass
 from farmgate.web.session import SessionDep
 from farmgate.web.unit import opens_own_read
 
-router = APIRouter(tags=["商品目录"])
+# With its prefix: farmgate/app.py puts these routes on the app's own router.
+router = APIRouter(prefix=API_PREFIX, tags=["商品目录"])
 
 # The hot reads answer their bytes themselves, written as FastAPI would write the response model.
 # Returned as a model, FastAPI would validate it again (in one more thread-pool call, for a sync

@@ -20,10 +20,10 @@ from farmgate.api import (
 )
 from farmgate.callbacks import API_PREFIX
 
-# The public catalogue's reads are included on their own, ahead of everything but the hot pages
-# (farmgate/app.py): FastAPI tries each route in turn (tests/test_route_order.py).
-catalogue_api_router = APIRouter(prefix=API_PREFIX)
-catalogue_api_router.include_router(catalog.router)
+# The public catalogue's reads (with the API's prefix already) go on their own, ahead of
+# everything but the hot pages (farmgate/app.py): FastAPI tries each route in turn
+# (tests/test_route_order.py).
+catalogue_api_router = catalog.router
 
 api_router = APIRouter(prefix=API_PREFIX)
 api_router.include_router(auth.router)
