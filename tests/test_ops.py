@@ -134,6 +134,42 @@ def test_json_logs_mask_personal_data() -> None:
     assert entry["request_id"] == "rid-1" and entry["level"] == "info"
 
 
+def test_log_lines_are_written_by_a_thread_of_their_own(capfd: pytest.CaptureFixture[str]) -> None:
+    """The thread that logs formats the line (its request id is a context variable there) and
+    queues it; the writer thread writes it, in order, and everything queued is written when
+    the writer stops (at exit)."""
+    import threading
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    written_by: list[str] = []
+    try:
+        logs.configure(json_lines=True)
+        assert logs._writer is not None
+        writer_handler = logs._writer.handlers[0]
+        emit = writer_handler.emit
+
+        def spy(record: logging.LogRecord) -> None:
+            written_by.append(threading.current_thread().name)
+            emit(record)
+
+        writer_handler.emit = spy  # type: ignore[method-assign]
+        token = logs.request_id.set("rid-7")
+        try:
+            for n in range(50):
+                logging.getLogger("farmgate.test").warning("buyer %s line %d", "13912345678", n)
+        finally:
+            logs.request_id.reset(token)
+        logs.stop()
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines()]
+    assert [line["message"] for line in lines] == [f"buyer 139****5678 line {n}" for n in range(50)]
+    assert {line["request_id"] for line in lines} == {"rid-7"}
+    assert written_by and threading.current_thread().name not in written_by
+
+
 def test_trace_urls_and_unknown_paths_are_one_series_each(  # type: ignore[no-untyped-def]
     client, caplog: pytest.LogCaptureFixture
 ) -> None:
