@@ -62,8 +62,11 @@ class _Handoff(logging.handlers.QueueHandler):
     hands the line to the writer thread."""
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        line = self.format(record)
-        return logging.makeLogRecord({"msg": line, "levelno": record.levelno})
+        # The record itself carries the line on (no handler after this one reads it): a second
+        # record would cost as much as the first.
+        record.msg = record.message = self.format(record)
+        record.args = record.exc_info = record.exc_text = record.stack_info = None
+        return record
 
 
 _writer: logging.handlers.QueueListener | None = None
@@ -85,6 +88,9 @@ def configure(level: int = logging.INFO, *, json_lines: bool = True) -> None:
     line) formats the line and queues it, and never waits on the write, which lets go of the
     GIL and, with the request threads busy, waits to get it back while no request moves."""
     global _writer
+    # No formatter here prints a record's thread or process: not looking them up for every
+    # record is most of what making one costs.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handoff = _Handoff(queue.SimpleQueue())
     if json_lines:
         handoff.setFormatter(JsonFormatter())

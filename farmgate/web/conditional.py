@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from farmgate.web.cookies import SESSION_COOKIE
@@ -33,18 +32,36 @@ PUBLIC_PREFIXES = (
     "/api/v1/search",
 )
 CACHEABLE_TYPES = ("text/html", "application/json")
+_PUBLIC = f"public, max-age={PUBLIC_MAX_AGE}".encode("latin-1")
 
 
-def is_public_read(scope: Scope) -> bool:
+def is_public_read(scope: Scope, headers: dict[bytes, bytes] | None = None) -> bool:
     """A read whose answer is the same for every anonymous visitor (WeChat's browser aside:
-    its product pages carry a signed share card)."""
+    its product pages carry a signed share card). ``headers``: the request's, by lower-case
+    name, if the caller has them already."""
     path: str = scope["path"]
     if path not in PUBLIC_EXACT and not path.startswith(PUBLIC_PREFIXES):
         return False
-    headers = Headers(scope=scope)
-    if "authorization" in headers or "micromessenger" in headers.get("user-agent", "").lower():
+    if headers is None:
+        headers = _by_name(scope["headers"])
+    if b"authorization" in headers or b"micromessenger" in headers.get(b"user-agent", b"").lower():
         return False
-    return f"{SESSION_COOKIE}=" not in headers.get("cookie", "")
+    return _SESSION_COOKIE_SET not in headers.get(b"cookie", b"")
+
+
+_SESSION_COOKIE_SET = f"{SESSION_COOKIE}=".encode("latin-1")
+_CACHEABLE = tuple(t.encode("latin-1") for t in CACHEABLE_TYPES)
+_DROPPED_FROM_304 = (b"content-length", b"content-type")
+
+
+def _by_name(raw: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    """Headers by lower-case name (ASGI servers send request names in lower case already;
+    a response's are whatever its code wrote). A repeated name keeps its first value, as
+    Starlette's ``Headers.get`` does."""
+    named: dict[bytes, bytes] = {}
+    for name, value in raw:
+        named.setdefault(name.lower(), value)
+    return named
 
 
 class ConditionalGet:
@@ -80,33 +97,31 @@ class ConditionalGet:
         await self.app(scope, receive, hold)
 
     async def _finish(self, scope: Scope, start: Message, body: bytes, send: Send) -> None:
-        headers = MutableHeaders(raw=list(start["headers"]))
-        content_type = headers.get("content-type", "")
+        raw: list[tuple[bytes, bytes]] = list(start["headers"])
+        answer = _by_name(raw)
         if (
             start["status"] != 200
-            or not content_type.startswith(CACHEABLE_TYPES)
-            or "etag" in headers
-            or "no-store" in headers.get("cache-control", "")
+            or not answer.get(b"content-type", b"").startswith(_CACHEABLE)
+            or b"etag" in answer
+            or b"no-store" in answer.get(b"cache-control", b"")
         ):
             await send(start)
             await send({"type": "http.response.body", "body": body})
             return
         etag = f'W/"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
-        headers["ETag"] = etag
-        if "cache-control" not in headers:
-            public = is_public_read(scope) and "set-cookie" not in headers
-            headers["Cache-Control"] = (
-                f"public, max-age={PUBLIC_MAX_AGE}" if public else "private, no-cache"
-            )
+        raw.append((b"etag", etag.encode("latin-1")))
+        request = _by_name(scope["headers"])
+        if b"cache-control" not in answer:
+            public = is_public_read(scope, request) and b"set-cookie" not in answer
             if public:
-                headers.append("Vary", "Cookie")
-        asked = Headers(scope=scope).get("if-none-match", "")
+                raw += [(b"cache-control", _PUBLIC), (b"vary", b"Cookie")]
+            else:
+                raw.append((b"cache-control", b"private, no-cache"))
+        asked = request.get(b"if-none-match", b"").decode("latin-1")
         if etag in {tag.strip() for tag in asked.split(",")} or asked.strip() == "*":
-            for name in ("content-length", "content-type"):
-                if name in headers:
-                    del headers[name]
-            await send({"type": "http.response.start", "status": 304, "headers": headers.raw})
+            kept = [(name, value) for name, value in raw if name.lower() not in _DROPPED_FROM_304]
+            await send({"type": "http.response.start", "status": 304, "headers": kept})
             await send({"type": "http.response.body", "body": b""})
             return
-        await send({**start, "headers": headers.raw})
+        await send({**start, "headers": raw})
         await send({"type": "http.response.body", "body": body})
