@@ -260,7 +260,7 @@ def opens_own_read(call: Callable[..., Any]) -> Callable[..., Any]:
     """:func:`opens_own_unit` for an endpoint that only reads, answering GET and HEAD only: on
     PostgreSQL its statements run without a transaction around them (see
     :func:`_statements_alone`). A flush in it raises; tests/test_own_unit.py checks that the
-    endpoints marked so send nothing but SELECTs."""
+    endpoints marked so send no write, to anonymous and signed-in visitors."""
     run = _own_unit(call, statements_alone=True)
     setattr(run, READS_ONLY, True)
     return run
