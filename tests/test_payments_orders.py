@@ -112,12 +112,12 @@ def test_a_notification_pays_the_order_exactly_once(
     assert paid_again.status_code == 409
 
 
-def test_the_order_is_paid_when_the_webhook_answers(client, session: Session, wechat, order) -> None:  # type: ignore[no-untyped-def]
+def test_the_order_is_paid_when_the_webhook_answers(
+    client, session: Session, wechat, order
+) -> None:  # type: ignore[no-untyped-def]
     """The webhook applies what it stores: the buyer's next look sees 已付款, no job needed."""
-    assert _notify(client, _pay_and_notify(client, session, wechat, order)).status_code in (
-        200,
-        204,
-    )
+    ack = _notify(client, _pay_and_notify(client, session, wechat, order))
+    assert ack.status_code in (200, 204)
     session.expire_all()
     assert session.get(Order, order["id"]).status == OrderStatus.PAID
     assert session.query(PaymentNotification).one().outcome == "applied"
