@@ -112,6 +112,52 @@ def test_a_notification_pays_the_order_exactly_once(
     assert paid_again.status_code == 409
 
 
+def test_the_order_is_paid_when_the_webhook_answers(
+    client, session: Session, wechat, order
+) -> None:  # type: ignore[no-untyped-def]
+    """The webhook applies what it stores: the buyer's next look sees 已付款, no job needed."""
+    ack = _notify(client, _pay_and_notify(client, session, wechat, order))
+    assert ack.status_code in (200, 204)
+    session.expire_all()
+    assert session.get(Order, order["id"]).status == OrderStatus.PAID
+    assert session.query(PaymentNotification).one().outcome == "applied"
+    seen = client.get(f"/api/v1/orders/{order['id']}", headers=order["headers"]).json()
+    assert seen["status"] == OrderStatus.PAID
+    # The job queued with it stays, and finds nothing left to do.
+    assert run_jobs(session, "payments.apply_notification") == ["done"]
+    session.expire_all()
+    assert session.query(PaymentNotification).one().outcome == "applied"
+
+
+def test_a_failed_apply_in_the_webhook_is_left_to_the_job(
+    client, session: Session, wechat, order, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Applying fails half-way (the order already marked paid): only the apply is undone; the
+    notification stays stored, WeChat is told "received", and the job applies it later."""
+    from farmgate.notify import service as notify
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("notification store down")
+
+    working = notify.order_paid
+    monkeypatch.setattr(notify, "order_paid", broken)
+    body = _pay_and_notify(client, session, wechat, order)
+    ack = _notify(client, body)
+    assert ack.status_code in (200, 204) and (b"SUCCESS" in ack.content or not ack.content)
+    session.expire_all()
+    assert session.get(Order, order["id"]).status == OrderStatus.PENDING_PAYMENT
+    assert session.query(PaymentIntent).one().status == "created"
+    assert session.query(PaymentNotification).one().outcome == "pending"
+    assert _notify(client, body).status_code in (200, 204)  # a repeat leaves it to the job too
+    session.expire_all()
+    assert session.query(PaymentNotification).one().outcome == "pending"
+    monkeypatch.setattr(notify, "order_paid", working)
+    assert run_jobs(session, "payments.apply_notification") == ["done"]
+    session.expire_all()
+    assert session.get(Order, order["id"]).status == OrderStatus.PAID
+    assert session.query(PaymentNotification).one().outcome == "applied"
+
+
 def test_forged_notifications_are_refused_and_not_stored(
     client, session: Session, wechat, order
 ) -> None:  # type: ignore[no-untyped-def]

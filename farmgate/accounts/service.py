@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import col
 
 from farmgate.accounts import security
@@ -155,20 +156,50 @@ def issue_token(session: Session, account: Account, kind: str) -> IssuedToken:
     return IssuedToken(token, record)
 
 
+# Every signed-in request resolves its token: one Core statement, built once, of the
+# account's columns and the token's two dates (no ORM query, no AuthToken object).
+_ACCOUNT_COLUMNS = tuple(Account.__table__.columns)  # type: ignore[attr-defined]
+_TOKEN = AuthToken.__table__  # type: ignore[attr-defined]
+_RESOLVE = (
+    select(*_ACCOUNT_COLUMNS, _TOKEN.c.expires_at, _TOKEN.c.revoked_at)
+    .select_from(_TOKEN)
+    .join(Account.__table__, Account.__table__.c.id == _TOKEN.c.account_id)  # type: ignore[attr-defined]
+    .where(_TOKEN.c.token_hash == bindparam("token_hash"), _TOKEN.c.kind == bindparam("kind"))
+)
+_ACCOUNT_KEYS = tuple(column.key for column in _ACCOUNT_COLUMNS)
+
+
 def resolve_token(session: Session, token: str, kind: str) -> Account | None:
-    """The active account a token belongs to, or None if unknown, expired or revoked."""
+    """The active account a token belongs to, or None if unknown, expired or revoked.
+
+    The account is the session's persistent ``Account`` (as a query would give it), built
+    from the row: the caller may change it like any loaded object.
+    """
+    if session.autoflush:
+        session.flush()  # as an ORM query would: a token revoked in this session is revoked
     row = session.execute(
-        select(AuthToken, Account)
-        .join(Account, col(Account.id) == AuthToken.account_id)
-        .where(
-            col(AuthToken.token_hash) == security.token_digest(token), col(AuthToken.kind) == kind
-        )
+        _RESOLVE, {"token_hash": security.token_digest(token), "kind": kind}
     ).first()
     if row is None:
         return None
-    record, account = row
-    if record.revoked_at is not None or record.expires_at <= utcnow() or not account.is_active:
+    *values, expires_at, revoked_at = row
+    account_values = dict(zip(_ACCOUNT_KEYS, values, strict=True))
+    if revoked_at is not None or expires_at <= utcnow() or not account_values["is_active"]:
         return None
+    held = session.identity_map.get(session.identity_key(Account, account_values["id"]))
+    if held is not None:
+        # Already loaded in this session: the ORM gives the object it holds, refreshed if
+        # expired; let it do so.
+        return session.get(Account, account_values["id"])
+    return _attach(session, account_values)
+
+
+def _attach(session: Session, values: dict[str, object]) -> Account:
+    """An ``Account`` in ``session`` built from its stored column values, as if loaded."""
+    account: Account = manager_of_class(Account).new_instance()
+    vars(account).update(values)
+    make_transient_to_detached(account)
+    session.add(account)
     return account
 
 

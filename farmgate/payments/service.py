@@ -211,7 +211,14 @@ def open_intent(session: Session, order: Order) -> PaymentIntent | None:
 def receive_notification(
     session: Session, headers: Mapping[str, str], body: bytes
 ) -> tuple[int, str, bytes]:
-    """verify -> store (keyed by transaction id) -> acknowledge; the applying is a job."""
+    """verify -> store (keyed by transaction id) -> apply -> acknowledge.
+
+    The notification is applied in the webhook's own transaction, inside a savepoint, so the
+    order shows paid as soon as WeChat is answered. Storing also queues the apply job: if
+    applying here fails, only the savepoint is rolled back, the stored notification stays,
+    WeChat is still told "received", and the job applies it later (when it was applied here,
+    the job finds it applied and does nothing).
+    """
     # v3 notifications are signed in headers; v2's signature is inside the XML body.
     name = "wechat_v3" if "wechatpay-signature" in headers else "wechat_v2"
     try:
@@ -224,9 +231,23 @@ def receive_notification(
         log.warning("payment notification refused (%s): %s", name, exc)
         _, ctype, payload = provider.ack(False, "签名或格式错误")
         return 400, ctype, payload
-    if store_notification(session, name, note) is None:
+    row = store_notification(session, name, note)
+    if row is None:
         log.info("duplicate notification %s ignored", note.transaction_id)
+    else:
+        _apply_now(session, row)
     return provider.ack(True)
+
+
+def _apply_now(session: Session, row: PaymentNotification) -> None:
+    """Apply a just-stored notification in a savepoint; on failure its queued job retries."""
+    try:
+        with session.begin_nested():
+            apply_notification(session, pk(row))
+    except Exception:
+        log.exception(
+            "payment notification %s not applied now; its job will retry", row.transaction_id
+        )
 
 
 def confirm_cash(

@@ -33,7 +33,10 @@ class RefundArgs(TypedDict):
 
 @job("payments.apply_notification", queue="quick", max_tries=8, timeout=20)
 def apply_notification(session: Session, args: NotificationArgs) -> None:
-    """Keyed by the provider's transaction id; a stored notification is applied once."""
+    """Keyed by the provider's transaction id; a stored notification is applied once.
+
+    The webhook, cash and reconciliation apply what they store at once; this job then finds
+    it applied and does nothing. It applies it when the webhook's attempt failed."""
     service.apply_notification(session, args["notification_id"])
 
 
