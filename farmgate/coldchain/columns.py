@@ -29,10 +29,7 @@ _FIELD = r'[^,"\r\n\x00]*'  # a column no reading uses: anything csv.reader keep
 _PATTERNS = {
     "device_id": r'[^,"\r\n\x00]{1,40}',
     "seq": r"[0-9]{1,18}",
-    "at": (
-        r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
-        r"[+-][0-9]{2}:[0-9]{2}"
-    ),
+    "at": r'[^,"\r\n\x00]{25,32}',  # its shape is checked by ``instants``
     "celsius": r"-?[0-9]{1,3}(?:\.[0-9]{1,6})?",
 }
 
@@ -114,8 +111,8 @@ _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.i
 
 def instants(times: list[str]) -> list[int] | None:
     """Microseconds since the Unix epoch (UTC) of ISO 8601 times shaped
-    ``YYYY-MM-DDTHH:MM:SS[.f{1,6}]±HH:MM`` (as the CSV pattern has checked); None if any
-    field is out of range (year 0, 2026-02-29, 24:00, minutes or seconds of 60 or more, an
+    ``YYYY-MM-DDTHH:MM:SS[.f{1,6}]±HH:MM`` in ASCII digits; None if any time is not, or if
+    any field is out of range (year 0, 2026-02-29, 24:00, minutes or seconds of 60 or more, an
     offset beyond ±15:59, which PostgreSQL refuses though Python does not). Times this reads,
     both ``datetime.fromisoformat`` and PostgreSQL accept, as this same instant:
     ``(fromisoformat(t) - epoch) // timedelta(microseconds=1)``."""
@@ -145,6 +142,20 @@ def _instants(times: list[str], width: int) -> Any:
     except UnicodeEncodeError:
         return None
     chars = np.frombuffer(raw, np.uint8).reshape(len(times), width)
+    fraction = width - 26 if width > 25 else 0  # digits after the point
+    tz = width - 6
+    digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, tz + 1, tz + 2, tz + 4, tz + 5]
+    digits += range(20, 20 + fraction)
+    signs = chars[:, tz]
+    if (
+        ((chars[:, digits] - 48) > 9).any()  # (unsigned: below "0" wraps past 9 too)
+        or (chars[:, [4, 7]] != ord("-")).any()
+        or (chars[:, 10] != ord("T")).any()
+        or (chars[:, [13, 16, tz + 3]] != ord(":")).any()
+        or (fraction and (chars[:, 19] != ord(".")).any())
+        or ((signs != ord("+")) & (signs != ord("-"))).any()
+    ):
+        return None
 
     def number(start: int, digits: int) -> Any:
         value = chars[:, start].astype(np.int64) - 48
@@ -154,10 +165,8 @@ def _instants(times: list[str], width: int) -> Any:
 
     year, month, day = number(0, 4), number(5, 2), number(8, 2)
     hour, minute, second = number(11, 2), number(14, 2), number(17, 2)
-    fraction = width - 26 if width > 25 else 0  # digits after the point
     micro = number(20, fraction) * 10 ** (6 - fraction) if fraction else 0
-    tz = width - 6
-    east = chars[:, tz] == ord("+")
+    east = signs == ord("+")
     tz_hours, tz_minutes = number(tz + 1, 2), number(tz + 4, 2)
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     month_ok = (month >= 1) & (month <= 12)
