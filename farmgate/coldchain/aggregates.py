@@ -130,16 +130,14 @@ def fold_appending(state: Series, us: list[int], celsius: list[float], profile: 
     if not us:
         return True
     if min(us) >= state.window_us:  # the usual case: no reading before the window
-        distinct = len(set(us)) == len(us)
-        if distinct and us == sorted(us):  # as a logger sends them: no tuples to compare
-            raw = list(zip(us, celsius, strict=True))
-        else:
-            raw = sorted(zip(us, celsius, strict=True))
-        if state.last_us is not None and raw[0][0] <= state.last_us:
-            return False
-        state.add_values([c for _, c in raw])  # in time order: min(0.0, -0.0) is the first
-        state.extend(raw if distinct else merge(raw, profile), profile)
-        return True
+        if len(set(us)) == len(us) and us == sorted(us):
+            # as a logger sends them: already one sample per instant, in time order (no
+            # tuple per reading, nothing to merge)
+            if state.last_us is not None and us[0] <= state.last_us:
+                return False
+            state.add_values(celsius)
+            state.extend_columns(us, celsius, profile)
+            return True
     window = state.window_us
     return _append(
         state, sorted((u, c) for u, c in zip(us, celsius, strict=True) if u >= window), profile
