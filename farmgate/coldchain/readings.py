@@ -6,13 +6,17 @@ upload streams: the file is decoded and parsed as it is read, and every ``BATCH_
 readings are stored and folded into the shipment's running aggregates (series.py), from
 which its analysis follows without reading its series again (shipments.refresh).
 
-Speed. A logger's rows are nearly always plain (``T01,17,2026-05-01T08:00:00+08:00,4.5``):
-``_plain`` checks those against a strict pattern and builds the reading directly, and only a
-row it does not recognise goes through pydantic (which then gives the same value, or the
-error message as before). PostgreSQL stores a batch with ``COPY`` (text) into a temporary
-table and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING seq``; SQLite with one
-raw ``executemany`` of values already in its storage format, after looking up which sequence
-numbers are stored already.
+Speed. A logger's rows are nearly always plain (``T01,17,2026-05-01T08:00:00+08:00,4.5``).
+An upload reads them a batch at a time as columns (columns.py: the batch's lines checked and
+converted whole, the times by integer arithmetic in numpy); from the first batch holding
+anything else, the rest of the file goes row by row: ``_csv_rows`` checks a row against
+strict patterns and builds the reading directly, and only a row it does not recognise goes
+through pydantic (which then gives the same value, or the error message as before).
+PostgreSQL stores a batch with one ``COPY`` straight into the table, binary (the instants as
+integers) for batches read as columns, text (the times as written) otherwise; should another
+transaction have stored some of them meanwhile, through a temporary table and ``INSERT ...
+ON CONFLICT DO NOTHING RETURNING seq``. SQLite stores it with one raw ``executemany`` of
+values already in its storage format. Both first look up which sequence numbers are stored.
 
 Overlap. While PostgreSQL takes in one batch's COPY (psycopg's writer thread sends the bytes,
 waiting on the socket without the GIL), the request's thread reads and parses the next batch
