@@ -122,11 +122,26 @@ def fold(
     return state.replace(start, end, merge(old, profile), merge(every, profile), profile)
 
 
-def fold_appending(state: Series, new: Sequence[tuple[int, int, float]], profile: Profile) -> bool:
-    """``fold`` without the database, for readings that all come after the state's last one
-    (the usual upload); False, with ``state`` untouched, when ``fold`` must read. The readings
-    need not be stored yet: an upload folds a batch while PostgreSQL is still copying it."""
-    return _append(state, sorted((us, c) for _, us, c in new if us >= state.window_us), profile)
+def fold_appending(state: Series, us: list[int], celsius: list[float], profile: Profile) -> bool:
+    """``fold`` without the database, for readings (instants and values, position by
+    position) that all come after the state's last one (the usual upload); False, with
+    ``state`` untouched, when ``fold`` must read. The readings need not be stored yet: an
+    upload folds a batch while PostgreSQL is still copying it."""
+    if not us:
+        return True
+    if min(us) >= state.window_us:  # the usual case: no reading before the window
+        if len(set(us)) == len(us) and us == sorted(us):
+            # as a logger sends them: already one sample per instant, in time order (no
+            # tuple per reading, nothing to merge)
+            if state.last_us is not None and us[0] <= state.last_us:
+                return False
+            state.add_values(celsius)
+            state.extend_columns(us, celsius, profile)
+            return True
+    window = state.window_us
+    return _append(
+        state, sorted((u, c) for u, c in zip(us, celsius, strict=True) if u >= window), profile
+    )
 
 
 def _append(state: Series, raw: list[Sample], profile: Profile) -> bool:

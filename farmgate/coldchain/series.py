@@ -98,12 +98,19 @@ class Pairs:
 
 
 def pairs(samples: Sequence[Sample], profile: Profile) -> Pairs:
+    return pairs_of([us for us, _ in samples], [c for _, c in samples], profile)
+
+
+def pairs_of(times: list[int], values: list[float], profile: Profile) -> Pairs:
+    """``pairs`` of samples given as columns (no tuple per sample: an upload's batch of
+    20,000 tuples set off dozens of garbage collections)."""
     result = Pairs()
     terms, weights = result.terms, result.weights
     out = 0
     high, low = profile.max_c, profile.min_c
     exp = math.exp
-    for (ua, va), (ub, _) in itertools.pairwise(samples):
+    # the last value starts no pair
+    for ua, ub, va in zip(times, itertools.islice(times, 1, None), values, strict=False):
         # timedelta.total_seconds() is this same int / int division
         w = (ub - ua) / 1_000_000
         weights.append(w)
@@ -126,7 +133,7 @@ def scan(
     end the caller sets).
     """
     closed: list[Run] = []
-    for us, value in samples:
+    for us, value in samples:  # (from zip(times, values), a tuple used again and again)
         now: Direction | None = profile.direction(value)
         if run is not None and now != run[2]:
             run[1] = us
@@ -191,27 +198,31 @@ class Series:
 
     def extend(self, samples: list[Sample], profile: Profile) -> None:
         """Samples all later than the last one (sorted, one per instant)."""
-        if not samples:
+        self.extend_columns([us for us, _ in samples], [c for _, c in samples], profile)
+
+    def extend_columns(self, times: list[int], values: list[float], profile: Profile) -> None:
+        """``extend`` with the samples as columns (instants, values)."""
+        if not times:
             return
-        assert self.last_us is None or samples[0][0] > self.last_us
+        assert self.last_us is None or times[0] > self.last_us
         run: Run | None = None
         if self.last_us is None:
-            got = pairs(samples, profile)
-            self.first_us = samples[0][0]
+            got = pairs_of(times, values, profile)
+            self.first_us = times[0]
         else:
             assert self.last_c is not None
-            got = pairs([(self.last_us, self.last_c), *samples], profile)
+            got = pairs_of([self.last_us, *times], [self.last_c, *values], profile)
             if profile.direction(self.last_c) is not None:
                 run = self.runs.pop()  # the excursion still open at the last sample
                 assert run[1] == self.last_us
-        closed, run = scan(samples, profile, run)
+        closed, run = scan(zip(times, values, strict=True), profile, run)
         self.runs.extend(closed)
         if run is not None:
-            run[1] = samples[-1][0]
+            run[1] = times[-1]
             self.runs.append(run)
         self._add_pairs(got, None)
-        self.samples += len(samples)
-        self.last_us, self.last_c = samples[-1]
+        self.samples += len(times)
+        self.last_us, self.last_c = times[-1], values[-1]
 
     def affected(self, before: int | None, after: int | None) -> tuple[int | None, int | None]:
         """The stretch to read again when readings arrive out of order.
