@@ -229,7 +229,7 @@ def own_rules(session: Session, cooperative_id: int) -> Rules | None:
 def rules_for(session: Session, coop: Cooperative) -> Rules:
     """The cooperative's own rules, else its township's default, else the built-in sample:
     ``own_rules`` then ``township_default`` in one statement (checkout and every quote)."""
-    found = dict(
+    found: dict[int | None, Any] = dict(
         session.execute(
             select(col(ShippingRule.cooperative_id), col(ShippingRule.rules)).where(
                 or_(
