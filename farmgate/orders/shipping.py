@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -227,7 +227,25 @@ def own_rules(session: Session, cooperative_id: int) -> Rules | None:
 
 
 def rules_for(session: Session, coop: Cooperative) -> Rules:
-    return own_rules(session, coop.id or 0) or township_default(session, coop.township_id)
+    """The cooperative's own rules, else its township's default, else the built-in sample:
+    ``own_rules`` then ``township_default`` in one statement (checkout and every quote)."""
+    found: dict[int | None, Any] = dict(
+        session.execute(
+            select(col(ShippingRule.cooperative_id), col(ShippingRule.rules)).where(
+                or_(
+                    col(ShippingRule.cooperative_id) == (coop.id or 0),
+                    and_(
+                        col(ShippingRule.township_id) == coop.township_id,
+                        col(ShippingRule.cooperative_id).is_(None),
+                    ),
+                )
+            )
+        ).all()
+    )
+    for key in (coop.id or 0, None):
+        if key in found:
+            return Rules.model_validate(found[key])
+    return DEFAULT_RULES
 
 
 def save(

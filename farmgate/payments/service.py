@@ -192,7 +192,7 @@ def record_provider_paid(
     )
     row = store_notification(session, intent.provider, note)
     if row is not None:
-        apply_notification(session, pk(row))
+        _apply(session, row)
     return row
 
 
@@ -243,7 +243,7 @@ def _apply_now(session: Session, row: PaymentNotification) -> None:
     """Apply a just-stored notification in a savepoint; on failure its queued job retries."""
     try:
         with session.begin_nested():
-            apply_notification(session, pk(row))
+            _apply(session, row)
     except Exception:
         log.exception(
             "payment notification %s not applied now; its job will retry", row.transaction_id
@@ -283,7 +283,7 @@ def confirm_cash(
         ) from exc
     row = store_notification(session, "cash", note)
     if row is not None:
-        apply_notification(session, pk(row))
+        _apply(session, row)
     return row
 
 
@@ -325,6 +325,13 @@ def apply_notification(session: Session, notification_id: int) -> str:
     note = session.get(PaymentNotification, notification_id, with_for_update=True)
     if note is None or note.outcome != "pending":
         return "skipped"
+    return _apply(session, note)
+
+
+def _apply(session: Session, note: PaymentNotification) -> str:
+    """Apply ``note``, pending and locked: either read under ``apply_notification``'s lock, or
+    stored by ``store_notification`` in this very transaction (no other transaction sees it
+    before the commit, so reading it back FOR UPDATE would only cost a round trip)."""
     intent = session.scalars(
         select(PaymentIntent)
         .where(col(PaymentIntent.out_trade_no) == note.out_trade_no)
