@@ -41,6 +41,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from psycopg import pq
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from farmgate.config import settings
@@ -162,11 +163,12 @@ def _statements_alone(session: Session) -> Iterator[None]:
     try:
         yield
     finally:
-        try:
-            driver.autocommit = False
-        except Exception:  # a broken connection: never hand it to the next request
-            connection.invalidate()
-            raise
+        if not driver.closed:  # closed: SQLAlchemy dropped it on a lost connection already
+            try:
+                driver.autocommit = False
+            except psycopg.Error as exc:  # broken: never hand it to the next request
+                connection.invalidate()
+                raise OperationalError("resetting autocommit", None, exc) from exc
 
 
 @event.listens_for(Session, "before_flush")
