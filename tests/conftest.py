@@ -244,7 +244,8 @@ def sms(sms_sim: SmsSimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SmsSimu
     """The SMS simulator, with the shop's settings pointing at it, no faults, no messages."""
     for name, value in sms_sim.settings().items():
         monkeypatch.setattr(settings, name, value)
-    monkeypatch.setattr(settings, "sms_http_timeout", 1)
+    # Room for a slow answer on a loaded CI machine; the timeout faults stall for longer.
+    monkeypatch.setattr(settings, "sms_http_timeout", 3)
     sms_sim.state.faults.clear()
     sms_sim.state.messages.clear()
     sms_sim.state.refused.clear()

@@ -52,7 +52,7 @@ def _adapter(sim: SmsSimulatorServer, **overrides: str) -> TencentSms:
         "base_url": sim.url,
         **overrides,
     }
-    return TencentSms(**config, timeout=1)  # type: ignore[arg-type]
+    return TencentSms(**config, timeout=3)  # type: ignore[arg-type]
 
 
 def test_the_adapter_sends_and_the_simulator_shows_the_message(sms: SmsSimulatorServer) -> None:
@@ -90,7 +90,7 @@ def test_the_simulator_checks_the_signature(sms: SmsSimulatorServer) -> None:
 def test_faults_are_told_apart(
     sms: SmsSimulatorServer, fault: str, transient: bool, code: str
 ) -> None:
-    sms.inject(fault, timeout_seconds=1.5)
+    sms.inject(fault, timeout_seconds=4)
     with pytest.raises(SmsError) as failed:
         _adapter(sms).send("13800001111", "2000001", ["1", "5"])
     assert failed.value.code == code
@@ -121,7 +121,7 @@ def test_a_code_is_sent_through_the_outbox_and_stored_only_hashed(
 def test_a_failed_send_is_retried_then_sent(session: Session, sms: SmsSimulatorServer) -> None:
     phone = f.next_phone()
     codes.request_code(session, phone, Purpose.LOGIN, "10.0.0.1")
-    sms.inject("timeout", timeout_seconds=1.5)
+    sms.inject("timeout", timeout_seconds=4)
     assert run_sms_jobs(session) == ["retry"]
     sms.inject("throttled")
     assert run_sms_jobs(session) == ["retry"]
