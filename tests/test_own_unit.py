@@ -1,14 +1,16 @@
 """An endpoint that makes its own session (farmgate/web/unit.opens_own_unit, the trace page's)
 has the unit of work the session dependency gives every other endpoint: committed on success,
 rolled back on an error, its session closed either way, read-only for GET; and the session is
-not a request parameter."""
+not a request parameter. A dependency's phase (the signed-in caller) only reads."""
 
 from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Annotated
 
-from fastapi import FastAPI, Request
+import pytest
+from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, text
@@ -17,7 +19,8 @@ from sqlalchemy.orm import Session
 from farmgate.config import settings
 from farmgate.errors import ValidationFailed
 from farmgate.models import Township
-from farmgate.web.unit import opens_own_read, opens_own_unit
+from farmgate.web.session import SessionDep
+from farmgate.web.unit import bind_units, opens_own_read, opens_own_unit, reads_in_unit
 from tests.support import factories as f
 
 
@@ -161,3 +164,84 @@ def test_the_endpoints_marked_read_only_send_no_writes(  # type: ignore[no-untyp
         event.remove(connection, "before_cursor_execute", record)
     assert statements  # the listener saw the pages' reads
     assert not [s for s in statements if WRITES.match(s)]
+
+
+# --- a dependency's phase: it only reads, without BEGIN/COMMIT on PostgreSQL ----------------
+
+
+_seen: list[tuple[str, object]] = []  # what each phase saw: (phase, autocommit)
+
+
+def _autocommit(session: Session) -> object:
+    driver = session.connection().connection.driver_connection
+    return getattr(driver, "autocommit", None)
+
+
+@reads_in_unit
+def _caller(request: Request, session: SessionDep) -> int:
+    _seen.append(("dependency", _autocommit(session)))
+    return _saved(session, "431223001")
+
+
+@reads_in_unit
+def _scribbler(request: Request, session: SessionDep) -> int:
+    session.add(Township(code="431223007", name="乡", county="县", city="市", province="省"))
+    session.flush()
+    return 1
+
+
+def _dependency_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/townships/{code}")
+    def add(
+        code: str, seen_before: Annotated[int, Depends(_caller)], session: SessionDep
+    ) -> dict[str, object]:
+        _seen.append(("endpoint", _autocommit(session)))
+        session.add(Township(code=code, name="乡", county="县", city="市", province="省"))
+        return {"seen_before": seen_before}
+
+    @app.post("/scribble")
+    def scribble(wrote: Annotated[int, Depends(_scribbler)], session: SessionDep) -> int:
+        return wrote
+
+    bind_units(app)
+    return app
+
+
+def test_a_dependency_reads_without_a_transaction_and_may_not_write(
+    committed_db: Engine,
+) -> None:
+    _seen.clear()
+    with TestClient(_dependency_app(), raise_server_exceptions=False) as client:
+        first = client.post("/townships/431223001")
+        second = client.post("/townships/431223002")
+        refused = client.post("/scribble")
+    assert first.json() == {"seen_before": 0} and second.json() == {"seen_before": 1}
+    postgres = committed_db.dialect.name == "postgresql"
+    # The dependency in autocommit on PostgreSQL; the endpoint in its transaction as ever.
+    assert _seen == [
+        ("dependency", True if postgres else None),
+        ("endpoint", False if postgres else None),
+    ] * 2
+    assert refused.status_code == 500
+    with Session(committed_db) as s:
+        assert _saved(s, "431223002") == 1
+        assert _saved(s, "431223007") == 0  # the dependency's write was refused
+
+
+def test_a_plain_def_dependency_without_the_session_is_refused() -> None:
+    """FastAPI runs it in a thread-pool call of its own on every request: a role check that
+    only looks at what another dependency resolved must be async."""
+    app = FastAPI()
+
+    @app.get("/who")
+    async def who(role: Annotated[str, Depends(_plain_role)]) -> str:
+        return role
+
+    with pytest.raises(TypeError, match="make it async"):
+        bind_units(app)
+
+
+def _plain_role(request: Request) -> str:
+    return "admin"

@@ -20,7 +20,6 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from farmgate.accounts import service as accounts
-from farmgate.api import reports as reports_api
 from farmgate.app import create_app
 from farmgate.models import Account, Role
 from farmgate.reports import summary
@@ -36,13 +35,7 @@ RANGE = {"date_from": (DAY - timedelta(days=2)).isoformat(), "date_to": DAY.isof
 
 @pytest.fixture
 def web(connection: object) -> Iterator[TestClient]:
-    """The app with the report routers (added here until app.py includes them)."""
     app = create_app(check_schema=False, run_jobs=False)
-    paths = {getattr(r, "path", "") for r in app.routes}
-    if "/api/v1/reports/summary" not in paths:
-        app.include_router(reports_api.router, prefix="/api/v1")
-    if "/township/dashboard" not in paths:
-        app.include_router(reports_pages.router)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 

@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from farmgate.callbacks import API_PREFIX
 from farmgate.catalog import service, views
 from farmgate.catalog.schemas import ProductOwnerView
 from farmgate.cooperatives import service as cooperatives
@@ -15,7 +16,7 @@ from farmgate.models import CooperativeStatus
 from farmgate.web.auth import CurrentAdmin
 from farmgate.web.session import SessionDep
 
-router = APIRouter(prefix="/admin", tags=["乡镇管理"])
+router = APIRouter(prefix=f"{API_PREFIX}/admin", tags=["乡镇管理"])
 
 
 class ReviewNote(BaseModel):

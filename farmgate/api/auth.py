@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from farmgate.accounts import phone as phone_accounts
 from farmgate.accounts import service as accounts
+from farmgate.callbacks import API_PREFIX
 from farmgate.config import settings
 from farmgate.privacy import service as privacy
 from farmgate.sms.codes import Purpose
@@ -19,7 +20,7 @@ from farmgate.web.downloads import download
 from farmgate.web.requests import client_ip
 from farmgate.web.session import SessionDep
 
-router = APIRouter(prefix="/auth", tags=["账号"])
+router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["账号"])
 
 
 class PhoneModel(BaseModel):

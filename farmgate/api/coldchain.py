@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, UploadFile
 from pydantic import BaseModel
 
 from farmgate.api.uploads import read_upload
+from farmgate.callbacks import API_PREFIX
 from farmgate.coldchain import readings, shipments
 from farmgate.coldchain.shipments import HandoffIn, ShipmentIn
 from farmgate.models import ColdShipment, Handoff
@@ -13,7 +14,7 @@ from farmgate.web.auth import CurrentAccount
 from farmgate.web.requests import RawBody
 from farmgate.web.session import SessionDep
 
-router = APIRouter(tags=["冷链"])
+router = APIRouter(prefix=API_PREFIX, tags=["冷链"])
 
 
 class ShipmentOut(BaseModel):

@@ -6,6 +6,7 @@ from fastapi import APIRouter, UploadFile
 from pydantic import BaseModel, Field
 
 from farmgate.api.uploads import read_upload
+from farmgate.callbacks import API_PREFIX
 from farmgate.catalog import importer, service, views
 from farmgate.catalog.schemas import (
     PhotoPublic,
@@ -24,7 +25,7 @@ from farmgate.models import ProductStatus
 from farmgate.web.auth import CurrentAccount, CurrentCooperativeStaff
 from farmgate.web.session import SessionDep
 
-router = APIRouter(tags=["合作社后台"])
+router = APIRouter(prefix=API_PREFIX, tags=["合作社后台"])
 
 
 @router.post(

@@ -8,12 +8,13 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from farmgate.callbacks import API_PREFIX
 from farmgate.db import pk
 from farmgate.jobs import admin
 from farmgate.web.auth import CurrentAdmin
 from farmgate.web.session import SessionDep
 
-router = APIRouter(prefix="/admin/jobs", tags=["后台任务"])
+router = APIRouter(prefix=f"{API_PREFIX}/admin/jobs", tags=["后台任务"])
 
 
 class DeadJobOut(BaseModel):

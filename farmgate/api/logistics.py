@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from farmgate import callbacks
+from farmgate.callbacks import API_PREFIX
 from farmgate.db import pk
 from farmgate.logistics import service, township
 from farmgate.logistics.township import ParcelStepIn
@@ -19,7 +20,7 @@ from farmgate.web.auth import CurrentAccount
 from farmgate.web.requests import RawBody
 from farmgate.web.session import SessionDep
 
-router = APIRouter(tags=["物流"])
+router = APIRouter(prefix=API_PREFIX, tags=["物流"])
 
 
 class CourierOut(BaseModel):

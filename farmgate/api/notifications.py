@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from farmgate.callbacks import API_PREFIX
 from farmgate.notify import service as notify
 from farmgate.web.auth import CurrentAccount
 from farmgate.web.session import SessionDep
 
-router = APIRouter(prefix="/me/notifications", tags=["账号"])
+router = APIRouter(prefix=f"{API_PREFIX}/me/notifications", tags=["账号"])
 
 
 class NotificationSettings(BaseModel):

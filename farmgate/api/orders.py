@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 from sqlmodel import col
 
+from farmgate.callbacks import API_PREFIX
 from farmgate.errors import ValidationFailed
 from farmgate.models import DeliveryMethod, FulfilmentStatus, OrderStatus, Sku
 from farmgate.orders import cart as carts
@@ -21,7 +22,7 @@ from farmgate.web.auth import CurrentAccount, CurrentAdmin, CurrentCooperativeSt
 from farmgate.web.cookies import CART_COOKIE, set_cart_cookie
 from farmgate.web.session import SessionDep
 
-router = APIRouter(tags=["购物车与订单"])
+router = APIRouter(prefix=API_PREFIX, tags=["购物车与订单"])
 CartToken = Annotated[str | None, Header(alias="X-Cart-Token", description="游客购物车令牌")]
 
 

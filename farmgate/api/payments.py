@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from farmgate import callbacks
+from farmgate.callbacks import API_PREFIX
 from farmgate.errors import NotFound
 from farmgate.models import Refund
 from farmgate.orders import presenters
@@ -21,7 +22,7 @@ from farmgate.web.requests import RawBody, client_ip
 from farmgate.web.session import SessionDep
 from farmgate.wechat import identity
 
-router = APIRouter(tags=["支付"])
+router = APIRouter(prefix=API_PREFIX, tags=["支付"])
 
 
 class PayIn(BaseModel):

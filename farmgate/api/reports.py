@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
+from farmgate.callbacks import API_PREFIX
 from farmgate.reports import exports, service
 from farmgate.reports.service import Dashboard, Granularity, ReportFilters, Table
 from farmgate.web.auth import CurrentAccount
@@ -21,7 +22,7 @@ from farmgate.web.downloads import XLSX_MEDIA, download, files
 from farmgate.web.session import SessionDep
 from farmgate.web.unit import reads_in_unit
 
-router = APIRouter(prefix="/reports", tags=["报表"])
+router = APIRouter(prefix=f"{API_PREFIX}/reports", tags=["报表"])
 
 Cell = str | int | float | None
 

@@ -18,14 +18,15 @@ from farmgate.api import (
     trace,
     translog,
 )
-from farmgate.callbacks import API_PREFIX
 
-# The public catalogue's reads (with the API's prefix already) go on their own, ahead of
-# everything but the hot pages (farmgate/app.py): FastAPI tries each route in turn
-# (tests/test_route_order.py).
+# The public catalogue's reads go on their own, ahead of everything but the hot pages
+# (farmgate/app.py): FastAPI tries each route in turn (tests/test_route_order.py).
 catalogue_api_router = catalog.router
 
-api_router = APIRouter(prefix=API_PREFIX)
+# Every API router carries the API's prefix (farmgate.callbacks.API_PREFIX) in its own, so
+# including them adds nothing and the app puts their routes on its own router
+# (farmgate/app.py, _include_flat).
+api_router = APIRouter()
 api_router.include_router(auth.router)
 api_router.include_router(cooperative.router)
 api_router.include_router(admin.router)

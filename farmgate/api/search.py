@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from farmgate.callbacks import API_PREFIX
 from farmgate.search import service
 from farmgate.search.backend import (
     MAX_PAGE_SIZE,
@@ -18,7 +19,7 @@ from farmgate.search.backend import (
 from farmgate.search.presenters import SearchOut, search_out
 from farmgate.web.session import SessionDep
 
-router = APIRouter(tags=["搜索"])
+router = APIRouter(prefix=API_PREFIX, tags=["搜索"])
 
 
 @router.get("/search", response_model=SearchOut, summary="搜索商品（中文、拼音、首字母，可筛选）")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, UploadFile
 from pydantic import AwareDatetime, BaseModel, Field
 
 from farmgate.api.uploads import read_upload
+from farmgate.callbacks import API_PREFIX
 from farmgate.cooperatives import service as cooperatives
 from farmgate.errors import ValidationFailed
 from farmgate.models import Batch, Inspection, TraceEvent
@@ -47,7 +48,7 @@ from farmgate.web.auth import CurrentAccount
 from farmgate.web.downloads import XLSX_MEDIA, download, files
 from farmgate.web.session import SessionDep
 
-router = APIRouter(tags=["溯源"])
+router = APIRouter(prefix=API_PREFIX, tags=["溯源"])
 
 
 def batch_out(batch: Batch) -> BatchOut:

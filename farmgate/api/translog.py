@@ -12,11 +12,12 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from farmgate.callbacks import API_PREFIX
 from farmgate.errors import NotFound, ValidationFailed
 from farmgate.translog import keys, log, public
 from farmgate.web.session import SessionDep
 
-router = APIRouter(prefix="/translog", tags=["透明日志"])
+router = APIRouter(prefix=f"{API_PREFIX}/translog", tags=["透明日志"])
 
 
 def b64(value: bytes) -> str:

@@ -53,7 +53,9 @@ def get_optional_account(request: Request, session: SessionDep) -> Account | Non
 OptionalAccount = Annotated[Account | None, Depends(get_optional_account)]
 
 
-def get_current_account(account: OptionalAccount) -> Account:
+# The role checks below are async: they only look at the account already resolved (no I/O),
+# and FastAPI runs a plain ``def`` dependency in a thread-pool call of its own, per request.
+async def get_current_account(account: OptionalAccount) -> Account:
     if account is None:
         raise AuthenticationRequired("请先登录")
     return account
@@ -62,13 +64,13 @@ def get_current_account(account: OptionalAccount) -> Account:
 CurrentAccount = Annotated[Account, Depends(get_current_account)]
 
 
-def get_cooperative_staff(account: CurrentAccount) -> Account:
+async def get_cooperative_staff(account: CurrentAccount) -> Account:
     if account.role != Role.COOPERATIVE or account.cooperative_id is None:
         raise PermissionDenied("需要合作社账号")
     return account
 
 
-def get_admin(account: CurrentAccount) -> Account:
+async def get_admin(account: CurrentAccount) -> Account:
     if account.role != Role.ADMIN:
         raise PermissionDenied("需要乡镇管理员账号")
     return account

@@ -17,7 +17,8 @@ the transaction, runs, commits or rolls back, and (for the endpoint) closes the 
   :func:`set_thread_limit`), so a running call never waits for a connection either.
 
 Every wait is thus on work that is already running, and none is on a request behind it.
-Dependencies only read (they resolve the caller); their phase is a read-only transaction. On
+Dependencies only read (they resolve the caller): on PostgreSQL their statements run without
+a transaction around them (see :func:`_statements_alone`), and a flush in them raises. On
 SQLite, writing endpoints also pass one in-process gate, so writers queue in order instead of
 spinning in SQLite's busy handler; a writer that cannot get in within ``BUSY_TIMEOUT_SECONDS``
 gets a clean 503 with Retry-After.
@@ -109,6 +110,7 @@ class Unit:
         self.read_only = read_only
         # Each statement on its own, without BEGIN/COMMIT (PostgreSQL): see opens_own_read.
         self.statements_alone = statements_alone
+        self.alone_now = False  # the running phase's statements run so (and may not write)
 
     def run(self, call: Callable[..., Any], kwargs: dict[str, Any], final: bool) -> Any:
         """Run one phase in this thread: begin, run, commit (or roll back), close if final."""
@@ -121,9 +123,15 @@ class Unit:
                 begin_mode.set("IMMEDIATE" if writes else "DEFERRED")
                 _in_phase.set(True)
                 try:
-                    if self.statements_alone:
-                        with _statements_alone(session):  # put back before commit and close
-                            result = call(**kwargs)
+                    # A dependency's phase only reads (it resolves the caller): its one or two
+                    # statements need no transaction around them either.
+                    if self.statements_alone or not final:
+                        self.alone_now = True
+                        try:
+                            with _statements_alone(session):  # put back before commit, close
+                                result = call(**kwargs)
+                        finally:
+                            self.alone_now = False
                     else:
                         result = call(**kwargs)
                     if session.in_transaction():
@@ -174,8 +182,8 @@ def _statements_alone(session: Session) -> Iterator[None]:
 @event.listens_for(Session, "before_flush")
 def _refuse_writes(session: Session, *_: Any) -> None:
     unit = session.info.get(_UNIT)
-    if unit is not None and unit.statements_alone:
-        raise RuntimeError("a read-only unit (opens_own_read) tried to write")
+    if unit is not None and unit.alone_now:
+        raise RuntimeError("a read-only phase (a dependency, or opens_own_read) tried to write")
 
 
 @contextmanager
@@ -321,6 +329,14 @@ def bind_units(app: FastAPI) -> None:
                         f"{sub.call.__qualname__} takes the database session: mark it with "
                         "farmgate.web.unit.reads_in_unit"
                     )
+            elif inspect.isfunction(sub.call) and not _is_async(sub.call):
+                # FastAPI runs a plain def dependency in a thread-pool call of its own, on
+                # every request: one that only looks at what other dependencies resolved
+                # (a role check) must be async.
+                raise TypeError(
+                    f"{sub.call.__qualname__} is a plain def dependency without the session: "
+                    "make it async (it costs a thread-pool call per request)"
+                )
 
     for route in _api_routes(app.router.routes):
         check(route.dependant)

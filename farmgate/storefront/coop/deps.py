@@ -19,7 +19,7 @@ from farmgate.web.session import SessionDep
 __all__ = ["DeskStaff", "FormValues", "Multipart", "SessionDep", "check_csrf"]
 
 
-def desk_staff(account: PageAccount) -> Account:
+async def desk_staff(account: PageAccount) -> Account:
     """The signed-in staff member of a cooperative; everyone else is refused."""
     if account is None:
         raise AuthenticationRequired("请先登录")

@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 
-def console_admin(account: PageAccount) -> Account:
+async def console_admin(account: PageAccount) -> Account:
     """The signed-in township admin; anyone else is refused (signed out: the sign-in page)."""
     if account is None:
         raise AuthenticationRequired("请先登录")
