@@ -121,9 +121,14 @@ def set_quantity(
     session: Session, cart: Cart, sku_id: int, quantity: int, *, add: bool = False
 ) -> None:
     """Put ``quantity`` of a SKU in the cart (or add to what is there); 0 removes it."""
-    item = session.scalars(
-        select(CartItem).where(col(CartItem.cart_id) == cart.id, col(CartItem.sku_id) == sku_id)
-    ).first()
+    # The cart's lines (at most MAX_LINES) with their prices, in one statement: the line for
+    # this SKU, the others' total and how many lines there are.
+    lines = session.execute(
+        select(CartItem, col(Sku.price_fen))
+        .join(Sku, col(Sku.id) == CartItem.sku_id)
+        .where(col(CartItem.cart_id) == cart.id)
+    ).all()
+    item = next((line for line, _ in lines if line.sku_id == sku_id), None)
     if quantity <= 0 and not add:
         if item is not None:
             session.delete(item)
@@ -134,12 +139,9 @@ def set_quantity(
         raise ValidationFailed(
             f"单个商品最多购买{MAX_QUANTITY}件", fields={"quantity": f"不能超过{MAX_QUANTITY}"}
         )
-    others = session.execute(  # summed here: price x quantity can pass 32 bits in SQL
-        select(col(Sku.price_fen), col(CartItem.quantity))
-        .join(Sku, col(Sku.id) == CartItem.sku_id)
-        .where(col(CartItem.cart_id) == cart.id, col(CartItem.sku_id) != sku_id)
-    ).all()
-    if sum(price * qty for price, qty in others) + sku.price_fen * total > MAX_TOTAL_FEN:
+    # Summed here: price x quantity can pass 32 bits in SQL.
+    others = sum(price * line.quantity for line, price in lines if line.sku_id != sku_id)
+    if others + sku.price_fen * total > MAX_TOTAL_FEN:
         raise ValidationFailed(
             f"购物车商品合计不能超过{MAX_TOTAL_FEN // 100:,}元，请减少数量或分开下单",
             code="cart_total_too_large",
@@ -152,13 +154,7 @@ def set_quantity(
             fields={"quantity": f"最多{sku.stock}"},
         )
     if item is None:
-        lines = session.scalar(
-            select(col(CartItem.id))
-            .where(col(CartItem.cart_id) == cart.id)
-            .offset(MAX_LINES - 1)
-            .limit(1)
-        )
-        if lines is not None:
+        if len(lines) >= MAX_LINES:
             raise ValidationFailed(f"购物车最多放{MAX_LINES}种商品")
         item = CartItem(cart_id=pk(cart), sku_id=sku_id, quantity=total)
     else:

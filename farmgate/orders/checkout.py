@@ -34,6 +34,9 @@ from farmgate.models import (
     OrderEvent,
     OrderLine,
     OrderStatus,
+    Presale,
+    PresaleOrder,
+    PresaleStatus,
     Product,
     Sku,
     Township,
@@ -47,6 +50,17 @@ from farmgate.timeutil import to_local
 
 # (CartItem, Sku, Product, Cooperative) rows; SQLModel's columns defeat Row's own typing.
 Rows = Sequence[Any]
+
+
+# The SKU's open pre-sale, if any (the oldest, should there be two), read with the cart's rows:
+# most SKUs have none, and a statement per SKU to find that out was most of what it cost.
+_OPEN_PRESALE = (
+    select(col(Presale.id))
+    .where(col(Presale.sku_id) == Sku.id, col(Presale.status) == PresaleStatus.OPEN)
+    .order_by(col(Presale.id))
+    .limit(1)
+    .scalar_subquery()
+)
 
 
 class OutOfStock(Conflict):
@@ -153,14 +167,16 @@ def checkout(
     """Place the order. Shipping is quoted by farmgate/orders/shipping.py; when the caller
     passes the total fee the buyer was shown and the rules have changed since, the order is
     refused (QuoteChanged, with the new fee) rather than charging a fee not shown."""
-    rows = session.execute(
-        select(CartItem, Sku, Product, Cooperative)
+    fetched = session.execute(
+        select(CartItem, Sku, Product, Cooperative, _OPEN_PRESALE)
         .join(Sku, col(Sku.id) == CartItem.sku_id)
         .join(Product, col(Product.id) == Sku.product_id)
         .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
         .where(col(CartItem.cart_id) == cart.id)
         .order_by(col(Sku.id))
     ).all()
+    rows = [row[:4] for row in fetched]
+    presales = {sku.id: presale_id for _, sku, _, _, presale_id in fetched if presale_id}
     if not rows:
         raise ValidationFailed("购物车是空的", code="empty_cart")
     gone = {
@@ -256,22 +272,23 @@ def checkout(
         delay_seconds=settings.payment_timeout_minutes * 60,
     )
     carts.clear(session, cart)
-    _record_presales(session, order, [(item, sku) for item, sku, _, _ in rows])
+    _record_presales(session, order, [(item, sku) for item, sku, _, _ in rows], presales)
     session.flush()
     _take_stock(session, rows)
     return order
 
 
-def _record_presales(session: Session, order: Order, rows: list[tuple[CartItem, Sku]]) -> None:
-    """A SKU in an open pre-sale: the order records its part and the balance still owed."""
-    from farmgate.models import Presale, PresaleOrder, PresaleStatus
-
+def _record_presales(
+    session: Session,
+    order: Order,
+    rows: list[tuple[CartItem, Sku]],
+    presales: dict[int | None, int],
+) -> None:
+    """A SKU in an open pre-sale: the order records its part and the balance still owed.
+    ``presales``: the open pre-sale of each SKU that has one (read with the cart's rows)."""
     for item, sku in rows:
-        presale = session.scalars(
-            select(Presale).where(
-                col(Presale.sku_id) == sku.id, col(Presale.status) == PresaleStatus.OPEN
-            )
-        ).first()
+        presale_id = presales.get(sku.id)
+        presale = None if presale_id is None else session.get(Presale, presale_id)
         if presale is None:
             continue
         balance = (
