@@ -220,10 +220,11 @@ def test_a_dependency_reads_without_a_transaction_and_may_not_write(
     assert first.json() == {"seen_before": 0} and second.json() == {"seen_before": 1}
     postgres = committed_db.dialect.name == "postgresql"
     # The dependency in autocommit on PostgreSQL; the endpoint in its transaction as ever.
-    assert _seen == [
+    one_request = [
         ("dependency", True if postgres else None),
         ("endpoint", False if postgres else None),
-    ] * 2
+    ]
+    assert _seen == one_request * 2
     assert refused.status_code == 500
     with Session(committed_db) as s:
         assert _saved(s, "431223002") == 1
