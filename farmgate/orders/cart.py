@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -29,6 +29,30 @@ MAX_QUANTITY = 999  # of one SKU in a cart
 MAX_TOTAL_FEN = 100_000_000
 
 
+# Every cart request runs these: built once (bound parameters), not per call.
+_CART_OF_TOKEN = select(Cart).where(col(Cart.token_hash) == bindparam("token_hash"))
+_CART_OF_ACCOUNT = select(Cart).where(col(Cart.account_id) == bindparam("account_id"))
+_LINES_WITH_PRICES = (
+    select(CartItem, col(Sku.price_fen))
+    .join(Sku, col(Sku.id) == CartItem.sku_id)
+    .where(col(CartItem.cart_id) == bindparam("cart_id"))
+)
+_SELLABLE_SKU = (
+    select(Sku)
+    .join(Product, col(Product.id) == Sku.product_id)
+    .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
+    .where(col(Sku.id) == bindparam("sku_id"), sku_on_sale())
+)
+_VIEW = (
+    select(CartItem, Sku, Product, Cooperative)
+    .join(Sku, col(Sku.id) == CartItem.sku_id)
+    .join(Product, col(Product.id) == Sku.product_id)
+    .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
+    .where(col(CartItem.cart_id) == bindparam("cart_id"))
+    .order_by(col(Cooperative.id), col(CartItem.id))
+)
+
+
 @dataclass
 class CartRef:
     cart: Cart
@@ -41,11 +65,9 @@ def get_cart(
     """The caller's cart. A guest's cart moves to their account when they sign in."""
     guest = None
     if token:
-        guest = session.scalars(
-            select(Cart).where(col(Cart.token_hash) == token_digest(token))
-        ).first()
+        guest = session.scalars(_CART_OF_TOKEN, {"token_hash": token_digest(token)}).first()
     if account is not None:
-        cart = session.scalars(select(Cart).where(col(Cart.account_id) == account.id)).first()
+        cart = session.scalars(_CART_OF_ACCOUNT, {"account_id": account.id}).first()
         if cart is None and (create or guest is not None):
             cart = Cart(account_id=account.id)
             session.add(cart)
@@ -103,15 +125,7 @@ def problem(sellable: bool, stock: int, quantity: int) -> tuple[str | None, str 
 
 
 def _sellable_sku(session: Session, sku_id: int) -> Sku:
-    row = session.execute(
-        select(Sku)
-        .join(Product, col(Product.id) == Sku.product_id)
-        .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
-        .where(
-            col(Sku.id) == sku_id,
-            sku_on_sale(),
-        )
-    ).first()
+    row = session.execute(_SELLABLE_SKU, {"sku_id": sku_id}).first()
     if row is None:
         raise NotFound("该商品规格不存在或已下架", fields={"sku_id": "不可购买"})
     return row[0]
@@ -123,11 +137,7 @@ def set_quantity(
     """Put ``quantity`` of a SKU in the cart (or add to what is there); 0 removes it."""
     # The cart's lines (at most MAX_LINES) with their prices, in one statement: the line for
     # this SKU, the others' total and how many lines there are.
-    lines = session.execute(
-        select(CartItem, col(Sku.price_fen))
-        .join(Sku, col(Sku.id) == CartItem.sku_id)
-        .where(col(CartItem.cart_id) == cart.id)
-    ).all()
+    lines = session.execute(_LINES_WITH_PRICES, {"cart_id": cart.id}).all()
     item = next((line for line, _ in lines if line.sku_id == sku_id), None)
     if quantity <= 0 and not add:
         if item is not None:
@@ -166,14 +176,7 @@ def set_quantity(
 def view(session: Session, cart: Cart | None) -> CartView:
     if cart is None:
         return CartView(groups=[], items_fen=0, count=0)
-    rows = session.execute(
-        select(CartItem, Sku, Product, Cooperative)
-        .join(Sku, col(Sku.id) == CartItem.sku_id)
-        .join(Product, col(Product.id) == Sku.product_id)
-        .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
-        .where(col(CartItem.cart_id) == cart.id)
-        .order_by(col(Cooperative.id), col(CartItem.id))
-    ).all()
+    rows = session.execute(_VIEW, {"cart_id": cart.id}).all()
     groups: dict[int, CartGroup] = {}
     for item, sku, product, coop in rows:
         sellable = is_on_sale(product, coop, sku)

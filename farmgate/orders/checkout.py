@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from farmgate.catalog.sellable import is_on_sale
@@ -60,6 +61,29 @@ _OPEN_PRESALE = (
     .order_by(col(Presale.id))
     .limit(1)
     .scalar_subquery()
+)
+
+# The cart's lines with all checkout needs of each, built once (bound parameters).
+_CART_ROWS = (
+    select(CartItem, Sku, Product, Cooperative, _OPEN_PRESALE)
+    .join(Sku, col(Sku.id) == CartItem.sku_id)
+    .join(Product, col(Product.id) == Sku.product_id)
+    .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
+    .where(col(CartItem.cart_id) == bindparam("cart_id"))
+    .order_by(col(Sku.id))
+)
+# Reserve: ``stock = stock - q WHERE stock >= q`` (see the module's docstring). The stock left
+# comes back from RETURNING and is set on the session's Sku (no evaluation of the statement).
+_TAKE = (
+    update(Sku)
+    .execution_options(synchronize_session=False)
+    .where(
+        col(Sku.id) == bindparam("sku_id"),
+        col(Sku.stock) >= bindparam("quantity"),
+        col(Sku.is_active),
+    )
+    .values(stock=col(Sku.stock) - bindparam("quantity"))
+    .returning(col(Sku.stock))
 )
 
 
@@ -141,17 +165,13 @@ def _take_stock(session: Session, rows: Rows) -> None:
     left: dict[int, int] = {}
     short: dict[int, int] = {}
     for item, sku, _, _ in rows:  # in SKU id order, so two checkouts never lock crosswise
-        remaining = session.execute(
-            update(Sku)
-            .where(Sku.id == sku.id, col(Sku.stock) >= item.quantity, col(Sku.is_active))
-            .values(stock=Sku.stock - item.quantity)
-            .returning(col(Sku.stock))
-        ).scalar()
+        remaining = session.execute(_TAKE, {"sku_id": sku.id, "quantity": item.quantity}).scalar()
         if remaining is None:
             now = session.scalar(select(col(Sku.stock)).where(col(Sku.id) == sku.id))
             short[sku.id] = now or 0
         else:
             left[sku.id] = remaining
+            set_committed_value(sku, "stock", remaining)  # as the database now has it
     _raise_if_short(rows, short)
     # A SKU just sold out may take its product out of "in stock" in search results.
     search_tracking.touch(session, [p.id for _, sku, p, _ in rows if left[sku.id] <= 0])
@@ -167,14 +187,7 @@ def checkout(
     """Place the order. Shipping is quoted by farmgate/orders/shipping.py; when the caller
     passes the total fee the buyer was shown and the rules have changed since, the order is
     refused (QuoteChanged, with the new fee) rather than charging a fee not shown."""
-    fetched = session.execute(
-        select(CartItem, Sku, Product, Cooperative, _OPEN_PRESALE)
-        .join(Sku, col(Sku.id) == CartItem.sku_id)
-        .join(Product, col(Product.id) == Sku.product_id)
-        .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
-        .where(col(CartItem.cart_id) == cart.id)
-        .order_by(col(Sku.id))
-    ).all()
+    fetched = session.execute(_CART_ROWS, {"cart_id": cart.id}).all()
     rows = [row[:4] for row in fetched]
     presales = {sku.id: presale_id for _, sku, _, _, presale_id in fetched if presale_id}
     if not rows:

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -226,20 +226,23 @@ def own_rules(session: Session, cooperative_id: int) -> Rules | None:
     return Rules.model_validate(row.rules) if row else None
 
 
+_RULES_FOR = select(col(ShippingRule.cooperative_id), col(ShippingRule.rules)).where(
+    or_(
+        col(ShippingRule.cooperative_id) == bindparam("cooperative_id"),
+        and_(
+            col(ShippingRule.township_id) == bindparam("township_id"),
+            col(ShippingRule.cooperative_id).is_(None),
+        ),
+    )
+)
+
+
 def rules_for(session: Session, coop: Cooperative) -> Rules:
     """The cooperative's own rules, else its township's default, else the built-in sample:
     ``own_rules`` then ``township_default`` in one statement (checkout and every quote)."""
     found: dict[int | None, Any] = dict(
         session.execute(
-            select(col(ShippingRule.cooperative_id), col(ShippingRule.rules)).where(
-                or_(
-                    col(ShippingRule.cooperative_id) == (coop.id or 0),
-                    and_(
-                        col(ShippingRule.township_id) == coop.township_id,
-                        col(ShippingRule.cooperative_id).is_(None),
-                    ),
-                )
-            )
+            _RULES_FOR, {"cooperative_id": coop.id or 0, "township_id": coop.township_id}
         ).all()
     )
     for key in (coop.id or 0, None):
