@@ -43,6 +43,12 @@ _SELLABLE_SKU = (
     .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
     .where(col(Sku.id) == bindparam("sku_id"), sku_on_sale())
 )
+# Not evaluated against the session's objects: clear() takes its lines out of the session.
+_CLEAR = (
+    delete(CartItem)
+    .where(col(CartItem.cart_id) == bindparam("cart_id"))
+    .execution_options(synchronize_session=False)
+)
 _VIEW = (
     select(CartItem, Sku, Product, Cooperative)
     .join(Sku, col(Sku.id) == CartItem.sku_id)
@@ -209,5 +215,8 @@ def view(session: Session, cart: Cart | None) -> CartView:
     )
 
 
-def clear(session: Session, cart: Cart) -> None:
-    session.execute(delete(CartItem).where(col(CartItem.cart_id) == cart.id))
+def clear(session: Session, cart: Cart, items: list[CartItem]) -> None:
+    """Empty the cart; ``items``: all its lines, as loaded in this session (checkout's rows)."""
+    session.execute(_CLEAR, {"cart_id": cart.id})
+    for item in items:  # gone from the database: gone from the session too
+        session.expunge(item)

@@ -188,7 +188,7 @@ def checkout(
     passes the total fee the buyer was shown and the rules have changed since, the order is
     refused (QuoteChanged, with the new fee) rather than charging a fee not shown."""
     fetched = session.execute(_CART_ROWS, {"cart_id": cart.id}).all()
-    rows = [row[:4] for row in fetched]
+    rows: Rows = [row[:4] for row in fetched]
     presales = {sku.id: presale_id for _, sku, _, _, presale_id in fetched if presale_id}
     if not rows:
         raise ValidationFailed("购物车是空的", code="empty_cart")
@@ -208,7 +208,7 @@ def checkout(
         wanted = [
             (sku.id, f"{p.name}（{sku.spec}）", i.quantity, sku.stock) for i, sku, p, _ in rows
         ]
-        guest_limits.check(session, data, wanted)  # type: ignore[arg-type]
+        guest_limits.check(session, data, wanted)
 
     # A first look without locking: once a SKU is sold out, checkouts fail here at once,
     # without writing anything or queueing for its row lock.
@@ -284,7 +284,7 @@ def checkout(
         key=f"order:{order.id}",
         delay_seconds=settings.payment_timeout_minutes * 60,
     )
-    carts.clear(session, cart)
+    carts.clear(session, cart, [item for item, _, _, _ in rows])
     _record_presales(session, order, [(item, sku) for item, sku, _, _ in rows], presales)
     session.flush()
     _take_stock(session, rows)
