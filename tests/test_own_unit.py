@@ -20,7 +20,13 @@ from farmgate.config import settings
 from farmgate.errors import ValidationFailed
 from farmgate.models import Township
 from farmgate.web.session import SessionDep
-from farmgate.web.unit import bind_units, opens_own_read, opens_own_unit, reads_in_unit
+from farmgate.web.unit import (
+    bind_units,
+    opens_own_read,
+    opens_own_unit,
+    reads_in_unit,
+    reads_only,
+)
 from tests.support import factories as f
 
 
@@ -118,9 +124,11 @@ WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|MERGE|CREATE|ALTER|DROP|TRUNCATE
 def test_the_endpoints_marked_read_only_send_no_writes(  # type: ignore[no-untyped-def]
     client, session: Session, farm, connection
 ) -> None:
-    """Every endpoint marked opens_own_read, asked as visitors ask it (anonymous and signed
-    in), sends nothing but reads: on PostgreSQL it runs without a transaction around it."""
+    """Every endpoint marked opens_own_read or reads_only, asked as visitors ask it (anonymous
+    and signed in), sends nothing but reads: on PostgreSQL it runs without a transaction
+    around it."""
     from farmgate.web.unit import READS_ONLY
+    from tests.support.reports import make_order
     from tests.support.trace import create_batch
 
     batch = create_batch(client, farm, "TJC2026R")
@@ -135,15 +143,22 @@ def test_the_endpoints_marked_read_only_send_no_writes(  # type: ignore[no-untyp
         "/api/v1/products/{product_id}": [f"/api/v1/products/{farm['fresh']}"],
         "/products/{product_id}": [f"/products/{farm['fresh']}", "/products/999999"],
         "/01/{rest:path}": [trace_path, trace_path + "?linkType=all"],
+        "/api/v1/orders/{order_id}": [],  # the buyer's own order, below
     }
     marked = {
         route.path
         for route in client.app.routes
         if isinstance(route, APIRoute) and getattr(route.endpoint, READS_ONLY, False)
     }
-    assert marked == set(asked), "a new opens_own_read endpoint: add its paths here"
-    f.login_browser(client, session, f.create_account(session))
+    assert marked == set(asked), "a new read-only endpoint: add its paths here"
+    buyer = f.create_account(session)
+    order = make_order(session, [], paid=None)
+    order.account_id = buyer.id
+    session.flush()
+    asked["/api/v1/orders/{order_id}"] += [f"/api/v1/orders/{order.id}", "/api/v1/orders/999999"]
+    f.login_browser(client, session, buyer)
     signed_in = dict(client.cookies)
+    seen_order = False
     statements: list[str] = []
 
     def record(conn, cursor, statement, *_: object) -> None:  # type: ignore[no-untyped-def]
@@ -157,11 +172,15 @@ def test_the_endpoints_marked_read_only_send_no_writes(  # type: ignore[no-untyp
             for paths in asked.values():
                 for path in paths:
                     answer = client.get(path)
-                    assert answer.status_code in (200, 404), (path, answer.status_code)
+                    expected = (401,) if path.startswith("/api/v1/orders/") and not cookies else ()
+                    assert answer.status_code in (200, 404, *expected), (path, answer.status_code)
+                    if path == f"/api/v1/orders/{order.id}" and cookies:
+                        seen_order = answer.json()["number"] == order.number
             product_page = client.get(f"/products/{farm['fresh']}").text
             assert ('href="/account"' in product_page) is bool(cookies)  # the visitor is known
     finally:
         event.remove(connection, "before_cursor_execute", record)
+    assert seen_order  # the buyer's order was read, not refused
     assert statements  # the listener saw the pages' reads
     assert not [s for s in statements if WRITES.match(s)]
 
@@ -201,6 +220,12 @@ def _dependency_app() -> FastAPI:
         session.add(Township(code=code, name="乡", county="县", city="市", province="省"))
         return {"seen_before": seen_before}
 
+    @app.get("/townships/{code}")
+    @reads_only
+    def look(code: str, seen_before: Annotated[int, Depends(_caller)], session: SessionDep) -> int:
+        _seen.append(("reads_only endpoint", _autocommit(session)))
+        return _saved(session, code)
+
     @app.post("/scribble")
     def scribble(wrote: Annotated[int, Depends(_scribbler)], session: SessionDep) -> int:
         return wrote
@@ -217,6 +242,7 @@ def test_a_dependency_reads_without_a_transaction_and_may_not_write(
         first = client.post("/townships/431223001")
         second = client.post("/townships/431223002")
         refused = client.post("/scribble")
+        looked = client.get("/townships/431223002")
     assert first.json() == {"seen_before": 0} and second.json() == {"seen_before": 1}
     postgres = committed_db.dialect.name == "postgresql"
     # The dependency in autocommit on PostgreSQL; the endpoint in its transaction as ever.
@@ -224,7 +250,11 @@ def test_a_dependency_reads_without_a_transaction_and_may_not_write(
         ("dependency", True if postgres else None),
         ("endpoint", False if postgres else None),
     ]
-    assert _seen == one_request * 2
+    # A GET endpoint marked reads_only: in autocommit too.
+    alone = True if postgres else None
+    assert _seen[4:] == [("dependency", alone), ("reads_only endpoint", alone)]
+    assert looked.json() == 1
+    assert _seen[:4] == one_request * 2
     assert refused.status_code == 500
     with Session(committed_db) as s:
         assert _saved(s, "431223002") == 1

@@ -21,6 +21,7 @@ from farmgate.validators import normalize_mobile
 from farmgate.web.auth import CurrentAccount, CurrentAdmin, CurrentCooperativeStaff, OptionalAccount
 from farmgate.web.cookies import CART_COOKIE, set_cart_cookie
 from farmgate.web.session import SessionDep
+from farmgate.web.unit import reads_only
 
 router = APIRouter(prefix=API_PREFIX, tags=["购物车与订单"])
 CartToken = Annotated[str | None, Header(alias="X-Cart-Token", description="游客购物车令牌")]
@@ -195,6 +196,7 @@ def lookup(data: Lookup, session: SessionDep) -> OrderOut:
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut, summary="订单详情")
+@reads_only  # polled by a buyer waiting for the payment to show
 def get_order(order_id: int, session: SessionDep, account: CurrentAccount) -> OrderOut:
     return presenters.order_view(session, service.get_for(session, account, order_id))
 

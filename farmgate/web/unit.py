@@ -53,6 +53,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _UNIT = "farmgate_unit"
 _WRAPPED = "__farmgate_phase__"
 READS_ONLY = "__farmgate_reads_only__"  # set on the endpoints marked with opens_own_read
+# or reads_only
 _in_phase: ContextVar[bool] = ContextVar("farmgate_in_phase", default=False)
 
 
@@ -124,8 +125,13 @@ class Unit:
                 _in_phase.set(True)
                 try:
                     # A dependency's phase only reads (it resolves the caller): its one or two
-                    # statements need no transaction around them either.
-                    if self.statements_alone or not final:
+                    # statements need no transaction around them either; nor do those of an
+                    # endpoint marked reads_only, asked with GET or HEAD.
+                    if (
+                        self.statements_alone
+                        or not final
+                        or (self.read_only and getattr(call, READS_ONLY, False))
+                    ):
                         self.alone_now = True
                         try:
                             with _statements_alone(session):  # put back before commit, close
@@ -274,6 +280,15 @@ def opens_own_read(call: Callable[..., Any]) -> Callable[..., Any]:
     run = _own_unit(call, statements_alone=True)
     setattr(run, READS_ONLY, True)
     return run
+
+
+def reads_only(call: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark an endpoint taking ``SessionDep`` that only reads and answers GET and HEAD only: on
+    PostgreSQL its statements run without a transaction around them, as for
+    :func:`opens_own_read` (for one polled often, like an order awaiting payment). A flush in
+    it raises; tests/test_own_unit.py checks that it sends no write."""
+    setattr(call, READS_ONLY, True)
+    return call
 
 
 def _own_unit(call: Callable[..., Any], statements_alone: bool) -> Callable[..., Any]:
