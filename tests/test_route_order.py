@@ -7,10 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from starlette.routing import compile_path
 
 from farmgate.api.router import catalogue_api_router
-from farmgate.app import create_app
+from farmgate.app import _include_flat, create_app
 from farmgate.storefront.pages import catalogue_router
 from farmgate.storefront.trace_pages import router as trace_router
 
@@ -65,3 +67,21 @@ def test_no_other_route_answers_a_hot_path(routes, path: str) -> None:  # type: 
     assert matching, f"no route answers {path}"
     assert all(is_hot for _, is_hot in matching), matching
     assert len(matching) == 1, matching
+
+
+def test_every_route_sits_on_the_apps_own_router() -> None:
+    """FastAPI matches an included router's routes again at each level of nesting: every
+    route is put on the app's own router (farmgate/app.py, _include_flat), mounts aside."""
+    app = create_app(check_schema=False, run_jobs=False)
+    nested = [r for r in app.router.routes if getattr(r, "original_router", None) is not None]
+    assert nested == []
+    assert sum(isinstance(r, APIRoute) for r in app.router.routes) > 300
+
+
+def test_a_router_that_adds_something_at_inclusion_is_not_flattened() -> None:
+    inner = APIRouter()
+    inner.get("/x")(lambda: 1)
+    outer = APIRouter()
+    outer.include_router(inner, prefix="/api")  # the prefix would be lost: refused
+    with pytest.raises(ValueError, match="cannot flatten"):
+        _include_flat(FastAPI(), outer)
