@@ -102,7 +102,7 @@ def test_a_notification_pays_the_order_exactly_once(
     assert ack.status_code in (200, 204) and (b"SUCCESS" in ack.content or not ack.content)
     assert _notify(client, body).status_code in (200, 204)  # a repeat is acknowledged ...
     assert session.query(PaymentNotification).count() == 1  # ... but stored once
-    assert run_jobs(session, "payments.apply_notification") == ["done"]
+    assert run_jobs(session, "payments.apply_notification") == []  # applied by the webhook
     session.expire_all()
     assert session.get(Order, order["id"]).status == OrderStatus.PAID
     assert session.query(PaymentNotification).one().outcome == "applied"
@@ -123,10 +123,8 @@ def test_the_order_is_paid_when_the_webhook_answers(
     assert session.query(PaymentNotification).one().outcome == "applied"
     seen = client.get(f"/api/v1/orders/{order['id']}", headers=order["headers"]).json()
     assert seen["status"] == OrderStatus.PAID
-    # The job queued with it stays, and finds nothing left to do.
-    assert run_jobs(session, "payments.apply_notification") == ["done"]
-    session.expire_all()
-    assert session.query(PaymentNotification).one().outcome == "applied"
+    # Applied: no job was queued to apply it again.
+    assert session.query(OutboxJob).filter_by(job="payments.apply_notification").count() == 0
 
 
 def test_a_failed_apply_in_the_webhook_is_left_to_the_job(
@@ -151,6 +149,7 @@ def test_a_failed_apply_in_the_webhook_is_left_to_the_job(
     assert _notify(client, body).status_code in (200, 204)  # a repeat leaves it to the job too
     session.expire_all()
     assert session.query(PaymentNotification).one().outcome == "pending"
+    assert session.query(OutboxJob).filter_by(job="payments.apply_notification").count() == 1
     monkeypatch.setattr(notify, "order_paid", working)
     assert run_jobs(session, "payments.apply_notification") == ["done"]
     session.expire_all()
@@ -291,6 +290,7 @@ def test_an_intent_the_provider_already_saw_paid_pays_the_order_once(
     assert session.get(Order, order["id"]).status == OrderStatus.PAID
     note = session.query(PaymentNotification).one()
     assert (note.outcome, note.payload["source"]) == ("applied", "create_intent")
+    assert session.query(OutboxJob).filter_by(job="payments.apply_notification").count() == 0
     assert wechat.order(out_trade_no)["state"] == "SUCCESS"
 
 
