@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, exists, select
+from sqlalchemy import Table, bindparam, exists, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -70,6 +70,21 @@ def cash_allowed(session: Session, order: Order) -> bool:
     )
 
 
+# The intent already made for a trade number, if any, and what the order's pre-sale parts
+# leave for the balance payment (see presale_balance_fen): one statement, built once. The
+# outer join from a one-row select returns the balance even when there is no intent yet.
+_INTENT_AND_BALANCE = (
+    select(
+        PaymentIntent,
+        select(func.coalesce(func.sum(col(PresaleOrder.balance_fen)), 0))
+        .where(col(PresaleOrder.order_id) == bindparam("order_id"))
+        .scalar_subquery(),
+    )
+    .select_from(select(literal(1).label("one")).subquery())
+    .outerjoin(PaymentIntent, col(PaymentIntent.out_trade_no) == bindparam("out_trade_no"))
+)
+
+
 def create_intent(
     session: Session,
     order: Order,
@@ -90,12 +105,11 @@ def create_intent(
             raise InvalidTransition("该订单不是待付款状态")
         if utcnow() >= order.pay_by:
             raise InvalidTransition("订单已超过支付期限")
-        amount_fen = order.total_fen - presale_balance_fen(session, order)
         suffix = ""
     else:
         if order.status != OrderStatus.PAID:
             raise InvalidTransition("该订单不能支付尾款")
-        amount_fen, suffix = balance_fen, "B"
+        suffix = "B"
     if channel not in CHANNEL_CODES:
         raise ValidationFailed(
             "不支持的支付方式", fields={"channel": "可选 native、jsapi、mweb、cash"}
@@ -110,11 +124,14 @@ def create_intent(
         )
     # Deterministic: a retry after a timeout reaches the provider with the same key.
     out_trade_no = f"{order.number}{suffix}{CHANNEL_CODES[channel]}"
-    intent = session.scalars(
-        select(PaymentIntent).where(col(PaymentIntent.out_trade_no) == out_trade_no)
-    ).first()
+    found = session.execute(
+        _INTENT_AND_BALANCE, {"out_trade_no": out_trade_no, "order_id": pk(order)}
+    ).one()
+    intent: PaymentIntent | None = found[0]
+    presale_balance: int = found[1]
     if intent is not None and intent.client:
         return intent
+    amount_fen = order.total_fen - presale_balance if balance_fen is None else balance_fen
     name = "cash" if channel == "cash" else providers.wechat_name()
     provider = providers.provider(name)
     if intent is None:
