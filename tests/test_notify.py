@@ -218,6 +218,26 @@ def test_an_account_that_turned_them_off_gets_none_but_recalls(
     assert "正在召回" in sms.messages(order.phone)[-1]["text"]
 
 
+def test_an_order_turned_off_before_it_is_paid_is_recorded_skipped(session: Session) -> None:
+    """Turned off for one order: its notification is recorded, skipped, never queued; the
+    same buyer's other order is told as usual."""
+    s = desk.shop(session)
+    buyer = f.create_account(session)
+    quiet = desk.order(session, s.sku, buyer=buyer, paid=False)
+    other = desk.order(session, s.sku, buyer=buyer, paid=False)
+    notify.set_opt_out(session, off=True, order=quiet)
+    admin = f.create_account(session, role=Role.ADMIN)
+    for order in (quiet, other):
+        payments.confirm_cash(
+            session, order, receipt_no=f"R-{order.id}", amount_fen=order.total_fen, staff=admin
+        )
+    (off,) = notes(session, quiet)
+    (on,) = notes(session, other)
+    assert (off.status, off.error) == ("skipped", notify.OPTED_OUT)
+    assert send_jobs(session, off) == []
+    assert on.status == "pending" and len(send_jobs(session, on)) == 1
+
+
 def test_turning_off_after_the_event_still_stops_the_message(
     session: Session, channels: MpSimulatorServer, sms: SmsSimulatorServer
 ) -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from farmgate.config import settings
-from farmgate.db import utcnow
+from farmgate.db import session_scope, utcnow
 from farmgate.jobs import runner
 from farmgate.models import (
     Order,
+    OrderEvent,
     OrderStatus,
     OutboxJob,
     PaymentIntent,
@@ -20,9 +23,10 @@ from farmgate.models import (
     Role,
     Sku,
 )
-from farmgate.payments import providers, tasks
+from farmgate.payments import providers, service, tasks
 from farmgate.payments.simulator import SimulatorServer
 from farmgate.payments.simulator.state import Delivery
+from tests.support import desk
 from tests.support import factories as f
 from tests.support.factories import ADDRESS
 from tests.support.logistics import run_jobs
@@ -102,7 +106,7 @@ def test_a_notification_pays_the_order_exactly_once(
     assert ack.status_code in (200, 204) and (b"SUCCESS" in ack.content or not ack.content)
     assert _notify(client, body).status_code in (200, 204)  # a repeat is acknowledged ...
     assert session.query(PaymentNotification).count() == 1  # ... but stored once
-    assert run_jobs(session, "payments.apply_notification") == ["done"]
+    assert run_jobs(session, "payments.apply_notification") == []  # applied by the webhook
     session.expire_all()
     assert session.get(Order, order["id"]).status == OrderStatus.PAID
     assert session.query(PaymentNotification).one().outcome == "applied"
@@ -123,10 +127,8 @@ def test_the_order_is_paid_when_the_webhook_answers(
     assert session.query(PaymentNotification).one().outcome == "applied"
     seen = client.get(f"/api/v1/orders/{order['id']}", headers=order["headers"]).json()
     assert seen["status"] == OrderStatus.PAID
-    # The job queued with it stays, and finds nothing left to do.
-    assert run_jobs(session, "payments.apply_notification") == ["done"]
-    session.expire_all()
-    assert session.query(PaymentNotification).one().outcome == "applied"
+    # Applied: no job was queued to apply it again.
+    assert session.query(OutboxJob).filter_by(job="payments.apply_notification").count() == 0
 
 
 def test_a_failed_apply_in_the_webhook_is_left_to_the_job(
@@ -151,11 +153,56 @@ def test_a_failed_apply_in_the_webhook_is_left_to_the_job(
     assert _notify(client, body).status_code in (200, 204)  # a repeat leaves it to the job too
     session.expire_all()
     assert session.query(PaymentNotification).one().outcome == "pending"
+    assert session.query(OutboxJob).filter_by(job="payments.apply_notification").count() == 1
     monkeypatch.setattr(notify, "order_paid", working)
     assert run_jobs(session, "payments.apply_notification") == ["done"]
     session.expire_all()
     assert session.get(Order, order["id"]).status == OrderStatus.PAID
     assert session.query(PaymentNotification).one().outcome == "applied"
+
+
+def test_one_notification_delivered_three_times_at_once_pays_once(
+    committed_db: Engine, wechat: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WeChat repeats a notification before the first delivery is answered: each delivery is
+    acknowledged (none fails on the unique key), and the order is paid, recorded, posted to the
+    ledger and notified once."""
+    monkeypatch.setattr(settings, "public_base_url", "http://127.0.0.1:9")  # nobody answers
+    with session_scope() as session:
+        shop = desk.shop(session)
+        order = desk.order(session, shop.sku, paid=False, channel="native")
+        intent = service.create_intent(session, order, "native", client_ip="127.0.0.1")
+        order_id, out_trade_no = order.id, intent.out_trade_no
+    wechat.pay(out_trade_no)
+    sent = wechat.state.deliveries[-1]
+    headers = {k: v for k, v in sent.headers.items() if k.lower() != "host"}
+    answers: list[int | str] = []
+
+    def deliver() -> None:
+        try:
+            with session_scope() as session:
+                answers.append(service.receive_notification(session, headers, sent.body)[0])
+        except Exception as exc:  # a failed commit is the webhook answering 500
+            answers.append(repr(exc))
+
+    threads = [threading.Thread(target=deliver) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(answers) == 3 and set(answers) <= {200, 204}, answers  # v3 answers 204
+    with session_scope() as session:
+        assert [n.outcome for n in session.query(PaymentNotification)] == ["applied"]
+        assert session.get(Order, order_id).status == OrderStatus.PAID  # type: ignore[union-attr]
+        paid = session.query(OrderEvent).filter_by(order_id=order_id, to_status="paid")
+        assert paid.count() == 1
+        jobs = sorted(
+            job
+            for (job,) in session.query(OutboxJob.job).filter(
+                OutboxJob.job.in_(["ledger.post", "notify.send", "payments.apply_notification"])
+            )
+        )
+        assert jobs == ["ledger.post", "notify.send"]
 
 
 def test_forged_notifications_are_refused_and_not_stored(
@@ -291,6 +338,7 @@ def test_an_intent_the_provider_already_saw_paid_pays_the_order_once(
     assert session.get(Order, order["id"]).status == OrderStatus.PAID
     note = session.query(PaymentNotification).one()
     assert (note.outcome, note.payload["source"]) == ("applied", "create_intent")
+    assert session.query(OutboxJob).filter_by(job="payments.apply_notification").count() == 0
     assert wechat.order(out_trade_no)["state"] == "SUCCESS"
 
 

@@ -77,7 +77,7 @@ def pay(
 
 @router.post(callbacks.WECHAT_PAY_NOTIFY, include_in_schema=False)
 def wechat_notify(request: Request, body: RawBody, session: SessionDep) -> Response:
-    """verify -> store -> apply -> acknowledge (a failed apply is retried by a job)."""
+    """verify -> apply and store -> acknowledge (a failed apply is left to a job)."""
     limit = body_limit(request.url.path)
     if limit is not None and len(body) > limit:  # sent chunked, past the guard's length check
         return Response(status_code=413)

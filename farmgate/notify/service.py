@@ -8,9 +8,10 @@ outbox: a retried step, a second courier push or a payment notified twice sends 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, case, exists, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -86,50 +87,86 @@ def set_opt_out(
     return False
 
 
-def _record(
-    session: Session, order: Order, kind: NotificationKind, ref: str = ""
-) -> Notification | None:
-    """The notification for (order, kind, ref) if it is new, queued to be sent; else None."""
-    existing = session.scalars(
-        select(col(Notification.id)).where(
-            col(Notification.order_id) == order.id,
-            col(Notification.kind) == kind,
-            col(Notification.ref) == ref,
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+_N = _table(Notification)
+_OFF = _table(NotificationOptOut)
+
+
+def _recording(insert: Any, check_opt_out: bool) -> Any:
+    """INSERT the notification for (order, kind, ref) unless it exists; its id and status.
+
+    One statement, built once per database: the unique key makes a second record (a retried
+    step, two steps racing) a no-op, and the buyer's opt-out is read inside it."""
+    values: dict[str, Any] = {
+        "order_id": bindparam("n_order"),
+        "kind": bindparam("n_kind"),
+        "ref": bindparam("n_ref"),
+    }
+    if check_opt_out:
+        off = exists().where(
+            or_(
+                _OFF.c.order_id == bindparam("n_order"), _OFF.c.account_id == bindparam("n_account")
+            )
         )
-    ).first()
-    if existing is not None:
+        values["status"] = case(
+            (off, NotificationStatus.SKIPPED.value), else_=NotificationStatus.PENDING.value
+        )
+        values["error"] = case((off, OPTED_OUT), else_="")
+    return (
+        insert(_N)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["order_id", "kind", "ref"])
+        .returning(_N.c.id, _N.c.status)
+    )
+
+
+_RECORD = {
+    (name, check): _recording(dialect.insert, check)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    for check in (True, False)
+}
+
+
+def _record(session: Session, order: Order, kind: NotificationKind, ref: str = "") -> int | None:
+    """The id of the notification for (order, kind, ref) if it is new, queued to be sent; else
+    None. It is recorded "skipped" when the buyer turned notifications off (see opted_out)."""
+    session.flush()  # what a query would have flushed first (an opt-out just added)
+    statement = _RECORD[session.get_bind().dialect.name, kind not in ALWAYS_SENT]
+    params = {
+        "n_order": pk(order),
+        "n_kind": kind.value,
+        "n_ref": ref,
+        "n_account": order.account_id,
+    }
+    new = session.execute(statement, params).first()
+    if new is None:
         return None
-    note = Notification(order_id=pk(order), kind=kind, ref=ref)
-    if kind not in ALWAYS_SENT and opted_out(session, order):
-        note.status, note.error = NotificationStatus.SKIPPED, OPTED_OUT
-    try:
-        with session.begin_nested():  # two steps racing: the unique key lets one through
-            session.add(note)
-            session.flush()
-    except IntegrityError:
-        return None
-    if note.status == NotificationStatus.PENDING:
+    if new.status == NotificationStatus.PENDING:
         from farmgate.notify.tasks import send  # the job module imports this one
 
-        send.enqueue(session, {"notification_id": pk(note)}, key=f"notification:{note.id}")
-    return note
+        send.enqueue(session, {"notification_id": new.id}, key=f"notification:{new.id}")
+    return int(new.id)
 
 
-def order_paid(session: Session, order: Order) -> Notification | None:
+def order_paid(session: Session, order: Order) -> int | None:
     return _record(session, order, K.PAID)
 
 
-def order_shipped(session: Session, order: Order) -> Notification | None:
+def order_shipped(session: Session, order: Order) -> int | None:
     return _record(session, order, K.SHIPPED)
 
 
-def order_delivered(session: Session, order: Order) -> Notification | None:
+def order_delivered(session: Session, order: Order) -> int | None:
     return _record(session, order, K.DELIVERED)
 
 
 def refund_decided(
     session: Session, order: Order, request: RefundRequest, *, accepted: bool
-) -> Notification | None:
+) -> int | None:
     """A cooperative (or the township) answered a refund or after-sales request."""
     kind = K.REFUND_ACCEPTED if accepted else K.REFUND_REFUSED
     return _record(session, order, kind, str(pk(request)))

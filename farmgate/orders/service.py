@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -79,16 +79,19 @@ def cancel(session: Session, order: Order, actor: Account | None, note: str = ""
     return order
 
 
-def mark_paid(session: Session, order: Order, *, note: str = "") -> Order:
-    """The payment arrived: the order is paid and each cooperative may pack."""
+def mark_paid(
+    session: Session, order: Order, *, note: str = "", presale: bool | None = None
+) -> Order:
+    """The payment arrived: the order is paid and each cooperative may pack.
+
+    ``presale``: whether the order has pre-sale parts, when the caller read it already."""
     state.transition(session, order, OS.PAID, actor_name="payment", note=note)
-    if _presale_waits(session, order):
+    if presale is not False and _presale_waits(session, order):
         return order  # packed once the harvest is in and any balance paid (farmgate/presale)
-    for fulfilment in session.scalars(
-        select(Fulfilment).where(col(Fulfilment.order_id) == order.id)
-    ):
-        fulfilment.status = FS.TO_PACK
-        session.add(fulfilment)
+    # One UPDATE, no rows read; fulfilments loaded in this session see the new status too.
+    session.execute(
+        update(Fulfilment).where(col(Fulfilment.order_id) == order.id).values(status=FS.TO_PACK)
+    )
     parcels.desk().open_parcels(session, order)
     return order
 

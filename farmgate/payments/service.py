@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, exists, func, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -22,6 +24,7 @@ from farmgate.models import (
     OrderStatus,
     PaymentIntent,
     PaymentNotification,
+    PresaleOrder,
     Refund,
     RefundStatus,
     Township,
@@ -67,6 +70,21 @@ def cash_allowed(session: Session, order: Order) -> bool:
     )
 
 
+# The intent already made for a trade number, if any, and what the order's pre-sale parts
+# leave for the balance payment (see presale_balance_fen): one statement, built once. The
+# outer join from a one-row select returns the balance even when there is no intent yet.
+_INTENT_AND_BALANCE = (
+    select(
+        PaymentIntent,
+        select(func.coalesce(func.sum(col(PresaleOrder.balance_fen)), 0))
+        .where(col(PresaleOrder.order_id) == bindparam("order_id"))
+        .scalar_subquery(),
+    )
+    .select_from(select(literal(1).label("one")).subquery())
+    .outerjoin(PaymentIntent, col(PaymentIntent.out_trade_no) == bindparam("out_trade_no"))
+)
+
+
 def create_intent(
     session: Session,
     order: Order,
@@ -87,12 +105,11 @@ def create_intent(
             raise InvalidTransition("该订单不是待付款状态")
         if utcnow() >= order.pay_by:
             raise InvalidTransition("订单已超过支付期限")
-        amount_fen = order.total_fen - presale_balance_fen(session, order)
         suffix = ""
     else:
         if order.status != OrderStatus.PAID:
             raise InvalidTransition("该订单不能支付尾款")
-        amount_fen, suffix = balance_fen, "B"
+        suffix = "B"
     if channel not in CHANNEL_CODES:
         raise ValidationFailed(
             "不支持的支付方式", fields={"channel": "可选 native、jsapi、mweb、cash"}
@@ -107,11 +124,14 @@ def create_intent(
         )
     # Deterministic: a retry after a timeout reaches the provider with the same key.
     out_trade_no = f"{order.number}{suffix}{CHANNEL_CODES[channel]}"
-    intent = session.scalars(
-        select(PaymentIntent).where(col(PaymentIntent.out_trade_no) == out_trade_no)
-    ).first()
+    found = session.execute(
+        _INTENT_AND_BALANCE, {"out_trade_no": out_trade_no, "order_id": pk(order)}
+    ).one()
+    intent: PaymentIntent | None = found[0]
+    presale_balance: int = found[1]
     if intent is not None and intent.client:
         return intent
+    amount_fen = order.total_fen - presale_balance if balance_fen is None else balance_fen
     name = "cash" if channel == "cash" else providers.wechat_name()
     provider = providers.provider(name)
     if intent is None:
@@ -211,13 +231,15 @@ def open_intent(session: Session, order: Order) -> PaymentIntent | None:
 def receive_notification(
     session: Session, headers: Mapping[str, str], body: bytes
 ) -> tuple[int, str, bytes]:
-    """verify -> store (keyed by transaction id) -> apply -> acknowledge.
+    """verify -> apply -> store (keyed by transaction id) -> acknowledge.
 
-    The notification is applied in the webhook's own transaction, inside a savepoint, so the
-    order shows paid as soon as WeChat is answered. Storing also queues the apply job: if
-    applying here fails, only the savepoint is rolled back, the stored notification stays,
-    WeChat is still told "received", and the job applies it later (when it was applied here,
-    the job finds it applied and does nothing).
+    The notification is applied in the webhook's own transaction, inside a savepoint that also
+    stores it with its outcome, so the order shows paid as soon as WeChat is answered. If this
+    transaction id was stored already (WeChat repeats itself), the savepoint is rolled back:
+    nothing is applied twice. If applying fails, only the savepoint is rolled back: the
+    notification is stored "pending" with the ``payments.apply_notification`` job, in this
+    transaction, WeChat is still told "received", and the job applies it later. A stored
+    notification is thus always applied: now, or by its job.
     """
     # v3 notifications are signed in headers; v2's signature is inside the XML body.
     name = "wechat_v3" if "wechatpay-signature" in headers else "wechat_v2"
@@ -231,23 +253,71 @@ def receive_notification(
         log.warning("payment notification refused (%s): %s", name, exc)
         _, ctype, payload = provider.ack(False, "签名或格式错误")
         return 400, ctype, payload
-    row = store_notification(session, name, note)
-    if row is None:
+    try:
+        with session.begin_nested():
+            outcome, why = _settle(session, name, note)
+            if _insert_notification(session, name, note, outcome, why) is None:
+                raise _Seen
+    except _Seen:
         log.info("duplicate notification %s ignored", note.transaction_id)
-    else:
-        _apply_now(session, row)
+    except Exception:
+        log.exception(
+            "payment notification %s not applied now; its job will retry", note.transaction_id
+        )
+        stored = _insert_notification(session, name, note, "pending", "")
+        if stored is None:
+            log.info("duplicate notification %s ignored", note.transaction_id)
+        else:
+            _queue_apply(session, stored, note.transaction_id)
     return provider.ack(True)
 
 
-def _apply_now(session: Session, row: PaymentNotification) -> None:
-    """Apply a just-stored notification in a savepoint; on failure its queued job retries."""
-    try:
-        with session.begin_nested():
-            _apply(session, row)
-    except Exception:
-        log.exception(
-            "payment notification %s not applied now; its job will retry", row.transaction_id
-        )
+class _Seen(Exception):
+    """This transaction id was stored already: undo what applying it again did."""
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+_NOTIFICATIONS = _table(PaymentNotification)
+# Stored with its outcome in one statement; nothing when the transaction id is known already
+# (the unique key answers "seen before?", also for two deliveries racing).
+_STORE = {
+    name: dialect.insert(_NOTIFICATIONS)
+    .on_conflict_do_nothing(index_elements=["provider", "transaction_id"])
+    .returning(_NOTIFICATIONS.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+def _insert_notification(
+    session: Session, provider: str, note: Notification, outcome: str, why: str
+) -> int | None:
+    """Store a verified notification with its outcome; its id, or None if already stored."""
+    statement = _STORE[session.get_bind().dialect.name]
+    values = {
+        "provider": provider,
+        "transaction_id": note.transaction_id,
+        "out_trade_no": note.out_trade_no,
+        "amount_fen": note.amount_fen,
+        "currency": note.currency,
+        "paid": note.paid,
+        "payload": note.raw,
+        "outcome": outcome,
+        "note": why[:200],
+    }
+    stored: int | None = session.execute(statement, values).scalar()
+    return stored
+
+
+def _queue_apply(session: Session, notification_id: int, transaction_id: str) -> None:
+    from farmgate.payments import tasks  # the job bodies import this module
+
+    tasks.apply_notification.enqueue(
+        session, {"notification_id": notification_id}, key=f"payment:{transaction_id}"
+    )
 
 
 def confirm_cash(
@@ -290,7 +360,11 @@ def confirm_cash(
 def store_notification(
     session: Session, provider: str, note: Notification
 ) -> PaymentNotification | None:
-    """Store a verified notification once; None when this transaction id was already stored."""
+    """Store a verified notification once; None when this transaction id was already stored.
+
+    The caller applies it (``_apply``) in the same transaction: stored and applied together,
+    or neither. (The webhook stores what it applied itself: ``receive_notification``.)
+    """
     seen = session.scalars(
         select(PaymentNotification).where(
             col(PaymentNotification.provider) == provider,
@@ -310,13 +384,6 @@ def store_notification(
     )
     session.add(row)
     session.flush()
-    from farmgate.payments import tasks  # the job bodies import this module
-
-    tasks.apply_notification.enqueue(
-        session,
-        {"notification_id": pk(row)},
-        key=f"payment:{row.transaction_id}",
-    )
     return row
 
 
@@ -332,59 +399,95 @@ def _apply(session: Session, note: PaymentNotification) -> str:
     """Apply ``note``, pending and locked: either read under ``apply_notification``'s lock, or
     stored by ``store_notification`` in this very transaction (no other transaction sees it
     before the commit, so reading it back FOR UPDATE would only cost a round trip)."""
-    intent = session.scalars(
-        select(PaymentIntent)
-        .where(col(PaymentIntent.out_trade_no) == note.out_trade_no)
-        .with_for_update()
-    ).first()
+    note.outcome, why = _settle(session, note.provider, note)
+    note.note = why[:200]
+    session.add(note)
+    return note.outcome
 
-    def outcome(value: str, why: str = "") -> str:
-        note.outcome, note.note = value, why[:200]
-        session.add(note)
-        if value == "rejected":
-            log.warning("payment notification %s rejected: %s", note.transaction_id, why)
-        return value
 
-    if intent is None:
-        return outcome("rejected", "unknown out_trade_no")
-    if note.provider != intent.provider:
-        return outcome("rejected", f"{note.provider} notification for a {intent.provider} intent")
+class _Reported(Protocol):
+    """What a provider said about a trade: a parsed ``Notification`` or a stored row."""
+
+    @property
+    def out_trade_no(self) -> str: ...
+    @property
+    def transaction_id(self) -> str: ...
+    @property
+    def amount_fen(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def paid(self) -> bool: ...
+
+
+# The intent and its order, both locked, and whether the order has pre-sale parts: one
+# statement (built once) for what applying a notification reads.
+_INTENT_AND_ORDER = (
+    select(
+        PaymentIntent,
+        Order,
+        exists().where(col(PresaleOrder.order_id) == col(Order.id)).label("presale"),
+    )
+    .join(Order, col(Order.id) == col(PaymentIntent.order_id))
+    .where(col(PaymentIntent.out_trade_no) == bindparam("out_trade_no"))
+    .with_for_update()
+    .execution_options(populate_existing=True)  # read under the lock, whatever was loaded
+)
+
+
+def _settle(session: Session, provider: str, note: _Reported) -> tuple[str, str]:
+    """Apply what ``provider`` reported about a trade; its outcome and why (for the row).
+
+    Outcomes: applied, duplicate (the intent was paid already), rejected, or late (paid after
+    the order was cancelled: the money goes back)."""
+
+    def rejected(why: str) -> tuple[str, str]:
+        log.warning("payment notification %s rejected: %s", note.transaction_id, why)
+        return "rejected", why
+
+    found = session.execute(_INTENT_AND_ORDER, {"out_trade_no": note.out_trade_no}).first()
+    if found is None:
+        return rejected("unknown out_trade_no")
+    intent: PaymentIntent = found[0]
+    order: Order = found[1]
+    presale: bool = found[2]
+    if provider != intent.provider:
+        return rejected(f"{provider} notification for a {intent.provider} intent")
     if not note.paid:
-        return outcome("rejected", "notification does not report success")
+        return rejected("notification does not report success")
     if note.amount_fen != intent.amount_fen or note.currency != intent.currency:
-        return outcome(
-            "rejected",
-            f"amount {note.amount_fen} {note.currency} != {intent.amount_fen} {intent.currency}",
+        return rejected(
+            f"amount {note.amount_fen} {note.currency} != {intent.amount_fen} {intent.currency}"
         )
     if intent.status == IntentStatus.PAID:
-        return outcome("duplicate", "intent already paid")
-    order = session.get(Order, intent.order_id, with_for_update=True)
-    assert order is not None
+        return "duplicate", "intent already paid"
     intent.status, intent.transaction_id, intent.paid_at = (
         IntentStatus.PAID,
         note.transaction_id,
         utcnow(),
     )
     session.add(intent)
-    if order.status == OrderStatus.PAID and _presale_balance_paid(session, order, intent):
-        return outcome("applied")
+    if (
+        order.status == OrderStatus.PAID
+        and presale
+        and _presale_balance_paid(session, order, intent)
+    ):
+        return "applied", ""
     if order.status != OrderStatus.PENDING_PAYMENT:
         # Paid after the order was cancelled (stock released): the money goes back.
         from farmgate.ledger import tasks as ledger  # the job bodies are registered by install()
 
         ledger.queue(session, "late_payment", pk(intent))
         request_refund(session, order, intent, intent.amount_fen, "订单已取消，自动退款")
-        return outcome("late", f"order was {order.status}; refund requested")
-    label = PROVIDER_LABELS.get(note.provider, note.provider)
-    orders.mark_paid(session, order, note=f"{label} {note.transaction_id}")
+        return "late", f"order was {order.status}; refund requested"
+    label = PROVIDER_LABELS.get(provider, provider)
+    orders.mark_paid(session, order, note=f"{label} {note.transaction_id}", presale=presale)
     notify.order_paid(session, order)
-    return outcome("applied")
+    return "applied", ""
 
 
 def presale_balance_fen(session: Session, order: Order) -> int:
     """What a pre-sale order leaves for the balance payment (0 for any other order)."""
-    from farmgate.models import PresaleOrder
-
     return sum(
         part.balance_fen
         for part in session.scalars(
@@ -395,7 +498,7 @@ def presale_balance_fen(session: Session, order: Order) -> int:
 
 def _presale_balance_paid(session: Session, order: Order, intent: PaymentIntent) -> bool:
     """A pre-sale's balance intent was paid: record it; packing follows (farmgate/presale)."""
-    from farmgate.models import Fulfilment, FulfilmentStatus, Presale, PresaleOrder, PresaleStatus
+    from farmgate.models import Fulfilment, FulfilmentStatus, Presale, PresaleStatus
 
     parts = list(
         session.scalars(

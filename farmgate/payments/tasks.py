@@ -35,8 +35,9 @@ class RefundArgs(TypedDict):
 def apply_notification(session: Session, args: NotificationArgs) -> None:
     """Keyed by the provider's transaction id; a stored notification is applied once.
 
-    The webhook, cash and reconciliation apply what they store at once; this job then finds
-    it applied and does nothing. It applies it when the webhook's attempt failed."""
+    Queued only by the webhook, with a notification it stored but failed to apply (cash,
+    reconciliation and a lost intent's answer store and apply in one transaction, or not at
+    all); also runs rows queued before that change, finding them applied."""
     service.apply_notification(session, args["notification_id"])
 
 
