@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
+import time
 
 import pytest
 from sqlalchemy.orm import Session
@@ -143,21 +145,23 @@ def test_log_lines_are_written_by_a_thread_of_their_own(capfd: pytest.CaptureFix
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     written_by: list[str] = []
+
+    class Spy:
+        def write(self, text: str) -> None:
+            written_by.append(threading.current_thread().name)
+            sys.stderr.write(text)
+
+        def flush(self) -> None:
+            sys.stderr.flush()
+
     try:
         logs.configure(json_lines=True)
         assert logs._writer is not None
-        writer_handler = logs._writer.handlers[0]
-        emit = writer_handler.emit
-
-        def spy(record: logging.LogRecord) -> None:
-            written_by.append(threading.current_thread().name)
-            emit(record)
-
-        writer_handler.emit = spy  # type: ignore[method-assign]
+        logs._writer.stream = Spy()  # type: ignore[assignment]
         token = logs.request_id.set("rid-7")
         try:
-            for n in range(50):
-                logging.getLogger("farmgate.test").warning("buyer %s line %d", "13912345678", n)
+            for n in range(50):  # info lines wait for the writer's next look; all are written
+                logging.getLogger("farmgate.test").info("buyer %s line %d", "13912345678", n)
         finally:
             logs.request_id.reset(token)
         logs.stop()
@@ -168,6 +172,37 @@ def test_log_lines_are_written_by_a_thread_of_their_own(capfd: pytest.CaptureFix
     assert [line["message"] for line in lines] == [f"buyer 139****5678 line {n}" for n in range(50)]
     assert {line["request_id"] for line in lines} == {"rid-7"}
     assert written_by and threading.current_thread().name not in written_by
+
+
+def test_info_lines_wait_for_the_writer_and_a_warning_wakes_it(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Queuing a line wakes no thread (a request's line would cost the event loop a system
+    call and, under load, the GIL): the writer looks every FLUSH_SECONDS, or at once for a
+    warning, which takes the info lines queued before it along, in order."""
+    monkeypatch.setattr(logs, "FLUSH_SECONDS", 60.0)
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        logs.configure(json_lines=True)
+        log = logging.getLogger("farmgate.test")
+        log.info("first")
+        time.sleep(0.3)
+        assert capfd.readouterr().err == ""  # still queued: nobody was woken
+        log.warning("second")
+        deadline = time.monotonic() + 5
+        err = ""
+        while "second" not in err and time.monotonic() < deadline:
+            time.sleep(0.02)
+            err += capfd.readouterr().err
+        assert [json.loads(line)["message"] for line in err.splitlines()] == ["first", "second"]
+        log.info("third")
+        logs.stop()  # what is queued is written at exit
+        assert json.loads(capfd.readouterr().err)["message"] == "third"
+    finally:
+        logs.stop()
+        root.handlers[:], level = saved
+        root.setLevel(level)
 
 
 def test_trace_urls_and_unknown_paths_are_one_series_each(  # type: ignore[no-untyped-def]
@@ -190,3 +225,31 @@ def test_trace_urls_and_unknown_paths_are_one_series_each(  # type: ignore[no-un
     assert any('route="/01/{rest}"' in line for line in series), series
     assert any('route="unmatched"' in line for line in series), series
     assert any('route="/media/{path}"' in line for line in series), series
+
+
+def test_a_forked_child_writes_its_lines() -> None:
+    """A child forked after logging was set up gets a writer thread of its own."""
+    import os
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    read, write = os.pipe()
+    try:
+        logs.configure(json_lines=True)
+        pid = os.fork()
+        if pid == 0:  # the child: log to the pipe and leave as a process does (atexit)
+            try:
+                assert logs._writer is not None
+                logs._writer.stream = os.fdopen(write, "w")  # type: ignore[assignment]
+                logging.getLogger("farmgate.test").info("from the child")
+                logs.stop()
+            finally:
+                os._exit(0)
+        os.close(write)
+        os.waitpid(pid, 0)
+        with os.fdopen(read) as pipe:
+            assert json.loads(pipe.read())["message"] == "from the child"
+    finally:
+        logs.stop()
+        root.handlers[:], level = saved
+        root.setLevel(level)
