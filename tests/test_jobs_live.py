@@ -69,7 +69,7 @@ def _needs_redis_pg(live: dict[str, object]) -> None:
 
 def _commit_jobs(job: str, sku_id: object, n: int = 1, **args: object) -> list[int]:
     with session_scope() as session:
-        return [outbox.enqueue(session, job, {"sku_id": sku_id, **args}).id for _ in range(n)]  # type: ignore[misc]
+        return [outbox.enqueue(session, job, {"sku_id": sku_id, **args}) for _ in range(n)]
 
 
 def _stock(sku_id: object) -> int:

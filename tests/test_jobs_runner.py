@@ -34,7 +34,9 @@ def test_rolled_back_change_queues_nothing(session: Session, sku: Sku) -> None:
 
 
 def test_committed_job_runs_exactly_once_even_when_run_twice(session: Session, sku: Sku) -> None:
-    row = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key=f"sku:{sku.id}")
+    row_id = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key=f"sku:{sku.id}")
+    row = session.get(OutboxJob, row_id)
+    assert row is not None
     session.commit()
     assert runner.execute(row.id).outcome == runner.Outcome.DONE
     assert runner.execute(row.id).outcome == runner.Outcome.SKIPPED
@@ -46,7 +48,8 @@ def test_committed_job_runs_exactly_once_even_when_run_twice(session: Session, s
 def test_a_live_lease_is_respected_and_an_expired_one_is_taken_over(
     session: Session, sku: Sku
 ) -> None:
-    row = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id})
+    row = session.get(OutboxJob, outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}))
+    assert row is not None
     row.status, row.lease_until = OutboxStatus.RUNNING, utcnow() + timedelta(minutes=1)
     session.commit()
     assert runner.execute(row.id).outcome == runner.Outcome.SKIPPED  # someone holds it
@@ -60,7 +63,10 @@ def test_transient_failures_back_off_then_dead_letter_then_redrive(
     session: Session, sku: Sku
 ) -> None:
     sku.is_active = False
-    row = outbox.enqueue(session, "tests.needs_active_sku", {"sku_id": sku.id})
+    row = session.get(
+        OutboxJob, outbox.enqueue(session, "tests.needs_active_sku", {"sku_id": sku.id})
+    )
+    assert row is not None
     session.commit()
 
     first = runner.execute(row.id)
@@ -87,11 +93,11 @@ def test_transient_failures_back_off_then_dead_letter_then_redrive(
 
 
 def test_permanent_failure_dead_letters_at_once(session: Session, sku: Sku) -> None:
-    row = outbox.enqueue(session, "tests.refused", {})
+    row_id = outbox.enqueue(session, "tests.refused", {})
     session.commit()
-    result = runner.execute(row.id)
+    result = runner.execute(row_id)
     assert result.outcome == runner.Outcome.DEAD and "refused this address" in result.error
-    assert session.query(DeadJob).filter_by(outbox_id=row.id).one().attempts == 1
+    assert session.query(DeadJob).filter_by(outbox_id=row_id).one().attempts == 1
 
 
 def test_unknown_jobs_are_refused_at_enqueue(session: Session) -> None:
@@ -102,13 +108,29 @@ def test_unknown_jobs_are_refused_at_enqueue(session: Session) -> None:
 def test_coalescing_reuses_a_waiting_row(session: Session, sku: Sku) -> None:
     a = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key="k", coalesce=True)
     b = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key="k", coalesce=True)
-    assert a.id == b.id
+    assert a == b
+    other_key = outbox.enqueue(
+        session, "tests.bump_stock", {"sku_id": sku.id}, key="j", coalesce=True
+    )
+    uncoalesced = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key="k")
+    assert len({a, other_key, uncoalesced}) == 3
+    session.commit()
+    assert runner.execute(a).outcome == runner.Outcome.DONE
+    # a row that ran is no longer waiting: the next one is new (the uncoalesced row waits)
+    c = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key="k", coalesce=True)
+    assert c == uncoalesced
+    session.commit()
+    assert runner.execute(uncoalesced).outcome == runner.Outcome.DONE
+    d = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key="k", coalesce=True)
+    assert d not in (a, uncoalesced)
+    row = session.get(OutboxJob, d)
+    assert row is not None and row.status == OutboxStatus.PENDING and row.args == {"sku_id": sku.id}
 
 
 def test_admin_api_lists_and_redrives_dead_letters(client, session: Session, sku: Sku) -> None:  # type: ignore[no-untyped-def]
-    row = outbox.enqueue(session, "tests.refused", {"order": 7})
+    row_id = outbox.enqueue(session, "tests.refused", {"order": 7})
     session.commit()
-    runner.execute(row.id)
+    runner.execute(row_id)
     admin_headers = f.auth_headers(session, f.create_account(session, role=Role.ADMIN))
     consumer_headers = f.auth_headers(session, f.create_account(session))
     assert client.get("/api/v1/admin/jobs").json()["error"]["code"] == "unauthenticated"
@@ -118,6 +140,6 @@ def test_admin_api_lists_and_redrives_dead_letters(client, session: Session, sku
     dead = client.get("/api/v1/admin/jobs/dead", headers=admin_headers).json()
     assert dead[0]["job"] == "tests.refused" and dead[0]["args"] == {"order": 7}
     redriven = client.post(f"/api/v1/admin/jobs/dead/{dead[0]['id']}/retry", headers=admin_headers)
-    assert redriven.json() == {"outbox_ids": [row.id]}
+    assert redriven.json() == {"outbox_ids": [row_id]}
     again = client.post(f"/api/v1/admin/jobs/dead/{dead[0]['id']}/retry", headers=admin_headers)
     assert again.status_code == 409
