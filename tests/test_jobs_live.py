@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from sqlalchemy import Engine
 
 from farmgate.config import settings
 from farmgate.db import session_scope
-from farmgate.jobs import admin, outbox
+from farmgate.jobs import admin, outbox, runner
 from farmgate.models import OutboxJob, OutboxStatus, Role, Sku
 from farmgate.workers.dispatcher import ArqDispatcher, pending_rows, send, sweep
 from farmgate.workers.embedded import EmbeddedRunner
@@ -274,3 +275,39 @@ def test_embedded_mode_runs_the_same_jobs_without_redis(
     assert _statuses() == {"done": 3}
     assert _stock(live["sku_id"]) == 13
     assert pending_rows() == []
+
+
+def test_two_executors_claiming_at_once_never_take_the_same_row(live: dict[str, object]) -> None:
+    ids = _commit_jobs("tests.bump_stock", live["sku_id"], 40)
+    rows = [(i, "tests.bump_stock") for i in ids]
+    taken: list[list[runner.Claim]] = [[], [], []]
+    start = threading.Barrier(3)
+
+    def executor(n: int) -> None:
+        start.wait()
+        for _ in range(10):
+            taken[n] += runner.claim_many(rows)
+
+    threads = [threading.Thread(target=executor, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(c.outbox_id for claims in taken for c in claims) == ids  # each once
+    assert {c.attempts for claims in taken for c in claims} == {1}
+    assert _statuses() == {"running": 40}
+
+
+def test_embedded_runner_gives_back_what_waited_too_long_uncounted(
+    live: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _commit_jobs("tests.bump_stock", live["sku_id"], 3)
+    monkeypatch.setattr(runner, "CLAIM_SLACK", -1.0)  # every row after the first waited too long
+    queue = EmbeddedRunner()
+    assert asyncio.run(queue.tick()) == 3  # claimed three, ran one, gave two back
+    assert _statuses() == {"done": 1, "retrying": 2}
+    while asyncio.run(queue.tick()):
+        pass
+    assert _statuses() == {"done": 3} and _stock(live["sku_id"]) == 13
+    with session_scope() as session:
+        assert [session.get(OutboxJob, i).attempts for i in ids] == [1, 1, 1]  # type: ignore[union-attr]

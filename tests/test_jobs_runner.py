@@ -143,3 +143,53 @@ def test_admin_api_lists_and_redrives_dead_letters(client, session: Session, sku
     assert redriven.json() == {"outbox_ids": [row_id]}
     again = client.post(f"/api/v1/admin/jobs/dead/{dead[0]['id']}/retry", headers=admin_headers)
     assert again.status_code == 409
+
+
+def test_a_batch_is_claimed_together_and_each_claim_is_one_try(session: Session, sku: Sku) -> None:
+    ids = [outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}) for _ in range(3)]
+    slow = outbox.enqueue(session, "tests.needs_active_sku", {"sku_id": sku.id})
+    held = session.get(OutboxJob, ids[1])
+    assert held is not None
+    held.status, held.lease_until = OutboxStatus.RUNNING, utcnow() + timedelta(minutes=1)
+    session.commit()
+    before = utcnow()
+
+    claims = runner.claim_many(
+        [(i, "tests.bump_stock") for i in ids] + [(slow, "tests.needs_active_sku")]
+    )
+    assert [c.outbox_id for c in claims] == [ids[0], ids[2], slow]  # the held row is left out
+    assert {c.attempts for c in claims} == {1} and claims[0].args == {"sku_id": sku.id}
+    assert runner.claim_many([(ids[0], "tests.bump_stock")]) == []  # claimed: not again
+    session.expire_all()
+    for claim in claims:
+        row = session.get(OutboxJob, claim.outbox_id)
+        assert row is not None and row.status == OutboxStatus.RUNNING and row.attempts == 1
+        # each row leased for its own job's timeout (3 s) plus the slack
+        assert row.lease_until is not None
+        assert (row.lease_until - before).total_seconds() == pytest.approx(
+            3 + runner.CLAIM_SLACK, abs=2
+        )
+
+    assert runner.run_claimed(claims[0]).outcome == runner.Outcome.DONE
+    assert f.stock_of(session, sku.id) == 11
+    # the rows not started are given back: runnable at once, the try not counted; a row done
+    # since, or taken over by a later claim, is left alone
+    runner.release(claims)
+    session.expire_all()
+    rows = {i: session.get(OutboxJob, i) for i in (ids[0], ids[2], slow)}
+    assert rows[ids[0]].status == OutboxStatus.DONE and rows[ids[0]].attempts == 1  # type: ignore[union-attr]
+    for i in (ids[2], slow):
+        assert rows[i].status == OutboxStatus.RETRYING and rows[i].attempts == 0  # type: ignore[union-attr]
+    first = runner.claim_many([(ids[2], "tests.bump_stock")])
+    assert [c.attempts for c in first] == [1]
+    row = rows[ids[2]]
+    assert row is not None
+    row.lease_until = utcnow() - timedelta(seconds=1)  # its executor stalled past the lease
+    session.commit()
+    second = runner.claim_many([(ids[2], "tests.bump_stock")])
+    assert [c.attempts for c in second] == [2]
+    runner.release(first)  # the stalled executor gives its claim back: too late, left alone
+    session.expire_all()
+    assert row.status == OutboxStatus.RUNNING and row.attempts == 2
+    assert runner.run_claimed(second[0]).outcome == runner.Outcome.DONE
+    assert f.stock_of(session, sku.id) == 12

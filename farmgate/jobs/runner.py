@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import random
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import httpx
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -52,9 +53,9 @@ class Result:
     error: str = ""
 
 
-def claimable() -> ColumnElement[bool]:
+def claimable(now: datetime | None = None) -> ColumnElement[bool]:
     """Rows an executor may take now: waiting ones, or running ones whose lease expired."""
-    now = utcnow()
+    now = now or utcnow()
     return or_(
         and_(col(OutboxJob.status).in_(RUNNABLE), col(OutboxJob.available_at) <= now),
         and_(col(OutboxJob.status) == S.RUNNING, col(OutboxJob.lease_until) < now),
@@ -103,24 +104,103 @@ def _error_text(exc: BaseException) -> str:
     return text[:4000]
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A row this executor took: what its body needs, and its try number (which also tells
+    this claim from a later one of the same row)."""
+
+    outbox_id: int
+    job: str
+    args: dict[str, Any]
+    attempts: int
+
+
 def execute(outbox_id: int, job: str | None = None) -> Result:
     """Run the outbox row ``outbox_id`` once, if it still needs running (``job``: its job
     name, when the caller has it)."""
     claimed = _claim(outbox_id, job)
     if claimed is None:
         return Result(Outcome.SKIPPED)
-    job, args, attempts = claimed
-    spec = registry.get(job)
-    if spec is None:
-        return _give_up(outbox_id, f"unknown job {job!r}")
+    return run_claimed(Claim(outbox_id, *claimed))
 
-    args = dict(args)
+
+def run_claimed(claim: Claim) -> Result:
+    """Run the body of a row claimed (and committed as claimed) by this executor."""
+    spec = registry.get(claim.job)
+    if spec is None:
+        return _give_up(claim.outbox_id, f"unknown job {claim.job!r}")
+
+    args = dict(claim.args)
     # The request that queued the job names the job's log lines and the jobs it queues.
     token = logs.request_id.set(args.pop("_request_id", None))
     try:
-        return _run(outbox_id, spec, job, args, attempts)
+        return _run(claim.outbox_id, spec, claim.job, args, claim.attempts)
     finally:
         logs.request_id.reset(token)
+
+
+# How long a claimed row may wait for its turn in a batch: its lease is its job's timeout
+# plus this (``_lease_seconds``), so a body started within it still has its whole timeout.
+CLAIM_SLACK = 5.0
+
+
+def claim_many(rows: Sequence[tuple[int, str]]) -> list[Claim]:
+    """Take several rows (id, job name) in one transaction, committed before any body runs;
+    oldest first. A row done, dead or held meanwhile is left out. On PostgreSQL a row another
+    executor is claiming at this moment is skipped rather than waited for."""
+    if not rows:
+        return []
+    now = utcnow()
+    by_lease: dict[float, list[int]] = {}
+    for outbox_id, job in rows:
+        by_lease.setdefault(_lease_seconds(job), []).append(outbox_id)
+    claims: list[Claim] = []
+    with session_scope() as session:
+        for lease, ids in by_lease.items():
+            free = (
+                select(col(OutboxJob.id))
+                .where(col(OutboxJob.id).in_(ids), claimable(now))
+                .with_for_update(skip_locked=True)
+            )
+            claims += (
+                Claim(i, job, args, attempts)
+                for i, job, args, attempts in session.execute(
+                    update(OutboxJob)
+                    .where(col(OutboxJob.id).in_(free), claimable(now))
+                    .values(
+                        status=S.RUNNING,
+                        attempts=OutboxJob.attempts + 1,
+                        started_at=now,
+                        lease_until=now + timedelta(seconds=lease),
+                    )
+                    .returning(
+                        col(OutboxJob.id),
+                        col(OutboxJob.job),
+                        col(OutboxJob.args),
+                        col(OutboxJob.attempts),
+                    )
+                )
+            )
+    return sorted(claims, key=lambda c: c.outbox_id)
+
+
+def release(claims: Sequence[Claim]) -> None:
+    """Give back claimed rows whose bodies did not start (the executor is stopping, or they
+    waited too long for their turn): runnable again at once, the try not counted. A row
+    taken over by another executor since (its try number moved on) is left alone."""
+    if not claims:
+        return
+    with session_scope() as session:
+        session.connection().execute(
+            update(OutboxJob.__table__)  # type: ignore[attr-defined]  # SQLModel's table
+            .where(
+                col(OutboxJob.id) == bindparam("claimed_id"),
+                col(OutboxJob.attempts) == bindparam("claimed_try"),
+                col(OutboxJob.status) == S.RUNNING,
+            )
+            .values(status=S.RETRYING, attempts=OutboxJob.attempts - 1, lease_until=None),
+            [{"claimed_id": c.outbox_id, "claimed_try": c.attempts} for c in claims],
+        )
 
 
 def _run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import cast
 
@@ -15,8 +16,11 @@ from farmgate.jobs import registry, runner
 from farmgate.models import OutboxJob
 from farmgate.workers.base import JobQueue
 
+log = logging.getLogger(__name__)
+BATCH = 20  # rows claimed together: one claim transaction instead of one per row
 
-def due_rows(limit: int = 100) -> list[tuple[int, str]]:
+
+def due_rows(limit: int = BATCH) -> list[tuple[int, str]]:
     """Rows to run now, oldest first, with their job names (the claim needs the name)."""
     with session_scope() as session:
         session.connection(execution_options=READ_ONLY)
@@ -30,9 +34,12 @@ def due_rows(limit: int = 100) -> list[tuple[int, str]]:
 
 
 class EmbeddedRunner(JobQueue):
-    """Polls the outbox and runs due rows one at a time in a worker thread.
+    """Polls the outbox, claims the due rows together, and runs them one at a time in a
+    worker thread.
 
-    Same ``runner.execute`` as the arq workers; retries wait in the row's ``available_at``.
+    Claims, leases, tries and retries are those of ``runner.execute`` (which the arq workers
+    call per row): only the claim of a batch is one transaction. Retries wait in the row's
+    ``available_at``.
     """
 
     def __init__(self, poll_seconds: float | None = None) -> None:
@@ -53,6 +60,23 @@ class EmbeddedRunner(JobQueue):
     async def tick(self) -> int:
         await self._periodic()
         rows = await asyncio.to_thread(due_rows)
-        for outbox_id, job in rows:
-            await asyncio.to_thread(runner.execute, outbox_id, job)
-        return len(rows)
+        if not rows:
+            return 0
+        claims = await asyncio.to_thread(runner.claim_many, rows)
+        started = time.monotonic()
+        for n, claim in enumerate(claims):
+            if n and time.monotonic() - started > runner.CLAIM_SLACK:
+                # The rest waited past their leases' slack: give them back for the next
+                # round, which claims them afresh.
+                await asyncio.to_thread(runner.release, claims[n:])
+                break
+            try:
+                await asyncio.to_thread(runner.run_claimed, claim)
+            except asyncio.CancelledError:
+                # Stopping: this body runs on in its thread; the rest were never started.
+                try:
+                    runner.release(claims[n + 1 :])
+                except Exception:  # their leases run out instead
+                    log.warning("could not give back claimed outbox rows", exc_info=True)
+                raise
+        return len(claims)
