@@ -16,12 +16,12 @@ from enum import StrEnum
 from typing import Any
 
 import httpx
-from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from farmgate.db import session_scope, utcnow
+from farmgate.db import AwareDateTime, session_scope, utcnow
 from farmgate.jobs import registry
 from farmgate.jobs.errors import PermanentJobError, TransientJobError
 from farmgate.models import DeadJob, OutboxJob, OutboxStatus
@@ -29,6 +29,7 @@ from farmgate.ops import logs
 
 log = logging.getLogger(__name__)
 S = OutboxStatus
+T = OutboxJob.__table__  # type: ignore[attr-defined]  # SQLModel's table
 RUNNABLE = (S.PENDING, S.DISPATCHED, S.RETRYING)
 TRANSIENT = (
     TransientJobError,
@@ -53,13 +54,59 @@ class Result:
     error: str = ""
 
 
-def claimable(now: datetime | None = None) -> ColumnElement[bool]:
-    """Rows an executor may take now: waiting ones, or running ones whose lease expired."""
-    now = now or utcnow()
+def claimable(now: datetime | ColumnElement[datetime] | None = None) -> ColumnElement[bool]:
+    """Rows an executor may take now: waiting ones, or running ones whose lease expired
+    (``now``: a time, or a bound parameter in a statement built once)."""
+    if now is None:
+        now = utcnow()
     return or_(
-        and_(col(OutboxJob.status).in_(RUNNABLE), col(OutboxJob.available_at) <= now),
-        and_(col(OutboxJob.status) == S.RUNNING, col(OutboxJob.lease_until) < now),
+        and_(T.c.status.in_(RUNNABLE), T.c.available_at <= now),
+        and_(T.c.status == S.RUNNING, T.c.lease_until < now),
     )
+
+
+def _at(name: str) -> BindParameter[datetime]:
+    return bindparam(name, type_=AwareDateTime())
+
+
+# The executors' statements, built once (Core on the table: no ORM work per row).
+DUE = (
+    select(T.c.id, T.c.job).where(claimable(_at("now"))).order_by(T.c.id).limit(bindparam("limit"))
+)
+_CLAIM_MANY = (
+    update(T)
+    .where(
+        T.c.id.in_(
+            # On PostgreSQL rows another executor is claiming right now are skipped, not
+            # waited for (SQLite has one writer at a time anyway).
+            select(T.c.id)
+            .where(T.c.id.in_(bindparam("ids", expanding=True)), claimable(_at("now")))
+            .with_for_update(skip_locked=True)
+        ),
+        claimable(_at("now")),
+    )
+    .values(
+        status=S.RUNNING,
+        attempts=T.c.attempts + 1,
+        started_at=_at("now"),
+        lease_until=_at("new_lease"),
+    )
+    .returning(T.c.id, T.c.job, T.c.args, T.c.attempts)
+)
+_RELEASE = (
+    update(T)
+    .where(
+        T.c.id == bindparam("claimed_id"),
+        T.c.attempts == bindparam("claimed_try"),
+        T.c.status == S.RUNNING,
+    )
+    .values(status=S.RETRYING, attempts=T.c.attempts - 1, lease_until=None)
+)
+_DONE = (
+    update(T)
+    .where(T.c.id == bindparam("outbox_id"))
+    .values(status=S.DONE, finished_at=_at("now"), lease_until=None, last_error="")
+)
 
 
 def _lease_seconds(job: str | None) -> float:
@@ -157,28 +204,11 @@ def claim_many(rows: Sequence[tuple[int, str]]) -> list[Claim]:
     claims: list[Claim] = []
     with session_scope() as session:
         for lease, ids in by_lease.items():
-            free = (
-                select(col(OutboxJob.id))
-                .where(col(OutboxJob.id).in_(ids), claimable(now))
-                .with_for_update(skip_locked=True)
-            )
             claims += (
                 Claim(i, job, args, attempts)
                 for i, job, args, attempts in session.execute(
-                    update(OutboxJob)
-                    .where(col(OutboxJob.id).in_(free), claimable(now))
-                    .values(
-                        status=S.RUNNING,
-                        attempts=OutboxJob.attempts + 1,
-                        started_at=now,
-                        lease_until=now + timedelta(seconds=lease),
-                    )
-                    .returning(
-                        col(OutboxJob.id),
-                        col(OutboxJob.job),
-                        col(OutboxJob.args),
-                        col(OutboxJob.attempts),
-                    )
+                    _CLAIM_MANY,
+                    {"ids": ids, "now": now, "new_lease": now + timedelta(seconds=lease)},
                 )
             )
     return sorted(claims, key=lambda c: c.outbox_id)
@@ -191,15 +221,8 @@ def release(claims: Sequence[Claim]) -> None:
     if not claims:
         return
     with session_scope() as session:
-        session.connection().execute(
-            update(OutboxJob.__table__)  # type: ignore[attr-defined]  # SQLModel's table
-            .where(
-                col(OutboxJob.id) == bindparam("claimed_id"),
-                col(OutboxJob.attempts) == bindparam("claimed_try"),
-                col(OutboxJob.status) == S.RUNNING,
-            )
-            .values(status=S.RETRYING, attempts=OutboxJob.attempts - 1, lease_until=None),
-            [{"claimed_id": c.outbox_id, "claimed_try": c.attempts} for c in claims],
+        session.execute(
+            _RELEASE, [{"claimed_id": c.outbox_id, "claimed_try": c.attempts} for c in claims]
         )
 
 
@@ -210,11 +233,7 @@ def _run(
         with session_scope() as session:
             spec.body(session, args)
             # Done in the same transaction as the body's effects: both or neither.
-            session.execute(
-                update(OutboxJob)
-                .where(col(OutboxJob.id) == outbox_id)
-                .values(status=S.DONE, finished_at=utcnow(), lease_until=None, last_error="")
-            )
+            session.execute(_DONE, {"outbox_id": outbox_id, "now": utcnow()})
         return Result(Outcome.DONE)
     except PermanentJobError as exc:
         return _give_up(outbox_id, _error_text(exc))

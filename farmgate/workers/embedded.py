@@ -5,15 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import cast
-
-from sqlalchemy import select
-from sqlmodel import col
 
 from farmgate.bootstrap import install
-from farmgate.db import READ_ONLY, session_scope
+from farmgate.db import READ_ONLY, session_scope, utcnow
 from farmgate.jobs import registry, runner
-from farmgate.models import OutboxJob
 from farmgate.workers.base import JobQueue
 
 log = logging.getLogger(__name__)
@@ -24,13 +19,8 @@ def due_rows(limit: int = BATCH) -> list[tuple[int, str]]:
     """Rows to run now, oldest first, with their job names (the claim needs the name)."""
     with session_scope() as session:
         session.connection(execution_options=READ_ONLY)
-        query = (
-            select(col(OutboxJob.id), col(OutboxJob.job))
-            .where(runner.claimable())
-            .order_by(col(OutboxJob.id))
-            .limit(limit)
-        )
-        return [(cast(int, i), job) for i, job in session.execute(query).all()]  # ids: NOT NULL
+        found = session.execute(runner.DUE, {"now": utcnow(), "limit": limit})
+        return [(i, job) for i, job in found]
 
 
 class EmbeddedRunner(JobQueue):
