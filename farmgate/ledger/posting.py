@@ -141,29 +141,34 @@ def _paid_provider(session: Session, order: Order) -> str | None:
 
 @dataclass(frozen=True)
 class PaidFacts:
-    """What ``order_paid`` reads besides the order: the balance a pre-sale still owes, and
-    the provider of the first payment."""
+    """What ``order_paid`` reads besides the order: the balance a pre-sale still owes, the
+    provider of the first payment, and the order's parts (``parts``)."""
 
     owed_fen: int
     provider: str | None
+    parts: list[Fulfilment]
 
 
 def paid_order_for_update(session: Session, order_id: int) -> tuple[Order, PaidFacts] | None:
-    """The order, locked, with what posting its payment needs, in one statement."""
-    row = session.execute(
+    """The order, locked, with what posting its payment needs, in one statement (a row per
+    part)."""
+    rows = session.execute(
         select(
             Order,
+            Fulfilment,
             deposits.balance_owed_query(col(Order.id)).scalar_subquery(),
             _paid_provider_query(col(Order.id)).scalar_subquery(),
         )
+        .outerjoin(Fulfilment, col(Fulfilment.order_id) == Order.id)
         .where(col(Order.id) == order_id)
+        .order_by(col(Fulfilment.id))
         .with_for_update(of=Order)
         .execution_options(populate_existing=True)
-    ).first()
-    if row is None:
+    ).all()
+    if not rows:
         return None
-    order, owed, provider = row
-    return order, PaidFacts(int(owed or 0), provider)
+    order, _, owed, provider = rows[0]
+    return order, PaidFacts(int(owed or 0), provider, [p for _, p, _, _ in rows if p is not None])
 
 
 def _part_commission(session: Session, part: Fulfilment) -> int:
@@ -193,11 +198,13 @@ def parts(session: Session, order: Order) -> list[Fulfilment]:
     )
 
 
-def _owed_lines(session: Session, order: Order) -> list[Line]:
+def _owed_lines(
+    session: Session, order: Order, known_parts: list[Fulfilment] | None = None
+) -> list[Line]:
     """The order's full value owed to each cooperative for its goods and shipping, less the
     platform's commission (credits on their pending accounts)."""
     lines: list[Line] = []
-    for part in parts(session, order):
+    for part in parts(session, order) if known_parts is None else known_parts:
         coop = part.cooperative_id
         pending = accounts.cooperative(coop, accounts.PENDING)
         fee = _part_commission(session, part)
@@ -220,14 +227,16 @@ def order_paid(session: Session, order: Order, facts: PaidFacts | None = None) -
     """
     oid = pk(order)
     if facts is None:  # not read with the order (``paid_order_for_update``)
-        facts = PaidFacts(deposits.balance_owed_fen(session, order), _paid_provider(session, order))
+        owed_fen = deposits.balance_owed_fen(session, order)
+        provider = _paid_provider(session, order)
+        facts = PaidFacts(owed_fen, provider, [] if owed_fen else parts(session, order))
     owed = facts.owed_fen
     received = order.total_fen - owed
     lines = [Line(accounts.payment(facts.provider), received, "payment")]
     if owed:
         lines.append(Line(accounts.PRESALE_DEPOSITS, -received, "deposit"))
     else:
-        lines += _owed_lines(session, order)
+        lines += _owed_lines(session, order, facts.parts)
     return post(
         session,
         f"order_paid:{oid}",
