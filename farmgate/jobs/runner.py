@@ -73,6 +73,25 @@ def _at(name: str) -> BindParameter[datetime]:
 DUE = (
     select(T.c.id, T.c.job).where(claimable(_at("now"))).order_by(T.c.id).limit(bindparam("limit"))
 )
+_JOB_OF = select(T.c.job).where(T.c.id == bindparam("outbox_id"))
+# One row, due or not (an arq worker runs what was handed to it when it fell due).
+_CLAIM_ONE = (
+    update(T)
+    .where(
+        T.c.id == bindparam("outbox_id"),
+        or_(
+            T.c.status.in_(RUNNABLE),
+            and_(T.c.status == S.RUNNING, T.c.lease_until < _at("now")),
+        ),
+    )
+    .values(
+        status=S.RUNNING,
+        attempts=T.c.attempts + 1,
+        started_at=_at("now"),
+        lease_until=_at("new_lease"),
+    )
+    .returning(T.c.job, T.c.args, T.c.attempts)
+)
 _CLAIM_MANY = (
     update(T)
     .where(
@@ -126,24 +145,16 @@ def _claim(outbox_id: int, job: str | None = None) -> tuple[str, dict[str, Any],
     now = utcnow()
     with session_scope() as session:
         if job is None:
-            job = session.scalar(select(col(OutboxJob.job)).where(col(OutboxJob.id) == outbox_id))
-        return session.execute(
-            update(OutboxJob)
-            .where(col(OutboxJob.id) == outbox_id)
-            .where(
-                or_(
-                    col(OutboxJob.status).in_(RUNNABLE),
-                    and_(col(OutboxJob.status) == S.RUNNING, col(OutboxJob.lease_until) < now),
-                )
-            )
-            .values(
-                status=S.RUNNING,
-                attempts=OutboxJob.attempts + 1,
-                started_at=now,
-                lease_until=now + timedelta(seconds=_lease_seconds(job)),
-            )
-            .returning(col(OutboxJob.job), col(OutboxJob.args), col(OutboxJob.attempts))
+            job = session.execute(_JOB_OF, {"outbox_id": outbox_id}).scalar()
+        found = session.execute(
+            _CLAIM_ONE,
+            {
+                "outbox_id": outbox_id,
+                "now": now,
+                "new_lease": now + timedelta(seconds=_lease_seconds(job)),
+            },
         ).first()
+        return None if found is None else (found.job, found.args, found.attempts)
 
 
 def _error_text(exc: BaseException) -> str:
