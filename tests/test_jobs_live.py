@@ -311,3 +311,34 @@ def test_embedded_runner_gives_back_what_waited_too_long_uncounted(
     assert _statuses() == {"done": 3} and _stock(live["sku_id"]) == 13
     with session_scope() as session:
         assert [session.get(OutboxJob, i).attempts for i in ids] == [1, 1, 1]  # type: ignore[union-attr]
+
+
+def test_embedded_runner_stopped_mid_claim_gives_the_rows_back(
+    live: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _commit_jobs("tests.bump_stock", live["sku_id"], 3)
+    claim_many = runner.claim_many
+
+    def slow_claim(rows: list[tuple[int, str]]) -> list[runner.Claim]:
+        claims = claim_many(rows)
+        time.sleep(0.3)  # committed; the runner is stopped before it hears back
+        return claims
+
+    monkeypatch.setattr(runner, "claim_many", slow_claim)
+    queue = EmbeddedRunner()
+
+    async def scenario() -> None:
+        tick = asyncio.create_task(queue.tick())
+        await asyncio.sleep(0.15)
+        tick.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await tick
+
+    asyncio.run(scenario())
+    assert _statuses() == {"retrying": 3} and _stock(live["sku_id"]) == 10
+    with session_scope() as session:
+        assert [session.get(OutboxJob, i).attempts for i in ids] == [0, 0, 0]  # type: ignore[union-attr]
+    monkeypatch.setattr(runner, "claim_many", claim_many)
+    while asyncio.run(queue.tick()):
+        pass
+    assert _statuses() == {"done": 3} and _stock(live["sku_id"]) == 13

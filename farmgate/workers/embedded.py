@@ -52,7 +52,13 @@ class EmbeddedRunner(JobQueue):
         rows = await asyncio.to_thread(due_rows)
         if not rows:
             return 0
-        claims = await asyncio.to_thread(runner.claim_many, rows)
+        claiming = asyncio.ensure_future(asyncio.to_thread(runner.claim_many, rows))
+        try:
+            claims = await asyncio.shield(claiming)
+        except asyncio.CancelledError:
+            # Stopping while the claim commits in its thread: give back what it took.
+            _give_back(await claiming)
+            raise
         started = time.monotonic()
         for n, claim in enumerate(claims):
             if n and time.monotonic() - started > runner.CLAIM_SLACK:
@@ -64,9 +70,15 @@ class EmbeddedRunner(JobQueue):
                 await asyncio.to_thread(runner.run_claimed, claim)
             except asyncio.CancelledError:
                 # Stopping: this body runs on in its thread; the rest were never started.
-                try:
-                    runner.release(claims[n + 1 :])
-                except Exception:  # their leases run out instead
-                    log.warning("could not give back claimed outbox rows", exc_info=True)
+                _give_back(claims[n + 1 :])
                 raise
         return len(claims)
+
+
+def _give_back(claims: list[runner.Claim]) -> None:
+    """Release claims on the way out (the runner is stopping): their rows run at the next
+    start instead of when their leases run out."""
+    try:
+        runner.release(claims)
+    except Exception:  # their leases run out instead
+        log.warning("could not give back claimed outbox rows", exc_info=True)
