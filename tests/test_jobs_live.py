@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from sqlalchemy import Engine
 
 from farmgate.config import settings
 from farmgate.db import session_scope
-from farmgate.jobs import admin, outbox
+from farmgate.jobs import admin, outbox, runner
 from farmgate.models import OutboxJob, OutboxStatus, Role, Sku
 from farmgate.workers.dispatcher import ArqDispatcher, pending_rows, send, sweep
 from farmgate.workers.embedded import EmbeddedRunner
@@ -69,7 +70,7 @@ def _needs_redis_pg(live: dict[str, object]) -> None:
 
 def _commit_jobs(job: str, sku_id: object, n: int = 1, **args: object) -> list[int]:
     with session_scope() as session:
-        return [outbox.enqueue(session, job, {"sku_id": sku_id, **args}).id for _ in range(n)]  # type: ignore[misc]
+        return [outbox.enqueue(session, job, {"sku_id": sku_id, **args}) for _ in range(n)]
 
 
 def _stock(sku_id: object) -> int:
@@ -274,3 +275,70 @@ def test_embedded_mode_runs_the_same_jobs_without_redis(
     assert _statuses() == {"done": 3}
     assert _stock(live["sku_id"]) == 13
     assert pending_rows() == []
+
+
+def test_two_executors_claiming_at_once_never_take_the_same_row(live: dict[str, object]) -> None:
+    ids = _commit_jobs("tests.bump_stock", live["sku_id"], 40)
+    rows = [(i, "tests.bump_stock") for i in ids]
+    taken: list[list[runner.Claim]] = [[], [], []]
+    start = threading.Barrier(3)
+
+    def executor(n: int) -> None:
+        start.wait()
+        for _ in range(10):
+            taken[n] += runner.claim_many(rows)
+
+    threads = [threading.Thread(target=executor, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(c.outbox_id for claims in taken for c in claims) == ids  # each once
+    assert {c.attempts for claims in taken for c in claims} == {1}
+    assert _statuses() == {"running": 40}
+
+
+def test_embedded_runner_gives_back_what_waited_too_long_uncounted(
+    live: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _commit_jobs("tests.bump_stock", live["sku_id"], 3)
+    monkeypatch.setattr(runner, "CLAIM_SLACK", -1.0)  # every row after the first waited too long
+    queue = EmbeddedRunner()
+    assert asyncio.run(queue.tick()) == 3  # claimed three, ran one, gave two back
+    assert _statuses() == {"done": 1, "retrying": 2}
+    while asyncio.run(queue.tick()):
+        pass
+    assert _statuses() == {"done": 3} and _stock(live["sku_id"]) == 13
+    with session_scope() as session:
+        assert [session.get(OutboxJob, i).attempts for i in ids] == [1, 1, 1]  # type: ignore[union-attr]
+
+
+def test_embedded_runner_stopped_mid_claim_gives_the_rows_back(
+    live: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _commit_jobs("tests.bump_stock", live["sku_id"], 3)
+    claim_many = runner.claim_many
+
+    def slow_claim(rows: list[tuple[int, str]]) -> list[runner.Claim]:
+        claims = claim_many(rows)
+        time.sleep(0.3)  # committed; the runner is stopped before it hears back
+        return claims
+
+    monkeypatch.setattr(runner, "claim_many", slow_claim)
+    queue = EmbeddedRunner()
+
+    async def scenario() -> None:
+        tick = asyncio.create_task(queue.tick())
+        await asyncio.sleep(0.15)
+        tick.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await tick
+
+    asyncio.run(scenario())
+    assert _statuses() == {"retrying": 3} and _stock(live["sku_id"]) == 10
+    with session_scope() as session:
+        assert [session.get(OutboxJob, i).attempts for i in ids] == [0, 0, 0]  # type: ignore[union-attr]
+    monkeypatch.setattr(runner, "claim_many", claim_many)
+    while asyncio.run(queue.tick()):
+        pass
+    assert _statuses() == {"done": 3} and _stock(live["sku_id"]) == 13

@@ -34,7 +34,9 @@ def test_rolled_back_change_queues_nothing(session: Session, sku: Sku) -> None:
 
 
 def test_committed_job_runs_exactly_once_even_when_run_twice(session: Session, sku: Sku) -> None:
-    row = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key=f"sku:{sku.id}")
+    row_id = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key=f"sku:{sku.id}")
+    row = session.get(OutboxJob, row_id)
+    assert row is not None
     session.commit()
     assert runner.execute(row.id).outcome == runner.Outcome.DONE
     assert runner.execute(row.id).outcome == runner.Outcome.SKIPPED
@@ -46,7 +48,8 @@ def test_committed_job_runs_exactly_once_even_when_run_twice(session: Session, s
 def test_a_live_lease_is_respected_and_an_expired_one_is_taken_over(
     session: Session, sku: Sku
 ) -> None:
-    row = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id})
+    row = session.get(OutboxJob, outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}))
+    assert row is not None
     row.status, row.lease_until = OutboxStatus.RUNNING, utcnow() + timedelta(minutes=1)
     session.commit()
     assert runner.execute(row.id).outcome == runner.Outcome.SKIPPED  # someone holds it
@@ -60,7 +63,10 @@ def test_transient_failures_back_off_then_dead_letter_then_redrive(
     session: Session, sku: Sku
 ) -> None:
     sku.is_active = False
-    row = outbox.enqueue(session, "tests.needs_active_sku", {"sku_id": sku.id})
+    row = session.get(
+        OutboxJob, outbox.enqueue(session, "tests.needs_active_sku", {"sku_id": sku.id})
+    )
+    assert row is not None
     session.commit()
 
     first = runner.execute(row.id)
@@ -87,11 +93,11 @@ def test_transient_failures_back_off_then_dead_letter_then_redrive(
 
 
 def test_permanent_failure_dead_letters_at_once(session: Session, sku: Sku) -> None:
-    row = outbox.enqueue(session, "tests.refused", {})
+    row_id = outbox.enqueue(session, "tests.refused", {})
     session.commit()
-    result = runner.execute(row.id)
+    result = runner.execute(row_id)
     assert result.outcome == runner.Outcome.DEAD and "refused this address" in result.error
-    assert session.query(DeadJob).filter_by(outbox_id=row.id).one().attempts == 1
+    assert session.query(DeadJob).filter_by(outbox_id=row_id).one().attempts == 1
 
 
 def test_unknown_jobs_are_refused_at_enqueue(session: Session) -> None:
@@ -102,13 +108,29 @@ def test_unknown_jobs_are_refused_at_enqueue(session: Session) -> None:
 def test_coalescing_reuses_a_waiting_row(session: Session, sku: Sku) -> None:
     a = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key="k", coalesce=True)
     b = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key="k", coalesce=True)
-    assert a.id == b.id
+    assert a == b
+    other_key = outbox.enqueue(
+        session, "tests.bump_stock", {"sku_id": sku.id}, key="j", coalesce=True
+    )
+    uncoalesced = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key="k")
+    assert len({a, other_key, uncoalesced}) == 3
+    session.commit()
+    assert runner.execute(a).outcome == runner.Outcome.DONE
+    # a row that ran is no longer waiting: the next one is new (the uncoalesced row waits)
+    c = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key="k", coalesce=True)
+    assert c == uncoalesced
+    session.commit()
+    assert runner.execute(uncoalesced).outcome == runner.Outcome.DONE
+    d = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key="k", coalesce=True)
+    assert d not in (a, uncoalesced)
+    row = session.get(OutboxJob, d)
+    assert row is not None and row.status == OutboxStatus.PENDING and row.args == {"sku_id": sku.id}
 
 
 def test_admin_api_lists_and_redrives_dead_letters(client, session: Session, sku: Sku) -> None:  # type: ignore[no-untyped-def]
-    row = outbox.enqueue(session, "tests.refused", {"order": 7})
+    row_id = outbox.enqueue(session, "tests.refused", {"order": 7})
     session.commit()
-    runner.execute(row.id)
+    runner.execute(row_id)
     admin_headers = f.auth_headers(session, f.create_account(session, role=Role.ADMIN))
     consumer_headers = f.auth_headers(session, f.create_account(session))
     assert client.get("/api/v1/admin/jobs").json()["error"]["code"] == "unauthenticated"
@@ -118,6 +140,56 @@ def test_admin_api_lists_and_redrives_dead_letters(client, session: Session, sku
     dead = client.get("/api/v1/admin/jobs/dead", headers=admin_headers).json()
     assert dead[0]["job"] == "tests.refused" and dead[0]["args"] == {"order": 7}
     redriven = client.post(f"/api/v1/admin/jobs/dead/{dead[0]['id']}/retry", headers=admin_headers)
-    assert redriven.json() == {"outbox_ids": [row.id]}
+    assert redriven.json() == {"outbox_ids": [row_id]}
     again = client.post(f"/api/v1/admin/jobs/dead/{dead[0]['id']}/retry", headers=admin_headers)
     assert again.status_code == 409
+
+
+def test_a_batch_is_claimed_together_and_each_claim_is_one_try(session: Session, sku: Sku) -> None:
+    ids = [outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}) for _ in range(3)]
+    slow = outbox.enqueue(session, "tests.needs_active_sku", {"sku_id": sku.id})
+    held = session.get(OutboxJob, ids[1])
+    assert held is not None
+    held.status, held.lease_until = OutboxStatus.RUNNING, utcnow() + timedelta(minutes=1)
+    session.commit()
+    before = utcnow()
+
+    claims = runner.claim_many(
+        [(i, "tests.bump_stock") for i in ids] + [(slow, "tests.needs_active_sku")]
+    )
+    assert [c.outbox_id for c in claims] == [ids[0], ids[2], slow]  # the held row is left out
+    assert {c.attempts for c in claims} == {1} and claims[0].args == {"sku_id": sku.id}
+    assert runner.claim_many([(ids[0], "tests.bump_stock")]) == []  # claimed: not again
+    session.expire_all()
+    for claim in claims:
+        row = session.get(OutboxJob, claim.outbox_id)
+        assert row is not None and row.status == OutboxStatus.RUNNING and row.attempts == 1
+        # each row leased for its own job's timeout (3 s) plus the slack
+        assert row.lease_until is not None
+        assert (row.lease_until - before).total_seconds() == pytest.approx(
+            3 + runner.CLAIM_SLACK, abs=2
+        )
+
+    assert runner.run_claimed(claims[0]).outcome == runner.Outcome.DONE
+    assert f.stock_of(session, sku.id) == 11
+    # the rows not started are given back: runnable at once, the try not counted; a row done
+    # since, or taken over by a later claim, is left alone
+    runner.release(claims)
+    session.expire_all()
+    rows = {i: session.get(OutboxJob, i) for i in (ids[0], ids[2], slow)}
+    assert rows[ids[0]].status == OutboxStatus.DONE and rows[ids[0]].attempts == 1  # type: ignore[union-attr]
+    for i in (ids[2], slow):
+        assert rows[i].status == OutboxStatus.RETRYING and rows[i].attempts == 0  # type: ignore[union-attr]
+    first = runner.claim_many([(ids[2], "tests.bump_stock")])
+    assert [c.attempts for c in first] == [1]
+    row = rows[ids[2]]
+    assert row is not None
+    row.lease_until = utcnow() - timedelta(seconds=1)  # its executor stalled past the lease
+    session.commit()
+    second = runner.claim_many([(ids[2], "tests.bump_stock")])
+    assert [c.attempts for c in second] == [2]
+    runner.release(first)  # the stalled executor gives its claim back: too late, left alone
+    session.expire_all()
+    assert row.status == OutboxStatus.RUNNING and row.attempts == 2
+    assert runner.run_claimed(second[0]).outcome == runner.Outcome.DONE
+    assert f.stock_of(session, sku.id) == 12

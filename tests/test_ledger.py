@@ -171,6 +171,20 @@ def test_an_unbalanced_transaction_is_never_posted(session: Session) -> None:
     assert posting.posted(session, "bad:1") is None
 
 
+def test_an_event_posted_already_is_not_posted_again(session: Session) -> None:
+    lines = [
+        posting.Line(accounts.BANK, 5, "adjustment"),
+        posting.Line(accounts.COMMISSION, -5, "adjustment"),
+    ]
+    txn_id = posting.post(session, "adj:1", "adjustment", lines)
+    assert txn_id is not None and posting.posted(session, "adj:1").id == txn_id  # type: ignore[union-attr]
+    assert posting.post(session, "adj:1", "adjustment", lines) is None
+    # posted already: its lines are not looked at again
+    assert posting.post(session, "adj:1", "adjustment", lines[:1]) is None
+    entries = session.query(LedgerEntry).filter_by(txn_id=txn_id).all()
+    assert sorted(e.amount_fen for e in entries) == [-5, 5]
+
+
 def test_a_statement_adds_up_and_downloads(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -181,10 +181,14 @@ def test_importing_registers_nothing_install_registers_everything() -> None:
 
 
 def test_a_job_handle_queues_its_stored_name(session: Session) -> None:
-    row = report_tasks.refresh_day.enqueue(session, {"day": "2026-09-01"}, key="report-day:x")
+    row = session.get(
+        OutboxJob,
+        report_tasks.refresh_day.enqueue(session, {"day": "2026-09-01"}, key="report-day:x"),
+    )
+    assert row is not None
     assert row.job == "reports.refresh_day" == report_tasks.refresh_day.name
     assert row.args == {"day": "2026-09-01"} and row.queue == "slow"
-    assert session.get(OutboxJob, row.id) is row
+    assert row.key == "report-day:x" and row.status == "pending" and row.attempts == 0
     assert registry.get("reports.refresh_day") is report_tasks.refresh_day.spec
 
 

@@ -127,7 +127,7 @@ def _worker(log: Path) -> subprocess.Popen[bytes]:
 
 def _job(sku_id: int, **args: object) -> int:
     with session_scope() as session:
-        return outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku_id, **args}).id  # type: ignore[return-value]
+        return outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku_id, **args})
 
 
 def _status(row_id: int) -> str:

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, insert, select
 from sqlalchemy.orm import Session
-from sqlmodel import col
 
 from farmgate.db import utcnow
 from farmgate.jobs import registry
@@ -20,6 +19,21 @@ _listeners: list[Callable[[], None]] = []
 _lock = threading.Lock()
 
 
+_OUTBOX = OutboxJob.__table__  # type: ignore[attr-defined]  # SQLModel's table
+# Core statements, built once: a queued job is one INSERT, without an ORM object or a flush.
+_INSERT = insert(_OUTBOX).returning(_OUTBOX.c.id)
+_WAITING = (
+    select(_OUTBOX.c.id)
+    .where(
+        _OUTBOX.c.job == bindparam("job"),
+        _OUTBOX.c.key == bindparam("key"),
+        _OUTBOX.c.status == OutboxStatus.PENDING,
+    )
+    .order_by(_OUTBOX.c.id)
+    .limit(1)
+)
+
+
 def enqueue(
     session: Session,
     job: str,
@@ -28,37 +42,38 @@ def enqueue(
     key: str | None = None,
     delay_seconds: float = 0,
     coalesce: bool = False,
-) -> OutboxJob:
-    """Record that ``job`` must run once this transaction commits.
+) -> int:
+    """Record that ``job`` must run once this transaction commits; returns the row's id.
 
     ``key`` is the business id the job is about (``product:12``). With ``coalesce`` a job
-    already waiting for the same job and key is reused instead of adding another.
+    already waiting for the same job and key is reused (its id returned) instead of adding
+    another. The row is written at once, in the caller's transaction.
     """
     spec = registry.get(job)
     if spec is None:
         raise ValueError(f"unknown job {job!r}; import its module in farmgate.bootstrap.install()")
     if coalesce and key is not None:
-        waiting = session.scalars(
-            select(OutboxJob).where(
-                col(OutboxJob.job) == job,
-                col(OutboxJob.key) == key,
-                col(OutboxJob.status) == OutboxStatus.PENDING,
-            )
-        ).first()
+        waiting = session.execute(_WAITING, {"job": job, "key": key}).scalar()
         if waiting is not None:
-            return waiting
+            return int(waiting)
     rid = logs.request_id.get()  # the request that caused this work, for the logs
-    row = OutboxJob(
-        job=job,
-        args={**(args or {}), **({"_request_id": rid} if rid else {})},
-        key=key,
-        queue=spec.queue,
-        available_at=utcnow() + timedelta(seconds=delay_seconds),
-    )
-    session.add(row)
-    session.flush()
+    now = utcnow()
+    row_id = session.execute(
+        _INSERT,
+        {
+            "job": job,
+            "args": {**(args or {}), **({"_request_id": rid} if rid else {})},
+            "key": key,
+            "queue": spec.queue,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "created_at": now,
+            "available_at": now + timedelta(seconds=delay_seconds) if delay_seconds else now,
+            "last_error": "",
+        },
+    ).scalar_one()
     session.info["outbox_added"] = True
-    return row
+    return int(row_id)
 
 
 def on_new_work(callback: Callable[[], None]) -> Callable[[], None]:

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
+from typing import Any, Generic, Literal, TypeVar, cast
 
 from sqlalchemy.orm import Session
 
 from farmgate.config import settings
-
-if TYPE_CHECKING:
-    from farmgate.models import OutboxJob
 
 JobBody = Callable[[Session, dict[str, Any]], Any]
 # Told of each failed try in the transaction that records it: (session, args, error, dead).
@@ -62,8 +59,9 @@ class JobHandle(Generic[P]):
         key: str | None = None,
         delay_seconds: float = 0,
         coalesce: bool = False,
-    ) -> OutboxJob:
-        """Record that this job must run once the transaction commits (see outbox.enqueue)."""
+    ) -> int:
+        """Record that this job must run once the transaction commits; returns the outbox
+        row's id (see outbox.enqueue)."""
         from farmgate.jobs import outbox  # outbox looks names up here
 
         return outbox.enqueue(

@@ -9,18 +9,19 @@ from __future__ import annotations
 import logging
 import random
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import httpx
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from farmgate.db import session_scope, utcnow
+from farmgate.db import AwareDateTime, session_scope, utcnow
 from farmgate.jobs import registry
 from farmgate.jobs.errors import PermanentJobError, TransientJobError
 from farmgate.models import DeadJob, OutboxJob, OutboxStatus
@@ -28,6 +29,7 @@ from farmgate.ops import logs
 
 log = logging.getLogger(__name__)
 S = OutboxStatus
+T = OutboxJob.__table__  # type: ignore[attr-defined]  # SQLModel's table
 RUNNABLE = (S.PENDING, S.DISPATCHED, S.RETRYING)
 TRANSIENT = (
     TransientJobError,
@@ -52,13 +54,78 @@ class Result:
     error: str = ""
 
 
-def claimable() -> ColumnElement[bool]:
-    """Rows an executor may take now: waiting ones, or running ones whose lease expired."""
-    now = utcnow()
+def claimable(now: datetime | ColumnElement[datetime] | None = None) -> ColumnElement[bool]:
+    """Rows an executor may take now: waiting ones, or running ones whose lease expired
+    (``now``: a time, or a bound parameter in a statement built once)."""
+    if now is None:
+        now = utcnow()
     return or_(
-        and_(col(OutboxJob.status).in_(RUNNABLE), col(OutboxJob.available_at) <= now),
-        and_(col(OutboxJob.status) == S.RUNNING, col(OutboxJob.lease_until) < now),
+        and_(T.c.status.in_(RUNNABLE), T.c.available_at <= now),
+        and_(T.c.status == S.RUNNING, T.c.lease_until < now),
     )
+
+
+def _at(name: str) -> BindParameter[datetime]:
+    return bindparam(name, type_=AwareDateTime())
+
+
+# The executors' statements, built once (Core on the table: no ORM work per row).
+DUE = (
+    select(T.c.id, T.c.job).where(claimable(_at("now"))).order_by(T.c.id).limit(bindparam("limit"))
+)
+_JOB_OF = select(T.c.job).where(T.c.id == bindparam("outbox_id"))
+# One row, due or not (an arq worker runs what was handed to it when it fell due).
+_CLAIM_ONE = (
+    update(T)
+    .where(
+        T.c.id == bindparam("outbox_id"),
+        or_(
+            T.c.status.in_(RUNNABLE),
+            and_(T.c.status == S.RUNNING, T.c.lease_until < _at("now")),
+        ),
+    )
+    .values(
+        status=S.RUNNING,
+        attempts=T.c.attempts + 1,
+        started_at=_at("now"),
+        lease_until=_at("new_lease"),
+    )
+    .returning(T.c.job, T.c.args, T.c.attempts)
+)
+_CLAIM_MANY = (
+    update(T)
+    .where(
+        T.c.id.in_(
+            # On PostgreSQL rows another executor is claiming right now are skipped, not
+            # waited for (SQLite has one writer at a time anyway).
+            select(T.c.id)
+            .where(T.c.id.in_(bindparam("ids", expanding=True)), claimable(_at("now")))
+            .with_for_update(skip_locked=True)
+        ),
+        claimable(_at("now")),
+    )
+    .values(
+        status=S.RUNNING,
+        attempts=T.c.attempts + 1,
+        started_at=_at("now"),
+        lease_until=_at("new_lease"),
+    )
+    .returning(T.c.id, T.c.job, T.c.args, T.c.attempts)
+)
+_RELEASE = (
+    update(T)
+    .where(
+        T.c.id == bindparam("claimed_id"),
+        T.c.attempts == bindparam("claimed_try"),
+        T.c.status == S.RUNNING,
+    )
+    .values(status=S.RETRYING, attempts=T.c.attempts - 1, lease_until=None)
+)
+_DONE = (
+    update(T)
+    .where(T.c.id == bindparam("outbox_id"))
+    .values(status=S.DONE, finished_at=_at("now"), lease_until=None, last_error="")
+)
 
 
 def _lease_seconds(job: str | None) -> float:
@@ -78,29 +145,32 @@ def _claim(outbox_id: int, job: str | None = None) -> tuple[str, dict[str, Any],
     now = utcnow()
     with session_scope() as session:
         if job is None:
-            job = session.scalar(select(col(OutboxJob.job)).where(col(OutboxJob.id) == outbox_id))
-        return session.execute(
-            update(OutboxJob)
-            .where(col(OutboxJob.id) == outbox_id)
-            .where(
-                or_(
-                    col(OutboxJob.status).in_(RUNNABLE),
-                    and_(col(OutboxJob.status) == S.RUNNING, col(OutboxJob.lease_until) < now),
-                )
-            )
-            .values(
-                status=S.RUNNING,
-                attempts=OutboxJob.attempts + 1,
-                started_at=now,
-                lease_until=now + timedelta(seconds=_lease_seconds(job)),
-            )
-            .returning(col(OutboxJob.job), col(OutboxJob.args), col(OutboxJob.attempts))
+            job = session.execute(_JOB_OF, {"outbox_id": outbox_id}).scalar()
+        found = session.execute(
+            _CLAIM_ONE,
+            {
+                "outbox_id": outbox_id,
+                "now": now,
+                "new_lease": now + timedelta(seconds=_lease_seconds(job)),
+            },
         ).first()
+        return None if found is None else (found.job, found.args, found.attempts)
 
 
 def _error_text(exc: BaseException) -> str:
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     return text[:4000]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A row this executor took: what its body needs, and its try number (which also tells
+    this claim from a later one of the same row)."""
+
+    outbox_id: int
+    job: str
+    args: dict[str, Any]
+    attempts: int
 
 
 def execute(outbox_id: int, job: str | None = None) -> Result:
@@ -109,18 +179,62 @@ def execute(outbox_id: int, job: str | None = None) -> Result:
     claimed = _claim(outbox_id, job)
     if claimed is None:
         return Result(Outcome.SKIPPED)
-    job, args, attempts = claimed
-    spec = registry.get(job)
-    if spec is None:
-        return _give_up(outbox_id, f"unknown job {job!r}")
+    return run_claimed(Claim(outbox_id, *claimed))
 
-    args = dict(args)
+
+def run_claimed(claim: Claim) -> Result:
+    """Run the body of a row claimed (and committed as claimed) by this executor."""
+    spec = registry.get(claim.job)
+    if spec is None:
+        return _give_up(claim.outbox_id, f"unknown job {claim.job!r}")
+
+    args = dict(claim.args)
     # The request that queued the job names the job's log lines and the jobs it queues.
     token = logs.request_id.set(args.pop("_request_id", None))
     try:
-        return _run(outbox_id, spec, job, args, attempts)
+        return _run(claim.outbox_id, spec, claim.job, args, claim.attempts)
     finally:
         logs.request_id.reset(token)
+
+
+# How long a claimed row may wait for its turn in a batch: its lease is its job's timeout
+# plus this (``_lease_seconds``), so a body started within it still has its whole timeout.
+CLAIM_SLACK = 5.0
+
+
+def claim_many(rows: Sequence[tuple[int, str]]) -> list[Claim]:
+    """Take several rows (id, job name) in one transaction, committed before any body runs;
+    oldest first. A row done, dead or held meanwhile is left out. On PostgreSQL a row another
+    executor is claiming at this moment is skipped rather than waited for."""
+    if not rows:
+        return []
+    now = utcnow()
+    by_lease: dict[float, list[int]] = {}
+    for outbox_id, job in rows:
+        by_lease.setdefault(_lease_seconds(job), []).append(outbox_id)
+    claims: list[Claim] = []
+    with session_scope() as session:
+        for lease, ids in by_lease.items():
+            claims += (
+                Claim(i, job, args, attempts)
+                for i, job, args, attempts in session.execute(
+                    _CLAIM_MANY,
+                    {"ids": ids, "now": now, "new_lease": now + timedelta(seconds=lease)},
+                )
+            )
+    return sorted(claims, key=lambda c: c.outbox_id)
+
+
+def release(claims: Sequence[Claim]) -> None:
+    """Give back claimed rows whose bodies did not start (the executor is stopping, or they
+    waited too long for their turn): runnable again at once, the try not counted. A row
+    taken over by another executor since (its try number moved on) is left alone."""
+    if not claims:
+        return
+    with session_scope() as session:
+        session.execute(
+            _RELEASE, [{"claimed_id": c.outbox_id, "claimed_try": c.attempts} for c in claims]
+        )
 
 
 def _run(
@@ -130,11 +244,7 @@ def _run(
         with session_scope() as session:
             spec.body(session, args)
             # Done in the same transaction as the body's effects: both or neither.
-            session.execute(
-                update(OutboxJob)
-                .where(col(OutboxJob.id) == outbox_id)
-                .values(status=S.DONE, finished_at=utcnow(), lease_until=None, last_error="")
-            )
+            session.execute(_DONE, {"outbox_id": outbox_id, "now": utcnow()})
         return Result(Outcome.DONE)
     except PermanentJobError as exc:
         return _give_up(outbox_id, _error_text(exc))

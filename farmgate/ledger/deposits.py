@@ -8,26 +8,30 @@ order's value owed to its cooperatives. A deposit refunded before that comes out
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from typing import Any
+
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from farmgate.db import pk
 from farmgate.models import IntentStatus, LedgerTxn, Order, PaymentIntent, PresaleOrder
 
 BALANCE_KIND = "presale_balance"
 
 
+def balance_owed_query(order_id: Any) -> Select[Any]:
+    """The query behind ``balance_owed_fen``, for the order ``order_id`` (a value, or a
+    column when it is a subquery of a larger read)."""
+    return select(func.coalesce(func.sum(PresaleOrder.balance_fen), 0)).where(
+        col(PresaleOrder.order_id) == order_id
+    )
+
+
 def balance_owed_fen(session: Session, order: Order) -> int:
     """What a pre-sale order with a deposit leaves for its balance payment, as fixed at
     checkout; 0 for every other order. Its first payment brought the total less this."""
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(PresaleOrder.balance_fen), 0)).where(
-                col(PresaleOrder.order_id) == order.id
-            )
-        )
-        or 0
-    )
+    return int(session.scalar(balance_owed_query(pk(order))) or 0)
 
 
 def balance_posted(session: Session, order_id: int) -> bool:

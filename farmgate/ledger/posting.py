@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -47,6 +50,21 @@ def posted(session: Session, key: str) -> LedgerTxn | None:
     return session.scalars(select(LedgerTxn).where(col(LedgerTxn.key) == key)).first()
 
 
+_TXN = LedgerTxn.__table__  # type: ignore[attr-defined]  # SQLModel's tables
+_ENTRY = LedgerEntry.__table__  # type: ignore[attr-defined]
+# Built once: a transaction is added unless its key is posted already, in one statement (the
+# key is unique; a concurrent poster's uncommitted row is waited for, then skipped).
+_ADD_TXN = {
+    "postgresql": pg_insert(_TXN)
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(_TXN.c.id),
+    "sqlite": sqlite_insert(_TXN)
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(_TXN.c.id),
+}
+_ADD_ENTRIES = insert(_ENTRY)
+
+
 def post(
     session: Session,
     key: str,
@@ -56,50 +74,101 @@ def post(
     occurred_at: datetime | None = None,
     order_id: int | None = None,
     memo: str = "",
-) -> LedgerTxn | None:
-    """Post ``lines`` as one transaction keyed ``key``; None when that event is posted already.
+) -> int | None:
+    """Post ``lines`` as one transaction keyed ``key``; its id, or None when that event is
+    posted already.
 
-    The key is unique in the table, so two runs racing each other post once: the loser's
-    flush fails and its job, retried, finds the winner's transaction here.
+    The key is unique in the table, so two runs racing each other post once: the second
+    waits for the first to commit and finds its transaction.
     """
-    if posted(session, key) is not None:
-        return None
     lines = [line for line in lines if line.amount_fen]
     if sum(line.amount_fen for line in lines) != 0:
+        if posted(session, key) is not None:
+            return None
         raise Unbalanced(f"{key}: entries sum to {sum(x.amount_fen for x in lines)}")
     when = occurred_at or utcnow()
-    txn = LedgerTxn(key=key, kind=kind, occurred_at=when, order_id=order_id, memo=memo[:200])
-    session.add(txn)
-    session.flush()
-    session.add_all(
-        LedgerEntry(
-            txn_id=pk(txn),
-            account=line.account,
-            amount_fen=line.amount_fen,
-            kind=line.kind,
-            cooperative_id=line.cooperative_id,
-            order_id=line.order_id if line.order_id is not None else order_id,
-            occurred_at=when,
+    txn_id = session.execute(
+        _ADD_TXN[session.get_bind().dialect.name],
+        {
+            "key": key,
+            "kind": kind,
+            "occurred_at": when,
+            "posted_at": utcnow(),
+            "order_id": order_id,
+            "memo": memo[:200],
+        },
+    ).scalar()
+    if txn_id is None:
+        return None
+    if lines:
+        session.execute(
+            _ADD_ENTRIES,
+            [
+                {
+                    "txn_id": txn_id,
+                    "account": line.account,
+                    "amount_fen": line.amount_fen,
+                    "kind": line.kind,
+                    "cooperative_id": line.cooperative_id,
+                    "order_id": line.order_id if line.order_id is not None else order_id,
+                    "occurred_at": when,
+                }
+                for line in lines
+            ],
         )
-        for line in lines
-    )
-    session.flush()
-    return txn
+    return int(txn_id)
 
 
 # --- buyer payments ------------------------------------------------------------------------
 
 
-def _paid_provider(session: Session, order: Order) -> str | None:
+def _paid_provider_query(order_id: Any) -> Select[Any]:
     """The provider of the order's first paid intent (a pre-sale's deposit, or the whole)."""
-    return session.scalars(
+    return (
         select(col(PaymentIntent.provider))
         .where(
-            col(PaymentIntent.order_id) == order.id,
+            col(PaymentIntent.order_id) == order_id,
             col(PaymentIntent.status) == IntentStatus.PAID,
         )
         .order_by(col(PaymentIntent.id))
-    ).first()
+        .limit(1)
+    )
+
+
+def _paid_provider(session: Session, order: Order) -> str | None:
+    return session.scalars(_paid_provider_query(pk(order))).first()
+
+
+@dataclass(frozen=True)
+class PaidFacts:
+    """What ``order_paid`` reads besides the order: the balance a pre-sale still owes, the
+    provider of the first payment, and the order's parts (``parts``)."""
+
+    owed_fen: int
+    provider: str | None
+    parts: list[Fulfilment]
+
+
+def paid_order_for_update(session: Session, order_id: int) -> tuple[Order, PaidFacts] | None:
+    """The order, locked, with what posting its payment needs, in one statement (a row per
+    part)."""
+    rows = session.execute(
+        select(
+            Order,
+            Fulfilment,
+            deposits.balance_owed_query(col(Order.id)).scalar_subquery(),
+            _paid_provider_query(col(Order.id)).scalar_subquery(),
+        )
+        .outerjoin(Fulfilment, col(Fulfilment.order_id) == Order.id)
+        .where(col(Order.id) == order_id)
+        .order_by(col(Fulfilment.id))
+        .with_for_update(of=Order)
+        .execution_options(populate_existing=True)
+    ).all()
+    if not rows:
+        return None
+    order, _, owed, provider = rows[0]
+    return order, PaidFacts(int(owed or 0), provider, [p for _, p, _, _ in rows if p is not None])
 
 
 def _part_commission(session: Session, part: Fulfilment) -> int:
@@ -129,11 +198,13 @@ def parts(session: Session, order: Order) -> list[Fulfilment]:
     )
 
 
-def _owed_lines(session: Session, order: Order) -> list[Line]:
+def _owed_lines(
+    session: Session, order: Order, known_parts: list[Fulfilment] | None = None
+) -> list[Line]:
     """The order's full value owed to each cooperative for its goods and shipping, less the
     platform's commission (credits on their pending accounts)."""
     lines: list[Line] = []
-    for part in parts(session, order):
+    for part in parts(session, order) if known_parts is None else known_parts:
         coop = part.cooperative_id
         pending = accounts.cooperative(coop, accounts.PENDING)
         fee = _part_commission(session, part)
@@ -146,7 +217,7 @@ def _owed_lines(session: Session, order: Order) -> list[Line]:
     return lines
 
 
-def order_paid(session: Session, order: Order) -> LedgerTxn | None:
+def order_paid(session: Session, order: Order, facts: PaidFacts | None = None) -> int | None:
     """The buyer's payment: into the provider's clearing (or station cash), owed to each
     cooperative for its goods and shipping, less the platform's commission.
 
@@ -155,13 +226,17 @@ def order_paid(session: Session, order: Order) -> LedgerTxn | None:
     a cooperative until the balance arrives (``balance_paid``); a refund gives it back.
     """
     oid = pk(order)
-    owed = deposits.balance_owed_fen(session, order)
+    if facts is None:  # not read with the order (``paid_order_for_update``)
+        owed_fen = deposits.balance_owed_fen(session, order)
+        provider = _paid_provider(session, order)
+        facts = PaidFacts(owed_fen, provider, [] if owed_fen else parts(session, order))
+    owed = facts.owed_fen
     received = order.total_fen - owed
-    lines = [Line(accounts.payment(_paid_provider(session, order)), received, "payment")]
+    lines = [Line(accounts.payment(facts.provider), received, "payment")]
     if owed:
         lines.append(Line(accounts.PRESALE_DEPOSITS, -received, "deposit"))
     else:
-        lines += _owed_lines(session, order)
+        lines += _owed_lines(session, order, facts.parts)
     return post(
         session,
         f"order_paid:{oid}",
@@ -173,7 +248,7 @@ def order_paid(session: Session, order: Order) -> LedgerTxn | None:
     )
 
 
-def balance_paid(session: Session, intent: PaymentIntent) -> LedgerTxn | None:
+def balance_paid(session: Session, intent: PaymentIntent) -> int | None:
     """A pre-sale's balance arrived: it and the deposit held make the order whole, and its
     full value is now owed to the cooperatives, less commission.
 
@@ -212,7 +287,7 @@ def balance_paid(session: Session, intent: PaymentIntent) -> LedgerTxn | None:
     )
 
 
-def late_payment(session: Session, intent: PaymentIntent) -> LedgerTxn | None:
+def late_payment(session: Session, intent: PaymentIntent) -> int | None:
     """Paid after the order was cancelled: the money is held aside until refunded."""
     return post(
         session,
@@ -325,7 +400,7 @@ def _refund_lines(
     return lines
 
 
-def refund(session: Session, row: Refund) -> LedgerTxn | None:
+def refund(session: Session, row: Refund) -> int | None:
     """A completed refund: out of the clearing account (or station cash); taken back from the
     cooperative whose part it was for (an order-wide refund from each part in proportion),
     with its share of the commission given back. A pre-sale deposit refunded before its

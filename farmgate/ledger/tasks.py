@@ -30,8 +30,8 @@ def post(session: Session, args: PostArgs) -> str:
     """Post one money event (its id: the order, payment intent or refund)."""
     event, row_id = args["event"], args["id"]
     if event == "order_paid":
-        order = session.get(Order, row_id, with_for_update=True)
-        return "posted" if order and posting.order_paid(session, order) else "skipped"
+        found = posting.paid_order_for_update(session, row_id)
+        return "posted" if found and posting.order_paid(session, *found) else "skipped"
     if event == "order_completed":
         order = session.get(Order, row_id, with_for_update=True)
         return settlement.settle_order(session, order) if order else "skipped"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -103,12 +103,24 @@ def _failed(session: Session, args: dict[str, Any], error: str, dead: bool) -> N
 )
 def send(session: Session, args: SendArgs) -> None:
     """Send one notification once: a sent or skipped one is left alone."""
-    note = session.get(Notification, args["notification_id"], with_for_update=True)
-    if note is None or note.status in (S.SENT, S.SKIPPED):
+    # The notification (locked) and its order, in one statement.
+    found = session.execute(
+        select(Notification, Order)
+        .outerjoin(Order, col(Order.id) == Notification.order_id)
+        .where(col(Notification.id) == args["notification_id"])
+        .with_for_update(of=Notification)
+        .execution_options(populate_existing=True)
+    ).first()
+    if found is None:
         return
-    order = session.get(Order, note.order_id)
-    if order is None:
+    note, order = found
+    if note.status in (S.SENT, S.SKIPPED) or order is None:
         return
+    with session.no_autoflush:  # this try and its outcome: one UPDATE when the job ends
+        _send(session, note, order)
+
+
+def _send(session: Session, note: Notification, order: Order) -> None:
     note.attempts += 1
     session.add(note)
     kind = K(note.kind)

@@ -3,36 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from typing import cast
-
-from sqlalchemy import select
-from sqlmodel import col
 
 from farmgate.bootstrap import install
-from farmgate.db import READ_ONLY, session_scope
+from farmgate.db import READ_ONLY, session_scope, utcnow
 from farmgate.jobs import registry, runner
-from farmgate.models import OutboxJob
 from farmgate.workers.base import JobQueue
 
+log = logging.getLogger(__name__)
+BATCH = 20  # rows claimed together: one claim transaction instead of one per row
 
-def due_rows(limit: int = 100) -> list[tuple[int, str]]:
+
+def due_rows(limit: int = BATCH) -> list[tuple[int, str]]:
     """Rows to run now, oldest first, with their job names (the claim needs the name)."""
     with session_scope() as session:
         session.connection(execution_options=READ_ONLY)
-        query = (
-            select(col(OutboxJob.id), col(OutboxJob.job))
-            .where(runner.claimable())
-            .order_by(col(OutboxJob.id))
-            .limit(limit)
-        )
-        return [(cast(int, i), job) for i, job in session.execute(query).all()]  # ids: NOT NULL
+        found = session.execute(runner.DUE, {"now": utcnow(), "limit": limit})
+        return [(i, job) for i, job in found]
 
 
 class EmbeddedRunner(JobQueue):
-    """Polls the outbox and runs due rows one at a time in a worker thread.
+    """Polls the outbox, claims the due rows together, and runs them one at a time in a
+    worker thread.
 
-    Same ``runner.execute`` as the arq workers; retries wait in the row's ``available_at``.
+    Claims, leases, tries and retries are those of ``runner.execute`` (which the arq workers
+    call per row): only the claim of a batch is one transaction. Retries wait in the row's
+    ``available_at``.
     """
 
     def __init__(self, poll_seconds: float | None = None) -> None:
@@ -53,6 +50,35 @@ class EmbeddedRunner(JobQueue):
     async def tick(self) -> int:
         await self._periodic()
         rows = await asyncio.to_thread(due_rows)
-        for outbox_id, job in rows:
-            await asyncio.to_thread(runner.execute, outbox_id, job)
-        return len(rows)
+        if not rows:
+            return 0
+        claiming = asyncio.ensure_future(asyncio.to_thread(runner.claim_many, rows))
+        try:
+            claims = await asyncio.shield(claiming)
+        except asyncio.CancelledError:
+            # Stopping while the claim commits in its thread: give back what it took.
+            _give_back(await claiming)
+            raise
+        started = time.monotonic()
+        for n, claim in enumerate(claims):
+            if n and time.monotonic() - started > runner.CLAIM_SLACK:
+                # The rest waited past their leases' slack: give them back for the next
+                # round, which claims them afresh.
+                await asyncio.to_thread(runner.release, claims[n:])
+                break
+            try:
+                await asyncio.to_thread(runner.run_claimed, claim)
+            except asyncio.CancelledError:
+                # Stopping: this body runs on in its thread; the rest were never started.
+                _give_back(claims[n + 1 :])
+                raise
+        return len(claims)
+
+
+def _give_back(claims: list[runner.Claim]) -> None:
+    """Release claims on the way out (the runner is stopping): their rows run at the next
+    start instead of when their leases run out."""
+    try:
+        runner.release(claims)
+    except Exception:  # their leases run out instead
+        log.warning("could not give back claimed outbox rows", exc_info=True)
