@@ -33,14 +33,24 @@ OPTED_OUT = "买家已关闭订单通知"
 ALWAYS_SENT = frozenset({K.RECALL})
 
 
+# Built once: every notification sent asks it. A guest's order has no account: NULL = NULL is
+# never true, so only the order's own opt-out counts then.
+_OPTED_OUT = (
+    select(col(NotificationOptOut.id))
+    .where(
+        or_(
+            col(NotificationOptOut.order_id) == bindparam("order_id"),
+            col(NotificationOptOut.account_id) == bindparam("account_id"),
+        )
+    )
+    .limit(1)
+)
+
+
 def opted_out(session: Session, order: Order) -> bool:
     """The buyer turned notifications off: for this order, or for the account that placed it."""
-    clauses = [col(NotificationOptOut.order_id) == order.id]
-    if order.account_id is not None:
-        clauses.append(col(NotificationOptOut.account_id) == order.account_id)
-    return (
-        session.scalars(select(col(NotificationOptOut.id)).where(or_(*clauses))).first() is not None
-    )
+    params = {"order_id": order.id, "account_id": order.account_id}
+    return session.execute(_OPTED_OUT, params).first() is not None
 
 
 def account_opted_out(session: Session, account: Account) -> bool:
