@@ -47,6 +47,8 @@ def test_guest_buys_from_two_cooperatives(client, session: Session, shop) -> Non
         "/api/v1/orders/lookup", json={"number": order["number"], "phone": "139 1234 5678"}
     )
     assert found.status_code == 200 and found.json()["id"] == order["id"]
+    # Checkout answers with what it made, not read back: the same as the order read back.
+    assert found.json() == order
     wrong = client.post(
         "/api/v1/orders/lookup", json={"number": order["number"], "phone": "13900000001"}
     )

@@ -110,8 +110,8 @@ def checkout(
     ref = carts.get_cart(session, account, _token(request, x_cart_token), create=False)
     if ref is None:
         raise ValidationFailed("购物车是空的", code="empty_cart")
-    order = checkouts.checkout(session, ref.cart, data, account, expected_shipping_fen)
-    return presenters.order_view(session, order)
+    placed = checkouts.place(session, ref.cart, data, account, expected_shipping_fen)
+    return presenters.placed_view(placed.order, placed.fulfilments, [placed.event])
 
 
 class QuoteIn(BaseModel):

@@ -141,15 +141,18 @@ def set_quantity(
     session: Session, cart: Cart, sku_id: int, quantity: int, *, add: bool = False
 ) -> None:
     """Put ``quantity`` of a SKU in the cart (or add to what is there); 0 removes it."""
-    # The cart's lines (at most MAX_LINES) with their prices, in one statement: the line for
-    # this SKU, the others' total and how many lines there are.
-    lines = session.execute(_LINES_WITH_PRICES, {"cart_id": cart.id}).all()
-    item = next((line for line, _ in lines if line.sku_id == sku_id), None)
     if quantity <= 0 and not add:
+        item = session.scalars(
+            select(CartItem).where(col(CartItem.cart_id) == cart.id, col(CartItem.sku_id) == sku_id)
+        ).first()
         if item is not None:
             session.delete(item)
         return
     sku = _sellable_sku(session, sku_id)
+    # The cart's lines (at most MAX_LINES) with their prices, in one statement: the line for
+    # this SKU, the others' total and how many lines there are.
+    lines = session.execute(_LINES_WITH_PRICES, {"cart_id": cart.id}).all()
+    item = next((line for line, _ in lines if line.sku_id == sku_id), None)
     total = quantity + (item.quantity if item is not None and add else 0)
     if total > MAX_QUANTITY:
         raise ValidationFailed(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -177,6 +178,16 @@ def _take_stock(session: Session, rows: Rows) -> None:
     search_tracking.touch(session, [p.id for _, sku, p, _ in rows if left[sku.id] <= 0])
 
 
+@dataclass
+class Placed:
+    """A new order and what checkout made for it, flushed (so with their ids): each
+    fulfilment with its cooperative's name and its lines, and the order's first event."""
+
+    order: Order
+    fulfilments: list[tuple[Fulfilment, str, list[OrderLine]]]
+    event: OrderEvent
+
+
 def checkout(
     session: Session,
     cart: Cart,
@@ -184,6 +195,17 @@ def checkout(
     actor: Account | None,
     expected_shipping_fen: int | None = None,
 ) -> Order:
+    """Place the order (see :func:`place`)."""
+    return place(session, cart, data, actor, expected_shipping_fen).order
+
+
+def place(
+    session: Session,
+    cart: Cart,
+    data: CheckoutIn,
+    actor: Account | None,
+    expected_shipping_fen: int | None = None,
+) -> Placed:
     """Place the order. Shipping is quoted by farmgate/orders/shipping.py; when the caller
     passes the total fee the buyer was shown and the rules have changed since, the order is
     refused (QuoteChanged, with the new fee) rather than charging a fee not shown."""
@@ -243,6 +265,8 @@ def checkout(
         pay_by=now + timedelta(minutes=settings.payment_timeout_minutes),
     )
     _insert_order(session, order)
+    coop_names = {pk(coop): coop.name for _, _, _, coop in rows}
+    placed: list[tuple[Fulfilment, str, list[OrderLine]]] = []
     for coop_id, lines in sorted(by_coop.items()):
         fulfilment = Fulfilment(
             order_id=pk(order),
@@ -252,30 +276,31 @@ def checkout(
         )
         session.add(fulfilment)
         session.flush()
-        for item, sku, product in lines:
-            session.add(
-                OrderLine(
-                    order_id=pk(order),
-                    fulfilment_id=pk(fulfilment),
-                    sku_id=pk(sku),
-                    product_id=pk(product),
-                    product_name=product.name,
-                    sku_spec=sku.spec,
-                    unit=product.unit,
-                    unit_price_fen=sku.price_fen,
-                    quantity=item.quantity,
-                    line_total_fen=sku.price_fen * item.quantity,
-                )
+        made = [
+            OrderLine(
+                order_id=pk(order),
+                fulfilment_id=pk(fulfilment),
+                sku_id=pk(sku),
+                product_id=pk(product),
+                product_name=product.name,
+                sku_spec=sku.spec,
+                unit=product.unit,
+                unit_price_fen=sku.price_fen,
+                quantity=item.quantity,
+                line_total_fen=sku.price_fen * item.quantity,
             )
-    session.add(
-        OrderEvent(
-            order_id=pk(order),
-            to_status=OrderStatus.PENDING_PAYMENT,
-            actor_account_id=actor.id if actor else None,
-            actor=str(actor.role) if actor else "guest",
-            created_at=now,
-        )
+            for item, sku, product in lines
+        ]
+        session.add_all(made)
+        placed.append((fulfilment, coop_names[coop_id], made))
+    event = OrderEvent(
+        order_id=pk(order),
+        to_status=OrderStatus.PENDING_PAYMENT,
+        actor_account_id=actor.id if actor else None,
+        actor=str(actor.role) if actor else "guest",
+        created_at=now,
     )
+    session.add(event)
     from farmgate.orders.tasks import release_unpaid  # its body imports this module
 
     release_unpaid.enqueue(
@@ -288,7 +313,7 @@ def checkout(
     _record_presales(session, order, [(item, sku) for item, sku, _, _ in rows], presales)
     session.flush()
     _take_stock(session, rows)
-    return order
+    return Placed(order, placed, event)
 
 
 def _record_presales(
