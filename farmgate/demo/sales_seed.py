@@ -23,7 +23,6 @@ from farmgate.models import (
     FulfilmentStatus,
     IntentStatus,
     Order,
-    OrderLine,
     OrderStatus,
     PaymentIntent,
     Product,
@@ -32,6 +31,7 @@ from farmgate.models import (
     RefundStatus,
     Sku,
 )
+from farmgate.orders.checkout import order_line
 from farmgate.reports import summary
 from farmgate.timeutil import local_today
 
@@ -122,20 +122,7 @@ def _order(
         for sku, product, quantity in lines:
             if product.cooperative_id != coop:
                 continue
-            session.add(
-                OrderLine(
-                    order_id=pk(order),
-                    fulfilment_id=pk(fulfilment),
-                    sku_id=pk(sku),
-                    product_id=pk(product),
-                    product_name=product.name,
-                    sku_spec=sku.spec,
-                    unit=product.unit,
-                    unit_price_fen=sku.price_fen,
-                    quantity=quantity,
-                    line_total_fen=sku.price_fen * quantity,
-                )
-            )
+            session.add(order_line(order, fulfilment, sku, product, quantity))
     if refunded:
         intent = PaymentIntent(
             order_id=pk(order),

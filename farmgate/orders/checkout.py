@@ -277,18 +277,7 @@ def place(
         session.add(fulfilment)
         session.flush()
         made = [
-            OrderLine(
-                order_id=pk(order),
-                fulfilment_id=pk(fulfilment),
-                sku_id=pk(sku),
-                product_id=pk(product),
-                product_name=product.name,
-                sku_spec=sku.spec,
-                unit=product.unit,
-                unit_price_fen=sku.price_fen,
-                quantity=item.quantity,
-                line_total_fen=sku.price_fen * item.quantity,
-            )
+            order_line(order, fulfilment, sku, product, item.quantity)
             for item, sku, product in lines
         ]
         session.add_all(made)
@@ -314,6 +303,24 @@ def place(
     session.flush()
     _take_stock(session, rows)
     return Placed(order, placed, event)
+
+
+def order_line(
+    order: Order, fulfilment: Fulfilment, sku: Sku, product: Product, quantity: int
+) -> OrderLine:
+    """A line of ``quantity`` of a SKU, with its name and price as they are now."""
+    return OrderLine(
+        order_id=pk(order),
+        fulfilment_id=pk(fulfilment),
+        sku_id=pk(sku),
+        product_id=pk(product),
+        product_name=product.name,
+        sku_spec=sku.spec,
+        unit=product.unit,
+        unit_price_fen=sku.price_fen,
+        quantity=quantity,
+        line_total_fen=sku.price_fen * quantity,
+    )
 
 
 def _record_presales(
