@@ -52,8 +52,8 @@ from farmgate.errors import FarmgateError
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _UNIT = "farmgate_unit"
 _WRAPPED = "__farmgate_phase__"
-READS_ONLY = "__farmgate_reads_only__"  # set on the endpoints marked with opens_own_read
-# or reads_only
+# Set on the endpoints marked with opens_own_read or reads_only.
+READS_ONLY = "__farmgate_reads_only__"
 _in_phase: ContextVar[bool] = ContextVar("farmgate_in_phase", default=False)
 
 
