@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, Table, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -46,6 +46,13 @@ def pk(row: _Stored) -> int:
     if row.id is None:
         raise RuntimeError(f"{type(row).__name__} has no id yet: add and flush it first")
     return row.id
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Core ``Table``, for statements built once without the ORM's work per
+    row (SQLModel does not declare ``__table__`` to the type checker)."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
 
 
 class AwareDateTime(TypeDecorator[datetime]):

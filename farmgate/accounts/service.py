@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from farmgate.accounts import security
 from farmgate.config import settings
-from farmgate.db import pk, utcnow
+from farmgate.db import pk, table_of, utcnow
 from farmgate.errors import AuthenticationRequired, Conflict, Throttled, ValidationFailed
 from farmgate.models import Account, AuthToken, LoginThrottle, Order, Role
 
@@ -159,7 +159,7 @@ def issue_token(session: Session, account: Account, kind: str) -> IssuedToken:
 # Every signed-in request resolves its token: one Core statement, built once, of the
 # account's columns and the token's two dates (no ORM query, no AuthToken object).
 _ACCOUNT_COLUMNS = tuple(Account.__table__.columns)  # type: ignore[attr-defined]
-_TOKEN = AuthToken.__table__  # type: ignore[attr-defined]
+_TOKEN = table_of(AuthToken)
 _RESOLVE = (
     select(*_ACCOUNT_COLUMNS, _TOKEN.c.expires_at, _TOKEN.c.revoked_at)
     .select_from(_TOKEN)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, event, insert, select
 from sqlalchemy.orm import Session
 
-from farmgate.db import utcnow
+from farmgate.db import table_of, utcnow
 from farmgate.jobs import registry
 from farmgate.models import OutboxJob, OutboxStatus
 from farmgate.ops import logs
@@ -19,7 +19,7 @@ _listeners: list[Callable[[], None]] = []
 _lock = threading.Lock()
 
 
-_OUTBOX = OutboxJob.__table__  # type: ignore[attr-defined]  # SQLModel's table
+_OUTBOX = table_of(OutboxJob)
 # Core statements, built once: a queued job is one INSERT, without an ORM object or a flush.
 _INSERT = insert(_OUTBOX).returning(_OUTBOX.c.id)
 _WAITING = (

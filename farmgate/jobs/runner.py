@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from farmgate.db import AwareDateTime, session_scope, utcnow
+from farmgate.db import AwareDateTime, session_scope, table_of, utcnow
 from farmgate.jobs import registry
 from farmgate.jobs.errors import PermanentJobError, TransientJobError
 from farmgate.models import DeadJob, OutboxJob, OutboxStatus
@@ -29,7 +29,7 @@ from farmgate.ops import logs
 
 log = logging.getLogger(__name__)
 S = OutboxStatus
-T = OutboxJob.__table__  # type: ignore[attr-defined]  # SQLModel's table
+T = table_of(OutboxJob)
 RUNNABLE = (S.PENDING, S.DISPATCHED, S.RETRYING)
 TRANSIENT = (
     TransientJobError,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from farmgate.config import settings
-from farmgate.db import pk, utcnow
+from farmgate.db import pk, table_of, utcnow
 from farmgate.ledger import accounts, commission, deposits
 from farmgate.models import (
     Cooperative,
@@ -50,8 +50,8 @@ def posted(session: Session, key: str) -> LedgerTxn | None:
     return session.scalars(select(LedgerTxn).where(col(LedgerTxn.key) == key)).first()
 
 
-_TXN = LedgerTxn.__table__  # type: ignore[attr-defined]  # SQLModel's tables
-_ENTRY = LedgerEntry.__table__  # type: ignore[attr-defined]
+_TXN = table_of(LedgerTxn)
+_ENTRY = table_of(LedgerEntry)
 # Built once: a transaction is added unless its key is posted already, in one statement (the
 # key is unique; a concurrent poster's uncommitted row is waited for, then skipped).
 _ADD_TXN = {

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, exists, or_, select
+from sqlalchemy import ColumnElement, bindparam, case, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from farmgate.db import pk
+from farmgate.db import pk, table_of
 from farmgate.models import (
     Account,
     Notification,
@@ -33,17 +33,19 @@ OPTED_OUT = "买家已关闭订单通知"
 ALWAYS_SENT = frozenset({K.RECALL})
 
 
-# Built once: every notification sent asks it. A guest's order has no account: NULL = NULL is
-# never true, so only the order's own opt-out counts then.
+_N = table_of(Notification)
+_OFF = table_of(NotificationOptOut)
+
+
+def _opts_out(order_id: Any, account_id: Any) -> ColumnElement[bool]:
+    """An opt-out row for the order, or for the account that placed it. A guest's order has
+    no account: NULL = NULL is never true, so only the order's own opt-out counts then."""
+    return or_(_OFF.c.order_id == order_id, _OFF.c.account_id == account_id)
+
+
+# Built once: every notification sent asks it.
 _OPTED_OUT = (
-    select(col(NotificationOptOut.id))
-    .where(
-        or_(
-            col(NotificationOptOut.order_id) == bindparam("order_id"),
-            col(NotificationOptOut.account_id) == bindparam("account_id"),
-        )
-    )
-    .limit(1)
+    select(_OFF.c.id).where(_opts_out(bindparam("order_id"), bindparam("account_id"))).limit(1)
 )
 
 
@@ -97,15 +99,6 @@ def set_opt_out(
     return False
 
 
-def _table(model: Any) -> Table:
-    table: Table = model.__table__
-    return table
-
-
-_N = _table(Notification)
-_OFF = _table(NotificationOptOut)
-
-
 def _recording(insert: Any, check_opt_out: bool) -> Any:
     """INSERT the notification for (order, kind, ref) unless it exists; its id and status.
 
@@ -117,11 +110,7 @@ def _recording(insert: Any, check_opt_out: bool) -> Any:
         "ref": bindparam("n_ref"),
     }
     if check_opt_out:
-        off = exists().where(
-            or_(
-                _OFF.c.order_id == bindparam("n_order"), _OFF.c.account_id == bindparam("n_account")
-            )
-        )
+        off = exists().where(_opts_out(bindparam("n_order"), bindparam("n_account")))
         values["status"] = case(
             (off, NotificationStatus.SKIPPED.value), else_=NotificationStatus.PENDING.value
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -92,6 +92,16 @@ def _failed(session: Session, args: dict[str, Any], error: str, dead: bool) -> N
     )
 
 
+# The notification (locked) and its order, in one statement built once.
+_NOTE_AND_ORDER = (
+    select(Notification, Order)
+    .outerjoin(Order, col(Order.id) == Notification.order_id)
+    .where(col(Notification.id) == bindparam("id"))
+    .with_for_update(of=Notification)
+    .execution_options(populate_existing=True)
+)
+
+
 @job(
     "notify.send",
     queue="quick",
@@ -103,14 +113,7 @@ def _failed(session: Session, args: dict[str, Any], error: str, dead: bool) -> N
 )
 def send(session: Session, args: SendArgs) -> None:
     """Send one notification once: a sent or skipped one is left alone."""
-    # The notification (locked) and its order, in one statement.
-    found = session.execute(
-        select(Notification, Order)
-        .outerjoin(Order, col(Order.id) == Notification.order_id)
-        .where(col(Notification.id) == args["notification_id"])
-        .with_for_update(of=Notification)
-        .execution_options(populate_existing=True)
-    ).first()
+    found = session.execute(_NOTE_AND_ORDER, {"id": args["notification_id"]}).first()
     if found is None:
         return
     note, order = found

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import BindParameter, Table, and_, bindparam, select
+from sqlalchemy import BindParameter, and_, bindparam, select
 from sqlalchemy.orm import Session
-from sqlmodel import SQLModel
 
-from farmgate.db import pk
+from farmgate.db import pk, table_of
 from farmgate.models import (
     Account,
     Cooperative,
@@ -39,19 +38,14 @@ def _mask(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:]
 
 
-def _table(model: type[SQLModel]) -> Table:
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    return table
-
-
 # An order is read on every poll of its page: its parts are read as plain rows by statements
 # built once (Core, so no ORM objects and no per-call statement building or cache keys).
-_F = _table(Fulfilment)
-_C = _table(Cooperative)
-_L = _table(OrderLine)
-_P = _table(Parcel)
-_A = _table(Account)
-_E = _table(OrderEvent)
+_F = table_of(Fulfilment)
+_C = table_of(Cooperative)
+_L = table_of(OrderLine)
+_P = table_of(Parcel)
+_A = table_of(Account)
+_E = table_of(OrderEvent)
 _LINE_FIELDS = tuple(OrderLineOut.model_fields)
 _ORDER_ID: BindParameter[int] = bindparam("order_id")
 _FULFILMENTS = (

@@ -5,16 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
-from sqlalchemy import Table, bindparam, exists, func, literal, select
+from sqlalchemy import bindparam, exists, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from farmgate import callbacks
 from farmgate.config import settings
-from farmgate.db import pk, utcnow
+from farmgate.db import pk, table_of, utcnow
 from farmgate.errors import Conflict, InvalidTransition, ValidationFailed
 from farmgate.models import (
     Account,
@@ -276,12 +276,7 @@ class _Seen(Exception):
     """This transaction id was stored already: undo what applying it again did."""
 
 
-def _table(model: Any) -> Table:
-    table: Table = model.__table__
-    return table
-
-
-_NOTIFICATIONS = _table(PaymentNotification)
+_NOTIFICATIONS = table_of(PaymentNotification)
 # Stored with its outcome in one statement; nothing when the transaction id is known already
 # (the unique key answers "seen before?", also for two deliveries racing).
 _STORE = {
