@@ -17,6 +17,12 @@ the transaction, runs, commits or rolls back, and (for the endpoint) closes the 
   :func:`set_thread_limit`), so a running call never waits for a connection either.
 
 Every wait is thus on work that is already running, and none is on a request behind it.
+
+A dependency whose value needs the database but is only ever used by a phase (the signed-in
+caller of an API endpoint) need not cost a thread-pool call of its own: it is async and hands
+back a :class:`Deferred`, which the request's next phase reads first, in its own thread-pool
+call, before it runs anything else (see :func:`defer`).
+
 Dependencies only read (they resolve the caller): on PostgreSQL their statements run without
 a transaction around them (see :func:`_statements_alone`), and a flush in them raises. On
 SQLite, writing endpoints also pass one in-process gate, so writers queue in order instead of
@@ -39,19 +45,28 @@ import anyio.to_thread
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, request_response
 from psycopg import pq
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from farmgate.config import settings
 from farmgate.db import BUSY_TIMEOUT_SECONDS, begin_mode, session_factory
 from farmgate.errors import FarmgateError
 
+_with_body_limit: Callable[..., Any] | None
+try:  # what APIRoute() wraps its handler in, since FastAPI 0.164 (0.162 had no such wrapper)
+    from fastapi._body_limit import wrap_app_with_body_limit as _with_body_limit
+except ImportError:  # pragma: no cover
+    _with_body_limit = None
+
+
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _UNIT = "farmgate_unit"
 _WRAPPED = "__farmgate_phase__"
+_DEFERS = "__farmgate_defers__"  # on a dependency whose value may be a Deferred
 # Set on the endpoints marked with opens_own_read or reads_only.
 READS_ONLY = "__farmgate_reads_only__"
 _in_phase: ContextVar[bool] = ContextVar("farmgate_in_phase", default=False)
@@ -112,6 +127,7 @@ class Unit:
         # Each statement on its own, without BEGIN/COMMIT (PostgreSQL): see opens_own_read.
         self.statements_alone = statements_alone
         self.alone_now = False  # the running phase's statements run so (and may not write)
+        self.deferred: list[Deferred] = []  # read, in this order, before a phase's call
 
     def run(self, call: Callable[..., Any], kwargs: dict[str, Any], final: bool) -> Any:
         """Run one phase in this thread: begin, run, commit (or roll back), close if final."""
@@ -126,20 +142,18 @@ class Unit:
                 try:
                     # A dependency's phase only reads (it resolves the caller): its one or two
                     # statements need no transaction around them either; nor do those of an
-                    # endpoint marked reads_only, asked with GET or HEAD.
+                    # endpoint marked reads_only, asked with GET or HEAD; nor the deferred
+                    # reads (the caller) before any phase's call.
                     if (
                         self.statements_alone
                         or not final
                         or (self.read_only and getattr(call, READS_ONLY, False))
                     ):
-                        self.alone_now = True
-                        try:
-                            with _statements_alone(session):  # put back before commit, close
-                                result = call(**kwargs)
-                        finally:
-                            self.alone_now = False
+                        result = self._alone(lambda: self._call(call, kwargs))
                     else:
-                        result = call(**kwargs)
+                        if self.deferred:
+                            self._alone(self._settle)
+                        result = self._call(call, kwargs)
                     if session.in_transaction():
                         session.commit()
                 except FarmgateError as exc:
@@ -156,6 +170,68 @@ class Unit:
             if final:
                 session.close()
         return result
+
+    def _alone(self, run: Callable[[], Any]) -> Any:
+        self.alone_now = True
+        try:
+            with _statements_alone(self.session):  # put back before commit, close
+                return run()
+        finally:
+            self.alone_now = False
+
+    def _settle(self) -> None:
+        # Every deferred value of the request, in the order the dependencies made them (the
+        # caller, then each check on it): a refusal (401, 403) comes before anything the
+        # call would read or tell.
+        for value in self.deferred:
+            value.settle(self.session)
+
+    def _call(self, call: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+        if self.deferred:
+            self._settle()
+            kwargs = {
+                name: value.settle(self.session) if type(value) is Deferred else value
+                for name, value in kwargs.items()
+            }
+        return call(**kwargs)
+
+
+class Deferred:
+    """A dependency's value read by the request's next phase instead of in a thread-pool call
+    of its own: see :func:`defer`. Read once; a check made with :func:`then` runs after it."""
+
+    __slots__ = ("_compute", "_settled", "_value", "unit")
+
+    def __init__(self, unit: Unit, compute: Callable[[Session], Any]) -> None:
+        self.unit = unit
+        self._compute = compute
+        self._settled = False
+        self._value: Any = None
+        unit.deferred.append(self)
+
+    def settle(self, session: Session) -> Any:
+        if not self._settled:
+            self._value = self._compute(session)  # an error leaves it unsettled: it is raised
+            self._settled = True
+        return self._value
+
+
+def defer(session: Session, read: Callable[[Session], Any]) -> Any:
+    """``read(session)``, done by the request's next phase in its thread-pool call before
+    anything else, instead of now (for an async dependency marked :func:`defers_reads`). It
+    only reads: on PostgreSQL without a transaction around it, as a dependency's phase. Its
+    consumers must be phases or pass it on with :func:`then`; :func:`bind_units` checks so
+    at startup. A request validation error (422) then comes before what ``read`` raises."""
+    return Deferred(session.info[_UNIT], read)
+
+
+def then(value: Any, check: Callable[[Any], Any]) -> Any:
+    """``check(value)``, now if ``value`` is known, else right after the deferred read (for
+    an async dependency marked :func:`passes_deferred`, such as a role check)."""
+    if type(value) is Deferred:
+        source = value
+        return Deferred(source.unit, lambda session: check(source.settle(session)))
+    return check(value)
 
 
 @contextmanager
@@ -229,19 +305,41 @@ async def request_session(request: Request) -> AsyncIterator[Session]:
             session.close()  # no connection held: no I/O
 
 
-def _unit_of(kwargs: dict[str, Any]) -> Unit:
+def _unit_of(kwargs: dict[str, Any]) -> Unit | None:
     for value in kwargs.values():
+        if type(value) is Deferred:
+            return value.unit
         if isinstance(value, Session) and _UNIT in value.info:
             return value.info[_UNIT]  # type: ignore[no-any-return]
-    raise TypeError("a unit-of-work phase was called without the request's session")
+    return None
 
 
-def _phase(call: Callable[..., Any], final: bool) -> Callable[..., Any]:
+def _phase(call: Callable[..., Any], final: bool, takes_session: bool = True) -> Callable[..., Any]:
     @functools.wraps(call)
     def run(*args: Any, **kwargs: Any) -> Any:
         if args or _in_phase.get():
             return call(*args, **kwargs)  # called as a plain function, inside some phase
-        return _unit_of(kwargs).run(call, kwargs, final)
+        unit = _unit_of(kwargs)
+        if unit is None:
+            if takes_session:
+                raise TypeError("a unit-of-work phase was called without the request's session")
+            return call(**kwargs)  # takes only a deferred value, known already (no caller)
+        return unit.run(call, kwargs, final)
+
+    setattr(run, _WRAPPED, True)
+    return run
+
+
+def _endpoint_phase(call: Callable[..., Any], takes_session: bool) -> Callable[..., Any]:
+    """The endpoint's phase, as a coroutine that runs it in one thread-pool call. FastAPI
+    runs a sync endpoint in a thread-pool call and then validates its answer against the
+    response model in another; for a coroutine it validates in the event loop. The work is
+    the same (the GIL lets one thread run Python at a time either way), less one hop."""
+    phase = _phase(call, True, takes_session)
+
+    @functools.wraps(call)
+    async def run(**kwargs: Any) -> Any:
+        return await run_in_threadpool(phase, **kwargs)
 
     setattr(run, _WRAPPED, True)
     return run
@@ -259,6 +357,22 @@ def hands_reads_to_unit(call: Callable[..., Any]) -> Callable[..., Any]:
     if not _is_async(call):
         raise TypeError(f"{call.__qualname__} is not async: mark it with reads_in_unit")
     setattr(call, _WRAPPED, True)
+    return call
+
+
+def defers_reads(call: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark an async dependency that takes the session and may give a :func:`defer` value."""
+    hands_reads_to_unit(call)
+    setattr(call, _DEFERS, True)
+    return call
+
+
+def passes_deferred(call: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark an async dependency that takes a deferred value and passes it on with
+    :func:`then` (a role check)."""
+    if not _is_async(call):
+        raise TypeError(f"{call.__qualname__} is not async")
+    setattr(call, _DEFERS, True)
     return call
 
 
@@ -318,6 +432,10 @@ def _takes_session(dependant: Dependant) -> bool:
     return any(sub.call is request_session for sub in dependant.dependencies)
 
 
+def _takes_deferred(dependant: Dependant) -> bool:
+    return any(getattr(sub.call, _DEFERS, False) for sub in dependant.dependencies)
+
+
 def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
     for route in routes:
         if isinstance(route, APIRoute):
@@ -338,6 +456,20 @@ def bind_units(app: FastAPI) -> None:
     def check(dependant: Dependant) -> None:
         for sub in dependant.dependencies:
             check(sub)
+            if (
+                _takes_deferred(sub)
+                and not getattr(sub.call, _DEFERS, False)
+                and not (
+                    sub.call is not None
+                    and getattr(sub.call, _WRAPPED, False)
+                    and not _is_async(sub.call)
+                )
+            ):
+                raise TypeError(
+                    f"{getattr(sub.call, '__qualname__', sub.call)} takes a value its phase "
+                    "reads (the signed-in caller): mark it with reads_in_unit, or, if it only "
+                    "checks the value, with passes_deferred"
+                )
             if sub.call is not None and _takes_session(sub):
                 if not getattr(sub.call, _WRAPPED, False):
                     raise TypeError(
@@ -356,12 +488,20 @@ def bind_units(app: FastAPI) -> None:
     for route in _api_routes(app.router.routes):
         check(route.dependant)
         endpoint = route.endpoint
-        if not _takes_session(route.dependant) or getattr(endpoint, _WRAPPED, False):
+        takes_session = _takes_session(route.dependant)
+        if not (takes_session or _takes_deferred(route.dependant)) or getattr(
+            endpoint, _WRAPPED, False
+        ):
             continue
         if _is_async(endpoint):
-            raise TypeError(f"{endpoint.__qualname__} takes the database session: use def")
-        # Included routers build each route's handler from ``endpoint`` on first use.
-        route.endpoint = route.dependant.call = _phase(endpoint, final=True)
+            raise TypeError(
+                f"{endpoint.__qualname__} takes the database session or the signed-in caller: "
+                "use def"
+            )
+        route.endpoint = route.dependant.call = _endpoint_phase(endpoint, takes_session)
+        # The handler was built for a sync endpoint: build it again for this one.
+        handler = request_response(route.get_route_handler())
+        route.app = _with_body_limit(handler, route.max_body_size) if _with_body_limit else handler
 
 
 def _is_async(call: Callable[..., Any]) -> bool:
