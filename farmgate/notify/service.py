@@ -43,7 +43,11 @@ def _opts_out(order_id: Any, account_id: Any) -> ColumnElement[bool]:
     return or_(_OFF.c.order_id == order_id, _OFF.c.account_id == account_id)
 
 
-# Built once: every notification sent asks it.
+def opted_out_column(order_id: Any, account_id: Any) -> ColumnElement[bool]:
+    """:func:`opted_out`, as a column of a statement that reads the order anyway."""
+    return exists().where(_opts_out(order_id, account_id))
+
+
 _OPTED_OUT = (
     select(_OFF.c.id).where(_opts_out(bindparam("order_id"), bindparam("account_id"))).limit(1)
 )
@@ -110,7 +114,7 @@ def _recording(insert: Any, check_opt_out: bool) -> Any:
         "ref": bindparam("n_ref"),
     }
     if check_opt_out:
-        off = exists().where(_opts_out(bindparam("n_order"), bindparam("n_account")))
+        off = opted_out_column(bindparam("n_order"), bindparam("n_account"))
         values["status"] = case(
             (off, NotificationStatus.SKIPPED.value), else_=NotificationStatus.PENDING.value
         )

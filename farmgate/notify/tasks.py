@@ -92,9 +92,10 @@ def _failed(session: Session, args: dict[str, Any], error: str, dead: bool) -> N
     )
 
 
-# The notification (locked) and its order, in one statement built once.
+# The notification (locked), its order and whether its buyer opted out, in one statement
+# built once.
 _NOTE_AND_ORDER = (
-    select(Notification, Order)
+    select(Notification, Order, service.opted_out_column(col(Order.id), col(Order.account_id)))
     .outerjoin(Order, col(Order.id) == Notification.order_id)
     .where(col(Notification.id) == bindparam("id"))
     .with_for_update(of=Notification)
@@ -116,18 +117,18 @@ def send(session: Session, args: SendArgs) -> None:
     found = session.execute(_NOTE_AND_ORDER, {"id": args["notification_id"]}).first()
     if found is None:
         return
-    note, order = found
+    note, order, opted_out = found
     if note.status in (S.SENT, S.SKIPPED) or order is None:
         return
     with session.no_autoflush:  # this try and its outcome: one UPDATE when the job ends
-        _send(session, note, order)
+        _send(session, note, order, opted_out)
 
 
-def _send(session: Session, note: Notification, order: Order) -> None:
+def _send(session: Session, note: Notification, order: Order, opted_out: bool) -> None:
     note.attempts += 1
     session.add(note)
     kind = K(note.kind)
-    if kind not in service.ALWAYS_SENT and service.opted_out(session, order):
+    if kind not in service.ALWAYS_SENT and opted_out:
         note.status, note.error = S.SKIPPED, service.OPTED_OUT
         return
     message = messages.compose(session, note, order)
