@@ -36,7 +36,7 @@ import functools
 import inspect
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -288,21 +288,18 @@ def _new_session(request: Request, statements_alone: bool = False) -> Session:
     return session
 
 
-async def request_session(request: Request) -> AsyncIterator[Session]:
+async def request_session(request: Request) -> Session:
     """The session dependency: a session with no connection yet; its phases do the work.
 
     Async on purpose: opening a session touches no database, so it costs no thread-pool hop.
+    And not a generator: nothing is left to do when the request ends. Each phase ends its own
+    transaction, which gives its connection back, and the endpoint's phase closes the session
+    (:meth:`Unit.run`); a phase runs to its end even when its request is cancelled (a
+    thread-pool call is not interrupted). A request that never reaches its endpoint (a 422, a
+    refused caller) thus leaves a session that holds no connection, and so nothing to close.
+    FastAPI would otherwise enter and leave an exit stack around every request for it.
     """
-    session = _new_session(request)
-    try:
-        yield session
-    finally:
-        if session.in_transaction():
-            # Only if a phase never ran to its end (say a dependency was cancelled): finish in
-            # a thread of its own, not one of the pool's, so this never waits behind others.
-            await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
-        else:
-            session.close()  # no connection held: no I/O
+    return _new_session(request)
 
 
 def _unit_of(kwargs: dict[str, Any]) -> Unit | None:
