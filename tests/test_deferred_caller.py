@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from farmgate.errors import FarmgateError
 from farmgate.models import Account, Product, Role
-from farmgate.web.auth import CurrentAccount, CurrentAdmin, OptionalAccount
+from farmgate.web.auth import CurrentAccount, CurrentAdmin, OptionalAccount, get_admin
 from farmgate.web.session import SessionDep
-from farmgate.web.unit import bind_units, reads_in_unit
+from farmgate.web.unit import bind_units, opens_own_unit, reads_in_unit
 from tests.support import factories as f
 
 NEW_PRODUCT = {
@@ -121,6 +121,11 @@ def _app() -> FastAPI:
         _seen.append(("endpoint", (type(maybe).__name__, maybe is account is admin)))
         return {"id": admin.id, "name": name}
 
+    @app.get("/guarded", dependencies=[Depends(get_admin)])
+    def guarded(session: SessionDep) -> dict[str, object]:  # the check only in dependencies
+        _seen.append(("guarded", "ran"))
+        return {"ok": True}
+
     @app.get("/maybe")
     def maybe(account: OptionalAccount) -> dict[str, object]:  # no session of its own
         return {"id": account.id if account else None}
@@ -150,14 +155,19 @@ def test_a_dependency_gets_the_account_and_it_is_read_once(committed_db: Engine)
             anonymous = client.get("/who")
             maybe_signed_in = client.get("/maybe", headers=buyer_headers)
             maybe_not = client.get("/maybe")
+            guarded = [client.get("/guarded", headers=h) for h in (buyer_headers, admin_headers)]
     finally:
         event.remove(committed_db, "before_cursor_execute", record)
     assert ok.status_code == 200 and ok.json() == {"id": admin_id, "name": admin_phone}
     assert len(reads) == 1  # one lookup for the four values that name the caller
     assert _seen[:2] == [("dependency", "Account"), ("endpoint", ("Account", True))]
-    assert refused.status_code == 403 and len(_seen) == 2  # refused before the dependency ran
+    # Refused before the dependency ran.
+    assert refused.status_code == 403 and [e for e in _seen if e[0] == "dependency"] == [_seen[0]]
     assert anonymous.status_code == 401
     assert maybe_signed_in.json() == {"id": buyer_id} and maybe_not.json() == {"id": None}
+    # A check in dependencies=[...] is read and applied by the endpoint's phase all the same.
+    assert [g.status_code for g in guarded] == [403, 200]
+    assert _seen.count(("guarded", "ran")) == 1
 
 
 async def _unmarked_check(account: CurrentAccount) -> Account:
@@ -184,4 +194,25 @@ def test_a_caller_left_unread_is_refused_at_startup() -> None:
         return 1
 
     with pytest.raises(TypeError, match="use def"):
+        bind_units(app)
+
+    # A check only in dependencies=[...], on an endpoint with neither the session nor the
+    # caller among its arguments: its phase could not find the check to apply it.
+    app = FastAPI()
+
+    @app.get("/c", dependencies=[Depends(get_admin)])
+    def c() -> int:
+        return 1
+
+    with pytest.raises(TypeError, match="dependencies"):
+        bind_units(app)
+
+    # An endpoint that opens its own unit reads with another session than the caller's.
+    app = FastAPI()
+
+    def d(request: Request, session: Session, account: OptionalAccount) -> int:
+        return 1
+
+    app.get("/d")(opens_own_unit(d))
+    with pytest.raises(TypeError, match="opens its own unit"):
         bind_units(app)

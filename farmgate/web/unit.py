@@ -67,6 +67,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _UNIT = "farmgate_unit"
 _WRAPPED = "__farmgate_phase__"
 _DEFERS = "__farmgate_defers__"  # on a dependency whose value may be a Deferred
+_OWN_UNIT = "__farmgate_own_unit__"  # on an endpoint made with opens_own_unit/opens_own_read
 # Set on the endpoints marked with opens_own_read or reads_only.
 READS_ONLY = "__farmgate_reads_only__"
 _in_phase: ContextVar[bool] = ContextVar("farmgate_in_phase", default=False)
@@ -422,6 +423,7 @@ def _own_unit(call: Callable[..., Any], statements_alone: bool) -> Callable[...,
         parameters=[p for p in signature.parameters.values() if p.name != "session"]
     )
     setattr(run, _WRAPPED, True)
+    setattr(run, _OWN_UNIT, True)
     return run
 
 
@@ -486,6 +488,7 @@ def bind_units(app: FastAPI) -> None:
         check(route.dependant)
         endpoint = route.endpoint
         takes_session = _takes_session(route.dependant)
+        _check_caller_reaches(route)
         if not (takes_session or _takes_deferred(route.dependant)) or getattr(
             endpoint, _WRAPPED, False
         ):
@@ -499,6 +502,27 @@ def bind_units(app: FastAPI) -> None:
         # The handler was built for a sync endpoint: build it again for this one.
         handler = request_response(route.get_route_handler())
         route.app = _with_body_limit(handler, route.max_body_size) if _with_body_limit else handler
+
+
+def _check_caller_reaches(route: APIRoute) -> None:
+    """A deferred value (the caller, a role check on it) is read by the endpoint's phase, which
+    finds its unit through the session or a deferred value among its arguments. Refuse what
+    would leave a check unread: an endpoint that opens its own unit (another session), or one
+    that has a role check only in ``dependencies=[...]`` and takes neither."""
+    deferring = [sub for sub in route.dependant.dependencies if getattr(sub.call, _DEFERS, False)]
+    if not deferring:
+        return
+    name = getattr(route.endpoint, "__qualname__", route.path)
+    if getattr(route.endpoint, _OWN_UNIT, False):
+        raise TypeError(
+            f"{name} opens its own unit: it cannot take the signed-in caller as a dependency "
+            "(read it inside, as storefront.common.signed_in does)"
+        )
+    if not _takes_session(route.dependant) and not any(sub.name for sub in deferring):
+        raise TypeError(
+            f"{name} checks the caller only in dependencies=[...]: take the session or the "
+            "caller as a parameter, so that its phase reads and checks it"
+        )
 
 
 def _is_async(call: Callable[..., Any]) -> bool:
