@@ -257,3 +257,31 @@ def test_verification_compares_in_constant_time(
         v2_provider.parse_notification({}, b"<xml><oops")
     with pytest.raises(SignatureInvalid):  # unsigned
         v2_provider.parse_notification({}, b"<xml><out_trade_no>X</out_trade_no></xml>")
+
+
+def test_proxy_and_ca_variables_are_read_once_when_the_client_is_made(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """requests would read them (and ~/.netrc) on every call; read at construction, a
+    deployment's proxy and CA bundle still apply, and no_proxy still exempts its hosts."""
+    for name in (
+        *("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"),
+        *("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"),
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    key = "k" * 32
+    real = WeChatPayV2(appid="wx1", mch_id="1", api_key=key).client._http
+    assert real.trust_env is False
+    assert real.proxies.get("https") == "http://proxy.example:3128"
+    assert real.verify == "/etc/ssl/certs/ca-certificates.crt"
+
+    monkeypatch.setenv("NO_PROXY", "pay.internal")
+    exempt = WeChatPayV2(
+        appid="wx1", mch_id="1", api_key=key, base_url="https://pay.internal/"
+    ).client._http
+    assert "https" not in exempt.proxies
+
+    for name in ("HTTPS_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE"):
+        monkeypatch.delenv(name)
+    plain = WeChatPayV2(appid="wx1", mch_id="1", api_key=key).client._http
+    assert plain.proxies == {} and plain.verify is True

@@ -72,12 +72,15 @@ def enqueue(
             "last_error": "",
         },
     ).scalar_one()
-    session.info["outbox_added"] = True
+    if not delay_seconds:
+        # Wake the executor after the commit. A delayed row is not due yet: the executor's
+        # poll finds it in time, and a wake for it was a round that claimed nothing.
+        session.info["outbox_added"] = True
     return int(row_id)
 
 
 def on_new_work(callback: Callable[[], None]) -> Callable[[], None]:
-    """Call ``callback`` (from any thread) after a commit that added outbox rows."""
+    """Call ``callback`` (from any thread) after a commit that added outbox rows due now."""
     with _lock:
         _listeners.append(callback)
 

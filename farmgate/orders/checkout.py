@@ -16,14 +16,14 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from farmgate.catalog.sellable import is_on_sale
 from farmgate.config import settings
-from farmgate.db import pk, utcnow
+from farmgate.db import insert_row, pk, table_of, utcnow
 from farmgate.errors import Conflict, ValidationFailed
 from farmgate.models import (
     Account,
@@ -104,19 +104,24 @@ def _order_number() -> str:
     return to_local(utcnow()).strftime("%Y%m%d") + f"{secrets.randbelow(10**10):010d}"
 
 
+_ORDERS = table_of(Order)
+# The order is inserted unless its number is taken, in one statement (no savepoint around it).
+_ADD_ORDER = {
+    name: dialect.insert(_ORDERS)
+    .on_conflict_do_nothing(index_elements=["number"])
+    .returning(_ORDERS.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
 def _insert_order(session: Session, order: Order, tries: int = 5) -> None:
-    """Insert the order under a fresh number if its number is already taken (a savepoint
-    keeps the rest of checkout's work)."""
-    for attempt in range(tries):
-        try:
-            with session.begin_nested():
-                session.add(order)
-                session.flush()
+    """Insert the order, under a fresh number if its number is already taken."""
+    statement = _ADD_ORDER[session.get_bind().dialect.name]
+    for _ in range(tries):
+        if insert_row(session, order, statement):
             return
-        except IntegrityError:
-            if attempt == tries - 1:
-                raise
-            order.number = _order_number()
+        order.number = _order_number()
+    raise Conflict("订单号生成失败，请重试", code="order_number_taken")
 
 
 def release(session: Session, order: Order) -> None:
@@ -274,8 +279,7 @@ def place(
             items_fen=sum(sku.price_fen * item.quantity for item, sku, _ in lines),
             shipping_fen=shipping[coop_id],
         )
-        session.add(fulfilment)
-        session.flush()
+        insert_row(session, fulfilment)
         made = [
             order_line(order, fulfilment, sku, product, item.quantity)
             for item, sku, product in lines

@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from farmgate import callbacks
 from farmgate.config import settings
-from farmgate.db import pk, table_of, utcnow
+from farmgate.db import insert_row, pk, table_of, utcnow
 from farmgate.errors import Conflict, InvalidTransition, ValidationFailed
 from farmgate.models import (
     Account,
@@ -170,7 +170,10 @@ def create_intent(
         raise PaymentFailed(f"微信支付下单失败：{exc}") from exc
     intent.provider_ref = created.provider_ref
     intent.client = created.client
-    session.add(intent)
+    if intent.id is None:
+        insert_row(session, intent)
+    else:
+        session.add(intent)
     if channel == "cash":
         _hold_for_cash(session, order)
     session.flush()
