@@ -105,6 +105,27 @@ def test_unknown_jobs_are_refused_at_enqueue(session: Session) -> None:
         outbox.enqueue(session, "no.such.job")
 
 
+def test_only_a_commit_with_a_job_due_now_wakes_the_executors(session: Session, sku: Sku) -> None:
+    """A delayed row is found by the executors' poll when it falls due; a wake for it would
+    be a round that claims nothing."""
+    woken: list[int] = []
+    stop = outbox.on_new_work(lambda: woken.append(1))
+    try:
+        outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, delay_seconds=60)
+        session.commit()
+        assert woken == []
+        outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id})
+        outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, delay_seconds=60)
+        session.commit()
+        assert woken == [1]
+        outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id})
+        session.rollback()
+        session.commit()
+        assert woken == [1]
+    finally:
+        stop()
+
+
 def test_coalescing_reuses_a_waiting_row(session: Session, sku: Sku) -> None:
     a = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key="k", coalesce=True)
     b = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key="k", coalesce=True)
