@@ -45,3 +45,54 @@ def test_a_cart_total_past_the_cap_is_refused_when_adding(  # type: ignore[no-un
     assert client.get("/api/v1/cart").json()["items_fen"] == 99_999_000 <= MAX_TOTAL_FEN
     too_many = client.post("/api/v1/cart/items", json={"sku_id": shop["fish"], "quantity": 1000})
     assert too_many.status_code == 422
+
+
+def test_the_cart_answered_after_a_change_is_the_cart_read_back(  # type: ignore[no-untyped-def]
+    client, session: Session
+) -> None:
+    """Adding or changing a line answers with the cart built from the rows it read (not read
+    again): lines grouped by cooperative, a new line last in its group, quantities current."""
+    from farmgate.models import Role
+    from tests.support import factories as f
+
+    township = f.create_township(session)
+    village = f.first_village(session, township)
+    coop_a = f.create_cooperative(session, township, name="甲合作社")
+    coop_b = f.create_cooperative(session, township, name="乙合作社")
+    staff_a = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop_a)
+    staff_b = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop_b)
+    products = [
+        f.create_product(session, staff_b, village, name="稻花鱼"),
+        f.create_product(session, staff_a, village, name="干辣椒"),
+        f.create_product(session, staff_a, village, name="辣椒酱"),
+    ]
+    fish, chilli, sauce = (session.query(Sku).filter_by(product_id=p.id).one().id for p in products)
+    buyer = f.auth_headers(session, f.create_account(session))
+    session.commit()
+    steps = [
+        ("post", fish, 1),
+        ("post", sauce, 2),
+        ("post", chilli, 1),
+        ("post", fish, 2),
+        ("put", sauce, 5),
+        ("put", chilli, 0),
+        ("post", chilli, 4),
+    ]
+    for how, sku_id, quantity in steps:
+        if how == "post":
+            answer = client.post(
+                "/api/v1/cart/items", json={"sku_id": sku_id, "quantity": quantity}, headers=buyer
+            )
+        else:
+            answer = client.put(
+                f"/api/v1/cart/items/{sku_id}", json={"quantity": quantity}, headers=buyer
+            )
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == client.get("/api/v1/cart", headers=buyer).json(), (how, sku_id)
+    cart = client.get("/api/v1/cart", headers=buyer).json()
+    assert [[line["sku_id"] for line in g["lines"]] for g in cart["groups"]] == [
+        [sauce, chilli],
+        [fish],
+    ]
+    assert [line["quantity"] for g in cart["groups"] for line in g["lines"]] == [5, 4, 3]
+    assert cart["count"] == 12

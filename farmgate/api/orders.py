@@ -56,9 +56,9 @@ def add_item(
 ) -> CartView:
     ref = carts.get_cart(session, account, _token(request, x_cart_token), create=True)
     assert ref is not None
-    carts.set_quantity(session, ref.cart, data.sku_id, data.quantity, add=True)
+    lines = carts.set_quantity(session, ref.cart, data.sku_id, data.quantity, add=True)
     _remember(response, ref)
-    return carts.view(session, ref.cart)
+    return carts.view(session, ref.cart, lines)
 
 
 @router.put("/cart/items/{sku_id}", response_model=CartView, summary="修改数量（0 为删除）")
@@ -73,9 +73,9 @@ def set_item(
 ) -> CartView:
     ref = carts.get_cart(session, account, _token(request, x_cart_token), create=True)
     assert ref is not None
-    carts.set_quantity(session, ref.cart, sku_id, data.quantity)
+    lines = carts.set_quantity(session, ref.cart, sku_id, data.quantity)
     _remember(response, ref)
-    return carts.view(session, ref.cart)
+    return carts.view(session, ref.cart, lines)
 
 
 @router.delete("/cart/items/{sku_id}", response_model=CartView, summary="从购物车删除")

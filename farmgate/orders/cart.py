@@ -32,13 +32,8 @@ MAX_TOTAL_FEN = 100_000_000
 # Every cart request runs these: built once (bound parameters), not per call.
 _CART_OF_TOKEN = select(Cart).where(col(Cart.token_hash) == bindparam("token_hash"))
 _CART_OF_ACCOUNT = select(Cart).where(col(Cart.account_id) == bindparam("account_id"))
-_LINES_WITH_PRICES = (
-    select(CartItem, col(Sku.price_fen))
-    .join(Sku, col(Sku.id) == CartItem.sku_id)
-    .where(col(CartItem.cart_id) == bindparam("cart_id"))
-)
 _SELLABLE_SKU = (
-    select(Sku)
+    select(Sku, Product, Cooperative)
     .join(Product, col(Product.id) == Sku.product_id)
     .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
     .where(col(Sku.id) == bindparam("sku_id"), sku_on_sale())
@@ -130,36 +125,46 @@ def problem(sellable: bool, stock: int, quantity: int) -> tuple[str | None, str 
     return None, None
 
 
-def _sellable_sku(session: Session, sku_id: int) -> Sku:
+# (CartItem, Sku, Product, Cooperative): a cart line with what showing it needs.
+Line = tuple[CartItem, Sku, Product, Cooperative]
+
+
+def _sellable_sku(session: Session, sku_id: int) -> tuple[Sku, Product, Cooperative]:
     row = session.execute(_SELLABLE_SKU, {"sku_id": sku_id}).first()
     if row is None:
         raise NotFound("该商品规格不存在或已下架", fields={"sku_id": "不可购买"})
-    return row[0]
+    return row[0], row[1], row[2]
 
 
 def set_quantity(
     session: Session, cart: Cart, sku_id: int, quantity: int, *, add: bool = False
-) -> None:
-    """Put ``quantity`` of a SKU in the cart (or add to what is there); 0 removes it."""
+) -> list[Line] | None:
+    """Put ``quantity`` of a SKU in the cart (or add to what is there); 0 removes it.
+
+    Returns the cart's lines as they now are, in the view's order (``view`` shows them
+    without reading them again), or None when it did not read them (a removal)."""
     if quantity <= 0 and not add:
         item = session.scalars(
             select(CartItem).where(col(CartItem.cart_id) == cart.id, col(CartItem.sku_id) == sku_id)
         ).first()
         if item is not None:
             session.delete(item)
-        return
-    sku = _sellable_sku(session, sku_id)
-    # The cart's lines (at most MAX_LINES) with their prices, in one statement: the line for
-    # this SKU, the others' total and how many lines there are.
-    lines = session.execute(_LINES_WITH_PRICES, {"cart_id": cart.id}).all()
-    item = next((line for line, _ in lines if line.sku_id == sku_id), None)
+        return None
+    sku, product, coop = _sellable_sku(session, sku_id)
+    # The cart's lines (at most MAX_LINES) with all the view needs, in one statement: the
+    # line for this SKU, the others' total, how many lines there are, and the answer.
+    lines: list[Line] = [
+        (row[0], row[1], row[2], row[3])
+        for row in session.execute(_VIEW, {"cart_id": cart.id}).all()
+    ]
+    item = next((line for line, *_ in lines if line.sku_id == sku_id), None)
     total = quantity + (item.quantity if item is not None and add else 0)
     if total > MAX_QUANTITY:
         raise ValidationFailed(
             f"单个商品最多购买{MAX_QUANTITY}件", fields={"quantity": f"不能超过{MAX_QUANTITY}"}
         )
     # Summed here: price x quantity can pass 32 bits in SQL.
-    others = sum(price * line.quantity for line, price in lines if line.sku_id != sku_id)
+    others = sum(s.price_fen * line.quantity for line, s, *_ in lines if line.sku_id != sku_id)
     if others + sku.price_fen * total > MAX_TOTAL_FEN:
         raise ValidationFailed(
             f"购物车商品合计不能超过{MAX_TOTAL_FEN // 100:,}元，请减少数量或分开下单",
@@ -176,16 +181,22 @@ def set_quantity(
         if len(lines) >= MAX_LINES:
             raise ValidationFailed(f"购物车最多放{MAX_LINES}种商品")
         item = CartItem(cart_id=pk(cart), sku_id=sku_id, quantity=total)
+        # Last of its cooperative's lines: its id will be the cart's highest (_VIEW's order).
+        at = next((n for n, (*_, c) in enumerate(lines) if pk(c) > pk(coop)), len(lines))
+        lines.insert(at, (item, sku, product, coop))
     else:
         item.quantity = total
     cart.updated_at = utcnow()
     session.add_all([item, cart])
+    return lines
 
 
-def view(session: Session, cart: Cart | None) -> CartView:
+def view(session: Session, cart: Cart | None, lines: list[Line] | None = None) -> CartView:
+    """The cart as the buyer sees it; ``lines``: its lines as ``set_quantity`` returned them
+    (else they are read)."""
     if cart is None:
         return CartView(groups=[], items_fen=0, count=0)
-    rows = session.execute(_VIEW, {"cart_id": cart.id}).all()
+    rows = lines if lines is not None else session.execute(_VIEW, {"cart_id": cart.id}).all()
     groups: dict[int, CartGroup] = {}
     for item, sku, product, coop in rows:
         sellable = is_on_sale(product, coop, sku)
