@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import Select, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -149,22 +149,26 @@ class PaidFacts:
     parts: list[Fulfilment]
 
 
+# Built once (bound parameter): every paid order's posting reads it.
+_PAID_ORDER = (
+    select(
+        Order,
+        Fulfilment,
+        deposits.balance_owed_query(col(Order.id)).scalar_subquery(),
+        _paid_provider_query(col(Order.id)).scalar_subquery(),
+    )
+    .outerjoin(Fulfilment, col(Fulfilment.order_id) == Order.id)
+    .where(col(Order.id) == bindparam("order_id"))
+    .order_by(col(Fulfilment.id))
+    .with_for_update(of=Order)
+    .execution_options(populate_existing=True)
+)
+
+
 def paid_order_for_update(session: Session, order_id: int) -> tuple[Order, PaidFacts] | None:
     """The order, locked, with what posting its payment needs, in one statement (a row per
     part)."""
-    rows = session.execute(
-        select(
-            Order,
-            Fulfilment,
-            deposits.balance_owed_query(col(Order.id)).scalar_subquery(),
-            _paid_provider_query(col(Order.id)).scalar_subquery(),
-        )
-        .outerjoin(Fulfilment, col(Fulfilment.order_id) == Order.id)
-        .where(col(Order.id) == order_id)
-        .order_by(col(Fulfilment.id))
-        .with_for_update(of=Order)
-        .execution_options(populate_existing=True)
-    ).all()
+    rows = session.execute(_PAID_ORDER, {"order_id": order_id}).all()
     if not rows:
         return None
     order, _, owed, provider = rows[0]
