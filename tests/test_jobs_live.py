@@ -298,6 +298,28 @@ def test_two_executors_claiming_at_once_never_take_the_same_row(live: dict[str, 
     assert _statuses() == {"running": 40}
 
 
+def test_two_runners_claiming_due_rows_at_once_never_take_the_same_row(
+    live: dict[str, object],
+) -> None:
+    ids = _commit_jobs("tests.bump_stock", live["sku_id"], 40)
+    taken: list[list[runner.Claim]] = [[], [], []]
+    start = threading.Barrier(3)
+
+    def executor(n: int) -> None:
+        start.wait()
+        for _ in range(10):
+            taken[n] += runner.claim_due(3)
+
+    threads = [threading.Thread(target=executor, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(c.outbox_id for claims in taken for c in claims) == ids  # each once
+    assert {c.attempts for claims in taken for c in claims} == {1}
+    assert _statuses() == {"running": 40}
+
+
 def test_embedded_runner_gives_back_what_waited_too_long_uncounted(
     live: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -317,14 +339,14 @@ def test_embedded_runner_stopped_mid_claim_gives_the_rows_back(
     live: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = _commit_jobs("tests.bump_stock", live["sku_id"], 3)
-    claim_many = runner.claim_many
+    claim_due = runner.claim_due
 
-    def slow_claim(rows: list[tuple[int, str]]) -> list[runner.Claim]:
-        claims = claim_many(rows)
+    def slow_claim(limit: int) -> list[runner.Claim]:
+        claims = claim_due(limit)
         time.sleep(0.3)  # committed; the runner is stopped before it hears back
         return claims
 
-    monkeypatch.setattr(runner, "claim_many", slow_claim)
+    monkeypatch.setattr(runner, "claim_due", slow_claim)
     queue = EmbeddedRunner()
 
     async def scenario() -> None:
@@ -338,7 +360,7 @@ def test_embedded_runner_stopped_mid_claim_gives_the_rows_back(
     assert _statuses() == {"retrying": 3} and _stock(live["sku_id"]) == 10
     with session_scope() as session:
         assert [session.get(OutboxJob, i).attempts for i in ids] == [0, 0, 0]  # type: ignore[union-attr]
-    monkeypatch.setattr(runner, "claim_many", claim_many)
+    monkeypatch.setattr(runner, "claim_due", claim_due)
     while asyncio.run(queue.tick()):
         pass
     assert _statuses() == {"done": 3} and _stock(live["sku_id"]) == 13

@@ -126,6 +126,37 @@ def test_only_a_commit_with_a_job_due_now_wakes_the_executors(session: Session, 
         stop()
 
 
+def test_claim_due_takes_the_oldest_due_rows_each_with_its_own_jobs_lease(
+    session: Session, sku: Sku
+) -> None:
+    """The embedded runner's claim: one statement, oldest first, at most ``limit``, rows not
+    due left alone, each lease its job's timeout plus 5 s (a short job is retried soon)."""
+    from farmgate.jobs import registry
+
+    session.commit()
+    runner.claim_due(100)  # what making the SKU queued: out of the way
+    quick = [outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}) for _ in range(3)]
+    outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, delay_seconds=60)
+    slow = outbox.enqueue(session, "reports.refresh_day", {"day": "2026-12-01"})
+    session.commit()
+    first = runner.claim_due(2)
+    assert [c.outbox_id for c in first] == quick[:2]
+    assert {c.attempts for c in first} == {1}
+    rest = runner.claim_due(10)
+    assert [(c.outbox_id, c.job) for c in rest] == [
+        (quick[2], "tests.bump_stock"),
+        (slow, "reports.refresh_day"),
+    ]
+    assert runner.claim_due(10) == []  # claimed rows are held; the delayed one is not due
+    session.expire_all()
+    for outbox_id in [*quick, slow]:
+        row = session.get(OutboxJob, outbox_id)
+        assert row is not None and row.status == OutboxStatus.RUNNING
+        spec = registry.get(row.job)
+        assert spec is not None and row.lease_until and row.started_at
+        assert row.lease_until - row.started_at == timedelta(seconds=spec.timeout + 5)
+
+
 def test_coalescing_reuses_a_waiting_row(session: Session, sku: Sku) -> None:
     a = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key="k", coalesce=True)
     b = outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id}, key="k", coalesce=True)

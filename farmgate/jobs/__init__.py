@@ -26,6 +26,6 @@ its queue), so every job is **idempotent and keyed by a business id**:
 Executors: arq workers on Redis (``farmgate worker``) when ``FARMGATE_REDIS_URL`` is set, or
 the embedded runner inside the web process otherwise. Both go through ``runner``: an arq
 worker claims and runs one row (``runner.execute``); the embedded runner claims a round's due
-rows in one transaction (``runner.claim_many``) and runs each (``runner.run_claimed``). Either
+rows in one statement (``runner.claim_due``) and runs each (``runner.run_claimed``). Either
 way the claim is committed before the body runs, and the body and "done" commit together.
 """

@@ -16,9 +16,10 @@ from enum import StrEnum
 from typing import Any
 
 import httpx
-from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, case, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
 from sqlmodel import col
 
 from farmgate.db import AwareDateTime, session_scope, table_of, utcnow
@@ -222,6 +223,68 @@ def claim_many(rows: Sequence[tuple[int, str]]) -> list[Claim]:
                     {"ids": ids, "now": now, "new_lease": now + timedelta(seconds=lease)},
                 )
             )
+    return sorted(claims, key=lambda c: c.outbox_id)
+
+
+# ``claim_due``'s statement for the registered jobs (their names and timeouts): built once.
+_CLAIM_DUE: dict[tuple[tuple[str, float], ...], tuple[Update, list[float]]] = {}
+
+
+def _claim_due_statement() -> tuple[Update, list[float]]:
+    """The due rows' claim in one statement, each row's lease by its job (a CASE over the
+    registered jobs, grouped by lease); and the lease seconds of its bound parameters."""
+    jobs = tuple(sorted((name, spec.timeout) for name, spec in registry.all_jobs().items()))
+    found = _CLAIM_DUE.get(jobs)
+    if found is None:
+        by_lease: dict[float, list[str]] = {}
+        for name, _ in jobs:
+            by_lease.setdefault(_lease_seconds(name), []).append(name)
+        leases = sorted(by_lease)
+        lease_until = case(
+            *((T.c.job.in_(by_lease[s]), _at(f"lease_{n}")) for n, s in enumerate(leases)),
+            else_=_at("lease_other"),
+        )
+        # Oldest first; on PostgreSQL rows another executor is claiming right now are skipped,
+        # not waited for (SQLite has one writer at a time anyway). MATERIALIZED: read once. As
+        # a subquery PostgreSQL ran it again per row, skipped the rows this statement had just
+        # updated, and so took every due row, whatever the limit.
+        due = (
+            select(T.c.id)
+            .where(claimable(_at("now")))
+            .order_by(T.c.id)
+            .limit(bindparam("limit"))
+            .with_for_update(skip_locked=True)
+            .cte("due")
+            .prefix_with("MATERIALIZED")
+        )
+        statement = (
+            update(T)
+            .where(T.c.id.in_(select(due.c.id)), claimable(_at("now")))
+            .values(
+                status=S.RUNNING,
+                attempts=T.c.attempts + 1,
+                started_at=_at("now"),
+                lease_until=lease_until,
+            )
+            .returning(T.c.id, T.c.job, T.c.args, T.c.attempts)
+        )
+        found = _CLAIM_DUE[jobs] = (statement, leases)
+    return found
+
+
+def claim_due(limit: int) -> list[Claim]:
+    """Take up to ``limit`` rows due now, oldest first, in one statement and transaction,
+    committed before any body runs (``claim_many`` without reading the rows first)."""
+    statement, leases = _claim_due_statement()
+    now = utcnow()
+    params: dict[str, Any] = {
+        "now": now,
+        "limit": limit,
+        "lease_other": now + timedelta(seconds=_lease_seconds(None)),
+        **{f"lease_{n}": now + timedelta(seconds=s) for n, s in enumerate(leases)},
+    }
+    with session_scope() as session:
+        claims = [Claim(*row) for row in session.execute(statement, params)]
     return sorted(claims, key=lambda c: c.outbox_id)
 
 

@@ -36,6 +36,14 @@ class EmbeddedRunner(JobQueue):
         install()
         super().__init__(poll_seconds)
         self._last_periodic: dict[str, float] = {}
+        # Rows are likely due: a commit queued some, or the last round found some. The round
+        # then claims at once; otherwise it looks first, outside any transaction, so an idle
+        # poll writes nothing.
+        self._expecting = True
+
+    def wake(self) -> None:
+        self._expecting = True
+        super().wake()
 
     async def _periodic(self) -> None:
         now = time.monotonic()
@@ -49,16 +57,19 @@ class EmbeddedRunner(JobQueue):
 
     async def tick(self) -> int:
         await self._periodic()
-        rows = await asyncio.to_thread(due_rows)
-        if not rows:
+        expecting, self._expecting = self._expecting, False
+        if not expecting and not await asyncio.to_thread(due_rows, 1):
             return 0
-        claiming = asyncio.ensure_future(asyncio.to_thread(runner.claim_many, rows))
+        claiming = asyncio.ensure_future(asyncio.to_thread(runner.claim_due, BATCH))
         try:
             claims = await asyncio.shield(claiming)
         except asyncio.CancelledError:
             # Stopping while the claim commits in its thread: give back what it took.
             _give_back(await claiming)
             raise
+        if not claims:
+            return 0
+        self._expecting = len(claims) == BATCH  # a full batch may have left more behind
         started = time.monotonic()
         for n, claim in enumerate(claims):
             if n and time.monotonic() - started > runner.CLAIM_SLACK:
