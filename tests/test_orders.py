@@ -167,6 +167,31 @@ def test_each_cooperative_packs_only_its_own_fulfilment(client, session: Session
     )
 
 
+def test_payment_sends_every_part_to_packing_and_the_session_sees_it(  # type: ignore[no-untyped-def]
+    client, session: Session, shop
+) -> None:
+    """One UPDATE moves the parts; parts this session loaded before show the new status
+    without a reload, and another order's parts are left alone."""
+    from farmgate.models import Fulfilment, FulfilmentStatus
+
+    first, second = _order(client, shop), _order(client, shop)
+    loaded = session.query(Fulfilment).order_by(Fulfilment.id).all()
+    assert {f.status for f in loaded} == {FulfilmentStatus.PENDING}
+    service.mark_paid(session, session.get(Order, first["id"]))
+    mine = [f for f in loaded if f.order_id == first["id"]]
+    other = [f for f in loaded if f.order_id == second["id"]]
+    assert len(mine) == 2 and len(other) == 2
+    assert {f.status for f in mine} == {FulfilmentStatus.TO_PACK}
+    assert {f.status for f in other} == {FulfilmentStatus.PENDING}
+    assert not session.dirty  # as the database has it: nothing left to write
+    session.commit()
+    session.expire_all()
+    assert {f.order_id: f.status for f in session.query(Fulfilment)} == {
+        first["id"]: FulfilmentStatus.TO_PACK,
+        second["id"]: FulfilmentStatus.PENDING,
+    }
+
+
 def test_unpaid_orders_are_released_at_the_deadline_once(client, session: Session, shop) -> None:  # type: ignore[no-untyped-def]
     data = _order(client, shop)
     row = session.query(OutboxJob).filter_by(key=f"order:{data['id']}").one()

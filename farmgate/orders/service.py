@@ -5,12 +5,13 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from farmgate import tokens
-from farmgate.db import pk, utcnow
+from farmgate.db import pk, table_of, utcnow
 from farmgate.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from farmgate.models import (
     Account,
@@ -88,12 +89,22 @@ def mark_paid(
     state.transition(session, order, OS.PAID, actor_name="payment", note=note)
     if presale is not False and _presale_waits(session, order):
         return order  # packed once the harvest is in and any balance paid (farmgate/presale)
-    # One UPDATE, no rows read; fulfilments loaded in this session see the new status too.
-    session.execute(
-        update(Fulfilment).where(col(Fulfilment.order_id) == order.id).values(status=FS.TO_PACK)
-    )
+    # One UPDATE (Core, built once), no rows read; fulfilments loaded in this session see the
+    # new status too.
+    order_id = pk(order)
+    session.execute(_TO_PACK, {"paid_order": order_id})
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Fulfilment) and obj.order_id == order_id:
+            set_committed_value(obj, "status", FS.TO_PACK)
     parcels.desk().open_parcels(session, order)
     return order
+
+
+_TO_PACK = (
+    update(table_of(Fulfilment))
+    .where(table_of(Fulfilment).c.order_id == bindparam("paid_order"))
+    .values(status=FS.TO_PACK.value)
+)
 
 
 def _presale_waits(session: Session, order: Order) -> bool:
