@@ -53,6 +53,7 @@ from farmgate.web.conditional import ConditionalGet
 from farmgate.web.downloads import XLSX_MEDIA
 from farmgate.web.errors import HANDLED_ERRORS
 from farmgate.web.guard import Guard, add_security_headers
+from farmgate.web.routeindex import RouteIndex
 from farmgate.web.unit import bind_units, set_thread_limit
 from farmgate.workers.dispatcher import make_job_queue
 
@@ -214,4 +215,6 @@ def create_app(*, check_schema: bool = True, run_jobs: bool = True) -> FastAPI:
     app.mount(settings.media_url_path, StaticFiles(directory=settings.media_dir), name="media")
     app.mount("/static", static_files, name="static")
     app.mount(api_docs.ASSETS_PATH, api_docs.assets(), name="api-docs-assets")
+    # Each request is matched against the routes its path can reach (farmgate/web/routeindex.py).
+    app.router.middleware_stack = RouteIndex(app.router)
     return app
