@@ -16,7 +16,8 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from starlette.routing import BaseRoute, Mount, Route, Router, get_route_path
+from starlette._utils import get_route_path
+from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
 DEPTH = 4  # literal segments filed; deeper ones are left to each route's own match
