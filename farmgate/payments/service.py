@@ -236,13 +236,16 @@ def receive_notification(
 ) -> tuple[int, str, bytes]:
     """verify -> apply -> store (keyed by transaction id) -> acknowledge.
 
-    The notification is applied in the webhook's own transaction, inside a savepoint that also
-    stores it with its outcome, so the order shows paid as soon as WeChat is answered. If this
-    transaction id was stored already (WeChat repeats itself), the savepoint is rolled back:
-    nothing is applied twice. If applying fails, only the savepoint is rolled back: the
-    notification is stored "pending" with the ``payments.apply_notification`` job, in this
-    transaction, WeChat is still told "received", and the job applies it later. A stored
-    notification is thus always applied: now, or by its job.
+    The notification is applied in the webhook's own transaction and then stored with its
+    outcome, so the order shows paid as soon as WeChat is answered. If this transaction id was
+    stored already (WeChat repeats itself; a repeat racing the first delivery waits for its
+    commit), the transaction is rolled back: nothing is applied twice. If applying fails, the
+    transaction is rolled back too, and the notification is stored "pending" with the
+    ``payments.apply_notification`` job instead: WeChat is still told "received", and the job
+    applies it later. A stored notification is thus always applied: now, or by its job.
+
+    ``session`` must hold nothing but this (the webhook's own): it may be rolled back. No
+    savepoint, so none of its two round trips and bookkeeping on every payment.
     """
     # v3 notifications are signed in headers; v2's signature is inside the XML body.
     name = "wechat_v3" if "wechatpay-signature" in headers else "wechat_v2"
@@ -257,26 +260,23 @@ def receive_notification(
         _, ctype, payload = provider.ack(False, "签名或格式错误")
         return 400, ctype, payload
     try:
-        with session.begin_nested():
-            outcome, why = _settle(session, name, note)
-            if _insert_notification(session, name, note, outcome, why) is None:
-                raise _Seen
-    except _Seen:
-        log.info("duplicate notification %s ignored", note.transaction_id)
+        outcome, why = _settle(session, name, note)
+        stored = _insert_notification(session, name, note, outcome, why)
     except Exception:
         log.exception(
             "payment notification %s not applied now; its job will retry", note.transaction_id
         )
+        session.rollback()  # what applying did so far
         stored = _insert_notification(session, name, note, "pending", "")
         if stored is None:
             log.info("duplicate notification %s ignored", note.transaction_id)
         else:
             _queue_apply(session, stored, note.transaction_id)
+        return provider.ack(True)
+    if stored is None:
+        session.rollback()  # stored before: undo applying it again
+        log.info("duplicate notification %s ignored", note.transaction_id)
     return provider.ack(True)
-
-
-class _Seen(Exception):
-    """This transaction id was stored already: undo what applying it again did."""
 
 
 _NOTIFICATIONS = table_of(PaymentNotification)
