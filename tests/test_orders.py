@@ -224,3 +224,42 @@ def test_paid_orders_are_not_released(client, session: Session, shop) -> None:  
     assert runner.execute(row.id).outcome == runner.Outcome.DONE
     assert session.get(Order, data["id"]).status == OrderStatus.PAID
     assert f.stock_of(session, shop["chilli"]) == 8
+
+
+def test_one_cooperatives_several_lines_are_stored_together_in_order(  # type: ignore[no-untyped-def]
+    client, session: Session
+) -> None:
+    """A part's lines are inserted by one statement: each gets its own id, in the cart's
+    order, and the answer is the order as stored."""
+    from farmgate.catalog.schemas import SkuCreate
+    from farmgate.models import OrderLine, Role, Sku
+
+    township = f.create_township(session)
+    coop = f.create_cooperative(session, township, name="辣椒合作社")
+    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+    product = f.create_product(
+        session,
+        staff,
+        f.first_village(session, township),
+        skus=[
+            SkuCreate(spec=f"{n}斤装", price_fen=1000 * n, stock=9, weight_g=500 * n)
+            for n in (1, 2, 3)
+        ],
+    )
+    skus = [s.id for s in session.query(Sku).filter_by(product_id=product.id).order_by(Sku.id)]
+    session.commit()
+    for sku_id, quantity in zip(skus, (3, 1, 2), strict=True):
+        client.post("/api/v1/cart/items", json={"sku_id": sku_id, "quantity": quantity})
+    order = client.post("/api/v1/checkout", json=ADDRESS).json()
+    (part,) = order["fulfilments"]
+    assert [(line["sku_id"], line["quantity"]) for line in part["lines"]] == list(
+        zip(skus, (3, 1, 2), strict=True)
+    )
+    stored = session.query(OrderLine).filter_by(order_id=order["id"]).order_by(OrderLine.id)
+    assert [(line.sku_id, line.quantity, line.fulfilment_id) for line in stored] == [
+        (sku_id, quantity, part["id"]) for sku_id, quantity in zip(skus, (3, 1, 2), strict=True)
+    ]
+    found = client.post(
+        "/api/v1/orders/lookup", json={"number": order["number"], "phone": ADDRESS["phone"]}
+    )
+    assert found.json() == order

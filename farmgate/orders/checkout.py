@@ -23,7 +23,7 @@ from sqlmodel import col
 
 from farmgate.catalog.sellable import is_on_sale
 from farmgate.config import settings
-from farmgate.db import insert_row, pk, table_of, utcnow
+from farmgate.db import insert_row, insert_rows, pk, table_of, utcnow
 from farmgate.errors import Conflict, ValidationFailed
 from farmgate.models import (
     Account,
@@ -284,7 +284,7 @@ def place(
             order_line(order, fulfilment, sku, product, item.quantity)
             for item, sku, product in lines
         ]
-        session.add_all(made)
+        insert_rows(session, made)
         placed.append((fulfilment, coop_names[coop_id], made))
     event = OrderEvent(
         order_id=pk(order),
@@ -293,7 +293,7 @@ def place(
         actor=str(actor.role) if actor else "guest",
         created_at=now,
     )
-    session.add(event)
+    insert_row(session, event)
     from farmgate.orders.tasks import release_unpaid  # its body imports this module
 
     release_unpaid.enqueue(

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from farmgate.db import pk, utcnow
+from farmgate.db import insert_row, pk, utcnow
 from farmgate.errors import InvalidTransition
 from farmgate.models import Account, Order, OrderEvent, OrderStatus
 
@@ -61,7 +61,8 @@ def transition(
         note=note[:200],
         created_at=now,
     )
-    session.add_all([order, event])
+    session.add(order)
+    insert_row(session, event)  # flushes the order first, as a flush of both would
     # Money events, posted to the ledger through the outbox: the payment now, the settlement
     # when a completed order's money falls due.
     if (to == OS.PAID and current == OS.PENDING_PAYMENT) or to == OS.COMPLETED:
