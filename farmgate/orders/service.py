@@ -32,8 +32,18 @@ OS = OrderStatus
 FS = FulfilmentStatus
 
 
+# The order locked and read afresh, whatever the session holds: built once (``Session.get``
+# with a lock builds its query on every call).
+_LOCKED = (
+    select(Order)
+    .where(col(Order.id) == bindparam("locked_order"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 def _lock(session: Session, order_id: int) -> Order | None:
-    return session.get(Order, order_id, with_for_update=True, populate_existing=True)
+    return session.scalars(_LOCKED, {"locked_order": order_id}).first()
 
 
 def get_for(session: Session, actor: Account, order_id: int, *, lock: bool = False) -> Order:
