@@ -233,6 +233,7 @@ def run(
             ],
             env=env,
             cwd=ROOT,
+            stderr=subprocess.DEVNULL if instructions else None,  # valgrind's own report
         )
         try:
             for _ in range(100 * (60 if instructions else 1)):
