@@ -325,4 +325,6 @@ def shop(session: Session) -> dict[str, object]:
         "fish": sku_fish.id,
         "staff_a": f.auth_headers(session, staff_a),
         "staff_b": f.auth_headers(session, staff_b),
+        "staff_a_id": staff_a.id,  # to list more of the chilli cooperative's goods
+        "village_id": village.id,
     }

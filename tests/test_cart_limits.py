@@ -48,25 +48,18 @@ def test_a_cart_total_past_the_cap_is_refused_when_adding(  # type: ignore[no-un
 
 
 def test_the_cart_answered_after_a_change_is_the_cart_read_back(  # type: ignore[no-untyped-def]
-    client, session: Session
+    client, session: Session, shop
 ) -> None:
     """Adding or changing a line answers with the cart built from the rows it read (not read
     again): lines grouped by cooperative, a new line last in its group, quantities current."""
-    from farmgate.models import Role
+    from farmgate.models import Account, Village
     from tests.support import factories as f
 
-    township = f.create_township(session)
-    village = f.first_village(session, township)
-    coop_a = f.create_cooperative(session, township, name="甲合作社")
-    coop_b = f.create_cooperative(session, township, name="乙合作社")
-    staff_a = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop_a)
-    staff_b = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop_b)
-    products = [
-        f.create_product(session, staff_b, village, name="稻花鱼"),
-        f.create_product(session, staff_a, village, name="干辣椒"),
-        f.create_product(session, staff_a, village, name="辣椒酱"),
-    ]
-    fish, chilli, sauce = (session.query(Sku).filter_by(product_id=p.id).one().id for p in products)
+    staff_a = session.get(Account, shop["staff_a_id"])
+    village = session.get(Village, shop["village_id"])
+    sauce_product = f.create_product(session, staff_a, village, name="辣椒酱")
+    sauce = session.query(Sku).filter_by(product_id=sauce_product.id).one().id
+    fish, chilli = shop["fish"], shop["chilli"]
     buyer = f.auth_headers(session, f.create_account(session))
     session.commit()
     steps = [

@@ -277,7 +277,12 @@ def test_embedded_mode_runs_the_same_jobs_without_redis(
     assert pending_rows() == []
 
 
-def test_two_executors_claiming_at_once_never_take_the_same_row(live: dict[str, object]) -> None:
+@pytest.mark.parametrize("claim", ["named rows", "due rows"])
+def test_two_executors_claiming_at_once_never_take_the_same_row(
+    live: dict[str, object], claim: str
+) -> None:
+    """``claim_many`` takes rows it was given; ``claim_due`` (the embedded runner's) finds
+    them itself, a few at a time."""
     ids = _commit_jobs("tests.bump_stock", live["sku_id"], 40)
     rows = [(i, "tests.bump_stock") for i in ids]
     taken: list[list[runner.Claim]] = [[], [], []]
@@ -286,29 +291,7 @@ def test_two_executors_claiming_at_once_never_take_the_same_row(live: dict[str, 
     def executor(n: int) -> None:
         start.wait()
         for _ in range(10):
-            taken[n] += runner.claim_many(rows)
-
-    threads = [threading.Thread(target=executor, args=(n,)) for n in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(c.outbox_id for claims in taken for c in claims) == ids  # each once
-    assert {c.attempts for claims in taken for c in claims} == {1}
-    assert _statuses() == {"running": 40}
-
-
-def test_two_runners_claiming_due_rows_at_once_never_take_the_same_row(
-    live: dict[str, object],
-) -> None:
-    ids = _commit_jobs("tests.bump_stock", live["sku_id"], 40)
-    taken: list[list[runner.Claim]] = [[], [], []]
-    start = threading.Barrier(3)
-
-    def executor(n: int) -> None:
-        start.wait()
-        for _ in range(10):
-            taken[n] += runner.claim_due(3)
+            taken[n] += runner.claim_many(rows) if claim == "named rows" else runner.claim_due(3)
 
     threads = [threading.Thread(target=executor, args=(n,)) for n in range(3)]
     for t in threads:

@@ -227,20 +227,18 @@ def test_paid_orders_are_not_released(client, session: Session, shop) -> None:  
 
 
 def test_one_cooperatives_several_lines_are_stored_together_in_order(  # type: ignore[no-untyped-def]
-    client, session: Session
+    client, session: Session, shop
 ) -> None:
     """A part's lines are inserted by one statement: each gets its own id, in the cart's
     order, and the answer is the order as stored."""
     from farmgate.catalog.schemas import SkuCreate
-    from farmgate.models import OrderLine, Role, Sku
+    from farmgate.models import Account, OrderLine, Sku, Village
 
-    township = f.create_township(session)
-    coop = f.create_cooperative(session, township, name="辣椒合作社")
-    staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
     product = f.create_product(
         session,
-        staff,
-        f.first_village(session, township),
+        session.get(Account, shop["staff_a_id"]),
+        session.get(Village, shop["village_id"]),
+        name="辣椒粉",
         skus=[
             SkuCreate(spec=f"{n}斤装", price_fen=1000 * n, stock=9, weight_g=500 * n)
             for n in (1, 2, 3)
