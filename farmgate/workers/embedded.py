@@ -15,12 +15,12 @@ log = logging.getLogger(__name__)
 BATCH = 20  # rows claimed together: one claim transaction instead of one per row
 
 
-def due_rows(limit: int = BATCH) -> list[tuple[int, str]]:
-    """Rows to run now, oldest first, with their job names (the claim needs the name)."""
+def any_due() -> bool:
+    """Whether a row is due now: an idle round's look, outside any transaction (the claim,
+    ``runner.claim_due``, writes)."""
     with session_scope() as session:
         session.connection(execution_options=READ_ONLY)
-        found = session.execute(runner.DUE, {"now": utcnow(), "limit": limit})
-        return [(i, job) for i, job in found]
+        return session.execute(runner.DUE, {"now": utcnow(), "limit": 1}).first() is not None
 
 
 class EmbeddedRunner(JobQueue):
@@ -58,7 +58,7 @@ class EmbeddedRunner(JobQueue):
     async def tick(self) -> int:
         await self._periodic()
         expecting, self._expecting = self._expecting, False
-        if not expecting and not await asyncio.to_thread(due_rows, 1):
+        if not expecting and not await asyncio.to_thread(any_due):
             return 0
         claiming = asyncio.ensure_future(asyncio.to_thread(runner.claim_due, BATCH))
         try:
