@@ -347,3 +347,43 @@ def test_embedded_runner_stopped_mid_claim_gives_the_rows_back(
     while asyncio.run(queue.tick()):
         pass
     assert _statuses() == {"done": 3} and _stock(live["sku_id"]) == 13
+
+
+def test_embedded_runner_stopped_mid_body_gives_the_rest_back_at_once(
+    live: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopping while the first body runs gives the two not started back before the stop
+    returns, untried; the body runs on in its thread to its end."""
+    ids = _commit_jobs("tests.bump_stock", live["sku_id"], 3)
+    run_claimed = runner.run_claimed
+    finished = threading.Event()
+
+    def slow_body(claim: runner.Claim) -> runner.Result:
+        time.sleep(0.4)  # the runner is stopped meanwhile
+        try:
+            return run_claimed(claim)
+        finally:
+            finished.set()
+
+    monkeypatch.setattr(runner, "run_claimed", slow_body)
+    queue = EmbeddedRunner()
+
+    async def scenario() -> None:
+        tick = asyncio.create_task(queue.tick())
+        await asyncio.sleep(0.2)
+        tick.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await tick
+        assert not finished.is_set()
+        assert _statuses() == {"running": 1, "retrying": 2}  # at once: the body still runs
+
+    asyncio.run(scenario())  # which waits for the default executor's thread at its end
+    assert finished.is_set()
+    _wait_for(lambda: _statuses() == {"done": 1, "retrying": 2}, 5, "the first body")
+    with session_scope() as session:
+        attempts = [session.get(OutboxJob, i).attempts for i in ids]  # type: ignore[union-attr]
+    assert attempts == [1, 0, 0]  # the two given back were never counted as tried
+    monkeypatch.setattr(runner, "run_claimed", run_claimed)
+    while asyncio.run(queue.tick()):
+        pass
+    assert _statuses() == {"done": 3} and _stock(live["sku_id"]) == 13
