@@ -8,7 +8,9 @@ runner, no Redis) and the simulator in this process. Each buyer (a thread) loops
 order until it shows paid. Prints orders/s and p50/p99 seconds from cart to paid, the
 server's CPU per order (user + system, all threads, from the first request until the jobs the
 orders queued are done: "jobs s" is how long that took after the last order was paid), and
-the bytes of a product page (HTML + CSS + JS; the budget is 60 KB). 127.0.0.1 only.
+the bytes of a product page (HTML + CSS + JS; the budget is 60 KB). 127.0.0.1 only. Of the
+CPU per order, "loop ms" was the event loop's thread (HTTP, the ASGI stack, hand-overs to
+threads; the rest is the thread-pool calls and the jobs) and "sys ms" the kernel's.
 
 ``--poll-cpu N`` then asks for one paid order N times from one client, nothing else running,
 and prints the server's CPU per ``GET /orders/{id}``: a figure the machine's load moves much
@@ -148,8 +150,21 @@ def poll_cpu_ms(base: str, token: str, pid: int, times: int) -> float:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process so far (its threads included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return cpu_split(pid)[0]
+
+
+def cpu_split(pid: int) -> tuple[float, float, float]:
+    """CPU seconds of a process so far: user + system (its threads included), system alone,
+    and user + system of its main thread (uvicorn's event loop)."""
+
+    def ticks(stat: str) -> tuple[int, int]:
+        fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]), int(fields[12])
+
+    user, system = ticks(f"/proc/{pid}/stat")
+    loop = sum(ticks(f"/proc/{pid}/task/{pid}/stat"))
+    hz = os.sysconf("SC_CLK_TCK")
+    return (user + system) / hz, system / hz, loop / hz
 
 
 def callgrind_total(out_dir: str) -> int:
@@ -284,7 +299,7 @@ def run(
                     stderr=subprocess.DEVNULL,
                 )
                 time.sleep(1)
-            cpu0 = cpu_seconds(proc.pid)
+            cpu0 = cpu_split(proc.pid)
             t0 = time.perf_counter()
             threads = [
                 threading.Thread(
@@ -298,7 +313,10 @@ def run(
                 t.join()
             elapsed = time.perf_counter() - t0
             drain = wait_for_jobs(url)
-            cpu_ms = (cpu_seconds(proc.pid) - cpu0) * 1000 / max(1, len(latencies))
+            cpu_ms, sys_ms, loop_ms = (
+                (after - before) * 1000 / max(1, len(latencies))
+                for after, before in zip(cpu_split(proc.pid), cpu0, strict=True)
+            )
             if spy is not None:
                 spy.send_signal(2)
                 spy.wait(30)
@@ -309,7 +327,8 @@ def run(
             print(
                 f"{backend:<12} {len(lat):>7} {len(lat) / elapsed:>9.1f} "
                 f"{statistics.median(lat):>8.2f} {lat[max(0, int(len(lat) * 0.99) - 1)]:>8.2f} "
-                f"{cpu_ms:>7.1f} {statistics.mean(polls):>6.1f} {drain:>7.1f} "
+                f"{cpu_ms:>7.1f} {loop_ms:>8.1f} {sys_ms:>7.1f} "
+                f"{statistics.mean(polls):>6.1f} {drain:>7.1f} "
                 f"{page_bytes(base):>12}{per_poll}",
                 flush=True,
             )
@@ -347,7 +366,7 @@ def main() -> None:
         return
     print(
         f"{'backend':<12} {'orders':>7} {'orders/s':>9} {'p50 s':>8} {'p99 s':>8} "
-        f"{'CPU ms':>7} {'polls':>6} {'jobs s':>7} {'page bytes':>12}"
+        f"{'CPU ms':>7} {'loop ms':>8} {'sys ms':>7} {'polls':>6} {'jobs s':>7} {'page bytes':>12}"
         + (f"{'poll ms':>8}" if args.poll_cpu else "")
     )
     for backend in args.backends.split(","):
