@@ -318,6 +318,15 @@ def test_embedded_runner_gives_back_what_waited_too_long_uncounted(
         assert [session.get(OutboxJob, i).attempts for i in ids] == [1, 1, 1]  # type: ignore[union-attr]
 
 
+async def _stop_mid_tick(queue: EmbeddedRunner, after: float) -> None:
+    """Start a round of ``queue`` and stop the runner ``after`` seconds into it."""
+    tick = asyncio.create_task(queue.tick())
+    await asyncio.sleep(after)
+    tick.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await tick
+
+
 def test_embedded_runner_stopped_mid_claim_gives_the_rows_back(
     live: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -331,15 +340,7 @@ def test_embedded_runner_stopped_mid_claim_gives_the_rows_back(
 
     monkeypatch.setattr(runner, "claim_due", slow_claim)
     queue = EmbeddedRunner()
-
-    async def scenario() -> None:
-        tick = asyncio.create_task(queue.tick())
-        await asyncio.sleep(0.15)
-        tick.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await tick
-
-    asyncio.run(scenario())
+    asyncio.run(_stop_mid_tick(queue, 0.15))
     assert _statuses() == {"retrying": 3} and _stock(live["sku_id"]) == 10
     with session_scope() as session:
         assert [session.get(OutboxJob, i).attempts for i in ids] == [0, 0, 0]  # type: ignore[union-attr]
@@ -369,11 +370,7 @@ def test_embedded_runner_stopped_mid_body_gives_the_rest_back_at_once(
     queue = EmbeddedRunner()
 
     async def scenario() -> None:
-        tick = asyncio.create_task(queue.tick())
-        await asyncio.sleep(0.2)
-        tick.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await tick
+        await _stop_mid_tick(queue, 0.2)
         assert not finished.is_set()
         assert _statuses() == {"running": 1, "retrying": 2}  # at once: the body still runs
 
