@@ -16,6 +16,10 @@ threads; the rest is the thread-pool calls and the jobs) and "sys ms" the kernel
 and prints the server's CPU per ``GET /orders/{id}``: a figure the machine's load moves much
 less than the CPU per order (which also counts polls, and so how long buyers waited).
 
+``--parts`` then prints where the server's CPU per order went, part by part: each endpoint's
+thread-pool call, each job's bodies and the runner's claims (``bench/_parts_server.py``); what
+is left is the event loop's thread ("loop ms") and threads' work outside those parts.
+
 ``--instructions N`` instead runs the server under valgrind's callgrind (instrumentation off
 until the orders start) and prints the instructions it executed per paid order, over N orders
 by one buyer, one after another, the jobs they queued included. Slow (about 50 times), but
@@ -28,7 +32,9 @@ took (a commit that queues a job due now still wakes it at once).
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -167,6 +173,31 @@ def cpu_split(pid: int) -> tuple[float, float, float]:
     return (user + system) / hz, system / hz, loop / hz
 
 
+def parts_snapshot(pid: int, path: Path) -> dict[str, list[float]]:
+    """The server's totals per part so far: {part: [calls, CPU seconds]} (written by
+    bench/_parts_server.py when it gets SIGUSR1)."""
+    path.unlink(missing_ok=True)
+    os.kill(pid, signal.SIGUSR1)
+    for _ in range(200):
+        if path.exists():
+            totals: dict[str, list[float]] = json.loads(path.read_text())
+            return totals
+        time.sleep(0.05)
+    raise RuntimeError("the server wrote no totals per part")
+
+
+def print_parts(before: dict[str, list[float]], after: dict[str, list[float]], orders: int) -> None:
+    rows = []
+    for part, (calls, seconds) in after.items():
+        calls0, seconds0 = before.get(part, [0, 0.0])
+        if calls > calls0:
+            rows.append((part, (calls - calls0) / orders, (seconds - seconds0) * 1000 / orders))
+    for part, calls, ms in sorted(rows, key=lambda row: -row[2]):
+        print(f"    {part:<30} {calls:>6.2f} calls {ms:>7.2f} ms per paid order", flush=True)
+    together = sum(row[2] for row in rows)
+    print(f"    {'these parts together':<30} {'':>12} {together:>7.2f} ms", flush=True)
+
+
 def callgrind_total(out_dir: str) -> int:
     """The instructions in callgrind's dump(s) in ``out_dir`` (every thread)."""
     total = 0
@@ -184,6 +215,7 @@ def run(
     py_spy: str | None = None,
     poll_cpu: int = 0,
     instructions: int = 0,
+    parts: bool = False,
 ) -> None:
     url = (
         f"sqlite:///{tempfile.mkdtemp()}/checkout.db"
@@ -211,6 +243,9 @@ def run(
             "FARMGATE_WECHAT_API_BASE": sim.url,
         }
         env.pop("FARMGATE_REDIS_URL", None)
+        parts_file = Path(tempfile.mkdtemp()) / "parts.json"
+        if parts:
+            env["FARMGATE_BENCH_PARTS"] = str(parts_file)
         callgrind_dir = tempfile.mkdtemp() if instructions else ""
         if instructions:
             env["FARMGATE_DISPATCH_POLL_SECONDS"] = "10"
@@ -238,7 +273,7 @@ def run(
                 *under,
                 sys.executable,
                 "-m",
-                "uvicorn",
+                "bench._parts_server" if parts else "uvicorn",
                 "farmgate.asgi:app",
                 "--port",
                 str(port),
@@ -299,6 +334,7 @@ def run(
                     stderr=subprocess.DEVNULL,
                 )
                 time.sleep(1)
+            parts0 = parts_snapshot(proc.pid, parts_file) if parts else {}
             cpu0 = cpu_split(proc.pid)
             t0 = time.perf_counter()
             threads = [
@@ -317,6 +353,7 @@ def run(
                 (after - before) * 1000 / max(1, len(latencies))
                 for after, before in zip(cpu_split(proc.pid), cpu0, strict=True)
             )
+            parts1 = parts_snapshot(proc.pid, parts_file) if parts else {}
             if spy is not None:
                 spy.send_signal(2)
                 spy.wait(30)
@@ -332,6 +369,8 @@ def run(
                 f"{page_bytes(base):>12}{per_poll}",
                 flush=True,
             )
+            if parts:
+                print_parts(parts0, parts1, len(latencies))
         finally:
             proc.terminate()
             proc.wait(120 if instructions else 10)
@@ -359,6 +398,11 @@ def main() -> None:
         metavar="N",
         help="instead: instructions per paid order under callgrind, over N orders by one buyer",
     )
+    parser.add_argument(
+        "--parts",
+        action="store_true",
+        help="then print the server's CPU per paid order part by part (endpoints, jobs)",
+    )
     args = parser.parse_args()
     if args.instructions:
         for backend in args.backends.split(","):
@@ -370,7 +414,7 @@ def main() -> None:
         + (f"{'poll ms':>8}" if args.poll_cpu else "")
     )
     for backend in args.backends.split(","):
-        run(backend, args.orders, args.buyers, args.py_spy, args.poll_cpu)
+        run(backend, args.orders, args.buyers, args.py_spy, args.poll_cpu, parts=args.parts)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,68 @@
+"""uvicorn, with the CPU time of each part of the server's work added up: ``checkout.py --parts``.
+
+    python -m bench._parts_server farmgate.asgi:app --port 8000 ...   (uvicorn's arguments)
+
+A part is a request's thread-pool call (``Unit.run``, named by its endpoint), one job body
+run by the embedded runner (``job:<name>``) or one of its claims (``claim``). Each adds up
+the CPU time of the thread doing it (``time.thread_time``: user and system) and how many
+times it ran. On SIGUSR1 the totals so far are written, as JSON, to the file named by
+``FARMGATE_BENCH_PARTS``; the bench takes one snapshot before the orders and one after, and
+prints the difference. Bench-only: the wrapping costs two clock reads per part.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from farmgate.jobs import runner
+from farmgate.web import unit
+
+_totals: dict[str, list[float]] = {}
+_lock = threading.Lock()
+
+
+def _timed(name: Callable[..., str], call: Callable[..., Any]) -> Callable[..., Any]:
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.thread_time()
+        try:
+            return call(*args, **kwargs)
+        finally:
+            spent = time.thread_time() - start
+            with _lock:
+                total = _totals.setdefault(name(*args, **kwargs), [0, 0.0])
+                total[0] += 1
+                total[1] += spent
+
+    return timed
+
+
+def _write(*_: object) -> None:
+    path = Path(os.environ["FARMGATE_BENCH_PARTS"])
+    with _lock:
+        text = json.dumps(_totals)
+    partial = path.with_suffix(".partial")
+    partial.write_text(text)
+    partial.replace(path)
+
+
+def install() -> None:
+    unit.Unit.run = _timed(  # type: ignore[method-assign]
+        lambda _self, call, *_, **__: getattr(call, "__name__", "?"), unit.Unit.run
+    )
+    runner.run_claimed = _timed(lambda claim: f"job:{claim.job}", runner.run_claimed)
+    runner.claim_due = _timed(lambda *_: "claim", runner.claim_due)
+    signal.signal(signal.SIGUSR1, _write)
+
+
+if __name__ == "__main__":
+    install()
+    uvicorn.main()
