@@ -243,7 +243,7 @@ def run(
             "FARMGATE_WECHAT_API_BASE": sim.url,
         }
         env.pop("FARMGATE_REDIS_URL", None)
-        parts_file = Path(tempfile.mkdtemp()) / "parts.json"
+        parts_file = Path(tempfile.mkdtemp()) / "parts.json" if parts else Path()
         if parts:
             env["FARMGATE_BENCH_PARTS"] = str(parts_file)
         callgrind_dir = tempfile.mkdtemp() if instructions else ""
