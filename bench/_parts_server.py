@@ -5,9 +5,11 @@
 A part is a request's thread-pool call (``Unit.run``, named by its endpoint), one job body
 run by the embedded runner (``job:<name>``) or one of its claims (``claim``). Each adds up
 the CPU time of the thread doing it (``time.thread_time``: user and system) and how many
-times it ran. On SIGUSR1 the totals so far are written, as JSON, to the file named by
-``FARMGATE_BENCH_PARTS``; the bench takes one snapshot before the orders and one after, and
-prints the difference. Bench-only: the wrapping costs two clock reads per part.
+times it ran. It also counts the ORM's work (``orm ...``, with no CPU time): objects
+loaded by queries, built in Python and written by a flush, by class. On SIGUSR1 the totals so
+far are written, as JSON, to the file named by ``FARMGATE_BENCH_PARTS``; the bench takes one
+snapshot before the orders and one after, and prints the difference. Bench-only: the wrapping
+costs two clock reads per part, and the counting an event listener per object.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from sqlalchemy import event
+from sqlalchemy.orm import Mapper
+from sqlmodel import SQLModel
 
 from farmgate.jobs import runner
 from farmgate.web import unit
@@ -45,6 +50,31 @@ def _timed(name: Callable[..., str], call: Callable[..., Any]) -> Callable[..., 
     return timed
 
 
+def _count(name: str) -> None:
+    with _lock:
+        _totals.setdefault(name, [0, 0.0])[0] += 1
+
+
+def _count_orm() -> None:
+    """Count the ORM's objects: loaded by a query, built in Python, written by a flush
+    (``db.insert_row``'s Core INSERTs are not flushes)."""
+    event.listen(
+        SQLModel, "load", lambda obj, _: _count(f"orm loaded {type(obj).__name__}"), propagate=True
+    )
+    event.listen(
+        SQLModel,
+        "init",
+        lambda obj, *_: _count(f"orm built {type(obj).__name__}"),
+        propagate=True,
+    )
+    for kind in ("insert", "update", "delete"):
+        event.listen(
+            Mapper,
+            f"after_{kind}",
+            lambda _m, _c, obj, kind=kind: _count(f"orm flushed ({kind}) {type(obj).__name__}"),
+        )
+
+
 def _write(*_: object) -> None:
     path = Path(os.environ["FARMGATE_BENCH_PARTS"])
     with _lock:
@@ -60,6 +90,7 @@ def install() -> None:
     )
     runner.run_claimed = _timed(lambda claim: f"job:{claim.job}", runner.run_claimed)
     runner.claim_due = _timed(lambda *_: "claim", runner.claim_due)
+    _count_orm()
     signal.signal(signal.SIGUSR1, _write)
 
 

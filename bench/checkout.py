@@ -18,7 +18,8 @@ less than the CPU per order (which also counts polls, and so how long buyers wai
 
 ``--parts`` then prints where the server's CPU per order went, part by part: each endpoint's
 thread-pool call, each job's bodies and the runner's claims (``bench/_parts_server.py``); what
-is left is the event loop's thread ("loop ms") and threads' work outside those parts.
+is left is the event loop's thread ("loop ms") and threads' work outside those parts. It also
+prints the ORM's objects per order: loaded by queries, built in Python, written by flushes.
 
 ``--instructions N`` instead runs the server under valgrind's callgrind (instrumentation off
 until the orders start) and prints the instructions it executed per paid order, over N orders
@@ -187,15 +188,21 @@ def parts_snapshot(pid: int, path: Path) -> dict[str, list[float]]:
 
 
 def print_parts(before: dict[str, list[float]], after: dict[str, list[float]], orders: int) -> None:
-    rows = []
+    rows, objects = [], []
     for part, (calls, seconds) in after.items():
         calls0, seconds0 = before.get(part, [0, 0.0])
-        if calls > calls0:
+        if calls <= calls0:
+            continue
+        if part.startswith("orm "):  # counted, not timed
+            objects.append((part, (calls - calls0) / orders))
+        else:
             rows.append((part, (calls - calls0) / orders, (seconds - seconds0) * 1000 / orders))
     for part, calls, ms in sorted(rows, key=lambda row: -row[2]):
         print(f"    {part:<30} {calls:>6.2f} calls {ms:>7.2f} ms per paid order", flush=True)
     together = sum(row[2] for row in rows)
     print(f"    {'these parts together':<30} {'':>12} {together:>7.2f} ms", flush=True)
+    for part, count in sorted(objects, key=lambda row: (-row[1], row[0])):
+        print(f"    {part:<42} {count:>6.2f} per paid order", flush=True)
 
 
 def callgrind_total(out_dir: str) -> int:
