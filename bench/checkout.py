@@ -408,7 +408,7 @@ def main() -> None:
     parser.add_argument(
         "--parts",
         action="store_true",
-        help="then print the server's CPU per paid order part by part (endpoints, jobs)",
+        help="then print the server's CPU per paid order by part, and its ORM objects per order",
     )
     args = parser.parse_args()
     if args.instructions:
