@@ -6,7 +6,8 @@ A part is a request's thread-pool call (``Unit.run``, named by its endpoint), on
 run by the embedded runner (``job:<name>``) or one of its claims (``claim``). Each adds up
 the CPU time of the thread doing it (``time.thread_time``: user and system) and how many
 times it ran. It also counts the ORM's work (``orm ...``, with no CPU time): objects
-loaded by queries, built in Python and written by a flush, by class. On SIGUSR1 the totals so
+loaded by queries, built in Python and written by a flush, by class, and the SQL statements
+each part sends (``sql ...``). On SIGUSR1 the totals so
 far are written, as JSON, to the file named by ``FARMGATE_BENCH_PARTS``; the bench takes one
 snapshot before the orders and one after, and prints the difference. Bench-only: the wrapping
 costs two clock reads per part, and the counting an event listener per object.
@@ -25,6 +26,7 @@ from typing import Any
 
 import uvicorn
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapper
 from sqlmodel import SQLModel
 
@@ -35,15 +37,22 @@ _totals: dict[str, list[float]] = {}
 _lock = threading.Lock()
 
 
+_current = threading.local()
+
+
 def _timed(name: Callable[..., str], call: Callable[..., Any]) -> Callable[..., Any]:
     def timed(*args: Any, **kwargs: Any) -> Any:
+        part = name(*args, **kwargs)
+        outer = getattr(_current, "part", None)
+        _current.part = part
         start = time.thread_time()
         try:
             return call(*args, **kwargs)
         finally:
             spent = time.thread_time() - start
+            _current.part = outer
             with _lock:
-                total = _totals.setdefault(name(*args, **kwargs), [0, 0.0])
+                total = _totals.setdefault(part, [0, 0.0])
                 total[0] += 1
                 total[1] += spent
 
@@ -75,6 +84,20 @@ def _count_orm() -> None:
         )
 
 
+def _count_sql() -> None:
+    """Count the SQL statements each part sends (``sql <part>``); with
+    ``FARMGATE_BENCH_SQL`` set, also each statement's first words (``sql <part>: ...``)."""
+    texts = bool(os.environ.get("FARMGATE_BENCH_SQL"))
+
+    def executed(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        part = getattr(_current, "part", None) or "outside a part"
+        _count(f"sql {part}")
+        if texts:
+            _count(f"sql {part}: {' '.join(statement.split())[:110]}")
+
+    event.listen(Engine, "before_cursor_execute", executed)
+
+
 def _write(*_: object) -> None:
     path = Path(os.environ["FARMGATE_BENCH_PARTS"])
     with _lock:
@@ -91,6 +114,7 @@ def install() -> None:
     runner.run_claimed = _timed(lambda claim: f"job:{claim.job}", runner.run_claimed)
     runner.claim_due = _timed(lambda *_: "claim", runner.claim_due)
     _count_orm()
+    _count_sql()
     signal.signal(signal.SIGUSR1, _write)
 
 

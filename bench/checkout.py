@@ -19,7 +19,9 @@ less than the CPU per order (which also counts polls, and so how long buyers wai
 ``--parts`` then prints where the server's CPU per order went, part by part: each endpoint's
 thread-pool call, each job's bodies and the runner's claims (``bench/_parts_server.py``); what
 is left is the event loop's thread ("loop ms") and threads' work outside those parts. It also
-prints the ORM's objects per order: loaded by queries, built in Python, written by flushes.
+prints the ORM's objects per order: loaded by queries, built in Python, written by flushes,
+and the SQL statements each part sent per order (with ``FARMGATE_BENCH_SQL=1`` in the
+environment, also each statement's first words).
 
 ``--instructions N`` instead runs the server under valgrind's callgrind (instrumentation off
 until the orders start) and prints the instructions it executed per paid order, over N orders
@@ -193,7 +195,7 @@ def print_parts(before: dict[str, list[float]], after: dict[str, list[float]], o
         calls0, seconds0 = before.get(part, [0, 0.0])
         if calls <= calls0:
             continue
-        if part.startswith("orm "):  # counted, not timed
+        if part.startswith(("orm ", "sql ")):  # counted, not timed
             objects.append((part, (calls - calls0) / orders))
         else:
             rows.append((part, (calls - calls0) / orders, (seconds - seconds0) * 1000 / orders))
