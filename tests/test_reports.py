@@ -19,11 +19,14 @@ from farmgate.models import (
     Batch,
     ColdShipment,
     Fulfilment,
+    Order,
+    OrderStatus,
     OutboxJob,
     Parcel,
     ReportFact,
     Role,
 )
+from farmgate.orders import state
 from farmgate.reports import service, summary, tasks
 from farmgate.reports.service import Dashboard, Granularity, ReportFilters, Scope
 from tests.support import factories as f
@@ -422,6 +425,44 @@ def test_filters_are_checked() -> None:
 
 
 # --- the jobs that keep the facts ---------------------------------------------------------
+
+
+def _report_days(session: Session) -> list[str | None]:
+    return list(
+        session.scalars(
+            select(OutboxJob.key)
+            .where(OutboxJob.job == "reports.refresh_day")
+            .order_by(OutboxJob.key)
+        )
+    )
+
+
+def test_a_status_written_by_transition_queues_its_days(session: Session) -> None:
+    """``orders.state.transition`` writes the status with a Core UPDATE, which no flush shows:
+    the reports' listener still queues the days of purchase and of payment, and a rollback
+    forgets them."""
+    w = make_world(session)
+    order = make_order(
+        session, [(w.products["chilli"], 1, 500)], paid=None, created=at(date(2026, 9, 1), 9)
+    )
+    session.commit()
+    session.query(OutboxJob).delete()
+    session.commit()
+
+    state.transition(session, order, OrderStatus.PAID, actor_name="payment")
+    session.rollback()
+    session.commit()
+    assert _report_days(session) == []
+
+    order = session.get(Order, order.id)
+    state.transition(session, order, OrderStatus.PAID, actor_name="payment")
+    assert not session.dirty  # written already, nothing left for a flush
+    session.commit()
+    paid_day = summary.local_day(order.paid_at).isoformat()
+    assert _report_days(session) == sorted({"report-day:2026-09-01", f"report-day:{paid_day}"})
+    session.expire_all()
+    stored = session.get(Order, order.id)
+    assert (stored.status, stored.paid_at is not None) == (OrderStatus.PAID, True)
 
 
 def test_jobs_recompute_the_days_an_order_touches(session: Session) -> None:

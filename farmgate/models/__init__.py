@@ -19,6 +19,7 @@ from farmgate.models.notification import (
     NotificationStatus,
 )
 from farmgate.models.order import (
+    STATUS_WRITTEN,
     Cart,
     CartItem,
     DeliveryMethod,
@@ -85,6 +86,7 @@ __all__ = [
     "AFTER_SALES_REASONS",
     "CARRIER_NAMES",
     "CATEGORIES",
+    "STATUS_WRITTEN",
     "TOWNSHIP_CARRIER",
     "UNITS",
     "Account",

@@ -90,6 +90,12 @@ class CartItem(SQLModel, table=True):
     quantity: int
 
 
+# The session.info key under which code that writes an order's status with a Core UPDATE
+# (orders.state.transition) lists the order: listeners that follow status changes, which no
+# flush then shows, read it there (reports/tracking.py).
+STATUS_WRITTEN = "order_status_written"
+
+
 class Order(SQLModel, table=True):
     """One checkout. Money in fen; the address is copied, not referenced."""
 

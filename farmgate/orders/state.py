@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.dml import Update
 from sqlmodel import col
 
-from farmgate.db import insert_row, pk, utcnow
+from farmgate.db import insert_row, pk, table_of, utcnow
 from farmgate.errors import InvalidTransition
-from farmgate.models import Account, Order, OrderEvent, OrderStatus
+from farmgate.models import STATUS_WRITTEN, Account, Order, OrderEvent, OrderStatus
 
 OS = OrderStatus
 TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
@@ -24,6 +26,15 @@ TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
     OS.REFUNDED: set(),
 }
 CLOSED = {OS.COMPLETED, OS.CANCELLED, OS.REFUNDED}
+
+
+_ORDERS = table_of(Order)
+_UPDATES: dict[tuple[str, ...], Update] = {
+    names: update(_ORDERS)
+    .where(_ORDERS.c.id == bindparam("order_id"))
+    .values({name: bindparam(f"new_{name}") for name in names})
+    for names in (("status",), ("status", "paid_at"), ("status", "closed_at"))
+}
 
 
 def actor_label(actor: Account | None) -> str:
@@ -47,11 +58,21 @@ def transition(
             context={"from": current, "to": to, "order": order.number},
         )
     now = utcnow()
-    order.status = to
+    # One UPDATE (Core, built once) instead of a flush of the order; the loaded order takes
+    # the values as written. Listeners that follow status changes, which no flush now shows,
+    # read the order in session.info (STATUS_WRITTEN: the reports' days).
+    written: dict[str, object] = {"status": to.value}
     if to == OS.PAID:
-        order.paid_at = now
+        written["paid_at"] = now
     if to in CLOSED:
-        order.closed_at = now
+        written["closed_at"] = now
+    session.execute(
+        _UPDATES[tuple(written)],
+        {"order_id": pk(order), **{f"new_{name}": value for name, value in written.items()}},
+    )
+    for name, value in written.items():
+        set_committed_value(order, name, to if name == "status" else value)
+    session.info.setdefault(STATUS_WRITTEN, []).append(order)
     event = OrderEvent(
         order_id=pk(order),
         from_status=current,
@@ -61,8 +82,7 @@ def transition(
         note=note[:200],
         created_at=now,
     )
-    session.add(order)
-    insert_row(session, event)  # flushes the order first, as a flush of both would
+    insert_row(session, event)
     # Money events, posted to the ledger through the outbox: the payment now, the settlement
     # when a completed order's money falls due.
     if (to == OS.PAID and current == OS.PENDING_PAYMENT) or to == OS.COMPLETED:

@@ -2,6 +2,8 @@
 (``farmgate/search/tracking.py``): a listener on every session, registered by
 ``farmgate.bootstrap.install()``, sees an order change status or a refund succeed and queues
 the recomputation of the days they touch (``tasks.queue_refresh``) in the same transaction.
+A status written by a Core UPDATE, which no flush shows, is listed in ``session.info`` under
+``STATUS_WRITTEN`` by the code that wrote it (``orders.state.transition``).
 
 So no domain calls the reports: a status written by checkout, payments, logistics or a person
 at a desk is counted alike.
@@ -15,7 +17,7 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from farmgate.models import Order, Refund, RefundStatus
+from farmgate.models import STATUS_WRITTEN, Order, Refund, RefundStatus
 from farmgate.reports import tasks
 
 PENDING = "reports_pending"
@@ -44,12 +46,15 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
 def _before_commit(session: Session) -> None:
     session.flush()  # the commit's own flush comes after this hook: see its changes now
     moments = session.info.pop(PENDING, set())
+    for order in session.info.pop(STATUS_WRITTEN, []):  # statuses no flush showed
+        moments.update(m for m in (order.created_at, order.paid_at) if m is not None)
     if moments:
         tasks.queue_refresh(session, *moments)
 
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(PENDING, None)
+    session.info.pop(STATUS_WRITTEN, None)
 
 
 LISTENERS = (
