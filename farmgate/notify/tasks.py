@@ -13,10 +13,11 @@ from typing import Any, TypedDict
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from farmgate.config import settings
-from farmgate.db import utcnow
+from farmgate.db import table_of, utcnow
 from farmgate.jobs.errors import PermanentJobError, TransientJobError
 from farmgate.jobs.registry import job
 from farmgate.models import (
@@ -122,6 +123,23 @@ def send(session: Session, args: SendArgs) -> None:
         return
     with session.no_autoflush:  # this try and its outcome: one UPDATE when the job ends
         _send(session, note, order, opted_out)
+        # That UPDATE: Core, built once, not a flush of the notification.
+        outcome = {name: getattr(note, name) for name in _OUTCOME}
+        session.execute(
+            _WRITE_OUTCOME, {"note_id": note.id, **{f"new_{n}": v for n, v in outcome.items()}}
+        )
+    for name, value in outcome.items():
+        set_committed_value(note, name, value)
+
+
+# What a try changes on the notification (``_send``).
+_OUTCOME = ("attempts", "status", "error", "channel", "provider_id", "sent_at")
+_NOTES = table_of(Notification)
+_WRITE_OUTCOME = (
+    update(_NOTES)
+    .where(_NOTES.c.id == bindparam("note_id"))
+    .values({name: bindparam(f"new_{name}") for name in _OUTCOME})
+)
 
 
 def _send(session: Session, note: Notification, order: Order, opted_out: bool) -> None:
