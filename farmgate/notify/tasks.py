@@ -121,18 +121,20 @@ def send(session: Session, args: SendArgs) -> None:
     note, order, opted_out = found
     if note.status in (S.SENT, S.SKIPPED) or order is None:
         return
-    with session.no_autoflush:  # this try and its outcome: one UPDATE when the job ends
-        _send(session, note, order, opted_out)
-        # That UPDATE: Core, built once, not a flush of the notification.
-        outcome = {name: getattr(note, name) for name in _OUTCOME}
-        session.execute(
-            _WRITE_OUTCOME, {"note_id": note.id, **{f"new_{n}": v for n, v in outcome.items()}}
-        )
+    # This try and its outcome: one UPDATE (Core, built once). The notification object is
+    # not changed, so the commit has nothing to flush.
+    outcome = {name: getattr(note, name) for name in _OUTCOME}
+    outcome["attempts"] += 1
+    with session.no_autoflush:
+        outcome.update(_send(session, note, order, opted_out))
+    session.execute(
+        _WRITE_OUTCOME, {"note_id": note.id, **{f"new_{n}": v for n, v in outcome.items()}}
+    )
     for name, value in outcome.items():
         set_committed_value(note, name, value)
 
 
-# What a try changes on the notification (``_send``).
+# What a try changes on the notification (``_send``'s answer, and the attempt).
 _OUTCOME = ("attempts", "status", "error", "channel", "provider_id", "sent_at")
 _NOTES = table_of(Notification)
 _WRITE_OUTCOME = (
@@ -142,37 +144,43 @@ _WRITE_OUTCOME = (
 )
 
 
-def _send(session: Session, note: Notification, order: Order, opted_out: bool) -> None:
-    note.attempts += 1
-    session.add(note)
+def _send(session: Session, note: Notification, order: Order, opted_out: bool) -> dict[str, object]:
+    """Try to send ``note``: what the try changed on it (status, channel, error...)."""
     kind = K(note.kind)
     if kind not in service.ALWAYS_SENT and opted_out:
-        note.status, note.error = S.SKIPPED, service.OPTED_OUT
-        return
+        return {"status": S.SKIPPED, "error": service.OPTED_OUT}
     message = messages.compose(session, note, order)
     openid = openid_for(session, order) if wechat.configured() else None
     template = wechat_template(kind)
     refused_by_wechat = ""
     if openid and template:
         try:
-            note.provider_id = _by_wechat(openid, template, order, message)
-            note.channel, note.status, note.sent_at, note.error = "wechat", S.SENT, utcnow(), ""
-            return
+            provider_id = _by_wechat(openid, template, order, message)
+            return {
+                "provider_id": provider_id,
+                "channel": "wechat",
+                "status": S.SENT,
+                "sent_at": utcnow(),
+                "error": "",
+            }
         except WeChatUnavailable as exc:
             raise TransientJobError(exc.message) from exc
         except WeChatError as exc:  # unfollowed, template gone: no retry helps; try SMS
             refused_by_wechat = f"微信：{exc.message}"
     if not order.phone:  # the buyer's account was erased: no number left to text
-        note.status, note.error = S.SKIPPED, refused_by_wechat or NO_CHANNEL
-        return
+        return {"status": S.SKIPPED, "error": refused_by_wechat or NO_CHANNEL}
     try:
-        note.provider_id = _by_sms(order, message)
+        provider_id = _by_sms(order, message)
     except SmsNotConfigured:
-        note.status, note.error = S.SKIPPED, refused_by_wechat or NO_CHANNEL
-        return
+        return {"status": S.SKIPPED, "error": refused_by_wechat or NO_CHANNEL}
     except SmsUnavailable as exc:
         raise TransientJobError(str(exc)) from exc
     except SmsError as exc:
         raise PermanentJobError("; ".join(filter(None, [refused_by_wechat, str(exc)]))) from exc
-    note.channel, note.status, note.sent_at = "sms", S.SENT, utcnow()
-    note.error = refused_by_wechat
+    return {
+        "provider_id": provider_id,
+        "channel": "sms",
+        "status": S.SENT,
+        "sent_at": utcnow(),
+        "error": refused_by_wechat,
+    }
