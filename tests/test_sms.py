@@ -4,6 +4,8 @@ too soon, daily limits). Data tests on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
 from sqlalchemy.orm import Session
@@ -95,6 +97,17 @@ def test_faults_are_told_apart(
         _adapter(sms).send("13800001111", "2000001", ["1", "5"])
     assert failed.value.code == code
     assert isinstance(failed.value, SmsUnavailable) is transient
+
+
+def test_a_gateway_that_refuses_the_connection_is_unavailable_not_a_timeout(
+    sms: SmsSimulatorServer,
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(SmsUnavailable) as refused:
+        _adapter(sms, base_url=f"http://127.0.0.1:{port}").send("13800001111", "2000001", ["1"])
+    assert refused.value.code == "ConnectError"
 
 
 # --- codes and the send job, on both databases ------------------------------------------------
