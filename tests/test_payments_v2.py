@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hmac
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+import certifi
 import pytest
+import urllib3
 import xmltodict
 
+from farmgate import outbound
 from farmgate.payments import wechat_v2
 from farmgate.payments.provider import (
     AlreadyPaid,
@@ -183,6 +187,15 @@ def test_outages_and_timeouts_are_transient(v2_provider, receiver, pay_sim) -> N
     pay_sim.inject("timeout")
     with pytest.raises(PaymentUnavailable):
         v2_provider.query("whatever")
+    with socket.socket() as probe:  # a port nothing listens on: refused at once
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    s = pay_sim.state
+    gone = WeChatPayV2(
+        appid=s.appid, mch_id=s.mch_id, api_key=s.api_key, base_url=f"http://127.0.0.1:{port}"
+    )
+    with pytest.raises(PaymentUnavailable, match="ConnectionError"):
+        gone.query("whatever")
 
 
 def test_a_wrong_api_key_is_refused(pay_sim, receiver) -> None:  # type: ignore[no-untyped-def]
@@ -259,29 +272,39 @@ def test_verification_compares_in_constant_time(
         v2_provider.parse_notification({}, b"<xml><out_trade_no>X</out_trade_no></xml>")
 
 
-def test_proxy_and_ca_variables_are_read_once_when_the_client_is_made(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """requests would read them (and ~/.netrc) on every call; read at construction, a
-    deployment's proxy and CA bundle still apply, and no_proxy still exempts its hosts."""
+def test_proxy_and_ca_variables_are_read_once_when_the_pool_is_made(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """wechatpy's requests session is replaced by one urllib3 pool per process and gateway
+    (farmgate/outbound.py): a deployment's proxy and CA bundle still apply, no_proxy still
+    exempts its hosts, and the merchant's client certificate goes with the calls that use it."""
     for name in (
         *("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"),
-        *("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"),
+        *outbound.CA_BUNDLE_VARIABLES,
     ):
         monkeypatch.delenv(name, raising=False)
+    outbound.clear()
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
-    key = "k" * 32
-    real = WeChatPayV2(appid="wx1", mch_id="1", api_key=key).client._http
-    assert real.trust_env is False
-    assert real.proxies.get("https") == "http://proxy.example:3128"
-    assert real.verify == "/etc/ssl/certs/ca-certificates.crt"
+    provider = WeChatPayV2(appid="wx1", mch_id="1", api_key="k" * 32)
+    url = provider.client.API_BASE_URL + "pay/unifiedorder"
+    proxied = outbound.pool(url)
+    assert isinstance(proxied, urllib3.ProxyManager)
+    assert proxied.proxy is not None and proxied.proxy.host == "proxy.example"
+    assert proxied.connection_pool_kw["ca_certs"] == "/etc/ssl/certs/ca-certificates.crt"
+    monkeypatch.delenv("HTTPS_PROXY")
+    assert outbound.pool(url) is proxied  # read once: the pool stays as it was made
 
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", "pay.internal")
-    exempt = WeChatPayV2(
-        appid="wx1", mch_id="1", api_key=key, base_url="https://pay.internal/"
-    ).client._http
-    assert "https" not in exempt.proxies
+    assert not isinstance(outbound.pool("https://pay.internal/pay/refund"), urllib3.ProxyManager)
 
     for name in ("HTTPS_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE"):
         monkeypatch.delenv(name)
-    plain = WeChatPayV2(appid="wx1", mch_id="1", api_key=key).client._http
-    assert plain.proxies == {} and plain.verify is True
+    outbound.clear()
+    plain = outbound.pool(url)
+    assert not isinstance(plain, urllib3.ProxyManager)
+    assert plain.connection_pool_kw["ca_certs"] == certifi.where()
+    signed = outbound.pool(url, ("/run/mch/cert.pem", "/run/mch/key.pem"))
+    assert signed is not plain
+    assert signed.connection_pool_kw["cert_file"] == "/run/mch/cert.pem"
+    assert signed.connection_pool_kw["key_file"] == "/run/mch/key.pem"
+    outbound.clear()

@@ -16,20 +16,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
-from urllib.request import getproxies, proxy_bypass
 
-import certifi
-import urllib3
 from urllib3.exceptions import HTTPError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
-from farmgate.caching import PerProcess
+from farmgate import outbound
 from farmgate.sms.sender import SentSms, SmsError, SmsUnavailable
 
 ALGORITHM = "TC3-HMAC-SHA256"
@@ -123,33 +119,6 @@ def e164(phone: str) -> str:
     return phone if phone.startswith("+") else "+86" + phone
 
 
-# One connection pool per process and gateway for every sender: a client per call made an
-# SSL context (loading the CA bundle, ~10 ms of CPU) and a new connection per message. urllib3
-# (which requests is built on) rather than httpx: about 1 M fewer instructions per message
-# (bench/README.md, section 11). No retries here: the outbox retries a failed job. A proxy
-# (HTTPS_PROXY, NO_PROXY) and a CA bundle (SSL_CERT_FILE) in the environment are read once,
-# when the pool is made, as for WeChat Pay (farmgate/payments/wechat_v2.py).
-_pools: PerProcess[dict[str, urllib3.PoolManager]] = PerProcess(dict)
-
-
-def _pool(base_url: str) -> urllib3.PoolManager:
-    pools = _pools.get()
-    pool = pools.get(base_url)
-    if pool is None:
-        options: dict[str, Any] = {
-            "retries": False,
-            "ca_certs": os.environ.get("SSL_CERT_FILE") or certifi.where(),
-        }
-        scheme, host = urlsplit(base_url)[:2]
-        proxy = getproxies().get(scheme)
-        if proxy and not proxy_bypass(host.partition(":")[0]):
-            pool = urllib3.ProxyManager(proxy, **options)
-        else:
-            pool = urllib3.PoolManager(**options)
-        pools[base_url] = pool
-    return pool
-
-
 class TencentSms:
     """``SmsSender`` for Tencent Cloud SMS (or anything speaking its API, like the simulator)."""
 
@@ -192,7 +161,7 @@ class TencentSms:
             "X-TC-Region": self.region,
         }
         try:
-            response = _pool(self.base_url).request(
+            response = outbound.pool(self.base_url).request(
                 "POST", self.base_url + "/", body=payload, headers=headers, timeout=self.timeout
             )
         except NewConnectionError as exc:  # a subclass of urllib3's timeouts, but refused
