@@ -277,6 +277,45 @@ def test_embedded_mode_runs_the_same_jobs_without_redis(
     assert pending_rows() == []
 
 
+def test_embedded_runner_waits_after_a_short_batch_and_wakes_for_the_next_commit(
+    live: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch claimed short took every row due: the runner waits for the next commit's wake
+    (or its poll) instead of looking again at once, and still runs what comes next."""
+    from farmgate.workers import embedded
+
+    looks: list[float] = []
+    real_any_due = embedded.any_due
+
+    def counted() -> bool:
+        looks.append(time.monotonic())
+        return real_any_due()
+
+    monkeypatch.setattr(embedded, "any_due", counted)
+    queue = EmbeddedRunner(poll_seconds=60)  # no poll during the test: only wakes
+
+    async def until_done(count: int) -> None:
+        for _ in range(100):
+            if _statuses() == {"done": count}:
+                return
+            await asyncio.sleep(0.05)
+
+    async def scenario() -> None:
+        await queue.start()
+        try:
+            await asyncio.to_thread(_commit_jobs, "tests.bump_stock", live["sku_id"], 2)
+            await until_done(2)
+            await asyncio.sleep(0.3)  # the runner is waiting now, not looking
+            await asyncio.to_thread(_commit_jobs, "tests.bump_stock", live["sku_id"], 1)
+            await until_done(3)
+        finally:
+            await queue.stop()
+
+    asyncio.run(scenario())
+    assert _statuses() == {"done": 3} and _stock(live["sku_id"]) == 13
+    assert looks == []  # each round claimed at once (woken by a commit), none looked first
+
+
 @pytest.mark.parametrize("claim", ["named rows", "due rows"])
 def test_two_executors_claiming_at_once_never_take_the_same_row(
     live: dict[str, object], claim: str

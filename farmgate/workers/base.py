@@ -28,6 +28,11 @@ class JobQueue(ABC):
     async def tick(self) -> int:
         """Do one round of work; return how many rows were handled."""
 
+    def more_due(self) -> bool:
+        """After a round that handled rows: whether to start the next round at once (more
+        may be due) rather than wait for a wake or the poll."""
+        return True
+
     async def close(self) -> None:  # noqa: B027  (optional hook)
         """Release connections."""
 
@@ -51,6 +56,9 @@ class JobQueue(ABC):
 
     async def _run(self) -> None:
         while True:
+            # The round sees every commit made before it starts: only a wake after this
+            # (a commit during the round) makes the next one start without waiting.
+            self._wake.clear()
             try:
                 handled = await self.tick()
                 self.failures = 0
@@ -68,7 +76,6 @@ class JobQueue(ABC):
                 )
                 handled = 0
                 await asyncio.sleep(min(30.0, self.poll_seconds * 2**self.failures))
-            if handled == 0:
+            if handled == 0 or not self.more_due():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-                self._wake.clear()

@@ -45,6 +45,11 @@ class EmbeddedRunner(JobQueue):
         self._expecting = True
         super().wake()
 
+    def more_due(self) -> bool:
+        # A batch claimed short took every row due then: the next rows come with a commit's
+        # wake, or fall due by the poll. Looking again at once (``any_due``) found nothing.
+        return self._expecting
+
     async def _periodic(self) -> None:
         now = time.monotonic()
         for spec in registry.periodic_jobs().values():
@@ -69,13 +74,16 @@ class EmbeddedRunner(JobQueue):
             raise
         if not claims:
             return 0
-        self._expecting = len(claims) == BATCH  # a full batch may have left more behind
+        # A full batch may have left more behind; and a commit that queued rows while this
+        # round ran (a job body's own, say) woke it: claim at once next round, either way.
+        claimed_all = len(claims) < BATCH
         started = time.monotonic()
         for n, claim in enumerate(claims):
             if n and time.monotonic() - started > runner.CLAIM_SLACK:
                 # The rest waited past their leases' slack: give them back for the next
                 # round, which claims them afresh.
                 await asyncio.to_thread(runner.release, claims[n:])
+                claimed_all = False  # those are due still
                 break
             try:
                 await asyncio.to_thread(runner.run_claimed, claim)
@@ -83,6 +91,8 @@ class EmbeddedRunner(JobQueue):
                 # Stopping: this body runs on in its thread; the rest were never started.
                 _give_back(claims[n + 1 :])
                 raise
+        if not claimed_all:
+            self._expecting = True
         return len(claims)
 
 
