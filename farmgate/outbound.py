@@ -3,7 +3,7 @@ per process, gateway and client certificate.
 
 A client made per call built an SSL context (loading the CA bundle, about 10 ms of CPU) and a
 new connection each time; httpx and requests, over the same pooled connection, cost about
-1 M more instructions per call than urllib3, which requests is built on (bench/README.md,
+1.2 M more instructions per call than urllib3, which requests is built on (bench/README.md,
 section 11). Pools never retry: the outbox retries a failed job, and a payment call is retried
 by its caller with the same key.
 
