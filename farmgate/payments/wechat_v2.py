@@ -96,7 +96,6 @@ class _Transport:
         timeout: float | None = None,
         cert: tuple[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
-        **_: Any,
     ) -> _Answer:
         try:
             answer = outbound.pool(url, cert).request(
