@@ -13,11 +13,10 @@ from typing import Any, TypedDict
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from farmgate.config import settings
-from farmgate.db import table_of, utcnow
+from farmgate.db import update_row, utcnow
 from farmgate.jobs.errors import PermanentJobError, TransientJobError
 from farmgate.jobs.registry import job
 from farmgate.models import (
@@ -121,27 +120,11 @@ def send(session: Session, args: SendArgs) -> None:
     note, order, opted_out = found
     if note.status in (S.SENT, S.SKIPPED) or order is None:
         return
-    # This try and its outcome: one UPDATE (Core, built once). The notification object is
-    # not changed, so the commit has nothing to flush.
-    outcome = {name: getattr(note, name) for name in _OUTCOME}
-    outcome["attempts"] += 1
+    # This try and its outcome: one Core UPDATE. The notification object is not changed
+    # before it, so the commit has nothing to flush.
     with session.no_autoflush:
-        outcome.update(_send(session, note, order, opted_out))
-    session.execute(
-        _WRITE_OUTCOME, {"note_id": note.id, **{f"new_{n}": v for n, v in outcome.items()}}
-    )
-    for name, value in outcome.items():
-        set_committed_value(note, name, value)
-
-
-# What a try changes on the notification (``_send``'s answer, and the attempt).
-_OUTCOME = ("attempts", "status", "error", "channel", "provider_id", "sent_at")
-_NOTES = table_of(Notification)
-_WRITE_OUTCOME = (
-    update(_NOTES)
-    .where(_NOTES.c.id == bindparam("note_id"))
-    .values({name: bindparam(f"new_{name}") for name in _OUTCOME})
-)
+        outcome = {"attempts": note.attempts + 1, **_send(session, note, order, opted_out)}
+    update_row(session, note, outcome)
 
 
 def _send(session: Session, note: Notification, order: Order, opted_out: bool) -> dict[str, object]:

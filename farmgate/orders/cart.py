@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from farmgate.catalog.sellable import is_on_sale, sku_on_sale
-from farmgate.db import insert_row, pk, table_of, utcnow
+from farmgate.db import insert_row, pk, update_row, utcnow
 from farmgate.errors import NotFound, ValidationFailed
 from farmgate.models import (
     Account,
@@ -178,7 +177,7 @@ def set_quantity(
             code="insufficient_stock",
             fields={"quantity": f"最多{sku.stock}"},
         )
-    # Written by Core statements (built once), not by a flush: no unit of work per line.
+    # Written by Core statements, not by a flush: no unit of work per line.
     if item is None:
         if len(lines) >= MAX_LINES:
             raise ValidationFailed(f"购物车最多放{MAX_LINES}种商品")
@@ -188,29 +187,9 @@ def set_quantity(
         at = next((n for n, (*_, c) in enumerate(lines) if pk(c) > pk(coop)), len(lines))
         lines.insert(at, (item, sku, product, coop))
     else:
-        session.execute(_SET_QUANTITY, {"item_id": pk(item), "new_quantity": total})
-        set_committed_value(item, "quantity", total)
-    _touch(session, cart)
+        update_row(session, item, {"quantity": total})
+    update_row(session, cart, {"updated_at": utcnow()})
     return lines
-
-
-_CART_TOUCHED = (
-    update(table_of(Cart))
-    .where(table_of(Cart).c.id == bindparam("cart_id"))
-    .values(updated_at=bindparam("new_updated_at"))
-)
-_SET_QUANTITY = (
-    update(table_of(CartItem))
-    .where(table_of(CartItem).c.id == bindparam("item_id"))
-    .values(quantity=bindparam("new_quantity"))
-)
-
-
-def _touch(session: Session, cart: Cart) -> None:
-    """The cart changed now: one UPDATE of its time, and the loaded cart says the same."""
-    now = utcnow()
-    session.execute(_CART_TOUCHED, {"cart_id": pk(cart), "new_updated_at": now})
-    set_committed_value(cart, "updated_at", now)
 
 
 def view(session: Session, cart: Cart | None, lines: list[Line] | None = None) -> CartView:

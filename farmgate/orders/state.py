@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.sql.dml import Update
 from sqlmodel import col
 
-from farmgate.db import insert_row, pk, table_of, utcnow
+from farmgate.db import insert_row, pk, update_row, utcnow
 from farmgate.errors import InvalidTransition
 from farmgate.models import STATUS_WRITTEN, Account, Order, OrderEvent, OrderStatus
 
@@ -26,15 +24,6 @@ TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
     OS.REFUNDED: set(),
 }
 CLOSED = {OS.COMPLETED, OS.CANCELLED, OS.REFUNDED}
-
-
-_ORDERS = table_of(Order)
-_UPDATES: dict[tuple[str, ...], Update] = {
-    names: update(_ORDERS)
-    .where(_ORDERS.c.id == bindparam("order_id"))
-    .values({name: bindparam(f"new_{name}") for name in names})
-    for names in (("status",), ("status", "paid_at"), ("status", "closed_at"))
-}
 
 
 def actor_label(actor: Account | None) -> str:
@@ -58,20 +47,14 @@ def transition(
             context={"from": current, "to": to, "order": order.number},
         )
     now = utcnow()
-    # One UPDATE (Core, built once) instead of a flush of the order; the loaded order takes
-    # the values as written. Listeners that follow status changes, which no flush now shows,
-    # read the order in session.info (STATUS_WRITTEN: the reports' days).
-    written: dict[str, object] = {"status": to.value}
+    # One Core UPDATE instead of a flush of the order. Listeners that follow status changes,
+    # which no flush now shows, read the order in session.info (STATUS_WRITTEN: the reports).
+    written: dict[str, object] = {"status": to}
     if to == OS.PAID:
         written["paid_at"] = now
     if to in CLOSED:
         written["closed_at"] = now
-    session.execute(
-        _UPDATES[tuple(written)],
-        {"order_id": pk(order), **{f"new_{name}": value for name, value in written.items()}},
-    )
-    for name, value in written.items():
-        set_committed_value(order, name, to if name == "status" else value)
+    update_row(session, order, written)
     session.info.setdefault(STATUS_WRITTEN, []).append(order)
     event = OrderEvent(
         order_id=pk(order),

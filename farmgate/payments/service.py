@@ -7,15 +7,14 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import bindparam, exists, func, literal, select, update
+from sqlalchemy import bindparam, exists, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from farmgate import callbacks
 from farmgate.config import settings
-from farmgate.db import insert_row, pk, table_of, utcnow
+from farmgate.db import insert_row, pk, table_of, update_row, utcnow
 from farmgate.errors import Conflict, InvalidTransition, ValidationFailed
 from farmgate.models import (
     Account,
@@ -434,33 +433,6 @@ _INTENT_AND_ORDER = (
 )
 
 
-_INTENTS = table_of(PaymentIntent)
-_INTENT_PAID = (
-    update(_INTENTS)
-    .where(_INTENTS.c.id == bindparam("intent_id"))
-    .values(
-        status=IntentStatus.PAID.value,
-        transaction_id=bindparam("new_transaction_id"),
-        paid_at=bindparam("new_paid_at"),
-    )
-)
-
-
-def _mark_intent_paid(session: Session, intent: PaymentIntent, transaction_id: str) -> None:
-    """One UPDATE (Core, built once), not a flush; the loaded intent takes the values."""
-    now = utcnow()
-    session.execute(
-        _INTENT_PAID,
-        {"intent_id": pk(intent), "new_transaction_id": transaction_id, "new_paid_at": now},
-    )
-    for name, value in (
-        ("status", IntentStatus.PAID),
-        ("transaction_id", transaction_id),
-        ("paid_at", now),
-    ):
-        set_committed_value(intent, name, value)
-
-
 def _settle(session: Session, provider: str, note: _Reported) -> tuple[str, str]:
     """Apply what ``provider`` reported about a trade; its outcome and why (for the row).
 
@@ -487,7 +459,11 @@ def _settle(session: Session, provider: str, note: _Reported) -> tuple[str, str]
         )
     if intent.status == IntentStatus.PAID:
         return "duplicate", "intent already paid"
-    _mark_intent_paid(session, intent, note.transaction_id)
+    update_row(  # one Core UPDATE, not a flush
+        session,
+        intent,
+        {"status": IntentStatus.PAID, "transaction_id": note.transaction_id, "paid_at": utcnow()},
+    )
     if (
         order.status == OrderStatus.PAID
         and presale
