@@ -16,12 +16,15 @@ the process starts.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
 
 import certifi
 import urllib3
+from urllib3.exceptions import HTTPError, NewConnectionError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from farmgate.caching import PerProcess
 
@@ -41,6 +44,35 @@ def pool(url: str, cert: tuple[str, str] | None = None) -> urllib3.PoolManager:
     if found is None:
         found = pools[key] = _make(scheme, host, cert)
     return found
+
+
+class Unreachable(Exception):
+    """No answer came: the connection was refused, reset or its TLS failed, or it timed out
+    (``timed_out``). Every case is worth trying again later."""
+
+    def __init__(self, message: str, *, timed_out: bool) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    cert: tuple[str, str] | None = None,
+) -> urllib3.BaseHTTPResponse:
+    """One call through ``url``'s pool, its answer read whole; Unreachable if none came."""
+    try:
+        return pool(url, cert).request(method, url, body=body, headers=headers, timeout=timeout)
+    except NewConnectionError as exc:  # a subclass of urllib3's timeouts, but refused
+        raise Unreachable(str(exc), timed_out=False) from exc
+    except Urllib3Timeout as exc:
+        raise Unreachable(str(exc), timed_out=True) from exc
+    except HTTPError as exc:  # reset, closed mid-answer, TLS...
+        raise Unreachable(str(exc), timed_out=False) from exc
 
 
 def _make(scheme: str, host: str, cert: tuple[str, str] | None) -> urllib3.PoolManager:

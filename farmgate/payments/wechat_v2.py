@@ -19,8 +19,6 @@ from zoneinfo import ZoneInfo
 
 import requests
 import xmltodict
-from urllib3.exceptions import HTTPError, NewConnectionError
-from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from wechatpy.exceptions import WeChatPayException
 from wechatpy.pay import WeChatPay
 from wechatpy.pay.utils import dict_to_xml
@@ -98,15 +96,12 @@ class _Transport:
         headers: Mapping[str, str] | None = None,
     ) -> _Answer:
         try:
-            answer = outbound.pool(url, cert).request(
-                method.upper(), url, body=data, headers=headers, timeout=timeout
+            answer = outbound.request(
+                method.upper(), url, body=data, headers=headers, timeout=timeout, cert=cert
             )
-        except NewConnectionError as exc:  # a subclass of urllib3's timeouts, but refused
-            raise requests.ConnectionError(str(exc)) from exc
-        except Urllib3Timeout as exc:
-            raise requests.Timeout(str(exc)) from exc
-        except HTTPError as exc:  # reset, closed mid-answer, TLS...
-            raise requests.ConnectionError(str(exc)) from exc
+        except outbound.Unreachable as exc:
+            failure = requests.Timeout if exc.timed_out else requests.ConnectionError
+            raise failure(str(exc)) from exc
         return _Answer(answer.status, answer.data)
 
     def post(self, url: str, **kwargs: Any) -> _Answer:

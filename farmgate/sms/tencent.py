@@ -22,9 +22,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from urllib3.exceptions import HTTPError, NewConnectionError
-from urllib3.exceptions import TimeoutError as Urllib3Timeout
-
 from farmgate import outbound
 from farmgate.sms.sender import SentSms, SmsError, SmsUnavailable
 
@@ -161,14 +158,12 @@ class TencentSms:
             "X-TC-Region": self.region,
         }
         try:
-            response = outbound.pool(self.base_url).request(
+            response = outbound.request(
                 "POST", self.base_url + "/", body=payload, headers=headers, timeout=self.timeout
             )
-        except NewConnectionError as exc:  # a subclass of urllib3's timeouts, but refused
-            raise SmsUnavailable(f"无法连接短信网关：{exc}", "ConnectError") from exc
-        except Urllib3Timeout as exc:
-            raise SmsUnavailable(f"短信网关超时：{exc}", "Timeout") from exc
-        except HTTPError as exc:  # reset, closed mid-answer, TLS...
+        except outbound.Unreachable as exc:
+            if exc.timed_out:
+                raise SmsUnavailable(f"短信网关超时：{exc}", "Timeout") from exc
             raise SmsUnavailable(f"无法连接短信网关：{exc}", "ConnectError") from exc
         if response.status >= 500:
             raise SmsUnavailable(f"短信网关 HTTP {response.status}", "HttpError")
