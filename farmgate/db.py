@@ -238,7 +238,10 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     # when the server did go away, the first statement that fails on a dead connection makes
     # SQLAlchemy invalidate the whole pool: one request fails instead of each paying a ping.
     kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
-    return create_engine(url, **kwargs)
+    from farmgate.pgcursor import LazyDescribingCursor  # psycopg: PostgreSQL only
+
+    connect_args = {"cursor_factory": LazyDescribingCursor, **kwargs.pop("connect_args", {})}
+    return create_engine(url, connect_args=connect_args, **kwargs)
 
 
 _engine: Engine | None = None
