@@ -245,3 +245,24 @@ def test_a_batch_is_claimed_together_and_each_claim_is_one_try(session: Session,
     assert row.status == OutboxStatus.RUNNING and row.attempts == 2
     assert runner.run_claimed(second[0]).outcome == runner.Outcome.DONE
     assert f.stock_of(session, sku.id) == 12
+
+
+@pytest.mark.parametrize("dialect_name", ["postgresql", "sqlite"])
+def test_the_claims_name_lists_are_compiled_once_not_per_execution(dialect_name: str) -> None:
+    """The statuses and job names a claim looks for are written into its SQL: an expanding
+    (bound) list would be rendered again at every execution."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = {"postgresql": postgresql.dialect(), "sqlite": sqlite.dialect()}[dialect_name]
+    statement, _ = runner._claim_due_statement()
+    for built in (runner.DUE, statement):
+        compiled = built.compile(dialect=dialect)
+        sql = str(compiled)
+        assert "POSTCOMPILE" not in sql and not compiled.literal_execute_params
+        assert "IN ('pending', 'dispatched', 'retrying')" in sql
+    assert "'tests.bump_stock'" in str(statement.compile(dialect=dialect))
+
+
+def test_only_plain_names_are_written_into_the_sql() -> None:
+    with pytest.raises(ValueError, match="not a plain name"):
+        runner._listed(runner.T.c.job, ["ok.name", "x') OR ('1'='1"])
