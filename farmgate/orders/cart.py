@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from farmgate.catalog.sellable import is_on_sale, sku_on_sale
-from farmgate.db import insert_row, pk, update_row, utcnow
+from farmgate.db import insert_row, new_row, pk, update_row, utcnow
 from farmgate.errors import NotFound, ValidationFailed
 from farmgate.models import (
     Account,
@@ -181,7 +181,7 @@ def set_quantity(
     if item is None:
         if len(lines) >= MAX_LINES:
             raise ValidationFailed(f"购物车最多放{MAX_LINES}种商品")
-        item = CartItem(cart_id=pk(cart), sku_id=sku_id, quantity=total)
+        item = new_row(CartItem, cart_id=pk(cart), sku_id=sku_id, quantity=total)
         insert_row(session, item)
         # Last of its cooperative's lines: its id is the cart's highest (_VIEW's order).
         at = next((n for n, (*_, c) in enumerate(lines) if pk(c) > pk(coop)), len(lines))

@@ -23,7 +23,7 @@ from sqlmodel import col
 
 from farmgate.catalog.sellable import is_on_sale
 from farmgate.config import settings
-from farmgate.db import insert_row, insert_rows, pk, table_of, utcnow
+from farmgate.db import insert_row, insert_rows, new_row, pk, table_of, utcnow
 from farmgate.errors import Conflict, ValidationFailed
 from farmgate.models import (
     Account,
@@ -259,7 +259,8 @@ def place(
         )
     items_fen = sum(sku.price_fen * item.quantity for item, sku, _, _ in rows)
     now = utcnow()
-    order = Order(
+    order = new_row(
+        Order,
         number=_order_number(),
         account_id=actor.id if actor else None,
         **data.model_dump(),
@@ -273,7 +274,8 @@ def place(
     coop_names = {pk(coop): coop.name for _, _, _, coop in rows}
     placed: list[tuple[Fulfilment, str, list[OrderLine]]] = []
     for coop_id, lines in sorted(by_coop.items()):
-        fulfilment = Fulfilment(
+        fulfilment = new_row(
+            Fulfilment,
             order_id=pk(order),
             cooperative_id=coop_id,
             items_fen=sum(sku.price_fen * item.quantity for item, sku, _ in lines),
@@ -286,7 +288,8 @@ def place(
         ]
         insert_rows(session, made)
         placed.append((fulfilment, coop_names[coop_id], made))
-    event = OrderEvent(
+    event = new_row(
+        OrderEvent,
         order_id=pk(order),
         to_status=OrderStatus.PENDING_PAYMENT,
         actor_account_id=actor.id if actor else None,
@@ -313,7 +316,8 @@ def order_line(
     order: Order, fulfilment: Fulfilment, sku: Sku, product: Product, quantity: int
 ) -> OrderLine:
     """A line of ``quantity`` of a SKU, with its name and price as they are now."""
-    return OrderLine(
+    return new_row(
+        OrderLine,
         order_id=pk(order),
         fulfilment_id=pk(fulfilment),
         sku_id=pk(sku),

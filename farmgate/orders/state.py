@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from farmgate.db import insert_row, pk, update_row, utcnow
+from farmgate.db import insert_row, new_row, pk, update_row, utcnow
 from farmgate.errors import InvalidTransition
 from farmgate.models import STATUS_WRITTEN, Account, Order, OrderEvent, OrderStatus
 
@@ -56,7 +56,8 @@ def transition(
         written["closed_at"] = now
     update_row(session, order, written)
     session.info.setdefault(STATUS_WRITTEN, []).append(order)
-    event = OrderEvent(
+    event = new_row(
+        OrderEvent,
         order_id=pk(order),
         from_status=current,
         to_status=to,

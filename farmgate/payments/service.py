@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from farmgate import callbacks
 from farmgate.config import settings
-from farmgate.db import insert_row, pk, table_of, update_row, utcnow
+from farmgate.db import insert_row, new_row, pk, table_of, update_row, utcnow
 from farmgate.errors import Conflict, InvalidTransition, ValidationFailed
 from farmgate.models import (
     Account,
@@ -135,7 +135,8 @@ def create_intent(
     name = "cash" if channel == "cash" else providers.wechat_name()
     provider = providers.provider(name)
     if intent is None:
-        intent = PaymentIntent(
+        intent = new_row(
+            PaymentIntent,
             order_id=pk(order),
             provider=name,
             channel=channel,
