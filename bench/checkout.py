@@ -30,6 +30,12 @@ the same code gives the same count to about 0.1 %, whatever else the machine is 
 milliseconds on this machine moved by 10-30 % from one run to the next. The job runner's
 idle poll is set to 10 s in this mode, so the count does not depend on how long the slow run
 took (a commit that queues a job due now still wakes it at once).
+
+``--calls N`` instead counts every Python and C call the server makes per paid order, over N
+orders by one buyer, the jobs included: by part (as ``--parts``, the event loop's thread as
+"loop") and the 30 functions called most (``bench/_parts_server.py`` with
+``FARMGATE_BENCH_CALLS``). The counts repeat exactly from run to run; a function called
+hundreds of times per order for nothing stands out, where a sampling profile spreads it thin.
 """
 
 from __future__ import annotations
@@ -207,6 +213,23 @@ def print_parts(before: dict[str, list[float]], after: dict[str, list[float]], o
         print(f"    {part:<42} {count:>6.2f} per paid order", flush=True)
 
 
+def print_calls(
+    backend: str, before: dict[str, list[float]], after: dict[str, list[float]], orders: int
+) -> None:
+    """``--calls``: the calls per paid order, by part and by function (the 30 most made)."""
+    per = {
+        name: (count - before.get(name, [0, 0.0])[0]) / orders
+        for name, (count, _) in after.items()
+        if name.startswith(("calls ", "call ")) and count > before.get(name, [0, 0.0])[0]
+    }
+    total = sum(n for name, n in per.items() if name.startswith("calls "))
+    print(f"{backend:<12} {orders:>7} orders, one buyer: {total:,.0f} calls per paid order")
+    for prefix, limit in (("calls ", None), ("call ", 30)):
+        rows = sorted(((n, name) for name, n in per.items() if name.startswith(prefix)))[::-1]
+        for n, name in rows[:limit]:
+            print(f"    {n:>9,.1f}  {name.removeprefix(prefix)}", flush=True)
+
+
 def callgrind_total(out_dir: str) -> int:
     """The instructions in callgrind's dump(s) in ``out_dir`` (every thread)."""
     total = 0
@@ -225,7 +248,9 @@ def run(
     poll_cpu: int = 0,
     instructions: int = 0,
     parts: bool = False,
+    calls: int = 0,
 ) -> None:
+    parts = parts or bool(calls)
     url = (
         f"sqlite:///{tempfile.mkdtemp()}/checkout.db"
         if backend == "sqlite"
@@ -255,6 +280,8 @@ def run(
         parts_file = Path(tempfile.mkdtemp()) / "parts.json" if parts else Path()
         if parts:
             env["FARMGATE_BENCH_PARTS"] = str(parts_file)
+        if calls:
+            env["FARMGATE_BENCH_CALLS"] = "1"
         callgrind_dir = tempfile.mkdtemp() if instructions else ""
         if instructions:
             env["FARMGATE_DISPATCH_POLL_SECONDS"] = "10"
@@ -330,6 +357,14 @@ def run(
                     f"{count / instructions / 1e6:.2f} M instructions per paid order",
                     flush=True,
                 )
+                return
+            if calls:
+                buyer(base, tokens[0], 5, 1, [], lock, sim, [])  # warm: first calls, caches
+                wait_for_jobs(url, timeout=600)
+                counted0 = parts_snapshot(proc.pid, parts_file)
+                buyer(base, tokens[0], calls, 1, latencies, lock, sim, polls)
+                wait_for_jobs(url, timeout=600)
+                print_calls(backend, counted0, parts_snapshot(proc.pid, parts_file), calls)
                 return
             per_buyer = orders // buyers
             spy = None
@@ -408,14 +443,21 @@ def main() -> None:
         help="instead: instructions per paid order under callgrind, over N orders by one buyer",
     )
     parser.add_argument(
+        "--calls",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: Python and C calls per paid order, by part and by function, over N orders",
+    )
+    parser.add_argument(
         "--parts",
         action="store_true",
         help="then print the server's CPU per paid order by part, and its ORM objects per order",
     )
     args = parser.parse_args()
-    if args.instructions:
+    if args.instructions or args.calls:
         for backend in args.backends.split(","):
-            run(backend, 0, 1, instructions=args.instructions)
+            run(backend, 0, 1, instructions=args.instructions, calls=args.calls)
         return
     print(
         f"{'backend':<12} {'orders':>7} {'orders/s':>9} {'p50 s':>8} {'p99 s':>8} "
