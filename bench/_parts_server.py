@@ -74,7 +74,8 @@ def _count(name: str) -> None:
 
 def _count_orm() -> None:
     """Count the ORM's objects: loaded by a query, built in Python, written by a flush
-    (``db.insert_row``'s Core INSERTs are not flushes)."""
+    (``db.insert_row``'s Core INSERTs are not flushes). Rows made by ``db.new_row`` are made
+    as loaded ones are, without the constructor's "init" event: they are not counted."""
     event.listen(
         SQLModel, "load", lambda obj, _: _count(f"orm loaded {type(obj).__name__}"), propagate=True
     )

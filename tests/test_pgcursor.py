@@ -18,7 +18,7 @@ PG_ADMIN_URL = os.environ.get(
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[Engine]:
+def pg_admin_engine() -> Iterator[Engine]:
     """The app's engine on the server's own database (no schema needed): PostgreSQL only."""
     engine = db.make_engine(PG_ADMIN_URL, pool_size=1)
     try:
@@ -38,8 +38,8 @@ def _raw(engine: Engine) -> psycopg.Connection:  # type: ignore[type-arg]
     )
 
 
-def test_the_description_is_psycopgs_once_looked_at(engine: Engine) -> None:
-    with _raw(engine) as conn, conn.cursor() as cur:
+def test_the_description_is_psycopgs_once_looked_at(pg_admin_engine: Engine) -> None:
+    with _raw(pg_admin_engine) as conn, conn.cursor() as cur:
         cur.execute("SELECT 1 AS one, 'x'::text AS name, now() AS at")
         lazy = cur.description
         assert isinstance(lazy, LazyDescription)
@@ -50,8 +50,8 @@ def test_the_description_is_psycopgs_once_looked_at(engine: Engine) -> None:
         assert lazy[0].type_code == eager[0].type_code
 
 
-def test_it_describes_its_own_result_after_the_cursor_moved_on(engine: Engine) -> None:
-    with _raw(engine) as conn, conn.cursor() as cur:
+def test_it_describes_its_own_result_after_the_cursor_moved_on(pg_admin_engine: Engine) -> None:
+    with _raw(pg_admin_engine) as conn, conn.cursor() as cur:
         cur.execute("SELECT 1 AS first_result")
         lazy = cur.description
         assert lazy is not None
@@ -59,8 +59,8 @@ def test_it_describes_its_own_result_after_the_cursor_moved_on(engine: Engine) -
         assert [c.name for c in lazy] == ["first_result"]
 
 
-def test_no_rows_no_description_and_an_empty_select_is_empty(engine: Engine) -> None:
-    with _raw(engine) as conn, conn.cursor() as cur:
+def test_no_rows_no_description_and_an_empty_select_is_empty(pg_admin_engine: Engine) -> None:
+    with _raw(pg_admin_engine) as conn, conn.cursor() as cur:
         cur.execute("CREATE TEMPORARY TABLE t (a int)")
         assert cur.description is None
         cur.execute("INSERT INTO t VALUES (1)")
@@ -70,12 +70,12 @@ def test_no_rows_no_description_and_an_empty_select_is_empty(engine: Engine) -> 
         assert not cur.description
 
 
-def test_sqlalchemy_reads_rows_and_names_through_it(engine: Engine) -> None:
+def test_sqlalchemy_reads_rows_and_names_through_it(pg_admin_engine: Engine) -> None:
     """The app's engine uses these cursors: a cached statement (only None-ness of the
     description asked) and a textual one (its names read from the description) both work."""
     types = table("pg_type", column("oid"), column("typname"))
     by_name = select(types.c.oid).where(types.c.typname == bindparam("name"))
-    with engine.connect() as conn:
+    with pg_admin_engine.connect() as conn:
         assert isinstance(conn.connection.dbapi_connection.cursor(), LazyDescribingCursor)  # type: ignore[union-attr]
         for _ in range(3):  # the second run on uses the cached result metadata
             assert conn.execute(by_name, {"name": "int4"}).scalar_one() == 23
