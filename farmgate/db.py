@@ -21,6 +21,7 @@ from sqlalchemy import (
     insert,
     update,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.dml import Insert, Update
@@ -299,6 +300,36 @@ def session_factory() -> sessionmaker[Session]:
         get_engine()
     assert _session_factory is not None
     return _session_factory
+
+
+@contextmanager
+def without_transaction(session: Session) -> Iterator[None]:
+    """Run the session's statements in autocommit on PostgreSQL: no BEGIN and COMMIT round
+    trips (each a GIL hand-off and a wake-up under load). For a unit that only reads (under
+    READ COMMITTED, farmgate's level, every statement of a transaction takes its own snapshot
+    anyway, so reading this way shows nothing a transaction would not), or that writes with
+    one statement, which is then a transaction of its own. The pooled connection is put back
+    as it was before it returns to the pool. Other databases: unchanged."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    import psycopg  # PostgreSQL only
+
+    connection = session.connection()
+    driver: psycopg.Connection[Any] = connection.connection.driver_connection  # type: ignore[assignment]
+    if driver.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        yield  # bound to a connection already in a transaction (the tests' sessions)
+        return
+    driver.autocommit = True
+    try:
+        yield
+    finally:
+        if not driver.closed:  # closed: SQLAlchemy dropped it on a lost connection already
+            try:
+                driver.autocommit = False
+            except psycopg.Error as exc:  # broken: never hand it to the next request
+                connection.invalidate()
+                raise OperationalError("resetting autocommit", None, exc) from exc
 
 
 @contextmanager

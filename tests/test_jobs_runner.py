@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from farmgate.db import utcnow
@@ -266,3 +267,32 @@ def test_the_claims_name_lists_are_compiled_once_not_per_execution(dialect_name:
 def test_only_plain_names_are_written_into_the_sql() -> None:
     with pytest.raises(ValueError, match="not a plain name"):
         runner._listed(runner.T.c.job, ["ok.name", "x') OR ('1'='1"])
+
+
+def test_the_claims_run_without_begin_and_commit_on_postgresql(committed_db: Engine) -> None:
+    """A claim is one UPDATE, whole on its own: on PostgreSQL it runs in autocommit (no BEGIN
+    and COMMIT round trips), is still committed, and the connection goes back to the pool as
+    it was. SQLite: as any unit of work."""
+    with Session(committed_db) as s:
+        ids = [outbox.enqueue(s, "tests.bump_stock", {"sku_id": 1}) for _ in range(2)]
+        s.commit()
+    seen: list[object] = []
+
+    def record(conn, _cursor, statement, *_):  # type: ignore[no-untyped-def]
+        if statement.lstrip().startswith(("UPDATE outbox", "WITH due")):
+            seen.append(getattr(conn.connection.driver_connection, "autocommit", None))
+
+    event.listen(committed_db, "before_cursor_execute", record)
+    try:
+        assert [c.outbox_id for c in runner.claim_due(1)] == ids[:1]  # the embedded runner's
+        assert runner._claim(ids[1]) is not None  # a worker's claim of one row
+    finally:
+        event.remove(committed_db, "before_cursor_execute", record)
+    postgres = committed_db.dialect.name == "postgresql"
+    assert seen == [True, True] if postgres else [None, None]
+    with Session(committed_db) as s:  # committed: another connection sees both claims
+        rows = [s.get(OutboxJob, i) for i in ids]
+        assert [(r.status, r.attempts) for r in rows if r] == [(OutboxStatus.RUNNING, 1)] * 2
+    if postgres:  # the pool's connections are back to transactions
+        with committed_db.connect() as conn:
+            assert conn.connection.driver_connection.autocommit is False  # type: ignore[union-attr]

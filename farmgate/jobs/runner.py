@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 from sqlmodel import col
 
-from farmgate.db import AwareDateTime, session_scope, table_of, utcnow
+from farmgate.db import AwareDateTime, session_scope, table_of, utcnow, without_transaction
 from farmgate.jobs import registry
 from farmgate.jobs.errors import PermanentJobError, TransientJobError
 from farmgate.models import DeadJob, OutboxJob, OutboxStatus
@@ -172,7 +172,9 @@ def _claim(outbox_id: int, job: str | None = None) -> tuple[str, dict[str, Any],
     ``job`` is the row's job name when the caller read it already (it never changes), which
     saves reading it again for the lease."""
     now = utcnow()
-    with session_scope() as session:
+    # Each statement is whole on its own (the claim is one conditional UPDATE): no BEGIN and
+    # COMMIT round trips around them on PostgreSQL.
+    with session_scope() as session, without_transaction(session):
         if job is None:
             job = session.execute(_JOB_OF, {"outbox_id": outbox_id}).scalar()
         found = session.execute(
@@ -311,7 +313,8 @@ def claim_due(limit: int) -> list[Claim]:
         "lease_other": now + timedelta(seconds=_lease_seconds(None)),
         **{f"lease_{n}": now + timedelta(seconds=s) for n, s in enumerate(leases)},
     }
-    with session_scope() as session:
+    # One statement, a transaction of its own: no BEGIN and COMMIT round trips on PostgreSQL.
+    with session_scope() as session, without_transaction(session):
         claims = [Claim(*row) for row in session.execute(statement, params)]
     return sorted(claims, key=lambda c: c.outbox_id)
 

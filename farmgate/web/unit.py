@@ -24,10 +24,10 @@ back a :class:`Deferred`, which the request's next phase reads first, in its own
 call, before it runs anything else (see :func:`defer`).
 
 Dependencies only read (they resolve the caller): on PostgreSQL their statements run without
-a transaction around them (see :func:`_statements_alone`), and a flush in them raises. On
-SQLite, writing endpoints also pass one in-process gate, so writers queue in order instead of
-spinning in SQLite's busy handler; a writer that cannot get in within ``BUSY_TIMEOUT_SECONDS``
-gets a clean 503 with Retry-After.
+a transaction around them (see :func:`farmgate.db.without_transaction`), and a flush in them
+raises. On SQLite, writing endpoints also pass one in-process gate, so writers queue in order
+instead of spinning in SQLite's busy handler; a writer that cannot get in within
+``BUSY_TIMEOUT_SECONDS`` gets a clean 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -42,18 +42,15 @@ from contextvars import ContextVar
 from typing import Any
 
 import anyio.to_thread
-import psycopg
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, request_response
-from psycopg import pq
 from sqlalchemy import event
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from farmgate.config import settings
-from farmgate.db import BUSY_TIMEOUT_SECONDS, begin_mode, session_factory
+from farmgate.db import BUSY_TIMEOUT_SECONDS, begin_mode, session_factory, without_transaction
 from farmgate.errors import FarmgateError
 
 _with_body_limit: Callable[..., Any] | None
@@ -175,7 +172,7 @@ class Unit:
     def _alone(self, run: Callable[[], Any]) -> Any:
         self.alone_now = True
         try:
-            with _statements_alone(self.session):  # put back before commit, close
+            with without_transaction(self.session):  # put back before commit, close
                 return run()
         finally:
             self.alone_now = False
@@ -233,33 +230,6 @@ def then(value: Any, check: Callable[[Any], Any]) -> Any:
         source = value
         return Deferred(source.unit, lambda session: check(source.settle(session)))
     return check(value)
-
-
-@contextmanager
-def _statements_alone(session: Session) -> Iterator[None]:
-    """Run the unit's statements in autocommit on PostgreSQL: no BEGIN and COMMIT round trips
-    (each a GIL hand-off and a wake-up under load) for a unit that only reads. Under READ
-    COMMITTED, farmgate's level, every statement of a transaction takes its own snapshot
-    anyway, so reading this way shows nothing a transaction would not. The pooled connection
-    is put back as it was before it returns to the pool. Other databases: unchanged."""
-    if session.get_bind().dialect.name != "postgresql":
-        yield
-        return
-    connection = session.connection()
-    driver: psycopg.Connection[Any] = connection.connection.driver_connection  # type: ignore[assignment]
-    if driver.info.transaction_status != pq.TransactionStatus.IDLE:
-        yield  # bound to a connection already in a transaction (the tests' sessions)
-        return
-    driver.autocommit = True
-    try:
-        yield
-    finally:
-        if not driver.closed:  # closed: SQLAlchemy dropped it on a lost connection already
-            try:
-                driver.autocommit = False
-            except psycopg.Error as exc:  # broken: never hand it to the next request
-                connection.invalidate()
-                raise OperationalError("resetting autocommit", None, exc) from exc
 
 
 @event.listens_for(Session, "before_flush")
@@ -387,8 +357,8 @@ def opens_own_unit(call: Callable[..., Any]) -> Callable[..., Any]:
 def opens_own_read(call: Callable[..., Any]) -> Callable[..., Any]:
     """:func:`opens_own_unit` for an endpoint that only reads, answering GET and HEAD only: on
     PostgreSQL its statements run without a transaction around them (see
-    :func:`_statements_alone`). A flush in it raises; tests/test_own_unit.py checks that the
-    endpoints marked so send no write, to anonymous and signed-in visitors."""
+    :func:`farmgate.db.without_transaction`). A flush in it raises; tests/test_own_unit.py checks
+    that the endpoints marked so send no write, to anonymous and signed-in visitors."""
     run = _own_unit(call, statements_alone=True)
     setattr(run, READS_ONLY, True)
     return run

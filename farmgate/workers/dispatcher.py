@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlmodel import col
 
 from farmgate.config import settings
-from farmgate.db import READ_ONLY, session_scope, utcnow
+from farmgate.db import READ_ONLY, session_scope, utcnow, without_transaction
 from farmgate.jobs.registry import queue_name
 from farmgate.models import OutboxJob, OutboxStatus
 from farmgate.workers.base import JobQueue
@@ -41,15 +41,16 @@ def redis_settings() -> RedisSettings:
 
 
 def _rows(where: ColumnElement[bool], limit: int) -> list[tuple[int, str]]:
+    query = (
+        select(col(OutboxJob.id), col(OutboxJob.queue))
+        .where(where)
+        .order_by(col(OutboxJob.id))
+        .limit(limit)
+    )
     with session_scope() as session:
         session.connection(execution_options=READ_ONLY)
-        query = (
-            select(col(OutboxJob.id), col(OutboxJob.queue))
-            .where(where)
-            .order_by(col(OutboxJob.id))
-            .limit(limit)
-        )
-        return [(cast(int, i), q) for i, q in session.execute(query).all()]  # ids: NOT NULL
+        with without_transaction(session):  # one read: no BEGIN and COMMIT round trips
+            return [(cast(int, i), q) for i, q in session.execute(query).all()]  # ids: NOT NULL
 
 
 def pending_rows(limit: int = 500) -> list[tuple[int, str]]:

@@ -7,7 +7,7 @@ import logging
 import time
 
 from farmgate.bootstrap import install
-from farmgate.db import READ_ONLY, session_scope, utcnow
+from farmgate.db import READ_ONLY, session_scope, utcnow, without_transaction
 from farmgate.jobs import registry, runner
 from farmgate.workers.base import JobQueue
 
@@ -20,7 +20,8 @@ def any_due() -> bool:
     ``runner.claim_due``, writes)."""
     with session_scope() as session:
         session.connection(execution_options=READ_ONLY)
-        return session.execute(runner.DUE, {"now": utcnow(), "limit": 1}).first() is not None
+        with without_transaction(session):  # one read: no BEGIN and COMMIT round trips
+            return session.execute(runner.DUE, {"now": utcnow(), "limit": 1}).first() is not None
 
 
 class EmbeddedRunner(JobQueue):
