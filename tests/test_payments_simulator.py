@@ -7,6 +7,7 @@ import json
 import time
 
 import httpx
+import pytest
 import xmltodict
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -96,9 +97,18 @@ def test_v2_checks_signatures_both_md5_and_hmac(pay_sim: SimulatorServer) -> Non
     assert data["sign"] == md5_sign(data, pay_sim.state.api_key)
     s = pay_sim.state
     forged = {"appid": s.appid, "mch_id": s.mch_id, "out_trade_no": "X", "sign_type": "HMAC-SHA256"}
+    forged["nonce_str"] = "n2"
     forged["sign"] = hmac_sha256_sign(forged, "not-the-key")
     refused = httpx.post(f"{pay_sim.url}/pay/orderquery", content=to_xml(forged), timeout=5)
     assert xmltodict.parse(refused.text)["xml"]["return_msg"] == "签名错误"
+
+
+@pytest.mark.parametrize("nonce", ["", "n" * 33])
+def test_v2_requires_a_nonce_of_at_most_32_characters(pay_sim: SimulatorServer, nonce: str) -> None:
+    answer = _v2(pay_sim, "pay/orderquery", nonce_str=nonce, out_trade_no="NONE")
+    assert xmltodict.parse(answer.text)["xml"]["return_code"] == "FAIL"
+    longest = _v2(pay_sim, "pay/orderquery", nonce_str="n" * 32, out_trade_no="NONE")
+    assert xmltodict.parse(longest.text)["xml"]["return_code"] == "SUCCESS"
 
 
 def test_v3_requires_the_merchant_signature_and_signs_its_answers(pay_sim: SimulatorServer) -> None:

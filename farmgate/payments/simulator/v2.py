@@ -84,6 +84,8 @@ def routes(state: SimState) -> list[Route]:
             data = xmltodict.parse(await request.body())["xml"]
         except Exception:
             return None, _xml({"return_code": "FAIL", "return_msg": "XML格式错误"}), ""
+        if not 0 < len(data.get("nonce_str") or "") <= 32:  # required, at most 32 characters
+            return None, _xml({"return_code": "FAIL", "return_msg": "nonce_str参数错误"}), ""
         sign_type = data.get("sign_type", "MD5")
         expected = (hmac_sha256_sign if sign_type == "HMAC-SHA256" else md5_sign)(
             data, state.api_key
