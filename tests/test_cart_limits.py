@@ -89,3 +89,37 @@ def test_the_cart_answered_after_a_change_is_the_cart_read_back(  # type: ignore
     ]
     assert [line["quantity"] for g in cart["groups"] for line in g["lines"]] == [5, 4, 3]
     assert cart["count"] == 12
+
+
+def test_a_change_marks_the_cart_used_at_most_once_an_hour(  # type: ignore[no-untyped-def]
+    client, session: Session, shop
+) -> None:
+    """updated_at (when the cart was last used) is written when it is an hour old or more:
+    not on every change of a line."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from farmgate.db import utcnow
+    from farmgate.models import Cart
+    from farmgate.orders.cart import TOUCH_EVERY
+    from tests.support import factories as f
+
+    account = f.create_account(session)
+    buyer = f.auth_headers(session, account)
+    session.commit()
+
+    def add() -> Cart:
+        answer = client.post(
+            "/api/v1/cart/items", json={"sku_id": shop["fish"], "quantity": 1}, headers=buyer
+        )
+        assert answer.status_code == 200, answer.text
+        session.expire_all()
+        return session.scalars(select(Cart).where(Cart.account_id == account.id)).one()
+
+    made = add().updated_at
+    assert add().updated_at == made  # used again within the hour: no write
+    cart = add()
+    cart.updated_at = utcnow() - TOUCH_EVERY - timedelta(minutes=1)
+    session.commit()
+    assert utcnow() - add().updated_at < timedelta(minutes=1)  # an hour old: marked now

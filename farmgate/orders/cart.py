@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
@@ -23,6 +24,9 @@ from farmgate.orders.schemas import CartGroup, CartLine, CartView
 from farmgate.tokens import new_token, token_digest
 
 MAX_LINES = 50
+# A cart's updated_at says when it was last used, to the hour: enough to tell an abandoned
+# cart from a live one, without a write of the cart's row on every change of a line.
+TOUCH_EVERY = timedelta(hours=1)
 MAX_QUANTITY = 999  # of one SKU in a cart
 # A cart's goods at most 1,000,000 yuan: orders keep fen in 32-bit INTEGER columns (PostgreSQL
 # refuses more than 2,147,483,647), and no village shop sells this much in one order.
@@ -188,7 +192,9 @@ def set_quantity(
         lines.insert(at, (item, sku, product, coop))
     else:
         update_row(session, item, {"quantity": total})
-    update_row(session, cart, {"updated_at": utcnow()})
+    now = utcnow()
+    if now - cart.updated_at >= TOUCH_EVERY:
+        update_row(session, cart, {"updated_at": now})
     return lines
 
 
