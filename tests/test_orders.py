@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from farmgate.db import utcnow
@@ -261,3 +262,56 @@ def test_one_cooperatives_several_lines_are_stored_together_in_order(  # type: i
         "/api/v1/orders/lookup", json={"number": order["number"], "phone": ADDRESS["phone"]}
     )
     assert found.json() == order
+
+
+def test_the_polled_order_is_the_orders_view_read_with_one_statement_fewer(  # type: ignore[no-untyped-def]
+    client, session: Session, shop, connection
+) -> None:
+    """GET /orders/{id} reads the order's row with its fulfilments (presenters.
+    visible_order_view): the same answer as order_view of the order get_for gives, paid and
+    packed, and the same "not found" for anyone but its buyer and the admin."""
+    from farmgate.models import Role
+    from farmgate.orders import presenters
+
+    account = f.create_account(session)
+    buyer = f.auth_headers(session, account)
+    session.commit()
+    client.post("/api/v1/cart/items", json={"sku_id": shop["chilli"], "quantity": 2}, headers=buyer)
+    client.post("/api/v1/cart/items", json={"sku_id": shop["fish"], "quantity": 1}, headers=buyer)
+    placed = client.post("/api/v1/checkout", json=ADDRESS, headers=buyer).json()
+    order = session.get(Order, placed["id"])
+    assert order is not None
+    service.mark_paid(session, order)
+    session.commit()
+    first = placed["fulfilments"][0]["id"]
+    packed = client.post(f"/api/v1/my/fulfilments/{first}/pack", headers=shop["staff_a"])
+    assert packed.status_code == 200, packed.text
+    session.expire_all()
+
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_):  # type: ignore[no-untyped-def]
+        if "SAVEPOINT" not in statement:  # the tests' own, around each unit
+            sent.append(statement)
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        polled = client.get(f"/api/v1/orders/{placed['id']}", headers=buyer)
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    assert polled.status_code == 200
+    # The caller, then the order with its fulfilments and lines, its parcels, its events.
+    assert len(sent) == 4, sent
+    order = session.get(Order, placed["id"])
+    assert order is not None
+    expected = presenters.order_view(session, order).model_dump(mode="json")
+    assert polled.json() == expected
+    assert [len(fl["lines"]) for fl in polled.json()["fulfilments"]] == [1, 1]
+    assert [e["to_status"] for e in polled.json()["events"]][:2] == ["pending_payment", "paid"]
+    admin = f.auth_headers(session, f.create_account(session, role=Role.ADMIN))
+    other = f.auth_headers(session, f.create_account(session))
+    session.commit()
+    assert client.get(f"/api/v1/orders/{placed['id']}", headers=admin).json() == expected
+    for headers, order_id in ((other, placed["id"]), (buyer, placed["id"] + 1000)):
+        gone = client.get(f"/api/v1/orders/{order_id}", headers=headers)
+        assert gone.status_code == 404 and gone.json()["error"]["message"] == "订单不存在"

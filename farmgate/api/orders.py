@@ -198,7 +198,7 @@ def lookup(data: Lookup, session: SessionDep) -> OrderOut:
 @router.get("/orders/{order_id}", response_model=OrderOut, summary="订单详情")
 @reads_only  # polled by a buyer waiting for the payment to show
 def get_order(order_id: int, session: SessionDep, account: CurrentAccount) -> OrderOut:
-    return presenters.order_view(session, service.get_for(session, account, order_id))
+    return presenters.visible_order_view(session, account, order_id)
 
 
 @router.post("/orders/{order_id}/cancel", response_model=OrderOut, summary="取消待付款订单")

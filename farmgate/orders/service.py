@@ -49,9 +49,14 @@ def _lock(session: Session, order_id: int) -> Order | None:
 def get_for(session: Session, actor: Account, order_id: int, *, lock: bool = False) -> Order:
     """An order its buyer or the township admin may see; anyone else gets "not found"."""
     order = _lock(session, order_id) if lock else session.get(Order, order_id)
-    if order is None or not (actor.role == Role.ADMIN or order.account_id == actor.id):
+    if order is None or not may_see(actor, order.account_id):
         raise NotFound("订单不存在")
     return order
+
+
+def may_see(actor: Account, buyer_id: int | None) -> bool:
+    """Whether ``actor`` may see an order its buyer ``buyer_id`` placed (``get_for``'s rule)."""
+    return actor.role == Role.ADMIN or buyer_id == actor.id
 
 
 def find_for_guest(session: Session, number: str, phone: str) -> Order:
