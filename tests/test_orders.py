@@ -315,3 +315,32 @@ def test_the_polled_order_is_the_orders_view_read_with_one_statement_fewer(  # t
     for headers, order_id in ((other, placed["id"]), (buyer, placed["id"] + 1000)):
         gone = client.get(f"/api/v1/orders/{order_id}", headers=headers)
         assert gone.status_code == 404 and gone.json()["error"]["message"] == "订单不存在"
+
+
+def test_a_signed_in_checkout_reads_the_cart_with_its_lines(  # type: ignore[no-untyped-def]
+    client, session: Session, shop, connection
+) -> None:
+    """Signed in, with no guest cart to merge: the account's cart is found in the statement
+    that reads its lines (no SELECT of the cart first); emptied once the order is placed; a
+    buyer with no cart, or an empty one, gets "empty_cart"."""
+    buyer = f.auth_headers(session, f.create_account(session))
+    session.commit()
+    nothing = client.post("/api/v1/checkout", json=ADDRESS, headers=buyer)
+    assert nothing.status_code == 422 and nothing.json()["error"]["code"] == "empty_cart"
+    client.post("/api/v1/cart/items", json={"sku_id": shop["chilli"], "quantity": 2}, headers=buyer)
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_):  # type: ignore[no-untyped-def]
+        sent.append(" ".join(statement.split()))
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        placed = client.post("/api/v1/checkout", json=ADDRESS, headers=buyer)
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    assert placed.status_code == 201, placed.text
+    assert [line["quantity"] for fl in placed.json()["fulfilments"] for line in fl["lines"]] == [2]
+    assert not [s for s in sent if s.startswith("SELECT cart.id")], sent
+    assert client.get("/api/v1/cart", headers=buyer).json()["count"] == 0
+    again = client.post("/api/v1/checkout", json=ADDRESS, headers=buyer)
+    assert again.status_code == 422 and again.json()["error"]["code"] == "empty_cart"

@@ -107,10 +107,14 @@ def checkout(
         ),
     ] = None,
 ) -> OrderOut:
-    ref = carts.get_cart(session, account, _token(request, x_cart_token), create=False)
-    if ref is None:
-        raise ValidationFailed("购物车是空的", code="empty_cart")
-    placed = checkouts.place(session, ref.cart, data, account, expected_shipping_fen)
+    token = _token(request, x_cart_token)
+    cart = None  # signed in, no guest cart to merge: place() reads the account's own
+    if account is None or token is not None:
+        ref = carts.get_cart(session, account, token, create=False)
+        if ref is None:
+            raise ValidationFailed("购物车是空的", code="empty_cart")
+        cart = ref.cart
+    placed = checkouts.place(session, cart, data, account, expected_shipping_fen)
     return presenters.placed_view(placed.order, placed.fulfilments, [placed.event])
 
 

@@ -236,8 +236,8 @@ def view(session: Session, cart: Cart | None, lines: list[Line] | None = None) -
     )
 
 
-def clear(session: Session, cart: Cart, items: list[CartItem]) -> None:
+def clear(session: Session, cart_id: int, items: list[CartItem]) -> None:
     """Empty the cart; ``items``: all its lines, as loaded in this session (checkout's rows)."""
-    session.execute(_CLEAR, {"cart_id": cart.id})
+    session.execute(_CLEAR, {"cart_id": cart_id})
     for item in items:  # gone from the database: gone from the session too
         session.expunge(item)
