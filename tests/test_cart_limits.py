@@ -123,3 +123,48 @@ def test_a_change_marks_the_cart_used_at_most_once_an_hour(  # type: ignore[no-u
     cart.updated_at = utcnow() - TOUCH_EVERY - timedelta(minutes=1)
     session.commit()
     assert utcnow() - add().updated_at < timedelta(minutes=1)  # an hour old: marked now
+
+
+def test_a_signed_in_change_reads_the_cart_with_its_lines(  # type: ignore[no-untyped-def]
+    client, session: Session, shop, connection
+) -> None:
+    """Signed in, with no guest cart to merge: the cart and its lines are one statement. An
+    add is then the caller, the cart with its lines, the SKU, the line's INSERT or UPDATE."""
+    from sqlalchemy import event
+
+    from tests.support import factories as f
+
+    buyer = f.auth_headers(session, f.create_account(session))
+    session.commit()
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_):  # type: ignore[no-untyped-def]
+        if "SAVEPOINT" not in statement:  # the tests' own, around each unit
+            sent.append(" ".join(statement.split())[:40])
+
+    def change(how: str, sku: int, quantity: int) -> dict:  # type: ignore[type-arg]
+        sent.clear()
+        event.listen(connection, "before_cursor_execute", record)
+        try:
+            if how == "post":
+                answer = client.post(
+                    "/api/v1/cart/items", json={"sku_id": sku, "quantity": quantity}, headers=buyer
+                )
+            else:
+                answer = client.put(
+                    f"/api/v1/cart/items/{sku}", json={"quantity": quantity}, headers=buyer
+                )
+        finally:
+            event.remove(connection, "before_cursor_execute", record)
+        assert answer.status_code == 200, answer.text
+        return answer.json()  # type: ignore[no-any-return]
+
+    first = change("post", shop["fish"], 1)  # no cart yet: made
+    assert first["count"] == 1 and len(sent) == 5 and sent[2].startswith("INSERT INTO cart "), sent
+    second = change("post", shop["chilli"], 2)
+    assert second["count"] == 3 and len(sent) == 4, sent
+    more = change("post", shop["chilli"], 1)
+    assert more["count"] == 4 and len(sent) == 4 and sent[-1].startswith("UPDATE cart_item"), sent
+    gone = change("put", shop["fish"], 0)
+    assert gone["count"] == 3 and len(sent) == 3 and sent[-1].startswith("DELETE"), sent
+    assert client.get("/api/v1/cart", headers=buyer).json() == gone

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from farmgate.callbacks import API_PREFIX
 from farmgate.errors import ValidationFailed
-from farmgate.models import DeliveryMethod, FulfilmentStatus, OrderStatus, Sku
+from farmgate.models import Account, DeliveryMethod, FulfilmentStatus, OrderStatus, Sku
 from farmgate.orders import cart as carts
 from farmgate.orders import checkout as checkouts
 from farmgate.orders import presenters, service
@@ -29,6 +30,20 @@ CartToken = Annotated[str | None, Header(alias="X-Cart-Token", description="æ¸¸å
 
 def _token(request: Request, header: str | None) -> str | None:
     return header or request.cookies.get(CART_COOKIE)
+
+
+def _cart_for_change(
+    session: Session, account: Account | None, token: str | None
+) -> tuple[carts.CartRef, list[carts.Line] | None]:
+    """The cart a line changes in (made if need be), and its lines when they came with it:
+    signed in with no guest cart to merge, the account's cart and its lines are one
+    statement."""
+    if account is not None and token is None:
+        cart, lines = carts.account_cart(session, account)
+        return carts.CartRef(cart), lines
+    ref = carts.get_cart(session, account, token, create=True)
+    assert ref is not None
+    return ref, None
 
 
 def _remember(response: Response, ref: carts.CartRef | None) -> None:
@@ -54,9 +69,8 @@ def add_item(
     account: OptionalAccount,
     x_cart_token: CartToken = None,
 ) -> CartView:
-    ref = carts.get_cart(session, account, _token(request, x_cart_token), create=True)
-    assert ref is not None
-    lines = carts.set_quantity(session, ref.cart, data.sku_id, data.quantity, add=True)
+    ref, lines = _cart_for_change(session, account, _token(request, x_cart_token))
+    lines = carts.set_quantity(session, ref.cart, data.sku_id, data.quantity, add=True, lines=lines)
     _remember(response, ref)
     return carts.view(session, ref.cart, lines)
 
@@ -71,9 +85,8 @@ def set_item(
     account: OptionalAccount,
     x_cart_token: CartToken = None,
 ) -> CartView:
-    ref = carts.get_cart(session, account, _token(request, x_cart_token), create=True)
-    assert ref is not None
-    lines = carts.set_quantity(session, ref.cart, sku_id, data.quantity)
+    ref, lines = _cart_for_change(session, account, _token(request, x_cart_token))
+    lines = carts.set_quantity(session, ref.cart, sku_id, data.quantity, lines=lines)
     _remember(response, ref)
     return carts.view(session, ref.cart, lines)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
@@ -56,6 +58,16 @@ _VIEW = (
     .where(col(CartItem.cart_id) == bindparam("cart_id"))
     .order_by(col(Cooperative.id), col(CartItem.id))
 )
+# An account's cart and _VIEW's lines of it in one statement (one row, lines None, if empty).
+_ACCOUNT_VIEW = (
+    select(Cart, CartItem, Sku, Product, Cooperative)
+    .outerjoin(CartItem, col(CartItem.cart_id) == Cart.id)
+    .outerjoin(Sku, col(Sku.id) == CartItem.sku_id)
+    .outerjoin(Product, col(Product.id) == Sku.product_id)
+    .outerjoin(Cooperative, col(Cooperative.id) == Product.cooperative_id)
+    .where(col(Cart.account_id) == bindparam("account_id"))
+    .order_by(col(Cooperative.id), col(CartItem.id))
+)
 
 
 @dataclass
@@ -89,6 +101,21 @@ def get_cart(
     session.add(cart)
     session.flush()
     return CartRef(cart, new_token=fresh)
+
+
+def account_cart(session: Session, account: Account) -> tuple[Cart, list[Line]]:
+    """A signed-in buyer's cart (made if they have none) and its lines as ``set_quantity``
+    reads them, in one statement: for a change of a line when there is no guest cart to
+    merge (``get_cart`` then the lines would be two)."""
+    # Any: the outer joins' entities are None on the one row of an empty cart.
+    rows: Sequence[Any] = session.execute(_ACCOUNT_VIEW, {"account_id": account.id}).all()
+    if not rows:
+        cart = Cart(account_id=account.id)
+        session.add(cart)
+        session.flush()
+        return cart, []
+    lines = [(item, sku, product, coop) for _, item, sku, product, coop in rows if item is not None]
+    return rows[0][0], lines
 
 
 def _merge(session: Session, source: Cart, target: Cart) -> None:
@@ -141,26 +168,42 @@ def _sellable_sku(session: Session, sku_id: int) -> tuple[Sku, Product, Cooperat
 
 
 def set_quantity(
-    session: Session, cart: Cart, sku_id: int, quantity: int, *, add: bool = False
+    session: Session,
+    cart: Cart,
+    sku_id: int,
+    quantity: int,
+    *,
+    add: bool = False,
+    lines: list[Line] | None = None,
 ) -> list[Line] | None:
     """Put ``quantity`` of a SKU in the cart (or add to what is there); 0 removes it.
+    ``lines``: the cart's lines as ``account_cart`` read them just now (else they are read).
 
     Returns the cart's lines as they now are, in the view's order (``view`` shows them
-    without reading them again), or None when it did not read them (a removal)."""
+    without reading them again), or None when it did not read them (a removal, without
+    ``lines``)."""
     if quantity <= 0 and not add:
-        item = session.scalars(
-            select(CartItem).where(col(CartItem.cart_id) == cart.id, col(CartItem.sku_id) == sku_id)
-        ).first()
+        if lines is not None:
+            item = next((line for line, *_ in lines if line.sku_id == sku_id), None)
+        else:
+            item = session.scalars(
+                select(CartItem).where(
+                    col(CartItem.cart_id) == cart.id, col(CartItem.sku_id) == sku_id
+                )
+            ).first()
         if item is not None:
             session.delete(item)
-        return None
+        if lines is None:
+            return None
+        return [line for line in lines if line[0] is not item]  # the others, as they were
     sku, product, coop = _sellable_sku(session, sku_id)
     # The cart's lines (at most MAX_LINES) with all the view needs, in one statement: the
     # line for this SKU, the others' total, how many lines there are, and the answer.
-    lines: list[Line] = [
-        (row[0], row[1], row[2], row[3])
-        for row in session.execute(_VIEW, {"cart_id": cart.id}).all()
-    ]
+    if lines is None:
+        lines = [
+            (row[0], row[1], row[2], row[3])
+            for row in session.execute(_VIEW, {"cart_id": cart.id}).all()
+        ]
     item = next((line for line, *_ in lines if line.sku_id == sku_id), None)
     total = quantity + (item.quantity if item is not None and add else 0)
     if total > MAX_QUANTITY:
