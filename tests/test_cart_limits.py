@@ -47,6 +47,14 @@ def test_a_cart_total_past_the_cap_is_refused_when_adding(  # type: ignore[no-un
     assert too_many.status_code == 422
 
 
+def _change(client, headers, how: str, sku_id: int, quantity: int):  # type: ignore[no-untyped-def]
+    """Add to a line (``how`` "post") or set it ("put")."""
+    if how == "post":
+        body = {"sku_id": sku_id, "quantity": quantity}
+        return client.post("/api/v1/cart/items", json=body, headers=headers)
+    return client.put(f"/api/v1/cart/items/{sku_id}", json={"quantity": quantity}, headers=headers)
+
+
 def test_the_cart_answered_after_a_change_is_the_cart_read_back(  # type: ignore[no-untyped-def]
     client, session: Session, shop
 ) -> None:
@@ -72,14 +80,7 @@ def test_the_cart_answered_after_a_change_is_the_cart_read_back(  # type: ignore
         ("post", chilli, 4),
     ]
     for how, sku_id, quantity in steps:
-        if how == "post":
-            answer = client.post(
-                "/api/v1/cart/items", json={"sku_id": sku_id, "quantity": quantity}, headers=buyer
-            )
-        else:
-            answer = client.put(
-                f"/api/v1/cart/items/{sku_id}", json={"quantity": quantity}, headers=buyer
-            )
+        answer = _change(client, buyer, how, sku_id, quantity)
         assert answer.status_code == 200, answer.text
         assert answer.json() == client.get("/api/v1/cart", headers=buyer).json(), (how, sku_id)
     cart = client.get("/api/v1/cart", headers=buyer).json()
@@ -146,14 +147,7 @@ def test_a_signed_in_change_reads_the_cart_with_its_lines(  # type: ignore[no-un
         sent.clear()
         event.listen(connection, "before_cursor_execute", record)
         try:
-            if how == "post":
-                answer = client.post(
-                    "/api/v1/cart/items", json={"sku_id": sku, "quantity": quantity}, headers=buyer
-                )
-            else:
-                answer = client.put(
-                    f"/api/v1/cart/items/{sku}", json={"quantity": quantity}, headers=buyer
-                )
+            answer = _change(client, buyer, how, sku, quantity)
         finally:
             event.remove(connection, "before_cursor_execute", record)
         assert answer.status_code == 200, answer.text

@@ -68,31 +68,12 @@ _FULFILMENTS = (
     .where(_F.c.order_id == _ORDER_ID)
     .order_by(_F.c.id, _L.c.id)
 )
-# The order's own fields that its view shows, read with its fulfilments (visible_order_view).
+# The order's row, read with its fulfilments (visible_order_view).
 _O = table_of(Order)
-_ORDER_FIELDS = (
-    "id",
-    "number",
-    "account_id",
-    "status",
-    "recipient",
-    "phone",
-    "province",
-    "city",
-    "county",
-    "township",
-    "village",
-    "address_detail",
-    "delivery_method",
-    "items_fen",
-    "shipping_fen",
-    "total_fen",
-    "created_at",
-    "pay_by",
-    "paid_at",
-)
+_ORDER_KEYS = tuple(column.key for column in _O.c)
+_BUYER = _ORDER_KEYS.index("account_id")
 _ORDER_AND_FULFILMENTS = (
-    select(*(_O.c[name] for name in _ORDER_FIELDS), *_FULFILMENT_COLUMNS)
+    select(*_O.c, *_FULFILMENT_COLUMNS)
     .select_from(_O)
     .outerjoin(_F, _F.c.order_id == _O.c.id)
     .outerjoin(_C, _C.c.id == _F.c.cooperative_id)
@@ -212,10 +193,10 @@ def visible_order_view(session: Session, actor: Account, order_id: int) -> Order
     fulfilments and lines. What a buyer polls while the payment goes through."""
     session.flush()
     rows = session.execute(_ORDER_AND_FULFILMENTS, {"order_id": order_id}).all()
-    fields = len(_ORDER_FIELDS)
-    if not rows or not service.may_see(actor, rows[0][2]):  # [2]: account_id
+    fields = len(_ORDER_KEYS)
+    if not rows or not service.may_see(actor, rows[0][_BUYER]):
         raise NotFound("订单不存在")
-    order = new_row(Order, **dict(zip(_ORDER_FIELDS, rows[0][:fields], strict=True)))
+    order = new_row(Order, **dict(zip(_ORDER_KEYS, rows[0][:fields], strict=True)))
     fulfilments = _grouped(row[fields:] for row in rows)
     parcels = _parcels(session, order_id, {f.id for f in fulfilments})
     events = [
