@@ -68,6 +68,7 @@ _FULFILMENTS = (
     .where(_F.c.order_id == _ORDER_ID)
     .order_by(_F.c.id, _L.c.id)
 )
+_COOPERATIVE_FULFILMENTS = _FULFILMENTS.where(_F.c.cooperative_id == bindparam("cooperative_id"))
 # The order's row, read with its fulfilments (visible_order_view).
 _O = table_of(Order)
 _ORDER_KEYS = tuple(column.key for column in _O.c)
@@ -81,7 +82,6 @@ _ORDER_AND_FULFILMENTS = (
     .where(_O.c.id == _ORDER_ID)
     .order_by(_F.c.id, _L.c.id)
 )
-_COOPERATIVE_FULFILMENTS = _FULFILMENTS.where(_F.c.cooperative_id == bindparam("cooperative_id"))
 _PARCELS = (
     select(
         _P.c.id,
@@ -179,6 +179,13 @@ def order_view(session: Session, order: Order, *, cooperative_id: int | None = N
     # must be in the rows read.
     session.flush()
     fulfilments = _fulfilments(session, order_id, cooperative_id)
+    return _with_parcels_and_events(session, order, fulfilments, cooperative_id)
+
+
+def _with_parcels_and_events(
+    session: Session, order: Order, fulfilments: list[FulfilmentOut], cooperative_id: int | None
+) -> OrderOut:
+    order_id = pk(order)
     parcels = _parcels(session, order_id, {f.id for f in fulfilments})
     events = [
         OrderEventOut.model_validate(e, from_attributes=True)
@@ -197,13 +204,7 @@ def visible_order_view(session: Session, actor: Account, order_id: int) -> Order
     if not rows or not service.may_see(actor, rows[0][_BUYER]):
         raise NotFound("订单不存在")
     order = new_row(Order, **dict(zip(_ORDER_KEYS, rows[0][:fields], strict=True)))
-    fulfilments = _grouped(row[fields:] for row in rows)
-    parcels = _parcels(session, order_id, {f.id for f in fulfilments})
-    events = [
-        OrderEventOut.model_validate(e, from_attributes=True)
-        for e in session.execute(_EVENTS, {"order_id": order_id})
-    ]
-    return _order_out(order, fulfilments, parcels, events, None)
+    return _with_parcels_and_events(session, order, _grouped(row[fields:] for row in rows), None)
 
 
 def placed_view(
