@@ -230,3 +230,53 @@ def test_checkout_shows_the_fee_updates_it_and_refuses_a_changed_quote(
     placed = client.post("/checkout", data={**form, "quoted_fen": "2800"}, follow_redirects=False)
     assert placed.status_code == 303
     assert session.query(Order).one().shipping_fen == 2800
+
+
+def test_checkout_reads_each_cooperatives_rules_with_its_lines(  # type: ignore[no-untyped-def]
+    client, session: Session, shop, connection
+) -> None:
+    """The rules in force for each cooperative (its own, else its township's default) come
+    with the cart's lines: the quote and checkout charge them and send no statement apart."""
+    from sqlalchemy import event
+
+    from farmgate.models import Product, Sku
+
+    def coop_of(sku_id: object) -> Cooperative:
+        sku = session.get(Sku, sku_id)
+        product = session.get(Product, sku.product_id if sku else 0)
+        coop = session.get(Cooperative, product.cooperative_id if product else 0)
+        assert coop is not None
+        return coop
+
+    chilli_coop, fish_coop = coop_of(shop["chilli"]), coop_of(shop["fish"])
+    own = RULES.model_copy(update={"free_over_fen": None})
+    fees.save(session, own, None, cooperative_id=chilli_coop.id)
+    other = fees.Zone(name="其他", provinces=[], bands=[fees.Band(from_g=0, to_g=2000, fen=2500)])
+    default = own.model_copy(update={"zones": [own.zones[0], other], "chilled_fen": 700})
+    fees.save(session, default, None, township_id=fish_coop.township_id)
+    session.commit()
+    client.post("/api/v1/cart/items", json={"sku_id": shop["chilli"], "quantity": 2})
+    client.post("/api/v1/cart/items", json={"sku_id": shop["fish"], "quantity": 1})
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_):  # type: ignore[no-untyped-def]
+        sent.append(" ".join(statement.split()))
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        quote = client.post("/api/v1/shipping/quote", json={"province": "广东省"})
+        placed = client.post(
+            "/api/v1/checkout?expected_shipping_fen=5200", json={**ADDRESS, "province": "广东省"}
+        )
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    # Chilli: its cooperative's own flat 20 yuan; fish: the township's 25 yuan and 7 chilled.
+    assert [p["fen"] for p in quote.json()["parcels"]] == [2000, 3200], quote.text
+    assert placed.status_code == 201, placed.text
+    assert [fl["shipping_fen"] for fl in placed.json()["fulfilments"]] == [2000, 3200]
+    assert not [s for s in sent if s.startswith("SELECT shipping_rule")], sent
+    fees.reset(session, chilli_coop.id or 0)  # back to the township's default
+    session.commit()
+    client.post("/api/v1/cart/items", json={"sku_id": shop["chilli"], "quantity": 2})
+    again = client.post("/api/v1/shipping/quote", json={"province": "广东省"})
+    assert [p["fen"] for p in again.json()["parcels"]] == [2500], again.text

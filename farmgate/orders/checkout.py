@@ -64,9 +64,10 @@ _OPEN_PRESALE = (
     .scalar_subquery()
 )
 
-# The cart's lines with all checkout needs of each, built once (bound parameters).
+# The cart's lines with all checkout needs of each, the cooperative's shipping rules in force
+# included, built once (bound parameters).
 _LINES = (
-    select(CartItem, Sku, Product, Cooperative, _OPEN_PRESALE)
+    select(CartItem, Sku, Product, Cooperative, _OPEN_PRESALE, *shipping_fees.RULE_COLUMNS)
     .join(Sku, col(Sku.id) == CartItem.sku_id)
     .join(Product, col(Product.id) == Sku.product_id)
     .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
@@ -227,7 +228,8 @@ def place(
     else:
         raise ValueError("a guest's checkout needs their cart")
     rows: Rows = [row[:4] for row in fetched]
-    presales = {sku.id: presale_id for _, sku, _, _, presale_id in fetched if presale_id}
+    presales = {sku.id: presale_id for _, sku, _, _, presale_id, *_ in fetched if presale_id}
+    rules = {pk(coop): shipping_fees.in_force(*found) for _, _, _, coop, _, *found in fetched}
     if not rows:
         raise ValidationFailed("购物车是空的", code="empty_cart")
     gone = {
@@ -260,6 +262,7 @@ def place(
         [(item.quantity, sku, product, coop) for item, sku, product, coop in rows],
         data.delivery_method,
         data.province,
+        rules,
     )
     shipping = {coop_id: quote.fen for coop_id, quote in quotes.items()}
     if expected_shipping_fen is not None and expected_shipping_fen != sum(shipping.values()):

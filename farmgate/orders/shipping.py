@@ -12,7 +12,7 @@ the cold-chain surcharge is still charged. Township delivery within the county c
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from farmgate.db import utcnow
+from farmgate.db import pk, utcnow
 from farmgate.errors import ValidationFailed
 from farmgate.models import (
     Account,
@@ -239,15 +239,37 @@ _RULES_FOR = select(col(ShippingRule.cooperative_id), col(ShippingRule.rules)).w
 
 def rules_for(session: Session, coop: Cooperative) -> Rules:
     """The cooperative's own rules, else its township's default, else the built-in sample:
-    ``own_rules`` then ``township_default`` in one statement (checkout and every quote)."""
+    ``own_rules`` then ``township_default`` in one statement (a quote of one cooperative)."""
     found: dict[int | None, Any] = dict(
         session.execute(
             _RULES_FOR, {"cooperative_id": coop.id or 0, "township_id": coop.township_id}
         ).all()
     )
-    for key in (coop.id or 0, None):
-        if key in found:
-            return Rules.model_validate(found[key])
+    return in_force(found.get(coop.id or 0), found.get(None))
+
+
+# The same two rows as columns of a statement that selects Cooperative (correlated to it):
+# a cart's or a checkout's lines carry the rules of their cooperative, no statement apart.
+RULE_COLUMNS = (
+    select(col(ShippingRule.rules))
+    .where(col(ShippingRule.cooperative_id) == Cooperative.id)
+    .scalar_subquery()
+    .label("own_rules"),
+    select(col(ShippingRule.rules))
+    .where(
+        col(ShippingRule.township_id) == Cooperative.township_id,
+        col(ShippingRule.cooperative_id).is_(None),
+    )
+    .scalar_subquery()
+    .label("township_rules"),
+)
+
+
+def in_force(own: Any, township: Any) -> Rules:
+    """The rules that apply, from the stored ``own`` and ``township`` rules (None: none)."""
+    for stored in (own, township):
+        if stored is not None:
+            return Rules.model_validate(stored)
     return DEFAULT_RULES
 
 
@@ -296,16 +318,22 @@ def reset(session: Session, cooperative_id: int) -> None:
 
 
 def quote_rows(
-    session: Session, rows: Sequence[Any], method: DeliveryMethod | str, province: str
+    session: Session,
+    rows: Sequence[Any],
+    method: DeliveryMethod | str,
+    province: str,
+    rules: Mapping[int, Rules] | None = None,
 ) -> dict[int, ParcelQuote]:
-    """``rows``: (quantity, Sku, Product, Cooperative) per line; one quote per cooperative."""
+    """``rows``: (quantity, Sku, Product, Cooperative) per line; one quote per cooperative.
+    ``rules``: each cooperative's rules in force, when read with the rows (``RULE_COLUMNS``);
+    the others are read here."""
     groups: dict[int, list[tuple[int, Sku, Product, Cooperative]]] = {}
     for qty, sku, product, coop in rows:
         groups.setdefault(coop.id, []).append((qty, sku, product, coop))
     quotes = {}
     for coop_id, lines in sorted(groups.items()):
         quotes[coop_id] = quote_parcel(
-            rules_for(session, lines[0][3]),
+            rules[coop_id] if rules and coop_id in rules else rules_for(session, lines[0][3]),
             cooperative_id=coop_id,
             method=method,
             province=province,
@@ -324,12 +352,18 @@ def quote_items(
     if not wanted:
         return {}
     rows = session.execute(
-        select(Sku, Product, Cooperative)
+        select(Sku, Product, Cooperative, *RULE_COLUMNS)
         .join(Product, col(Product.id) == Sku.product_id)
         .join(Cooperative, col(Cooperative.id) == Product.cooperative_id)
         .where(col(Sku.id).in_(list(wanted)))
     ).all()
-    return quote_rows(session, [(wanted[s.id or 0], s, p, c) for s, p, c in rows], method, province)
+    return quote_rows(
+        session,
+        [(wanted[s.id or 0], s, p, c) for s, p, c, _, _ in rows],
+        method,
+        province,
+        {pk(c): in_force(own, town) for _, _, c, own, town in rows},
+    )
 
 
 # --- reading the rules from a form ----------------------------------------------------
