@@ -98,6 +98,50 @@ def test_intent_creation_is_idempotent(client, session: Session, order) -> None:
     assert session.query(PaymentIntent).count() == 1
 
 
+def test_pay_reads_the_order_and_its_prior_intent_in_one_statement(  # type: ignore[no-untyped-def]
+    client, session: Session, order, connection
+) -> None:
+    """POST /orders/{id}/pay: the order, locked, comes with the intent already made for the
+    channel's trade number (service.order_to_pay): asked again, the same intent and no second
+    one; another channel, its own; anyone but the buyer and the admin, "not found"."""
+    from sqlalchemy import event
+
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_):  # type: ignore[no-untyped-def]
+        if "SAVEPOINT" not in statement:  # the tests' own, around each unit
+            sent.append(" ".join(statement.split()))
+
+    path = f"/api/v1/orders/{order['id']}/pay"
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        first = client.post(path, json={"channel": "native"}, headers=order["headers"])
+        reads = list(sent)
+        again = client.post(path, json={"channel": "native"}, headers=order["headers"])
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    assert first.status_code == 200 and again.json() == first.json(), again.text
+    # The caller; the order with its prior intent and balance; the new intent's INSERT.
+    assert len(reads) == 3, reads
+    assert "FROM orders LEFT OUTER JOIN payment_intent" in reads[1], reads[1]
+    assert not [s for s in sent[len(reads) :] if s.startswith("INSERT")], sent
+    mweb = client.post(path, json={"channel": "mweb"}, headers=order["headers"])
+    assert mweb.status_code == 200, mweb.text
+    assert mweb.json()["out_trade_no"] == first.json()["out_trade_no"][:-1] + "H"
+    assert session.query(PaymentIntent).count() == 2
+    other = f.auth_headers(session, f.create_account(session))
+    admin = f.auth_headers(session, f.create_account(session, role=Role.ADMIN))
+    session.commit()
+    for headers, order_id in ((other, order["id"]), (order["headers"], order["id"] + 1000)):
+        gone = client.post(
+            f"/api/v1/orders/{order_id}/pay", json={"channel": "native"}, headers=headers
+        )
+        assert gone.status_code == 404 and gone.json()["error"]["message"] == "订单不存在"
+    by_admin = client.post(path, json={"channel": "native"}, headers=admin)
+    assert by_admin.json() == first.json()
+    assert session.query(PaymentIntent).count() == 2
+
+
 def test_a_notification_pays_the_order_exactly_once(
     client, session: Session, wechat, order
 ) -> None:  # type: ignore[no-untyped-def]

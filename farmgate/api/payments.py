@@ -63,14 +63,14 @@ class RefundIn(BaseModel):
 def pay(
     order_id: int, data: PayIn, request: Request, session: SessionDep, account: CurrentAccount
 ) -> IntentOut:
-    order = orders.get_for(session, account, order_id, lock=True)
+    order, prior = service.order_to_pay(session, account, order_id, data.channel)
     openid = data.openid
     if data.channel == "jsapi" and not openid:
         openid = identity.account_openid(session, account)
     if data.channel == "jsapi" and openid:
         identity.bind_order(session, order, openid)
     intent = service.create_intent(
-        session, order, data.channel, client_ip=client_ip(request), openid=openid
+        session, order, data.channel, client_ip=client_ip(request), openid=openid, prior=prior
     )
     return IntentOut.model_validate(intent, from_attributes=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import bindparam, exists, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,7 +15,7 @@ from sqlmodel import col
 from farmgate import callbacks
 from farmgate.config import settings
 from farmgate.db import insert_row, new_row, pk, table_of, update_row, utcnow
-from farmgate.errors import Conflict, InvalidTransition, ValidationFailed
+from farmgate.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from farmgate.models import (
     Account,
     DeliveryMethod,
@@ -70,19 +70,51 @@ def cash_allowed(session: Session, order: Order) -> bool:
     )
 
 
-# The intent already made for a trade number, if any, and what the order's pre-sale parts
-# leave for the balance payment (see presale_balance_fen): one statement, built once. The
-# outer join from a one-row select returns the balance even when there is no intent yet.
+# What the order's pre-sale parts leave for the balance payment (see presale_balance_fen).
+_PRESALE_BALANCE = (
+    select(func.coalesce(func.sum(col(PresaleOrder.balance_fen)), 0))
+    .where(col(PresaleOrder.order_id) == bindparam("order_id"))
+    .scalar_subquery()
+)
+# The intent already made for a trade number, if any, and that balance: one statement, built
+# once. The outer join from a one-row select returns the balance even when there is no intent.
 _INTENT_AND_BALANCE = (
-    select(
-        PaymentIntent,
-        select(func.coalesce(func.sum(col(PresaleOrder.balance_fen)), 0))
-        .where(col(PresaleOrder.order_id) == bindparam("order_id"))
-        .scalar_subquery(),
-    )
+    select(PaymentIntent, _PRESALE_BALANCE)
     .select_from(select(literal(1).label("one")).subquery())
     .outerjoin(PaymentIntent, col(PaymentIntent.out_trade_no) == bindparam("out_trade_no"))
 )
+# The order locked and read afresh (``orders.get_for(lock=True)``) with the same two: its
+# first payment's trade number is the order's number and the channel's code.
+_ORDER_TO_PAY = (
+    select(Order, PaymentIntent, _PRESALE_BALANCE)
+    .outerjoin(
+        PaymentIntent,
+        col(PaymentIntent.out_trade_no) == col(Order.number) + bindparam("channel_code"),
+    )
+    .where(col(Order.id) == bindparam("order_id"))
+    .with_for_update(of=Order)
+    .execution_options(populate_existing=True)
+)
+
+
+class Prior(NamedTuple):
+    """What a first payment's intent needs read besides the order."""
+
+    intent: PaymentIntent | None  # made before for the same trade number
+    presale_balance: int
+
+
+def order_to_pay(
+    session: Session, actor: Account, order_id: int, channel: str
+) -> tuple[Order, Prior]:
+    """``orders.get_for(session, actor, order_id, lock=True)`` and what ``create_intent`` reads
+    for its first payment through ``channel``, in one statement."""
+    row = session.execute(
+        _ORDER_TO_PAY, {"order_id": order_id, "channel_code": CHANNEL_CODES.get(channel, "")}
+    ).first()
+    if row is None or not orders.may_see(actor, row[0].account_id):
+        raise NotFound("订单不存在")
+    return row[0], Prior(row[1], row[2])
 
 
 def create_intent(
@@ -93,12 +125,14 @@ def create_intent(
     client_ip: str,
     openid: str | None = None,
     balance_fen: int | None = None,
+    prior: Prior | None = None,
 ) -> PaymentIntent:
     """An intent to pay ``order``; asking again returns the same one, never a second charge.
 
     A pre-sale order with a deposit is paid in two intents: the first (checked out as usual)
     is the total less the balances owed; ``balance_fen`` asks for the second, the balance
     (尾款), on a paid order (farmgate/presale checks that it is due and not late).
+    ``prior``: what ``order_to_pay`` read with the order, for a first payment.
     """
     if balance_fen is None:
         if order.status != OrderStatus.PENDING_PAYMENT:
@@ -124,11 +158,12 @@ def create_intent(
         )
     # Deterministic: a retry after a timeout reaches the provider with the same key.
     out_trade_no = f"{order.number}{suffix}{CHANNEL_CODES[channel]}"
-    found = session.execute(
-        _INTENT_AND_BALANCE, {"out_trade_no": out_trade_no, "order_id": pk(order)}
-    ).one()
-    intent: PaymentIntent | None = found[0]
-    presale_balance: int = found[1]
+    if prior is None or suffix:
+        found = session.execute(
+            _INTENT_AND_BALANCE, {"out_trade_no": out_trade_no, "order_id": pk(order)}
+        ).one()
+        prior = Prior(found[0], found[1])
+    intent, presale_balance = prior
     if intent is not None and intent.client:
         return intent
     amount_fen = order.total_fen - presale_balance if balance_fen is None else balance_fen
