@@ -264,7 +264,7 @@ def test_one_cooperatives_several_lines_are_stored_together_in_order(  # type: i
     assert found.json() == order
 
 
-def test_the_polled_order_is_the_orders_view_read_with_one_statement_fewer(  # type: ignore[no-untyped-def]
+def test_the_polled_order_is_the_orders_view_read_with_two_statements_fewer(  # type: ignore[no-untyped-def]
     client, session: Session, shop, connection
 ) -> None:
     """GET /orders/{id} reads the order's row with its fulfilments (presenters.
@@ -286,6 +286,24 @@ def test_the_polled_order_is_the_orders_view_read_with_one_statement_fewer(  # t
     first = placed["fulfilments"][0]["id"]
     packed = client.post(f"/api/v1/my/fulfilments/{first}/pack", headers=shop["staff_a"])
     assert packed.status_code == 200, packed.text
+    # The packed fulfilment's parcel, carried by a township courier; the other has none.
+    from farmgate.models import Parcel, ParcelStatus
+
+    courier = f.create_account(session, role=Role.COURIER)
+    session.add(
+        Parcel(
+            fulfilment_id=first,
+            order_id=placed["id"],
+            carrier="township",
+            order_ref=f"{placed['number']}-{first}",
+            waybill_no=f"{placed['number']}-{first}",
+            status=ParcelStatus.CREATED,
+            events=[{"time": "2026-12-01 10:00", "context": "已揽收"}],
+            salt="0" * 32,
+            courier_account_id=courier.id,
+        )
+    )
+    session.commit()
     session.expire_all()
 
     sent: list[str] = []
@@ -300,14 +318,17 @@ def test_the_polled_order_is_the_orders_view_read_with_one_statement_fewer(  # t
     finally:
         event.remove(connection, "before_cursor_execute", record)
     assert polled.status_code == 200
-    # The caller, then the order with its fulfilments and lines, its parcels, its events.
-    assert len(sent) == 4, sent
+    # The caller, then the order with its fulfilments, lines and parcels, then its events.
+    assert len(sent) == 3, sent
     order = session.get(Order, placed["id"])
     assert order is not None
     expected = presenters.order_view(session, order).model_dump(mode="json")
     assert polled.json() == expected
     assert [len(fl["lines"]) for fl in polled.json()["fulfilments"]] == [1, 1]
     assert [e["to_status"] for e in polled.json()["events"]][:2] == ["pending_payment", "paid"]
+    assert [(p["courier_name"], p["events"][0]["context"]) for p in polled.json()["parcels"]] == [
+        (courier.display_name or "配送员", "已揽收")
+    ]
     admin = f.auth_headers(session, f.create_account(session, role=Role.ADMIN))
     other = f.auth_headers(session, f.create_account(session))
     session.commit()

@@ -69,35 +69,39 @@ _FULFILMENTS = (
     .order_by(_F.c.id, _L.c.id)
 )
 _COOPERATIVE_FULFILMENTS = _FULFILMENTS.where(_F.c.cooperative_id == bindparam("cooperative_id"))
-# The order's row, read with its fulfilments (visible_order_view).
-_O = table_of(Order)
-_ORDER_KEYS = tuple(column.key for column in _O.c)
-_BUYER = _ORDER_KEYS.index("account_id")
-_ORDER_AND_FULFILMENTS = (
-    select(*_O.c, *_FULFILMENT_COLUMNS)
-    .select_from(_O)
-    .outerjoin(_F, _F.c.order_id == _O.c.id)
-    .outerjoin(_C, _C.c.id == _F.c.cooperative_id)
-    .outerjoin(_L, and_(_L.c.fulfilment_id == _F.c.id, _L.c.order_id == _O.c.id))
-    .where(_O.c.id == _ORDER_ID)
-    .order_by(_F.c.id, _L.c.id)
+_PARCEL_COLUMNS = (
+    _P.c.id,
+    _P.c.fulfilment_id,
+    _P.c.carrier,
+    _P.c.waybill_no,
+    _P.c.status,
+    _P.c.events,
+    _P.c.create_state,
+    _A.c.id,
+    _A.c.display_name,
 )
 _PARCELS = (
-    select(
-        _P.c.id,
-        _P.c.fulfilment_id,
-        _P.c.carrier,
-        _P.c.waybill_no,
-        _P.c.status,
-        _P.c.events,
-        _P.c.create_state,
-        _A.c.id,
-        _A.c.display_name,
-    )
+    select(*_PARCEL_COLUMNS)
     .select_from(_P)
     .outerjoin(_A, _A.c.id == _P.c.courier_account_id)
     .where(_P.c.order_id == _ORDER_ID)
     .order_by(_P.c.id)
+)
+# The order's row, read with its fulfilments, their lines and their parcels (a fulfilment has
+# one at most: its lines' rows are not multiplied) for visible_order_view.
+_O = table_of(Order)
+_ORDER_KEYS = tuple(column.key for column in _O.c)
+_BUYER = _ORDER_KEYS.index("account_id")
+_ORDER_WITH_PARTS = (
+    select(*_O.c, *_FULFILMENT_COLUMNS, *_PARCEL_COLUMNS)
+    .select_from(_O)
+    .outerjoin(_F, _F.c.order_id == _O.c.id)
+    .outerjoin(_C, _C.c.id == _F.c.cooperative_id)
+    .outerjoin(_L, and_(_L.c.fulfilment_id == _F.c.id, _L.c.order_id == _O.c.id))
+    .outerjoin(_P, and_(_P.c.fulfilment_id == _F.c.id, _P.c.order_id == _O.c.id))
+    .outerjoin(_A, _A.c.id == _P.c.courier_account_id)
+    .where(_O.c.id == _ORDER_ID)
+    .order_by(_F.c.id, _L.c.id)
 )
 _EVENTS = (
     select(*(_E.c[name] for name in OrderEventOut.model_fields))
@@ -146,30 +150,35 @@ def _grouped(rows: Iterable[Sequence[Any]]) -> list[FulfilmentOut]:
 def _parcels(session: Session, order_id: int, fulfilment_ids: set[int]) -> list[ParcelOut]:
     """The parcels of these fulfilments, each with its township courier's name."""
     return [
-        ParcelOut(
-            id=pid,
-            carrier=carrier,
-            carrier_label=carrier_label(carrier),
-            waybill_no=waybill_no,
-            status=status,
-            status_label=ParcelStatus.label_of(status),
-            events=list(reversed(events)),  # newest first
-            courier_name=None if courier_id is None else (courier_name or "配送员"),
-            needs_check=create_state == WaybillCreate.CHECK,
-        )
-        for (
-            pid,
-            fulfilment_id,
-            carrier,
-            waybill_no,
-            status,
-            events,
-            create_state,
-            courier_id,
-            courier_name,
-        ) in session.execute(_PARCELS, {"order_id": order_id})
-        if fulfilment_id in fulfilment_ids  # a cooperative sees its own
+        _parcel_out(*row)
+        for row in session.execute(_PARCELS, {"order_id": order_id})
+        if row[1] in fulfilment_ids  # a cooperative sees its own
     ]
+
+
+def _parcel_out(
+    pid: int,
+    _fulfilment_id: int,
+    carrier: str,
+    waybill_no: str | None,
+    status: str,
+    events: list[dict[str, Any]],
+    create_state: str,
+    courier_id: int | None,
+    courier_name: str | None,
+) -> ParcelOut:
+    """A parcel from a row of ``_PARCEL_COLUMNS``."""
+    return ParcelOut(
+        id=pid,
+        carrier=carrier,
+        carrier_label=carrier_label(carrier),
+        waybill_no=waybill_no,
+        status=status,
+        status_label=ParcelStatus.label_of(status),
+        events=list(reversed(events)),  # newest first
+        courier_name=None if courier_id is None else (courier_name or "配送员"),
+        needs_check=create_state == WaybillCreate.CHECK,
+    )
 
 
 def order_view(session: Session, order: Order, *, cooperative_id: int | None = None) -> OrderOut:
@@ -183,10 +192,16 @@ def order_view(session: Session, order: Order, *, cooperative_id: int | None = N
 
 
 def _with_parcels_and_events(
-    session: Session, order: Order, fulfilments: list[FulfilmentOut], cooperative_id: int | None
+    session: Session,
+    order: Order,
+    fulfilments: list[FulfilmentOut],
+    cooperative_id: int | None,
+    parcels: list[ParcelOut] | None = None,
 ) -> OrderOut:
+    """``parcels``: when read already (None: read here)."""
     order_id = pk(order)
-    parcels = _parcels(session, order_id, {f.id for f in fulfilments})
+    if parcels is None:
+        parcels = _parcels(session, order_id, {f.id for f in fulfilments})
     events = [
         OrderEventOut.model_validate(e, from_attributes=True)
         for e in session.execute(_EVENTS, {"order_id": order_id})
@@ -196,15 +211,25 @@ def _with_parcels_and_events(
 
 def visible_order_view(session: Session, actor: Account, order_id: int) -> OrderOut:
     """``order_view`` of the order ``service.get_for`` gives ``actor`` (the same "not found"
-    for an order not theirs), with one statement fewer: the order's row is read with its
-    fulfilments and lines. What a buyer polls while the payment goes through."""
+    for an order not theirs), with two statements fewer: the order's row is read with its
+    fulfilments, lines and parcels. What a buyer polls while the payment goes through."""
     session.flush()
-    rows = session.execute(_ORDER_AND_FULFILMENTS, {"order_id": order_id}).all()
-    fields = len(_ORDER_KEYS)
+    rows = session.execute(_ORDER_WITH_PARTS, {"order_id": order_id}).all()
     if not rows or not service.may_see(actor, rows[0][_BUYER]):
         raise NotFound("订单不存在")
-    order = new_row(Order, **dict(zip(_ORDER_KEYS, rows[0][:fields], strict=True)))
-    return _with_parcels_and_events(session, order, _grouped(row[fields:] for row in rows), None)
+    order = new_row(Order, **dict(zip(_ORDER_KEYS, rows[0][:_PARTS], strict=True)))
+    parcels = {row[_PARCEL]: row[_PARCEL:] for row in rows if row[_PARCEL] is not None}
+    return _with_parcels_and_events(
+        session,
+        order,
+        _grouped(row[_PARTS:_PARCEL] for row in rows),
+        None,
+        [_parcel_out(*parcels[pid]) for pid in sorted(parcels)],
+    )
+
+
+_PARTS = len(_ORDER_KEYS)  # where a row of _ORDER_WITH_PARTS has its fulfilment's columns
+_PARCEL = _PARTS + len(_FULFILMENT_COLUMNS)  # and its parcel's
 
 
 def placed_view(
