@@ -159,7 +159,10 @@ def test_a_dependency_gets_the_account_and_it_is_read_once(committed_db: Engine)
     finally:
         event.remove(committed_db, "before_cursor_execute", record)
     assert ok.status_code == 200 and ok.json() == {"id": admin_id, "name": admin_phone}
-    assert len(reads) == 1  # one lookup for the four values that name the caller
+    # One lookup for the four values that name the caller: the optional caller, the signed-in
+    # one (which asks for the optional one itself, not as a dependency FastAPI solves), the
+    # admin check and a dependency of the endpoint.
+    assert len(reads) == 1
     assert _seen[:2] == [("dependency", "Account"), ("endpoint", ("Account", True))]
     # Refused before the dependency ran.
     assert refused.status_code == 403 and [e for e in _seen if e[0] == "dependency"] == [_seen[0]]
@@ -172,6 +175,18 @@ def test_a_dependency_gets_the_account_and_it_is_read_once(committed_db: Engine)
 
 async def _unmarked_check(account: CurrentAccount) -> Account:
     return account
+
+
+def test_the_signed_in_caller_is_one_dependency_on_the_session() -> None:
+    """FastAPI solves each dependency of each request: the signed-in caller depends on the
+    session alone, not on the optional caller's dependency and then the session again."""
+    from fastapi.routing import APIRoute
+
+    from farmgate.web.unit import request_session
+
+    (route,) = [r for r in _app().routes if isinstance(r, APIRoute) and r.path == "/who"]
+    (account,) = [d for d in route.dependant.dependencies if d.name == "account"]
+    assert [d.call for d in account.dependencies] == [request_session]
 
 
 def test_a_caller_left_unread_is_refused_at_startup() -> None:

@@ -16,6 +16,7 @@ from farmgate.web.session import SAFE_METHODS, SessionDep
 from farmgate.web.unit import defer, defers_reads, passes_deferred, then
 
 CSRF_HEADER = "X-CSRF-Token"
+_CALLER = "farmgate_caller"  # in the request's session.info: what get_optional_account gave
 
 
 def bearer_token(request: Request) -> str | None:
@@ -38,10 +39,15 @@ async def get_optional_account(request: Request, session: SessionDep) -> Account
     a missing token, and for a bad one, still comes before anything is read or written;
     a bad token with an invalid body gets the 422.
     """
+    if _CALLER in session.info:  # asked already in this request: read once
+        return session.info[_CALLER]  # type: ignore[no-any-return]
     token = bearer_token(request)
-    if token is None and not request.cookies.get(SESSION_COOKIE):
-        return None
-    return defer(session, lambda read_in: _caller(request, read_in, token))  # type: ignore[no-any-return]
+    # None, or the Deferred read of the account (typed as the account it gives).
+    caller: Account | None = None
+    if token is not None or request.cookies.get(SESSION_COOKIE):
+        caller = defer(session, lambda read_in: _caller(request, read_in, token))
+    session.info[_CALLER] = caller
+    return caller
 
 
 def _caller(request: Request, session: Session, token: str | None) -> Account | None:
@@ -68,9 +74,11 @@ OptionalAccount = Annotated[Account | None, Depends(get_optional_account)]
 # a plain ``def`` dependency in a thread-pool call of its own, per request. With no
 # credentials at all the 401 is immediate; otherwise each check runs right after the token's
 # lookup, in the endpoint's thread-pool call.
-@passes_deferred
-async def get_current_account(account: OptionalAccount) -> Account:
-    return then(account, _signed_in)  # type: ignore[no-any-return]
+@defers_reads
+async def get_current_account(request: Request, session: SessionDep) -> Account:
+    """The caller, who must be signed in: ``get_optional_account``, called here rather than
+    depended on, so that FastAPI solves one dependency fewer on every signed-in request."""
+    return then(await get_optional_account(request, session), _signed_in)  # type: ignore[no-any-return]
 
 
 def _signed_in(account: Account | None) -> Account:
