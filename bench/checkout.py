@@ -31,6 +31,12 @@ milliseconds on this machine moved by 10-30 % from one run to the next. The job 
 idle poll is set to 10 s in this mode, so the count does not depend on how long the slow run
 took (a commit that queues a job due now still wakes it at once).
 
+``--arq`` runs the jobs as production does (infra/compose.yaml): through Redis
+(``FARMGATE_REDIS_URL``, default ``redis://127.0.0.1:6379/0``, under a queue prefix of this
+run's own) and one ``farmgate worker`` process, not in the web process. The CPU columns are
+then the web process's; a line after the row gives the worker's CPU per paid order and the
+two together.
+
 ``--calls N`` instead counts every Python and C call the server makes per paid order, over N
 orders by one buyer, the jobs included: by part (as ``--parts``, the event loop's thread as
 "loop") and the 30 functions called most (``bench/_parts_server.py`` with
@@ -249,6 +255,7 @@ def run(
     instructions: int = 0,
     parts: bool = False,
     calls: int = 0,
+    arq: bool = False,
 ) -> None:
     parts = parts or bool(calls)
     url = (
@@ -276,7 +283,10 @@ def run(
             "FARMGATE_WECHAT_API_KEY": sim.state.api_key,
             "FARMGATE_WECHAT_API_BASE": sim.url,
         }
-        env.pop("FARMGATE_REDIS_URL", None)
+        redis_url = env.pop("FARMGATE_REDIS_URL", None)
+        if arq:  # a prefix of its own: nothing of another run's (or a deployment's) is touched
+            env["FARMGATE_REDIS_URL"] = redis_url or "redis://127.0.0.1:6379/0"
+            env["FARMGATE_QUEUE_PREFIX"] = f"bench-checkout-{os.getpid()}-{port}"
         parts_file = Path(tempfile.mkdtemp()) / "parts.json" if parts else Path()
         if parts:
             env["FARMGATE_BENCH_PARTS"] = str(parts_file)
@@ -320,6 +330,16 @@ def run(
             env=env,
             cwd=ROOT,
             stderr=subprocess.DEVNULL if instructions else None,  # valgrind's own report
+        )
+        worker = (
+            subprocess.Popen(
+                [sys.executable, "-m", "farmgate.cli", "worker"],
+                env=env,
+                cwd=ROOT,
+                stderr=subprocess.DEVNULL,
+            )
+            if arq
+            else None
         )
         try:
             for _ in range(100 * (60 if instructions else 1)):
@@ -380,6 +400,7 @@ def run(
                 time.sleep(1)
             parts0 = parts_snapshot(proc.pid, parts_file) if parts else {}
             cpu0 = cpu_split(proc.pid)
+            worker0 = cpu_split(worker.pid)[0] if worker else 0.0
             t0 = time.perf_counter()
             threads = [
                 threading.Thread(
@@ -397,6 +418,11 @@ def run(
                 (after - before) * 1000 / max(1, len(latencies))
                 for after, before in zip(cpu_split(proc.pid), cpu0, strict=True)
             )
+            worker_ms = (
+                (cpu_split(worker.pid)[0] - worker0) * 1000 / max(1, len(latencies))
+                if worker
+                else 0.0
+            )
             parts1 = parts_snapshot(proc.pid, parts_file) if parts else {}
             if spy is not None:
                 spy.send_signal(2)
@@ -413,11 +439,20 @@ def run(
                 f"{page_bytes(base):>12}{per_poll}",
                 flush=True,
             )
+            if worker:
+                print(
+                    f"    the arq worker process: {worker_ms:.1f} ms per paid order; "
+                    f"web and worker together: {cpu_ms + worker_ms:.1f}",
+                    flush=True,
+                )
             if parts:
                 print_parts(parts0, parts1, len(latencies))
         finally:
             proc.terminate()
             proc.wait(120 if instructions else 10)
+            if worker:
+                worker.terminate()
+                worker.wait(10)
 
 
 def main() -> None:
@@ -454,6 +489,11 @@ def main() -> None:
         action="store_true",
         help="then print the server's CPU per paid order by part, and its ORM objects per order",
     )
+    parser.add_argument(
+        "--arq",
+        action="store_true",
+        help="jobs through Redis and a farmgate worker process, as in production",
+    )
     args = parser.parse_args()
     if args.instructions or args.calls:
         for backend in args.backends.split(","):
@@ -465,7 +505,15 @@ def main() -> None:
         + (f"{'poll ms':>8}" if args.poll_cpu else "")
     )
     for backend in args.backends.split(","):
-        run(backend, args.orders, args.buyers, args.py_spy, args.poll_cpu, parts=args.parts)
+        run(
+            backend,
+            args.orders,
+            args.buyers,
+            args.py_spy,
+            args.poll_cpu,
+            parts=args.parts,
+            arq=args.arq,
+        )
 
 
 if __name__ == "__main__":
