@@ -258,7 +258,6 @@ def place(
     for item, sku, product, coop in rows:
         by_coop[pk(coop)].append((item, sku, product))
     quotes = shipping_fees.quote_rows(
-        session,
         [(item.quantity, sku, product, coop) for item, sku, product, coop in rows],
         data.delivery_method,
         data.province,

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -226,30 +226,9 @@ def own_rules(session: Session, cooperative_id: int) -> Rules | None:
     return Rules.model_validate(row.rules) if row else None
 
 
-_RULES_FOR = select(col(ShippingRule.cooperative_id), col(ShippingRule.rules)).where(
-    or_(
-        col(ShippingRule.cooperative_id) == bindparam("cooperative_id"),
-        and_(
-            col(ShippingRule.township_id) == bindparam("township_id"),
-            col(ShippingRule.cooperative_id).is_(None),
-        ),
-    )
-)
-
-
-def rules_for(session: Session, coop: Cooperative) -> Rules:
-    """The cooperative's own rules, else its township's default, else the built-in sample:
-    ``own_rules`` then ``township_default`` in one statement (a quote of one cooperative)."""
-    found: dict[int | None, Any] = dict(
-        session.execute(
-            _RULES_FOR, {"cooperative_id": coop.id or 0, "township_id": coop.township_id}
-        ).all()
-    )
-    return in_force(found.get(coop.id or 0), found.get(None))
-
-
-# The same two rows as columns of a statement that selects Cooperative (correlated to it):
-# a cart's or a checkout's lines carry the rules of their cooperative, no statement apart.
+# The cooperative's own rules and its township's default, as columns of a statement that
+# selects Cooperative (correlated to it): a cart's or a checkout's lines carry the rules of
+# their cooperative, with no statement apart.
 RULE_COLUMNS = (
     select(col(ShippingRule.rules))
     .where(col(ShippingRule.cooperative_id) == Cooperative.id)
@@ -263,6 +242,14 @@ RULE_COLUMNS = (
     .scalar_subquery()
     .label("township_rules"),
 )
+_RULES_FOR = select(*RULE_COLUMNS).where(col(Cooperative.id) == bindparam("cooperative_id"))
+
+
+def rules_for(session: Session, coop: Cooperative) -> Rules:
+    """The cooperative's own rules, else its township's default, else the built-in sample
+    (one cooperative's; a cart's lines read theirs with ``RULE_COLUMNS``)."""
+    found = session.execute(_RULES_FOR, {"cooperative_id": coop.id}).first()
+    return in_force(*found) if found else DEFAULT_RULES
 
 
 def in_force(own: Any, township: Any) -> Rules:
@@ -318,22 +305,20 @@ def reset(session: Session, cooperative_id: int) -> None:
 
 
 def quote_rows(
-    session: Session,
     rows: Sequence[Any],
     method: DeliveryMethod | str,
     province: str,
-    rules: Mapping[int, Rules] | None = None,
+    rules: Mapping[int, Rules],
 ) -> dict[int, ParcelQuote]:
-    """``rows``: (quantity, Sku, Product, Cooperative) per line; one quote per cooperative.
-    ``rules``: each cooperative's rules in force, when read with the rows (``RULE_COLUMNS``);
-    the others are read here."""
+    """``rows``: (quantity, Sku, Product, Cooperative) per line; one quote per cooperative,
+    by ``rules``: each cooperative's rules in force (read with the rows, ``RULE_COLUMNS``)."""
     groups: dict[int, list[tuple[int, Sku, Product, Cooperative]]] = {}
     for qty, sku, product, coop in rows:
         groups.setdefault(coop.id, []).append((qty, sku, product, coop))
     quotes = {}
     for coop_id, lines in sorted(groups.items()):
         quotes[coop_id] = quote_parcel(
-            rules[coop_id] if rules and coop_id in rules else rules_for(session, lines[0][3]),
+            rules[coop_id],
             cooperative_id=coop_id,
             method=method,
             province=province,
@@ -358,7 +343,6 @@ def quote_items(
         .where(col(Sku.id).in_(list(wanted)))
     ).all()
     return quote_rows(
-        session,
         [(wanted[s.id or 0], s, p, c) for s, p, c, _, _ in rows],
         method,
         province,
