@@ -99,6 +99,42 @@ def test_native_intent_is_idempotent_by_out_trade_no(v2_provider, receiver) -> N
         _intent(v2_provider, receiver, no, amount=9900)  # same number, different amount: refused
 
 
+def test_requests_carry_a_csprng_nonce_and_are_signed_here(  # type: ignore[no-untyped-def]
+    v2_provider, receiver, monkeypatch
+) -> None:
+    """Each request's nonce comes from ``secrets`` and its HMAC-SHA256 signature is made here:
+    wechatpy's own nonce (``random.sample``, not meant for secrets) is never drawn, not even
+    as an argument that ``setdefault`` throws away."""
+    import wechatpy.pay
+
+    def no_draw(_length: int = 32) -> str:
+        raise AssertionError("wechatpy drew a nonce of its own")
+
+    monkeypatch.setattr(wechatpy.pay, "random_string", no_draw)
+    sent: list[bytes] = []
+    transport = v2_provider.client._http
+    request = transport.request
+
+    def recording(method: str, url: str, data: bytes | None = None, **kwargs):  # type: ignore[no-untyped-def]
+        sent.append(data or b"")
+        return request(method, url, data=data, **kwargs)
+
+    monkeypatch.setattr(transport, "request", recording)
+    no = _no()
+    assert _intent(v2_provider, receiver, no).client["code_url"]
+    assert len(sent) == 1
+    body = xmltodict.parse(sent[0])["xml"]
+    assert len(body["nonce_str"]) == 32 and int(body["nonce_str"], 16) >= 0
+    assert body["sign_type"] == "HMAC-SHA256" and body["mch_id"] == v2_provider.client.mch_id
+    assert hmac.compare_digest(body["sign"], hmac_sha256_sign(body, v2_provider.api_key))
+    nonces = set()
+    for _ in range(3):
+        sent.clear()
+        assert v2_provider.query(no).state == "NOTPAY"
+        nonces.add(xmltodict.parse(sent[0])["xml"]["nonce_str"])
+    assert len(nonces) == 3  # a new nonce per request
+
+
 def test_jsapi_and_mweb_channels(v2_provider, receiver) -> None:  # type: ignore[no-untyped-def]
     jsapi = _intent(v2_provider, receiver, _no(), channel="jsapi").client["jsapi"]
     assert jsapi["package"].startswith("prepay_id=") and jsapi["signType"] == "HMAC-SHA256"

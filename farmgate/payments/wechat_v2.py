@@ -148,14 +148,21 @@ class WeChatPayV2(PaymentProvider):
 
     def _post(self, endpoint: str, **data: Any) -> Any:
         """The answer: a dict when it was XML (wechatpy parses it), else the text."""
+        # Signed here and handed to wechatpy as the XML body, which it sends as it is. Given a
+        # dict, it would add its own nonce with ``data.setdefault("nonce_str",
+        # random_string(32))``: Python makes that argument even when a nonce is there, and
+        # wechatpy's is random.sample() of 62 letters (Mersenne Twister, not meant for
+        # secrets, 32 Python-level draws). This nonce comes from the system's CSPRNG.
         data = {k: v for k, v in data.items() if v is not None}
-        # The nonce from the system's CSPRNG: wechatpy's own is random.sample() of 62 letters
-        # (Mersenne Twister, no letter twice) and costs 32 Python-level draws.
         data.update(
-            appid=self.client.appid, sign_type="HMAC-SHA256", nonce_str=secrets.token_hex(16)
+            appid=self.client.appid,
+            mch_id=self.client.mch_id,
+            sign_type="HMAC-SHA256",
+            nonce_str=secrets.token_hex(16),
         )
+        body = dict_to_xml(data, hmac_sha256_sign(data, self.api_key)).encode()
         try:
-            return self.client.post(endpoint, data=data)
+            return self.client.post(endpoint, data=body)
         except WeChatPayException as exc:
             status = (
                 exc.response.status_code if getattr(exc, "response", None) is not None else None
