@@ -15,9 +15,10 @@ costs two clock reads per part, and the counting an event listener per object.
 With ``FARMGATE_BENCH_CALLS`` set it also counts every Python and C function call, by part
 (``calls <part>``; "loop" for the event loop's thread) and by function (``call <file>
 <function>``), through ``sys.setprofile``: exact counts that repeat from run to run, where a
-sampling profile only estimates (``checkout.py --calls``). Entering a function counts, and so
-does each resumption of a coroutine. It makes the server several times slower, so its CPU
-figures mean nothing in that mode.
+sampling profile only estimates (``checkout.py --calls``); with ``FARMGATE_BENCH_CALLS_IN``
+(parts, comma-separated) also by function within those parts (``call in <part>: ...``).
+Entering a function counts, and so does each resumption of a coroutine. It makes the server
+several times slower, so its CPU figures mean nothing in that mode.
 """
 
 from __future__ import annotations
@@ -108,6 +109,8 @@ def _count_sql() -> None:
 
 
 _calls: dict[tuple[str, str], int] = {}
+# Parts whose calls are also counted by function (``checkout.py --calls-in``).
+_CALLS_IN = set(filter(None, os.environ.get("FARMGATE_BENCH_CALLS_IN", "").split(",")))
 _SITE = str(Path(uvicorn.__file__).parent.parent) + "/"
 _STDLIB = str(Path(threading.__file__).parent) + "/"
 
@@ -138,6 +141,8 @@ def _calls_totals() -> dict[str, list[float]]:
     for (part, name), count in list(_calls.items()):
         totals.setdefault(f"calls {part}", [0, 0.0])[0] += count
         totals.setdefault(f"call {name}", [0, 0.0])[0] += count
+        if part in _CALLS_IN:
+            totals.setdefault(f"call in {part}: {name}", [0, 0.0])[0] += count
     return totals
 
 

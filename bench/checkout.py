@@ -42,6 +42,7 @@ orders by one buyer, the jobs included: by part (as ``--parts``, the event loop'
 "loop") and the 30 functions called most (``bench/_parts_server.py`` with
 ``FARMGATE_BENCH_CALLS``). The counts repeat exactly from run to run; a function called
 hundreds of times per order for nothing stands out, where a sampling profile spreads it thin.
+``--calls-in loop,pay`` adds the 40 functions called most within each part named.
 """
 
 from __future__ import annotations
@@ -222,7 +223,8 @@ def print_parts(before: dict[str, list[float]], after: dict[str, list[float]], o
 def print_calls(
     backend: str, before: dict[str, list[float]], after: dict[str, list[float]], orders: int
 ) -> None:
-    """``--calls``: the calls per paid order, by part and by function (the 30 most made)."""
+    """``--calls``: the calls per paid order, by part and by function (the 30 most made), and
+    by function within each part named by ``--calls-in`` (the 40 most made in each)."""
     per = {
         name: (count - before.get(name, [0, 0.0])[0]) / orders
         for name, (count, _) in after.items()
@@ -230,10 +232,24 @@ def print_calls(
     }
     total = sum(n for name, n in per.items() if name.startswith("calls "))
     print(f"{backend:<12} {orders:>7} orders, one buyer: {total:,.0f} calls per paid order")
-    for prefix, limit in (("calls ", None), ("call ", 30)):
-        rows = sorted(((n, name) for name, n in per.items() if name.startswith(prefix)))[::-1]
-        for n, name in rows[:limit]:
-            print(f"    {n:>9,.1f}  {name.removeprefix(prefix)}", flush=True)
+
+    def most(names: dict[str, float], limit: int | None) -> None:
+        for name, n in sorted(names.items(), key=lambda item: -item[1])[:limit]:
+            print(f"    {n:>9,.1f}  {name}", flush=True)
+
+    most({k.removeprefix("calls "): n for k, n in per.items() if k.startswith("calls ")}, None)
+    within: dict[str, dict[str, float]] = {}
+    functions: dict[str, float] = {}
+    for name, n in per.items():
+        if name.startswith("call in "):
+            part, _, function = name.removeprefix("call in ").partition(": ")
+            within.setdefault(part, {})[function] = n
+        elif name.startswith("call "):
+            functions[name.removeprefix("call ")] = n
+    most(functions, 30)
+    for part, counted in sorted(within.items()):
+        print(f"  in {part} ({per.get(f'calls {part}', 0):,.0f} calls per paid order):")
+        most(counted, 40)
 
 
 def callgrind_total(out_dir: str) -> int:
@@ -255,6 +271,7 @@ def run(
     instructions: int = 0,
     parts: bool = False,
     calls: int = 0,
+    calls_in: str = "",
     arq: bool = False,
 ) -> None:
     parts = parts or bool(calls)
@@ -292,6 +309,7 @@ def run(
             env["FARMGATE_BENCH_PARTS"] = str(parts_file)
         if calls:
             env["FARMGATE_BENCH_CALLS"] = "1"
+            env["FARMGATE_BENCH_CALLS_IN"] = calls_in
         callgrind_dir = tempfile.mkdtemp() if instructions else ""
         if instructions:
             env["FARMGATE_DISPATCH_POLL_SECONDS"] = "10"
@@ -342,7 +360,10 @@ def run(
             else None
         )
         try:
-            for _ in range(100 * (60 if instructions else 1)):
+            # a slow machine (or the call counter) can take more than 10 s to start
+            for _ in range(100 * (60 if instructions else 6)):
+                if proc.poll() is not None:
+                    raise SystemExit(f"the server exited with {proc.returncode}")
                 try:
                     httpx.get(base + "/api/v1/categories", timeout=1)
                     break
@@ -485,6 +506,12 @@ def main() -> None:
         help="instead: Python and C calls per paid order, by part and by function, over N orders",
     )
     parser.add_argument(
+        "--calls-in",
+        default="",
+        metavar="PART,...",
+        help="with --calls: also the functions called most within these parts",
+    )
+    parser.add_argument(
         "--parts",
         action="store_true",
         help="then print the server's CPU per paid order by part, and its ORM objects per order",
@@ -497,7 +524,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.instructions or args.calls:
         for backend in args.backends.split(","):
-            run(backend, 0, 1, instructions=args.instructions, calls=args.calls)
+            run(
+                backend,
+                0,
+                1,
+                instructions=args.instructions,
+                calls=args.calls,
+                calls_in=args.calls_in,
+            )
         return
     print(
         f"{'backend':<12} {'orders':>7} {'orders/s':>9} {'p50 s':>8} {'p99 s':>8} "
