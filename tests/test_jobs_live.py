@@ -25,7 +25,8 @@ from farmgate.config import settings
 from farmgate.db import session_scope
 from farmgate.jobs import admin, outbox, runner
 from farmgate.models import OutboxJob, OutboxStatus, Role, Sku
-from farmgate.workers.dispatcher import ArqDispatcher, pending_rows, send, sweep
+from farmgate.workers import dispatcher as dispatching
+from farmgate.workers.dispatcher import ArqDispatcher, send, sweep
 from farmgate.workers.embedded import EmbeddedRunner
 from tests.support import factories as f
 from tests.support.live import (
@@ -117,6 +118,39 @@ def test_a_row_dispatched_twice_runs_once(live: dict[str, object]) -> None:
     assert asyncio.run(scenario()) == 0
     assert _stock(live["sku_id"]) == 11
     assert _statuses() == {"done": 1}
+
+
+@on_postgresql
+def test_rows_are_marked_before_they_reach_arq_and_a_failed_hand_over_gives_them_back(
+    live: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dispatcher takes the due rows with one UPDATE (marked handed over) and only then
+    sends them: a worker never runs a row still waiting for its mark. If the send fails, the
+    rows are pending again and the next round hands them over."""
+    _needs_redis_pg(live)
+    rows = _commit_jobs("tests.bump_stock", live["sku_id"], n=3)
+    with session_scope() as session:  # not due yet: not taken
+        outbox.enqueue(session, "tests.bump_stock", {"sku_id": live["sku_id"]}, delay_seconds=60)
+    seen: list[tuple[list[tuple[int, str]], dict[str, int]]] = []
+
+    async def failing(pool: object, taken: list[tuple[int, str]]) -> int:
+        seen.append((taken, await asyncio.to_thread(_statuses)))
+        raise ConnectionError("Redis went away mid-send")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(dispatching, "send", failing)
+        with pytest.raises(ConnectionError):
+            asyncio.run(dispatch_once())
+    assert seen == [([(r, "quick") for r in rows], {"dispatched": 3, "pending": 1})]
+    assert _statuses() == {"pending": 4}
+    with session_scope() as session:
+        assert {j.dispatched_at for j in session.query(OutboxJob).all()} == {None}
+
+    assert asyncio.run(dispatch_once()) == 3
+    assert asyncio.run(dispatch_once()) == 0  # taken once: nothing left due
+    asyncio.run(burst("quick"))
+    assert _statuses() == {"done": 3, "pending": 1}
+    assert _stock(live["sku_id"]) == 13
 
 
 @on_postgresql
@@ -274,7 +308,6 @@ def test_embedded_mode_runs_the_same_jobs_without_redis(
     asyncio.run(scenario())
     assert _statuses() == {"done": 3}
     assert _stock(live["sku_id"]) == 13
-    assert pending_rows() == []
 
 
 def test_embedded_runner_waits_after_a_short_batch_and_wakes_for_the_next_commit(

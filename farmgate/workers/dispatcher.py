@@ -9,11 +9,18 @@ from typing import cast
 
 from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
 from sqlmodel import col
 
 from farmgate.config import settings
-from farmgate.db import READ_ONLY, session_scope, utcnow, without_transaction
+from farmgate.db import (
+    READ_ONLY,
+    AwareDateTime,
+    session_scope,
+    table_of,
+    utcnow,
+    without_transaction,
+)
 from farmgate.jobs.registry import queue_name
 from farmgate.models import OutboxJob, OutboxStatus
 from farmgate.workers.base import JobQueue
@@ -53,10 +60,51 @@ def _rows(where: ColumnElement[bool], limit: int) -> list[tuple[int, str]]:
             return [(cast(int, i), q) for i, q in session.execute(query).all()]  # ids: NOT NULL
 
 
-def pending_rows(limit: int = 500) -> list[tuple[int, str]]:
-    return _rows(
-        and_(col(OutboxJob.status) == S.PENDING, col(OutboxJob.available_at) <= utcnow()), limit
-    )
+T = table_of(OutboxJob)
+_NOW = bindparam("now", type_=AwareDateTime())
+# The rows due and not yet handed to arq, marked handed over and returned, in one statement
+# built once. Oldest first; on PostgreSQL rows another web process is taking right now are
+# skipped, not waited for. MATERIALIZED: read once (see runner's claim, which has the form).
+_DUE = (
+    select(T.c.id)
+    .where(T.c.status == S.PENDING, T.c.available_at <= _NOW)
+    .order_by(T.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+    .cte("due")
+    .prefix_with("MATERIALIZED")
+)
+_TAKE = (
+    update(T)
+    .where(T.c.id.in_(select(_DUE.c.id)), T.c.status == S.PENDING)
+    .values(status=S.DISPATCHED, dispatched_at=_NOW)
+    .returning(T.c.id, T.c.queue)
+)
+# Rows taken whose hand-over failed: pending again, for the next round. A row a worker has
+# started meanwhile (handed over before the failure) is left alone.
+_GIVE_BACK = (
+    update(T)
+    .where(T.c.id.in_(bindparam("ids", expanding=True)), T.c.status == S.DISPATCHED)
+    .values(status=S.PENDING, dispatched_at=None)
+)
+
+
+def take_pending(limit: int = 500) -> list[tuple[int, str]]:
+    """Mark the rows due now as handed to arq, and return them (id, queue), oldest first.
+
+    One statement and, on PostgreSQL, no BEGIN and COMMIT around it. The rows are marked
+    before they are sent, so a worker never runs a row whose mark is still to come; a send
+    that fails gives them back (:func:`give_back`), and a row left marked but unsent (the
+    process died in between) is re-sent by the sweep (:func:`stale_rows`)."""
+    with session_scope() as session, without_transaction(session):
+        taken = session.execute(_TAKE, {"now": utcnow(), "limit": limit}).all()
+    return sorted((int(i), q) for i, q in taken)
+
+
+def give_back(ids: list[int]) -> None:
+    """Rows taken by :func:`take_pending` that did not reach arq: pending again."""
+    with session_scope() as session:
+        session.execute(_GIVE_BACK, {"ids": ids})
 
 
 def stale_rows(limit: int = 1000) -> list[tuple[int, str]]:
@@ -72,15 +120,14 @@ def stale_rows(limit: int = 1000) -> list[tuple[int, str]]:
     )
 
 
-def _mark_dispatched(ids: list[int], only_pending: bool) -> None:
+def _mark_resent(ids: list[int]) -> None:
+    """The sweep re-sent these rows: they count as handed over from now."""
     with session_scope() as session:
-        stmt = update(OutboxJob).where(col(OutboxJob.id).in_(ids))
-        if only_pending:
-            stmt = stmt.where(col(OutboxJob.status) == S.PENDING)
-            stmt = stmt.values(status=S.DISPATCHED, dispatched_at=utcnow())
-        else:
-            stmt = stmt.where(col(OutboxJob.status) == S.DISPATCHED).values(dispatched_at=utcnow())
-        session.execute(stmt)
+        session.execute(
+            update(OutboxJob)
+            .where(col(OutboxJob.id).in_(ids), col(OutboxJob.status) == S.DISPATCHED)
+            .values(dispatched_at=utcnow())
+        )
 
 
 async def send(pool: ArqRedis, rows: list[tuple[int, str]]) -> int:
@@ -100,7 +147,7 @@ async def sweep(pool: ArqRedis) -> int:
     if not rows:
         return 0
     fresh = await send(pool, rows)
-    await asyncio.to_thread(_mark_dispatched, [i for i, _ in rows], False)
+    await asyncio.to_thread(_mark_resent, [i for i, _ in rows])
     if fresh:
         log.warning("sweep re-dispatched %d outbox rows Redis did not have", fresh)
     return fresh
@@ -119,15 +166,19 @@ class ArqDispatcher(JobQueue):
         return self.pool
 
     async def tick(self) -> int:
-        rows = await asyncio.to_thread(pending_rows)
+        pool = await self._pool()  # Redis away: fail before taking any row
+        rows = await asyncio.to_thread(take_pending)
         if not rows:
             return 0
         try:
-            await send(await self._pool(), rows)
+            await send(pool, rows)
         except Exception:
             await self.close()  # reconnect next time
+            try:
+                await asyncio.to_thread(give_back, [i for i, _ in rows])
+            except Exception:  # the database too: the sweep re-sends them once stale
+                log.warning("could not give back %d outbox rows", len(rows), exc_info=True)
             raise
-        await asyncio.to_thread(_mark_dispatched, [i for i, _ in rows], True)
         return len(rows)
 
     async def close(self) -> None:
