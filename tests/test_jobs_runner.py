@@ -296,3 +296,36 @@ def test_the_claims_run_without_begin_and_commit_on_postgresql(committed_db: Eng
     if postgres:  # the pool's connections are back to transactions
         with committed_db.connect() as conn:
             assert conn.connection.driver_connection.autocommit is False  # type: ignore[union-attr]
+
+
+def test_a_workers_claim_is_one_statement_with_its_own_jobs_lease(committed_db: Engine) -> None:
+    """An arq worker's claim of one row (``runner.execute``): a single UPDATE, without reading
+    the row's job first, leased for that job's own timeout plus 5 s."""
+    from farmgate.jobs import registry
+
+    with Session(committed_db) as s:
+        quick = outbox.enqueue(s, "tests.bump_stock", {"sku_id": 1})
+        slow = outbox.enqueue(s, "reports.refresh_day", {"day": "2026-12-01"})
+        s.commit()
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_):  # type: ignore[no-untyped-def]
+        if "outbox" in statement:
+            sent.append(statement.lstrip().split(" ", 1)[0])
+
+    event.listen(committed_db, "before_cursor_execute", record)
+    try:
+        claimed = [runner._claim(quick), runner._claim(slow)]
+    finally:
+        event.remove(committed_db, "before_cursor_execute", record)
+    assert [c and c[0] for c in claimed] == ["tests.bump_stock", "reports.refresh_day"]
+    assert sent == ["UPDATE", "UPDATE"]
+    with Session(committed_db) as s:
+        timeouts = []
+        for outbox_id in (quick, slow):
+            row = s.get(OutboxJob, outbox_id)
+            spec = registry.get(row.job) if row else None
+            assert row and spec and row.lease_until and row.started_at
+            assert row.lease_until - row.started_at == timedelta(seconds=spec.timeout + 5)
+            timeouts.append(spec.timeout)
+    assert timeouts[0] != timeouts[1]  # two leases: the CASE picked each row's own

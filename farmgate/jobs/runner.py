@@ -102,25 +102,6 @@ def _at(name: str) -> BindParameter[datetime]:
 DUE = (
     select(T.c.id, T.c.job).where(claimable(_at("now"))).order_by(T.c.id).limit(bindparam("limit"))
 )
-_JOB_OF = select(T.c.job).where(T.c.id == bindparam("outbox_id"))
-# One row, due or not (an arq worker runs what was handed to it when it fell due).
-_CLAIM_ONE = (
-    update(T)
-    .where(
-        T.c.id == bindparam("outbox_id"),
-        or_(
-            _listed(T.c.status, RUNNABLE),
-            and_(T.c.status == S.RUNNING, T.c.lease_until < _at("now")),
-        ),
-    )
-    .values(
-        status=S.RUNNING,
-        attempts=T.c.attempts + 1,
-        started_at=_at("now"),
-        lease_until=_at("new_lease"),
-    )
-    .returning(T.c.job, T.c.args, T.c.attempts)
-)
 _CLAIM_MANY = (
     update(T)
     .where(
@@ -166,24 +147,76 @@ def _lease_seconds(job: str | None) -> float:
     return max((s.timeout for s in registry.all_jobs().values()), default=30) + 5
 
 
-def _claim(outbox_id: int, job: str | None = None) -> tuple[str, dict[str, Any], int] | None:
-    """Atomically take the row (one conditional UPDATE); None if done, dead or held.
+Jobs = tuple[tuple[str, float], ...]  # the registered jobs' names and timeouts
 
-    ``job`` is the row's job name when the caller read it already (it never changes), which
-    saves reading it again for the lease."""
+
+def _registered() -> Jobs:
+    """What the claims' statements are built for: a job registered later builds them anew."""
+    return tuple(sorted((name, spec.timeout) for name, spec in registry.all_jobs().items()))
+
+
+def _lease_by_job(jobs: Jobs) -> tuple[ColumnElement[datetime], list[float]]:
+    """A row's lease in SQL by its job (``_lease_seconds``): a CASE over the jobs grouped by
+    lease, with bound parameters ``lease_0``, ``lease_1``, ... (``lease_other`` for a job not
+    registered); and the seconds of those parameters (``_lease_params``)."""
+    by_lease: dict[float, list[str]] = {}
+    for name, _ in jobs:
+        by_lease.setdefault(_lease_seconds(name), []).append(name)
+    leases = sorted(by_lease)
+    lease_until = case(
+        *((_listed(T.c.job, by_lease[s]), _at(f"lease_{n}")) for n, s in enumerate(leases)),
+        else_=_at("lease_other"),
+    )
+    return lease_until, leases
+
+
+def _lease_params(now: datetime, leases: list[float]) -> dict[str, datetime]:
+    return {
+        "lease_other": now + timedelta(seconds=_lease_seconds(None)),
+        **{f"lease_{n}": now + timedelta(seconds=s) for n, s in enumerate(leases)},
+    }
+
+
+# ``_claim``'s statement for the registered jobs: built once.
+_CLAIM_ONE: dict[Jobs, tuple[Update, list[float]]] = {}
+
+
+def _claim_one_statement() -> tuple[Update, list[float]]:
+    """One row, due or not (an arq worker runs what was handed to it when it fell due), its
+    lease by its job: one statement, without reading the row's job first."""
+    jobs = _registered()
+    found = _CLAIM_ONE.get(jobs)
+    if found is None:
+        lease_until, leases = _lease_by_job(jobs)
+        statement = (
+            update(T)
+            .where(
+                T.c.id == bindparam("outbox_id"),
+                or_(
+                    _listed(T.c.status, RUNNABLE),
+                    and_(T.c.status == S.RUNNING, T.c.lease_until < _at("now")),
+                ),
+            )
+            .values(
+                status=S.RUNNING,
+                attempts=T.c.attempts + 1,
+                started_at=_at("now"),
+                lease_until=lease_until,
+            )
+            .returning(T.c.job, T.c.args, T.c.attempts)
+        )
+        found = _CLAIM_ONE[jobs] = (statement, leases)
+    return found
+
+
+def _claim(outbox_id: int) -> tuple[str, dict[str, Any], int] | None:
+    """Atomically take the row (one conditional UPDATE); None if done, dead or held."""
+    statement, leases = _claim_one_statement()
     now = utcnow()
-    # Each statement is whole on its own (the claim is one conditional UPDATE): no BEGIN and
-    # COMMIT round trips around them on PostgreSQL.
+    # One statement, whole on its own: no BEGIN and COMMIT round trips on PostgreSQL.
     with session_scope() as session, without_transaction(session):
-        if job is None:
-            job = session.execute(_JOB_OF, {"outbox_id": outbox_id}).scalar()
         found = session.execute(
-            _CLAIM_ONE,
-            {
-                "outbox_id": outbox_id,
-                "now": now,
-                "new_lease": now + timedelta(seconds=_lease_seconds(job)),
-            },
+            statement, {"outbox_id": outbox_id, "now": now, **_lease_params(now, leases)}
         ).first()
         return None if found is None else (found.job, found.args, found.attempts)
 
@@ -204,10 +237,9 @@ class Claim:
     attempts: int
 
 
-def execute(outbox_id: int, job: str | None = None) -> Result:
-    """Run the outbox row ``outbox_id`` once, if it still needs running (``job``: its job
-    name, when the caller has it)."""
-    claimed = _claim(outbox_id, job)
+def execute(outbox_id: int) -> Result:
+    """Run the outbox row ``outbox_id`` once, if it still needs running."""
+    claimed = _claim(outbox_id)
     if claimed is None:
         return Result(Outcome.SKIPPED)
     return run_claimed(Claim(outbox_id, *claimed))
@@ -257,23 +289,16 @@ def claim_many(rows: Sequence[tuple[int, str]]) -> list[Claim]:
 
 
 # ``claim_due``'s statement for the registered jobs (their names and timeouts): built once.
-_CLAIM_DUE: dict[tuple[tuple[str, float], ...], tuple[Update, list[float]]] = {}
+_CLAIM_DUE: dict[Jobs, tuple[Update, list[float]]] = {}
 
 
 def _claim_due_statement() -> tuple[Update, list[float]]:
-    """The due rows' claim in one statement, each row's lease by its job (a CASE over the
-    registered jobs, grouped by lease); and the lease seconds of its bound parameters."""
-    jobs = tuple(sorted((name, spec.timeout) for name, spec in registry.all_jobs().items()))
+    """The due rows' claim in one statement, each row's lease by its job; and the lease
+    seconds of its bound parameters."""
+    jobs = _registered()
     found = _CLAIM_DUE.get(jobs)
     if found is None:
-        by_lease: dict[float, list[str]] = {}
-        for name, _ in jobs:
-            by_lease.setdefault(_lease_seconds(name), []).append(name)
-        leases = sorted(by_lease)
-        lease_until = case(
-            *((_listed(T.c.job, by_lease[s]), _at(f"lease_{n}")) for n, s in enumerate(leases)),
-            else_=_at("lease_other"),
-        )
+        lease_until, leases = _lease_by_job(jobs)
         # Oldest first; on PostgreSQL rows another executor is claiming right now are skipped,
         # not waited for (SQLite has one writer at a time anyway). MATERIALIZED: read once. As
         # a subquery PostgreSQL ran it again per row, skipped the rows this statement had just
@@ -307,12 +332,7 @@ def claim_due(limit: int) -> list[Claim]:
     committed before any body runs (``claim_many`` without reading the rows first)."""
     statement, leases = _claim_due_statement()
     now = utcnow()
-    params: dict[str, Any] = {
-        "now": now,
-        "limit": limit,
-        "lease_other": now + timedelta(seconds=_lease_seconds(None)),
-        **{f"lease_{n}": now + timedelta(seconds=s) for n, s in enumerate(leases)},
-    }
+    params: dict[str, Any] = {"now": now, "limit": limit, **_lease_params(now, leases)}
     # One statement, a transaction of its own: no BEGIN and COMMIT round trips on PostgreSQL.
     with session_scope() as session, without_transaction(session):
         claims = [Claim(*row) for row in session.execute(statement, params)]
