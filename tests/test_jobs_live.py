@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from farmgate.config import settings
 from farmgate.db import session_scope
@@ -151,6 +151,45 @@ def test_rows_are_marked_before_they_reach_arq_and_a_failed_hand_over_gives_them
     asyncio.run(burst("quick"))
     assert _statuses() == {"done": 3, "pending": 1}
     assert _stock(live["sku_id"]) == 13
+
+
+@on_postgresql
+def test_an_idle_dispatch_round_only_looks_and_a_woken_one_takes_at_once(
+    live: dict[str, object], committed_db: Engine
+) -> None:
+    """A round nobody woke looks for due rows with a SELECT and writes nothing when there are
+    none; a round after a commit's wake takes the rows with its UPDATE, without looking
+    first; a round that took fewer than a full batch does not start the next one at once."""
+    _needs_redis_pg(live)
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_):  # type: ignore[no-untyped-def]
+        if "outbox" in statement:
+            sent.append(statement.lstrip().split(" ", 1)[0])
+
+    async def scenario() -> list[tuple[int, list[str]]]:
+        dispatcher = ArqDispatcher()
+        rounds = []
+        try:
+            dispatcher.expecting()  # a new dispatcher takes at once: not what is tested here
+            for commit in (False, True):
+                if commit:
+                    await asyncio.to_thread(_commit_jobs, "tests.bump_stock", live["sku_id"], 2)
+                    dispatcher.wake()
+                sent.clear()
+                rounds.append((await dispatcher.tick(), list(sent)))
+            assert not dispatcher.more_due()
+        finally:
+            await dispatcher.close()
+        return rounds
+
+    event.listen(committed_db, "before_cursor_execute", record)
+    try:
+        rounds = asyncio.run(scenario())
+    finally:
+        event.remove(committed_db, "before_cursor_execute", record)
+    assert rounds == [(0, ["SELECT"]), (2, ["WITH"])]  # the take: WITH due ... UPDATE
+    assert _statuses() == {"dispatched": 2}
 
 
 @on_postgresql

@@ -23,21 +23,37 @@ class JobQueue(ABC):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe = lambda: None
         self.failures = 0
+        # Rows are likely due: a commit queued some, or the last round left some behind. The
+        # round then takes them at once; otherwise it looks first (``expecting``), outside
+        # any transaction, so an idle poll writes nothing.
+        self._expecting = True
 
     @abstractmethod
     async def tick(self) -> int:
         """Do one round of work; return how many rows were handled."""
 
+    def expecting(self) -> bool:
+        """For ``tick``: whether rows are likely due (then take them without looking first).
+        Reset by the call; a wake, or ``expect_more``, sets it again."""
+        expecting, self._expecting = self._expecting, False
+        return expecting
+
+    def expect_more(self) -> None:
+        """For ``tick``: this round left rows due (a full batch): the next starts at once."""
+        self._expecting = True
+
     def more_due(self) -> bool:
-        """After a round that handled rows: whether to start the next round at once (more
-        may be due) rather than wait for a wake or the poll."""
-        return True
+        """After a round that handled rows: whether to start the next round at once. A round
+        that took fewer than a full batch took every row due then: the next rows come with a
+        commit's wake, or fall due by the poll."""
+        return self._expecting
 
     async def close(self) -> None:  # noqa: B027  (optional hook)
         """Release connections."""
 
     def wake(self) -> None:
         """Thread-safe nudge: new rows were committed."""
+        self._expecting = True
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake.set)
 

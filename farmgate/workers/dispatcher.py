@@ -61,6 +61,7 @@ def _rows(where: ColumnElement[bool], limit: int) -> list[tuple[int, str]]:
 
 
 T = table_of(OutboxJob)
+BATCH = 500  # rows handed over together
 _NOW = bindparam("now", type_=AwareDateTime())
 # The rows due and not yet handed to arq, marked handed over and returned, in one statement
 # built once. Oldest first; on PostgreSQL rows another web process is taking right now are
@@ -80,6 +81,7 @@ _TAKE = (
     .values(status=S.DISPATCHED, dispatched_at=_NOW)
     .returning(T.c.id, T.c.queue)
 )
+_PENDING = select(T.c.id).where(T.c.status == S.PENDING, T.c.available_at <= _NOW).limit(1)
 # Rows taken whose hand-over failed: pending again, for the next round. A row a worker has
 # started meanwhile (handed over before the failure) is left alone.
 _GIVE_BACK = (
@@ -89,7 +91,16 @@ _GIVE_BACK = (
 )
 
 
-def take_pending(limit: int = 500) -> list[tuple[int, str]]:
+def any_pending() -> bool:
+    """Whether a row is due and not yet handed over: an idle round's look, which writes
+    nothing (``take_pending`` is an UPDATE)."""
+    with session_scope() as session:
+        session.connection(execution_options=READ_ONLY)
+        with without_transaction(session):  # one read: no BEGIN and COMMIT round trips
+            return session.execute(_PENDING, {"now": utcnow()}).first() is not None
+
+
+def take_pending(limit: int = BATCH) -> list[tuple[int, str]]:
     """Mark the rows due now as handed to arq, and return them (id, queue), oldest first.
 
     One statement and, on PostgreSQL, no BEGIN and COMMIT around it. The rows are marked
@@ -166,10 +177,14 @@ class ArqDispatcher(JobQueue):
         return self.pool
 
     async def tick(self) -> int:
+        if not self.expecting() and not await asyncio.to_thread(any_pending):
+            return 0
         pool = await self._pool()  # Redis away: fail before taking any row
         rows = await asyncio.to_thread(take_pending)
         if not rows:
             return 0
+        if len(rows) == BATCH:
+            self.expect_more()
         try:
             await send(pool, rows)
         except Exception:

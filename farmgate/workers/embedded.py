@@ -37,19 +37,6 @@ class EmbeddedRunner(JobQueue):
         install()
         super().__init__(poll_seconds)
         self._last_periodic: dict[str, float] = {}
-        # Rows are likely due: a commit queued some, or the last round found some. The round
-        # then claims at once; otherwise it looks first, outside any transaction, so an idle
-        # poll writes nothing.
-        self._expecting = True
-
-    def wake(self) -> None:
-        self._expecting = True
-        super().wake()
-
-    def more_due(self) -> bool:
-        # A batch claimed short took every row due then: the next rows come with a commit's
-        # wake, or fall due by the poll. Looking again at once (``any_due``) found nothing.
-        return self._expecting
 
     async def _periodic(self) -> None:
         now = time.monotonic()
@@ -63,8 +50,7 @@ class EmbeddedRunner(JobQueue):
 
     async def tick(self) -> int:
         await self._periodic()
-        expecting, self._expecting = self._expecting, False
-        if not expecting and not await asyncio.to_thread(any_due):
+        if not self.expecting() and not await asyncio.to_thread(any_due):
             return 0
         claiming = asyncio.ensure_future(asyncio.to_thread(runner.claim_due, BATCH))
         try:
@@ -93,7 +79,7 @@ class EmbeddedRunner(JobQueue):
                 _give_back(claims[n + 1 :])
                 raise
         if not claimed_all:
-            self._expecting = True
+            self.expect_more()
         return len(claims)
 
 
