@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.selectable import CTE
 from sqlmodel import col
 
 from farmgate.db import AwareDateTime, session_scope, table_of, utcnow, without_transaction
@@ -288,6 +289,23 @@ def claim_many(rows: Sequence[tuple[int, str]]) -> list[Claim]:
     return sorted(claims, key=lambda c: c.outbox_id)
 
 
+def oldest(where: ColumnElement[bool]) -> CTE:
+    """The ids of the oldest rows ``where`` holds, at most ``limit`` (a bound parameter), as
+    the CTE ``due`` for an UPDATE that takes them. On PostgreSQL rows another executor is
+    taking right now are skipped, not waited for (SQLite has one writer at a time anyway).
+    MATERIALIZED: read once. As a subquery PostgreSQL ran it again per row, skipped the rows
+    the UPDATE had just changed, and so took every row ``where`` held, whatever the limit."""
+    return (
+        select(T.c.id)
+        .where(where)
+        .order_by(T.c.id)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)
+        .cte("due")
+        .prefix_with("MATERIALIZED")
+    )
+
+
 # ``claim_due``'s statement for the registered jobs (their names and timeouts): built once.
 _CLAIM_DUE: dict[Jobs, tuple[Update, list[float]]] = {}
 
@@ -299,19 +317,7 @@ def _claim_due_statement() -> tuple[Update, list[float]]:
     found = _CLAIM_DUE.get(jobs)
     if found is None:
         lease_until, leases = _lease_by_job(jobs)
-        # Oldest first; on PostgreSQL rows another executor is claiming right now are skipped,
-        # not waited for (SQLite has one writer at a time anyway). MATERIALIZED: read once. As
-        # a subquery PostgreSQL ran it again per row, skipped the rows this statement had just
-        # updated, and so took every due row, whatever the limit.
-        due = (
-            select(T.c.id)
-            .where(claimable(_at("now")))
-            .order_by(T.c.id)
-            .limit(bindparam("limit"))
-            .with_for_update(skip_locked=True)
-            .cte("due")
-            .prefix_with("MATERIALIZED")
-        )
+        due = oldest(claimable(_at("now")))
         statement = (
             update(T)
             .where(T.c.id.in_(select(due.c.id)), claimable(_at("now")))
