@@ -255,7 +255,7 @@ def test_the_claims_name_lists_are_compiled_once_not_per_execution(dialect_name:
     from sqlalchemy.dialects import postgresql, sqlite
 
     dialect = {"postgresql": postgresql.dialect(), "sqlite": sqlite.dialect()}[dialect_name]
-    statement, _ = runner._claim_due_statement()
+    statement, _ = runner._for_registered(runner._claim_due)
     for built in (runner.DUE, statement):
         compiled = built.compile(dialect=dialect)
         sql = str(compiled)

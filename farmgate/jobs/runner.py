@@ -10,7 +10,7 @@ import logging
 import random
 import re
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -103,6 +103,18 @@ def _at(name: str) -> BindParameter[datetime]:
 DUE = (
     select(T.c.id, T.c.job).where(claimable(_at("now"))).order_by(T.c.id).limit(bindparam("limit"))
 )
+
+
+def _taken(lease_until: ColumnElement[datetime]) -> dict[str, Any]:
+    """What a claim writes on the row it takes: running, one more try, leased."""
+    return {
+        "status": S.RUNNING,
+        "attempts": T.c.attempts + 1,
+        "started_at": _at("now"),
+        "lease_until": lease_until,
+    }
+
+
 _CLAIM_MANY = (
     update(T)
     .where(
@@ -115,12 +127,7 @@ _CLAIM_MANY = (
         ),
         claimable(_at("now")),
     )
-    .values(
-        status=S.RUNNING,
-        attempts=T.c.attempts + 1,
-        started_at=_at("now"),
-        lease_until=_at("new_lease"),
-    )
+    .values(_taken(_at("new_lease")))
     .returning(T.c.id, T.c.job, T.c.args, T.c.attempts)
 )
 _RELEASE = (
@@ -178,41 +185,43 @@ def _lease_params(now: datetime, leases: list[float]) -> dict[str, datetime]:
     }
 
 
-# ``_claim``'s statement for the registered jobs: built once.
-_CLAIM_ONE: dict[Jobs, tuple[Update, list[float]]] = {}
+# The claims' statements for the registered jobs, each built once (by its builder).
+_BUILT: dict[tuple[Callable[..., Update], Jobs], tuple[Update, list[float]]] = {}
 
 
-def _claim_one_statement() -> tuple[Update, list[float]]:
-    """One row, due or not (an arq worker runs what was handed to it when it fell due), its
-    lease by its job: one statement, without reading the row's job first."""
+def _for_registered(
+    build: Callable[[ColumnElement[datetime]], Update],
+) -> tuple[Update, list[float]]:
+    """``build``'s claim, each row leased by its job, for the jobs registered now; and the
+    lease seconds of its bound parameters (``_lease_params``)."""
     jobs = _registered()
-    found = _CLAIM_ONE.get(jobs)
+    found = _BUILT.get((build, jobs))
     if found is None:
         lease_until, leases = _lease_by_job(jobs)
-        statement = (
-            update(T)
-            .where(
-                T.c.id == bindparam("outbox_id"),
-                or_(
-                    _listed(T.c.status, RUNNABLE),
-                    and_(T.c.status == S.RUNNING, T.c.lease_until < _at("now")),
-                ),
-            )
-            .values(
-                status=S.RUNNING,
-                attempts=T.c.attempts + 1,
-                started_at=_at("now"),
-                lease_until=lease_until,
-            )
-            .returning(T.c.job, T.c.args, T.c.attempts)
-        )
-        found = _CLAIM_ONE[jobs] = (statement, leases)
+        found = _BUILT[(build, jobs)] = (build(lease_until), leases)
     return found
+
+
+def _claim_one(lease_until: ColumnElement[datetime]) -> Update:
+    """One row, due or not (an arq worker runs what was handed to it when it fell due), in
+    one statement, without reading the row's job first."""
+    return (
+        update(T)
+        .where(
+            T.c.id == bindparam("outbox_id"),
+            or_(
+                _listed(T.c.status, RUNNABLE),
+                and_(T.c.status == S.RUNNING, T.c.lease_until < _at("now")),
+            ),
+        )
+        .values(_taken(lease_until))
+        .returning(T.c.job, T.c.args, T.c.attempts)
+    )
 
 
 def _claim(outbox_id: int) -> tuple[str, dict[str, Any], int] | None:
     """Atomically take the row (one conditional UPDATE); None if done, dead or held."""
-    statement, leases = _claim_one_statement()
+    statement, leases = _for_registered(_claim_one)
     now = utcnow()
     # One statement, whole on its own: no BEGIN and COMMIT round trips on PostgreSQL.
     with session_scope() as session, without_transaction(session):
@@ -306,37 +315,21 @@ def oldest(where: ColumnElement[bool]) -> CTE:
     )
 
 
-# ``claim_due``'s statement for the registered jobs (their names and timeouts): built once.
-_CLAIM_DUE: dict[Jobs, tuple[Update, list[float]]] = {}
-
-
-def _claim_due_statement() -> tuple[Update, list[float]]:
-    """The due rows' claim in one statement, each row's lease by its job; and the lease
-    seconds of its bound parameters."""
-    jobs = _registered()
-    found = _CLAIM_DUE.get(jobs)
-    if found is None:
-        lease_until, leases = _lease_by_job(jobs)
-        due = oldest(claimable(_at("now")))
-        statement = (
-            update(T)
-            .where(T.c.id.in_(select(due.c.id)), claimable(_at("now")))
-            .values(
-                status=S.RUNNING,
-                attempts=T.c.attempts + 1,
-                started_at=_at("now"),
-                lease_until=lease_until,
-            )
-            .returning(T.c.id, T.c.job, T.c.args, T.c.attempts)
-        )
-        found = _CLAIM_DUE[jobs] = (statement, leases)
-    return found
+def _claim_due(lease_until: ColumnElement[datetime]) -> Update:
+    """The rows due now, oldest first, at most ``limit``, in one statement."""
+    due = oldest(claimable(_at("now")))
+    return (
+        update(T)
+        .where(T.c.id.in_(select(due.c.id)), claimable(_at("now")))
+        .values(_taken(lease_until))
+        .returning(T.c.id, T.c.job, T.c.args, T.c.attempts)
+    )
 
 
 def claim_due(limit: int) -> list[Claim]:
     """Take up to ``limit`` rows due now, oldest first, in one statement and transaction,
     committed before any body runs (``claim_many`` without reading the rows first)."""
-    statement, leases = _claim_due_statement()
+    statement, leases = _for_registered(_claim_due)
     now = utcnow()
     params: dict[str, Any] = {"now": now, "limit": limit, **_lease_params(now, leases)}
     # One statement, a transaction of its own: no BEGIN and COMMIT round trips on PostgreSQL.

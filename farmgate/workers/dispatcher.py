@@ -64,17 +64,17 @@ def _rows(where: ColumnElement[bool], limit: int) -> list[tuple[int, str]]:
 T = table_of(OutboxJob)
 BATCH = 500  # rows handed over together
 _NOW = bindparam("now", type_=AwareDateTime())
-_WAITING = and_(T.c.status == S.PENDING, T.c.available_at <= _NOW)
+_UNSENT = and_(T.c.status == S.PENDING, T.c.available_at <= _NOW)
 # The rows due and not yet handed to arq, oldest first, marked handed over and returned, in
 # one statement built once; rows another web process is taking right now are skipped.
-_DUE = oldest(_WAITING)
+_DUE = oldest(_UNSENT)
 _TAKE = (
     update(T)
     .where(T.c.id.in_(select(_DUE.c.id)), T.c.status == S.PENDING)
     .values(status=S.DISPATCHED, dispatched_at=_NOW)
     .returning(T.c.id, T.c.queue)
 )
-_PENDING = select(T.c.id).where(_WAITING).limit(1)
+_PENDING = select(T.c.id).where(_UNSENT).limit(1)
 # Rows taken whose hand-over failed: pending again, for the next round. A row a worker has
 # started meanwhile (handed over before the failure) is left alone.
 _GIVE_BACK = (
