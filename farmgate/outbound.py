@@ -7,6 +7,10 @@ new connection each time; httpx and requests, over the same pooled connection, c
 section 11). Pools never retry: the outbox retries a failed job, and a payment call is retried
 by its caller with the same key.
 
+A pool keeps as many connections per gateway as the process has threads to make calls
+(``web_threads``). urllib3's default keeps one: under concurrent calls every other
+connection was closed after its answer, and the next call paid a new TCP and TLS handshake.
+
 The environment is read once, when a pool is made, the way requests reads it: a proxy
 (``HTTPS_PROXY``/``HTTP_PROXY``, ``NO_PROXY``) and a CA bundle (``REQUESTS_CA_BUNDLE``,
 ``CURL_CA_BUNDLE`` or ``SSL_CERT_FILE``; certifi's by default). A deployment sets them before
@@ -27,6 +31,7 @@ from urllib3.exceptions import HTTPError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from farmgate.caching import PerProcess
+from farmgate.config import get_settings
 
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
 
@@ -77,7 +82,11 @@ def request(
 
 def _make(scheme: str, host: str, cert: tuple[str, str] | None) -> urllib3.PoolManager:
     bundle = next(filter(None, map(os.environ.get, CA_BUNDLE_VARIABLES)), None)
-    options: dict[str, Any] = {"retries": False, "ca_certs": bundle or certifi.where()}
+    options: dict[str, Any] = {
+        "retries": False,
+        "ca_certs": bundle or certifi.where(),
+        "maxsize": get_settings().web_threads,
+    }
     if cert is not None:
         options["cert_file"], options["key_file"] = cert
     proxy = getproxies().get(scheme)
