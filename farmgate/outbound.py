@@ -8,8 +8,9 @@ section 11). Pools never retry: the outbox retries a failed job, and a payment c
 by its caller with the same key.
 
 A pool keeps as many connections per gateway as the process has threads to make calls
-(``web_threads``). urllib3's default keeps one: under concurrent calls every other
-connection was closed after its answer, and the next call paid a new TCP and TLS handshake.
+(:func:`connections_kept`). urllib3's default keeps one: under concurrent calls all but one
+connection were closed after their answers, and the next calls paid new TCP and TLS
+handshakes.
 
 The environment is read once, when a pool is made, the way requests reads it: a proxy
 (``HTTPS_PROXY``/``HTTP_PROXY``, ``NO_PROXY``) and a CA bundle (``REQUESTS_CA_BUNDLE``,
@@ -38,6 +39,11 @@ CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
 _pools: PerProcess[dict[tuple[str, str, tuple[str, str] | None], urllib3.PoolManager]] = PerProcess(
     dict
 )
+
+
+def connections_kept() -> int:
+    """How many connections a pool keeps per gateway: one per thread that may call at once."""
+    return get_settings().web_threads
 
 
 def pool(url: str, cert: tuple[str, str] | None = None) -> urllib3.PoolManager:
@@ -85,7 +91,7 @@ def _make(scheme: str, host: str, cert: tuple[str, str] | None) -> urllib3.PoolM
     options: dict[str, Any] = {
         "retries": False,
         "ca_certs": bundle or certifi.where(),
-        "maxsize": get_settings().web_threads,
+        "maxsize": connections_kept(),
     }
     if cert is not None:
         options["cert_file"], options["key_file"] = cert

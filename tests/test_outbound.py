@@ -73,8 +73,8 @@ def _wechat_v3_session(url: str) -> int:
 def test_overlapping_calls_keep_their_connections_for_the_next_ones(
     gateway: _Gateway, call: Callable[[str], int], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A pool that keeps one connection per gateway (urllib3's default) closed every other
-    one after its answer: each call of the next overlapping round paid a new handshake."""
+    """A pool that keeps one connection per gateway (urllib3's default) closed all but one
+    after their answers: the next overlapping round paid new handshakes."""
     url = f"http://127.0.0.1:{gateway.server_port}/pay/unifiedorder"
     with ThreadPoolExecutor(AT_ONCE) as threads:
         for _ in range(3):

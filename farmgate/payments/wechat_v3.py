@@ -42,8 +42,8 @@ from requests.adapters import HTTPAdapter
 from wechatpayv3 import SignType, WeChatPay, WeChatPayType
 from wechatpayv3.core import Core
 
+from farmgate import outbound
 from farmgate.caching import PerProcess
-from farmgate.config import get_settings
 from farmgate.payments.provider import (
     TRANSIENT_CODES,
     WECHAT_CHANNELS,
@@ -67,11 +67,11 @@ NOTIFY_HEADERS = ("signature", "timestamp", "nonce", "serial", "signature-type")
 
 def _new_session() -> requests.Session:
     """Keeping no cookies: like a fresh session per call, less the connection and TLS
-    handshake made again each time. It keeps a connection per thread that may call at once
-    (``web_threads``), as ``farmgate.outbound``'s pools do; requests' default is 10."""
+    handshake made again each time. It keeps as many connections as ``farmgate.outbound``'s
+    pools do (requests' default is 10)."""
     session = requests.Session()
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-    adapter = HTTPAdapter(pool_maxsize=get_settings().web_threads)
+    adapter = HTTPAdapter(pool_maxsize=outbound.connections_kept())
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
