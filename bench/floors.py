@@ -134,18 +134,18 @@ def http_calls(times: int) -> None:
         url = sim.url + "/"
         with httpx.Client() as client:
             show(
-                "httpx (farmgate's SMS client)",
+                "httpx (farmgate's courier client)",
                 per_call(times, lambda: client.post(url, content=body, headers=headers).json()),
             )
         with requests.Session() as session:
-            session.trust_env = False  # as farmgate's WeChat Pay v2 client
+            session.trust_env = False  # the floor: no proxy settings looked up per call
             show(
-                "requests (wechatpy's)",
+                "requests (WeChat Pay v3, the WeChat API)",
                 per_call(times, lambda: session.post(url, data=body, headers=headers).json()),
             )
         pool = urllib3.PoolManager()
         show(
-            "urllib3",
+            "urllib3 (farmgate.outbound: WeChat Pay v2, SMS)",
             per_call(
                 times,
                 lambda: json.loads(pool.request("POST", url, body=body, headers=headers).data),
