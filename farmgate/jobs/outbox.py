@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, event, insert, select
 from sqlalchemy.orm import Session
 
-from farmgate.db import table_of, utcnow
+from farmgate.db import run, table_of, utcnow
 from farmgate.jobs import registry
 from farmgate.models import OutboxJob, OutboxStatus
 from farmgate.ops import logs
@@ -53,12 +53,13 @@ def enqueue(
     if spec is None:
         raise ValueError(f"unknown job {job!r}; import its module in farmgate.bootstrap.install()")
     if coalesce and key is not None:
-        waiting = session.execute(_WAITING, {"job": job, "key": key}).scalar()
+        waiting = run(session, _WAITING, {"job": job, "key": key}).scalar()
         if waiting is not None:
             return int(waiting)
     rid = logs.request_id.get()  # the request that caused this work, for the logs
     now = utcnow()
-    row_id = session.execute(
+    row_id = run(
+        session,
         _INSERT,
         {
             "job": job,

@@ -35,7 +35,7 @@ from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.selectable import CTE
 from sqlmodel import col
 
-from farmgate.db import AwareDateTime, session_scope, table_of, utcnow, without_transaction
+from farmgate.db import AwareDateTime, run, session_scope, table_of, utcnow, without_transaction
 from farmgate.jobs import registry
 from farmgate.jobs.errors import PermanentJobError, TransientJobError
 from farmgate.models import DeadJob, OutboxJob, OutboxStatus
@@ -225,8 +225,8 @@ def _claim(outbox_id: int) -> tuple[str, dict[str, Any], int] | None:
     now = utcnow()
     # One statement, whole on its own: no BEGIN and COMMIT round trips on PostgreSQL.
     with session_scope() as session, without_transaction(session):
-        found = session.execute(
-            statement, {"outbox_id": outbox_id, "now": now, **_lease_params(now, leases)}
+        found = run(
+            session, statement, {"outbox_id": outbox_id, "now": now, **_lease_params(now, leases)}
         ).first()
         return None if found is None else (found.job, found.args, found.attempts)
 
@@ -334,7 +334,9 @@ def claim_due(limit: int) -> list[Claim]:
     params: dict[str, Any] = {"now": now, "limit": limit, **_lease_params(now, leases)}
     # One statement, a transaction of its own: no BEGIN and COMMIT round trips on PostgreSQL.
     with session_scope() as session, without_transaction(session):
-        claims = [Claim(*row) for row in session.execute(statement, params)]
+        claims = [
+            Claim(i, job, args, tries) for i, job, args, tries in run(session, statement, params)
+        ]
     return sorted(claims, key=lambda c: c.outbox_id)
 
 
@@ -357,7 +359,7 @@ def _run(
         with session_scope() as session:
             spec.body(session, args)
             # Done in the same transaction as the body's effects: both or neither.
-            session.execute(_DONE, {"outbox_id": outbox_id, "now": utcnow()})
+            run(session, _DONE, {"outbox_id": outbox_id, "now": utcnow()})
         return Result(Outcome.DONE)
     except PermanentJobError as exc:
         return _give_up(outbox_id, _error_text(exc))

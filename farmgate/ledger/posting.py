@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from farmgate.config import settings
-from farmgate.db import pk, table_of, utcnow
+from farmgate.db import pk, run, table_of, utcnow
 from farmgate.ledger import accounts, commission, deposits
 from farmgate.models import (
     Cooperative,
@@ -87,7 +87,8 @@ def post(
             return None
         raise Unbalanced(f"{key}: entries sum to {sum(x.amount_fen for x in lines)}")
     when = occurred_at or utcnow()
-    txn_id = session.execute(
+    txn_id = run(
+        session,
         _ADD_TXN[session.get_bind().dialect.name],
         {
             "key": key,
@@ -101,7 +102,8 @@ def post(
     if txn_id is None:
         return None
     if lines:
-        session.execute(
+        run(
+            session,
             _ADD_ENTRIES,
             [
                 {

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import BindParameter, and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from farmgate.db import new_row, pk, table_of
+from farmgate.db import new_row, pk, run, table_of
 from farmgate.errors import NotFound
 from farmgate.models import (
     Account,
@@ -204,7 +204,7 @@ def _with_parcels_and_events(
         parcels = _parcels(session, order_id, {f.id for f in fulfilments})
     events = [
         OrderEventOut.model_validate(e, from_attributes=True)
-        for e in session.execute(_EVENTS, {"order_id": order_id})
+        for e in run(session, _EVENTS, {"order_id": order_id})
     ]
     return _order_out(order, fulfilments, parcels, events, cooperative_id)
 
@@ -214,7 +214,7 @@ def visible_order_view(session: Session, actor: Account, order_id: int) -> Order
     for an order not theirs), with two statements fewer: the order's row is read with its
     fulfilments, lines and parcels. What a buyer polls while the payment goes through."""
     session.flush()
-    rows = session.execute(_ORDER_WITH_PARTS, {"order_id": order_id}).all()
+    rows = run(session, _ORDER_WITH_PARTS, {"order_id": order_id}).all()
     if not rows or not service.may_see(actor, rows[0][_BUYER]):
         raise NotFound("订单不存在")
     order = new_row(Order, **dict(zip(_ORDER_KEYS, rows[0][:_PARTS], strict=True)))

@@ -11,7 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from farmgate import tokens
-from farmgate.db import pk, table_of, utcnow
+from farmgate.db import pk, run, table_of, utcnow
 from farmgate.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from farmgate.models import (
     Account,
@@ -107,7 +107,7 @@ def mark_paid(
     # One UPDATE (Core, built once), no rows read; fulfilments loaded in this session see the
     # new status too.
     order_id = pk(order)
-    session.execute(_TO_PACK, {"paid_order": order_id})
+    run(session, _TO_PACK, {"paid_order": order_id})
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Fulfilment) and obj.order_id == order_id:
             set_committed_value(obj, "status", FS.TO_PACK)

@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from farmgate import callbacks
 from farmgate.config import settings
-from farmgate.db import insert_row, new_row, pk, table_of, update_row, utcnow
+from farmgate.db import insert_row, new_row, pk, run, table_of, update_row, utcnow
 from farmgate.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from farmgate.models import (
     Account,
@@ -342,7 +342,7 @@ def _insert_notification(
         "outcome": outcome,
         "note": why[:200],
     }
-    stored: int | None = session.execute(statement, values).scalar()
+    stored: int | None = run(session, statement, values).scalar()
     return stored
 
 
