@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
-from farmgate.db import insert_row, new_row, update_row, utcnow
+from farmgate.db import insert_row, new_row, run, table_of, update_row, utcnow
 from farmgate.models import DeliveryMethod, Order, OrderEvent, OrderStatus
 
 NOW = utcnow()
@@ -61,3 +61,20 @@ def test_a_new_row_is_written_by_insert_row_or_by_a_flush(session: Session) -> N
     assert (stored.number, stored.total_fen, stored.status) == (ORDER["number"], 2000, "paid")
     event = session.get(OrderEvent, flushed.id)
     assert event is not None and (event.order_id, event.note) == (order.id, flushed.note)
+
+
+def test_run_sees_the_sessions_pending_changes_as_session_execute_would(session: Session) -> None:
+    """db.run sends a Core statement on the session's connection; the objects added or changed
+    in the session are flushed first (the session's autoflush), unless autoflush is off."""
+    orders = table_of(Order)
+    count = select(func.count()).select_from(orders)
+    numbers = select(orders.c.number).order_by(orders.c.number)
+    before = run(session, count).scalar_one()
+    order = Order(**ORDER)
+    session.add(order)
+    assert run(session, count).scalar_one() == before + 1  # flushed by run itself
+    order.number = "T20261206000002"
+    with session.no_autoflush:  # as with session.execute: no flush, the change not yet written
+        assert ORDER["number"] in run(session, numbers).scalars().all()
+    assert "T20261206000002" in run(session, numbers).scalars().all()
+    assert ORDER["number"] not in run(session, numbers).scalars().all()
