@@ -310,61 +310,59 @@ def pdf(session: Session, statement: Statement) -> tuple[str, bytes]:
 
 
 def xlsx(session: Session, statement: Statement) -> tuple[str, bytes]:
-    import io
     from decimal import Decimal
 
     from openpyxl import Workbook
 
-    from farmgate.rendering.spreadsheets import add_sheet
+    from farmgate.rendering.spreadsheets import add_sheet, xlsx_bytes
 
     def money(fen: int) -> Decimal:
         return Decimal(fen) / 100
 
-    book = Workbook(write_only=True)
-    add_sheet(
-        book,
-        "汇总",
-        ("项目", "金额（元）"),
-        [
-            ("期初余额", money(statement.opening)),
-            *((label, money(total)) for label, total in statement.lines()),
-            ("期末余额", money(statement.closing)),
-            ("订单笔数", statement.order_count),
-            ("现在可打款", money(statement.available)),
-            ("待结算（未到期）", money(statement.pending)),
-        ],
-        formats=(None, "0.00"),
-        widths=(20, 16),
-    )
-    add_sheet(
-        book,
-        "订单",
-        ORDER_HEADER,
-        (
+    def build(book: Workbook) -> None:
+        add_sheet(
+            book,
+            "汇总",
+            ("项目", "金额（元）"),
+            [
+                ("期初余额", money(statement.opening)),
+                *((label, money(total)) for label, total in statement.lines()),
+                ("期末余额", money(statement.closing)),
+                ("订单笔数", statement.order_count),
+                ("现在可打款", money(statement.available)),
+                ("待结算（未到期）", money(statement.pending)),
+            ],
+            formats=(None, "0.00"),
+            widths=(20, 16),
+        )
+        add_sheet(
+            book,
+            "订单",
+            ORDER_HEADER,
             (
-                r.number,
-                money(r.goods),
-                money(r.shipping),
-                money(r.commission),
-                money(r.refund),
-                money(r.net),
-            )
-            for r in order_rows(session, statement.cooperative_id, statement.period)
-        ),
-        formats=(None, *("0.00",) * 5),
-        widths=(26, 12, 12, 12, 12, 12),
-    )
-    add_sheet(
-        book,
-        "打款",
-        ("时间", "金额（元）", "说明"),
-        (
-            (p.when.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"), money(p.amount), p.memo)
-            for p in statement.payouts
-        ),
-        formats=(None, "0.00", None),
-        widths=(18, 14, 50),
-    )
-    out = io.BytesIO()
-    book.save(out)
-    return _filename(statement, "xlsx"), out.getvalue()
+                (
+                    r.number,
+                    money(r.goods),
+                    money(r.shipping),
+                    money(r.commission),
+                    money(r.refund),
+                    money(r.net),
+                )
+                for r in order_rows(session, statement.cooperative_id, statement.period)
+            ),
+            formats=(None, *("0.00",) * 5),
+            widths=(26, 12, 12, 12, 12, 12),
+        )
+        add_sheet(
+            book,
+            "打款",
+            ("时间", "金额（元）", "说明"),
+            (
+                (p.when.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"), money(p.amount), p.memo)
+                for p in statement.payouts
+            ),
+            formats=(None, "0.00", None),
+            widths=(18, 14, 50),
+        )
+
+    return _filename(statement, "xlsx"), xlsx_bytes(build)

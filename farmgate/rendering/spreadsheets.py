@@ -5,9 +5,10 @@ They take any header and rows; the reports' dashboard and the trace records both
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from openpyxl import Workbook
@@ -25,6 +26,26 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     for row in rows:
         writer.writerow(csv_row(row))  # text that a spreadsheet would run as a formula is quoted
     return ("\ufeff" + out.getvalue()).encode()
+
+
+def xlsx_bytes(build: Callable[[Workbook], None]) -> bytes:
+    """A streamed (write-only) workbook that ``build`` fills, as XLSX bytes.
+
+    Such a book's sheets spool to temporary files that only saving it removes (openpyxl
+    otherwise deletes them when the process exits). If ``build`` fails (a refusal, or a row
+    that cannot be read, raised while the rows are produced), the book is saved anyway, to
+    nowhere, and the error goes on: a server that runs for months keeps no file of an export
+    that failed."""
+    book = Workbook(write_only=True)
+    try:
+        build(book)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the error that stopped ``build`` is the one told
+            book.save(io.BytesIO())
+        raise
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def add_sheet(

@@ -8,7 +8,6 @@ writers are shared with it (farmgate/rendering/spreadsheets.py).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from openpyxl import Workbook
 
 from farmgate.db import utcnow
-from farmgate.rendering.spreadsheets import add_sheet, csv_bytes
+from farmgate.rendering.spreadsheets import add_sheet, csv_bytes, xlsx_bytes
 from farmgate.reports.figures import Dashboard
 from farmgate.reports.filters import Granularity
 from farmgate.reports.tables import Kind, Table, yuan
@@ -60,21 +59,21 @@ def filters_rows(board: Dashboard, *, now: datetime | None = None) -> list[list[
 def dashboard_xlsx(board: Dashboard, names: Sequence[str] | None = None) -> bytes:
     """The named tables (default: all) of ``board``, one sheet each, with the two notes sheets."""
     tables = [board.tables[n] for n in (names or list(board.tables))]
-    book = Workbook(write_only=True)
-    add_sheet(book, "筛选条件", ["项目", "内容"], filters_rows(board), widths=(12, 60))
-    for table in tables:
-        add_sheet(
-            book,
-            table.title,
-            [c.label for c in table.columns],
-            export_rows(table),
-            formats=[NUMBER_FORMATS.get(c.kind) for c in table.columns],
-        )
-    meanings = [[t.title, c.label, c.meaning] for t in tables for c in t.columns]
-    add_sheet(book, "字段说明", ["报表", "字段", "含义"], meanings, widths=(14, 16, 80))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+
+    def build(book: Workbook) -> None:
+        add_sheet(book, "筛选条件", ["项目", "内容"], filters_rows(board), widths=(12, 60))
+        for table in tables:
+            add_sheet(
+                book,
+                table.title,
+                [c.label for c in table.columns],
+                export_rows(table),
+                formats=[NUMBER_FORMATS.get(c.kind) for c in table.columns],
+            )
+        meanings = [[t.title, c.label, c.meaning] for t in tables for c in t.columns]
+        add_sheet(book, "字段说明", ["报表", "字段", "含义"], meanings, widths=(14, 16, 80))
+
+    return xlsx_bytes(build)
 
 
 def filename(board: Dashboard, table: str | None, extension: str) -> str:
