@@ -1,0 +1,32 @@
+"""The local media directory: files appear whole or not at all."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from farmgate.media.storage import LocalMediaStorage
+
+
+def test_a_saved_file_is_whole_and_nothing_else_is_left(tmp_path: Path) -> None:
+    storage = LocalMediaStorage(tmp_path, "/media")
+    storage.save("products/1/a.webp", b"photo")
+    assert (tmp_path / "products/1/a.webp").read_bytes() == b"photo"
+    assert [p.name for p in (tmp_path / "products/1").iterdir()] == ["a.webp"]
+
+
+def test_a_write_that_fails_leaves_no_half_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk full at the rename: the photo is not there, and neither is its temporary file."""
+    storage = LocalMediaStorage(tmp_path, "/media")
+
+    def disk_full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        storage.save("products/1/a.webp", b"photo")
+    assert list((tmp_path / "products/1").iterdir()) == []
