@@ -1,4 +1,4 @@
-"""The local media directory: files appear whole or not at all."""
+"""The local media directory: files appear whole or not at all, photos with every size or none."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from farmgate.media.storage import LocalMediaStorage
+from farmgate.media.images import ProcessedImage
+from farmgate.media.photos import save_processed
+from farmgate.media.storage import LocalMediaStorage, get_storage
 
 
 def test_a_saved_file_is_whole_and_nothing_else_is_left(tmp_path: Path) -> None:
@@ -30,3 +32,21 @@ def test_a_write_that_fails_leaves_no_half_file(
     with pytest.raises(OSError, match="No space"):
         storage.save("products/1/a.webp", b"photo")
     assert list((tmp_path / "products/1").iterdir()) == []
+
+
+def test_a_photo_whose_second_size_fails_leaves_none_of_its_sizes(
+    media_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = get_storage()  # the test's own media directory (conftest)
+    real_save = storage.save
+
+    def full_after_one(key: str, data: bytes) -> None:
+        if any(media_dir.rglob("*.webp")):
+            raise OSError(28, "No space left on device")
+        real_save(key, data)
+
+    monkeypatch.setattr(storage, "save", full_after_one)
+    photo = ProcessedImage(variants={320: b"small", 800: b"large"}, width=800, height=600)
+    with pytest.raises(OSError, match="No space"):
+        save_processed("products", photo)
+    assert list(media_dir.rglob("*.webp")) == []

@@ -29,8 +29,14 @@ def save_processed(folder: str, processed: ProcessedImage) -> StoredPhoto:
     """Write an already checked photo's variants (check several first, then store them all)."""
     key = f"{folder}/{secrets.token_hex(8)}"
     storage = get_storage()
-    for width, blob in processed.variants.items():
-        storage.save(f"{key}-{width}.webp", blob)
+    written: list[int] = []
+    try:
+        for width, blob in processed.variants.items():
+            storage.save(f"{key}-{width}.webp", blob)
+            written.append(width)
+    except BaseException:  # the disk full at the second size: no orphan of the first stays
+        delete_stored(key, tuple(written))
+        raise
     return StoredPhoto(key, processed.width, processed.height, tuple(processed.variants))
 
 
