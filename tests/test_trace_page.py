@@ -238,6 +238,55 @@ def test_buffered_scan_counts_reach_the_database(committed_db) -> None:  # type:
         ]
 
 
+def test_scans_being_written_still_count(committed_db) -> None:  # type: ignore[no-untyped-def]
+    """A flush waiting for a lock (SQLite's write lock, a row lock) has taken the scans out of
+    the waiting buffer; a page served meanwhile still counts them."""
+    import threading
+    import time
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from farmgate.db import session_scope
+    from farmgate.models import ScanCount
+    from farmgate.trace import scans, service
+    from farmgate.trace.schemas import BatchIn
+
+    with session_scope() as session:
+        township = f.create_township(session)
+        coop = f.create_cooperative(session, township)
+        staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
+        product = f.create_product(session, staff, f.first_village(session, township))
+        lot = BatchIn(product_id=product.id, lot_code="B1", quantity=Decimal(1), unit="kg")
+        batch_id = service.create_batch(session, staff, lot).id
+    with session_scope() as session:
+        scans.record(session, batch_id, "S1", "10.1.2.3")
+    assert scans.buffer.flush() == 1  # the row exists: one scan stored
+    with session_scope() as session:
+        for ip in ("10.2.0.1", "10.3.0.1"):
+            scans.record(session, batch_id, "S1", ip)
+    with session_scope() as holder:  # holds the lock the flush needs until the block ends
+        holder.scalars(
+            select(ScanCount).where(ScanCount.batch_id == batch_id).with_for_update()
+        ).one()
+        flusher = threading.Thread(target=scans.buffer.flush)
+        flusher.start()
+        for _ in range(500):
+            if scans.buffer.pending(batch_id, "S1").scans and not scans.buffer._pending:
+                break  # the flush has taken the two scans and waits for the lock
+            time.sleep(0.01)
+        assert flusher.is_alive() and not scans.buffer._pending
+        view = scans.record(holder, batch_id, "S1", "10.4.0.1")
+        assert view.scans == 4 and len(view.places) == 4
+    flusher.join(timeout=30)
+    assert not flusher.is_alive()
+    assert scans.buffer.flush() == 1  # the scan served while the lock was held
+    with session_scope() as session:
+        row = session.scalars(select(ScanCount).where(ScanCount.batch_id == batch_id)).one()
+        assert row.scans == 4 and len(row.places) == 4
+        assert scans.buffer.pending(batch_id, "S1").scans == 0
+
+
 def test_batch_photos_show_on_the_page_and_only_owners_upload(client, farm) -> None:  # type: ignore[no-untyped-def]
     batch = create_batch(client, farm)
     url = f"/api/v1/batches/{batch['id']}/photos"

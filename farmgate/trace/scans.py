@@ -94,11 +94,18 @@ class _Pending:
 
 
 class ScanBuffer:
-    """Scans not yet written, per (batch, serial); flushed by a daemon timer."""
+    """Scans not yet written, per (batch, serial); flushed by a daemon timer.
+
+    A flush takes the waiting scans out of ``_pending`` but keeps them in ``_writing`` until its
+    transaction has committed, so a page served meanwhile (while the flush waits for SQLite's
+    write lock, say) still counts them: they are in the database or in memory, never in
+    neither. The only overlap left is the instant between the commit and their removal from
+    ``_writing``, when a page may count them twice."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: dict[tuple[int, str], _Pending] = defaultdict(_Pending)
+        self._writing: list[dict[tuple[int, str], _Pending]] = []
         self._timer: threading.Timer | None = None
 
     def add(
@@ -112,32 +119,48 @@ class ScanBuffer:
             if client:
                 entry.clients = _merge_clients(entry.clients, {window: [client]})
             if self._timer is None:
-                self._timer = threading.Timer(FLUSH_SECONDS, self.flush)
+                self._timer = threading.Timer(FLUSH_SECONDS, self._on_timer)
                 self._timer.daemon = True
                 self._timer.start()
+
+    def _drop_timer(self) -> None:
+        # Under the lock. A timer that has already fired finds it is no longer the current one
+        # and leaves the flush to whoever comes next.
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+
+    def _on_timer(self) -> None:
+        with self._lock:
+            if self._timer is not threading.current_thread():
+                return  # reset or flushed since this timer was set
+        self.flush()
 
     def reset(self) -> None:
         """Forget everything waiting (tests: each one starts with an empty buffer)."""
         with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = None
+            self._drop_timer()
             self._pending = defaultdict(_Pending)
+            self._writing = []
 
     def pending(self, batch_id: int, serial: str) -> _Pending:
+        """What is waiting for a code, including what a flush is writing but has not committed."""
+        key = (batch_id, serial)
         with self._lock:
-            found = self._pending.get((batch_id, serial))
-            if found is None:
-                return _Pending()
-            return _Pending(found.scans, list(found.places), _merge_clients(found.clients, {}))
+            found = [b[key] for b in (*self._writing, self._pending) if key in b]
+        total = _Pending()
+        for entry in found:
+            _add_into(total, entry)
+        return total
 
     def flush(self) -> int:
         """Write everything waiting in one transaction; returns the codes written."""
         with self._lock:
+            self._drop_timer()
             batch, self._pending = self._pending, defaultdict(_Pending)
-            self._timer = None
-        if not batch:
-            return 0
+            if not batch:
+                return 0
+            self._writing.append(batch)
         try:
             with session_scope() as session:
                 for (batch_id, serial), entry in batch.items():
@@ -145,13 +168,26 @@ class ScanBuffer:
         except (OperationalError, IntegrityError) as exc:
             log.warning("%d scan counts not written: %s", len(batch), exc.__class__.__name__)
             with self._lock:  # put them back for the next flush
+                self._forget(batch)
                 for key, entry in batch.items():
-                    again = self._pending[key]
-                    again.scans += entry.scans
-                    again.places.extend(p for p in entry.places if p not in again.places)
-                    again.clients = _merge_clients(again.clients, entry.clients)
+                    _add_into(self._pending[key], entry)
             return 0
+        except BaseException:
+            with self._lock:
+                self._forget(batch)
+            raise
+        with self._lock:
+            self._forget(batch)
         return len(batch)
+
+    def _forget(self, batch: dict[tuple[int, str], _Pending]) -> None:
+        self._writing = [b for b in self._writing if b is not batch]
+
+
+def _add_into(total: _Pending, entry: _Pending) -> None:
+    total.scans += entry.scans
+    total.places.extend(p for p in entry.places if p not in total.places)
+    total.clients = _merge_clients(total.clients, entry.clients)
 
 
 def _write(session: Session, batch_id: int, serial: str, entry: _Pending) -> None:
