@@ -127,6 +127,15 @@ def empty_scan_buffer(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def pillow_bomb_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Uploads set Pillow's process-wide pixel limit from ``settings.max_image_pixels``; a test
+    that lowers the setting must not leave Pillow refusing the next test's large images."""
+    from PIL import Image
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)
+
+
+@pytest.fixture(autouse=True)
 def media_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "media"
     root.mkdir()
