@@ -354,6 +354,34 @@ def test_a_bad_photo_is_refused_beside_the_field_and_nothing_is_kept(
     assert _photos(session, product.id) == [] and _files(media_dir) == []
 
 
+def test_a_full_disk_is_said_beside_the_field_and_nothing_is_kept(
+    client, session: Session, media_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    township, _c, staff = _signed_in(client, session)
+    product = f.create_product(session, staff, f.first_village(session, township))
+    session.commit()
+    url = f"/coop/products/{product.id}/photos"
+    token = _csrf(client.get(url).text)
+    real_replace = os.replace
+
+    def full_after_the_first_photo(src: str, dst: str) -> None:
+        if str(dst).endswith(".webp") and len(_files(media_dir)) >= 4:  # 3 sizes + 1 temp
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", full_after_the_first_photo)
+    response = client.post(
+        url,
+        data={"csrf_token": token},
+        files=[("photos", (f"{n}.jpg", _jpeg(), "image/jpeg")) for n in ("a", "b")],
+    )
+    assert response.status_code == 422  # the form again, as for any refused photo
+    assert re.search(r'id="photos-error">服务器的存储空间已满', response.text)
+    assert _photos(session, product.id) == [] and _files(media_dir) == []
+
+
 def test_a_50_mb_photo_is_refused_and_nothing_is_kept(
     client, session: Session, media_dir: Path
 ) -> None:  # type: ignore[no-untyped-def]

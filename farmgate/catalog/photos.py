@@ -15,7 +15,7 @@ from sqlmodel import col
 from farmgate.catalog.service import MAX_PHOTOS, get_owned_product
 from farmgate.errors import NotFound, ValidationFailed
 from farmgate.media.images import process_upload
-from farmgate.media.photos import save_processed
+from farmgate.media.photos import save_all
 from farmgate.models import Account, ProductPhoto
 
 
@@ -49,8 +49,7 @@ def add_photos(
             message = f"{label}：{exc.message}"
             raise ValidationFailed(message, code=exc.code, fields={"photos": message}) from None
     photos = []
-    for offset, image in enumerate(processed):
-        stored = save_processed(f"products/{product.id}", image)
+    for offset, stored in enumerate(save_all(f"products/{product.id}", processed)):
         photo = ProductPhoto(
             product_id=product.id,  # type: ignore[arg-type]
             position=len(existing) + offset,

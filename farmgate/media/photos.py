@@ -40,6 +40,19 @@ def save_processed(folder: str, processed: ProcessedImage) -> StoredPhoto:
     return StoredPhoto(key, processed.width, processed.height, tuple(processed.variants))
 
 
+def save_all(folder: str, images: list[ProcessedImage]) -> list[StoredPhoto]:
+    """Write several checked photos: all of them, or (the disk full at the third) none."""
+    stored: list[StoredPhoto] = []
+    try:
+        for image in images:
+            stored.append(save_processed(folder, image))
+    except BaseException:
+        for photo in stored:
+            delete_stored(photo.key, photo.widths)
+        raise
+    return stored
+
+
 def delete_stored(key: str, widths: tuple[int, ...]) -> None:
     """Remove a stored photo's variant files (call after the row's deletion is committed)."""
     storage = get_storage()

@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 
 from farmgate.config import settings
+from farmgate.errors import FarmgateError
+
+log = logging.getLogger(__name__)
+
+# A disk or a quota that is full: the operator's problem, not the uploader's.
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+class StorageFull(FarmgateError):
+    """The media storage has no room left: the file was not saved (nor any part of it)."""
+
+    status = 507
+    code = "storage_full"
+
+
+STORAGE_FULL = "服务器的存储空间已满，文件没有保存。请告诉乡镇管理员，过一会儿再试"
 
 
 class MediaStorage(ABC):
     @abstractmethod
-    def save(self, key: str, data: bytes) -> None: ...
+    def save(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key``, whole or not at all; ``StorageFull`` if out of room."""
 
     @abstractmethod
     def delete(self, key: str) -> None: ...
@@ -47,8 +66,11 @@ class LocalMediaStorage(MediaStorage):
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.errno in _FULL:
+                log.error("media directory %s is full: %s not saved", self.root, key)
+                raise StorageFull(STORAGE_FULL) from exc
             raise
 
     def delete(self, key: str) -> None:

@@ -18,7 +18,7 @@ from sqlmodel import col
 from farmgate.db import pk
 from farmgate.errors import InvalidTransition, NotFound, ValidationFailed
 from farmgate.media.images import process_upload
-from farmgate.media.photos import save_processed
+from farmgate.media.photos import save_all
 from farmgate.media.storage import get_storage
 from farmgate.models import (
     AFTER_SALES_REASONS,
@@ -213,7 +213,7 @@ def ask(
         state.transition(
             session, order, OS.REFUND_REQUESTED, actor=buyer, note=f"买家申请售后：{label}"
         )
-    stored = [save_processed(f"after-sales/{order.id}", image).key for image in processed]
+    stored = [photo.key for photo in save_all(f"after-sales/{order.id}", processed)]
     request = RefundRequest(
         order_id=pk(order),
         fulfilment_id=pk(part),

@@ -21,7 +21,7 @@ from farmgate import audit
 from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, FarmgateError, NotFound, ValidationFailed
 from farmgate.media.images import ProcessedImage, process_upload
-from farmgate.media.photos import delete_stored, save_processed
+from farmgate.media.photos import delete_stored, save_all
 from farmgate.models import (
     Account,
     Order,
@@ -107,7 +107,7 @@ def write_review(
     if errors:
         raise ValidationFailed(next(iter(errors.values())), fields=errors)
     assert chosen is not None
-    stored = [save_processed(f"reviews/{target.line.product_id}", image) for image in processed]
+    stored = save_all(f"reviews/{target.line.product_id}", processed)
     review = ProductReview(
         order_line_id=pk(target.line),
         order_id=pk(target.order),
