@@ -146,11 +146,10 @@ class ScanBuffer:
     def pending(self, batch_id: int, serial: str) -> _Pending:
         """What is waiting for a code, including what a flush is writing but has not committed."""
         key = (batch_id, serial)
-        with self._lock:
-            found = [b[key] for b in (*self._writing, self._pending) if key in b]
         total = _Pending()
-        for entry in found:
-            _add_into(total, entry)
+        with self._lock:  # a copy: the entries change under the lock
+            for entry in (b[key] for b in (*self._writing, self._pending) if key in b):
+                _add_into(total, entry)
         return total
 
     def flush(self) -> int:
