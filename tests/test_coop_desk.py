@@ -292,12 +292,17 @@ def _files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()]
 
 
-def test_photos_upload_reorder_cover_and_delete(client, session: Session, media_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def _photos_form(client, session: Session) -> tuple[Product, str, str]:  # type: ignore[no-untyped-def]
+    """A signed-in cooperative's new product: the product, its photos page and a form token."""
     township, _c, staff = _signed_in(client, session)
     product = f.create_product(session, staff, f.first_village(session, township))
     session.commit()
     url = f"/coop/products/{product.id}/photos"
-    token = _csrf(client.get(url).text)
+    return product, url, _csrf(client.get(url).text)
+
+
+def test_photos_upload_reorder_cover_and_delete(client, session: Session, media_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    product, url, token = _photos_form(client, session)
     uploaded = client.post(
         url,
         data={"csrf_token": token},
@@ -336,11 +341,7 @@ def test_photos_upload_reorder_cover_and_delete(client, session: Session, media_
 def test_a_bad_photo_is_refused_beside_the_field_and_nothing_is_kept(
     client, session: Session, media_dir: Path, name: str, data: bytes, message: str
 ) -> None:  # type: ignore[no-untyped-def]
-    township, _c, staff = _signed_in(client, session)
-    product = f.create_product(session, staff, f.first_village(session, township))
-    session.commit()
-    url = f"/coop/products/{product.id}/photos"
-    token = _csrf(client.get(url).text)
+    product, url, token = _photos_form(client, session)
     response = client.post(
         url,
         data={"csrf_token": token},
@@ -359,11 +360,7 @@ def test_a_full_disk_is_said_beside_the_field_and_nothing_is_kept(
 ) -> None:  # type: ignore[no-untyped-def]
     import os
 
-    township, _c, staff = _signed_in(client, session)
-    product = f.create_product(session, staff, f.first_village(session, township))
-    session.commit()
-    url = f"/coop/products/{product.id}/photos"
-    token = _csrf(client.get(url).text)
+    product, url, token = _photos_form(client, session)
     real_replace = os.replace
 
     def full_after_the_first_photo(src: str, dst: str) -> None:
@@ -385,11 +382,7 @@ def test_a_full_disk_is_said_beside_the_field_and_nothing_is_kept(
 def test_a_50_mb_photo_is_refused_and_nothing_is_kept(
     client, session: Session, media_dir: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    township, _c, staff = _signed_in(client, session)
-    product = f.create_product(session, staff, f.first_village(session, township))
-    session.commit()
-    url = f"/coop/products/{product.id}/photos"
-    token = _csrf(client.get(url).text)
+    product, url, token = _photos_form(client, session)
     huge = b"\xff\xd8\xff" + b"0" * (50 * 1024 * 1024)
     response = client.post(
         url, data={"csrf_token": token}, files=[("photos", ("huge.jpg", huge, "image/jpeg"))]
