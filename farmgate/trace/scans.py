@@ -160,27 +160,21 @@ class ScanBuffer:
             if not batch:
                 return 0
             self._writing.append(batch)
+        put_back = False
         try:
             with session_scope() as session:
                 for (batch_id, serial), entry in batch.items():
                     _write(session, batch_id, serial, entry)
         except (OperationalError, IntegrityError) as exc:
             log.warning("%d scan counts not written: %s", len(batch), exc.__class__.__name__)
-            with self._lock:  # put them back for the next flush
-                self._forget(batch)
-                for key, entry in batch.items():
-                    _add_into(self._pending[key], entry)
-            return 0
-        except BaseException:
-            with self._lock:
-                self._forget(batch)
-            raise
-        with self._lock:
-            self._forget(batch)
-        return len(batch)
-
-    def _forget(self, batch: dict[tuple[int, str], _Pending]) -> None:
-        self._writing = [b for b in self._writing if b is not batch]
+            put_back = True
+        finally:
+            with self._lock:  # written, put back for the next flush, or (a bug) lost
+                self._writing = [b for b in self._writing if b is not batch]
+                if put_back:
+                    for key, entry in batch.items():
+                        _add_into(self._pending[key], entry)
+        return 0 if put_back else len(batch)
 
 
 def _add_into(total: _Pending, entry: _Pending) -> None:
