@@ -42,7 +42,8 @@ orders by one buyer, the jobs included: by part (as ``--parts``, the event loop'
 "loop") and the 30 functions called most (``bench/_parts_server.py`` with
 ``FARMGATE_BENCH_CALLS``). The counts repeat exactly from run to run; a function called
 hundreds of times per order for nothing stands out, where a sampling profile spreads it thin.
-``--calls-in loop,pay`` adds the 40 functions called most within each part named.
+``--calls-in loop,pay`` adds the 40 functions called most within each part named
+(``FARMGATE_BENCH_CALLS_TOP=N`` in the environment: the N most).
 """
 
 from __future__ import annotations
@@ -249,7 +250,7 @@ def print_calls(
     most(functions, 30)
     for part, counted in sorted(within.items()):
         print(f"  in {part} ({per.get(f'calls {part}', 0):,.0f} calls per paid order):")
-        most(counted, 40)
+        most(counted, int(os.environ.get("FARMGATE_BENCH_CALLS_TOP", "40")))
 
 
 def callgrind_total(out_dir: str) -> int:
