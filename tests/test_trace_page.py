@@ -199,27 +199,29 @@ def test_the_home_page_puts_this_seasons_harvest_and_best_sellers_first(
     assert "当季新采" not in client.get("/?category=aquatic").text  # only on the front page
 
 
-def test_buffered_scan_counts_reach_the_database(committed_db) -> None:  # type: ignore[no-untyped-def]
-    from farmgate.db import session_scope
-    from farmgate.models import ScanCount
-    from farmgate.trace import scans
+def _committed_lot() -> int:
+    """A cooperative's lot, committed (for the scan buffer's own sessions); its id."""
+    from decimal import Decimal
+
+    from farmgate.db import pk, session_scope
+    from farmgate.trace import service
+    from farmgate.trace.schemas import BatchIn
 
     with session_scope() as session:
         township = f.create_township(session)
         coop = f.create_cooperative(session, township)
         staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
         product = f.create_product(session, staff, f.first_village(session, township))
-        from decimal import Decimal
+        lot = BatchIn(product_id=product.id, lot_code="B1", quantity=Decimal(1), unit="kg")
+        return pk(service.create_batch(session, staff, lot))
 
-        from farmgate.trace import service
-        from farmgate.trace.schemas import BatchIn
 
-        batch = service.create_batch(
-            session,
-            staff,
-            BatchIn(product_id=product.id, lot_code="B1", quantity=Decimal(1), unit="kg"),
-        )
-        batch_id = batch.id
+def test_buffered_scan_counts_reach_the_database(committed_db) -> None:  # type: ignore[no-untyped-def]
+    from farmgate.db import session_scope
+    from farmgate.models import ScanCount
+    from farmgate.trace import scans
+
+    batch_id = _committed_lot()
     with session_scope() as session:
         for ip in ("10.1.2.3", "10.1.9.9", "172.16.0.1"):
             view = scans.record(session, batch_id, "S1", ip)
@@ -243,22 +245,14 @@ def test_scans_being_written_still_count(committed_db) -> None:  # type: ignore[
     the waiting buffer; a page served meanwhile still counts them."""
     import threading
     import time
-    from decimal import Decimal
 
     from sqlalchemy import select
 
     from farmgate.db import session_scope
     from farmgate.models import ScanCount
-    from farmgate.trace import scans, service
-    from farmgate.trace.schemas import BatchIn
+    from farmgate.trace import scans
 
-    with session_scope() as session:
-        township = f.create_township(session)
-        coop = f.create_cooperative(session, township)
-        staff = f.create_account(session, role=Role.COOPERATIVE, cooperative=coop)
-        product = f.create_product(session, staff, f.first_village(session, township))
-        lot = BatchIn(product_id=product.id, lot_code="B1", quantity=Decimal(1), unit="kg")
-        batch_id = service.create_batch(session, staff, lot).id
+    batch_id = _committed_lot()
     with session_scope() as session:
         scans.record(session, batch_id, "S1", "10.1.2.3")
     assert scans.buffer.flush() == 1  # the row exists: one scan stored
