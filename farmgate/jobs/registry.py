@@ -129,7 +129,7 @@ class PeriodicSpec:
 
     name: str
     body: Callable[[Session], Any]
-    every_seconds: int  # 30, 60 or a whole number of minutes
+    every_seconds: int  # 30, minutes that divide an hour, or hours that divide a day
 
 
 _PERIODIC: dict[str, PeriodicSpec] = {}
@@ -138,8 +138,14 @@ _PERIODIC: dict[str, PeriodicSpec] = {}
 def periodic(
     name: str, *, every_seconds: int
 ) -> Callable[[Callable[[Session], Any]], Callable[[Session], Any]]:
-    if every_seconds not in (30,) and every_seconds % 60:
-        raise ValueError("every_seconds must be 30 or a whole number of minutes")
+    minutes, seconds = divmod(every_seconds, 60)
+    if every_seconds != 30 and (
+        every_seconds <= 0
+        or seconds
+        or (minutes < 60 and 60 % minutes)
+        or (minutes >= 60 and (minutes % 60 or 1440 % minutes))
+    ):
+        raise ValueError("every_seconds must be 30, minutes that divide an hour or hours a day")
 
     def decorator(body: Callable[[Session], Any]) -> Callable[[Session], Any]:
         _PERIODIC[name] = PeriodicSpec(name, body, every_seconds)

@@ -47,12 +47,22 @@ def _periodic_crons() -> list[Any]:
         async def run(ctx: dict[str, Any], _spec: registry.PeriodicSpec = spec) -> None:
             await asyncio.to_thread(runner.run_periodic, _spec)
 
-        when: dict[str, Any] = {"second": {0, 30} if spec.every_seconds == 30 else {0}}
-        if spec.every_seconds > 60:
-            when["minute"] = set(range(0, 60, spec.every_seconds // 60))
         # A short timeout: arq waits for the longest one before re-running a dead worker's job.
-        crons.append(cron(run, name=f"cron:{spec.name}", unique=True, timeout=20, **when))
+        crons.append(cron(run, name=f"cron:{spec.name}", unique=True, timeout=20, **_when(spec)))
     return crons
+
+
+def _when(spec: registry.PeriodicSpec) -> dict[str, Any]:
+    """arq's cron fields for a period: every 30 s, every n minutes (n divides 60), or every n
+    hours (n divides 24), on the hour."""
+    when: dict[str, Any] = {"second": {0, 30} if spec.every_seconds == 30 else {0}}
+    minutes = spec.every_seconds // 60
+    if minutes >= 60:
+        when["minute"] = {0}
+        when["hour"] = set(range(0, 24, minutes // 60))
+    elif minutes > 1:
+        when["minute"] = set(range(0, 60, minutes))
+    return when
 
 
 async def _startup(ctx: dict[str, Any]) -> None:
