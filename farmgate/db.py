@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -405,3 +405,17 @@ def check_migrations(engine: Engine | Connection) -> None:
             f"revision {shown} but the code expects {', '.join(sorted(heads))}. "
             "Run `farmgate db upgrade` to migrate it."
         )
+
+
+SessionListeners = Sequence[tuple[str, Callable[..., Any]]]
+
+
+def listen_on_sessions(listeners: SessionListeners) -> None:
+    """Listen on every session with each ``(event name, function)`` (idempotent)."""
+    for name, fn in listeners:
+        if not event.contains(Session, name, fn):
+            event.listen(Session, name, fn)
+
+
+def listening_on_sessions(listeners: SessionListeners) -> bool:
+    return all(event.contains(Session, name, fn) for name, fn in listeners)

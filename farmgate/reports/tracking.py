@@ -14,9 +14,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from farmgate.db import listen_on_sessions, listening_on_sessions
 from farmgate.models import STATUS_WRITTEN, Order, Refund, RefundStatus
 from farmgate.reports import tasks
 
@@ -66,10 +67,8 @@ LISTENERS = (
 
 def register() -> None:
     """Listen on every session (idempotent); called by ``farmgate.bootstrap.install()``."""
-    for name, fn in LISTENERS:
-        if not event.contains(Session, name, fn):
-            event.listen(Session, name, fn)
+    listen_on_sessions(LISTENERS)
 
 
 def registered() -> bool:
-    return all(event.contains(Session, name, fn) for name, fn in LISTENERS)
+    return listening_on_sessions(LISTENERS)

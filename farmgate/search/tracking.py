@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from farmgate.db import listen_on_sessions, listening_on_sessions
 from farmgate.models import Certification, Cooperative, Product, Sku
 from farmgate.search.tasks import reflect
 
@@ -94,10 +95,8 @@ LISTENERS = (
 
 def register() -> None:
     """Listen on every session (idempotent); called by ``farmgate.bootstrap.install()``."""
-    for name, fn in LISTENERS:
-        if not event.contains(Session, name, fn):
-            event.listen(Session, name, fn)
+    listen_on_sessions(LISTENERS)
 
 
 def registered() -> bool:
-    return all(event.contains(Session, name, fn) for name, fn in LISTENERS)
+    return listening_on_sessions(LISTENERS)
