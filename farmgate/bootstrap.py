@@ -21,6 +21,8 @@ def install() -> None:
     from farmgate.ledger import tasks as _ledger_jobs
     from farmgate.logistics import service as logistics
     from farmgate.logistics import tasks as _logistics_jobs
+    from farmgate.media import photos as media_files
+    from farmgate.media import tasks as _media_jobs
     from farmgate.notify import tasks as _notify_jobs
     from farmgate.ops import health
     from farmgate.orders import parcels
@@ -40,13 +42,14 @@ def install() -> None:
 
     del _builtin_jobs, _logistics_jobs, _order_jobs, _payment_jobs, _report_jobs
     del _search_jobs, _coldchain_jobs, _trace_jobs, _ledger_jobs, _translog_jobs, _sms_jobs
-    del _station_jobs, _notify_jobs, _presale_jobs, _sharing_jobs
+    del _station_jobs, _notify_jobs, _presale_jobs, _sharing_jobs, _media_jobs
     for module in settings.job_modules:  # plugins and tests name theirs in the settings
         importlib.import_module(module)
 
     # Read models follow the data through one mechanism: a listener on every session.
     search_tracking.register()
     report_tracking.register()
+    media_files.register()  # files written or dropped follow their transaction
 
     parcels.provide(logistics)  # orders ask for parcels through this interface
     health.add_check("search", search_health.ready)

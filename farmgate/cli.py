@@ -32,6 +32,8 @@ app.add_typer(township_app, name="township")
 payments_app = typer.Typer(help="Payments", no_args_is_help=True)
 app.add_typer(payments_app, name="payments")
 translog_app = typer.Typer(help="The transparency log of trace events", no_args_is_help=True)
+media_app = typer.Typer(help="Uploaded photos and files", no_args_is_help=True)
+app.add_typer(media_app, name="media")
 app.add_typer(translog_app, name="translog")
 app.command("verify")(verifier_commands.verify)
 app.add_typer(verifier_commands.witness_app, name="witness")
@@ -206,6 +208,39 @@ def search_reindex() -> None:
         count = search.reindex(session)
     where = f"Meilisearch at {settings.meili_url}" if settings.meili_url else "the embedded index"
     typer.echo(f"Indexed {count} products into {where} in {time.perf_counter() - started:.1f}s.")
+
+
+@media_app.command("sweep")
+def media_sweep(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be removed"),
+    grace_hours: float = typer.Option(
+        24, min=1, help="Keep files younger than this (uploads still being committed)"
+    ),
+    force: bool = typer.Option(False, help="Remove even if that is most of the old files"),
+) -> None:
+    """Remove media files that no row names (the daily job does the same)."""
+    from datetime import timedelta
+
+    from farmgate.db import session_scope
+    from farmgate.media import sweep
+
+    with session_scope() as session:
+        report = sweep.sweep(
+            session, grace=timedelta(hours=grace_hours), dry_run=dry_run, force=force
+        )
+    if dry_run or report.refused:
+        for key in report.unnamed:
+            typer.echo(f"  {key}")
+    typer.echo(
+        f"{report.files} files: {report.named} named by a row, {report.young} newer than "
+        f"{grace_hours:g} h, {len(report.unnamed)} named by nothing "
+        f"({report.unnamed_bytes / 1024 / 1024:.1f} MB); removed {report.removed}."
+    )
+    if report.refused:
+        _fail(
+            "Refused: most of the old files are named by no row. Is FARMGATE_DATABASE_URL the "
+            "database this media directory belongs to? --force removes them anyway."
+        )
 
 
 @reports_app.command("rebuild")

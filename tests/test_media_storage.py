@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from farmgate.media.images import ProcessedImage
 from farmgate.media.photos import save_all, save_processed
@@ -79,9 +80,9 @@ def test_photos_saved_together_are_all_kept_or_none(
     ]
     monkeypatch.setattr(storage, "save", full_at_the_third_file)
     with pytest.raises(StorageFull):
-        save_all("reviews/1", photos)
+        save_all(Session(), "reviews/1", photos)
     assert list(media_dir.rglob("*.webp")) == []  # the first photo, whole, is gone too
     monkeypatch.setattr(storage, "save", real_save)
-    stored = save_all("reviews/1", photos)
+    stored = save_all(Session(), "reviews/1", photos)
     assert [p.widths for p in stored] == [(320, 800), (320, 800)]
     assert len(list(media_dir.rglob("*.webp"))) == 4

@@ -101,8 +101,8 @@ import {module}
 import pytest
 from sqlalchemy.orm import Session
 from farmgate.jobs import registry
-hooks = ("before_flush", "before_commit", "after_rollback")
-tracking = ("farmgate.search.tracking", "farmgate.reports.tracking")
+hooks = ("before_flush", "before_commit", "after_rollback", "after_commit", "after_transaction_end")
+tracking = ("farmgate.search.tracking", "farmgate.reports.tracking", "farmgate.media.photos")
 listeners = lambda: sum(
     fn.__module__ in tracking for h in hooks for fn in getattr(Session().dispatch, h)
 )
@@ -112,9 +112,10 @@ install()
 install()
 from farmgate.reports import tracking as reports
 from farmgate.search import tracking as search
+from farmgate.media import photos as media
 after = {{
     "listeners": listeners(),
-    "tracking": [search.registered(), reports.registered()],
+    "tracking": [search.registered(), reports.registered(), media.registered()],
     "jobs": sorted(registry.all_jobs()),
     "periodic": sorted(registry.periodic_jobs()),
 }}
@@ -139,7 +140,7 @@ def test_importing_registers_nothing_install_registers_everything() -> None:
         seen = _probe(module)
         assert seen["before"] == {"listeners": 0, "jobs": []}, module
         after = seen["after"]
-        assert after["tracking"] == [True, True]
+        assert after["tracking"] == [True, True, True]
         assert after["jobs"] == [
             "ledger.post",
             "logistics.apply_push",
@@ -167,6 +168,7 @@ def test_importing_registers_nothing_install_registers_everything() -> None:
         assert after["periodic"] == [
             "ledger.settle_due",
             "logistics.poll",
+            "media.sweep",
             "orders.auto_confirm",
             "payments.check_bill",
             "payments.reconcile",
@@ -177,7 +179,7 @@ def test_importing_registers_nothing_install_registers_everything() -> None:
             "trace.find_alerts",
             "translog.integrate",
         ]
-        assert after["listeners"] == 6  # 3 hooks each for search and reports, installed once
+        assert after["listeners"] == 8  # 3 hooks each for search and reports, 2 for media, once
 
 
 def test_a_job_handle_queues_its_stored_name(session: Session) -> None:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from farmgate.api.uploads import read_upload
 from farmgate.callbacks import API_PREFIX
 from farmgate.catalog import importer, service, views
+from farmgate.catalog import photos as album
 from farmgate.catalog.schemas import (
     PhotoPublic,
     ProductCreate,
@@ -133,7 +134,7 @@ def upload_photo(
 def delete_photo(
     product_id: int, photo_id: int, session: SessionDep, staff: CurrentCooperativeStaff
 ) -> None:
-    service.delete_photo(session, staff, product_id, photo_id)
+    album.remove_photo(session, staff, product_id, photo_id)
 
 
 class ImportResult(BaseModel):

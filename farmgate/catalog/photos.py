@@ -15,7 +15,7 @@ from sqlmodel import col
 from farmgate.catalog.service import MAX_PHOTOS, get_owned_product
 from farmgate.errors import NotFound, ValidationFailed
 from farmgate.media.images import process_upload
-from farmgate.media.photos import save_all
+from farmgate.media.photos import delete_after_commit, save_all, variant_files
 from farmgate.models import Account, ProductPhoto
 
 
@@ -49,7 +49,7 @@ def add_photos(
             message = f"{label}：{exc.message}"
             raise ValidationFailed(message, code=exc.code, fields={"photos": message}) from None
     photos = []
-    for offset, stored in enumerate(save_all(f"products/{product.id}", processed)):
+    for offset, stored in enumerate(save_all(session, f"products/{product.id}", processed)):
         photo = ProductPhoto(
             product_id=product.id,  # type: ignore[arg-type]
             position=len(existing) + offset,
@@ -100,13 +100,12 @@ def make_cover(session: Session, actor: Account, product_id: int, photo_id: int)
     _renumber(session, [chosen, *(p for p in photos if p.id != photo_id)])
 
 
-def remove_photo(
-    session: Session, actor: Account, product_id: int, photo_id: int
-) -> tuple[str, tuple[int, ...]]:
-    """Delete the row; return its file key and widths for deletion once this commits."""
+def remove_photo(session: Session, actor: Account, product_id: int, photo_id: int) -> None:
+    """Delete the row, and its files once this commits (kept if it rolls back)."""
     photos = _owned_photo(session, actor, product_id, photo_id)
     photo = next(p for p in photos if p.id == photo_id)
     session.delete(photo)
     session.flush()
     _renumber(session, [p for p in photos if p.id != photo_id])
-    return photo.storage_key, tuple(int(w) for w in photo.widths.split(",") if w)
+    widths = [int(w) for w in photo.widths.split(",") if w]
+    delete_after_commit(session, variant_files(photo.storage_key, widths))

@@ -237,7 +237,7 @@ def add_photo(session: Session, actor: Account, product_id: int, data: bytes) ->
     )
     if count >= MAX_PHOTOS:
         raise ValidationFailed(f"每个商品最多{MAX_PHOTOS}张图片", code="too_many_photos")
-    stored = store_photo(f"products/{product.id}", data)
+    stored = store_photo(session, f"products/{product.id}", data)
     photo = ProductPhoto(
         product_id=pk(product),
         position=count,
@@ -249,16 +249,6 @@ def add_photo(session: Session, actor: Account, product_id: int, data: bytes) ->
     session.add(photo)
     session.flush()
     return photo
-
-
-def delete_photo(session: Session, actor: Account, product_id: int, photo_id: int) -> None:
-    product = get_owned_product(session, actor, product_id, lock=True)
-    photo = session.get(ProductPhoto, photo_id)
-    if photo is None or photo.product_id != product.id:
-        raise NotFound("图片不存在")
-    session.delete(photo)
-    # Files are left for a cleanup pass: deleting them before the commit could orphan the row
-    # if the transaction rolled back.
 
 
 def list_own(

@@ -21,9 +21,10 @@ from sqlmodel import col
 from farmgate import submissions
 from farmgate.coldchain import aggregates, temperature
 from farmgate.coldchain.tasks import excursion_alert
+from farmgate.config import settings
 from farmgate.db import pk, utcnow
 from farmgate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from farmgate.media.photos import store_photo
+from farmgate.media.photos import delete_after_commit, store_photo, variant_files
 from farmgate.media.storage import get_storage
 from farmgate.models import (
     Account,
@@ -203,7 +204,9 @@ def add_handoff_photo(
         raise NotFound("交接记录不存在")
     if handoff.recorded_by != actor.id and not can_manage(actor, shipment.cooperative_id):
         raise NotFound("交接记录不存在")
-    handoff.photo = store_photo(f"handoffs/{handoff.id}", data).key
+    if handoff.photo:  # replaced: the old one's files go once this commits
+        delete_after_commit(session, variant_files(handoff.photo, settings.image_widths))
+    handoff.photo = store_photo(session, f"handoffs/{handoff.id}", data).key
     session.add(handoff)
     session.flush()
     return handoff

@@ -7,7 +7,11 @@ import logging
 import os
 import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from stat import S_ISREG
 
 from farmgate.config import settings
 from farmgate.errors import FarmgateError
@@ -25,7 +29,17 @@ class StorageFull(FarmgateError):
     code = "storage_full"
 
 
+# A file being written (renamed to its key once whole); left behind if the process died.
+_PARTIAL = ".upload-"
+
 STORAGE_FULL = "服务器的存储空间已满，文件没有保存。请告诉乡镇管理员，过一会儿再试"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    key: str
+    modified: datetime  # aware, UTC
+    size: int
 
 
 class MediaStorage(ABC):
@@ -41,6 +55,10 @@ class MediaStorage(ABC):
 
     @abstractmethod
     def url(self, key: str) -> str: ...
+
+    @abstractmethod
+    def files(self) -> Iterator[StoredFile]:
+        """Every stored file, in no particular order (for the sweep of unnamed files)."""
 
 
 class LocalMediaStorage(MediaStorage):
@@ -61,7 +79,7 @@ class LocalMediaStorage(MediaStorage):
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename, so a reader never sees half a file; a write that fails (the disk
         # full) leaves no half file behind to fill it further.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_PARTIAL)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -81,6 +99,24 @@ class LocalMediaStorage(MediaStorage):
 
     def url(self, key: str) -> str:
         return f"{self.url_path}/{key}"
+
+    def files(self) -> Iterator[StoredFile]:
+        root = self.root.resolve()
+        for folder, dirs, names in os.walk(root):
+            # Not the app's: a restore's staging directory (infra/restore.sh) and the like.
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(names):
+                if name.startswith(".") and not name.startswith(_PARTIAL):
+                    continue  # .gitkeep and the like; a partial write is ours to remove
+                path = Path(folder, name)
+                try:
+                    info = path.lstat()
+                except FileNotFoundError:  # deleted meanwhile
+                    continue
+                if not S_ISREG(info.st_mode):
+                    continue  # a link or a device: not ours to follow or remove
+                key = path.relative_to(root).as_posix()
+                yield StoredFile(key, datetime.fromtimestamp(info.st_mtime, UTC), info.st_size)
 
 
 _storage: MediaStorage | None = None

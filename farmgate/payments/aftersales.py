@@ -213,7 +213,7 @@ def ask(
         state.transition(
             session, order, OS.REFUND_REQUESTED, actor=buyer, note=f"买家申请售后：{label}"
         )
-    stored = [photo.key for photo in save_all(f"after-sales/{order.id}", processed)]
+    stored = [photo.key for photo in save_all(session, f"after-sales/{order.id}", processed)]
     request = RefundRequest(
         order_id=pk(order),
         fulfilment_id=pk(part),

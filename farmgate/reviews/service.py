@@ -107,7 +107,7 @@ def write_review(
     if errors:
         raise ValidationFailed(next(iter(errors.values())), fields=errors)
     assert chosen is not None
-    stored = save_all(f"reviews/{target.line.product_id}", processed)
+    stored = save_all(session, f"reviews/{target.line.product_id}", processed)
     review = ProductReview(
         order_line_id=pk(target.line),
         order_id=pk(target.order),

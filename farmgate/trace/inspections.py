@@ -6,9 +6,11 @@ import secrets
 
 from sqlalchemy.orm import Session
 
+from farmgate.config import settings
 from farmgate.db import pk
 from farmgate.errors import NotFound
-from farmgate.media.photos import store_photo
+from farmgate.media.images import process_upload
+from farmgate.media.photos import delete_after_commit, save_all, written
 from farmgate.media.storage import get_storage
 from farmgate.models import Account, Batch, Inspection
 from farmgate.trace import chain, facts
@@ -57,9 +59,14 @@ def attach_report(session: Session, batch: Batch, inspection_id: int, data: byte
     if data.startswith(b"%PDF-"):
         key = f"inspections/{report.id}/{secrets.token_hex(8)}.pdf"
         get_storage().save(key, data)
+        written(session, [key])
     else:
-        stored = store_photo(f"inspections/{report.id}", data)
-        key = f"{stored.key}-{max(stored.widths)}.webp"  # the sharpest copy: it must be legible
+        # Only the sharpest copy is kept: it must be legible, and nothing shows a smaller one.
+        largest = max(settings.image_widths)
+        processed = process_upload(data, widths=(largest,))
+        key = f"{save_all(session, f'inspections/{report.id}', [processed])[0].key}-{largest}.webp"
+    if report.report_file:  # replaced: the old file goes once this commits
+        delete_after_commit(session, [report.report_file])
     report.report_file = key
     session.add(report)
     session.flush()

@@ -261,7 +261,7 @@ def add_photo(session: Session, actor: Account, batch: Batch, data: bytes) -> di
     """A photo of the plot, the harvest or the lot (EXIF, and with it GPS, stripped)."""
     if len(batch.photos) >= MAX_BATCH_PHOTOS:
         raise ValidationFailed(f"每个批次最多 {MAX_BATCH_PHOTOS} 张照片", code="too_many_photos")
-    stored = store_photo(f"batches/{batch.id}", data)
+    stored = store_photo(session, f"batches/{batch.id}", data)
     entry = {"key": stored.key, "width": stored.width, "height": stored.height}
     entry["widths"] = list(stored.widths)
     batch.photos = [*batch.photos, entry]  # a new list: JSON columns track assignment only

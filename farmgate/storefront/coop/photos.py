@@ -5,14 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
-from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
 from farmgate.catalog import photos as album
 from farmgate.catalog import service, views
 from farmgate.config import settings
 from farmgate.errors import FarmgateError, NotFound
-from farmgate.media.photos import delete_stored
 from farmgate.models import Account
 from farmgate.storefront.coop.deps import (
     DeskStaff,
@@ -103,20 +101,14 @@ def _photo_action(
     staff: Account,
 ) -> Response:
     check_csrf(request, form.get("csrf_token", ""))
-    task = None
     if action == "cover":
         album.make_cover(session, staff, product_id, photo_id)
     elif action in ("up", "down"):
         album.move_photo(session, staff, product_id, photo_id, -1 if action == "up" else 1)
     else:
-        key, widths = album.remove_photo(session, staff, product_id, photo_id)
-        # Runs after the response is sent, hence after the commit: a rolled-back deletion
-        # never loses its files.
-        task = BackgroundTask(delete_stored, key, widths)
+        album.remove_photo(session, staff, product_id, photo_id)  # its files after the commit
     done = {"cover": "cover", "delete": "deleted"}.get(action, "moved")
-    return RedirectResponse(
-        f"/coop/products/{product_id}/photos?done={done}", status_code=303, background=task
-    )
+    return RedirectResponse(f"/coop/products/{product_id}/photos?done={done}", status_code=303)
 
 
 @router.post("/coop/products/{product_id:int}/photos/{photo_id:int}/{action}")
