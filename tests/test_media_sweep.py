@@ -73,6 +73,21 @@ def _staff_and_product(session: Session):  # type: ignore[no-untyped-def]
     return coop, staff, product
 
 
+def _batch(session: Session, coop_id: int, product_id: int, **fields: object) -> Batch:
+    batch = Batch(
+        cooperative_id=coop_id,
+        product_id=product_id,
+        lot_code="A1",
+        gtin="06901234567892",
+        quantity=Decimal(10),
+        unit="kg",
+        **fields,
+    )
+    session.add(batch)
+    session.flush()
+    return batch
+
+
 def test_the_listeners_are_installed() -> None:
     assert registered()  # by farmgate.bootstrap.install(), as the app and the workers have them
 
@@ -131,16 +146,7 @@ def test_a_replaced_lab_report_or_handoff_photo_leaves_no_file_behind(
     session: Session, media_dir: Path
 ) -> None:
     coop, staff, product = _staff_and_product(session)
-    batch = Batch(
-        cooperative_id=coop.id,  # type: ignore[arg-type]
-        product_id=product.id,  # type: ignore[arg-type]
-        lot_code="A1",
-        gtin="06901234567892",
-        quantity=Decimal(10),
-        unit="kg",
-    )
-    session.add(batch)
-    session.flush()
+    batch = _batch(session, coop.id, product.id)
     report = Inspection(
         batch_id=batch.id,  # type: ignore[arg-type]
         lab="县检测站",
@@ -220,17 +226,8 @@ def test_the_sweep_removes_old_files_that_no_row_names_and_nothing_else(
     order = checkout.checkout(session, ref.cart, CheckoutIn(**ADDRESS), buyer)
     line = session.query(OrderLine).filter_by(order_id=order.id).one()
     part = session.query(Fulfilment).filter_by(order_id=order.id).one()
-    batch = Batch(
-        cooperative_id=coop.id,  # type: ignore[arg-type]
-        product_id=product.id,  # type: ignore[arg-type]
-        lot_code="A1",
-        gtin="06901234567892",
-        quantity=Decimal(10),
-        unit="kg",
-        photos=[{"key": "batches/1/b", "width": 10, "height": 10, "widths": [320]}],
-    )
-    session.add(batch)
-    session.flush()
+    entry = {"key": "batches/1/b", "width": 10, "height": 10, "widths": [320]}
+    batch = _batch(session, coop.id, product.id, photos=[entry])
     shipment = ColdShipment(batch_id=batch.id, cooperative_id=coop.id, storage_class="chilled")  # type: ignore[arg-type]
     session.add(shipment)
     session.flush()
