@@ -67,10 +67,11 @@ class LocalMediaStorage(MediaStorage):
     def __init__(self, root: Path, url_path: str) -> None:
         self.root = root
         self.url_path = url_path.rstrip("/")
+        self._real_root = root.resolve()
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root.resolve()):
+        if not path.is_relative_to(self._real_root):
             raise ValueError(f"media key escapes the media directory: {key!r}")
         return path
 
@@ -101,7 +102,7 @@ class LocalMediaStorage(MediaStorage):
         return f"{self.url_path}/{key}"
 
     def files(self) -> Iterator[StoredFile]:
-        root = self.root.resolve()
+        root = self._real_root
         for folder, dirs, names in os.walk(root):
             # Not the app's: a restore's staging directory (infra/restore.sh) and the like.
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
