@@ -123,6 +123,12 @@ def test_only_a_commit_with_a_job_due_now_wakes_the_executors(session: Session, 
         session.rollback()
         session.commit()
         assert woken == [1]
+        # Queued in a savepoint: its release is no commit, the outer transaction's is.
+        with session.begin_nested():
+            outbox.enqueue(session, "tests.bump_stock", {"sku_id": sku.id})
+        assert woken == [1]
+        session.commit()
+        assert woken == [1, 1]
     finally:
         stop()
 

@@ -95,6 +95,8 @@ def on_new_work(callback: Callable[[], None]) -> Callable[[], None]:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: the rows are not committed yet
+        return
     if session.info.pop("outbox_added", False):
         with _lock:
             listeners = list(_listeners)
