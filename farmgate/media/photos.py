@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from farmgate.db import listen_on_sessions, listening_on_sessions
 from farmgate.media.images import ProcessedImage, process_upload
-from farmgate.media.storage import get_storage
+from farmgate.media.storage import MediaStorage, get_storage
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def save_all(session: Session, folder: str, images: list[ProcessedImage]) -> lis
 
 def delete_stored(key: str, widths: tuple[int, ...]) -> None:
     """Remove a stored photo's variant files now (``delete_after_commit`` inside a transaction)."""
-    _delete(variant_files(key, widths))
+    delete_files(variant_files(key, widths))
 
 
 def written(session: Session, files: list[str]) -> None:
@@ -99,20 +99,26 @@ def delete_after_commit(session: Session, files: list[str]) -> None:
     session.info.setdefault(_DOOMED, []).extend(files)
 
 
-def _delete(files: list[str]) -> None:
-    storage = get_storage()
+def delete_files(files: list[str], storage: MediaStorage | None = None) -> int:
+    """Delete stored files now; one that cannot be is logged and left for the sweep's next
+    pass (the row's change stands). Returns how many were deleted."""
+    storage = storage or get_storage()
+    deleted = 0
     for name in files:
         try:
             storage.delete(name)
-        except OSError:  # the row's change stands; the sweep tries again later
+        except OSError:
             log.warning("media file %s could not be deleted", name, exc_info=True)
+            continue
+        deleted += 1
+    return deleted
 
 
 def _after_commit(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint released: the outer one may still roll back
         return
     session.info.pop(_WRITTEN, None)  # theirs now: committed rows name them
-    _delete(session.info.pop(_DOOMED, []))
+    delete_files(session.info.pop(_DOOMED, []))
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
@@ -120,7 +126,7 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
     if transaction.parent is not None:
         return
     session.info.pop(_DOOMED, None)  # the rows naming them are back
-    _delete(session.info.pop(_WRITTEN, []))
+    delete_files(session.info.pop(_WRITTEN, []))
 
 
 LISTENERS = (("after_commit", _after_commit), ("after_transaction_end", _after_transaction_end))

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from farmgate.db import utcnow
+from farmgate.media.photos import delete_files
 from farmgate.media.storage import MediaStorage, get_storage
 from farmgate.models import (
     Batch,
@@ -89,20 +90,19 @@ def named_files(session: Session) -> Named:
             select(column).where(col(column).is_not(None)).execution_options(yield_per=2000)
         )
         for (value,) in rows:
-            named.photos.update(_keys(value, kind))
-            if kind == "file" and value:
+            if kind == "file":
                 named.files.add(value)
+            else:
+                named.photos.update(_photo_keys(value, kind))
     return named
 
 
-def _keys(value: Any, kind: str) -> Iterable[str]:
+def _photo_keys(value: Any, kind: str) -> Iterable[str]:
     if kind == "key":
         return [value] if value else []
     if kind == "keys":
         return [k for k in value or [] if isinstance(k, str)]
-    if kind == "entries":
-        return [e["key"] for e in value or [] if isinstance(e, dict) and e.get("key")]
-    return []
+    return [e["key"] for e in value or [] if isinstance(e, dict) and e.get("key")]  # entries
 
 
 def sweep(
@@ -141,13 +141,7 @@ def sweep(
         return report
     if dry_run:
         return report
-    for key in report.unnamed:
-        try:
-            storage.delete(key)
-        except OSError:
-            log.warning("media file %s could not be deleted", key, exc_info=True)
-            continue
-        report.removed += 1
+    report.removed = delete_files(report.unnamed, storage)
     if report.removed:
         log.info("media sweep removed %d unnamed files", report.removed)
     return report
